@@ -1,0 +1,427 @@
+//! The unlock agent: one detached process per runtime directory that keeps the vault identity
+//! (and, for the 1Password store, what `op` returned) in memory only, behind a Unix socket.
+//!
+//! Protocol: one JSON request line, one JSON response line, per connection. The socket lives in
+//! a 0700 directory that both sides check is ours and not a symlink; each side checks the
+//! other's uid with SO_PEERCRED. The agent forgets everything and exits after the idle timeout,
+//! after the absolute limit, on `lock`, and on SIGTERM/SIGINT.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::dirs::Dirs;
+use crate::fsutil;
+use crate::vault::Identity;
+use crate::{Error, Result};
+
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(10 * 60);
+pub const MAX_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+const IO_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum Request {
+    Status,
+    Unlock {
+        identity: Option<Zeroizing<String>>,
+        idle_secs: u64,
+    },
+    Identity,
+    Lock,
+    CacheGet { key: String },
+    CachePut { key: String, value: Zeroizing<String> },
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct Response {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<Zeroizing<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<Zeroizing<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<AgentStatus>,
+}
+
+/// What `op-aws status` shows about the agent.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct AgentStatus {
+    pub pid: u32,
+    /// The vault identity is held (the local store is unlocked).
+    pub unlocked: bool,
+    pub unlocked_secs: u64,
+    /// Seconds until it forgets everything (idle timeout or the absolute limit, the sooner).
+    pub expires_in_secs: u64,
+    pub cached_entries: usize,
+}
+
+struct Client {
+    reader: BufReader<UnixStream>,
+}
+
+impl Client {
+    fn connect(dirs: &Dirs) -> Result<Option<Self>> {
+        let sock = dirs.agent_socket();
+        match std::fs::symlink_metadata(&dirs.runtime) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            _ => fsutil::check_private_dir(&dirs.runtime)?,
+        }
+        let stream = match UnixStream::connect(&sock) {
+            Ok(s) => s,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(Error::io(&sock, e)),
+        };
+        check_peer(&stream).map_err(Error::Agent)?;
+        stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| Error::io(&sock, e))?;
+        stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| Error::io(&sock, e))?;
+        Ok(Some(Self {
+            reader: BufReader::new(stream),
+        }))
+    }
+
+    fn call(mut self, req: &Request) -> Result<Response> {
+        let mut line = Zeroizing::new(serde_json::to_vec(req).map_err(|e| Error::Agent(e.to_string()))?);
+        line.push(b'\n');
+        let io = |e: std::io::Error| Error::Agent(format!("lost the connection: {e}"));
+        self.reader.get_mut().write_all(&line).map_err(io)?;
+        let mut buf = Zeroizing::new(String::new());
+        self.reader.read_line(&mut buf).map_err(io)?;
+        if buf.is_empty() {
+            return Err(Error::Agent("it closed the connection".into()));
+        }
+        let resp: Response = serde_json::from_str(&buf).map_err(|e| Error::Agent(format!("bad reply: {e}")))?;
+        match resp.error {
+            Some(e) if e == "locked" => Err(Error::Locked),
+            Some(e) => Err(Error::Agent(e)),
+            None => Ok(resp),
+        }
+    }
+}
+
+fn check_peer(stream: &UnixStream) -> std::result::Result<(), String> {
+    let cred = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)
+        .map_err(|e| format!("cannot read peer credentials: {e}"))?;
+    let me = nix::unistd::geteuid().as_raw();
+    if cred.uid() == me {
+        Ok(())
+    } else {
+        Err(format!("refusing a peer of uid {} (we are uid {me})", cred.uid()))
+    }
+}
+
+/// The identity, if the agent is running and holds one.
+pub fn identity(dirs: &Dirs) -> Result<Option<Identity>> {
+    let Some(c) = Client::connect(dirs)? else {
+        return Ok(None);
+    };
+    match c.call(&Request::Identity) {
+        Ok(r) => match r.identity {
+            Some(id) => Identity::parse(&id).map(Some),
+            None => Ok(None),
+        },
+        Err(Error::Locked) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn status(dirs: &Dirs) -> Result<Option<AgentStatus>> {
+    match Client::connect(dirs)? {
+        Some(c) => Ok(c.call(&Request::Status)?.status),
+        None => Ok(None),
+    }
+}
+
+/// Forgets everything now; the agent exits. Returns whether an agent was running.
+pub fn lock(dirs: &Dirs) -> Result<bool> {
+    match Client::connect(dirs)? {
+        Some(c) => c.call(&Request::Lock).map(|_| true),
+        None => Ok(false),
+    }
+}
+
+/// A value the agent keeps for its lifetime (1Password reads). `None` when no agent runs.
+pub fn cache_get(dirs: &Dirs, key: &str) -> Result<Option<Zeroizing<String>>> {
+    match Client::connect(dirs)? {
+        Some(c) => Ok(c.call(&Request::CacheGet { key: key.to_owned() })?.value),
+        None => Ok(None),
+    }
+}
+
+/// Stores a value in a running agent; does nothing when none runs.
+pub fn cache_put(dirs: &Dirs, key: &str, value: Zeroizing<String>) -> Result<()> {
+    if let Some(c) = Client::connect(dirs)? {
+        c.call(&Request::CachePut {
+            key: key.to_owned(),
+            value,
+        })?;
+    }
+    Ok(())
+}
+
+/// Hands `identity` (or, for the 1Password store, nothing but a cache) to the agent, starting
+/// it with `exe agent` when none runs.
+pub fn unlock(dirs: &Dirs, exe: &Path, identity: Option<&Identity>, idle: Duration) -> Result<()> {
+    let idle_secs = idle.as_secs().max(1);
+    let req = || Request::Unlock {
+        identity: identity.map(|i| Zeroizing::new(i.to_secret_string().expose_secret().to_owned())),
+        idle_secs,
+    };
+    if let Some(c) = Client::connect(dirs)? {
+        c.call(&req())?;
+        return Ok(());
+    }
+    spawn(dirs, exe)?;
+    match Client::connect(dirs)? {
+        Some(c) => c.call(&req()).map(|_| ()),
+        None => Err(Error::Agent("it started but its socket is not there".into())),
+    }
+}
+
+fn spawn(dirs: &Dirs, exe: &Path) -> Result<()> {
+    fsutil::ensure_private_dir(&dirs.runtime)?;
+    let mut child = Command::new(exe)
+        .arg("agent")
+        .env("OP_AWS_RUNTIME_DIR", &dirs.runtime)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| Error::Agent(format!("cannot start {}: {e}", exe.display())))?;
+    // The agent prints one line once its socket accepts connections (or why it could not).
+    let mut line = String::new();
+    let out = child.stdout.take().expect("stdout is piped");
+    BufReader::new(out)
+        .read_line(&mut line)
+        .map_err(|e| Error::Agent(e.to_string()))?;
+    match line.trim() {
+        "ready" | "running" => Ok(()),
+        "" => Err(Error::Agent("it exited before it was ready".into())),
+        other => Err(Error::Agent(other.to_owned())),
+    }
+}
+
+struct State {
+    identity: Option<Zeroizing<String>>,
+    cache: HashMap<String, Zeroizing<String>>,
+    started: Instant,
+    unlocked_at: Option<Instant>,
+    idle: Duration,
+    last_used: Instant,
+    stop: bool,
+}
+
+impl State {
+    fn deadline(&self) -> Instant {
+        (self.last_used + self.idle).min(self.started + MAX_LIFETIME)
+    }
+    fn forget(&mut self) {
+        self.identity = None;
+        self.cache.clear();
+    }
+}
+
+/// The agent's main loop (`op-aws agent`, started by `unlock`). Prints `ready` on stdout once
+/// it listens, then `running` if another agent already serves this runtime directory.
+pub fn serve(dirs: &Dirs) -> Result<()> {
+    harden();
+    // Detach from the terminal's session, so closing the terminal or Ctrl-C there does not kill it.
+    let _ = nix::unistd::setsid();
+    fsutil::ensure_private_dir(&dirs.runtime)?;
+    let sock = dirs.agent_socket();
+    let lock_file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dirs.runtime.join("agent.lock"))
+        .map_err(|e| Error::io(&dirs.runtime, e))?;
+    if lock_file.try_lock().is_err() {
+        println!("running");
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(&sock);
+    let listener = UnixListener::bind(&sock).map_err(|e| Error::io(&sock, e))?;
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600)).map_err(|e| Error::io(&sock, e))?;
+    let now = Instant::now();
+    let state = Arc::new(Mutex::new(State {
+        identity: None,
+        cache: HashMap::new(),
+        started: now,
+        unlocked_at: None,
+        // Until the first unlock arrives, a short fuse.
+        idle: Duration::from_secs(30),
+        last_used: now,
+        stop: false,
+    }));
+    spawn_watchdog(Arc::clone(&state), sock.clone());
+    spawn_signal_handler(Arc::clone(&state), sock.clone());
+    println!("ready");
+    for conn in listener.incoming() {
+        if state.lock().map(|s| s.stop).unwrap_or(true) {
+            break;
+        }
+        let Ok(stream) = conn else { continue };
+        handle(stream, &state);
+        if state.lock().map(|s| s.stop).unwrap_or(true) {
+            break;
+        }
+    }
+    if let Ok(mut s) = state.lock() {
+        s.forget();
+    }
+    let _ = std::fs::remove_file(&sock);
+    drop(lock_file);
+    Ok(())
+}
+
+/// No core dumps, no ptrace from other processes of the user.
+fn harden() {
+    use nix::sys::resource::{Resource, setrlimit};
+    let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
+    let _ = nix::sys::prctl::set_dumpable(false);
+}
+
+fn wake(sock: &Path) {
+    let _ = UnixStream::connect(sock);
+}
+
+fn spawn_watchdog(state: Arc<Mutex<State>>, sock: std::path::PathBuf) {
+    std::thread::spawn(move || loop {
+        let wait = {
+            let Ok(mut s) = state.lock() else { return };
+            let now = Instant::now();
+            let deadline = s.deadline();
+            if now >= deadline {
+                s.forget();
+                s.stop = true;
+                drop(s);
+                wake(&sock);
+                return;
+            }
+            deadline - now
+        };
+        std::thread::sleep(wait.min(Duration::from_secs(1)));
+    });
+}
+
+fn spawn_signal_handler(state: Arc<Mutex<State>>, sock: std::path::PathBuf) {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        set.add(s);
+    }
+    // Blocked in every thread (threads inherit the mask), then taken synchronously here.
+    if set.thread_block().is_err() {
+        return;
+    }
+    std::thread::spawn(move || {
+        if set.wait().is_ok() {
+            if let Ok(mut s) = state.lock() {
+                s.forget();
+                s.stop = true;
+            }
+            wake(&sock);
+        }
+    });
+}
+
+fn handle(stream: UnixStream, state: &Mutex<State>) {
+    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+    let mut reader = BufReader::new(stream);
+    let resp = match check_peer(reader.get_ref()) {
+        Err(e) => Response {
+            error: Some(e),
+            ..Response::default()
+        },
+        Ok(()) => {
+            let mut line = Zeroizing::new(String::new());
+            if reader.read_line(&mut line).is_err() || line.is_empty() {
+                return;
+            }
+            match serde_json::from_str::<Request>(&line) {
+                Ok(req) => answer(req, state),
+                Err(e) => Response {
+                    error: Some(format!("bad request: {e}")),
+                    ..Response::default()
+                },
+            }
+        }
+    };
+    let Ok(mut out) = serde_json::to_vec(&resp).map(Zeroizing::new) else { return };
+    out.push(b'\n');
+    let _ = reader.get_mut().write_all(&out);
+}
+
+fn answer(req: Request, state: &Mutex<State>) -> Response {
+    let Ok(mut s) = state.lock() else {
+        return Response {
+            error: Some("internal error".into()),
+            ..Response::default()
+        };
+    };
+    let now = Instant::now();
+    let mut r = Response::default();
+    match req {
+        Request::Status => {}
+        Request::Unlock { identity, idle_secs } => {
+            if let Some(id) = identity {
+                if Identity::parse(&id).is_err() {
+                    r.error = Some("malformed identity".into());
+                    return r;
+                }
+                s.identity = Some(id);
+                s.unlocked_at = Some(now);
+            }
+            s.idle = Duration::from_secs(idle_secs.max(1));
+            s.last_used = now;
+        }
+        Request::Identity => match &s.identity {
+            Some(id) => {
+                r.identity = Some(id.clone());
+                s.last_used = now;
+            }
+            None => r.error = Some("locked".into()),
+        },
+        Request::Lock => {
+            s.forget();
+            s.stop = true;
+        }
+        Request::CacheGet { key } => {
+            r.value = s.cache.get(&key).cloned();
+            if r.value.is_some() {
+                s.last_used = now;
+            }
+        }
+        Request::CachePut { key, value } => {
+            s.cache.insert(key, value);
+            s.last_used = now;
+        }
+    }
+    let deadline = s.deadline();
+    r.status = Some(AgentStatus {
+        pid: std::process::id(),
+        unlocked: s.identity.is_some(),
+        unlocked_secs: s.unlocked_at.map_or(0, |t| now.duration_since(t).as_secs()),
+        expires_in_secs: deadline.saturating_duration_since(now).as_secs(),
+        cached_entries: s.cache.len(),
+    });
+    r
+}

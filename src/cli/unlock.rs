@@ -1,0 +1,48 @@
+use anyhow::Context;
+use op_aws::config::StoreKind;
+use op_aws::{Error, agent, ctx::Ctx, prompt, store, vault};
+
+/// Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours).
+#[derive(clap::Args)]
+pub struct Args {
+    /// Read the passphrase from the first line of stdin.
+    #[arg(long)]
+    passphrase_stdin: bool,
+    /// Forget everything after this long unused, e.g. 10m, 1h.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    timeout: Option<std::time::Duration>,
+}
+
+impl Args {
+    pub fn run(self) -> anyhow::Result<()> {
+        let ctx = Ctx::from_env()?;
+        let idle = self.timeout.unwrap_or_else(|| ctx.config.agent_idle());
+        anyhow::ensure!(idle.as_secs() >= 1, "--timeout must be at least one second");
+        let idle = idle.min(agent::MAX_LIFETIME);
+        let exe = store::op_aws_exe(&std::env::current_exe()?);
+        if ctx.config.store == StoreKind::OnePassword && !vault::exists(&ctx.dirs) {
+            // Nothing to decrypt: the agent only remembers what `op` returns.
+            agent::unlock(&ctx.dirs, &exe, None, idle).context("cannot start the agent")?;
+            return Ok(());
+        }
+        vault::ensure_exists(&ctx.dirs).context("cannot unlock")?;
+        let pass = if self.passphrase_stdin {
+            secrecy::SecretString::from(prompt::read_stdin_line().context("cannot read the passphrase")?.as_str())
+        } else if prompt::stdin_is_terminal() {
+            prompt::read_hidden("op-aws: vault passphrase: ")?
+        } else {
+            return Err(Error::LockedNoTerminal).context("cannot unlock");
+        };
+        let id = match vault::unlock(&ctx.dirs, pass) {
+            Ok(id) => id,
+            Err(Error::WrongPassphrase) => {
+                // Each wrong guess costs the scrypt work plus this.
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                return Err(Error::WrongPassphrase).context("cannot unlock");
+            }
+            Err(e) => return Err(e).context("cannot unlock"),
+        };
+        agent::unlock(&ctx.dirs, &exe, Some(&id), idle).context("cannot start the agent")?;
+        Ok(())
+    }
+}

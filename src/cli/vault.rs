@@ -1,0 +1,58 @@
+use anyhow::Context;
+use op_aws::{Error, ctx::Ctx, prompt, vault};
+use secrecy::ExposeSecret;
+
+/// Manage the local vault.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Subcommand)]
+enum Cmd {
+    /// Create the local vault (the passphrase is asked twice, or read from stdin).
+    Create(Create),
+}
+
+#[derive(clap::Args)]
+struct Create {
+    /// Read the passphrase from the first line of stdin.
+    #[arg(long)]
+    passphrase_stdin: bool,
+    /// scrypt work factor (log2 N); the default takes about a second here. Lower only for
+    /// throwaway vaults such as tests.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(10..=22), hide = true)]
+    work_factor: Option<u8>,
+}
+
+impl Args {
+    pub fn run(self) -> anyhow::Result<()> {
+        let Cmd::Create(c) = self.cmd;
+        let ctx = Ctx::from_env()?;
+        if vault::exists(&ctx.dirs) {
+            return Err(Error::VaultExists(ctx.dirs.data.clone())).context("cannot create the vault");
+        }
+        let pass = new_passphrase(c.passphrase_stdin)?;
+        vault::create(&ctx.dirs, pass, c.work_factor).context("cannot create the vault")?;
+        eprintln!("op-aws: created the vault in {}", ctx.dirs.data.display());
+        eprintln!("next: add keys with `op-aws import` or `op-aws item add NAME`");
+        Ok(())
+    }
+}
+
+/// A new passphrase: twice on the terminal, or one stdin line.
+pub fn new_passphrase(from_stdin: bool) -> anyhow::Result<secrecy::SecretString> {
+    if from_stdin || !prompt::stdin_is_terminal() {
+        let line = prompt::read_stdin_line().context("cannot read the passphrase")?;
+        anyhow::ensure!(!line.is_empty(), "the passphrase is empty");
+        return Ok(secrecy::SecretString::from(line.as_str()));
+    }
+    let a = prompt::read_hidden("new vault passphrase: ")?;
+    let b = prompt::read_hidden("again: ")?;
+    // Both are secrets: compare without an early exit.
+    let (x, y) = (a.expose_secret().as_bytes(), b.expose_secret().as_bytes());
+    let same = x.len() == y.len() && x.iter().zip(y).fold(0u8, |acc, (p, q)| acc | (p ^ q)) == 0;
+    anyhow::ensure!(same, "the passphrases differ");
+    Ok(a)
+}

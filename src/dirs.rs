@@ -1,0 +1,104 @@
+//! Where op-aws keeps things. XDG on Linux and macOS alike, each directory overridable by an
+//! absolute `OP_AWS_*_DIR` (the overrides also make tests hermetic).
+
+use std::path::PathBuf;
+
+use crate::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    /// Settings and scope defaults (`config.toml`, `defaults.json`).
+    pub config: PathBuf,
+    /// The vault (`vault.age`, `identity.age`, `recipient.txt`).
+    pub data: PathBuf,
+    /// Encrypted temporary STS sessions.
+    pub cache: PathBuf,
+    /// The agent's socket and lock.
+    pub runtime: PathBuf,
+}
+
+fn absolute_override(var: &'static str) -> Result<Option<PathBuf>> {
+    match std::env::var_os(var) {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => {
+            let p = PathBuf::from(&v);
+            if p.is_absolute() {
+                Ok(Some(p))
+            } else {
+                Err(Error::RelativeDirOverride {
+                    var,
+                    value: v.to_string_lossy().into_owned(),
+                })
+            }
+        }
+    }
+}
+
+/// An XDG base directory, ignored unless absolute (as the spec says).
+fn xdg(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+}
+
+pub fn home() -> Result<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .ok_or(Error::NoHome)
+}
+
+impl Dirs {
+    pub fn from_env() -> Result<Self> {
+        let pick = |var: &'static str, xdg_var: &str, fallback: &[&str]| -> Result<PathBuf> {
+            if let Some(p) = absolute_override(var)? {
+                return Ok(p);
+            }
+            if let Some(p) = xdg(xdg_var) {
+                return Ok(p.join("op-aws"));
+            }
+            let mut p = home()?;
+            p.extend(fallback);
+            Ok(p.join("op-aws"))
+        };
+        let config = pick("OP_AWS_CONFIG_DIR", "XDG_CONFIG_HOME", &[".config"])?;
+        let data = pick("OP_AWS_DATA_DIR", "XDG_DATA_HOME", &[".local", "share"])?;
+        let cache = pick("OP_AWS_CACHE_DIR", "XDG_CACHE_HOME", &[".cache"])?;
+        let runtime = match absolute_override("OP_AWS_RUNTIME_DIR")? {
+            Some(p) => p,
+            None => match xdg("XDG_RUNTIME_DIR") {
+                Some(p) => p.join("op-aws"),
+                None => {
+                    let uid = nix::unistd::geteuid();
+                    std::env::temp_dir().join(format!("op-aws-{uid}"))
+                }
+            },
+        };
+        Ok(Self {
+            config,
+            data,
+            cache,
+            runtime,
+        })
+    }
+
+    pub fn vault_file(&self) -> PathBuf {
+        self.data.join("vault.age")
+    }
+    pub fn identity_file(&self) -> PathBuf {
+        self.data.join("identity.age")
+    }
+    pub fn recipient_file(&self) -> PathBuf {
+        self.data.join("recipient.txt")
+    }
+    pub fn config_file(&self) -> PathBuf {
+        self.config.join("config.toml")
+    }
+    pub fn defaults_file(&self) -> PathBuf {
+        self.config.join("defaults.json")
+    }
+    pub fn agent_socket(&self) -> PathBuf {
+        self.runtime.join("agent.sock")
+    }
+}

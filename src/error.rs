@@ -1,0 +1,99 @@
+//! Library errors: one variant per condition a caller (or a user) acts on differently.
+//! Each renders as one line; [`Error::hint`] gives the next command to run.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("{var} must be an absolute path, got {value:?}")]
+    RelativeDirOverride { var: &'static str, value: String },
+    #[error("cannot find the home directory: HOME is not set")]
+    NoHome,
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}: refusing to use it: {1}")]
+    UnsafePath(PathBuf, &'static str),
+    #[error("no vault at {0}")]
+    NoVault(PathBuf),
+    #[error("a vault already exists at {0}")]
+    VaultExists(PathBuf),
+    #[error("wrong passphrase")]
+    WrongPassphrase,
+    #[error("{path} is damaged: {why}")]
+    CorruptVault { path: PathBuf, why: String },
+    #[error("the vault is locked")]
+    Locked,
+    #[error("no terminal to ask for the passphrase")]
+    LockedNoTerminal,
+    #[error("the agent failed: {0}")]
+    Agent(String),
+    #[error("no item named {0:?}")]
+    NoSuchItem(String),
+    #[error("an item named {0:?} already exists")]
+    ItemExists(String),
+    #[error("item {item:?} has no {label:?} field (it has: {found})")]
+    MissingField {
+        item: String,
+        label: String,
+        found: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{path}: {why}")]
+    BadConfig { path: PathBuf, why: String },
+    #[error("no item chosen for this directory")]
+    NoDefault,
+    #[error("cancelled")]
+    Cancelled,
+    #[error("1Password: {0}")]
+    OnePassword(String),
+    #[error("1Password CLI `op` not found")]
+    OpNotInstalled,
+    #[error("1Password CLI is not signed in")]
+    OpNotSignedIn,
+    #[error("{0}")]
+    Sts(String),
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The next command to run, shown on a `hint:` line under the error.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Self::RelativeDirOverride { var, .. } => format!("set {var} to an absolute path, or unset it"),
+            Self::NoVault(_) => "create one with `op-aws vault create` (or run `op-aws init`)".into(),
+            Self::VaultExists(_) => "use the existing vault, or move it away first".into(),
+            Self::WrongPassphrase => "try again: `op-aws unlock`".into(),
+            Self::CorruptVault { .. } => {
+                "the file was left as it is; restore it from a backup (it is a standard age file)".into()
+            }
+            Self::Locked | Self::LockedNoTerminal => "run `op-aws unlock` (or `op-aws unlock --passphrase-stdin` in scripts)".into(),
+            Self::Agent(_) => "run `op-aws lock`, then `op-aws unlock`".into(),
+            Self::NoSuchItem(_) => "see the items with `op-aws item list`".into(),
+            Self::ItemExists(_) => "choose another name, or change it with `op-aws item edit`".into(),
+            Self::MissingField { item, .. } => {
+                format!("add it with `op-aws item edit {item} --set-secret LABEL`, or rename a field with `op-aws item edit {item} --rename OLD=NEW`")
+            }
+            Self::BadConfig { .. } => "fix the file, or move it away to start from the defaults".into(),
+            Self::NoDefault => "choose one with `op-aws use ITEM` (or pass `--item ITEM`)".into(),
+            Self::OpNotInstalled => {
+                "install the 1Password CLI (https://developer.1password.com/docs/cli/get-started/) or set OP_AWS_OP_PATH".into()
+            }
+            Self::OpNotSignedIn => "run `op signin` (in CI, set OP_SERVICE_ACCOUNT_TOKEN)".into(),
+            _ => return None,
+        })
+    }
+}

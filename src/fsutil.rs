@@ -1,0 +1,97 @@
+//! Private files: 0700 directories we own, 0600 files written atomically (temp, fsync, rename),
+//! and an advisory lock so that concurrent writers serialise instead of losing updates.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// Creates `dir` (and parents) as 0700 if missing; refuses a symlink, a directory owned by
+/// someone else, or one that others can read or write.
+pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+    match fs::symlink_metadata(dir) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| Error::io(dir, e))?;
+        }
+        Err(e) => return Err(Error::io(dir, e)),
+    }
+    check_private_dir(dir)
+}
+
+pub fn check_private_dir(dir: &Path) -> Result<()> {
+    let md = fs::symlink_metadata(dir).map_err(|e| Error::io(dir, e))?;
+    if md.file_type().is_symlink() {
+        return Err(Error::UnsafePath(dir.into(), "it is a symbolic link"));
+    }
+    if !md.is_dir() {
+        return Err(Error::UnsafePath(dir.into(), "it is not a directory"));
+    }
+    if md.uid() != nix::unistd::geteuid().as_raw() {
+        return Err(Error::UnsafePath(dir.into(), "it is owned by another user"));
+    }
+    if md.mode() & 0o077 != 0 {
+        // Ours, so tighten it rather than fail: a umask of 022 at first creation is common.
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| Error::io(dir, e))?;
+    }
+    Ok(())
+}
+
+/// Replaces `path` with `bytes` atomically: a crash leaves either the old or the new file.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".op-aws-")
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    // The builder's mode is filtered by the umask; set it exactly.
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    // Make the rename itself durable.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// An exclusive advisory lock on `<path>.lock`, released on drop.
+pub struct LockGuard {
+    _file: File,
+}
+
+pub fn lock_exclusive(path: &Path) -> Result<LockGuard> {
+    let lock_path = lock_path(path);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(|e| Error::io(&lock_path, e))?;
+    file.lock().map_err(|e| Error::io(&lock_path, e))?;
+    Ok(LockGuard { _file: file })
+}
+
+fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
+/// Reads a file that may be missing.
+pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}

@@ -1,0 +1,25 @@
+//! op-aws: AWS access keys kept in an encrypted vault (or 1Password) and handed, for one command
+//! at a time, to `aws` and friends. The binary, the nushell plugin and the shell scripts are thin
+//! front ends on this library.
+#![forbid(unsafe_code)]
+
+pub mod agent;
+pub mod awsfiles;
+pub mod config;
+pub mod creds;
+pub mod ctx;
+pub mod dirs;
+pub mod error;
+pub mod fsutil;
+pub mod import;
+pub mod inject;
+pub mod item;
+pub mod onepassword;
+pub mod prompt;
+pub mod scope;
+pub mod shell;
+pub mod store;
+pub mod sts;
+pub mod vault;
+
+pub use error::{Error, Result};

@@ -1,0 +1,31 @@
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+
+fn main() -> ExitCode {
+    // Backtraces would print paths and internals, never anything a user can act on.
+    let cli = cli::Cli::parse();
+    match cli.run() {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(cli::SilentExit(code)) = e.downcast_ref::<cli::SilentExit>() {
+                return ExitCode::from(*code);
+            }
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "op-aws: {e:#}");
+            if let Some(hint) = e.chain().find_map(|c| c.downcast_ref::<op_aws::Error>()).and_then(op_aws::Error::hint) {
+                let _ = writeln!(err, "hint: {hint}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Which item is in effect here: `--item` > a profile bound with `op_aws_item` > session
+//! (`OP_AWS_SESSION_ITEM`) > the nearest directory default > global.
+//!
+//! Directory and global defaults live in the config directory (`defaults.json`), never in the
+//! project, so cloning a repository can never switch anyone's credentials.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::dirs::Dirs;
+use crate::{Error, Result, fsutil};
+
+pub const SESSION_VAR: &str = "OP_AWS_SESSION_ITEM";
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global: Option<String>,
+    #[serde(default)]
+    pub directories: BTreeMap<PathBuf, DirDefault>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DirDefault {
+    pub item: String,
+    /// Export the keys into the shell on entering the directory (opt-in).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub export: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "scope", content = "path")]
+pub enum Scope {
+    Flag,
+    Profile(String),
+    Session,
+    Directory(PathBuf),
+    Global,
+}
+
+impl Scope {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Flag => "flag",
+            Self::Profile(_) => "profile",
+            Self::Session => "session",
+            Self::Directory(_) => "directory",
+            Self::Global => "global",
+        }
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Directory(p) => write!(f, "directory {}", p.display()),
+            Self::Profile(p) => write!(f, "profile {p}"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Applied {
+    pub item: String,
+    #[serde(flatten)]
+    pub scope: Scope,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub export: bool,
+}
+
+impl Defaults {
+    pub fn load(dirs: &Dirs) -> Result<Self> {
+        let path = dirs.defaults_file();
+        let Some(bytes) = fsutil::read_optional(&path)? else {
+            return Ok(Self::default());
+        };
+        serde_json::from_slice(&bytes).map_err(|e| Error::BadConfig { path, why: e.to_string() })
+    }
+
+    /// Changes the defaults under the lock; nothing is written when `change` fails.
+    pub fn update<T>(dirs: &Dirs, change: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        fsutil::ensure_private_dir(&dirs.config)?;
+        let path = dirs.defaults_file();
+        let _lock = fsutil::lock_exclusive(&path)?;
+        let mut d = Self::load(dirs)?;
+        let out = change(&mut d)?;
+        let mut json = serde_json::to_vec_pretty(&d).map_err(|e| Error::Invalid(e.to_string()))?;
+        json.push(b'\n');
+        fsutil::write_atomic(&path, &json, 0o600)?;
+        Ok(out)
+    }
+
+    /// Directory defaults that apply at `cwd`, nearest first.
+    pub fn directories_for<'a>(&'a self, cwd: &Path) -> Vec<(&'a Path, &'a DirDefault)> {
+        cwd.ancestors()
+            .filter_map(|a| self.directories.get_key_value(a).map(|(k, v)| (k.as_path(), v)))
+            .collect()
+    }
+}
+
+/// Every default that applies at `cwd`, in precedence order (session, directories nearest
+/// first, global). `session` is the value of `OP_AWS_SESSION_ITEM`.
+pub fn applicable(defaults: &Defaults, cwd: &Path, session: Option<&str>) -> Vec<Applied> {
+    let mut v = Vec::new();
+    if let Some(s) = session.filter(|s| !s.is_empty()) {
+        v.push(Applied {
+            item: s.to_owned(),
+            scope: Scope::Session,
+            export: false,
+        });
+    }
+    for (dir, d) in defaults.directories_for(cwd) {
+        v.push(Applied {
+            item: d.item.clone(),
+            scope: Scope::Directory(dir.to_owned()),
+            export: d.export,
+        });
+    }
+    if let Some(g) = &defaults.global {
+        v.push(Applied {
+            item: g.clone(),
+            scope: Scope::Global,
+            export: false,
+        });
+    }
+    v
+}
+
+/// The session item from the environment.
+pub fn session_item() -> Option<String> {
+    std::env::var(SESSION_VAR).ok().filter(|s| !s.is_empty())
+}
+
+/// The directory as stored: absolute, symlinks resolved, so `cd` through a link still matches.
+pub fn normalize_dir(dir: &Path) -> Result<PathBuf> {
+    let abs = if dir.is_absolute() {
+        dir.to_owned()
+    } else {
+        std::env::current_dir().map_err(|e| Error::io(".", e))?.join(dir)
+    };
+    let canon = abs.canonicalize().map_err(|e| Error::io(&abs, e))?;
+    if !canon.is_dir() {
+        return Err(Error::Invalid(format!("{} is not a directory", canon.display())));
+    }
+    Ok(canon)
+}
+
+/// The current directory, physical.
+pub fn cwd() -> Result<PathBuf> {
+    std::env::current_dir().map_err(|e| Error::io(".", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_and_nearest_directory() {
+        let mut d = Defaults {
+            global: Some("g".into()),
+            ..Defaults::default()
+        };
+        d.directories.insert("/w".into(), DirDefault { item: "parent".into(), export: false });
+        d.directories.insert("/w/a".into(), DirDefault { item: "child".into(), export: false });
+        let items = |cwd: &str, s: Option<&str>| -> Vec<String> {
+            applicable(&d, Path::new(cwd), s).into_iter().map(|a| a.item).collect()
+        };
+        assert_eq!(items("/w/a/b", None), ["child", "parent", "g"]);
+        assert_eq!(items("/w/ab", Some("s")), ["s", "parent", "g"]);
+        assert_eq!(items("/elsewhere", None), ["g"]);
+    }
+}

@@ -1,0 +1,202 @@
+//! The local vault: three files in the data directory.
+//!
+//! - `identity.age`: an X25519 identity (`AGE-SECRET-KEY-1…`), age-encrypted with the passphrase
+//!   (scrypt), so the passphrase is stretched once per unlock, not once per read;
+//! - `vault.age`: the items as JSON, age-encrypted to that identity's recipient;
+//! - `recipient.txt`: the public recipient (`age1…`), so writers that only encrypt (the STS
+//!   cache) need no unlock.
+//!
+//! Both `.age` files are standard age files: `age -d identity.age > key.txt` then
+//! `age -d -i key.txt vault.age` gets everything out without op-aws (see docs/vault.md).
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::str::FromStr;
+
+use age::secrecy::ExposeSecret;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::dirs::Dirs;
+use crate::fsutil;
+use crate::item::Item;
+use crate::{Error, Result};
+
+const FORMAT_VERSION: u32 = 1;
+/// Refuse identity files that would make us spend minutes (or gigabytes) in scrypt.
+const MAX_WORK_FACTOR: u8 = 22;
+
+#[derive(Default, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct VaultData {
+    pub version: u32,
+    pub items: Vec<Item>,
+}
+
+impl VaultData {
+    pub fn find(&self, name: &str) -> Option<&Item> {
+        self.items.iter().find(|i| i.title.eq_ignore_ascii_case(name))
+    }
+    pub fn find_mut(&mut self, name: &str) -> Option<&mut Item> {
+        self.items.iter_mut().find(|i| i.title.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The unlocked identity.
+pub struct Identity(age::x25519::Identity);
+
+impl Identity {
+    pub fn parse(s: &str) -> Result<Self> {
+        age::x25519::Identity::from_str(s.trim())
+            .map(Self)
+            .map_err(|_| Error::Agent("the agent returned a malformed identity".into()))
+    }
+    pub fn to_secret_string(&self) -> SecretString {
+        SecretString::from(self.0.to_string().expose_secret().to_owned())
+    }
+    pub fn recipient(&self) -> age::x25519::Recipient {
+        self.0.to_public()
+    }
+    pub fn decrypt(&self, ciphertext: &[u8]) -> std::result::Result<Zeroizing<Vec<u8>>, age::DecryptError> {
+        age::decrypt(&self.0, ciphertext).map(Zeroizing::new)
+    }
+}
+
+pub fn exists(dirs: &Dirs) -> bool {
+    dirs.identity_file().exists()
+}
+
+pub fn ensure_exists(dirs: &Dirs) -> Result<()> {
+    if exists(dirs) {
+        Ok(())
+    } else {
+        Err(Error::NoVault(dirs.data.clone()))
+    }
+}
+
+/// Creates a new, empty vault. `work_factor` is scrypt's log2(N); `None` lets age calibrate
+/// it to about a second on this machine.
+pub fn create(dirs: &Dirs, passphrase: SecretString, work_factor: Option<u8>) -> Result<()> {
+    fsutil::ensure_private_dir(&dirs.data)?;
+    let _lock = fsutil::lock_exclusive(&dirs.vault_file())?;
+    if exists(dirs) || dirs.vault_file().exists() {
+        return Err(Error::VaultExists(dirs.data.clone()));
+    }
+    let identity = age::x25519::Identity::generate();
+    let mut recipient = age::scrypt::Recipient::new(passphrase);
+    if let Some(wf) = work_factor {
+        recipient.set_work_factor(wf);
+    }
+    let key_text = Zeroizing::new(format!(
+        "# op-aws vault identity; public key: {}\n{}\n",
+        identity.to_public(),
+        identity.to_string().expose_secret()
+    ));
+    let identity_ct = encrypt(&recipient, key_text.as_bytes())?;
+    let data = VaultData {
+        version: FORMAT_VERSION,
+        items: Vec::new(),
+    };
+    let vault_ct = seal(&identity.to_public(), &data)?;
+    // The vault first: a vault without identity is "no vault" and can be recreated, never the reverse.
+    fsutil::write_atomic(&dirs.vault_file(), &vault_ct, 0o600)?;
+    fsutil::write_atomic(&dirs.recipient_file(), format!("{}\n", identity.to_public()).as_bytes(), 0o600)?;
+    fsutil::write_atomic(&dirs.identity_file(), &identity_ct, 0o600)
+}
+
+/// Decrypts the identity with the passphrase: the expensive step, once per unlock.
+pub fn unlock(dirs: &Dirs, passphrase: SecretString) -> Result<Identity> {
+    let path = dirs.identity_file();
+    let Some(ct) = fsutil::read_optional(&path)? else {
+        return Err(Error::NoVault(dirs.data.clone()));
+    };
+    let mut id = age::scrypt::Identity::new(passphrase);
+    id.set_max_work_factor(MAX_WORK_FACTOR);
+    let text = match age::decrypt(&id, &ct) {
+        Ok(t) => Zeroizing::new(t),
+        Err(age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys) => {
+            return Err(Error::WrongPassphrase);
+        }
+        Err(e) => return Err(corrupt(&path, &e.to_string())),
+    };
+    let text = std::str::from_utf8(&text).map_err(|_| corrupt(&path, "not text"))?;
+    let key = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .ok_or_else(|| corrupt(&path, "no AGE-SECRET-KEY line"))?;
+    age::x25519::Identity::from_str(key)
+        .map(Identity)
+        .map_err(|_| corrupt(&path, "malformed AGE-SECRET-KEY line"))
+}
+
+pub fn load(dirs: &Dirs, identity: &Identity) -> Result<VaultData> {
+    let path = dirs.vault_file();
+    let Some(ct) = fsutil::read_optional(&path)? else {
+        return Err(Error::NoVault(dirs.data.clone()));
+    };
+    open(&path, identity, &ct)
+}
+
+fn open(path: &Path, identity: &Identity, ct: &[u8]) -> Result<VaultData> {
+    let plain = identity.decrypt(ct).map_err(|e| match e {
+        age::DecryptError::NoMatchingKeys => corrupt(path, "it was not encrypted to this vault's identity"),
+        other => corrupt(path, &other.to_string()),
+    })?;
+    let data: VaultData =
+        serde_json::from_slice(&plain).map_err(|e| corrupt(path, &format!("bad contents: {e}")))?;
+    if data.version != FORMAT_VERSION {
+        return Err(corrupt(path, &format!("unknown format version {}", data.version)));
+    }
+    Ok(data)
+}
+
+/// Reads, changes and writes the vault under the lock, so concurrent writers never lose an
+/// item. Nothing is written when `change` fails.
+pub fn update<T>(dirs: &Dirs, identity: &Identity, change: impl FnOnce(&mut VaultData) -> Result<T>) -> Result<T> {
+    let path = dirs.vault_file();
+    let _lock = fsutil::lock_exclusive(&path)?;
+    let mut data = load(dirs, identity)?;
+    let out = change(&mut data)?;
+    let ct = seal(&identity.recipient(), &data)?;
+    fsutil::write_atomic(&path, &ct, 0o600)?;
+    Ok(out)
+}
+
+fn seal(recipient: &age::x25519::Recipient, data: &VaultData) -> Result<Vec<u8>> {
+    let json = Zeroizing::new(serde_json::to_vec(data).map_err(|e| Error::Invalid(e.to_string()))?);
+    encrypt(recipient, &json)
+}
+
+pub fn encrypt(recipient: &impl age::Recipient, plain: &[u8]) -> Result<Vec<u8>> {
+    let enc = age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
+        .map_err(|e| Error::Invalid(format!("encryption failed: {e}")))?;
+    let mut out = Vec::with_capacity(plain.len() + 256);
+    let mut w = enc.wrap_output(&mut out).map_err(|e| Error::Invalid(e.to_string()))?;
+    w.write_all(plain).and_then(|()| w.finish().map(|_| ())).map_err(|e| Error::Invalid(e.to_string()))?;
+    Ok(out)
+}
+
+/// The public recipient, for encrypting without an unlock.
+pub fn recipient(dirs: &Dirs) -> Result<age::x25519::Recipient> {
+    let path = dirs.recipient_file();
+    let Some(text) = fsutil::read_optional(&path)? else {
+        return Err(Error::NoVault(dirs.data.clone()));
+    };
+    let text = String::from_utf8_lossy(&text);
+    age::x25519::Recipient::from_str(text.trim()).map_err(|_| corrupt(&path, "not an age recipient"))
+}
+
+fn corrupt(path: &Path, why: &str) -> Error {
+    Error::CorruptVault {
+        path: path.to_owned(),
+        why: why.to_owned(),
+    }
+}
+
+/// Reads a passphrase-free stream fully (helper for callers decrypting other age files).
+pub fn read_all(mut r: impl Read) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut v = Zeroizing::new(Vec::new());
+    r.read_to_end(&mut v)?;
+    Ok(v)
+}

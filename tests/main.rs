@@ -1,0 +1,5 @@
+//! One integration binary (one link step). Files are named for what they prove.
+
+mod support;
+
+mod foundation;
