@@ -60,6 +60,33 @@ pub enum Error {
     OpNotSignedIn,
     #[error("{0}")]
     Sts(String),
+    /// An error answer from STS, as `Code: message`.
+    #[error("{op}: {code}: {message}")]
+    StsCall {
+        op: &'static str,
+        code: String,
+        message: String,
+    },
+    #[error("{op}: cannot reach STS at {endpoint}: {why}")]
+    StsUnreachable {
+        op: &'static str,
+        endpoint: String,
+        why: String,
+    },
+    #[error("profile {profile:?}: {why}")]
+    BadProfile { profile: String, why: String },
+    #[error("profile {profile:?} has mfa_serial {config}, but the item's MFA Serial is {item}")]
+    MfaSerialConflict {
+        profile: String,
+        config: String,
+        item: String,
+    },
+    #[error("profile {profile:?}: duration_seconds = {seconds}, but a role assumed with another role's credentials lasts at most 3600 s")]
+    ChainedDuration { profile: String, seconds: u32 },
+    #[error("the item's One-Time Password is not usable: {0}")]
+    BadTotp(String),
+    #[error("an MFA code is needed for {serial} and there is no terminal to ask on")]
+    MfaNoTerminal { serial: String, item: String },
 }
 
 impl Error {
@@ -93,6 +120,21 @@ impl Error {
                 "install the 1Password CLI (https://developer.1password.com/docs/cli/get-started/) or set OP_AWS_OP_PATH".into()
             }
             Self::OpNotSignedIn => "run `op signin` (in CI, set OP_SERVICE_ACCOUNT_TOKEN)".into(),
+            Self::StsCall { code, message, .. } => return crate::sts::client::hint(code, message),
+            Self::StsUnreachable { .. } => {
+                "check the network, and AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL if they are set".into()
+            }
+            Self::BadProfile { .. } => "fix that profile in ~/.aws/config (see docs/roles-and-mfa.md)".into(),
+            Self::MfaSerialConflict { .. } => {
+                "keep one: remove mfa_serial from the profile, or `op-aws item edit ITEM --unset 'MFA Serial'`".into()
+            }
+            Self::ChainedDuration { .. } => "set duration_seconds to 3600 or less for that profile".into(),
+            Self::BadTotp(_) => {
+                "store the base32 secret or otpauth:// URI: `op-aws item edit ITEM --set-secret 'One-Time Password'`".into()
+            }
+            Self::MfaNoTerminal { item, .. } => format!(
+                "store the TOTP secret with `op-aws item edit {item} --set-secret 'One-Time Password'`, or run in a terminal"
+            ),
             _ => return None,
         })
     }

@@ -1,19 +1,137 @@
 //! STS: roles from `~/.aws/config`, MFA from the item's TOTP secret, and the encrypted cache of
 //! temporary sessions.
+//!
+//! The order of work for a profile: plan it from the config (no network), look in the cache
+//! (no tokio, no network: the common case), and only then take the per-key lock and call STS:
+//! GetSessionToken once at the bottom when MFA is involved, then AssumeRole for each role
+//! upwards, each signed by the credentials below it and carrying no code.
+
+pub mod cache;
+pub mod client;
+pub mod mfa;
+pub mod plan;
+pub mod totp;
 
 use crate::awsfiles::AwsFiles;
 use crate::creds::Credentials;
 use crate::ctx::Ctx;
 use crate::item::Item;
-use crate::Result;
+use crate::{Error, Result};
+
+use cache::{Cache, Meta};
+use client::Client;
+use plan::Plan;
 
 /// Temporary credentials for `profile` when it needs STS (a `role_arn` or an `mfa_serial`
 /// somewhere in its chain); `None` when the item's long-lived keys are to be used as they are.
-pub fn credentials_for_profile(
-    _ctx: &Ctx,
-    _item: &Item,
-    _files: &AwsFiles,
-    _profile: &str,
-) -> Result<Option<Credentials>> {
-    Ok(None)
+pub fn credentials_for_profile(ctx: &Ctx, item: &Item, files: &AwsFiles, profile: &str) -> Result<Option<Credentials>> {
+    let Some(plan) = plan::build(files, item, profile)? else {
+        return Ok(None);
+    };
+    let keys = item.access_keys()?;
+    let cache = Cache::open(ctx)?;
+    let key = plan.key(item, &keys.access_key_id);
+    if let Some(c) = cache.get_fresh(&key) {
+        return Ok(Some(c));
+    }
+    let _lock = cache.lock(&key)?;
+    // Another process may have done the work while we waited for the lock.
+    if let Some(c) = cache.get_fresh(&key) {
+        return Ok(Some(c));
+    }
+    let client = Client::new(&plan.region, plan.endpoint.as_deref())?;
+    let base = Credentials::from(&keys);
+    let creds = if plan.roles.is_empty() {
+        // MFA only: the session itself is the result.
+        let mfa = plan.mfa.as_ref().ok_or_else(|| Error::Sts("nothing to ask STS for".into()))?;
+        mfa_session(ctx, &client, item, &base, &mfa.serial, mfa.duration)?
+    } else {
+        assume_roles(ctx, &cache, &client, item, &plan, base)?
+    };
+    let top = plan.roles.last();
+    cache.put(
+        Meta {
+            key,
+            kind: if top.is_some() { "role" } else { "mfa-session" }.into(),
+            profile: plan.profile.clone(),
+            role_arn: top.map(|r| r.role_arn.clone()),
+            item: item.title.clone(),
+            mfa_serial: plan.mfa.as_ref().map(|m| m.serial.clone()),
+            expiration: 0,
+            created: 0,
+            store: String::new(),
+        },
+        &creds,
+    )?;
+    Ok(Some(creds))
+}
+
+fn mfa_session(
+    ctx: &Ctx,
+    client: &Client,
+    item: &Item,
+    base: &Credentials,
+    serial: &str,
+    duration: Option<u32>,
+) -> Result<Credentials> {
+    let (code, guard) = mfa::code(ctx, item, serial)?;
+    let result = client.get_session_token(base, serial, &code, duration);
+    guard.used()?;
+    result
+}
+
+/// The roles bottom-up; under MFA, signed first by a (cached) MFA session of the item.
+fn assume_roles(
+    ctx: &Ctx,
+    cache: &Cache,
+    client: &Client,
+    item: &Item,
+    plan: &Plan,
+    base: Credentials,
+) -> Result<Credentials> {
+    let mut signer = base;
+    let mut session_key = None;
+    if let (Some(m), Some(mkey)) = (&plan.mfa, plan.mfa_key(item, &signer.access_key_id)) {
+        signer = match cache.get_fresh(&mkey) {
+            Some(s) => s,
+            None => {
+                // Lock order is always role key, then session key: no deadlock between profiles.
+                let _l = cache.lock(&mkey)?;
+                match cache.get_fresh(&mkey) {
+                    Some(s) => s,
+                    None => {
+                        let s = mfa_session(ctx, client, item, &signer, &m.serial, m.duration)?;
+                        cache.put(
+                            Meta {
+                                key: mkey.clone(),
+                                kind: "mfa-session".into(),
+                                profile: plan.base_profile().to_owned(),
+                                role_arn: None,
+                                item: item.title.clone(),
+                                mfa_serial: Some(m.serial.clone()),
+                                expiration: 0,
+                                created: 0,
+                                store: String::new(),
+                            },
+                            &s,
+                        )?;
+                        s
+                    }
+                }
+            }
+        };
+        session_key = Some(mkey);
+    }
+    for (i, role) in plan.roles.iter().enumerate() {
+        signer = client.assume_role(&signer, role).inspect_err(|e| {
+            // A session STS no longer honours must not be offered again.
+            if i == 0
+                && let (Some(k), Error::StsCall { code, .. }) = (&session_key, e)
+                && matches!(code.as_str(), "ExpiredToken" | "InvalidClientTokenId")
+            {
+                cache.remove(k);
+            }
+        })?;
+    }
+    Ok(signer)
 }

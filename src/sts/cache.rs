@@ -1,0 +1,233 @@
+//! The cache of temporary credentials, shared by every terminal and never in plaintext.
+//!
+//! With the local vault, each entry is two files in the cache directory: `sts-KEY.age` (the
+//! credentials, age-encrypted to the vault's recipient, so writing needs no unlock and reading
+//! needs the unlocked identity) and `sts-KEY.json` (profile, role, expiry: no secret, so
+//! `cache list` needs no unlock). Without a local vault (1Password users) the credentials live
+//! in the agent's memory instead and only the metadata file is written.
+//!
+//! `sts-KEY.json.lock` serialises the STS calls for one key, so ten parallel commands make one.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::creds::Credentials;
+use crate::ctx::Ctx;
+use crate::{Result, agent, fsutil, vault};
+
+/// Entries are used until this long before they expire, so a command never starts with
+/// credentials about to die under it.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+const AGENT_PREFIX: &str = "sts:";
+
+/// What `cache list` shows: never a secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Meta {
+    pub key: String,
+    /// "role" (AssumeRole) or "mfa-session" (GetSessionToken).
+    pub kind: String,
+    pub profile: String,
+    pub role_arn: Option<String>,
+    pub item: String,
+    pub mfa_serial: Option<String>,
+    /// Seconds since the epoch.
+    pub expiration: u64,
+    pub created: u64,
+    /// "file" (encrypted beside this) or "agent" (in its memory).
+    pub store: String,
+}
+
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+struct Stored {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+    expiration: u64,
+}
+
+enum Backend {
+    Files(age::x25519::Recipient),
+    Agent,
+}
+
+pub struct Cache<'a> {
+    ctx: &'a Ctx,
+    backend: Backend,
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+pub fn is_fresh(expiration: u64, now: u64) -> bool {
+    expiration > now + REFRESH_MARGIN.as_secs()
+}
+
+fn meta_path(ctx: &Ctx, key: &str) -> PathBuf {
+    ctx.dirs.cache.join(format!("sts-{key}.json"))
+}
+
+fn blob_path(ctx: &Ctx, key: &str) -> PathBuf {
+    ctx.dirs.cache.join(format!("sts-{key}.age"))
+}
+
+impl<'a> Cache<'a> {
+    pub fn open(ctx: &'a Ctx) -> Result<Self> {
+        let backend = if vault::exists(&ctx.dirs) {
+            Backend::Files(vault::recipient(&ctx.dirs)?)
+        } else {
+            Backend::Agent
+        };
+        Ok(Self { ctx, backend })
+    }
+
+    /// Serialises the STS calls for `key` across processes (released on drop).
+    pub fn lock(&self, key: &str) -> Result<fsutil::LockGuard> {
+        fsutil::ensure_private_dir(&self.ctx.dirs.cache)?;
+        fsutil::lock_exclusive(&meta_path(self.ctx, key))
+    }
+
+    /// The credentials for `key` if they have more than the margin left. An unreadable entry
+    /// (locked vault, damaged file, agent gone) is a miss, never an error: STS is the fallback.
+    pub fn get_fresh(&self, key: &str) -> Option<Credentials> {
+        let now = now_secs();
+        // The plaintext expiry first: a stale entry costs no decryption.
+        let meta = read_meta(&meta_path(self.ctx, key))?;
+        if !is_fresh(meta.expiration, now) {
+            return None;
+        }
+        let stored: Stored = match &self.backend {
+            Backend::Files(_) => {
+                let ct = fsutil::read_optional(&blob_path(self.ctx, key)).ok()??;
+                let id = agent::identity(&self.ctx.dirs).ok()??;
+                let plain = id.decrypt(&ct).ok()?;
+                serde_json::from_slice(&plain).ok()?
+            }
+            Backend::Agent => {
+                let v = agent::cache_get(&self.ctx.dirs, &format!("{AGENT_PREFIX}{key}")).ok()??;
+                serde_json::from_str(&v).ok()?
+            }
+        };
+        if !is_fresh(stored.expiration, now) {
+            return None;
+        }
+        Some(Credentials {
+            access_key_id: stored.access_key_id.clone(),
+            secret_access_key: SecretString::from(stored.secret_access_key.as_str()),
+            session_token: Some(SecretString::from(stored.session_token.as_str())),
+            expiration: Some(UNIX_EPOCH + Duration::from_secs(stored.expiration)),
+        })
+    }
+
+    /// Stores temporary credentials (long-lived ones are refused: they are never cached).
+    pub fn put(&self, mut meta: Meta, creds: &Credentials) -> Result<()> {
+        let (Some(token), Some(exp)) = (&creds.session_token, creds.expiration) else {
+            return Ok(());
+        };
+        fsutil::ensure_private_dir(&self.ctx.dirs.cache)?;
+        let stored = Stored {
+            access_key_id: creds.access_key_id.clone(),
+            secret_access_key: creds.secret_access_key.expose_secret().to_owned(),
+            session_token: token.expose_secret().to_owned(),
+            expiration: secs(exp),
+        };
+        let json = Zeroizing::new(serde_json::to_string(&stored).map_err(|e| crate::Error::Invalid(e.to_string()))?);
+        meta.expiration = stored.expiration;
+        meta.created = now_secs();
+        match &self.backend {
+            Backend::Files(r) => {
+                meta.store = "file".into();
+                let ct = vault::encrypt(r, json.as_bytes())?;
+                // The secret first: metadata without a blob is a miss, never a wrong answer.
+                fsutil::write_atomic(&blob_path(self.ctx, &meta.key), &ct, 0o600)?;
+            }
+            Backend::Agent => {
+                meta.store = "agent".into();
+                agent::cache_put(&self.ctx.dirs, &format!("{AGENT_PREFIX}{}", meta.key), json)?;
+            }
+        }
+        let m = serde_json::to_vec_pretty(&meta).map_err(|e| crate::Error::Invalid(e.to_string()))?;
+        fsutil::write_atomic(&meta_path(self.ctx, &meta.key), &m, 0o600)
+    }
+
+    /// Forgets one entry (e.g. a session STS has just refused).
+    pub fn remove(&self, key: &str) {
+        remove_entry(self.ctx, key);
+    }
+}
+
+fn read_meta(path: &std::path::Path) -> Option<Meta> {
+    let bytes = fsutil::read_optional(path).ok()??;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn remove_entry(ctx: &Ctx, key: &str) {
+    let _ = std::fs::remove_file(blob_path(ctx, key));
+    let _ = std::fs::remove_file(meta_path(ctx, key));
+    // The agent has no delete: an empty value reads back as a miss.
+    let _ = agent::cache_put(&ctx.dirs, &format!("{AGENT_PREFIX}{key}"), Zeroizing::new(String::new()));
+}
+
+/// Every cached session's metadata, soonest expiry first.
+pub fn list(ctx: &Ctx) -> Result<Vec<Meta>> {
+    let rd = match std::fs::read_dir(&ctx.dirs.cache) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(crate::Error::io(&ctx.dirs.cache, e)),
+    };
+    let mut out: Vec<Meta> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.starts_with("sts-") && n.ends_with(".json")
+        })
+        .filter_map(|e| read_meta(&e.path()))
+        .collect();
+    out.sort_by(|a, b| a.expiration.cmp(&b.expiration).then_with(|| a.profile.cmp(&b.profile)));
+    Ok(out)
+}
+
+/// Removes the entries for `profile` (all when None); returns how many went.
+pub fn clear(ctx: &Ctx, profile: Option<&str>) -> Result<usize> {
+    let entries = list(ctx)?;
+    let mut n = 0;
+    for m in entries.iter().filter(|m| profile.is_none_or(|p| m.profile == p)) {
+        let _lock = fsutil::lock_exclusive(&meta_path(ctx, &m.key))?;
+        remove_entry(ctx, &m.key);
+        n += 1;
+    }
+    // Leftover encrypted blobs without metadata (a crash between the two writes). Lock files
+    // stay: another process may hold one, and they hold nothing.
+    if profile.is_none()
+        && let Ok(rd) = std::fs::read_dir(&ctx.dirs.cache)
+    {
+        for e in rd.filter_map(|e| e.ok()) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("sts-") && name.ends_with(".age") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freshness_keeps_a_five_minute_margin() {
+        assert!(is_fresh(1000 + 301, 1000));
+        assert!(!is_fresh(1000 + 300, 1000));
+        assert!(!is_fresh(900, 1000));
+    }
+}

@@ -1,0 +1,201 @@
+//! The STS calls: aws-sdk-sts without aws-config, rustls with ring, short timeouts, and a
+//! current-thread tokio runtime that exists only while STS is being called (the cached path
+//! never builds one).
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_sts::config::retry::RetryConfig;
+use aws_sdk_sts::config::timeout::TimeoutConfig;
+use aws_sdk_sts::config::{BehaviorVersion, Region};
+use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::{Builder, tls};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::plan::RoleStep;
+use crate::creds::Credentials;
+use crate::{Error, Result};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct Client {
+    rt: tokio::runtime::Runtime,
+    region: String,
+    endpoint: Option<String>,
+    http: aws_sdk_sts::config::SharedHttpClient,
+}
+
+impl Client {
+    pub fn new(region: &str, endpoint: Option<&str>) -> Result<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Sts(format!("cannot start the STS client: {e}")))?;
+        // The hyper client must be built inside the runtime it will run on.
+        let http = rt.block_on(async {
+            Builder::new()
+                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+                .build_https()
+        });
+        Ok(Self {
+            rt,
+            region: region.to_owned(),
+            endpoint: endpoint.map(str::to_owned),
+            http,
+        })
+    }
+
+    fn sdk(&self, signer: &Credentials) -> aws_sdk_sts::Client {
+        let creds = aws_sdk_sts::config::Credentials::new(
+            signer.access_key_id.clone(),
+            signer.secret_access_key.expose_secret().to_owned(),
+            signer.session_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            None,
+            "op-aws",
+        );
+        let mut b = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .http_client(self.http.clone())
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(creds)
+            // One retry for a flaky network; AWS errors (bad code, denied) are not retried.
+            .retry_config(RetryConfig::standard().with_max_attempts(2))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            );
+        if let Some(ep) = &self.endpoint {
+            b = b.endpoint_url(ep);
+        }
+        aws_sdk_sts::Client::from_conf(b.build())
+    }
+
+    fn where_(&self) -> String {
+        self.endpoint
+            .clone()
+            .unwrap_or_else(|| format!("sts.{}.amazonaws.com", self.region))
+    }
+
+    pub fn get_session_token(
+        &self,
+        base: &Credentials,
+        serial: &str,
+        code: &str,
+        duration: Option<u32>,
+    ) -> Result<Credentials> {
+        let req = self
+            .sdk(base)
+            .get_session_token()
+            .serial_number(serial)
+            .token_code(code)
+            .set_duration_seconds(duration.map(to_i32));
+        let out = self
+            .rt
+            .block_on(req.send())
+            .map_err(|e| map_err("GetSessionToken", &self.where_(), &e))?;
+        convert("GetSessionToken", out.credentials())
+    }
+
+    pub fn assume_role(&self, signer: &Credentials, step: &RoleStep) -> Result<Credentials> {
+        let req = self
+            .sdk(signer)
+            .assume_role()
+            .role_arn(&step.role_arn)
+            .role_session_name(&step.session_name)
+            .set_external_id(step.external_id.clone())
+            .set_duration_seconds(step.duration.map(to_i32));
+        let out = self
+            .rt
+            .block_on(req.send())
+            .map_err(|e| map_err("AssumeRole", &self.where_(), &e))?;
+        convert("AssumeRole", out.credentials())
+    }
+}
+
+fn to_i32(d: u32) -> i32 {
+    // Durations were validated to at most 129600 s.
+    i32::try_from(d).unwrap_or(i32::MAX)
+}
+
+fn convert(op: &'static str, c: Option<&aws_sdk_sts::types::Credentials>) -> Result<Credentials> {
+    let Some(c) = c else {
+        return Err(Error::StsCall {
+            op,
+            code: "NoCredentials".into(),
+            message: "the response had no credentials".into(),
+        });
+    };
+    let expiration = SystemTime::try_from(*c.expiration()).map_err(|_| Error::StsCall {
+        op,
+        code: "BadExpiration".into(),
+        message: "the response had an expiration out of range".into(),
+    })?;
+    Ok(Credentials {
+        access_key_id: c.access_key_id().to_owned(),
+        secret_access_key: SecretString::from(c.secret_access_key()),
+        session_token: Some(SecretString::from(c.session_token())),
+        expiration: Some(expiration),
+    })
+}
+
+/// The SDK's own Display is just "service error"; users need AWS's code and message.
+fn map_err<E, R>(op: &'static str, endpoint: &str, e: &SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let one_line = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match e {
+        SdkError::ServiceError(_) => Error::StsCall {
+            op,
+            code: e.code().unwrap_or("UnknownError").to_owned(),
+            message: one_line(e.message().unwrap_or("(no message)").to_owned()),
+        },
+        SdkError::TimeoutError(_) => Error::StsUnreachable {
+            op,
+            endpoint: endpoint.to_owned(),
+            why: "timed out".into(),
+        },
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => Error::StsUnreachable {
+            op,
+            endpoint: endpoint.to_owned(),
+            why: one_line(DisplayErrorContext(e).to_string()),
+        },
+        // Never echo the body: a half-readable response may hold credentials.
+        _ => Error::StsUnreachable {
+            op,
+            endpoint: endpoint.to_owned(),
+            why: "the answer was not an STS response".into(),
+        },
+    }
+}
+
+/// The next step for an STS error code, shown under the error.
+pub fn hint(code: &str, message: &str) -> Option<String> {
+    let m = message.to_ascii_lowercase();
+    Some(match code {
+        "AccessDenied" if m.contains("multifactorauthentication") || m.contains("mfa") => {
+            "check the item's One-Time Password and MFA Serial (`op-aws item show ITEM`) and this machine's clock; each code works once".into()
+        }
+        "AccessDenied" if m.contains("session credentials") => {
+            "the item holds temporary keys; store long-lived IAM user keys in it instead".into()
+        }
+        "AccessDenied" => "check the role's trust policy allows this user (and the external_id or MFA it requires)".into(),
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
+            "run `op-aws cache clear` and retry; if the item holds temporary keys, store long-lived ones".into()
+        }
+        "InvalidClientTokenId" | "UnrecognizedClientException" => {
+            "the item's Access Key ID is not a valid key (deleted, or mistyped): `op-aws item edit ITEM --set 'Access Key ID=...'`".into()
+        }
+        "SignatureDoesNotMatch" => {
+            "the item's Secret Access Key does not match its key ID: `op-aws item edit ITEM --set-secret 'Secret Access Key'`".into()
+        }
+        "ValidationError" if m.contains("chain") => {
+            "role chaining allows at most 1 hour: set duration_seconds to 3600 or less".into()
+        }
+        "ValidationError" => "check role_arn, role_session_name and duration_seconds in ~/.aws/config".into(),
+        _ => return None,
+    })
+}

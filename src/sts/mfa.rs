@@ -1,0 +1,118 @@
+//! MFA codes: generated from the item's TOTP secret, or asked for on the terminal. AWS accepts
+//! a code once, so the last time step used per device is remembered in the cache directory and
+//! a second session within the same step waits for the next code instead of failing.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::ctx::Ctx;
+use crate::item::{self, Item};
+use crate::{Error, Result, fsutil, prompt};
+
+use super::cache::now_secs;
+use super::totp;
+
+/// Holds the per-device lock while a code is in flight; `used` records its step.
+pub struct CodeGuard {
+    _lock: fsutil::LockGuard,
+    path: PathBuf,
+    step: u64,
+}
+
+impl CodeGuard {
+    /// Records that the code was sent (whatever STS answered: a rejected code may still count).
+    pub fn used(self) -> Result<()> {
+        fsutil::write_atomic(&self.path, format!("{}\n", self.step).as_bytes(), 0o600)
+    }
+}
+
+fn state_path(ctx: &Ctx, serial: &str) -> PathBuf {
+    let h = super::plan::hash(&serde_json::json!(["mfa-step", serial]));
+    ctx.dirs.cache.join(format!("mfa-{h}.step"))
+}
+
+fn last_step(path: &std::path::Path) -> Option<u64> {
+    let b = fsutil::read_optional(path).ok()??;
+    String::from_utf8_lossy(&b).trim().parse().ok()
+}
+
+/// How long to wait, at `now`, before a step after `last` begins (None: no wait).
+pub fn wait_for_new_step(last: Option<u64>, now: u64, period: u64) -> Option<Duration> {
+    let last = last?;
+    (now / period <= last).then(|| Duration::from_secs((last + 1) * period - now))
+}
+
+/// A 6-digit code for `serial`, and the guard to mark it used after the call.
+pub fn code(ctx: &Ctx, item: &Item, serial: &str) -> Result<(String, CodeGuard)> {
+    let generator = match item.get(item::ONE_TIME_PASSWORD) {
+        Some(v) => Some(totp::parse(v)?),
+        None => None,
+    };
+    if let Some(t) = &generator
+        && t.digits() != 6
+    {
+        return Err(Error::BadTotp(format!(
+            "AWS MFA codes have 6 digits, this secret makes {}",
+            t.digits()
+        )));
+    }
+    if generator.is_none() && !prompt::interactive() {
+        return Err(Error::MfaNoTerminal {
+            serial: serial.to_owned(),
+            item: item.title.clone(),
+        });
+    }
+    fsutil::ensure_private_dir(&ctx.dirs.cache)?;
+    let path = state_path(ctx, serial);
+    let lock = fsutil::lock_exclusive(&path)?;
+    let last = last_step(&path);
+    let (code, step) = match &generator {
+        Some(t) => {
+            let period = t.step();
+            if let Some(wait) = wait_for_new_step(last, now_secs(), period) {
+                eprintln!(
+                    "op-aws: waiting {}s for a new MFA code (AWS accepts each code once)",
+                    wait.as_secs()
+                );
+                std::thread::sleep(wait);
+            }
+            let now = now_secs();
+            (totp::code_at(t, now), totp::step_of(t, now))
+        }
+        None => (ask(serial)?, now_secs() / 30),
+    };
+    Ok((code, CodeGuard { _lock: lock, path, step }))
+}
+
+fn ask(serial: &str) -> Result<String> {
+    let mut err = std::io::stderr();
+    loop {
+        let _ = write!(err, "op-aws: MFA code for {serial}: ");
+        let _ = err.flush();
+        let line = prompt::read_stdin_line()?;
+        let code = line.trim();
+        if code.is_empty() {
+            return Err(Error::Cancelled);
+        }
+        if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(code.to_owned());
+        }
+        let _ = writeln!(err, "op-aws: an MFA code is 6 digits");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_used_step_waits_for_the_next_one() {
+        assert_eq!(wait_for_new_step(None, 1000, 30), None);
+        // 1000 is in step 33 (990..1020).
+        assert_eq!(wait_for_new_step(Some(33), 1000, 30), Some(Duration::from_secs(20)));
+        assert_eq!(wait_for_new_step(Some(32), 1000, 30), None);
+        // A clock that went backwards still waits for a step after the last one used.
+        assert_eq!(wait_for_new_step(Some(34), 1000, 30), Some(Duration::from_secs(50)));
+    }
+}

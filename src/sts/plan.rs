@@ -1,0 +1,370 @@
+//! What a profile asks of STS, worked out from `~/.aws/config` alone (no network): the roles to
+//! assume bottom-up, the MFA device, durations, session names, region and endpoint. Validation
+//! happens here so a bad config fails before any code is spent.
+
+use sha2::{Digest, Sha256};
+
+use crate::awsfiles::AwsFiles;
+use crate::item::{self, Item};
+use crate::{Error, Result};
+
+/// AssumeRole signed by another role's credentials ("role chaining") is capped by AWS at 1 h.
+pub const CHAINED_MAX: u32 = 3600;
+const ROLE_RANGE: std::ops::RangeInclusive<u32> = 900..=43200;
+const SESSION_TOKEN_RANGE: std::ops::RangeInclusive<u32> = 900..=129_600;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The profile asked for.
+    pub profile: String,
+    /// The profiles that take part, top first; the last one is signed by the item's keys.
+    pub chain: Vec<String>,
+    pub mfa: Option<MfaStep>,
+    /// Bottom first: each one is signed by the credentials the previous step returned.
+    pub roles: Vec<RoleStep>,
+    pub region: String,
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaStep {
+    pub serial: String,
+    /// None: AWS's default (12 h), so role refreshes above it rarely need a new code.
+    pub duration: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleStep {
+    pub profile: String,
+    pub role_arn: String,
+    pub session_name: String,
+    pub external_id: Option<String>,
+    pub duration: Option<u32>,
+}
+
+fn bad(profile: &str, why: String) -> Error {
+    Error::BadProfile {
+        profile: profile.to_owned(),
+        why,
+    }
+}
+
+/// The plan for `profile`, or None when it needs no STS (no role, no `mfa_serial`) or is not
+/// in the files at all (the item's keys are then used as they are).
+pub fn build(files: &AwsFiles, item: &Item, profile: &str) -> Result<Option<Plan>> {
+    if !files.has_profile(profile) {
+        return Ok(None);
+    }
+    // As the AWS CLI does: source_profile only matters under a role_arn, so the chain ends at
+    // the first profile without one (that profile's own source_profile is ignored).
+    let mut chain = Vec::new();
+    for p in files.chain(profile)? {
+        let has_role = files.get(&p, "role_arn").is_some();
+        chain.push(p);
+        if !has_role {
+            break;
+        }
+    }
+    let config_serial = config_serial(files, &chain)?;
+    let has_roles = chain.iter().any(|p| files.get(p, "role_arn").is_some());
+    if config_serial.is_none() && !has_roles {
+        return Ok(None);
+    }
+    let item_serial = item.get(item::MFA_SERIAL).map(str::trim);
+    let serial = match (config_serial, item_serial) {
+        (Some((p, c)), Some(i)) if c != i => {
+            return Err(Error::MfaSerialConflict {
+                profile: p,
+                config: c,
+                item: i.to_owned(),
+            });
+        }
+        (Some((_, c)), _) => Some(c),
+        // The item's device covers every profile, as in the 1Password plugin.
+        (None, Some(i)) => Some(i.to_owned()),
+        (None, None) => None,
+    };
+
+    let mut roles = Vec::new();
+    for p in chain.iter().rev() {
+        let Some(arn) = files.get(p, "role_arn") else { continue };
+        let chained = !roles.is_empty();
+        let duration = duration(files, p, &ROLE_RANGE)?;
+        if chained && let Some(d) = duration.filter(|d| *d > CHAINED_MAX) {
+            return Err(Error::ChainedDuration {
+                profile: p.clone(),
+                seconds: d,
+            });
+        }
+        roles.push(RoleStep {
+            profile: p.clone(),
+            role_arn: arn.to_owned(),
+            session_name: session_name(files, p, item)?,
+            external_id: files.get(p, "external_id").map(str::to_owned),
+            duration,
+        });
+    }
+    let mfa = match serial {
+        Some(serial) => Some(MfaStep {
+            serial,
+            // Without a role the MFA session is the result, so the profile's duration is its.
+            duration: if roles.is_empty() {
+                duration(files, profile, &SESSION_TOKEN_RANGE)?
+            } else {
+                None
+            },
+        }),
+        None => None,
+    };
+    Ok(Some(Plan {
+        profile: profile.to_owned(),
+        region: region(files, &chain, item),
+        endpoint: endpoint(files, profile),
+        chain,
+        mfa,
+        roles,
+    }))
+}
+
+/// The `mfa_serial` the chain names (one device per chain: it signs one GetSessionToken).
+fn config_serial(files: &AwsFiles, chain: &[String]) -> Result<Option<(String, String)>> {
+    let mut found: Option<(String, String)> = None;
+    for p in chain {
+        if let Some(s) = files.get(p, "mfa_serial") {
+            match &found {
+                Some((q, t)) if t != s => {
+                    return Err(bad(
+                        p,
+                        format!("mfa_serial {s} differs from {t} in profile {q:?}; op-aws signs one MFA session per chain"),
+                    ));
+                }
+                Some(_) => {}
+                None => found = Some((p.clone(), s.to_owned())),
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn duration(files: &AwsFiles, profile: &str, range: &std::ops::RangeInclusive<u32>) -> Result<Option<u32>> {
+    let Some(v) = files.get(profile, "duration_seconds") else {
+        return Ok(None);
+    };
+    match v.parse::<u32>() {
+        Ok(d) if range.contains(&d) => Ok(Some(d)),
+        _ => Err(bad(
+            profile,
+            format!(
+                "duration_seconds = {v} is not a number of seconds from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )),
+    }
+}
+
+/// Valid per STS: 2 to 64 of `[\w+=,.@-]`.
+pub fn valid_session_name(s: &str) -> bool {
+    (2..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+}
+
+fn session_name(files: &AwsFiles, profile: &str, item: &Item) -> Result<String> {
+    if let Some(n) = files.get(profile, "role_session_name") {
+        if !valid_session_name(n) {
+            return Err(bad(
+                profile,
+                format!("role_session_name {n:?} must be 2 to 64 letters, digits or _+=,.@-"),
+            ));
+        }
+        return Ok(n.to_owned());
+    }
+    Ok(default_session_name(&item.title))
+}
+
+/// `op-aws-<item>`, so CloudTrail shows which item assumed the role.
+pub fn default_session_name(title: &str) -> String {
+    let clean: String = title
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) { c } else { '-' })
+        .collect();
+    let mut name = format!("op-aws-{clean}");
+    name.truncate(64);
+    name
+}
+
+/// As the AWS CLI: the environment first, then the profiles, then the item, then us-east-1
+/// (STS needs some region to sign with, and the global endpoint lives there).
+fn region(files: &AwsFiles, chain: &[String], item: &Item) -> String {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|r| !r.trim().is_empty()))
+        .or_else(|| chain.iter().find_map(|p| files.region(p)).map(str::to_owned))
+        .or_else(|| item.get(item::DEFAULT_REGION).map(|r| r.trim().to_owned()))
+        .unwrap_or_else(|| "us-east-1".to_owned())
+}
+
+/// The SDK built without aws-config ignores these variables, so they are resolved here, in
+/// the order the SDKs document: service-specific, global, then the profile's `endpoint_url`.
+fn endpoint(files: &AwsFiles, profile: &str) -> Option<String> {
+    let env = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let ignore = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .or_else(|| files.get(profile, "ignore_configured_endpoint_urls").map(str::to_owned))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if ignore {
+        return None;
+    }
+    env("AWS_ENDPOINT_URL_STS")
+        .or_else(|| env("AWS_ENDPOINT_URL"))
+        .or_else(|| files.get(profile, "endpoint_url").map(str::to_owned))
+}
+
+impl Plan {
+    /// The cache key of the final credentials: everything that changes what STS returns.
+    pub fn key(&self, item: &Item, access_key_id: &str) -> String {
+        let roles: Vec<_> = self
+            .roles
+            .iter()
+            .map(|r| serde_json::json!([r.role_arn, r.session_name, r.external_id, r.duration]))
+            .collect();
+        hash(&serde_json::json!({
+            "v": 1,
+            "item": item.title,
+            "key": access_key_id,
+            "chain": self.chain,
+            "mfa": self.mfa.as_ref().map(|m| serde_json::json!([m.serial, m.duration])),
+            "roles": roles,
+            "endpoint": self.endpoint,
+        }))
+    }
+
+    /// The cache key of the MFA session under the roles: shared by every role of the item.
+    pub fn mfa_key(&self, item: &Item, access_key_id: &str) -> Option<String> {
+        let m = self.mfa.as_ref()?;
+        Some(hash(&serde_json::json!({
+            "v": 1,
+            "item": item.title,
+            "key": access_key_id,
+            "mfa": [m.serial, m.duration],
+            "endpoint": self.endpoint,
+        })))
+    }
+
+    /// The bottom profile: the one whose keys (the item's) sign the chain.
+    pub fn base_profile(&self) -> &str {
+        self.chain.last().map_or(&self.profile, String::as_str)
+    }
+}
+
+pub fn hash(v: &serde_json::Value) -> String {
+    let digest = Sha256::digest(v.to_string().as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(serial: Option<&str>) -> Item {
+        let mut it = Item::new("acme prod");
+        it.set(item::ACCESS_KEY_ID, "AKIA1".into(), false);
+        it.set(item::SECRET_ACCESS_KEY, "s".into(), true);
+        if let Some(s) = serial {
+            it.set(item::MFA_SERIAL, s.into(), false);
+        }
+        it
+    }
+
+    const CONFIG: &str = "[default]\nmfa_serial = arn:aws:iam::1:mfa/default-only\nregion = eu-north-1\n\
+        [profile base]\nregion = eu-west-1\n\
+        [profile admin]\nrole_arn = arn:aws:iam::2:role/Admin\nsource_profile = base\nexternal_id = x1\nduration_seconds = 7200\n\
+        [profile top]\nrole_arn = arn:aws:iam::3:role/Top\nsource_profile = admin\nrole_session_name = me@corp\n\
+        [profile toolong]\nrole_arn = arn:aws:iam::3:role/Top\nsource_profile = admin\nduration_seconds = 7200\n\
+        [profile mfa]\nmfa_serial = arn:aws:iam::1:mfa/alice\nduration_seconds = 1800\n\
+        [profile mfarole]\nrole_arn = arn:aws:iam::2:role/Admin\nsource_profile = mfa\n\
+        [profile badname]\nrole_arn = arn:aws:iam::2:role/Admin\nrole_session_name = bad name!\n\
+        [profile baddur]\nrole_arn = arn:aws:iam::2:role/Admin\nduration_seconds = 60\n\
+        [profile plain]\nregion = us-west-2\nsource_profile = admin\n";
+
+    fn files() -> AwsFiles {
+        AwsFiles::from_strings(CONFIG, "").unwrap()
+    }
+
+    #[test]
+    fn plain_and_missing_profiles_need_no_sts() {
+        let f = files();
+        assert_eq!(build(&f, &item(None), "plain").unwrap(), None, "source_profile without role_arn is ignored");
+        assert_eq!(build(&f, &item(None), "base").unwrap(), None);
+        assert_eq!(build(&f, &item(None), "nope").unwrap(), None);
+        // No inheritance from [default]: its mfa_serial does not reach other profiles.
+        assert_eq!(build(&f, &item(None), "base").unwrap(), None);
+        // The item's serial alone does not turn a plain profile into an STS one.
+        assert_eq!(build(&f, &item(Some("arn:aws:iam::1:mfa/x")), "base").unwrap(), None);
+    }
+
+    #[test]
+    fn two_level_chain_bottom_up() {
+        let p = build(&files(), &item(None), "top").unwrap().unwrap();
+        assert_eq!(p.chain, ["top", "admin", "base"]);
+        assert_eq!(p.mfa, None);
+        let arns: Vec<_> = p.roles.iter().map(|r| r.role_arn.as_str()).collect();
+        assert_eq!(arns, ["arn:aws:iam::2:role/Admin", "arn:aws:iam::3:role/Top"]);
+        assert_eq!(p.roles[0].external_id.as_deref(), Some("x1"));
+        assert_eq!(p.roles[0].duration, Some(7200), "the first role is not chained: over 1 h is fine");
+        assert_eq!(p.roles[0].session_name, "op-aws-acme-prod");
+        assert_eq!(p.roles[1].session_name, "me@corp");
+        if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
+            assert_eq!(p.region, "eu-west-1");
+        }
+        assert_eq!(p.base_profile(), "base");
+    }
+
+    #[test]
+    fn mfa_profiles_and_item_serials() {
+        let f = files();
+        let p = build(&f, &item(None), "mfa").unwrap().unwrap();
+        assert_eq!(
+            p.mfa,
+            Some(MfaStep {
+                serial: "arn:aws:iam::1:mfa/alice".into(),
+                duration: Some(1800)
+            })
+        );
+        assert!(p.roles.is_empty());
+        let p = build(&f, &item(None), "mfarole").unwrap().unwrap();
+        assert_eq!(p.mfa.as_ref().map(|m| m.duration), Some(None), "under a role the MFA session takes AWS's default");
+        assert_eq!(p.roles.len(), 1);
+        // The item's serial serves role profiles that name none.
+        let p = build(&f, &item(Some("arn:aws:iam::1:mfa/bob")), "admin").unwrap().unwrap();
+        assert_eq!(p.mfa.unwrap().serial, "arn:aws:iam::1:mfa/bob");
+        // The same serial in both places is fine; different ones are an error.
+        assert!(build(&f, &item(Some("arn:aws:iam::1:mfa/alice")), "mfa").is_ok());
+        let e = build(&f, &item(Some("arn:aws:iam::1:mfa/bob")), "mfa").unwrap_err().to_string();
+        assert!(e.contains("alice") && e.contains("bob"), "{e}");
+    }
+
+    #[test]
+    fn invalid_settings_are_errors() {
+        let f = files();
+        let e = build(&f, &item(None), "toolong").unwrap_err();
+        assert!(matches!(e, Error::ChainedDuration { seconds: 7200, .. }), "{e}");
+        assert!(build(&f, &item(None), "badname").unwrap_err().to_string().contains("role_session_name"));
+        assert!(build(&f, &item(None), "baddur").unwrap_err().to_string().contains("900"));
+    }
+
+    #[test]
+    fn session_names_and_keys() {
+        assert!(valid_session_name("op-aws-x"));
+        assert!(!valid_session_name("x"));
+        assert!(!valid_session_name(&"x".repeat(65)));
+        assert_eq!(default_session_name(&"é".repeat(80)).len(), 64);
+        assert!(valid_session_name(&default_session_name("my item / prod")));
+        let f = files();
+        let it = item(None);
+        let a = build(&f, &it, "admin").unwrap().unwrap();
+        let t = build(&f, &it, "top").unwrap().unwrap();
+        assert_ne!(a.key(&it, "AKIA1"), t.key(&it, "AKIA1"));
+        assert_ne!(a.key(&it, "AKIA1"), a.key(&it, "AKIA2"));
+        assert_eq!(a.key(&it, "AKIA1"), a.key(&it, "AKIA1"));
+        assert_eq!(a.key(&it, "AKIA1").len(), 32);
+    }
+}
