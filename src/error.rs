@@ -109,8 +109,14 @@ impl Error {
             }
             Self::Locked | Self::LockedNoTerminal => "run `op-aws unlock` (or `op-aws unlock --passphrase-stdin` in scripts)".into(),
             Self::Agent(_) => "run `op-aws lock`, then `op-aws unlock`".into(),
+            Self::NoSuchItem(n) if n.starts_with("op://") => {
+                "check the vault and title with `op item list --vault VAULT` (names are op://Vault/Item)".into()
+            }
             Self::NoSuchItem(_) => "see the items with `op-aws item list`".into(),
             Self::ItemExists(_) => "choose another name, or change it with `op-aws item edit`".into(),
+            Self::MissingField { item, .. } if item.starts_with("op://") => {
+                format!("in 1Password, add the field to {item} or rename one to the label above (labels match in any case)")
+            }
             Self::MissingField { item, .. } => {
                 format!("add it with `op-aws item edit {item} --set-secret LABEL`, or rename a field with `op-aws item edit {item} --rename OLD=NEW`")
             }
@@ -119,6 +125,7 @@ impl Error {
             Self::OpNotInstalled => {
                 "install the 1Password CLI (https://developer.1password.com/docs/cli/get-started/) or set OP_AWS_OP_PATH".into()
             }
+            Self::OnePassword(_) => "that is op's own message; check with `op whoami` and `op item list`".into(),
             Self::OpNotSignedIn => "run `op signin` (in CI, set OP_SERVICE_ACCOUNT_TOKEN)".into(),
             Self::StsCall { code, message, .. } => return crate::sts::client::hint(code, message),
             Self::StsUnreachable { .. } => {

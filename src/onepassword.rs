@@ -1,13 +1,511 @@
 //! The 1Password store: items read with the `op` CLI.
+//!
+//! One `op item get ITEM [--vault V] --format json --reveal` call per read; while an agent runs
+//! (`op-aws unlock`), what it returned stays in the agent's memory, so later reads within the
+//! agent's lifetime cost no `op` call (op takes 0.2–2 s). Secrets only ever travel through
+//! pipes: op's stdout on reads, op's stdin (a JSON template) on `create_item`; op's stdin is
+//! /dev/null otherwise, so it can never wait on ours.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use zeroize::Zeroizing;
 
 use crate::ctx::Ctx;
-use crate::item::Item;
-use crate::{Error, Result};
+use crate::dirs::Dirs;
+use crate::item::{self, Item};
+use crate::{Error, Result, agent, fsutil};
 
-pub fn get_item(_ctx: &Ctx, name: &str) -> Result<Item> {
-    Err(Error::OnePassword(format!("cannot read {name}: the 1Password store is not built yet")))
+/// Names the `op` executable (a path, or a name looked up on PATH) instead of `op`.
+pub const OP_PATH_VAR: &str = "OP_AWS_OP_PATH";
+/// Prefix of the names that point into 1Password.
+pub const SCHEME: &str = "op://";
+/// TOTP time step: codes change every 30 s.
+const STEP_SECS: u64 = 30;
+
+/// An item in 1Password: `op://Vault/Item`, or a bare title searched in the configured vault
+/// (every vault the account can read when none is configured).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub vault: Option<String>,
+    pub item: String,
 }
 
-pub fn list_titles(_ctx: &Ctx) -> Result<Vec<String>> {
-    Err(Error::OnePassword("the 1Password store is not built yet".into()))
+impl Reference {
+    pub fn parse(name: &str, default_vault: Option<&str>) -> Result<Self> {
+        let Some(rest) = name.strip_prefix(SCHEME) else {
+            let item = name.trim();
+            if item.is_empty() {
+                return Err(Error::Invalid("an empty item name".into()));
+            }
+            return Ok(Self {
+                vault: default_vault.filter(|v| !v.is_empty()).map(str::to_owned),
+                item: item.to_owned(),
+            });
+        };
+        // Anything but `op://Vault/Item` (a field reference, a missing part) names no item; the
+        // error's hint spells out the form.
+        match rest.split('/').collect::<Vec<_>>().as_slice() {
+            [vault, item] if !vault.is_empty() && !item.is_empty() => Ok(Self {
+                vault: Some((*vault).to_owned()),
+                item: (*item).to_owned(),
+            }),
+            _ => Err(Error::NoSuchItem(name.to_owned())),
+        }
+    }
+
+    /// The agent-cache key; vault and item as given (op matches them case-sensitively by ID).
+    fn cache_key(&self) -> String {
+        format!("1password\0{}\0{}", self.vault.as_deref().unwrap_or(""), self.item)
+    }
+}
+
+/// The `op` executable: `OP_AWS_OP_PATH` (a path, or a name on PATH), else `op` on PATH.
+pub fn op_path() -> Result<PathBuf> {
+    let name = std::env::var_os(OP_PATH_VAR).filter(|v| !v.is_empty());
+    let name = name.as_deref().map_or(Path::new("op"), Path::new);
+    if name.components().count() > 1 || name.is_absolute() {
+        return if name.is_file() { Ok(name.to_owned()) } else { Err(Error::OpNotInstalled) };
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
+        .ok_or(Error::OpNotInstalled)
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Runs `op ARGS`, feeding `stdin` when given (else /dev/null); returns its stdout.
+fn run_op(args: &[&str], stdin: Option<&[u8]>, what: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let exe = op_path()?;
+    let mut cmd = Command::new(&exe);
+    cmd.args(args)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::OpNotInstalled,
+        _ => Error::OnePassword(format!("cannot run {}: {e}", exe.display())),
+    })?;
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // A template is a few hundred bytes: it fits the pipe buffer, so this cannot deadlock
+        // against op filling its stdout. An early exit of op shows up in its status below.
+        let _ = pipe.write_all(bytes);
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::OnePassword(format!("{}: {e}", exe.display())))?;
+    let stdout = Zeroizing::new(out.stdout);
+    if out.status.success() {
+        return Ok(stdout);
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let code = out.status.code().map_or_else(|| "a signal".to_owned(), |c| format!("status {c}"));
+    Err(classify(&stderr, &code, what))
+}
+
+/// op's own message without its `[ERROR] yyyy/mm/dd hh:mm:ss` prefix, on one line.
+pub fn op_message(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(|l| strip_log_prefix(l.trim()))
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.join(" ")
+}
+
+fn strip_log_prefix(line: &str) -> &str {
+    let Some(rest) = line.strip_prefix("[ERROR]").or_else(|| line.strip_prefix("[WARN]")) else {
+        return line;
+    };
+    let rest = rest.trim_start();
+    // `2023/12/23 21:10:32 `: 19 characters of digits, slashes, a space and colons.
+    let stamp = rest.get(..19).unwrap_or("");
+    let looks_like_stamp = stamp.len() == 19
+        && stamp.char_indices().all(|(i, c)| match i {
+            4 | 7 => c == '/',
+            10 => c == ' ',
+            13 | 16 => c == ':',
+            _ => c.is_ascii_digit(),
+        });
+    if looks_like_stamp { rest[19..].trim_start() } else { rest }
+}
+
+/// Maps op's failure to the error a user acts on.
+fn classify(stderr: &str, status: &str, what: &str) -> Error {
+    let msg = op_message(stderr);
+    let lower = msg.to_ascii_lowercase();
+    let signed_out = [
+        "not currently signed in",
+        "not signed in",
+        "no accounts configured",
+        "session expired",
+        "sign in to",
+        "op signin",
+        "service account token",
+        "authorization prompt dismissed",
+    ];
+    if signed_out.iter().any(|s| lower.contains(s)) {
+        return Error::OpNotSignedIn;
+    }
+    if lower.contains("isn't an item") || lower.contains("is not an item") {
+        return Error::NoSuchItem(what.to_owned());
+    }
+    if msg.is_empty() {
+        return Error::OnePassword(format!("op exited with {status} and said nothing"));
+    }
+    Error::OnePassword(msg)
+}
+
+/// Reads an item, from the agent's memory when it holds it, else with one `op item get`.
+pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
+    let r = Reference::parse(name, ctx.config.onepassword_vault.as_deref())?;
+    let key = r.cache_key();
+    // A broken or absent agent only means a slower read, never a failed one.
+    if let Ok(Some(cached)) = agent::cache_get(&ctx.dirs, &key)
+        && let Ok(item) = serde_json::from_str::<Item>(&cached)
+    {
+        return Ok(item);
+    }
+    let mut read = parse_item(&fetch(&r)?, name)?;
+    if read.code_only {
+        read = fresh_code(&ctx.dirs, &r, name, read)?;
+    } else if let Ok(json) = serde_json::to_string(&read.item) {
+        let _ = agent::cache_put(&ctx.dirs, &key, Zeroizing::new(json));
+    }
+    Ok(read.item)
+}
+
+fn fetch(r: &Reference) -> Result<Zeroizing<Vec<u8>>> {
+    let what = display_name(r);
+    let mut args = vec!["item", "get", r.item.as_str()];
+    if let Some(v) = &r.vault {
+        args.extend(["--vault", v.as_str()]);
+    }
+    args.extend(["--format", "json", "--reveal"]);
+    match run_op(&args, None, &what) {
+        // op before 2.25 has no --reveal and never concealed values in JSON: ask again without.
+        Err(Error::OnePassword(m)) if m.contains("unknown flag") && m.contains("--reveal") => {
+            args.pop();
+            run_op(&args, None, &what)
+        }
+        other => other,
+    }
+}
+
+fn display_name(r: &Reference) -> String {
+    match &r.vault {
+        Some(v) => format!("{SCHEME}{v}/{}", r.item),
+        None => r.item.clone(),
+    }
+}
+
+/// Titles of the items in the configured vault (every readable vault when none is set).
+pub fn list_titles(ctx: &Ctx) -> Result<Vec<String>> {
+    let mut args = vec!["item", "list", "--format", "json"];
+    if let Some(v) = ctx.config.onepassword_vault.as_deref().filter(|v| !v.is_empty()) {
+        args.extend(["--vault", v]);
+    }
+    let out = run_op(&args, None, "the item list")?;
+    #[derive(Deserialize)]
+    struct Summary {
+        #[serde(default)]
+        title: String,
+    }
+    let list: Vec<Summary> =
+        serde_json::from_slice(&out).map_err(|e| Error::OnePassword(format!("op item list returned unexpected JSON: {e}")))?;
+    let mut titles: Vec<String> = list.into_iter().map(|s| s.title).filter(|t| !t.is_empty()).collect();
+    titles.sort_by_key(|t| t.to_lowercase());
+    titles.dedup();
+    Ok(titles)
+}
+
+/// Creates `item` in 1Password (the configured vault, else op's default) from a JSON template
+/// on op's stdin, so no value is ever in argv. Returns the new item's `op://` name.
+pub fn create_item(ctx: &Ctx, item: &Item) -> Result<String> {
+    let vault = ctx.config.onepassword_vault.as_deref().filter(|v| !v.is_empty());
+    let template = Zeroizing::new(template_json(item));
+    let mut args = vec!["item", "create"];
+    if let Some(v) = vault {
+        args.extend(["--vault", v]);
+    }
+    args.extend(["--format", "json", "-"]);
+    let out = run_op(&args, Some(template.as_bytes()), &item.title)?;
+    let created: OpItem = serde_json::from_slice(&out)
+        .map_err(|e| Error::OnePassword(format!("op item create returned unexpected JSON: {e}")))?;
+    let vault_name = created.vault.map(|v| v.name).filter(|n| !n.is_empty());
+    Ok(match vault_name.or_else(|| vault.map(str::to_owned)) {
+        Some(v) => format!("{SCHEME}{v}/{}", item.title),
+        None => item.title.clone(),
+    })
+}
+
+/// An API Credential item holding our fields: concealed ones as CONCEALED, the TOTP secret as
+/// OTP (so 1Password shows codes for it), the rest as STRING.
+fn template_json(item: &Item) -> String {
+    let fields: Vec<serde_json::Value> = item
+        .fields
+        .iter()
+        .map(|f| {
+            let kind = if f.label.eq_ignore_ascii_case(item::ONE_TIME_PASSWORD) {
+                "OTP"
+            } else if f.concealed {
+                "CONCEALED"
+            } else {
+                "STRING"
+            };
+            serde_json::json!({ "label": f.label, "type": kind, "value": f.value })
+        })
+        .collect();
+    serde_json::json!({ "title": item.title, "category": "API_CREDENTIAL", "fields": fields }).to_string()
+}
+
+#[derive(Deserialize)]
+struct OpItem {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    vault: Option<OpVault>,
+    #[serde(default)]
+    fields: Vec<OpField>,
+}
+
+#[derive(Deserialize)]
+struct OpVault {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct OpField {
+    #[serde(default)]
+    label: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default, deserialize_with = "secret_string")]
+    value: Option<Zeroizing<String>>,
+    /// The current code of an OTP field (op computes it on every read).
+    #[serde(default, deserialize_with = "secret_string")]
+    totp: Option<Zeroizing<String>>,
+}
+
+/// A string value moved straight into zeroize-on-drop storage; other JSON types are ignored.
+fn secret_string<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Zeroizing<String>>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(Zeroizing::new(s)),
+        _ => None,
+    })
+}
+
+/// What one `op item get` gave us.
+struct Read {
+    item: Item,
+    /// op returned the OTP field's current code but not its secret.
+    code_only: bool,
+}
+
+/// A value op hid instead of revealing (`[use 'op item get … --reveal' to reveal]`).
+fn is_placeholder(v: &str) -> bool {
+    v.starts_with("[use 'op item get") || v.starts_with("[use \"op item get")
+}
+
+/// Maps op's JSON into an item. Labels match case-insensitively; the first field of a label
+/// wins; `Region` stands in for a missing `Default Region` (as in 1Password's plugin); an
+/// OTP-type field becomes `One-Time Password` unless a field already has that label.
+fn parse_item(json: &[u8], requested: &str) -> Result<Read> {
+    let op: OpItem = serde_json::from_slice(json)
+        .map_err(|e| Error::OnePassword(format!("op item get returned unexpected JSON: {e}")))?;
+    let vault = op.vault.as_ref().map(|v| v.name.as_str()).filter(|n| !n.is_empty());
+    // The canonical name, so messages about the item say where it lives.
+    let title = match vault {
+        Some(v) if !op.title.is_empty() && !op.title.contains('/') && !v.contains('/') => {
+            format!("{SCHEME}{v}/{}", op.title)
+        }
+        _ => requested.to_owned(),
+    };
+    let mut it = Item::new(&title);
+    let mut region = None;
+    let mut otp: Option<(Zeroizing<String>, bool)> = None;
+    for f in op.fields {
+        let label = f.label.trim();
+        let value = f.value.filter(|v| !v.trim().is_empty() && !is_placeholder(v));
+        if f.kind.eq_ignore_ascii_case("OTP") {
+            let code = f.totp.filter(|c| !c.trim().is_empty());
+            let named = label.eq_ignore_ascii_case(item::ONE_TIME_PASSWORD);
+            let candidate = value.map(|v| (v, false)).or_else(|| code.map(|c| (c, true)));
+            if candidate.is_some() && (otp.is_none() || named) {
+                otp = candidate;
+            }
+            continue;
+        }
+        let Some(value) = value else { continue };
+        if label.is_empty() {
+            continue;
+        }
+        if label.eq_ignore_ascii_case("Region") {
+            region.get_or_insert(value);
+            continue;
+        }
+        if it.field(label).is_none() {
+            let concealed = f.kind.eq_ignore_ascii_case("CONCEALED");
+            it.set(label, value.trim().to_owned(), concealed);
+        }
+    }
+    if it.field(item::DEFAULT_REGION).is_none()
+        && let Some(r) = region
+    {
+        it.set(item::DEFAULT_REGION, r.trim().to_owned(), false);
+    }
+    let mut code_only = false;
+    if it.field(item::ONE_TIME_PASSWORD).is_none()
+        && let Some((v, is_code)) = otp
+    {
+        it.set(item::ONE_TIME_PASSWORD, v.trim().to_owned(), true);
+        code_only = is_code;
+    }
+    Ok(Read { item: it, code_only })
+}
+
+/// op gave only the current code (no secret): AWS accepts a code once, so never hand out a
+/// code from a time step that an earlier read already handed out; wait for the next step and
+/// read again. Only the step number is written down, never the code. Such items are not kept
+/// in the agent: a cached code would be a used one.
+fn fresh_code(dirs: &Dirs, r: &Reference, name: &str, mut read: Read) -> Result<Read> {
+    fsutil::ensure_private_dir(&dirs.runtime)?;
+    let path = dirs.runtime.join("1password-otp-steps.json");
+    let _lock = fsutil::lock_exclusive(&path)?;
+    let mut steps: BTreeMap<String, u64> = fsutil::read_optional(&path)?
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let key = display_name(r);
+    let mut now = unix_now();
+    if let Some(wait) = wait_for_new_step(steps.get(&key).copied(), now) {
+        eprintln!("op-aws: waiting {}s for a new one-time code from 1Password (AWS accepts each code once)", wait.as_secs());
+        std::thread::sleep(wait);
+        read = parse_item(&fetch(r)?, name)?;
+        now = unix_now();
+    }
+    steps.insert(key, now.as_secs() / STEP_SECS);
+    // Forget steps of long ago, so the file stays a handful of lines.
+    steps.retain(|_, s| *s + 2 >= now.as_secs() / STEP_SECS);
+    let json = serde_json::to_vec(&steps).map_err(|e| Error::OnePassword(e.to_string()))?;
+    fsutil::write_atomic(&path, &json, 0o600)?;
+    Ok(read)
+}
+
+/// How long until a time step after `last` begins (with a margin for op's clock); None: now.
+fn wait_for_new_step(last: Option<u64>, now: Duration) -> Option<Duration> {
+    let last = last?;
+    let next = Duration::from_secs((last + 1) * STEP_SECS);
+    (now < next).then(|| next - now + Duration::from_millis(200))
+}
+
+fn unix_now() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references() {
+        let r = Reference::parse("op://Work/AWS prod", Some("Other")).unwrap();
+        assert_eq!((r.vault.as_deref(), r.item.as_str()), (Some("Work"), "AWS prod"));
+        let r = Reference::parse("prod", Some("Work")).unwrap();
+        assert_eq!((r.vault.as_deref(), r.item.as_str()), (Some("Work"), "prod"));
+        assert_eq!(Reference::parse("prod", None).unwrap().vault, None);
+        for bad in ["op://", "op://Work", "op://Work/", "op:///x", "op://W/I/field", ""] {
+            assert!(Reference::parse(bad, None).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn messages_lose_the_log_prefix() {
+        let e = "[ERROR] 2023/12/23 21:10:32 \"x\" isn't an item. Specify the item with its UUID, name, or domain.\n";
+        assert_eq!(op_message(e), "\"x\" isn't an item. Specify the item with its UUID, name, or domain.");
+        assert_eq!(op_message("plain\n"), "plain");
+        assert_eq!(op_message("[ERROR] short"), "short");
+    }
+
+    #[test]
+    fn failures_map_to_errors() {
+        let signed_out = "[ERROR] 2024/01/02 03:04:05 You are not currently signed in. Please run `op signin --help` for instructions\n";
+        assert!(matches!(classify(signed_out, "status 1", "x"), Error::OpNotSignedIn));
+        let missing = "[ERROR] 2024/01/02 03:04:05 \"x\" isn't an item in the \"Work\" vault. Specify the item with its UUID, name, or domain.";
+        assert!(matches!(classify(missing, "status 1", "op://Work/x"), Error::NoSuchItem(n) if n == "op://Work/x"));
+        let vault = "[ERROR] 2024/01/02 03:04:05 \"Nope\" isn't a vault in this account. Specify the vault with its ID or name.";
+        assert!(matches!(classify(vault, "status 1", "x"), Error::OnePassword(m) if m.starts_with("\"Nope\" isn't a vault")));
+        assert!(matches!(classify("", "status 3", "x"), Error::OnePassword(m) if m.contains("status 3")));
+    }
+
+    #[test]
+    fn op_json_maps_to_an_item() {
+        let json = br#"{
+            "id": "abc", "title": "AWS prod", "vault": {"id": "v1", "name": "Work"}, "category": "API_CREDENTIAL",
+            "fields": [
+                {"id": "notesPlain", "type": "STRING", "purpose": "NOTES", "label": "notesPlain", "value": ""},
+                {"id": "a", "type": "STRING", "label": "access key id", "value": "AKIAEXAMPLE "},
+                {"id": "b", "type": "CONCEALED", "label": "Secret Access Key", "value": "s3cr3t"},
+                {"id": "c", "section": {"id": "s"}, "type": "STRING", "label": "region", "value": "eu-west-1"},
+                {"id": "d", "type": "OTP", "label": "one-time password", "value": "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP", "totp": "123456"},
+                {"id": "e", "type": "DATE", "label": "expires", "value": 1700000000}
+            ]}"#;
+        let r = parse_item(json, "op://Work/AWS prod").unwrap();
+        assert!(!r.code_only);
+        let it = r.item;
+        assert_eq!(it.title, "op://Work/AWS prod");
+        let k = it.access_keys().unwrap();
+        assert_eq!(k.access_key_id, "AKIAEXAMPLE");
+        assert_eq!(k.region.as_deref(), Some("eu-west-1"));
+        assert!(it.get(item::ONE_TIME_PASSWORD).unwrap().starts_with("otpauth://"));
+        assert!(it.field(item::ONE_TIME_PASSWORD).unwrap().concealed);
+        assert!(it.field(item::SECRET_ACCESS_KEY).unwrap().concealed);
+        assert!(it.field("notesPlain").is_none(), "empty fields are dropped");
+    }
+
+    #[test]
+    fn code_only_otp_and_hidden_values() {
+        let json = br#"{"title": "t", "fields": [
+            {"type": "CONCEALED", "label": "Secret Access Key", "value": "[use 'op item get abc --reveal' to reveal]"},
+            {"type": "OTP", "label": "one-time password", "totp": "654321"}]}"#;
+        let r = parse_item(json, "t").unwrap();
+        assert!(r.code_only);
+        assert_eq!(r.item.get(item::ONE_TIME_PASSWORD), Some("654321"));
+        assert!(r.item.get(item::SECRET_ACCESS_KEY).is_none());
+        assert!(matches!(r.item.access_keys(), Err(Error::MissingField { .. })));
+    }
+
+    #[test]
+    fn a_handed_out_step_waits_for_the_next() {
+        let at = |s: u64, ms: u64| Duration::from_secs(s) + Duration::from_millis(ms);
+        assert_eq!(wait_for_new_step(None, at(1000, 0)), None);
+        // 1000 s is in step 33 (990..1020).
+        assert_eq!(wait_for_new_step(Some(33), at(1000, 500)), Some(Duration::from_millis(19_700)));
+        assert_eq!(wait_for_new_step(Some(32), at(1000, 0)), None);
+    }
+
+    #[test]
+    fn template_carries_types_and_no_surprises() {
+        let mut it = Item::new("imported");
+        it.set(item::ACCESS_KEY_ID, "AKIA1".into(), false);
+        it.set(item::SECRET_ACCESS_KEY, "s".into(), true);
+        it.set(item::ONE_TIME_PASSWORD, "JBSWY3DPEHPK3PXP".into(), true);
+        let v: serde_json::Value = serde_json::from_str(&template_json(&it)).unwrap();
+        assert_eq!(v["title"], "imported");
+        let kinds: Vec<&str> = v["fields"].as_array().unwrap().iter().map(|f| f["type"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["STRING", "CONCEALED", "OTP"]);
+    }
 }
