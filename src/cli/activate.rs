@@ -1,9 +1,78 @@
-/// Not built yet.
+//! `op-aws activate SHELL`: the shell integration. The scripts are real files in
+//! `bash-zsh-fish/`; the only dynamic part, the wrapped commands, goes in a variable prelude.
+
+use std::io::Write;
+
+use op_aws::config::{self, Config};
+use op_aws::ctx::Ctx;
+use op_aws::shell::{self, Shell};
+
+const BASH: &str = include_str!("../../bash-zsh-fish/op-aws.bash");
+const ZSH: &str = include_str!("../../bash-zsh-fish/op-aws.zsh");
+const FISH: &str = include_str!("../../bash-zsh-fish/op-aws.fish");
+const NU: &str = include_str!("../../bash-zsh-fish/op-aws.nu");
+
+/// Print the shell integration: cd hook, wrapper functions, `aws --profile` completion.
+///
+/// bash: eval "$(op-aws activate bash)"    zsh: eval "$(op-aws activate zsh)"
+/// fish: op-aws activate fish | source     nu: see `op-aws activate nu --help` in the docs
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[arg(value_enum)]
+    shell: Shell,
+}
 
 impl Args {
     pub fn run(self) -> anyhow::Result<()> {
-        anyhow::bail!("not built yet")
+        let script = render(self.shell, &wrapped());
+        std::io::stdout().lock().write_all(script.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// The wrapped commands. A broken config must not leave the shell without its integration:
+/// warn and fall back to the defaults (every other command reports the error itself).
+fn wrapped() -> Vec<String> {
+    match Ctx::from_env() {
+        Ok(ctx) => ctx.config.wrapped(),
+        Err(e) => {
+            eprintln!("op-aws: activate: {e}; wrapping the default commands");
+            Config::default().wrapped()
+        }
+    }
+    .into_iter()
+    .filter(|n| config::is_executable_name(n))
+    .collect()
+}
+
+pub fn render(sh: Shell, wrapped: &[String]) -> String {
+    let list = |q: fn(&str) -> String| wrapped.iter().map(|w| q(w)).collect::<Vec<_>>().join(" ");
+    match sh {
+        Shell::Bash => format!("__op_aws_wrapped=({})\n{BASH}", list(shell::quote_posix)),
+        Shell::Zsh => format!(
+            "typeset -ga __op_aws_wrapped\n__op_aws_wrapped=({})\n{ZSH}",
+            list(shell::quote_posix)
+        ),
+        Shell::Fish => format!(
+            "set -g __op_aws_wrapped {}\n{FISH}",
+            list(shell::quote_fish)
+        ),
+        Shell::Nu => NU.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use op_aws::config::DEFAULT_WRAPPED;
+
+    #[test]
+    fn prelude_lists_the_wrapped_commands() {
+        let w: Vec<String> = DEFAULT_WRAPPED.iter().map(|s| (*s).to_owned()).collect();
+        assert!(
+            render(Shell::Bash, &w)
+                .starts_with("__op_aws_wrapped=('aws' 'cdk' 'sam' 'eksctl' 'awslogs')\n")
+        );
+        assert!(render(Shell::Fish, &w[..1]).starts_with("set -g __op_aws_wrapped 'aws'\n"));
     }
 }

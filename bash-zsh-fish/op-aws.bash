@@ -1,0 +1,130 @@
+# op-aws shell integration for bash: eval "$(op-aws activate bash)" in ~/.bashrc.
+#
+# `op-aws activate bash` prints a prelude before this file:
+#   __op_aws_wrapped=(aws cdk ...)   the commands to wrap (from `op-aws list`)
+# shellcheck shell=bash
+# shellcheck disable=SC2154 # __op_aws_wrapped is set by the prelude.
+
+# Include guard: sourcing this twice defines nothing twice.
+if [[ -z "${__op_aws_loaded-}" ]]; then
+    __op_aws_loaded=1
+
+    # The cd hook. The key is compared in the shell, so a plain Enter spawns nothing; only a
+    # new directory, session item or profile runs `op-aws hook-env` (one process).
+    __op_aws_hook() {
+        \builtin local __op_aws_status=$?
+        \builtin local __op_aws_key="${PWD}|${OP_AWS_SESSION_ITEM-}|${AWS_PROFILE-}"
+        if [[ "${__op_aws_state-}" != "${__op_aws_key}" ]]; then
+            __op_aws_state=${__op_aws_key}
+            \builtin local __op_aws_env
+            # A failing hook-env has said why on stderr; the prompt goes on.
+            __op_aws_env="$(\command op-aws hook-env --shell bash)" || :
+            \builtin eval -- "${__op_aws_env}"
+        fi
+        \builtin return "${__op_aws_status}"
+    }
+
+    # `op-aws use` and `op-aws clear` change this shell: the binary prints the statements
+    # (with __OP_AWS_SHELL set) and we evaluate them. Everything else passes through.
+    function op-aws {
+        \builtin local __op_aws_rc=0 __op_aws_out __op_aws_arg
+        case "${1-}" in
+            use | clear)
+                for __op_aws_arg in "$@"; do
+                    case "${__op_aws_arg}" in
+                        -h | --help)
+                            \command op-aws "$@"
+                            \builtin return
+                            ;;
+                        *) ;;
+                    esac
+                done
+                __op_aws_out="$(__OP_AWS_SHELL=bash \command op-aws "$@")" || __op_aws_rc=$?
+                if [[ "${__op_aws_rc}" -eq 0 ]]; then
+                    \builtin eval -- "${__op_aws_out}"
+                fi
+                ;;
+            *)
+                \command op-aws "$@" || __op_aws_rc=$?
+                ;;
+        esac
+        case "${1-}" in
+            use | clear | unlock | lock | init)
+                # Defaults or the agent changed: recompute what applies here now.
+                __op_aws_state=
+                __op_aws_hook
+                ;;
+            *) ;;
+        esac
+        \builtin return "${__op_aws_rc}"
+    }
+
+    # One function per wrapped command. `function NAME` is never alias-expanded, and the
+    # names were checked by op-aws (letters, digits, - _ .), so the eval is safe.
+    for __op_aws_cmd in "${__op_aws_wrapped[@]}"; do
+        \builtin eval "function ${__op_aws_cmd} { \\command op-aws run -- ${__op_aws_cmd} \"\$@\"; }"
+    done
+    \builtin unset __op_aws_cmd
+
+    # aws --profile <TAB> (and --profile=<TAB>) from `op-aws profiles`; anything else goes to
+    # the AWS CLI's own completer when it is installed.
+    __op_aws_complete_aws() {
+        \builtin local cur="${COMP_WORDS[COMP_CWORD]}" prev="" prev2=""
+        if ((COMP_CWORD > 0)); then prev="${COMP_WORDS[COMP_CWORD - 1]}"; fi
+        if ((COMP_CWORD > 1)); then prev2="${COMP_WORDS[COMP_CWORD - 2]}"; fi
+        # COMP_WORDBREAKS splits --profile=dev into "--profile" "=" "dev".
+        if [[ "${cur}" == "=" && "${prev}" == "--profile" ]]; then
+            cur=""
+            prev="--profile"
+        elif [[ "${prev}" == "=" && "${prev2}" == "--profile" ]]; then
+            prev="--profile"
+        fi
+        if [[ "${prev}" == "--profile" ]]; then
+            \builtin local IFS=$'\n' profiles
+            profiles="$(\command op-aws profiles 2>/dev/null)" || :
+            # shellcheck disable=SC2207 # one profile name per line, split on newlines only.
+            COMPREPLY=($(\builtin compgen -W "${profiles}" -- "${cur}"))
+            return 0
+        fi
+        if \builtin type -P aws_completer >/dev/null 2>&1; then
+            \builtin local IFS=$'\n'
+            # shellcheck disable=SC2207 # aws_completer prints one candidate per line.
+            COMPREPLY=($(COMP_LINE="${COMP_LINE}" COMP_POINT="${COMP_POINT}" \command aws_completer))
+            return 0
+        fi
+        COMPREPLY=()
+    }
+    \builtin complete -o default -F __op_aws_complete_aws aws
+
+    # AWS_PROFILE=<TAB> at the start of a command line (bash 5 can complete the initial word).
+    __op_aws_complete_initial() {
+        \builtin local cur="${COMP_WORDS[COMP_CWORD]}"
+        if [[ "${cur}" == AWS_PROFILE=* ]]; then
+            \builtin local IFS=$'\n' profiles
+            profiles="$(\command op-aws profiles 2>/dev/null)" || :
+            # shellcheck disable=SC2207 # one candidate per line.
+            COMPREPLY=($(\builtin compgen -P AWS_PROFILE= -W "${profiles}" -- "${cur#AWS_PROFILE=}"))
+            return 0
+        fi
+        # Anything else: no candidates, so -o bashdefault gives bash's usual completion.
+        COMPREPLY=()
+    }
+    # Never replace an initial-word completion the user already has.
+    if ((BASH_VERSINFO[0] >= 5)) && ! \builtin complete -p -I >/dev/null 2>&1; then
+        \builtin complete -I -o bashdefault -o default -F __op_aws_complete_initial
+    fi
+
+    # Run the hook before every prompt (prepended, so prompts that show $? still see the
+    # command's status), in whichever form PROMPT_COMMAND takes here (array since bash 5.1).
+    if [[ "$(\builtin declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
+        if [[ " ${PROMPT_COMMAND[*]} " != *" __op_aws_hook "* ]]; then
+            PROMPT_COMMAND=(__op_aws_hook "${PROMPT_COMMAND[@]}")
+        fi
+    elif [[ ";${PROMPT_COMMAND-};" != *";__op_aws_hook;"* ]]; then
+        # shellcheck disable=SC2128,SC2178 # the string form, as the test above established.
+        PROMPT_COMMAND="__op_aws_hook${PROMPT_COMMAND:+;${PROMPT_COMMAND}}"
+    fi
+
+    # The state here right away, for scripts that source this and never show a prompt.
+    __op_aws_hook
+fi

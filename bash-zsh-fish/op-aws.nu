@@ -1,0 +1,2 @@
+# op-aws nushell module: placeholder until the nushell integration lands.
+export-env {}
