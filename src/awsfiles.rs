@@ -54,8 +54,22 @@ fn ready<F: std::future::Future>(f: F) -> F::Output {
 impl AwsFiles {
     /// Loads both files; missing files are empty, a malformed one is an error naming it.
     pub fn load() -> Result<Self> {
+        Self::load_env(&Env::real())
+    }
+
+    /// Loads them as a process with another environment would (the nushell plugin's caller).
+    pub fn load_with(get: crate::dirs::Lookup<'_>) -> Result<Self> {
+        let vars: std::collections::HashMap<String, String> =
+            ["HOME", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE"]
+                .into_iter()
+                .filter_map(|k| Some((k.to_owned(), get(k)?.into_string().ok()?)))
+                .collect();
+        Self::load_env(&Env::from(vars))
+    }
+
+    fn load_env(env: &Env) -> Result<Self> {
         let files = EnvConfigFiles::default();
-        let src = ready(source::load(&Env::real(), &Fs::real(), &files)).map_err(|e| Error::BadConfig {
+        let src = ready(source::load(env, &Fs::real(), &files)).map_err(|e| Error::BadConfig {
             path: config_path().unwrap_or_default(),
             why: e.to_string(),
         })?;

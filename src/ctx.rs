@@ -11,7 +11,12 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn from_env() -> Result<Self> {
-        let dirs = Dirs::from_env()?;
+        Self::from_lookup(&crate::dirs::process_env)
+    }
+
+    /// From another environment than the process's (the nushell plugin's caller).
+    pub fn from_lookup(get: crate::dirs::Lookup<'_>) -> Result<Self> {
+        let dirs = Dirs::from_lookup(get)?;
         let config = Config::load(&dirs)?;
         Ok(Self { dirs, config })
     }

@@ -16,6 +16,7 @@ pub mod inject;
 pub mod item;
 pub mod onepassword;
 pub mod prompt;
+pub mod resolve;
 pub mod scope;
 pub mod shell;
 pub mod store;

@@ -103,6 +103,42 @@ impl Defaults {
     }
 }
 
+/// Makes `item` the default in `dir` (absolute, see [`normalize_dir`]) and below.
+pub fn set_directory(dirs: &Dirs, dir: &Path, item: &str, export: bool) -> Result<()> {
+    Defaults::update(dirs, |d| {
+        d.directories.insert(dir.to_owned(), DirDefault { item: item.to_owned(), export });
+        Ok(())
+    })
+}
+
+/// Makes `item` the default everywhere.
+pub fn set_global(dirs: &Dirs, item: &str) -> Result<()> {
+    Defaults::update(dirs, |d| {
+        d.global = Some(item.to_owned());
+        Ok(())
+    })
+}
+
+/// Removes the stored defaults among `scopes` (directory, global); session and flag scopes live
+/// in the shell or the command line, so they are the caller's business.
+pub fn remove_stored(dirs: &Dirs, scopes: &[Scope]) -> Result<()> {
+    if !scopes.iter().any(|s| matches!(s, Scope::Directory(_) | Scope::Global)) {
+        return Ok(());
+    }
+    Defaults::update(dirs, |d| {
+        for s in scopes {
+            match s {
+                Scope::Directory(p) => {
+                    d.directories.remove(p);
+                }
+                Scope::Global => d.global = None,
+                _ => {}
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Every default that applies at `cwd`, in precedence order (session, directories nearest
 /// first, global). `session` is the value of `OP_AWS_SESSION_ITEM`.
 pub fn applicable(defaults: &Defaults, cwd: &Path, session: Option<&str>) -> Vec<Applied> {

@@ -38,6 +38,19 @@ pub fn list_titles(ctx: &Ctx) -> Result<Vec<String>> {
     }
 }
 
+/// The name to store for a default: the item's own title (matched case-insensitively), or an
+/// `op://` reference once it reads. Errors when no such item exists.
+pub fn existing_name(ctx: &Ctx, name: &str) -> Result<String> {
+    if name.starts_with("op://") {
+        get_item(ctx, name)?;
+        return Ok(name.to_owned());
+    }
+    list_titles(ctx)?
+        .into_iter()
+        .find(|t| t.eq_ignore_ascii_case(name))
+        .ok_or_else(|| Error::NoSuchItem(name.to_owned()))
+}
+
 /// The vault identity: from the agent, else asked on the terminal (which starts the agent so
 /// the next command does not ask again), else an error naming `op-aws unlock`.
 pub fn identity(ctx: &Ctx) -> Result<Identity> {

@@ -6,31 +6,16 @@ use op_aws::awsfiles::AwsFiles;
 use op_aws::creds::Credentials;
 use op_aws::ctx::Ctx;
 use op_aws::item::Item;
-use op_aws::scope::{self, Applied, Defaults, Scope};
+use op_aws::scope::{self, Applied, Scope};
 use op_aws::{Error, prompt, store, sts};
 
 /// The item in effect: `--item` > profile binding > session > directory > global; with
 /// none, a picker on a terminal, else an error naming `op-aws use`.
 pub fn choose_item(ctx: &Ctx, flag: Option<&str>, files: Option<&AwsFiles>, profile: Option<&str>) -> anyhow::Result<Applied> {
-    if let Some(i) = flag {
-        return Ok(Applied {
-            item: i.to_owned(),
-            scope: Scope::Flag,
-            export: false,
-        });
-    }
-    if let (Some(f), Some(p)) = (files, profile)
-        && let Some(i) = f.bound_item(p)?
-    {
-        return Ok(Applied {
-            item: i,
-            scope: Scope::Profile(p.to_owned()),
-            export: false,
-        });
-    }
-    let defaults = Defaults::load(&ctx.dirs)?;
     let cwd = scope::cwd()?;
-    if let Some(a) = scope::applicable(&defaults, &cwd, scope::session_item().as_deref()).into_iter().next() {
+    let session = scope::session_item();
+    let here = op_aws::resolve::Here { session: session.as_deref(), cwd: &cwd };
+    if let Some(a) = op_aws::resolve::item_in_effect(ctx, flag, files, profile, &here)? {
         return Ok(a);
     }
     if prompt::interactive() {
