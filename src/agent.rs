@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -250,6 +250,7 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(dirs.runtime.join("agent.lock"))
         .map_err(|e| Error::io(&dirs.runtime, e))?;
     if lock_file.try_lock().is_err() {

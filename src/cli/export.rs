@@ -48,9 +48,10 @@ impl Args {
                 ch.unset.iter().for_each(|k| out += &format!("Remove-Item Env:{k} -ErrorAction SilentlyContinue\n"));
             }
             Format::Nu => {
-                // A record for `load-env` (unset keys are left out: load-env cannot remove).
-                let fields: Vec<String> = ch.set.iter().map(|(k, v)| format!("{k}: {}", shell::quote_nu(v))).collect();
-                out = format!("{{{}}}\n", fields.join(", "));
+                // A record for `from json | load-env` (unset keys are left out: load-env cannot remove).
+                let rec: serde_json::Map<String, serde_json::Value> =
+                    ch.set.iter().map(|(k, v)| ((*k).to_owned(), v.as_str().into())).collect();
+                out = serde_json::to_string(&rec)? + "\n";
             }
             Format::Json => unreachable!(),
         }
