@@ -158,7 +158,15 @@ where
             endpoint: endpoint.to_owned(),
             why: "timed out".into(),
         },
-        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => Error::StsUnreachable {
+        SdkError::DispatchFailure(d) => Error::StsUnreachable {
+            op,
+            endpoint: endpoint.to_owned(),
+            why: one_line(match d.as_connector_error() {
+                Some(c) => causes(c),
+                None => "the request could not be sent".into(),
+            }),
+        },
+        SdkError::ConstructionFailure(_) => Error::StsUnreachable {
             op,
             endpoint: endpoint.to_owned(),
             why: one_line(DisplayErrorContext(e).to_string()),
@@ -170,6 +178,21 @@ where
             why: "the answer was not an STS response".into(),
         },
     }
+}
+
+/// "io error: client error (Connect): tcp connect error: Connection refused": the causes in one
+/// line (DisplayErrorContext appends a Debug dump that users cannot act on).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        cur = c.source();
+    }
+    parts.join(": ")
 }
 
 /// The next step for an STS error code, shown under the error.

@@ -2,6 +2,8 @@
 //! binary run with a scrubbed environment, and servers (agent, moto) stopped on drop.
 #![allow(dead_code)]
 
+pub mod sts_server;
+
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,225 @@
+//! A local STS endpoint for tests, in a thread: either a recording proxy in front of moto (to
+//! prove what was sent: action, serial, code, duration) or a stub that answers every request
+//! with a real AWS error document. Only 127.0.0.1; stopped on drop.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// One request as STS received it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub action: String,
+    pub params: BTreeMap<String, String>,
+    /// The access key ID that signed it (from the SigV4 Authorization header).
+    pub signer: String,
+    /// Seconds since the epoch, when it arrived.
+    pub at: u64,
+}
+
+#[derive(Clone)]
+pub enum Mode {
+    /// Relay to this upstream (moto) and record.
+    Forward(u16),
+    /// Answer everything with this AWS error.
+    Fail {
+        status: u16,
+        code: &'static str,
+        message: &'static str,
+    },
+}
+
+pub struct StsServer {
+    pub port: u16,
+    log: Arc<Mutex<Vec<Recorded>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl StsServer {
+    pub fn start(mode: Mode) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (log2, stop2) = (Arc::clone(&log), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (log, mode) = (Arc::clone(&log2), mode.clone());
+                // One thread per connection: parallel clients must not queue behind each other.
+                std::thread::spawn(move || {
+                    let _ = serve(conn, &mode, &log);
+                });
+            }
+        });
+        Self {
+            port,
+            log,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// The STS actions received, in order (GetCallerIdentity from the CLI included).
+    pub fn actions(&self) -> Vec<String> {
+        self.requests().into_iter().map(|r| r.action).collect()
+    }
+
+    pub fn count(&self, action: &str) -> usize {
+        self.requests().iter().filter(|r| r.action == action).count()
+    }
+
+    pub fn clear(&self) {
+        self.log.lock().unwrap().clear();
+    }
+}
+
+impl Drop for StsServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Request {
+    head: Vec<String>,
+    body: Vec<u8>,
+}
+
+fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let line = line.trim_end_matches(['\r', '\n']).to_owned();
+        if line.is_empty() {
+            break;
+        }
+        head.push(line);
+    }
+    let len = head
+        .iter()
+        .find_map(|h| {
+            let (k, v) = h.split_once(':')?;
+            k.trim().eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    r.read_exact(&mut body)?;
+    Ok(Some(Request { head, body }))
+}
+
+fn serve(conn: TcpStream, mode: &Mode, log: &Mutex<Vec<Recorded>>) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut out = conn;
+    let Some(req) = read_request(&mut reader)? else { return Ok(()) };
+    let mut params = parse_form(&String::from_utf8_lossy(&req.body));
+    if let Some(q) = req.head.first().and_then(|l| l.split_whitespace().nth(1)).and_then(|p| p.split_once('?')) {
+        params.extend(parse_form(q.1));
+    }
+    let action = params.remove("Action").unwrap_or_default();
+    let signer = req
+        .head
+        .iter()
+        .find_map(|h| h.split_once("Credential=").map(|(_, rest)| rest.split('/').next().unwrap_or("").to_owned()))
+        .unwrap_or_default();
+    log.lock().unwrap().push(Recorded {
+        action,
+        params,
+        signer,
+        at: SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs(),
+    });
+    match mode {
+        Mode::Forward(port) => {
+            let mut up = TcpStream::connect(("127.0.0.1", *port))?;
+            let mut bytes = Vec::new();
+            for (i, h) in req.head.iter().enumerate() {
+                // One request per upstream connection: read the answer to EOF, then close both.
+                if i > 0 && h.to_ascii_lowercase().starts_with("connection:") {
+                    continue;
+                }
+                bytes.extend_from_slice(h.as_bytes());
+                bytes.extend_from_slice(b"\r\n");
+            }
+            bytes.extend_from_slice(b"Connection: close\r\n\r\n");
+            bytes.extend_from_slice(&req.body);
+            up.write_all(&bytes)?;
+            let mut resp = Vec::new();
+            up.read_to_end(&mut resp)?;
+            out.write_all(&resp)?;
+        }
+        Mode::Fail { status, code, message } => {
+            let body = format!(
+                "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <Error>\n    \
+                 <Type>Sender</Type>\n    <Code>{code}</Code>\n    <Message>{message}</Message>\n  </Error>\n  \
+                 <RequestId>4ab3a6b1-6f1b-4c1e-9e2f-000000000000</RequestId>\n</ErrorResponse>\n"
+            );
+            let reason = if *status == 403 { "Forbidden" } else { "Bad Request" };
+            write!(
+                out,
+                "HTTP/1.1 {status} {reason}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+                 x-amzn-RequestId: 4ab3a6b1-6f1b-4c1e-9e2f-000000000000\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )?;
+        }
+    }
+    out.flush()?;
+    let _ = out.shutdown(Shutdown::Both);
+    Ok(())
+}
+
+fn parse_form(s: &str) -> BTreeMap<String, String> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            Some((decode(k)?, decode(v)?))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                out.push(u8::from_str_radix(std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
