@@ -54,21 +54,42 @@ pub fn quote_powershell(s: &str) -> String {
     out
 }
 
-/// `export K=V` / `unset K` lines for sh-like shells and fish; nu gets a record (see export).
+/// `export K=V` / `unset K` lines for sh-like shells and fish. nu cannot eval text, so it gets
+/// one JSON record per line, `{"K":"V"}`, which the module applies with `load-env`.
 pub fn set_var(shell: Shell, k: &str, v: &str) -> String {
     match shell {
         Shell::Bash | Shell::Zsh => format!("export {k}={}\n", quote_posix(v)),
         Shell::Fish => format!("set -gx {k} {}\n", quote_fish(v)),
-        Shell::Nu => format!("$env.{k} = {}\n", quote_nu(v)),
+        Shell::Nu => format!("{}\n", serde_json::json!({ k: v })),
     }
 }
 
+/// For nu, `{"K":null}`: a null asks the module for `hide-env` (as in `hook-env --shell nu`).
 pub fn unset_var(shell: Shell, k: &str) -> String {
     match shell {
         Shell::Bash | Shell::Zsh => format!("unset {k}\n"),
         Shell::Fish => format!("set -e {k}\n"),
-        Shell::Nu => format!("hide-env -i {k}\n"),
+        Shell::Nu => format!("{}\n", serde_json::json!({ k: null })),
     }
+}
+
+/// The nu module's wrapper commands, one `def` per wrapped executable (nu defines commands at
+/// parse time, so `activate nu` appends them to the static module). The AWS tools get
+/// `--profile` with profile-name completion. Names were checked by
+/// [`crate::config::is_executable_name`], so a JSON string is a valid nu string for them.
+pub fn nu_wrappers(wrapped: &[String]) -> String {
+    let mut out = String::from("\n# The wrapped commands (`op-aws list`).\n");
+    for name in wrapped {
+        let q = serde_json::Value::from(name.as_str());
+        if crate::inject::PROFILE_TOOLS.contains(&name.as_str()) {
+            out += &format!(
+                "export def --env --wrapped {q} [--profile: string@\"nu-complete op-aws profiles\", ...rest] {{ __op_aws_run {q} $profile $rest }}\n"
+            );
+        } else {
+            out += &format!("export def --env --wrapped {q} [...rest] {{ __op_aws_run {q} null $rest }}\n");
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -81,5 +102,7 @@ mod tests {
         assert_eq!(quote_fish(r"a\'b"), r"'a\\\'b'");
         assert_eq!(quote_nu("x'#y"), "r##'x'#y'##");
         assert_eq!(quote_powershell("it's"), "'it''s'");
+        assert_eq!(set_var(Shell::Nu, "K", "a\"b"), "{\"K\":\"a\\\"b\"}\n");
+        assert_eq!(unset_var(Shell::Nu, "K"), "{\"K\":null}\n");
     }
 }

@@ -57,7 +57,7 @@ pub fn render(sh: Shell, wrapped: &[String]) -> String {
             "set -g __op_aws_wrapped {}\n{FISH}",
             list(shell::quote_fish)
         ),
-        Shell::Nu => NU.to_owned(),
+        Shell::Nu => format!("{NU}{}", shell::nu_wrappers(wrapped)),
     }
 }
 
