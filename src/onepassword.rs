@@ -60,7 +60,11 @@ impl Reference {
 
     /// The agent-cache key; vault and item as given (op matches them case-sensitively by ID).
     fn cache_key(&self) -> String {
-        format!("1password\0{}\0{}", self.vault.as_deref().unwrap_or(""), self.item)
+        format!(
+            "1password\0{}\0{}",
+            self.vault.as_deref().unwrap_or(""),
+            self.item
+        )
     }
 }
 
@@ -69,7 +73,11 @@ pub fn op_path() -> Result<PathBuf> {
     let name = std::env::var_os(OP_PATH_VAR).filter(|v| !v.is_empty());
     let name = name.as_deref().map_or(Path::new("op"), Path::new);
     if name.components().count() > 1 || name.is_absolute() {
-        return if name.is_file() { Ok(name.to_owned()) } else { Err(Error::OpNotInstalled) };
+        return if name.is_file() {
+            Ok(name.to_owned())
+        } else {
+            Err(Error::OpNotInstalled)
+        };
     }
     std::env::var_os("PATH")
         .iter()
@@ -90,7 +98,11 @@ fn run_op(args: &[&str], stdin: Option<&[u8]>, what: &str) -> Result<Zeroizing<V
     let exe = op_path()?;
     let mut cmd = Command::new(&exe);
     cmd.args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
@@ -110,7 +122,10 @@ fn run_op(args: &[&str], stdin: Option<&[u8]>, what: &str) -> Result<Zeroizing<V
         return Ok(stdout);
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let code = out.status.code().map_or_else(|| "a signal".to_owned(), |c| format!("status {c}"));
+    let code = out
+        .status
+        .code()
+        .map_or_else(|| "a signal".to_owned(), |c| format!("status {c}"));
     Err(classify(&stderr, &code, what))
 }
 
@@ -125,7 +140,10 @@ pub fn op_message(stderr: &str) -> String {
 }
 
 fn strip_log_prefix(line: &str) -> &str {
-    let Some(rest) = line.strip_prefix("[ERROR]").or_else(|| line.strip_prefix("[WARN]")) else {
+    let Some(rest) = line
+        .strip_prefix("[ERROR]")
+        .or_else(|| line.strip_prefix("[WARN]"))
+    else {
         return line;
     };
     let rest = rest.trim_start();
@@ -138,7 +156,11 @@ fn strip_log_prefix(line: &str) -> &str {
             13 | 16 => c == ':',
             _ => c.is_ascii_digit(),
         });
-    if looks_like_stamp { rest[19..].trim_start() } else { rest }
+    if looks_like_stamp {
+        rest[19..].trim_start()
+    } else {
+        rest
+    }
 }
 
 /// Maps op's failure to the error a user acts on.
@@ -213,7 +235,12 @@ fn display_name(r: &Reference) -> String {
 /// Titles of the items in the configured vault (every readable vault when none is set).
 pub fn list_titles(ctx: &Ctx) -> Result<Vec<String>> {
     let mut args = vec!["item", "list", "--format", "json"];
-    if let Some(v) = ctx.config.onepassword_vault.as_deref().filter(|v| !v.is_empty()) {
+    if let Some(v) = ctx
+        .config
+        .onepassword_vault
+        .as_deref()
+        .filter(|v| !v.is_empty())
+    {
         args.extend(["--vault", v]);
     }
     let out = run_op(&args, None, "the item list")?;
@@ -222,9 +249,13 @@ pub fn list_titles(ctx: &Ctx) -> Result<Vec<String>> {
         #[serde(default)]
         title: String,
     }
-    let list: Vec<Summary> =
-        serde_json::from_slice(&out).map_err(|e| Error::OnePassword(format!("op item list returned unexpected JSON: {e}")))?;
-    let mut titles: Vec<String> = list.into_iter().map(|s| s.title).filter(|t| !t.is_empty()).collect();
+    let list: Vec<Summary> = serde_json::from_slice(&out)
+        .map_err(|e| Error::OnePassword(format!("op item list returned unexpected JSON: {e}")))?;
+    let mut titles: Vec<String> = list
+        .into_iter()
+        .map(|s| s.title)
+        .filter(|t| !t.is_empty())
+        .collect();
     titles.sort_by_key(|t| t.to_lowercase());
     titles.dedup();
     Ok(titles)
@@ -233,7 +264,11 @@ pub fn list_titles(ctx: &Ctx) -> Result<Vec<String>> {
 /// Creates `item` in 1Password (the configured vault, else op's default) from a JSON template
 /// on op's stdin, so no value is ever in argv. Returns the new item's `op://` name.
 pub fn create_item(ctx: &Ctx, item: &Item) -> Result<String> {
-    let vault = ctx.config.onepassword_vault.as_deref().filter(|v| !v.is_empty());
+    let vault = ctx
+        .config
+        .onepassword_vault
+        .as_deref()
+        .filter(|v| !v.is_empty());
     let template = Zeroizing::new(template_json(item));
     let mut args = vec!["item", "create"];
     if let Some(v) = vault {
@@ -267,7 +302,8 @@ fn template_json(item: &Item) -> String {
             serde_json::json!({ "label": f.label, "type": kind, "value": f.value })
         })
         .collect();
-    serde_json::json!({ "title": item.title, "category": "API_CREDENTIAL", "fields": fields }).to_string()
+    serde_json::json!({ "title": item.title, "category": "API_CREDENTIAL", "fields": fields })
+        .to_string()
 }
 
 #[derive(Deserialize)]
@@ -300,7 +336,9 @@ struct OpField {
 }
 
 /// A string value moved straight into zeroize-on-drop storage; other JSON types are ignored.
-fn secret_string<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Zeroizing<String>>, D::Error> {
+fn secret_string<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Zeroizing<String>>, D::Error> {
     Ok(match serde_json::Value::deserialize(d)? {
         serde_json::Value::String(s) => Some(Zeroizing::new(s)),
         _ => None,
@@ -325,7 +363,11 @@ fn is_placeholder(v: &str) -> bool {
 fn parse_item(json: &[u8], requested: &str) -> Result<Read> {
     let op: OpItem = serde_json::from_slice(json)
         .map_err(|e| Error::OnePassword(format!("op item get returned unexpected JSON: {e}")))?;
-    let vault = op.vault.as_ref().map(|v| v.name.as_str()).filter(|n| !n.is_empty());
+    let vault = op
+        .vault
+        .as_ref()
+        .map(|v| v.name.as_str())
+        .filter(|n| !n.is_empty());
     // The canonical name, so messages about the item say where it lives.
     let title = match vault {
         Some(v) if !op.title.is_empty() && !op.title.contains('/') && !v.contains('/') => {
@@ -338,11 +380,15 @@ fn parse_item(json: &[u8], requested: &str) -> Result<Read> {
     let mut otp: Option<(Zeroizing<String>, bool)> = None;
     for f in op.fields {
         let label = f.label.trim();
-        let value = f.value.filter(|v| !v.trim().is_empty() && !is_placeholder(v));
+        let value = f
+            .value
+            .filter(|v| !v.trim().is_empty() && !is_placeholder(v));
         if f.kind.eq_ignore_ascii_case("OTP") {
             let code = f.totp.filter(|c| !c.trim().is_empty());
             let named = label.eq_ignore_ascii_case(item::ONE_TIME_PASSWORD);
-            let candidate = value.map(|v| (v, false)).or_else(|| code.map(|c| (c, true)));
+            let candidate = value
+                .map(|v| (v, false))
+                .or_else(|| code.map(|c| (c, true)));
             if candidate.is_some() && (otp.is_none() || named) {
                 otp = candidate;
             }
@@ -373,7 +419,10 @@ fn parse_item(json: &[u8], requested: &str) -> Result<Read> {
         it.set(item::ONE_TIME_PASSWORD, v.trim().to_owned(), true);
         code_only = is_code;
     }
-    Ok(Read { item: it, code_only })
+    Ok(Read {
+        item: it,
+        code_only,
+    })
 }
 
 /// op gave only the current code (no secret): AWS accepts a code once, so never hand out a
@@ -390,7 +439,10 @@ fn fresh_code(dirs: &Dirs, r: &Reference, name: &str, mut read: Read) -> Result<
     let key = display_name(r);
     let mut now = unix_now();
     if let Some(wait) = wait_for_new_step(steps.get(&key).copied(), now) {
-        eprintln!("op-aws: waiting {}s for a new one-time code from 1Password (AWS accepts each code once)", wait.as_secs());
+        eprintln!(
+            "op-aws: waiting {}s for a new one-time code from 1Password (AWS accepts each code once)",
+            wait.as_secs()
+        );
         std::thread::sleep(wait);
         read = parse_item(&fetch(r)?, name)?;
         now = unix_now();
@@ -423,11 +475,24 @@ mod tests {
     #[test]
     fn references() {
         let r = Reference::parse("op://Work/AWS prod", Some("Other")).unwrap();
-        assert_eq!((r.vault.as_deref(), r.item.as_str()), (Some("Work"), "AWS prod"));
+        assert_eq!(
+            (r.vault.as_deref(), r.item.as_str()),
+            (Some("Work"), "AWS prod")
+        );
         let r = Reference::parse("prod", Some("Work")).unwrap();
-        assert_eq!((r.vault.as_deref(), r.item.as_str()), (Some("Work"), "prod"));
+        assert_eq!(
+            (r.vault.as_deref(), r.item.as_str()),
+            (Some("Work"), "prod")
+        );
         assert_eq!(Reference::parse("prod", None).unwrap().vault, None);
-        for bad in ["op://", "op://Work", "op://Work/", "op:///x", "op://W/I/field", ""] {
+        for bad in [
+            "op://",
+            "op://Work",
+            "op://Work/",
+            "op:///x",
+            "op://W/I/field",
+            "",
+        ] {
             assert!(Reference::parse(bad, None).is_err(), "{bad}");
         }
     }
@@ -435,7 +500,10 @@ mod tests {
     #[test]
     fn messages_lose_the_log_prefix() {
         let e = "[ERROR] 2023/12/23 21:10:32 \"x\" isn't an item. Specify the item with its UUID, name, or domain.\n";
-        assert_eq!(op_message(e), "\"x\" isn't an item. Specify the item with its UUID, name, or domain.");
+        assert_eq!(
+            op_message(e),
+            "\"x\" isn't an item. Specify the item with its UUID, name, or domain."
+        );
         assert_eq!(op_message("plain\n"), "plain");
         assert_eq!(op_message("[ERROR] short"), "short");
     }
@@ -443,12 +511,21 @@ mod tests {
     #[test]
     fn failures_map_to_errors() {
         let signed_out = "[ERROR] 2024/01/02 03:04:05 You are not currently signed in. Please run `op signin --help` for instructions\n";
-        assert!(matches!(classify(signed_out, "status 1", "x"), Error::OpNotSignedIn));
+        assert!(matches!(
+            classify(signed_out, "status 1", "x"),
+            Error::OpNotSignedIn
+        ));
         let missing = "[ERROR] 2024/01/02 03:04:05 \"x\" isn't an item in the \"Work\" vault. Specify the item with its UUID, name, or domain.";
-        assert!(matches!(classify(missing, "status 1", "op://Work/x"), Error::NoSuchItem(n) if n == "op://Work/x"));
+        assert!(
+            matches!(classify(missing, "status 1", "op://Work/x"), Error::NoSuchItem(n) if n == "op://Work/x")
+        );
         let vault = "[ERROR] 2024/01/02 03:04:05 \"Nope\" isn't a vault in this account. Specify the vault with its ID or name.";
-        assert!(matches!(classify(vault, "status 1", "x"), Error::OnePassword(m) if m.starts_with("\"Nope\" isn't a vault")));
-        assert!(matches!(classify("", "status 3", "x"), Error::OnePassword(m) if m.contains("status 3")));
+        assert!(
+            matches!(classify(vault, "status 1", "x"), Error::OnePassword(m) if m.starts_with("\"Nope\" isn't a vault"))
+        );
+        assert!(
+            matches!(classify("", "status 3", "x"), Error::OnePassword(m) if m.contains("status 3"))
+        );
     }
 
     #[test]
@@ -470,7 +547,11 @@ mod tests {
         let k = it.access_keys().unwrap();
         assert_eq!(k.access_key_id, "AKIAEXAMPLE");
         assert_eq!(k.region.as_deref(), Some("eu-west-1"));
-        assert!(it.get(item::ONE_TIME_PASSWORD).unwrap().starts_with("otpauth://"));
+        assert!(
+            it.get(item::ONE_TIME_PASSWORD)
+                .unwrap()
+                .starts_with("otpauth://")
+        );
         assert!(it.field(item::ONE_TIME_PASSWORD).unwrap().concealed);
         assert!(it.field(item::SECRET_ACCESS_KEY).unwrap().concealed);
         assert!(it.field("notesPlain").is_none(), "empty fields are dropped");
@@ -485,7 +566,10 @@ mod tests {
         assert!(r.code_only);
         assert_eq!(r.item.get(item::ONE_TIME_PASSWORD), Some("654321"));
         assert!(r.item.get(item::SECRET_ACCESS_KEY).is_none());
-        assert!(matches!(r.item.access_keys(), Err(Error::MissingField { .. })));
+        assert!(matches!(
+            r.item.access_keys(),
+            Err(Error::MissingField { .. })
+        ));
     }
 
     #[test]
@@ -493,7 +577,10 @@ mod tests {
         let at = |s: u64, ms: u64| Duration::from_secs(s) + Duration::from_millis(ms);
         assert_eq!(wait_for_new_step(None, at(1000, 0)), None);
         // 1000 s is in step 33 (990..1020).
-        assert_eq!(wait_for_new_step(Some(33), at(1000, 500)), Some(Duration::from_millis(19_700)));
+        assert_eq!(
+            wait_for_new_step(Some(33), at(1000, 500)),
+            Some(Duration::from_millis(19_700))
+        );
         assert_eq!(wait_for_new_step(Some(32), at(1000, 0)), None);
     }
 
@@ -505,7 +592,12 @@ mod tests {
         it.set(item::ONE_TIME_PASSWORD, "JBSWY3DPEHPK3PXP".into(), true);
         let v: serde_json::Value = serde_json::from_str(&template_json(&it)).unwrap();
         assert_eq!(v["title"], "imported");
-        let kinds: Vec<&str> = v["fields"].as_array().unwrap().iter().map(|f| f["type"].as_str().unwrap()).collect();
+        let kinds: Vec<&str> = v["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["type"].as_str().unwrap())
+            .collect();
         assert_eq!(kinds, ["STRING", "CONCEALED", "OTP"]);
     }
 }

@@ -5,7 +5,7 @@ use anyhow::Context;
 use op_aws::awsfiles::{self, AwsFiles};
 use op_aws::ctx::Ctx;
 use op_aws::item::{self, Item};
-use op_aws::{Error, fsutil, import, prompt, store, vault};
+use op_aws::{Error, fsutil, import, onepassword, prompt, store, vault};
 
 /// Import plaintext keys from ~/.aws/credentials (or the environment) into the vault.
 #[derive(clap::Args)]
@@ -28,6 +28,9 @@ pub struct Args {
     /// Do not ask before removing.
     #[arg(long, short)]
     yes: bool,
+    /// [hidden] Where to put the items: local or 1password (default: the configured store).
+    #[arg(long, hide = true, value_parser = ["local", "1password"])]
+    store: Option<String>,
 }
 
 impl Args {
@@ -82,25 +85,54 @@ impl Args {
                 items.push((Some(p.clone()), it));
             }
         }
-        let id = store::identity(&ctx)?;
-        let titles: Vec<String> = items.iter().map(|(_, i)| i.title.clone()).collect();
-        vault::update(&ctx.dirs, &id, |data| {
-            for (_, it) in &items {
-                if data.find(&it.title).is_some() {
-                    return Err(Error::ItemExists(it.title.clone()));
-                }
-            }
-            data.items.extend(items.iter().map(|(_, i)| i.clone()));
-            Ok(())
-        })
-        .context("cannot import")?;
-        eprintln!("op-aws: imported {}", titles.join(", "));
+        let to_1password = match self.store.as_deref() {
+            Some(s) => s == "1password",
+            None => ctx.config.store == op_aws::config::StoreKind::OnePassword,
+        };
+        if to_1password {
+            import_1password(&ctx, &items)?;
+        } else {
+            import_local(&ctx, &items)?;
+        }
         let profiles: HashSet<String> = items.iter().filter_map(|(p, _)| p.clone()).collect();
         if self.remove_plaintext && !profiles.is_empty() {
             remove_plaintext(&profiles, self.yes)?;
         }
         Ok(())
     }
+}
+
+fn import_local(ctx: &Ctx, items: &[(Option<String>, Item)]) -> anyhow::Result<()> {
+    let id = store::identity(ctx)?;
+    let titles: Vec<String> = items.iter().map(|(_, i)| i.title.clone()).collect();
+    vault::update(&ctx.dirs, &id, |data| {
+        for (_, it) in items {
+            if data.find(&it.title).is_some() {
+                return Err(Error::ItemExists(it.title.clone()));
+            }
+        }
+        data.items.extend(items.iter().map(|(_, i)| i.clone()));
+        Ok(())
+    })
+    .context("cannot import")?;
+    eprintln!("op-aws: imported {}", titles.join(", "));
+    Ok(())
+}
+
+/// Each item goes to `op item create` as a JSON template on its stdin: no key in argv.
+fn import_1password(ctx: &Ctx, items: &[(Option<String>, Item)]) -> anyhow::Result<()> {
+    let what = "cannot import into 1Password";
+    let existing = onepassword::list_titles(ctx).context(what)?;
+    for (_, it) in items {
+        if existing.iter().any(|t| t.eq_ignore_ascii_case(&it.title)) {
+            return Err(Error::ItemExists(it.title.clone())).context(what);
+        }
+    }
+    for (_, it) in items {
+        let name = onepassword::create_item(ctx, it).context(what)?;
+        eprintln!("op-aws: imported {name}");
+    }
+    Ok(())
 }
 
 fn remove_plaintext(profiles: &HashSet<String>, yes: bool) -> anyhow::Result<()> {

@@ -1,0 +1,444 @@
+//! Issue 7: the 1Password store, proven with a fake `op` (tests/support/fake-op) that speaks
+//! op's JSON, counts its calls and fails the way op does, and the real AWS CLI against moto.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::support::{Moto, TestEnv, stderr, tools_path, use_moto};
+
+const OP_FIELDS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKEFAKEKEY";
+
+fn fake_op_source() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake-op")
+}
+
+/// A test env whose PATH starts with a directory holding the fake `op`.
+fn op_env() -> TestEnv {
+    let mut env = TestEnv::new();
+    let bin = env.root.path().join("op-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(fake_op_source(), bin.join("op")).unwrap();
+    env.set("PATH", format!("{}:{}", bin.display(), tools_path()));
+    env.set("AWS_DEFAULT_REGION", "us-east-1");
+    env
+}
+
+fn config(env: &TestEnv, toml: &str) {
+    std::fs::create_dir_all(env.config_dir()).unwrap();
+    std::fs::write(env.config_dir().join("config.toml"), toml).unwrap();
+}
+
+fn fake_dir(env: &TestEnv) -> PathBuf {
+    env.home.join(".fake-op")
+}
+
+/// An item as `op item get --format json` prints it.
+fn op_item(id: &str, vault: &str, title: &str, fields: Value) -> Value {
+    json!({
+        "id": id, "title": title, "version": 1,
+        "vault": {"id": format!("v-{}", vault.to_lowercase()), "name": vault},
+        "category": "API_CREDENTIAL", "last_edited_by": "u1",
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        "fields": fields,
+    })
+}
+
+fn key_fields(key_id: &str, secret: &str) -> Value {
+    json!([
+        {"id": "notesPlain", "type": "STRING", "purpose": "NOTES", "label": "notesPlain", "value": ""},
+        {"id": "f1", "type": "STRING", "label": "access key id", "value": key_id},
+        {"id": "f2", "type": "CONCEALED", "label": "Secret Access Key", "value": secret},
+        {"id": "f3", "type": "STRING", "label": "Default Region", "value": "us-east-1"},
+    ])
+}
+
+fn put_items(env: &TestEnv, items: &[Value]) {
+    std::fs::create_dir_all(fake_dir(env)).unwrap();
+    std::fs::write(
+        fake_dir(env).join("items.json"),
+        serde_json::to_vec(items).unwrap(),
+    )
+    .unwrap();
+}
+
+fn calls(env: &TestEnv) -> Vec<Value> {
+    std::fs::read_to_string(fake_dir(env).join("calls.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn gets(env: &TestEnv) -> usize {
+    calls(env).iter().filter(|c| c["argv"][1] == "get").count()
+}
+
+/// Runs op-aws expecting failure; returns its stderr after checking the shape: one
+/// `op-aws: ` line and one `hint: ` line.
+fn fails(env: &TestEnv, args: &[&str]) -> String {
+    let out = env.run(args);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{args:?} succeeded\nstderr: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "{args:?}: want a message and a hint, got:\n{err}"
+    );
+    assert!(lines[0].starts_with("op-aws: "), "{err}");
+    assert!(lines[1].starts_with("hint: "), "{err}");
+    assert!(!err.contains("[ERROR]"), "op's log prefix leaked: {err}");
+    err
+}
+
+#[test]
+fn op_item_keys_reach_aws_and_the_agent_spares_later_op_calls() {
+    let moto = Moto::start();
+    let mut env = op_env();
+    use_moto(&mut env, &moto);
+    let (arn, key_id, secret) = moto.iam_user("opuser");
+    put_items(
+        &env,
+        &[op_item(
+            "it1",
+            "Work",
+            "AWS prod",
+            key_fields(&key_id, &secret),
+        )],
+    );
+    config(&env, "store = \"1password\"\n");
+    let who = [
+        "run",
+        "--item",
+        "op://Work/AWS prod",
+        "--",
+        "aws",
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ];
+
+    // No agent: every run asks op.
+    assert_eq!(env.ok(&who).trim(), arn);
+    assert_eq!(gets(&env), 1);
+    assert_eq!(env.ok(&who).trim(), arn);
+    assert_eq!(gets(&env), 2, "without an agent nothing is cached");
+
+    // A cache-only agent: one op call, then none within its lifetime.
+    env.ok(&["unlock"]);
+    assert_eq!(env.ok(&who).trim(), arn);
+    assert_eq!(gets(&env), 3);
+    assert_eq!(env.ok(&who).trim(), arn);
+    assert_eq!(env.ok(&who).trim(), arn);
+    assert_eq!(
+        gets(&env),
+        3,
+        "a second read within the agent's lifetime must not call op"
+    );
+
+    // lock forgets it.
+    env.ok(&["lock"]);
+    env.ok(&["unlock"]);
+    assert_eq!(env.ok(&who).trim(), arn);
+    assert_eq!(gets(&env), 4, "after lock, op is asked again");
+
+    let all = calls(&env);
+    for c in &all {
+        assert_eq!(
+            c["stdin"], "null",
+            "op's stdin must be /dev/null when not fed: {c}"
+        );
+        let argv = c["argv"].to_string();
+        assert!(
+            !argv.contains(&secret),
+            "a secret reached op's argv: {argv}"
+        );
+    }
+    let get = all.iter().find(|c| c["argv"][1] == "get").unwrap();
+    assert_eq!(
+        get["argv"],
+        json!([
+            "item", "get", "AWS prod", "--vault", "Work", "--format", "json", "--reveal"
+        ])
+    );
+}
+
+#[test]
+fn bare_names_use_the_configured_vault_and_op_aws_use_lists_titles() {
+    let mut env = op_env();
+    put_items(
+        &env,
+        &[
+            op_item(
+                "a1",
+                "Work",
+                "prod",
+                key_fields("AKIAWORKPROD0000000", OP_FIELDS_SECRET),
+            ),
+            op_item(
+                "a2",
+                "Home",
+                "prod",
+                key_fields("AKIAHOMEPROD0000000", OP_FIELDS_SECRET),
+            ),
+            op_item(
+                "a3",
+                "Work",
+                "dev",
+                key_fields("AKIAWORKDEV00000000", OP_FIELDS_SECRET),
+            ),
+        ],
+    );
+    config(
+        &env,
+        "store = \"1password\"\nonepassword_vault = \"Work\"\n",
+    );
+    env.ok(&["use", "PROD", "--global"]);
+    let out = env.ok(&[
+        "run",
+        "--",
+        "printenv",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_DEFAULT_REGION",
+    ]);
+    assert_eq!(out, "AKIAWORKPROD0000000\nus-east-1\n");
+    let list = calls(&env)
+        .into_iter()
+        .find(|c| c["argv"][1] == "list")
+        .expect("op item list was called");
+    assert_eq!(
+        list["argv"],
+        json!(["item", "list", "--format", "json", "--vault", "Work"])
+    );
+
+    let err = fails(&env, &["use", "staging", "--global"]);
+    assert!(err.contains("no item named \"staging\""), "{err}");
+
+    // Without a configured vault a bare name is searched everywhere; op's ambiguity message
+    // comes through on one line.
+    config(&env, "store = \"1password\"\n");
+    let err = fails(
+        &env,
+        &[
+            "run",
+            "--item",
+            "prod",
+            "--",
+            "printenv",
+            "AWS_ACCESS_KEY_ID",
+        ],
+    );
+    assert!(err.contains("More than one item matches \"prod\""), "{err}");
+    env.set("OP_AWS_SESSION_ITEM", "op://Home/prod");
+    assert_eq!(
+        env.ok(&["run", "--", "printenv", "AWS_ACCESS_KEY_ID"]),
+        "AKIAHOMEPROD0000000\n"
+    );
+}
+
+#[test]
+fn every_op_failure_is_one_line_and_a_hint() {
+    let mut env = op_env();
+    put_items(
+        &env,
+        &[
+            op_item(
+                "i1",
+                "Work",
+                "AWS prod",
+                key_fields("AKIAEXAMPLE00000000", OP_FIELDS_SECRET),
+            ),
+            op_item(
+                "i2",
+                "Work",
+                "half",
+                json!([{"id": "f1", "type": "STRING", "label": "key", "value": "AKIA"}]),
+            ),
+        ],
+    );
+    let run = |item: &'static str| -> Vec<&'static str> {
+        vec!["run", "--item", item, "--", "printenv", "AWS_ACCESS_KEY_ID"]
+    };
+
+    let err = fails(&env, &run("op://Work/nope"));
+    assert!(err.contains("no item named \"op://Work/nope\""), "{err}");
+    assert!(err.contains("op item list"), "{err}");
+
+    let err = fails(&env, &run("op://Nowhere/AWS prod"));
+    assert!(
+        err.contains("\"Nowhere\" isn't a vault in this account"),
+        "{err}"
+    );
+
+    let err = fails(&env, &run("op://Work/half"));
+    assert!(
+        err.contains("\"Access Key ID\"") && err.contains("it has: key"),
+        "{err}"
+    );
+    assert!(err.contains("in 1Password"), "{err}");
+
+    let err = fails(&env, &run("op://Work"));
+    assert!(err.contains("op://Vault/Item"), "{err}");
+
+    std::fs::write(fake_dir(&env).join("signed-out"), "").unwrap();
+    let err = fails(&env, &run("op://Work/AWS prod"));
+    assert!(
+        err.contains("not signed in")
+            && err.contains("op signin")
+            && err.contains("OP_SERVICE_ACCOUNT_TOKEN"),
+        "{err}"
+    );
+    std::fs::remove_file(fake_dir(&env).join("signed-out")).unwrap();
+
+    env.set(
+        "OP_AWS_OP_PATH",
+        env.root.path().join("no-such-op").display().to_string(),
+    );
+    let err = fails(&env, &run("op://Work/AWS prod"));
+    assert!(
+        err.contains("`op` not found") && err.contains("OP_AWS_OP_PATH"),
+        "{err}"
+    );
+
+    // Not on PATH at all.
+    env.extra_env.retain(|(k, _)| k != "OP_AWS_OP_PATH");
+    let empty = env.root.path().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let sh = which("sh");
+    std::os::unix::fs::symlink(&sh, empty.join("sh")).unwrap();
+    env.set("PATH", empty.display().to_string());
+    let err = fails(
+        &env,
+        &[
+            "run",
+            "--item",
+            "op://Work/AWS prod",
+            "--",
+            "sh",
+            "-c",
+            "true",
+        ],
+    );
+    assert!(err.contains("`op` not found"), "{err}");
+
+    // OP_AWS_OP_PATH names op wherever it is.
+    env.set("OP_AWS_OP_PATH", fake_op_source().display().to_string());
+    env.set("PATH", format!("{}:{}", empty.display(), tools_path()));
+    assert_eq!(
+        env.ok(&[
+            "run",
+            "--item",
+            "op://Work/AWS prod",
+            "--",
+            "printenv",
+            "AWS_ACCESS_KEY_ID"
+        ]),
+        "AKIAEXAMPLE00000000\n"
+    );
+}
+
+fn which(tool: &str) -> PathBuf {
+    std::env::split_paths(&std::env::var("PATH").unwrap())
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+        .unwrap()
+}
+
+#[test]
+fn otp_secret_reaches_the_item_and_older_op_without_reveal_still_works() {
+    let mut env = op_env();
+    let mut fields = key_fields("AKIAEXAMPLE00000000", OP_FIELDS_SECRET);
+    fields.as_array_mut().unwrap().extend([
+        json!({"id": "o1", "type": "OTP", "label": "one-time password", "value": "otpauth://totp/AWS:me?secret=JBSWY3DPEHPK3PXP&issuer=AWS"}),
+        json!({"id": "m1", "type": "STRING", "label": "mfa serial", "value": "arn:aws:iam::123456789012:mfa/me"}),
+    ]);
+    put_items(&env, &[op_item("i1", "Work", "AWS prod", fields)]);
+    let show = |env: &TestEnv| -> Value {
+        let out = env.ok(&["export", "--item", "op://Work/AWS prod", "--format", "json"]);
+        serde_json::from_str(&out).unwrap()
+    };
+    let v = show(&env);
+    assert_eq!(v["AccessKeyId"], "AKIAEXAMPLE00000000");
+    assert_eq!(v["SecretAccessKey"], OP_FIELDS_SECRET);
+
+    // op before --reveal: the flag is unknown, JSON is never concealed; one retry, same item.
+    env.set("FAKE_OP_OLD", "1");
+    let before = gets(&env);
+    let v = show(&env);
+    assert_eq!(v["SecretAccessKey"], OP_FIELDS_SECRET);
+    assert_eq!(
+        gets(&env) - before,
+        2,
+        "one call with --reveal, one without"
+    );
+}
+
+#[test]
+fn import_into_1password_feeds_op_a_template_on_stdin() {
+    let mut env = op_env();
+    // The shell's region would win over the imported one.
+    env.extra_env.retain(|(k, _)| k != "AWS_DEFAULT_REGION");
+    env.write(
+        ".aws/credentials",
+        &format!("[dev]\naws_access_key_id = AKIAIMPORTED0000000\naws_secret_access_key = {OP_FIELDS_SECRET}\n"),
+    );
+    env.write(".aws/config", "[profile dev]\nregion = eu-west-1\n");
+    config(
+        &env,
+        "store = \"1password\"\nonepassword_vault = \"Work\"\n",
+    );
+    std::fs::create_dir_all(fake_dir(&env)).unwrap();
+    std::fs::write(fake_dir(&env).join("vaults.json"), r#"["Private", "Work"]"#).unwrap();
+    let out = env.run(&["import", "--profile", "dev", "--store", "1password"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("imported op://Work/dev"),
+        "{}",
+        stderr(&out)
+    );
+
+    let create = calls(&env)
+        .into_iter()
+        .find(|c| c["argv"][1] == "create")
+        .expect("op item create was called");
+    assert_eq!(create["stdin"], "pipe");
+    assert!(!create["argv"].to_string().contains(OP_FIELDS_SECRET));
+    let items: Value =
+        serde_json::from_slice(&std::fs::read(fake_dir(&env).join("items.json")).unwrap()).unwrap();
+    let secret = items[0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["label"] == "Secret Access Key")
+        .unwrap();
+    assert_eq!(secret["type"], "CONCEALED");
+
+    let out = env.ok(&[
+        "run",
+        "--item",
+        "dev",
+        "--",
+        "printenv",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+    ]);
+    assert_eq!(out, format!("{OP_FIELDS_SECRET}\neu-west-1\n"));
+
+    // A second import of the same title is refused, and nothing is created.
+    let err = fails(
+        &env,
+        &["import", "--profile", "dev", "--store", "1password"],
+    );
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(
+        calls(&env)
+            .iter()
+            .filter(|c| c["argv"][1] == "create")
+            .count(),
+        1
+    );
+}
