@@ -34,7 +34,7 @@ bench_vault() {
 compare() {
   local name=$1 a=$2 b=$3 json
   json=$(mktemp)
-  hyperfine -N --warmup 20 --runs "${RUNS:-300}" --export-json "$json" "$a" "$b" >/dev/null
+  hyperfine -N --style none --warmup 20 --runs "${RUNS:-300}" --export-json "$json" "$a" "$b" >/dev/null 2>&1
   python3 - "$json" "$name" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]

@@ -71,9 +71,13 @@ pub fn plan(argv: &[OsString]) -> Plan {
     }
 }
 
-/// No arguments, help, a lone version flag, `aws configure`, `aws sso login|logout`: these
-/// run untouched, without opening the vault.
+/// For the AWS tools: no arguments, help, a lone version flag, `aws configure`,
+/// `aws sso login|logout` run untouched, without opening the vault.
 fn needs_auth(tool: &str, args: &[OsString]) -> bool {
+    // Any other command (a deploy script with no arguments, say) may well need its keys.
+    if !PROFILE_TOOLS.contains(&tool) {
+        return true;
+    }
     if args.is_empty() {
         return false;
     }
@@ -184,7 +188,7 @@ mod tests {
         ] {
             assert!(!plan(&argv(c)).needs_auth, "{c:?}");
         }
-        for c in [&["aws", "s3", "ls"][..], &["aws", "sts", "get-caller-identity"], &["aws", "--version", "x"]] {
+        for c in [&["aws", "s3", "ls"][..], &["aws", "sts", "get-caller-identity"], &["aws", "--version", "x"], &["./deploy.sh"], &["make", "help"]] {
             assert!(plan(&argv(c)).needs_auth, "{c:?}");
         }
     }
