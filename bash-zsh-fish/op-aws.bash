@@ -96,23 +96,8 @@ if [[ -z "${__op_aws_loaded-}" ]]; then
     }
     \builtin complete -o default -F __op_aws_complete_aws aws
 
-    # AWS_PROFILE=<TAB> at the start of a command line (bash 5 can complete the initial word).
-    __op_aws_complete_initial() {
-        \builtin local cur="${COMP_WORDS[COMP_CWORD]}"
-        if [[ "${cur}" == AWS_PROFILE=* ]]; then
-            \builtin local IFS=$'\n' profiles
-            profiles="$(\command op-aws profiles 2>/dev/null)" || :
-            # shellcheck disable=SC2207 # one candidate per line.
-            COMPREPLY=($(\builtin compgen -P AWS_PROFILE= -W "${profiles}" -- "${cur#AWS_PROFILE=}"))
-            return 0
-        fi
-        # Anything else: no candidates, so -o bashdefault gives bash's usual completion.
-        COMPREPLY=()
-    }
-    # Never replace an initial-word completion the user already has.
-    if ((BASH_VERSINFO[0] >= 5)) && ! \builtin complete -p -I >/dev/null 2>&1; then
-        \builtin complete -I -o bashdefault -o default -F __op_aws_complete_initial
-    fi
+    # (No AWS_PROFILE=<TAB>: bash completes the value of an assignment as a file name and
+    # offers no hook for it, not even `complete -I`.)
 
     # Run the hook before every prompt (prepended, so prompts that show $? still see the
     # command's status), in whichever form PROMPT_COMMAND takes here (array since bash 5.1).

@@ -6,3 +6,4 @@ mod foundation;
 mod injection;
 mod sts;
 mod onepassword;
+mod shells;

@@ -1,0 +1,213 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_op_aws_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_op_aws_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_op_aws_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_op_aws_using_subcommand
+    set -l cmd (__fish_op_aws_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c op-aws -n "__fish_op_aws_needs_command" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_needs_command" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "init" -d 'Guided setup: vault, import of plaintext keys, an item, its scope, and the rc line'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "vault" -d 'Manage the local vault'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "unlock" -d 'Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours)'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "lock" -d 'Forget every secret now: the agent exits'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "status" -d 'Locked or unlocked, the store, and the item and scope in effect here'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "item" -d 'Add, list, show, change and remove items in the local vault'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "import" -d 'Import plaintext keys from ~/.aws/credentials (or the environment) into the vault'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "use" -d 'Make ITEM the default: for this terminal (default), a directory and below, or everywhere'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "inspect" -d 'What applies here: wrapped commands, whether the shell integration is loaded, and every default with its scope, item and store. Never a secret'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "clear" -d 'Remove the default in effect here (session, then directory, then global); --all removes all'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "run" -d 'Run a command with the credentials in effect here, in its environment only'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "export" -d 'Print the credentials for a shell (or a program) to load'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "credential-process" -d 'For `credential_process = op-aws credential-process --profile P` in ~/.aws/config'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "activate" -d 'Print the shell integration: cd hook, wrapper functions, `aws --profile` completion'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "completions" -d 'Print the completion script for op-aws itself'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "profiles" -d 'The profile names from the AWS config and credentials files, one per line'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "list" -d 'The wrapped executables (set `wrap`/`wrap_extra` in config.toml to change them)'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "cache" -d 'See and flush cached temporary sessions (roles, MFA sessions). Never shows a secret'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "doctor" -d 'Check for plaintext keys, the shell integration, the agent, and the clock'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "hook-env" -d '[internal] What the shell integration\'s cd hook evaluates'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "agent" -d '[internal] The agent process, started by `op-aws unlock`'
+complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand init" -l item -d 'The item to use (non-interactive with --scope)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand init" -l scope -d 'Where it applies' -r -f -a "session\t''
+directory\t''
+global\t''"
+complete -c op-aws -n "__fish_op_aws_using_subcommand init" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand init" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and not __fish_seen_subcommand_from create help" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and not __fish_seen_subcommand_from create help" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and not __fish_seen_subcommand_from create help" -f -a "create" -d 'Create the local vault (the passphrase is asked twice, or read from stdin)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and not __fish_seen_subcommand_from create help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from create" -l work-factor -d 'scrypt work factor (log2 N); the default takes about a second here. Lower only for throwaway vaults such as tests' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from create" -l passphrase-stdin -d 'Read the passphrase from the first line of stdin'
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create the local vault (the passphrase is asked twice, or read from stdin)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand unlock" -l timeout -d 'Forget everything after this long unused, e.g. 10m, 1h' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand unlock" -l passphrase-stdin -d 'Read the passphrase from the first line of stdin'
+complete -c op-aws -n "__fish_op_aws_using_subcommand unlock" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand unlock" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand lock" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand lock" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand status" -l json
+complete -c op-aws -n "__fish_op_aws_using_subcommand status" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand status" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and not __fish_seen_subcommand_from add list show edit rm help" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and not __fish_seen_subcommand_from add list show edit rm help" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and not __fish_seen_subcommand_from add list show edit rm help" -f -a "add" -d 'Add an item: plain fields with --set, concealed ones with --set-secret'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and not __fish_seen_subcommand_from add list show edit rm help" -f -a "list" -d 'List the items'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and not __fish_seen_subcommand_from add list show edit rm help" -f -a "show" -d 'Show an item; concealed values are masked unless --reveal'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and not __fish_seen_subcommand_from add list show edit rm help" -f -a "edit" -d 'Change an item'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and not __fish_seen_subcommand_from add list show edit rm help" -f -a "rm" -d 'Remove an item'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and not __fish_seen_subcommand_from add list show edit rm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from add" -l set -d 'A plain field, LABEL=VALUE (repeatable)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from add" -l set-secret -d 'A concealed field, read hidden from the terminal or, one line per flag, from stdin' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from list" -l json
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from show" -l json
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from show" -l reveal -d 'Print concealed values too'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from edit" -l set -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from edit" -l set-secret -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from edit" -l rename -d 'Rename a field, OLD=NEW (repeatable)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from edit" -l unset -d 'Remove a field (repeatable)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from edit" -l title -d 'Rename the item itself' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from edit" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from rm" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add an item: plain fields with --set, concealed ones with --set-secret'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the items'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show an item; concealed values are masked unless --reveal'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from help" -f -a "edit" -d 'Change an item'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove an item'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l profile -d 'A profile to import (repeatable)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l name -d 'The item\'s name, for a single profile (default: the profile\'s name)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l store -d '[hidden] Where to put the items: local or 1password (default: the configured store)' -r -f -a "local\t''
+1password\t''"
+complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l all -d 'Every profile with keys in the credentials file'
+complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l from-env -d 'Import AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment'
+complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l remove-plaintext -d 'Then delete exactly the imported key lines from the credentials file'
+complete -c op-aws -n "__fish_op_aws_using_subcommand import" -s y -l yes -d 'Do not ask before removing'
+complete -c op-aws -n "__fish_op_aws_using_subcommand import" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand import" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand use" -l directory -d 'DIR (default: the current directory) and everything below it' -r -F
+complete -c op-aws -n "__fish_op_aws_using_subcommand use" -l session -d 'This terminal only (the default); needs the shell integration'
+complete -c op-aws -n "__fish_op_aws_using_subcommand use" -l global -d 'Everywhere'
+complete -c op-aws -n "__fish_op_aws_using_subcommand use" -l export -d 'With --directory: export the keys into the shell while inside it (for unwrapped tools)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand use" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand use" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand inspect" -l json
+complete -c op-aws -n "__fish_op_aws_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand inspect" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand clear" -l all -d 'Remove every default that applies here'
+complete -c op-aws -n "__fish_op_aws_using_subcommand clear" -s f -l force -d 'Do not ask'
+complete -c op-aws -n "__fish_op_aws_using_subcommand clear" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand clear" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l item -d 'Use this item, whatever the defaults say' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l profile -d 'Use this profile from ~/.aws/config (roles, MFA, region)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand run" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand run" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand export" -l item -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand export" -l profile -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand export" -l format -r -f -a "sh\t''
+fish\t''
+nu\t''
+json\t''
+powershell\t''"
+complete -c op-aws -n "__fish_op_aws_using_subcommand export" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand export" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -l item -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -l profile -d 'The profile being resolved (its role, MFA and op_aws_item apply)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand activate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c op-aws -n "__fish_op_aws_using_subcommand activate" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand profiles" -l json -d 'With region, role and bound item'
+complete -c op-aws -n "__fish_op_aws_using_subcommand profiles" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand profiles" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand list" -l json
+complete -c op-aws -n "__fish_op_aws_using_subcommand list" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand list" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and not __fish_seen_subcommand_from list clear help" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and not __fish_seen_subcommand_from list clear help" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and not __fish_seen_subcommand_from list clear help" -f -a "list" -d 'The cached sessions: profile, role, item and expiry'
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and not __fish_seen_subcommand_from list clear help" -f -a "clear" -d 'Forget cached sessions, so the next command asks STS again'
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and not __fish_seen_subcommand_from list clear help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from list" -l json
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from clear" -l profile -d 'Only this profile\'s sessions' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from clear" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "list" -d 'The cached sessions: profile, role, item and expiry'
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "clear" -d 'Forget cached sessions, so the next command asks STS again'
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand hook-env" -l shell -r -f -a "bash\t''
+zsh\t''
+fish\t''
+nu\t''"
+complete -c op-aws -n "__fish_op_aws_using_subcommand hook-env" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand hook-env" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand agent" -s h -l help -d 'Print help'
+complete -c op-aws -n "__fish_op_aws_using_subcommand agent" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "init" -d 'Guided setup: vault, import of plaintext keys, an item, its scope, and the rc line'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "vault" -d 'Manage the local vault'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "unlock" -d 'Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "lock" -d 'Forget every secret now: the agent exits'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "status" -d 'Locked or unlocked, the store, and the item and scope in effect here'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "item" -d 'Add, list, show, change and remove items in the local vault'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "import" -d 'Import plaintext keys from ~/.aws/credentials (or the environment) into the vault'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "use" -d 'Make ITEM the default: for this terminal (default), a directory and below, or everywhere'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "inspect" -d 'What applies here: wrapped commands, whether the shell integration is loaded, and every default with its scope, item and store. Never a secret'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "clear" -d 'Remove the default in effect here (session, then directory, then global); --all removes all'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "run" -d 'Run a command with the credentials in effect here, in its environment only'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "export" -d 'Print the credentials for a shell (or a program) to load'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "credential-process" -d 'For `credential_process = op-aws credential-process --profile P` in ~/.aws/config'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "activate" -d 'Print the shell integration: cd hook, wrapper functions, `aws --profile` completion'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "completions" -d 'Print the completion script for op-aws itself'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "profiles" -d 'The profile names from the AWS config and credentials files, one per line'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "list" -d 'The wrapped executables (set `wrap`/`wrap_extra` in config.toml to change them)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "cache" -d 'See and flush cached temporary sessions (roles, MFA sessions). Never shows a secret'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "doctor" -d 'Check for plaintext keys, the shell integration, the agent, and the clock'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "hook-env" -d '[internal] What the shell integration\'s cd hook evaluates'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "agent" -d '[internal] The agent process, started by `op-aws unlock`'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "create" -d 'Create the local vault (the passphrase is asked twice, or read from stdin)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and __fish_seen_subcommand_from item" -f -a "add" -d 'Add an item: plain fields with --set, concealed ones with --set-secret'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and __fish_seen_subcommand_from item" -f -a "list" -d 'List the items'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and __fish_seen_subcommand_from item" -f -a "show" -d 'Show an item; concealed values are masked unless --reveal'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and __fish_seen_subcommand_from item" -f -a "edit" -d 'Change an item'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and __fish_seen_subcommand_from item" -f -a "rm" -d 'Remove an item'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "list" -d 'The cached sessions: profile, role, item and expiry'
+complete -c op-aws -n "__fish_op_aws_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "clear" -d 'Forget cached sessions, so the next command asks STS again'

@@ -1,0 +1,440 @@
+module completions {
+
+  # AWS credentials from an encrypted vault (or 1Password), for one command at a time
+  export extern op-aws [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  def "nu-complete op-aws init scope" [] {
+    [ "session" "directory" "global" ]
+  }
+
+  # Guided setup: vault, import of plaintext keys, an item, its scope, and the rc line
+  export extern "op-aws init" [
+    --item: string            # The item to use (non-interactive with --scope)
+    --scope: string@"nu-complete op-aws init scope" # Where it applies
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Manage the local vault
+  export extern "op-aws vault" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Create the local vault (the passphrase is asked twice, or read from stdin)
+  export extern "op-aws vault create" [
+    --passphrase-stdin        # Read the passphrase from the first line of stdin
+    --work-factor: string     # scrypt work factor (log2 N); the default takes about a second here. Lower only for throwaway vaults such as tests
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws vault help" [
+  ]
+
+  # Create the local vault (the passphrase is asked twice, or read from stdin)
+  export extern "op-aws vault help create" [
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws vault help help" [
+  ]
+
+  # Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours)
+  export extern "op-aws unlock" [
+    --passphrase-stdin        # Read the passphrase from the first line of stdin
+    --timeout: string         # Forget everything after this long unused, e.g. 10m, 1h
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Forget every secret now: the agent exits
+  export extern "op-aws lock" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Locked or unlocked, the store, and the item and scope in effect here
+  export extern "op-aws status" [
+    --json
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Add, list, show, change and remove items in the local vault
+  export extern "op-aws item" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Add an item: plain fields with --set, concealed ones with --set-secret
+  export extern "op-aws item add" [
+    --set: string             # A plain field, LABEL=VALUE (repeatable)
+    --set-secret: string      # A concealed field, read hidden from the terminal or, one line per flag, from stdin
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    name: string
+  ]
+
+  # List the items
+  export extern "op-aws item list" [
+    --json
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Show an item; concealed values are masked unless --reveal
+  export extern "op-aws item show" [
+    --json
+    --reveal                  # Print concealed values too
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    name: string
+  ]
+
+  # Change an item
+  export extern "op-aws item edit" [
+    --set: string
+    --set-secret: string
+    --rename: string          # Rename a field, OLD=NEW (repeatable)
+    --unset: string           # Remove a field (repeatable)
+    --title: string           # Rename the item itself
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    name: string
+  ]
+
+  # Remove an item
+  export extern "op-aws item rm" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    name: string
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws item help" [
+  ]
+
+  # Add an item: plain fields with --set, concealed ones with --set-secret
+  export extern "op-aws item help add" [
+  ]
+
+  # List the items
+  export extern "op-aws item help list" [
+  ]
+
+  # Show an item; concealed values are masked unless --reveal
+  export extern "op-aws item help show" [
+  ]
+
+  # Change an item
+  export extern "op-aws item help edit" [
+  ]
+
+  # Remove an item
+  export extern "op-aws item help rm" [
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws item help help" [
+  ]
+
+  def "nu-complete op-aws import store" [] {
+    [ "local" "1password" ]
+  }
+
+  # Import plaintext keys from ~/.aws/credentials (or the environment) into the vault
+  export extern "op-aws import" [
+    --profile: string         # A profile to import (repeatable)
+    --all                     # Every profile with keys in the credentials file
+    --from-env                # Import AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment
+    --name: string            # The item's name, for a single profile (default: the profile's name)
+    --remove-plaintext        # Then delete exactly the imported key lines from the credentials file
+    --yes(-y)                 # Do not ask before removing
+    --store: string@"nu-complete op-aws import store" # [hidden] Where to put the items: local or 1password (default: the configured store)
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Make ITEM the default: for this terminal (default), a directory and below, or everywhere
+  export extern "op-aws use" [
+    --session                 # This terminal only (the default); needs the shell integration
+    --directory: path         # DIR (default: the current directory) and everything below it
+    --global                  # Everywhere
+    --export                  # With --directory: export the keys into the shell while inside it (for unwrapped tools)
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    item: string              # The item (a name in the vault, or op://Vault/Item)
+  ]
+
+  # What applies here: wrapped commands, whether the shell integration is loaded, and every default with its scope, item and store. Never a secret
+  export extern "op-aws inspect" [
+    --json
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Remove the default in effect here (session, then directory, then global); --all removes all
+  export extern "op-aws clear" [
+    --all                     # Remove every default that applies here
+    --force(-f)               # Do not ask
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Run a command with the credentials in effect here, in its environment only
+  export extern "op-aws run" [
+    --item: string            # Use this item, whatever the defaults say
+    --profile: string         # Use this profile from ~/.aws/config (roles, MFA, region)
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    ...command: string        # The command and its arguments (after `--`)
+  ]
+
+  def "nu-complete op-aws export format" [] {
+    [ "sh" "fish" "nu" "json" "powershell" ]
+  }
+
+  # Print the credentials for a shell (or a program) to load
+  export extern "op-aws export" [
+    --item: string
+    --profile: string
+    --format: string@"nu-complete op-aws export format"
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # For `credential_process = op-aws credential-process --profile P` in ~/.aws/config
+  export extern "op-aws credential-process" [
+    --item: string
+    --profile: string         # The profile being resolved (its role, MFA and op_aws_item apply)
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  def "nu-complete op-aws activate shell" [] {
+    [ "bash" "zsh" "fish" "nu" ]
+  }
+
+  # Print the shell integration: cd hook, wrapper functions, `aws --profile` completion
+  export extern "op-aws activate" [
+    --help(-h)                # Print help (see more with '--help')
+    --version(-V)             # Print version
+    shell: string@"nu-complete op-aws activate shell"
+  ]
+
+  def "nu-complete op-aws completions shell" [] {
+    [ "bash" "zsh" "fish" "nu" ]
+  }
+
+  # Print the completion script for op-aws itself
+  export extern "op-aws completions" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    shell: string@"nu-complete op-aws completions shell"
+  ]
+
+  # The profile names from the AWS config and credentials files, one per line
+  export extern "op-aws profiles" [
+    --json                    # With region, role and bound item
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # The wrapped executables (set `wrap`/`wrap_extra` in config.toml to change them)
+  export extern "op-aws list" [
+    --json
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # See and flush cached temporary sessions (roles, MFA sessions). Never shows a secret
+  export extern "op-aws cache" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # The cached sessions: profile, role, item and expiry
+  export extern "op-aws cache list" [
+    --json
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Forget cached sessions, so the next command asks STS again
+  export extern "op-aws cache clear" [
+    --profile: string         # Only this profile's sessions
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws cache help" [
+  ]
+
+  # The cached sessions: profile, role, item and expiry
+  export extern "op-aws cache help list" [
+  ]
+
+  # Forget cached sessions, so the next command asks STS again
+  export extern "op-aws cache help clear" [
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws cache help help" [
+  ]
+
+  # Check for plaintext keys, the shell integration, the agent, and the clock
+  export extern "op-aws doctor" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  def "nu-complete op-aws hook-env shell" [] {
+    [ "bash" "zsh" "fish" "nu" ]
+  }
+
+  # [internal] What the shell integration's cd hook evaluates
+  export extern "op-aws hook-env" [
+    --shell: string@"nu-complete op-aws hook-env shell"
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # [internal] The agent process, started by `op-aws unlock`
+  export extern "op-aws agent" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws help" [
+  ]
+
+  # Guided setup: vault, import of plaintext keys, an item, its scope, and the rc line
+  export extern "op-aws help init" [
+  ]
+
+  # Manage the local vault
+  export extern "op-aws help vault" [
+  ]
+
+  # Create the local vault (the passphrase is asked twice, or read from stdin)
+  export extern "op-aws help vault create" [
+  ]
+
+  # Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours)
+  export extern "op-aws help unlock" [
+  ]
+
+  # Forget every secret now: the agent exits
+  export extern "op-aws help lock" [
+  ]
+
+  # Locked or unlocked, the store, and the item and scope in effect here
+  export extern "op-aws help status" [
+  ]
+
+  # Add, list, show, change and remove items in the local vault
+  export extern "op-aws help item" [
+  ]
+
+  # Add an item: plain fields with --set, concealed ones with --set-secret
+  export extern "op-aws help item add" [
+  ]
+
+  # List the items
+  export extern "op-aws help item list" [
+  ]
+
+  # Show an item; concealed values are masked unless --reveal
+  export extern "op-aws help item show" [
+  ]
+
+  # Change an item
+  export extern "op-aws help item edit" [
+  ]
+
+  # Remove an item
+  export extern "op-aws help item rm" [
+  ]
+
+  # Import plaintext keys from ~/.aws/credentials (or the environment) into the vault
+  export extern "op-aws help import" [
+  ]
+
+  # Make ITEM the default: for this terminal (default), a directory and below, or everywhere
+  export extern "op-aws help use" [
+  ]
+
+  # What applies here: wrapped commands, whether the shell integration is loaded, and every default with its scope, item and store. Never a secret
+  export extern "op-aws help inspect" [
+  ]
+
+  # Remove the default in effect here (session, then directory, then global); --all removes all
+  export extern "op-aws help clear" [
+  ]
+
+  # Run a command with the credentials in effect here, in its environment only
+  export extern "op-aws help run" [
+  ]
+
+  # Print the credentials for a shell (or a program) to load
+  export extern "op-aws help export" [
+  ]
+
+  # For `credential_process = op-aws credential-process --profile P` in ~/.aws/config
+  export extern "op-aws help credential-process" [
+  ]
+
+  # Print the shell integration: cd hook, wrapper functions, `aws --profile` completion
+  export extern "op-aws help activate" [
+  ]
+
+  # Print the completion script for op-aws itself
+  export extern "op-aws help completions" [
+  ]
+
+  # The profile names from the AWS config and credentials files, one per line
+  export extern "op-aws help profiles" [
+  ]
+
+  # The wrapped executables (set `wrap`/`wrap_extra` in config.toml to change them)
+  export extern "op-aws help list" [
+  ]
+
+  # See and flush cached temporary sessions (roles, MFA sessions). Never shows a secret
+  export extern "op-aws help cache" [
+  ]
+
+  # The cached sessions: profile, role, item and expiry
+  export extern "op-aws help cache list" [
+  ]
+
+  # Forget cached sessions, so the next command asks STS again
+  export extern "op-aws help cache clear" [
+  ]
+
+  # Check for plaintext keys, the shell integration, the agent, and the clock
+  export extern "op-aws help doctor" [
+  ]
+
+  # [internal] What the shell integration's cd hook evaluates
+  export extern "op-aws help hook-env" [
+  ]
+
+  # [internal] The agent process, started by `op-aws unlock`
+  export extern "op-aws help agent" [
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws help help" [
+  ]
+
+}
+
+export use completions *
