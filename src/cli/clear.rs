@@ -45,20 +45,7 @@ impl Args {
             }
             eprintln!("op-aws: removed {} ({})", a.item, a.scope);
         }
-        if !file_changes.is_empty() {
-            Defaults::update(&ctx.dirs, |d| {
-                for s in &file_changes {
-                    match s {
-                        Scope::Directory(p) => {
-                            d.directories.remove(p);
-                        }
-                        Scope::Global => d.global = None,
-                        _ => {}
-                    }
-                }
-                Ok(())
-            })?;
-        }
+        scope::remove_stored(&ctx.dirs, &file_changes)?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@ use anyhow::Context;
 use op_aws::awsfiles::{self, AwsFiles};
 use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
-use op_aws::scope::{self, DirDefault, Defaults};
+use op_aws::scope;
 use op_aws::{prompt, store, vault};
 
 /// Guided setup: vault, import of plaintext keys, an item, its scope, and the rc line.
@@ -30,30 +30,15 @@ impl Args {
             (Some(i), Some(s)) => (i, s),
             _ => guided(&ctx)?,
         };
-        let titles = store::list_titles(&ctx).context("cannot list the items")?;
-        let item = if item.starts_with("op://") {
-            item
-        } else {
-            titles
-                .iter()
-                .find(|t| t.eq_ignore_ascii_case(&item))
-                .cloned()
-                .ok_or_else(|| op_aws::Error::NoSuchItem(item.clone()))?
-        };
+        let item = store::existing_name(&ctx, &item).with_context(|| format!("cannot use {item:?}"))?;
         match scope {
             ScopeArg::Directory => {
                 let dir = scope::normalize_dir(std::path::Path::new("."))?;
-                Defaults::update(&ctx.dirs, |d| {
-                    d.directories.insert(dir.clone(), DirDefault { item: item.clone(), export: false });
-                    Ok(())
-                })?;
+                scope::set_directory(&ctx.dirs, &dir, &item, false)?;
                 eprintln!("op-aws: {item} is the default in {} and below", dir.display());
             }
             ScopeArg::Global => {
-                Defaults::update(&ctx.dirs, |d| {
-                    d.global = Some(item.clone());
-                    Ok(())
-                })?;
+                scope::set_global(&ctx.dirs, &item)?;
                 eprintln!("op-aws: {item} is the global default");
             }
             ScopeArg::Session => {

@@ -5,9 +5,8 @@ use anyhow::Context;
 use op_aws::awsfiles::AwsFiles;
 use op_aws::creds::Credentials;
 use op_aws::ctx::Ctx;
-use op_aws::item::Item;
 use op_aws::scope::{self, Applied, Scope};
-use op_aws::{Error, prompt, store, sts};
+use op_aws::{Error, prompt, store};
 
 /// The item in effect: `--item` > profile binding > session > directory > global; with
 /// none, a picker on a terminal, else an error naming `op-aws use`.
@@ -48,8 +47,6 @@ pub fn files_for(profile: Option<&str>) -> anyhow::Result<Option<AwsFiles>> {
 }
 
 pub struct Resolved {
-    pub item: Item,
-    pub applied: Applied,
     pub creds: Credentials,
     /// The profile's region, else the item's.
     pub region: Option<String>,
@@ -58,20 +55,7 @@ pub struct Resolved {
 pub fn credentials(ctx: &Ctx, item_flag: Option<&str>, profile: Option<&str>, files: Option<&AwsFiles>) -> anyhow::Result<Resolved> {
     let applied = choose_item(ctx, item_flag, files, profile)?;
     let item = store::get_item(ctx, &applied.item).with_context(|| format!("cannot read item {:?} ({})", applied.item, applied.scope))?;
-    let keys = item.access_keys().context("cannot use the item")?;
-    let sts_creds = match (files, profile) {
-        (Some(f), Some(p)) => sts::credentials_for_profile(ctx, &item, f, p).context("cannot get temporary credentials")?,
-        _ => None,
-    };
-    let region = profile
-        .and_then(|p| files.and_then(|f| f.region(p)))
-        .map(str::to_owned)
-        .or_else(|| keys.region.clone());
-    let creds = sts_creds.unwrap_or_else(|| Credentials::from(&keys));
-    Ok(Resolved {
-        item,
-        applied,
-        creds,
-        region,
-    })
+    let (creds, region) = op_aws::resolve::credentials(ctx, &item, files, profile)
+        .with_context(|| format!("cannot get credentials from item {:?}", applied.item))?;
+    Ok(Resolved { creds, region })
 }

@@ -1,6 +1,6 @@
 use anyhow::Context;
 use op_aws::ctx::Ctx;
-use op_aws::scope::{self, DirDefault, Defaults, SESSION_VAR};
+use op_aws::scope::{self, SESSION_VAR};
 use op_aws::shell::{self, Shell};
 use op_aws::store;
 
@@ -37,31 +37,13 @@ pub fn calling_shell() -> Option<Shell> {
 impl Args {
     pub fn run(self) -> anyhow::Result<()> {
         let ctx = Ctx::from_env()?;
-        let titles = store::list_titles(&ctx).context("cannot check the item")?;
-        let item = if self.item.starts_with("op://") {
-            store::get_item(&ctx, &self.item).with_context(|| format!("cannot use {}", self.item))?;
-            self.item.clone()
-        } else {
-            titles
-                .iter()
-                .find(|t| t.eq_ignore_ascii_case(&self.item))
-                .cloned()
-                .ok_or_else(|| op_aws::Error::NoSuchItem(self.item.clone()))
-                .with_context(|| format!("cannot use {:?}", self.item))?
-        };
+        let item = store::existing_name(&ctx, &self.item).with_context(|| format!("cannot use {:?}", self.item))?;
         if let Some(dir) = &self.directory {
             let dir = scope::normalize_dir(dir)?;
-            let export = self.export;
-            Defaults::update(&ctx.dirs, |d| {
-                d.directories.insert(dir.clone(), DirDefault { item: item.clone(), export });
-                Ok(())
-            })?;
+            scope::set_directory(&ctx.dirs, &dir, &item, self.export)?;
             eprintln!("op-aws: {item} is the default in {} and below", dir.display());
         } else if self.global {
-            Defaults::update(&ctx.dirs, |d| {
-                d.global = Some(item.clone());
-                Ok(())
-            })?;
+            scope::set_global(&ctx.dirs, &item)?;
             eprintln!("op-aws: {item} is the global default");
         } else {
             match calling_shell() {

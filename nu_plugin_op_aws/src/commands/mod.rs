@@ -1,0 +1,22 @@
+//! One file per command, as in nushell's own plugins. Each file ends with its examples run
+//! through nu-plugin-test-support.
+
+mod cache;
+mod clear;
+mod export;
+mod inspect;
+mod items;
+mod main_;
+mod profiles;
+mod status;
+mod use_;
+
+pub use cache::Cache;
+pub use clear::Clear;
+pub use export::Export;
+pub use inspect::Inspect;
+pub use items::Items;
+pub use main_::Main;
+pub use profiles::Profiles;
+pub use status::Status;
+pub use use_::Use;
