@@ -224,3 +224,81 @@ fn export_quotes_for_each_shell() {
     let nu: serde_json::Value = serde_json::from_str(&env.ok(&["export", "--format", "nu"])).unwrap();
     assert_eq!(nu["AWS_SECRET_ACCESS_KEY"], nasty);
 }
+
+#[test]
+fn init_without_a_terminal_needs_item_and_scope() {
+    let mut env = TestEnv::new();
+    env.vault();
+    env.add_keys("prod", "AKIAPROD0000000001", "sec", None);
+    env.set("SHELL", "/usr/bin/fish");
+    let o = env.run(&["init"]);
+    assert!(!o.status.success() && stderr(&o).contains("op-aws init --item NAME --scope"), "{}", stderr(&o));
+    let out = env.ok(&["init", "--item", "PROD", "--scope", "global"]);
+    assert_eq!(out, "op-aws activate fish | source\n");
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "--json"])).unwrap();
+    assert_eq!(v["defaults"][0]["item"], "prod");
+    assert_eq!(v["defaults"][0]["scope"], "global");
+    let o = env.run(&["init", "--item", "nope", "--scope", "directory"]);
+    assert!(stderr(&o).contains("no item named \"nope\""), "{}", stderr(&o));
+}
+
+#[test]
+fn use_session_needs_the_shell_integration() {
+    let mut env = TestEnv::new();
+    env.vault();
+    env.add_keys("prod", "AKIAPROD0000000001", "sec", None);
+    let o = env.run(&["use", "prod"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty() && stderr(&o).contains("op-aws activate"), "{}", stderr(&o));
+    env.set("__OP_AWS_SHELL", "fish");
+    assert_eq!(env.ok(&["use", "Prod"]), "set -gx OP_AWS_SESSION_ITEM 'prod'\n");
+}
+
+#[test]
+fn doctor_finds_plaintext_keys() {
+    let env = TestEnv::new();
+    env.vault();
+    env.write(".aws/credentials", "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s\n");
+    let o = env.run(&["doctor"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("warn plaintext keys") && out.contains("default"), "{out}");
+    env.ok(&["import", "--profile", "default", "--remove-plaintext", "--yes"]);
+    let out = String::from_utf8_lossy(&env.run(&["doctor"]).stdout).into_owned();
+    assert!(out.contains("ok   no plaintext keys"), "{out}");
+}
+
+#[test]
+fn a_terminal_without_a_default_gets_a_picker() {
+    let env = TestEnv::new();
+    env.vault();
+    env.add_keys("first", "AKIAFIRST000000001", "sec", None);
+    env.add_keys("second", "AKIASECOND00000001", "sec", None);
+    let py = r#"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "run", "--", "sh", "-c", "echo KEY=$AWS_ACCESS_KEY_ID"])
+buf = b""
+def read():
+    global buf
+    try:
+        chunk = os.read(fd, 1024)
+    except OSError:
+        return False
+    buf += chunk
+    return bool(chunk)
+while b"choose" not in buf and read():
+    pass
+os.write(fd, b"2\n")
+while read():
+    pass
+os.waitpid(pid, 0)
+sys.stdout.write(buf.decode())
+"#;
+    let mut c = env.command(require("python3"));
+    c.args(["-c", py]).arg(bin());
+    let out = ok(run_cmd(c, ""), &["picker"]);
+    assert!(out.contains("1) first") && out.contains("2) second"), "{out}");
+    assert!(out.contains("KEY=AKIASECOND00000001"), "{out}");
+}
