@@ -202,10 +202,25 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
     let mut read = parse_item(&fetch(&r)?, name)?;
     if read.code_only {
         read = fresh_code(&ctx.dirs, &r, name, read)?;
-    } else if let Ok(json) = serde_json::to_string(&read.item) {
-        let _ = agent::cache_put(&ctx.dirs, &key, Zeroizing::new(json));
+    } else if let Some(json) = to_secret_json(&read.item) {
+        let _ = agent::cache_put(&ctx.dirs, &key, json);
     }
     Ok(read.item)
+}
+
+/// The item as JSON, written into one buffer big enough that it never reallocates (a
+/// reallocation would leave a copy of the secret behind, unzeroed).
+fn to_secret_json(item: &Item) -> Option<Zeroizing<String>> {
+    let size: usize = item
+        .fields
+        .iter()
+        .map(|f| (f.label.len() + f.value.len()) * 6 + 64)
+        .sum();
+    let mut buf = Zeroizing::new(Vec::with_capacity(size + item.title.len() * 6 + 256));
+    serde_json::to_writer(&mut *buf, item).ok()?;
+    String::from_utf8(std::mem::take(&mut *buf))
+        .ok()
+        .map(Zeroizing::new)
 }
 
 fn fetch(r: &Reference) -> Result<Zeroizing<Vec<u8>>> {
@@ -582,6 +597,19 @@ mod tests {
             Some(Duration::from_millis(19_700))
         );
         assert_eq!(wait_for_new_step(Some(32), at(1000, 0)), None);
+    }
+
+    #[test]
+    fn cached_json_round_trips() {
+        let mut it = Item::new("op://Work/x \u{1}\"");
+        it.set(item::SECRET_ACCESS_KEY, "\u{0}\u{1f}\"\\".repeat(50), true);
+        let json = to_secret_json(&it).unwrap();
+        let back: Item = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            back.get(item::SECRET_ACCESS_KEY),
+            it.get(item::SECRET_ACCESS_KEY)
+        );
+        assert_eq!(back.title, it.title);
     }
 
     #[test]

@@ -442,3 +442,30 @@ fn import_into_1password_feeds_op_a_template_on_stdin() {
         1
     );
 }
+
+#[test]
+fn an_op_that_gives_only_the_current_code_leaves_no_code_on_disk() {
+    let mut env = op_env();
+    let mut fields = key_fields("AKIAEXAMPLE00000000", OP_FIELDS_SECRET);
+    fields.as_array_mut().unwrap().push(
+        json!({"id": "o1", "type": "OTP", "label": "one-time password", "value": "otpauth://totp/AWS:me?secret=JBSWY3DPEHPK3PXP"}),
+    );
+    put_items(&env, &[op_item("i1", "Work", "AWS prod", fields)]);
+    env.set("FAKE_OP_TOTP_ONLY", "1");
+    let out = env.ok(&["item", "show", "op://Work/AWS prod", "--reveal"]);
+    let code = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("One-Time Password: "))
+        .unwrap_or_else(|| panic!("no code in:\n{out}"))
+        .to_owned();
+    assert!(
+        code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+        "{code}"
+    );
+    // Only the time step it was handed out in is written down, never the code.
+    let steps = env.runtime_dir().join("1password-otp-steps.json");
+    let text = std::fs::read_to_string(&steps).unwrap();
+    assert!(!text.contains(&code), "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert!(v["op://Work/AWS prod"].as_u64().is_some(), "{text}");
+}
