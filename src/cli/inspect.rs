@@ -30,11 +30,19 @@ impl Args {
                 })
             })
             .collect();
+        let now = op_aws::sts::cache::now_secs();
+        let sessions: Vec<_> = op_aws::sts::cache::list(&ctx)?.into_iter().filter(|m| m.expiration > now).collect();
         if self.json {
             return super::print_json(&serde_json::json!({
                 "wrapped": wrapped,
                 "integration": integration,
                 "defaults": rows,
+                "sessions": sessions.iter().map(|m| serde_json::json!({
+                    "profile": m.profile,
+                    "role_arn": m.role_arn,
+                    "item": m.item,
+                    "expiration": humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(m.expiration)).to_string(),
+                })).collect::<Vec<_>>(),
             }));
         }
         println!("wrapped:      {}", wrapped.join(", "));
@@ -52,6 +60,15 @@ impl Args {
                     scope::Scope::Directory(p) => p.display().to_string(),
                     _ => op_aws::store::store_of(&ctx, &a.item).name().to_owned(),
                 }
+            );
+        }
+        for m in &sessions {
+            println!(
+                "session:      {} {} (item {}), {} left",
+                m.profile,
+                m.role_arn.as_deref().unwrap_or("MFA session"),
+                m.item,
+                humantime::format_duration(std::time::Duration::from_secs((m.expiration - now) / 60 * 60))
             );
         }
         Ok(())
