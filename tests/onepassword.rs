@@ -469,3 +469,61 @@ fn an_op_that_gives_only_the_current_code_leaves_no_code_on_disk() {
     let v: Value = serde_json::from_str(&text).unwrap();
     assert!(v["op://Work/AWS prod"].as_u64().is_some(), "{text}");
 }
+
+#[test]
+fn the_otp_secret_from_op_answers_mfa() {
+    use crate::support::sts_server::{Mode, StsServer};
+    const SECRET_URI: &str =
+        "otpauth://totp/AWS:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=AWS";
+    const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
+    let moto = Moto::start();
+    let proxy = StsServer::start(Mode::Forward(moto.port));
+    let mut env = op_env();
+    env.set("AWS_ENDPOINT_URL", moto.url());
+    env.set("AWS_ENDPOINT_URL_STS", proxy.url());
+    let mut fields = key_fields("AKIABASEKEY000000001", OP_FIELDS_SECRET);
+    fields.as_array_mut().unwrap().extend([
+        json!({"id": "o1", "type": "OTP", "label": "one-time password", "value": SECRET_URI}),
+        json!({"id": "m1", "type": "STRING", "label": "MFA Serial", "value": SERIAL}),
+    ]);
+    put_items(&env, &[op_item("i1", "Work", "acme", fields)]);
+    env.write(
+        ".aws/config",
+        "[profile mfa]\nop_aws_item = op://Work/acme\nregion = us-east-1\n\n\
+         [profile admin]\nrole_arn = arn:aws:iam::210987654321:role/Admin\nsource_profile = mfa\n",
+    );
+    let out = env.ok(&[
+        "run",
+        "--",
+        "aws",
+        "--profile",
+        "admin",
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ]);
+    assert!(
+        out.starts_with("arn:aws:sts::210987654321:assumed-role/Admin/"),
+        "{out}"
+    );
+    let gst = proxy
+        .requests()
+        .into_iter()
+        .find(|r| r.action == "GetSessionToken")
+        .expect("GetSessionToken was called");
+    assert_eq!(gst.params["SerialNumber"], SERIAL);
+    let totp = op_aws::sts::totp::parse(SECRET_URI).unwrap();
+    let codes = [
+        op_aws::sts::totp::code_at(&totp, gst.at),
+        op_aws::sts::totp::code_at(&totp, gst.at - 30),
+    ];
+    assert!(
+        codes.contains(&gst.params["TokenCode"]),
+        "{:?} not in {codes:?}",
+        gst.params
+    );
+    assert_eq!(gst.signer, "AKIABASEKEY000000001");
+}
