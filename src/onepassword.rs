@@ -199,6 +199,20 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
     {
         return Ok(item);
     }
+    // With an agent running, parallel readers of one item (a burst of credential_process
+    // calls) queue here so that only the first calls op; the rest find its result cached.
+    let _queue = match agent::status(&ctx.dirs) {
+        Ok(Some(_)) => {
+            let q = read_lock(&ctx.dirs, &key)?;
+            if let Ok(Some(cached)) = agent::cache_get(&ctx.dirs, &key)
+                && let Ok(item) = serde_json::from_str::<Item>(&cached)
+            {
+                return Ok(item);
+            }
+            Some(q)
+        }
+        _ => None,
+    };
     let mut read = parse_item(&fetch(&r)?, name)?;
     if read.code_only {
         read = fresh_code(&ctx.dirs, &r, name, read)?;
@@ -206,6 +220,18 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
         let _ = agent::cache_put(&ctx.dirs, &key, json);
     }
     Ok(read.item)
+}
+
+/// A lock per item in the runtime directory, named from the cache key (sanitised: a collision
+/// only makes two items queue behind each other).
+fn read_lock(dirs: &Dirs, key: &str) -> Result<fsutil::LockGuard> {
+    fsutil::ensure_private_dir(&dirs.runtime)?;
+    let name: String = key
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(100)
+        .collect();
+    fsutil::lock_exclusive(&dirs.runtime.join(format!("1password-{name}")))
 }
 
 /// The item as JSON, written into one buffer big enough that it never reallocates (a

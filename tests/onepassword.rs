@@ -527,3 +527,38 @@ fn the_otp_secret_from_op_answers_mfa() {
     );
     assert_eq!(gst.signer, "AKIABASEKEY000000001");
 }
+
+#[test]
+fn a_burst_of_parallel_reads_calls_op_once() {
+    let mut env = op_env();
+    put_items(
+        &env,
+        &[op_item(
+            "i1",
+            "Work",
+            "AWS prod",
+            key_fields("AKIAEXAMPLE00000000", OP_FIELDS_SECRET),
+        )],
+    );
+    config(&env, "store = \"1password\"\n");
+    env.ok(&["unlock"]);
+    // A slow op, as the real one is, so that without queueing every reader would call it.
+    env.set("FAKE_OP_DELAY_MS", "400");
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            env.op_aws(&["credential-process", "--item", "op://Work/AWS prod"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["AccessKeyId"], "AKIAEXAMPLE00000000");
+    }
+    assert_eq!(gets(&env), 1, "parallel readers must share one op call");
+}
