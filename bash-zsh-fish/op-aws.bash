@@ -8,6 +8,8 @@
 # Include guard: sourcing this twice defines nothing twice.
 if [[ -z "${__op_aws_loaded-}" ]]; then
     __op_aws_loaded=1
+    # For `op-aws inspect` and `doctor`: the integration is loaded in this shell.
+    export OP_AWS_SHELL=bash
 
     # The cd hook. The key is compared in the shell, so a plain Enter spawns nothing; only a
     # new directory, session item or profile runs `op-aws hook-env` (one process).

@@ -7,6 +7,8 @@
 if not set -q __op_aws_loaded
     set -g __op_aws_loaded 1
     set -g __op_aws_state ''
+    # For `op-aws inspect` and `doctor`: the integration is loaded in this shell.
+    set -gx OP_AWS_SHELL fish
 
     # The cd hook (PWD changes) and prompt hook. The key is compared in the shell, so a plain
     # Enter spawns nothing; only a new directory, session item or profile runs

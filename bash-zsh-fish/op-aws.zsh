@@ -7,6 +7,8 @@
 if [[ -z "${__op_aws_loaded-}" ]]; then
     typeset -g __op_aws_loaded=1
     typeset -g __op_aws_state=''
+    # For `op-aws inspect` and `doctor`: the integration is loaded in this shell.
+    export OP_AWS_SHELL=zsh
 
     # The cd hook (chpwd) and prompt hook (precmd). The key is compared in the shell, so a
     # plain Enter spawns nothing; only a new directory, session item or profile runs

@@ -109,6 +109,8 @@ fn each_script_sources_cleanly_in_strict_mode() {
             "",
             "{sh:?} printed on stdout"
         );
+        // The marker `op-aws inspect` and `doctor` look for, exported to what the shell runs.
+        assert_eq!(sh.ok(&env, "printenv OP_AWS_SHELL"), format!("{}\n", sh.name()));
     }
 }
 
