@@ -53,14 +53,15 @@ module __op_aws_command {
     export def --env --wrapped op-aws [...rest] {
         let sub = ($rest | get 0? | default '')
         let help = ($rest | any {|a| $a in ['-h' '--help'] })
+        if $sub in ['use' 'clear' 'unlock' 'lock' 'init'] {
+            # Defaults or the agent change: the next prompt recomputes what applies here.
+            hide-env -i __OP_AWS_STATE
+        }
         if $sub in ['use' 'clear'] and not $help {
             __op_aws_apply (with-env {__OP_AWS_SHELL: nu} { ^op-aws ...$rest })
         } else {
+            # Last, so its output is this command's (it streams, and pipes into nu commands).
             ^op-aws ...$rest
-        }
-        if $sub in ['use' 'clear' 'unlock' 'lock' 'init'] {
-            # Defaults or the agent changed: the next prompt recomputes what applies here.
-            hide-env -i __OP_AWS_STATE
         }
     }
 }

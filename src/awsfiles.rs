@@ -17,19 +17,19 @@ pub struct AwsFiles {
 
 /// The config file path, as the AWS CLI resolves it.
 pub fn config_path() -> Result<PathBuf> {
-    Ok(std::env::var_os("AWS_CONFIG_FILE")
+    std::env::var_os("AWS_CONFIG_FILE")
         .filter(|v| !v.is_empty())
-        .map_or_else(|| crate::dirs::home().map(|h| h.join(".aws/config")), |p| Ok(expand_home(p.into())))?)
+        .map_or_else(|| crate::dirs::home().map(|h| h.join(".aws/config")), |p| Ok(expand_home(p.into())))
 }
 
 /// The credentials file path, as the AWS CLI resolves it.
 pub fn credentials_path() -> Result<PathBuf> {
-    Ok(std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
+    std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
         .filter(|v| !v.is_empty())
         .map_or_else(
             || crate::dirs::home().map(|h| h.join(".aws/credentials")),
             |p| Ok(expand_home(p.into())),
-        )?)
+        )
 }
 
 fn expand_home(p: PathBuf) -> PathBuf {

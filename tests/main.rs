@@ -7,3 +7,4 @@ mod injection;
 mod sts;
 mod onepassword;
 mod shells;
+mod nu;

@@ -31,7 +31,7 @@ impl Args {
         let Cmd::Create(c) = self.cmd;
         let ctx = Ctx::from_env()?;
         if vault::exists(&ctx.dirs) {
-            return Err(Error::VaultExists(ctx.dirs.data.clone())).context("cannot create the vault");
+            return Err(Error::VaultExists(ctx.dirs.data)).context("cannot create the vault");
         }
         let pass = new_passphrase(c.passphrase_stdin)?;
         vault::create(&ctx.dirs, pass, c.work_factor).context("cannot create the vault")?;

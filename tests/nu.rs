@@ -1,0 +1,374 @@
+//! Nushell, for real: nu 0.115.1 with the plugin (nu_plugin_op_aws, built next to op-aws by
+//! `cargo build --workspace`; `cargo nextest run --workspace` builds it) and the module that
+//! `op-aws activate nu` prints: session switching, inspect's table, the aws wrapper against
+//! moto, completion through `nu --ide-complete`, plugin registration, and the cd hook in an
+//! interactive nu under tmux.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use crate::support::{Moto, TestEnv, bin, ok, require, run_cmd, stderr, use_moto};
+
+fn plugin() -> PathBuf {
+    let p = bin().with_file_name("nu_plugin_op_aws");
+    assert!(
+        p.is_file(),
+        "{} is missing: build it with `cargo build -p nu_plugin_op_aws` (`cargo nextest run --workspace` does)",
+        p.display()
+    );
+    p
+}
+
+/// `nu -n` (no config, no registry) running `script` in `dir`, with the plugin when asked.
+fn nu_in(env: &TestEnv, dir: &Path, with_plugin: bool, script: &str) -> Output {
+    let mut c = env.command(require("nu"));
+    c.current_dir(dir)
+        .args(["-n", "--no-std-lib", "--error-style", "plain"]);
+    if with_plugin {
+        c.arg("--plugins").arg(plugin());
+    }
+    c.arg("-c").arg(script);
+    run_cmd(c, "")
+}
+
+fn nu_ok(env: &TestEnv, with_plugin: bool, script: &str) -> String {
+    ok(nu_in(env, &env.home, with_plugin, script), &[script])
+        .trim_end()
+        .to_owned()
+}
+
+/// The module, saved as `op-aws.nu` in HOME (the name `use` would give it).
+fn module(env: &TestEnv) -> PathBuf {
+    let text = env.ok(&["activate", "nu"]);
+    env.write("op-aws.nu", &text)
+}
+
+fn vault_with_items(env: &TestEnv) {
+    env.vault();
+    env.add_keys(
+        "prod",
+        "AKIAPRODPRODPRODPROD",
+        "prod-secret",
+        Some("us-east-1"),
+    );
+    env.add_keys(
+        "dev",
+        "AKIADEVDEVDEVDEVDEV1",
+        "dev-secret",
+        Some("eu-west-1"),
+    );
+}
+
+#[test]
+fn plugin_use_sets_the_session_item_and_clear_hides_it() {
+    let env = TestEnv::new();
+    vault_with_items(&env);
+    let out = nu_ok(
+        &env,
+        true,
+        "op-aws use prod; print $env.OP_AWS_SESSION_ITEM; op-aws clear; print ('OP_AWS_SESSION_ITEM' in $env)",
+    );
+    assert_eq!(out, "prod\nfalse");
+    // Names match case-insensitively and are stored as the item spells itself.
+    assert_eq!(
+        nu_ok(&env, true, "op-aws use DEV; $env.OP_AWS_SESSION_ITEM"),
+        "dev"
+    );
+
+    let o = nu_in(&env, &env.home, true, "op-aws use nope");
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("no such item") && err.contains("known items: prod, dev"),
+        "{err}"
+    );
+}
+
+#[test]
+fn plugin_inspect_is_a_table_of_the_defaults_here() {
+    let env = TestEnv::new();
+    vault_with_items(&env);
+    let proj = env.home.join("proj");
+    std::fs::create_dir_all(&proj).unwrap();
+    env.ok(&["use", "dev", "--directory", proj.to_str().unwrap()]);
+    let json = nu_ok(
+        &env,
+        true,
+        "cd proj; op-aws use prod; op-aws inspect | to json --raw",
+    );
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_str(&json).unwrap();
+    let cols: Vec<&str> = rows[0].keys().map(String::as_str).collect();
+    // serde_json sorts keys; the table's order is active, scope, item, store, path, export.
+    assert_eq!(cols, ["active", "export", "item", "path", "scope", "store"]);
+    let cells = |r: &serde_json::Map<String, serde_json::Value>| {
+        (
+            r["active"].clone(),
+            r["scope"].clone(),
+            r["item"].clone(),
+            r["path"].clone(),
+        )
+    };
+    assert_eq!(
+        cells(&rows[0]),
+        (
+            true.into(),
+            "session".into(),
+            "prod".into(),
+            serde_json::Value::Null
+        )
+    );
+    let canon = proj.canonicalize().unwrap().display().to_string();
+    assert_eq!(
+        cells(&rows[1]),
+        (false.into(), "directory".into(), "dev".into(), canon.into())
+    );
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        nu_ok(&env, true, "op-aws inspect | columns | str join ','"),
+        "",
+        "outside proj, with no session, nothing applies"
+    );
+}
+
+#[test]
+fn the_aws_wrapper_injects_the_session_item_with_and_without_the_plugin() {
+    let mut env = TestEnv::new();
+    let moto = Moto::start();
+    use_moto(&mut env, &moto);
+    env.vault();
+    let (arn, key, secret) = moto.iam_user("nu-user");
+    env.add_keys("prod", &key, &secret, Some("us-east-1"));
+    env.add_keys("dev", "AKIADEVDEVDEVDEVDEV1", "dev-secret", None);
+    module(&env);
+    let script = "source op-aws.nu; op-aws use prod; aws sts get-caller-identity --output json | from json | get Arn";
+    for with_plugin in [true, false] {
+        let out = nu_ok(&env, with_plugin, script);
+        assert_eq!(out, arn, "with_plugin = {with_plugin}");
+    }
+    // The module's `op-aws` passes other subcommands through, output and all.
+    assert_eq!(
+        nu_ok(&env, false, "source op-aws.nu; op-aws list | lines | first"),
+        "aws"
+    );
+}
+
+/// `plugin add` into a registry of our own; returns its path.
+fn register(env: &TestEnv) -> PathBuf {
+    let reg = env.home.join("plugins.msgpackz");
+    let add = format!(
+        "plugin add --plugin-config '{}' '{}'",
+        reg.display(),
+        plugin().display()
+    );
+    nu_ok(env, false, &add);
+    reg
+}
+
+#[test]
+fn plugin_add_then_plugin_use_in_a_second_process() {
+    let env = TestEnv::new();
+    vault_with_items(&env);
+    let reg = register(&env);
+    let script = format!(
+        "plugin use --plugin-config '{}' op_aws; op-aws use dev; print $env.OP_AWS_SESSION_ITEM; plugin list | where name == op_aws | get 0.commands | length",
+        reg.display()
+    );
+    let out = nu_ok(&env, false, &script);
+    assert_eq!(
+        out, "dev\n9",
+        "the session item, then the number of commands"
+    );
+}
+
+/// What `nu --ide-complete` offers at the end of `text` (a script file).
+fn complete(env: &TestEnv, name: &str, text: &str) -> Vec<String> {
+    let file = env.write(name, text);
+    let mut c = env.command(require("nu"));
+    c.args(["-n", "--no-std-lib", "--ide-complete"])
+        .arg(text.len().to_string())
+        .arg(&file);
+    let out = ok(run_cmd(c, ""), &["nu --ide-complete", name]);
+    let v: serde_json::Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let mut got: Vec<String> = v["completions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no completions in {out}"))
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    got
+}
+
+#[test]
+fn items_and_profiles_complete_through_ide_complete() {
+    let env = TestEnv::new();
+    vault_with_items(&env);
+    env.write(
+        ".aws/config",
+        "[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n[profile base]\nregion = eu-west-1\n",
+    );
+    let reg = register(&env);
+    let header = format!("plugin use --plugin-config '{}' op_aws\n", reg.display());
+    assert_eq!(
+        complete(&env, "c1.nu", &format!("{header}op-aws use ")),
+        ["dev", "prod"]
+    );
+    assert_eq!(
+        complete(&env, "c2.nu", &format!("{header}op-aws export --profile ")),
+        ["admin", "base"]
+    );
+    // The module's wrapper completes profiles with the plugin or without it.
+    module(&env);
+    assert_eq!(
+        complete(&env, "c3.nu", "source op-aws.nu\naws --profile "),
+        ["admin", "base"]
+    );
+}
+
+#[test]
+fn the_module_is_a_valid_module_and_loads_three_ways_idempotently() {
+    let env = TestEnv::new();
+    module(&env);
+    assert_eq!(nu_ok(&env, false, "nu-check --as-module op-aws.nu"), "true");
+    let hooks = "[($env.config.hooks.env_change.PWD | length) ($env.config.hooks.pre_prompt | length)] | to json --raw";
+    for load in [
+        "source op-aws.nu",
+        "use op-aws.nu *",
+        "source op-aws.nu; source op-aws.nu; use op-aws.nu *",
+    ] {
+        let out = nu_ok(&env, false, &format!("{load}; {hooks}"));
+        assert_eq!(out, "[1,1]", "{load}: one PWD hook and one prompt hook");
+    }
+    // A user's own hooks stay.
+    let out = nu_ok(
+        &env,
+        false,
+        &format!("$env.config.hooks.env_change.PWD = [{{|| print x}}]; use op-aws.nu *; {hooks}"),
+    );
+    assert_eq!(out, "[2,1]");
+}
+
+/// An interactive nu in tmux (a real pty), killed on drop.
+struct Tmux {
+    sock: PathBuf,
+    env: Vec<(String, String)>,
+    home: PathBuf,
+}
+
+impl Tmux {
+    fn command(&self) -> Command {
+        let mut c = Command::new(require("tmux"));
+        c.env_clear()
+            .envs(self.env.clone())
+            .current_dir(&self.home)
+            .arg("-S")
+            .arg(&self.sock);
+        c
+    }
+
+    fn screen(&self) -> String {
+        let mut c = self.command();
+        c.args(["capture-pane", "-p", "-t", "0"]);
+        String::from_utf8_lossy(&run_cmd(c, "").stdout).into_owned()
+    }
+
+    fn send(&self, keys: &[&str]) {
+        let mut c = self.command();
+        c.args(["send-keys", "-t", "0"]).args(keys);
+        ok(run_cmd(c, ""), &["tmux send-keys"]);
+    }
+
+    /// Waits for the prompt line number `n` (1-based) and returns it.
+    fn prompt(&self, n: usize) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            let prompts: Vec<&str> = s.lines().filter(|l| l.starts_with('[')).collect();
+            if prompts.len() >= n {
+                return prompts[n - 1].to_owned();
+            }
+            // Bounds a failure only; the usual wait is a fraction of a second.
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no prompt {n}; the screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let mut c = self.command();
+        c.arg("kill-server");
+        let _ = run_cmd(c, "");
+    }
+}
+
+#[test]
+fn the_cd_hook_sets_and_clears_the_item_in_an_interactive_nu() {
+    let env = TestEnv::new();
+    vault_with_items(&env);
+    let proj = env.home.join("proj");
+    std::fs::create_dir_all(&proj).unwrap();
+    env.ok(&["use", "dev", "--directory", proj.to_str().unwrap()]);
+    // Installed the way the docs say: into the vendor autoload directory.
+    let text = env.ok(&["activate", "nu"]);
+    env.write(".local/share/nushell/vendor/autoload/op-aws.nu", &text);
+    let config = env.write(
+        "nucfg/config.nu",
+        "$env.config.show_banner = false\n\
+         $env.PROMPT_COMMAND = {|| $\"[($env.OP_AWS_ITEM? | default '-')]\" }\n\
+         $env.PROMPT_COMMAND_RIGHT = ''\n$env.PROMPT_INDICATOR = '> '\n",
+    );
+    let env_nu = env.write("nucfg/env.nu", "");
+    let t = Tmux {
+        sock: env.root.path().join("tmux.sock"),
+        env: env.vars(),
+        home: env.home.clone(),
+    };
+    let nu = format!(
+        "{} --no-std-lib --config {} --env-config {}",
+        require("nu").display(),
+        config.display(),
+        env_nu.display()
+    );
+    let mut c = t.command();
+    c.args([
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-x",
+        "160",
+        "-y",
+        "40",
+        &nu,
+    ]);
+    ok(run_cmd(c, ""), &["tmux new-session"]);
+
+    assert!(t.prompt(1).starts_with("[-]>"), "{}", t.screen());
+    t.send(&["cd proj", "Enter"]);
+    assert!(
+        t.prompt(2).starts_with("[dev]>"),
+        "entering proj: {}",
+        t.screen()
+    );
+    t.send(&["op-aws use prod", "Enter"]);
+    assert!(
+        t.prompt(3).starts_with("[prod]>"),
+        "a session item wins: {}",
+        t.screen()
+    );
+    t.send(&["op-aws clear --force", "Enter"]);
+    assert!(t.prompt(4).starts_with("[dev]>"), "cleared: {}", t.screen());
+    t.send(&["cd ~", "Enter"]);
+    assert!(
+        t.prompt(5).starts_with("[-]>"),
+        "leaving proj: {}",
+        t.screen()
+    );
+}
