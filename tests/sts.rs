@@ -63,7 +63,15 @@ fn world(mode: Option<Mode>, with_totp: bool) -> World {
     env.set("AWS_DEFAULT_REGION", "us-east-1");
     env.vault();
     let id = format!("Access Key ID={BASE_KEY}");
-    let mut args = vec!["item", "add", "acme", "--set", &id, "--set-secret", "Secret Access Key"];
+    let mut args = vec![
+        "item",
+        "add",
+        "acme",
+        "--set",
+        &id,
+        "--set-secret",
+        "Secret Access Key",
+    ];
     let mut stdin = format!("{BASE_SECRET}\n");
     if with_totp {
         args.extend(["--set-secret", "One-Time Password"]);
@@ -80,7 +88,17 @@ fn world(mode: Option<Mode>, with_totp: bool) -> World {
 }
 
 fn caller_arn(env: &TestEnv, profile: &str) -> String {
-    let out = env.run(&["run", "--", "aws", "--profile", profile, "sts", "get-caller-identity", "--output", "json"]);
+    let out = env.run(&[
+        "run",
+        "--",
+        "aws",
+        "--profile",
+        profile,
+        "sts",
+        "get-caller-identity",
+        "--output",
+        "json",
+    ]);
     let text = ok(out, &["run aws", profile]);
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     v["Arn"].as_str().unwrap().to_owned()
@@ -88,7 +106,10 @@ fn caller_arn(env: &TestEnv, profile: &str) -> String {
 
 /// The AWS_* variables `op-aws run --profile P` hands to a command.
 fn injected(env: &TestEnv, profile: &str) -> std::collections::BTreeMap<String, String> {
-    let out = ok(env.run(&["run", "--profile", profile, "--", "sh", "-c", "env"]), &["run env", profile]);
+    let out = ok(
+        env.run(&["run", "--profile", profile, "--", "sh", "-c", "env"]),
+        &["run env", profile],
+    );
     out.lines()
         .filter_map(|l| l.split_once('='))
         .filter(|(k, _)| k.starts_with("AWS_"))
@@ -103,7 +124,9 @@ fn cache_list(env: &TestEnv) -> Vec<serde_json::Value> {
 /// Every byte under `dir`, to look for secrets that must not be there.
 fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else { return out };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -122,30 +145,57 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 #[test]
 fn assume_role_end_to_end_then_cached_and_encrypted() {
     let w = world(None, false);
-    let out = w
-        .env
-        .run(&["run", "--", "aws", "--profile", "admin", "sts", "get-caller-identity", "--output", "json"]);
+    let out = w.env.run(&[
+        "run",
+        "--",
+        "aws",
+        "--profile",
+        "admin",
+        "sts",
+        "get-caller-identity",
+        "--output",
+        "json",
+    ]);
     assert_eq!(stderr(&out), "", "nothing on stderr when it works");
     let v: serde_json::Value = serde_json::from_slice(&ok(out, &["admin"]).into_bytes()).unwrap();
     assert_eq!(
-        v["Arn"],
-        "arn:aws:sts::210987654321:assumed-role/Admin/op-aws-acme",
+        v["Arn"], "arn:aws:sts::210987654321:assumed-role/Admin/op-aws-acme",
         "the role, with the default session name"
     );
-    let ar: Vec<_> = w.proxy.requests().into_iter().filter(|r| r.action == "AssumeRole").collect();
+    let ar: Vec<_> = w
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "AssumeRole")
+        .collect();
     assert_eq!(ar.len(), 1, "{:?}", w.proxy.actions());
-    assert_eq!(ar[0].params["RoleArn"], "arn:aws:iam::210987654321:role/Admin");
-    assert_eq!(ar[0].params["DurationSeconds"], "1800", "duration_seconds reaches the request");
+    assert_eq!(
+        ar[0].params["RoleArn"],
+        "arn:aws:iam::210987654321:role/Admin"
+    );
+    assert_eq!(
+        ar[0].params["DurationSeconds"], "1800",
+        "duration_seconds reaches the request"
+    );
     assert_eq!(ar[0].params["RoleSessionName"], "op-aws-acme");
     assert_eq!(ar[0].signer, BASE_KEY, "signed with the item's keys");
-    assert_eq!(w.proxy.count("GetSessionToken"), 0, "no MFA configured, none asked");
+    assert_eq!(
+        w.proxy.count("GetSessionToken"),
+        0,
+        "no MFA configured, none asked"
+    );
 
     // A second command (another process, as from another terminal) makes no STS call.
-    assert_eq!(caller_arn(&w.env, "admin"), "arn:aws:sts::210987654321:assumed-role/Admin/op-aws-acme");
+    assert_eq!(
+        caller_arn(&w.env, "admin"),
+        "arn:aws:sts::210987654321:assumed-role/Admin/op-aws-acme"
+    );
     let vars = injected(&w.env, "admin");
     assert_eq!(w.proxy.count("AssumeRole"), 1, "{:?}", w.proxy.actions());
     assert!(vars["AWS_ACCESS_KEY_ID"] != BASE_KEY);
-    assert!(vars.contains_key("AWS_SESSION_TOKEN") && vars.contains_key("AWS_CREDENTIAL_EXPIRATION"));
+    assert!(
+        vars.contains_key("AWS_SESSION_TOKEN") && vars.contains_key("AWS_CREDENTIAL_EXPIRATION")
+    );
 
     // Cached, listed without secrets, and nowhere in plaintext.
     let list = cache_list(&w.env);
@@ -154,10 +204,16 @@ fn assume_role_end_to_end_then_cached_and_encrypted() {
     assert_eq!(list[0]["role_arn"], "arn:aws:iam::210987654321:role/Admin");
     assert_eq!(list[0]["fresh"], true);
     let listing = w.env.ok(&["cache", "list"]);
-    assert!(listing.contains("admin") && listing.contains("role/Admin"), "{listing}");
+    assert!(
+        listing.contains("admin") && listing.contains("role/Admin"),
+        "{listing}"
+    );
     let on_disk = all_bytes(&w.env.home);
     for secret in [&vars["AWS_SECRET_ACCESS_KEY"], &vars["AWS_SESSION_TOKEN"]] {
-        assert!(!contains(&on_disk, secret), "a temporary secret is on disk in plaintext");
+        assert!(
+            !contains(&on_disk, secret),
+            "a temporary secret is on disk in plaintext"
+        );
         assert!(!listing.contains(secret.as_str()));
     }
 
@@ -171,12 +227,29 @@ fn assume_role_end_to_end_then_cached_and_encrypted() {
 #[test]
 fn two_level_chain_returns_the_top_role() {
     let w = world(None, false);
-    assert_eq!(caller_arn(&w.env, "top"), "arn:aws:sts::333333333333:assumed-role/Top/top-session");
-    let ar: Vec<_> = w.proxy.requests().into_iter().filter(|r| r.action == "AssumeRole").collect();
+    assert_eq!(
+        caller_arn(&w.env, "top"),
+        "arn:aws:sts::333333333333:assumed-role/Top/top-session"
+    );
+    let ar: Vec<_> = w
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "AssumeRole")
+        .collect();
     let arns: Vec<_> = ar.iter().map(|r| r.params["RoleArn"].as_str()).collect();
-    assert_eq!(arns, ["arn:aws:iam::210987654321:role/Admin", "arn:aws:iam::333333333333:role/Top"]);
+    assert_eq!(
+        arns,
+        [
+            "arn:aws:iam::210987654321:role/Admin",
+            "arn:aws:iam::333333333333:role/Top"
+        ]
+    );
     assert_eq!(ar[0].signer, BASE_KEY);
-    assert_ne!(ar[1].signer, BASE_KEY, "the top role is signed by the Admin role's session");
+    assert_ne!(
+        ar[1].signer, BASE_KEY,
+        "the top role is signed by the Admin role's session"
+    );
     assert!(ar[1].signer.starts_with("ASIA"), "{}", ar[1].signer);
 }
 
@@ -204,30 +277,58 @@ fn mfa_sends_serial_and_current_code_once_then_roles_without_code() {
         .filter(|r| r.action != "GetCallerIdentity")
         .collect();
     let actions: Vec<_> = reqs.iter().map(|r| r.action.as_str()).collect();
-    assert_eq!(actions, ["GetSessionToken", "AssumeRole"], "GetSessionToken once, at the bottom");
+    assert_eq!(
+        actions,
+        ["GetSessionToken", "AssumeRole"],
+        "GetSessionToken once, at the bottom"
+    );
     let gst = &reqs[0];
     assert_eq!(gst.params["SerialNumber"], SERIAL);
-    assert!(expected_codes(gst.at).contains(&gst.params["TokenCode"]), "{:?}", gst.params);
+    assert!(
+        expected_codes(gst.at).contains(&gst.params["TokenCode"]),
+        "{:?}",
+        gst.params
+    );
     assert_eq!(gst.signer, BASE_KEY);
     let ar = &reqs[1];
-    assert_eq!(ar.signer, MOTO_SESSION_KEY, "the role is signed by the MFA session");
+    assert_eq!(
+        ar.signer, MOTO_SESSION_KEY,
+        "the role is signed by the MFA session"
+    );
     assert!(!ar.params.contains_key("TokenCode") && !ar.params.contains_key("SerialNumber"));
     assert_eq!(ar.params["ExternalId"], "ext-42");
 
     // The MFA-only profile needs its own session: a code is never sent twice, so it waits for
     // the next step, and its duration_seconds reaches the request.
     let first_code = gst.params["TokenCode"].clone();
-    let out = w.env.run(&["run", "--profile", "mfa", "--", "sh", "-c", ":"]);
+    let out = w
+        .env
+        .run(&["run", "--profile", "mfa", "--", "sh", "-c", ":"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let gsts: Vec<_> = w.proxy.requests().into_iter().filter(|r| r.action == "GetSessionToken").collect();
+    let gsts: Vec<_> = w
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "GetSessionToken")
+        .collect();
     assert_eq!(gsts.len(), 2);
-    assert_ne!(gsts[1].params["TokenCode"], first_code, "the same code was sent twice");
+    assert_ne!(
+        gsts[1].params["TokenCode"], first_code,
+        "the same code was sent twice"
+    );
     assert!(expected_codes(gsts[1].at).contains(&gsts[1].params["TokenCode"]));
     assert_eq!(gsts[1].params["DurationSeconds"], "900");
 
     // The MFA session under the role is cached too: another role on it needs no new code.
-    let kinds: Vec<_> = cache_list(&w.env).iter().map(|m| m["kind"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(kinds.iter().filter(|k| *k == "mfa-session").count(), 2, "{kinds:?}");
+    let kinds: Vec<_> = cache_list(&w.env)
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "mfa-session").count(),
+        2,
+        "{kinds:?}"
+    );
 }
 
 #[test]
@@ -239,8 +340,12 @@ fn an_expired_entry_is_refreshed() {
     let list = cache_list(&w.env);
     let key = list[0]["key"].as_str().unwrap();
     let meta_path = w.env.cache_dir().join(format!("sts-{key}.json"));
-    let mut meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     meta["expiration"] = (now + 60).into();
     std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
     assert_eq!(cache_list(&w.env)[0]["fresh"], false);
@@ -256,8 +361,12 @@ fn parallel_commands_make_one_sts_call() {
     let w = world(None, false);
     let children: Vec<_> = (0..10)
         .map(|_| {
-            let mut c = w.env.op_aws(&["run", "--profile", "top", "--", "sh", "-c", ":"]);
-            c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+            let mut c = w
+                .env
+                .op_aws(&["run", "--profile", "top", "--", "sh", "-c", ":"]);
+            c.stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
             c.spawn().unwrap()
         })
         .collect();
@@ -265,28 +374,56 @@ fn parallel_commands_make_one_sts_call() {
         let out = c.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    assert_eq!(w.proxy.count("AssumeRole"), 2, "one chain of two roles: {:?}", w.proxy.actions());
+    assert_eq!(
+        w.proxy.count("AssumeRole"),
+        2,
+        "one chain of two roles: {:?}",
+        w.proxy.actions()
+    );
 }
 
 /// Runs `run --profile P -- sh -c :` (a command with no arguments runs untouched) against a stub answering `code`; returns stderr.
 fn failing(status: u16, code: &'static str, message: &'static str, profile: &str) -> String {
-    let w = world(Some(Mode::Fail { status, code, message }), true);
-    let out = run_cmd(w.env.op_aws(&["run", "--profile", profile, "--", "sh", "-c", ":"]), "");
+    let w = world(
+        Some(Mode::Fail {
+            status,
+            code,
+            message,
+        }),
+        true,
+    );
+    let out = run_cmd(
+        w.env
+            .op_aws(&["run", "--profile", profile, "--", "sh", "-c", ":"]),
+        "",
+    );
     assert!(!out.status.success(), "it must fail");
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = stderr(&out);
     let lines: Vec<_> = err.lines().collect();
     assert!(
-        lines.len() <= 2 && lines[0].starts_with("op-aws: ") && lines.get(1).is_none_or(|l| l.starts_with("hint: ")),
+        lines.len() <= 2
+            && lines[0].starts_with("op-aws: ")
+            && lines.get(1).is_none_or(|l| l.starts_with("hint: ")),
         "one line and a hint:\n{err}"
     );
     assert!(lines[0].contains(&format!("{code}: {message}")), "{err}");
-    assert!(!err.contains(BASE_SECRET) && !err.contains("gezd"), "a secret in stderr: {err}");
+    assert!(
+        !err.contains(BASE_SECRET) && !err.contains("gezd"),
+        "a secret in stderr: {err}"
+    );
     assert!(w.proxy.count("AssumeRole") + w.proxy.count("GetSessionToken") >= 1);
-    assert!(cache_list(&w.env).is_empty(), "nothing cached after a failure");
+    assert!(
+        cache_list(&w.env).is_empty(),
+        "nothing cached after a failure"
+    );
     let blobs = std::fs::read_dir(w.env.cache_dir())
-        .map(|rd| rd.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".age")).count())
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".age"))
+                .count()
+        })
         .unwrap_or(0);
     assert_eq!(blobs, 0);
     err
@@ -301,12 +438,20 @@ fn bad_mfa_code_is_one_line_and_nothing_cached() {
         "mfaadmin",
     );
     assert!(err.contains("GetSessionToken: AccessDenied"), "{err}");
-    assert!(err.contains("hint: ") && err.contains("One-Time Password"), "{err}");
+    assert!(
+        err.contains("hint: ") && err.contains("One-Time Password"),
+        "{err}"
+    );
 }
 
 #[test]
 fn expired_token_is_one_line_and_nothing_cached() {
-    let err = failing(400, "ExpiredToken", "The security token included in the request is expired", "admin");
+    let err = failing(
+        400,
+        "ExpiredToken",
+        "The security token included in the request is expired",
+        "admin",
+    );
     assert!(err.contains("AssumeRole: ExpiredToken"), "{err}");
     assert!(err.contains("op-aws cache clear"), "{err}");
 }
@@ -325,7 +470,14 @@ fn invalid_key_is_one_line_and_nothing_cached() {
 
 #[test]
 fn config_mistakes_fail_before_any_call() {
-    let w = world(Some(Mode::Fail { status: 500, code: "InternalFailure", message: "must not be called" }), false);
+    let w = world(
+        Some(Mode::Fail {
+            status: 500,
+            code: "InternalFailure",
+            message: "must not be called",
+        }),
+        false,
+    );
     w.env.write(
         ".aws/config",
         "[profile base]\nop_aws_item = acme\n\
@@ -340,10 +492,15 @@ fn config_mistakes_fail_before_any_call() {
         ("loop1", "loop"),
         ("noterm", "no terminal"),
     ] {
-        let out = w.env.run(&["run", "--profile", profile, "--", "sh", "-c", ":"]);
+        let out = w
+            .env
+            .run(&["run", "--profile", profile, "--", "sh", "-c", ":"]);
         assert!(!out.status.success(), "{profile}");
         let err = stderr(&out);
-        assert!(err.lines().next().unwrap().contains(want), "{profile}: {err}");
+        assert!(
+            err.lines().next().unwrap().contains(want),
+            "{profile}: {err}"
+        );
     }
     assert!(w.proxy.requests().is_empty(), "{:?}", w.proxy.actions());
 }

@@ -30,7 +30,10 @@ impl Args {
             Sub::List { json } => list(&ctx, json),
             Sub::Clear { profile } => {
                 let n = cache::clear(&ctx, profile.as_deref())?;
-                eprintln!("op-aws: forgot {n} cached session{}", if n == 1 { "" } else { "s" });
+                eprintln!(
+                    "op-aws: forgot {n} cached session{}",
+                    if n == 1 { "" } else { "s" }
+                );
                 Ok(())
             }
         }
@@ -48,7 +51,10 @@ fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
         println!("no cached sessions");
         return Ok(());
     }
-    println!("{:<20} {:<12} {:<16} {:<10} ROLE", "PROFILE", "KIND", "ITEM", "EXPIRES");
+    println!(
+        "{:<20} {:<12} {:<16} {:<10} ROLE",
+        "PROFILE", "KIND", "ITEM", "EXPIRES"
+    );
     for m in &entries {
         println!(
             "{:<20} {:<12} {:<16} {:<10} {}",

@@ -60,7 +60,9 @@ pub struct Cache<'a> {
 }
 
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn secs(t: SystemTime) -> u64 {
@@ -112,7 +114,8 @@ impl<'a> Cache<'a> {
                 serde_json::from_slice(&plain).ok()?
             }
             Backend::Agent => {
-                let v = agent::cache_get(&self.ctx.dirs, &format!("{AGENT_PREFIX}{key}")).ok()??;
+                let v =
+                    agent::cache_get(&self.ctx.dirs, &format!("{AGENT_PREFIX}{key}")).ok()??;
                 serde_json::from_str(&v).ok()?
             }
         };
@@ -139,7 +142,9 @@ impl<'a> Cache<'a> {
             session_token: token.expose_secret().to_owned(),
             expiration: secs(exp),
         };
-        let json = Zeroizing::new(serde_json::to_string(&stored).map_err(|e| crate::Error::Invalid(e.to_string()))?);
+        let json = Zeroizing::new(
+            serde_json::to_string(&stored).map_err(|e| crate::Error::Invalid(e.to_string()))?,
+        );
         meta.expiration = stored.expiration;
         meta.created = now_secs();
         match &self.backend {
@@ -154,7 +159,8 @@ impl<'a> Cache<'a> {
                 agent::cache_put(&self.ctx.dirs, &format!("{AGENT_PREFIX}{}", meta.key), json)?;
             }
         }
-        let m = serde_json::to_vec_pretty(&meta).map_err(|e| crate::Error::Invalid(e.to_string()))?;
+        let m =
+            serde_json::to_vec_pretty(&meta).map_err(|e| crate::Error::Invalid(e.to_string()))?;
         fsutil::write_atomic(&meta_path(self.ctx, &meta.key), &m, 0o600)
     }
 
@@ -173,7 +179,11 @@ fn remove_entry(ctx: &Ctx, key: &str) {
     let _ = std::fs::remove_file(blob_path(ctx, key));
     let _ = std::fs::remove_file(meta_path(ctx, key));
     // The agent has no delete: an empty value reads back as a miss.
-    let _ = agent::cache_put(&ctx.dirs, &format!("{AGENT_PREFIX}{key}"), Zeroizing::new(String::new()));
+    let _ = agent::cache_put(
+        &ctx.dirs,
+        &format!("{AGENT_PREFIX}{key}"),
+        Zeroizing::new(String::new()),
+    );
 }
 
 /// Every cached session's metadata, soonest expiry first.
@@ -192,7 +202,11 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Meta>> {
         })
         .filter_map(|e| read_meta(&e.path()))
         .collect();
-    out.sort_by(|a, b| a.expiration.cmp(&b.expiration).then_with(|| a.profile.cmp(&b.profile)));
+    out.sort_by(|a, b| {
+        a.expiration
+            .cmp(&b.expiration)
+            .then_with(|| a.profile.cmp(&b.profile))
+    });
     Ok(out)
 }
 
@@ -200,7 +214,10 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Meta>> {
 pub fn clear(ctx: &Ctx, profile: Option<&str>) -> Result<usize> {
     let entries = list(ctx)?;
     let mut n = 0;
-    for m in entries.iter().filter(|m| profile.is_none_or(|p| m.profile == p)) {
+    for m in entries
+        .iter()
+        .filter(|m| profile.is_none_or(|p| m.profile == p))
+    {
         let _lock = fsutil::lock_exclusive(&meta_path(ctx, &m.key))?;
         remove_entry(ctx, &m.key);
         n += 1;

@@ -34,7 +34,9 @@ impl Client {
         // The hyper client must be built inside the runtime it will run on.
         let http = rt.block_on(async {
             Builder::new()
-                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+                .tls_provider(tls::Provider::Rustls(
+                    tls::rustls_provider::CryptoMode::Ring,
+                ))
                 .build_https()
         });
         Ok(Self {
@@ -49,7 +51,10 @@ impl Client {
         let creds = aws_sdk_sts::config::Credentials::new(
             signer.access_key_id.clone(),
             signer.secret_access_key.expose_secret().to_owned(),
-            signer.session_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            signer
+                .session_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
             None,
             "op-aws",
         );

@@ -82,7 +82,14 @@ pub fn code(ctx: &Ctx, item: &Item, serial: &str) -> Result<(String, CodeGuard)>
         }
         None => (ask(serial)?, now_secs() / 30),
     };
-    Ok((code, CodeGuard { _lock: lock, path, step }))
+    Ok((
+        code,
+        CodeGuard {
+            _lock: lock,
+            path,
+            step,
+        },
+    ))
 }
 
 fn ask(serial: &str) -> Result<String> {
@@ -110,9 +117,15 @@ mod tests {
     fn a_used_step_waits_for_the_next_one() {
         assert_eq!(wait_for_new_step(None, 1000, 30), None);
         // 1000 is in step 33 (990..1020).
-        assert_eq!(wait_for_new_step(Some(33), 1000, 30), Some(Duration::from_secs(20)));
+        assert_eq!(
+            wait_for_new_step(Some(33), 1000, 30),
+            Some(Duration::from_secs(20))
+        );
         assert_eq!(wait_for_new_step(Some(32), 1000, 30), None);
         // A clock that went backwards still waits for a step after the last one used.
-        assert_eq!(wait_for_new_step(Some(34), 1000, 30), Some(Duration::from_secs(50)));
+        assert_eq!(
+            wait_for_new_step(Some(34), 1000, 30),
+            Some(Duration::from_secs(50))
+        );
     }
 }

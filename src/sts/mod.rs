@@ -24,7 +24,12 @@ use plan::Plan;
 
 /// Temporary credentials for `profile` when it needs STS (a `role_arn` or an `mfa_serial`
 /// somewhere in its chain); `None` when the item's long-lived keys are to be used as they are.
-pub fn credentials_for_profile(ctx: &Ctx, item: &Item, files: &AwsFiles, profile: &str) -> Result<Option<Credentials>> {
+pub fn credentials_for_profile(
+    ctx: &Ctx,
+    item: &Item,
+    files: &AwsFiles,
+    profile: &str,
+) -> Result<Option<Credentials>> {
     let Some(plan) = plan::build(files, item, profile)? else {
         return Ok(None);
     };
@@ -43,7 +48,10 @@ pub fn credentials_for_profile(ctx: &Ctx, item: &Item, files: &AwsFiles, profile
     let base = Credentials::from(&keys);
     let creds = if plan.roles.is_empty() {
         // MFA only: the session itself is the result.
-        let mfa = plan.mfa.as_ref().ok_or_else(|| Error::Sts("nothing to ask STS for".into()))?;
+        let mfa = plan
+            .mfa
+            .as_ref()
+            .ok_or_else(|| Error::Sts("nothing to ask STS for".into()))?;
         mfa_session(ctx, &client, item, &base, &mfa.serial, mfa.duration)?
     } else {
         assume_roles(ctx, &cache, &client, item, &plan, base)?

@@ -87,7 +87,9 @@ pub fn build(files: &AwsFiles, item: &Item, profile: &str) -> Result<Option<Plan
 
     let mut roles = Vec::new();
     for p in chain.iter().rev() {
-        let Some(arn) = files.get(p, "role_arn") else { continue };
+        let Some(arn) = files.get(p, "role_arn") else {
+            continue;
+        };
         let chained = !roles.is_empty();
         let duration = duration(files, p, &ROLE_RANGE)?;
         if chained && let Some(d) = duration.filter(|d| *d > CHAINED_MAX) {
@@ -135,7 +137,9 @@ fn config_serial(files: &AwsFiles, chain: &[String]) -> Result<Option<(String, S
                 Some((q, t)) if t != s => {
                     return Err(bad(
                         p,
-                        format!("mfa_serial {s} differs from {t} in profile {q:?}; op-aws signs one MFA session per chain"),
+                        format!(
+                            "mfa_serial {s} differs from {t} in profile {q:?}; op-aws signs one MFA session per chain"
+                        ),
                     ));
                 }
                 Some(_) => {}
@@ -146,7 +150,11 @@ fn config_serial(files: &AwsFiles, chain: &[String]) -> Result<Option<(String, S
     Ok(found)
 }
 
-fn duration(files: &AwsFiles, profile: &str, range: &std::ops::RangeInclusive<u32>) -> Result<Option<u32>> {
+fn duration(
+    files: &AwsFiles,
+    profile: &str,
+    range: &std::ops::RangeInclusive<u32>,
+) -> Result<Option<u32>> {
     let Some(v) = files.get(profile, "duration_seconds") else {
         return Ok(None);
     };
@@ -165,7 +173,9 @@ fn duration(files: &AwsFiles, profile: &str, range: &std::ops::RangeInclusive<u3
 
 /// Valid per STS: 2 to 64 of `[\w+=,.@-]`.
 pub fn valid_session_name(s: &str) -> bool {
-    (2..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    (2..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
 }
 
 fn session_name(files: &AwsFiles, profile: &str, item: &Item) -> Result<String> {
@@ -185,7 +195,13 @@ fn session_name(files: &AwsFiles, profile: &str, item: &Item) -> Result<String> 
 pub fn default_session_name(title: &str) -> String {
     let clean: String = title
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let mut name = format!("op-aws-{clean}");
     name.truncate(64);
@@ -198,7 +214,12 @@ fn region(files: &AwsFiles, chain: &[String], item: &Item) -> String {
     ["AWS_REGION", "AWS_DEFAULT_REGION"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|r| !r.trim().is_empty()))
-        .or_else(|| chain.iter().find_map(|p| files.region(p)).map(str::to_owned))
+        .or_else(|| {
+            chain
+                .iter()
+                .find_map(|p| files.region(p))
+                .map(str::to_owned)
+        })
         .or_else(|| item.get(item::DEFAULT_REGION).map(|r| r.trim().to_owned()))
         .unwrap_or_else(|| "us-east-1".to_owned())
 }
@@ -206,9 +227,18 @@ fn region(files: &AwsFiles, chain: &[String], item: &Item) -> String {
 /// The SDK built without aws-config ignores these variables, so they are resolved here, in
 /// the order the SDKs document: service-specific, global, then the profile's `endpoint_url`.
 fn endpoint(files: &AwsFiles, profile: &str) -> Option<String> {
-    let env = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let env = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
     let ignore = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-        .or_else(|| files.get(profile, "ignore_configured_endpoint_urls").map(str::to_owned))
+        .or_else(|| {
+            files
+                .get(profile, "ignore_configured_endpoint_urls")
+                .map(str::to_owned)
+        })
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if ignore {
         return None;
@@ -292,13 +322,20 @@ mod tests {
     #[test]
     fn plain_and_missing_profiles_need_no_sts() {
         let f = files();
-        assert_eq!(build(&f, &item(None), "plain").unwrap(), None, "source_profile without role_arn is ignored");
+        assert_eq!(
+            build(&f, &item(None), "plain").unwrap(),
+            None,
+            "source_profile without role_arn is ignored"
+        );
         assert_eq!(build(&f, &item(None), "base").unwrap(), None);
         assert_eq!(build(&f, &item(None), "nope").unwrap(), None);
         // No inheritance from [default]: its mfa_serial does not reach other profiles.
         assert_eq!(build(&f, &item(None), "base").unwrap(), None);
         // The item's serial alone does not turn a plain profile into an STS one.
-        assert_eq!(build(&f, &item(Some("arn:aws:iam::1:mfa/x")), "base").unwrap(), None);
+        assert_eq!(
+            build(&f, &item(Some("arn:aws:iam::1:mfa/x")), "base").unwrap(),
+            None
+        );
     }
 
     #[test]
@@ -307,12 +344,21 @@ mod tests {
         assert_eq!(p.chain, ["top", "admin", "base"]);
         assert_eq!(p.mfa, None);
         let arns: Vec<_> = p.roles.iter().map(|r| r.role_arn.as_str()).collect();
-        assert_eq!(arns, ["arn:aws:iam::2:role/Admin", "arn:aws:iam::3:role/Top"]);
+        assert_eq!(
+            arns,
+            ["arn:aws:iam::2:role/Admin", "arn:aws:iam::3:role/Top"]
+        );
         assert_eq!(p.roles[0].external_id.as_deref(), Some("x1"));
-        assert_eq!(p.roles[0].duration, Some(7200), "the first role is not chained: over 1 h is fine");
+        assert_eq!(
+            p.roles[0].duration,
+            Some(7200),
+            "the first role is not chained: over 1 h is fine"
+        );
         assert_eq!(p.roles[0].session_name, "op-aws-acme-prod");
         assert_eq!(p.roles[1].session_name, "me@corp");
-        if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
+        if std::env::var_os("AWS_REGION").is_none()
+            && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+        {
             assert_eq!(p.region, "eu-west-1");
         }
         assert_eq!(p.base_profile(), "base");
@@ -331,14 +377,22 @@ mod tests {
         );
         assert!(p.roles.is_empty());
         let p = build(&f, &item(None), "mfarole").unwrap().unwrap();
-        assert_eq!(p.mfa.as_ref().map(|m| m.duration), Some(None), "under a role the MFA session takes AWS's default");
+        assert_eq!(
+            p.mfa.as_ref().map(|m| m.duration),
+            Some(None),
+            "under a role the MFA session takes AWS's default"
+        );
         assert_eq!(p.roles.len(), 1);
         // The item's serial serves role profiles that name none.
-        let p = build(&f, &item(Some("arn:aws:iam::1:mfa/bob")), "admin").unwrap().unwrap();
+        let p = build(&f, &item(Some("arn:aws:iam::1:mfa/bob")), "admin")
+            .unwrap()
+            .unwrap();
         assert_eq!(p.mfa.unwrap().serial, "arn:aws:iam::1:mfa/bob");
         // The same serial in both places is fine; different ones are an error.
         assert!(build(&f, &item(Some("arn:aws:iam::1:mfa/alice")), "mfa").is_ok());
-        let e = build(&f, &item(Some("arn:aws:iam::1:mfa/bob")), "mfa").unwrap_err().to_string();
+        let e = build(&f, &item(Some("arn:aws:iam::1:mfa/bob")), "mfa")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("alice") && e.contains("bob"), "{e}");
     }
 
@@ -346,9 +400,22 @@ mod tests {
     fn invalid_settings_are_errors() {
         let f = files();
         let e = build(&f, &item(None), "toolong").unwrap_err();
-        assert!(matches!(e, Error::ChainedDuration { seconds: 7200, .. }), "{e}");
-        assert!(build(&f, &item(None), "badname").unwrap_err().to_string().contains("role_session_name"));
-        assert!(build(&f, &item(None), "baddur").unwrap_err().to_string().contains("900"));
+        assert!(
+            matches!(e, Error::ChainedDuration { seconds: 7200, .. }),
+            "{e}"
+        );
+        assert!(
+            build(&f, &item(None), "badname")
+                .unwrap_err()
+                .to_string()
+                .contains("role_session_name")
+        );
+        assert!(
+            build(&f, &item(None), "baddur")
+                .unwrap_err()
+                .to_string()
+                .contains("900")
+        );
     }
 
     #[test]

@@ -9,7 +9,10 @@ use crate::{Error, Result};
 /// A TOTP generator parsed from what the item holds.
 pub fn parse(value: &str) -> Result<Totp> {
     let value = value.trim();
-    if value.get(..10).is_some_and(|p| p.eq_ignore_ascii_case("otpauth://")) {
+    if value
+        .get(..10)
+        .is_some_and(|p| p.eq_ignore_ascii_case("otpauth://"))
+    {
         return parse_uri(value);
     }
     let bytes = decode_base32(value)?;
@@ -45,7 +48,8 @@ fn decode_base32(secret: &str) -> Result<Vec<u8>> {
     if norm.is_empty() {
         return Err(bad("it is empty"));
     }
-    let decoded = Secret::try_from_base32(&norm).map_err(|_| bad("it is not base32 (letters A-Z and digits 2-7)"))?;
+    let decoded = Secret::try_from_base32(&norm)
+        .map_err(|_| bad("it is not base32 (letters A-Z and digits 2-7)"))?;
     let bytes = decoded.as_ref().to_vec();
     // Below 80 bits no real issuer hands out secrets; it is more likely a typo than a key.
     if bytes.len() < 10 {
@@ -57,13 +61,16 @@ fn decode_base32(secret: &str) -> Result<Vec<u8>> {
 /// totp-rs rejects lowercase, spaced or padded secrets in URIs, so the `secret` parameter is
 /// normalised first; everything else (digits, period, algorithm, issuer) is totp-rs's to read.
 fn parse_uri(uri: &str) -> Result<Totp> {
-    let (head, query) = uri.split_once('?').ok_or_else(|| bad("the otpauth:// URI has no secret"))?;
+    let (head, query) = uri
+        .split_once('?')
+        .ok_or_else(|| bad("the otpauth:// URI has no secret"))?;
     let mut found = false;
     let mut params = Vec::new();
     for pair in query.split('&') {
         match pair.split_once('=') {
             Some((k, v)) if k.eq_ignore_ascii_case("secret") => {
-                let raw = percent_decode(v).ok_or_else(|| bad("the otpauth:// URI has a malformed secret"))?;
+                let raw = percent_decode(v)
+                    .ok_or_else(|| bad("the otpauth:// URI has a malformed secret"))?;
                 // Validate (and get a clear error) before totp-rs sees it.
                 decode_base32(&raw)?;
                 params.push(format!("secret={}", normalize(&raw)));
@@ -76,7 +83,8 @@ fn parse_uri(uri: &str) -> Result<Totp> {
         return Err(bad("the otpauth:// URI has no secret"));
     }
     let rebuilt = format!("{head}?{}", params.join("&"));
-    let totp = Totp::from_url_unchecked(&rebuilt).map_err(|e| Error::BadTotp(format!("bad otpauth:// URI: {e}")))?;
+    let totp = Totp::from_url_unchecked(&rebuilt)
+        .map_err(|e| Error::BadTotp(format!("bad otpauth:// URI: {e}")))?;
     // Anything outside 6..=8 digits or a zero period would panic or never match an authenticator.
     if !(6..=8).contains(&totp.digits()) {
         return Err(bad("an otpauth:// URI must ask for 6 to 8 digits"));
@@ -195,13 +203,25 @@ mod tests {
             ("not base32!", "base32"),
             ("GEZDGNBV", "too short"),
             ("otpauth://totp/x?issuer=y", "no secret"),
-            ("otpauth://hotp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "otpauth"),
-            ("otpauth://totp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&digits=12", "6 to 8"),
-            ("otpauth://totp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&period=0", "period"),
+            (
+                "otpauth://hotp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+                "otpauth",
+            ),
+            (
+                "otpauth://totp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&digits=12",
+                "6 to 8",
+            ),
+            (
+                "otpauth://totp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&period=0",
+                "period",
+            ),
         ] {
             let e = parse(s).unwrap_err().to_string();
             assert!(e.contains(want), "{s:?}: {e}");
-            assert!(!e.contains("GEZDGNBV"), "the secret must not appear in errors: {e}");
+            assert!(
+                !e.contains("GEZDGNBV"),
+                "the secret must not appear in errors: {e}"
+            );
         }
     }
 }

@@ -82,7 +82,10 @@ impl StsServer {
     }
 
     pub fn count(&self, action: &str) -> usize {
-        self.requests().iter().filter(|r| r.action == action).count()
+        self.requests()
+            .iter()
+            .filter(|r| r.action == action)
+            .count()
     }
 
     pub fn clear(&self) {
@@ -123,7 +126,9 @@ fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>
         .iter()
         .find_map(|h| {
             let (k, v) = h.split_once(':')?;
-            k.trim().eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
+            k.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
         })
         .unwrap_or(0);
     let mut body = vec![0; len];
@@ -135,22 +140,35 @@ fn serve(conn: TcpStream, mode: &Mode, log: &Mutex<Vec<Recorded>>) -> std::io::R
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut out = conn;
-    let Some(req) = read_request(&mut reader)? else { return Ok(()) };
+    let Some(req) = read_request(&mut reader)? else {
+        return Ok(());
+    };
     let mut params = parse_form(&String::from_utf8_lossy(&req.body));
-    if let Some(q) = req.head.first().and_then(|l| l.split_whitespace().nth(1)).and_then(|p| p.split_once('?')) {
+    if let Some(q) = req
+        .head
+        .first()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|p| p.split_once('?'))
+    {
         params.extend(parse_form(q.1));
     }
     let action = params.remove("Action").unwrap_or_default();
     let signer = req
         .head
         .iter()
-        .find_map(|h| h.split_once("Credential=").map(|(_, rest)| rest.split('/').next().unwrap_or("").to_owned()))
+        .find_map(|h| {
+            h.split_once("Credential=")
+                .map(|(_, rest)| rest.split('/').next().unwrap_or("").to_owned())
+        })
         .unwrap_or_default();
     log.lock().unwrap().push(Recorded {
         action,
         params,
         signer,
-        at: SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs(),
+        at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
     });
     match mode {
         Mode::Forward(port) => {
@@ -171,13 +189,21 @@ fn serve(conn: TcpStream, mode: &Mode, log: &Mutex<Vec<Recorded>>) -> std::io::R
             up.read_to_end(&mut resp)?;
             out.write_all(&resp)?;
         }
-        Mode::Fail { status, code, message } => {
+        Mode::Fail {
+            status,
+            code,
+            message,
+        } => {
             let body = format!(
                 "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <Error>\n    \
                  <Type>Sender</Type>\n    <Code>{code}</Code>\n    <Message>{message}</Message>\n  </Error>\n  \
                  <RequestId>4ab3a6b1-6f1b-4c1e-9e2f-000000000000</RequestId>\n</ErrorResponse>\n"
             );
-            let reason = if *status == 403 { "Forbidden" } else { "Bad Request" };
+            let reason = if *status == 403 {
+                "Forbidden"
+            } else {
+                "Bad Request"
+            };
             write!(
                 out,
                 "HTTP/1.1 {status} {reason}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
@@ -208,7 +234,9 @@ fn decode(s: &str) -> Option<String> {
     while i < b.len() {
         match b[i] {
             b'%' => {
-                out.push(u8::from_str_radix(std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?, 16).ok()?);
+                out.push(
+                    u8::from_str_radix(std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?, 16).ok()?,
+                );
                 i += 3;
             }
             b'+' => {
