@@ -110,7 +110,10 @@ fn each_script_sources_cleanly_in_strict_mode() {
             "{sh:?} printed on stdout"
         );
         // The marker `op-aws inspect` and `doctor` look for, exported to what the shell runs.
-        assert_eq!(sh.ok(&env, "printenv OP_AWS_SHELL"), format!("{}\n", sh.name()));
+        assert_eq!(
+            sh.ok(&env, "printenv OP_AWS_SHELL"),
+            format!("{}\n", sh.name())
+        );
     }
 }
 
@@ -700,4 +703,53 @@ impl Drop for Tmux {
         c.arg("kill-server");
         let _ = run_cmd(c, "");
     }
+}
+
+#[test]
+fn hook_env_shows_a_cached_sessions_expiry_and_takes_it_back() {
+    let mut env = TestEnv::new();
+    env.write("cfg/defaults.json", "{\"global\": \"acme\"}\n");
+    let meta = |profile: &str, exp: u64| {
+        format!(
+            "{{\"key\": \"k-{profile}\", \"kind\": \"role\", \"profile\": \"{profile}\", \"role_arn\": null, \"item\": \"acme\", \
+             \"mfa_serial\": null, \"expiration\": {exp}, \"created\": 0, \"store\": \"file\"}}"
+        )
+    };
+    // 2100-01-01T00:00:00Z, and one long expired.
+    env.write("cache/sts-k-admin.json", &meta("admin", 4_102_444_800));
+    env.write("cache/sts-k-old.json", &meta("old", 1_000));
+    let hook = |env: &TestEnv| env.ok(&["hook-env", "--shell", "bash"]);
+    assert!(
+        !hook(&env).contains("AWS_CREDENTIAL_EXPIRATION"),
+        "no profile, no expiry"
+    );
+    env.set("AWS_PROFILE", "old");
+    assert!(
+        !hook(&env).contains("AWS_CREDENTIAL_EXPIRATION"),
+        "an expired session shows nothing"
+    );
+    env.set("AWS_PROFILE", "admin");
+    let out = hook(&env);
+    assert!(
+        out.contains("export AWS_CREDENTIAL_EXPIRATION='2100-01-01T00:00:00Z'\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("export __OP_AWS_VARS='AWS_CREDENTIAL_EXPIRATION'\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("AWS_ACCESS_KEY_ID"),
+        "only the expiry, never keys: {out}"
+    );
+    // Leaving the profile takes back exactly what hook-env set.
+    env.extra_env.retain(|(k, _)| k != "AWS_PROFILE");
+    env.set("AWS_CREDENTIAL_EXPIRATION", "2100-01-01T00:00:00Z");
+    env.set("__OP_AWS_VARS", "AWS_CREDENTIAL_EXPIRATION");
+    env.set("OP_AWS_ITEM", "acme");
+    env.set("OP_AWS_SCOPE", "global");
+    assert_eq!(
+        hook(&env),
+        "unset AWS_CREDENTIAL_EXPIRATION\nunset __OP_AWS_VARS\n"
+    );
 }
