@@ -12,11 +12,16 @@ const ZSH: &str = include_str!("../../bash-zsh-fish/op-aws.zsh");
 const FISH: &str = include_str!("../../bash-zsh-fish/op-aws.fish");
 const NU: &str = include_str!("../../bash-zsh-fish/op-aws.nu");
 
+const INSTALL: &str = "Add to ~/.bashrc, ~/.zshrc or ~/.config/fish/config.fish:
+  eval \"$(op-aws activate bash)\"
+  eval \"$(op-aws activate zsh)\"
+  op-aws activate fish | source
+nushell (run once, and again after upgrading op-aws):
+  op-aws activate nu | save -f ($nu.data-dir | path join vendor/autoload/op-aws.nu)";
+
 /// Print the shell integration: cd hook, wrapper functions, `aws --profile` completion.
-///
-/// bash: eval "$(op-aws activate bash)"    zsh: eval "$(op-aws activate zsh)"
-/// fish: op-aws activate fish | source     nu: see `op-aws activate nu --help` in the docs
 #[derive(clap::Args)]
+#[command(after_long_help = INSTALL)]
 pub struct Args {
     #[arg(value_enum)]
     shell: Shell,
