@@ -42,6 +42,7 @@ if [[ -z "${__op_aws_loaded-}" ]]; then
     # `op-aws use` and `op-aws clear` change this shell: the binary prints the statements
     # (with __OP_AWS_SHELL set) and we evaluate them. Everything else passes through.
     op-aws() {
+        \builtin emulate -L zsh
         \builtin local __op_aws_rc=0 __op_aws_out __op_aws_arg
         case "${1-}" in
             use | clear)
@@ -80,6 +81,7 @@ if [[ -z "${__op_aws_loaded-}" ]]; then
     \builtin unset __op_aws_cmd
 
     __op_aws_profiles() {
+        \builtin emulate -L zsh
         \builtin local out
         out="$(\command op-aws profiles 2>/dev/null)" || :
         reply=("${(@f)out}")
@@ -89,6 +91,7 @@ if [[ -z "${__op_aws_loaded-}" ]]; then
     # aws --profile <TAB> (and --profile=<TAB>) from `op-aws profiles`; anything else goes to
     # the AWS CLI's own completer when it is installed.
     __op_aws_complete_aws() {
+        \builtin emulate -L zsh
         \builtin local -a reply
         if [[ "${words[CURRENT-1]}" == --profile ]]; then
             __op_aws_profiles
@@ -114,6 +117,7 @@ if [[ -z "${__op_aws_loaded-}" ]]; then
 
     # AWS_PROFILE=<TAB>, also after `export`.
     __op_aws_complete_profile_value() {
+        \builtin emulate -L zsh
         \builtin local -a reply
         __op_aws_profiles
         compadd -a reply
