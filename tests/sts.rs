@@ -504,3 +504,57 @@ fn config_mistakes_fail_before_any_call() {
     }
     assert!(w.proxy.requests().is_empty(), "{:?}", w.proxy.actions());
 }
+
+/// 1Password-only users have no local vault key: sessions live in the agent's memory, nothing
+/// secret touches the cache directory, and `lock` forgets them.
+#[test]
+fn without_a_local_vault_sessions_stay_in_the_agent() {
+    let moto = Moto::start();
+    let proxy = StsServer::start(Mode::Forward(moto.port));
+    let mut env = TestEnv::new();
+    let bin = env.root.path().join("op-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake_op = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake-op");
+    std::os::unix::fs::symlink(fake_op, bin.join("op")).unwrap();
+    env.set(
+        "PATH",
+        format!("{}:{}", bin.display(), crate::support::tools_path()),
+    );
+    env.set("AWS_ENDPOINT_URL", moto.url());
+    env.set("AWS_ENDPOINT_URL_STS", proxy.url());
+    env.set("AWS_DEFAULT_REGION", "us-east-1");
+    env.write("cfg/config.toml", "store = \"1password\"\n");
+    let item = serde_json::json!([{
+        "id": "i1", "title": "acme", "version": 1,
+        "vault": {"id": "v-work", "name": "Work"}, "category": "API_CREDENTIAL",
+        "fields": [
+            {"id": "f1", "type": "STRING", "label": "Access Key ID", "value": BASE_KEY},
+            {"id": "f2", "type": "CONCEALED", "label": "Secret Access Key", "value": BASE_SECRET},
+        ],
+    }]);
+    env.write(".fake-op/items.json", &item.to_string());
+    env.write(
+        ".aws/config",
+        "[profile base]\nop_aws_item = op://Work/acme\n\n\
+         [profile admin]\nrole_arn = arn:aws:iam::210987654321:role/Admin\nsource_profile = base\n",
+    );
+    env.ok(&["unlock"]);
+    let first = injected(&env, "admin");
+    let second = injected(&env, "admin");
+    assert_eq!(
+        proxy.count("AssumeRole"),
+        1,
+        "the agent served the second command"
+    );
+    assert_eq!(first["AWS_SESSION_TOKEN"], second["AWS_SESSION_TOKEN"]);
+    let list = cache_list(&env);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["store"], "agent");
+    let on_disk = all_bytes(&env.home);
+    assert!(!contains(&on_disk, &first["AWS_SECRET_ACCESS_KEY"]));
+    assert!(!contains(&on_disk, &first["AWS_SESSION_TOKEN"]));
+    // Locked: the agent and its sessions are gone; the next command asks STS again.
+    env.ok(&["lock"]);
+    injected(&env, "admin");
+    assert_eq!(proxy.count("AssumeRole"), 2);
+}

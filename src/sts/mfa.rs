@@ -43,13 +43,34 @@ pub fn wait_for_new_step(last: Option<u64>, now: u64, period: u64) -> Option<Dur
     (now / period <= last).then(|| Duration::from_secs((last + 1) * period - now))
 }
 
+/// Where the code comes from.
+enum Source {
+    Totp(totp_rs::Totp),
+    /// A store that hands out current codes, not secrets (1Password's `op` may), already
+    /// fresh: it tracks the steps it handed out itself.
+    Code(String),
+    Ask,
+}
+
+fn is_code(v: &str) -> bool {
+    v.len() == 6 && v.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// A 6-digit code for `serial`, and the guard to mark it used after the call.
 pub fn code(ctx: &Ctx, item: &Item, serial: &str) -> Result<(String, CodeGuard)> {
-    let generator = match item.get(item::ONE_TIME_PASSWORD) {
-        Some(v) => Some(totp::parse(v)?),
-        None => None,
+    let source = match item.get(item::ONE_TIME_PASSWORD).map(str::trim) {
+        // Six digits cannot be a secret (30 bits); it is a code.
+        Some(v) if is_code(v) => Source::Code(v.to_owned()),
+        Some(v) => Source::Totp(totp::parse(v)?),
+        None if prompt::interactive() => Source::Ask,
+        None => {
+            return Err(Error::MfaNoTerminal {
+                serial: serial.to_owned(),
+                item: item.title.clone(),
+            });
+        }
     };
-    if let Some(t) = &generator
+    if let Source::Totp(t) = &source
         && t.digits() != 6
     {
         return Err(Error::BadTotp(format!(
@@ -57,18 +78,12 @@ pub fn code(ctx: &Ctx, item: &Item, serial: &str) -> Result<(String, CodeGuard)>
             t.digits()
         )));
     }
-    if generator.is_none() && !prompt::interactive() {
-        return Err(Error::MfaNoTerminal {
-            serial: serial.to_owned(),
-            item: item.title.clone(),
-        });
-    }
     fsutil::ensure_private_dir(&ctx.dirs.cache)?;
     let path = state_path(ctx, serial);
     let lock = fsutil::lock_exclusive(&path)?;
     let last = last_step(&path);
-    let (code, step) = match &generator {
-        Some(t) => {
+    let (code, step) = match source {
+        Source::Totp(t) => {
             let period = t.step();
             if let Some(wait) = wait_for_new_step(last, now_secs(), period) {
                 eprintln!(
@@ -78,9 +93,10 @@ pub fn code(ctx: &Ctx, item: &Item, serial: &str) -> Result<(String, CodeGuard)>
                 std::thread::sleep(wait);
             }
             let now = now_secs();
-            (totp::code_at(t, now), totp::step_of(t, now))
+            (totp::code_at(&t, now), totp::step_of(&t, now))
         }
-        None => (ask(serial)?, now_secs() / 30),
+        Source::Code(c) => (c, now_secs() / 30),
+        Source::Ask => (ask(serial)?, now_secs() / 30),
     };
     Ok((
         code,
@@ -112,6 +128,13 @@ fn ask(serial: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn six_digits_are_a_code_not_a_secret() {
+        assert!(is_code("012345"));
+        assert!(!is_code("01234"));
+        assert!(!is_code("GEZDGNBVGY3TQOJQ"));
+    }
 
     #[test]
     fn a_used_step_waits_for_the_next_one() {
