@@ -68,6 +68,8 @@ module __op_aws_command {
 export use __op_aws_command *
 
 export-env {
+    # For `op-aws inspect`, `status` and `doctor`: the integration is loaded in this shell.
+    $env.OP_AWS_SHELL = 'nu'
     # Idempotent: loading this twice finds our marker key and adds nothing. `PWD? | default []`
     # because the default config has no PWD key (and `++=` on a missing one fails).
     let ours = {|hooks| $hooks | any {|h| ($h | describe) starts-with 'record' and ($h.__op_aws_hook? == true) } }

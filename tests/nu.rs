@@ -149,8 +149,12 @@ fn the_aws_wrapper_injects_the_session_item_with_and_without_the_plugin() {
     }
     // The module's `op-aws` passes other subcommands through, output and all.
     assert_eq!(
-        nu_ok(&env, false, "source op-aws.nu; op-aws list | lines | first"),
-        "aws"
+        nu_ok(
+            &env,
+            false,
+            "source op-aws.nu; op-aws list | lines | str join ','"
+        ),
+        "aws,cdk,sam,eksctl,awslogs"
     );
 }
 
@@ -370,5 +374,24 @@ fn the_cd_hook_sets_and_clears_the_item_in_an_interactive_nu() {
         t.prompt(5).starts_with("[-]>"),
         "leaving proj: {}",
         t.screen()
+    );
+}
+
+#[test]
+fn with_the_vault_locked_the_plugin_names_unlock_and_asks_nothing() {
+    let env = TestEnv::new();
+    vault_with_items(&env);
+    env.ok(&["lock"]);
+    let o = nu_in(&env, &env.home, true, "op-aws use prod");
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("cannot use \"prod\"") && err.contains("op-aws unlock"),
+        "{err}"
+    );
+    assert_eq!(
+        nu_ok(&env, true, "(op-aws status).unlocked"),
+        "false",
+        "status still answers"
     );
 }

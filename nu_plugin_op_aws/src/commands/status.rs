@@ -17,7 +17,7 @@ impl SimplePluginCommand for Status {
     }
 
     fn description(&self) -> &str {
-        "Locked or unlocked (and for how long), the store, the wrapped commands, and the item and scope in effect here."
+        "Locked or unlocked (and for how long), the store, the item and scope in effect here, the shell integration and the wrapped commands."
     }
 
     fn signature(&self) -> Signature {
@@ -75,6 +75,7 @@ impl SimplePluginCommand for Status {
                 "item" => opt(current.map(|a| Value::string(&a.item, head))),
                 "scope" => opt(current.map(|a| Value::string(a.scope.name(), head))),
                 "path" => opt(current.and_then(|a| dir_of(&a.scope, head))),
+                "integration" => opt(caller.var("OP_AWS_SHELL").map(|s| Value::string(s, head))),
                 "wrapped" => Value::list(ctx.config.wrapped().into_iter().map(|w| Value::string(w, head)).collect(), head),
             },
             head,
