@@ -24,6 +24,8 @@ calls() { wc -l <"$FAKE_OP_DIR/calls.log" 2>/dev/null || echo 0; }
 
 "$OP_AWS" run -- true x  # fails loudly here rather than inside hyperfine
 RUNS=${RUNS:-100} compare "1password cold (no agent: op every run)" "true x" "$OP_AWS run -- true x"
+# The same with op as slow as the real one at its quickest (0.2 s a call).
+FAKE_OP_DELAY_MS=200 RUNS=10 compare "1password cold, op at 200 ms" "true x" "$OP_AWS run -- true x"
 cold_calls=$(calls)
 
 "$OP_AWS" unlock
