@@ -395,3 +395,49 @@ fn with_the_vault_locked_the_plugin_names_unlock_and_asks_nothing() {
         "status still answers"
     );
 }
+
+#[test]
+fn plugin_directory_and_global_defaults_are_the_ones_the_cli_reads() {
+    let env = TestEnv::new();
+    vault_with_items(&env);
+    let proj = env.home.join("proj");
+    std::fs::create_dir_all(proj.join("sub")).unwrap();
+    // A relative DIR is the caller's, not the plugin process's own directory.
+    let out = nu_ok(
+        &env,
+        true,
+        "op-aws use dev --directory proj | get path; op-aws use prod --global | get scope",
+    );
+    assert_eq!(out, "global");
+    let inspect = |dir: &Path| -> serde_json::Value {
+        let mut c = env.op_aws(&["inspect", "--json"]);
+        c.current_dir(dir);
+        serde_json::from_str(&ok(run_cmd(c, ""), &["inspect"])).unwrap()
+    };
+    let rows = |v: &serde_json::Value| -> Vec<(String, String)> {
+        v["defaults"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["scope"].as_str().unwrap().to_owned(),
+                    d["item"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let pair = |s: &str, i: &str| (s.to_owned(), i.to_owned());
+    assert_eq!(
+        rows(&inspect(&proj.join("sub"))),
+        [pair("directory", "dev"), pair("global", "prod")]
+    );
+    // clear --all from below proj removes both, as `op-aws clear --all` would.
+    let cleared = nu_ok(
+        &env,
+        true,
+        "cd proj/sub; op-aws clear --all | get scope | str join ','",
+    );
+    assert_eq!(cleared, "directory,global");
+    assert_eq!(rows(&inspect(&proj)), []);
+}
