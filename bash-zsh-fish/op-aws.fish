@@ -38,7 +38,9 @@ if not set -q __op_aws_loaded
             set __op_aws_rc $status
         end
         if contains -- "$argv[1]" use clear unlock lock init
-            # Defaults or the agent changed: recompute what applies here now.
+            # Defaults or the agent changed: recompute what applies here now. After a
+            # lock, keys exported by export mode are read again, so they go.
+            test "$argv[1]" = lock; and set -e __OP_AWS_EXPORT
             set -g __op_aws_state ''
             __op_aws_hook
         end

@@ -65,7 +65,9 @@ if [[ -z "${__op_aws_loaded-}" ]]; then
         esac
         case "${1-}" in
             use | clear | unlock | lock | init)
-                # Defaults or the agent changed: recompute what applies here now.
+                # Defaults or the agent changed: recompute what applies here now. After a
+                # lock, keys exported by export mode are read again, so they go.
+                if [[ "${1}" == lock ]]; then \builtin unset __OP_AWS_EXPORT; fi
                 __op_aws_state=''
                 __op_aws_hook
                 ;;

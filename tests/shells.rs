@@ -524,6 +524,23 @@ fn export_mode_exports_on_entering_and_unsets_on_leaving() {
         "{}",
         warnings[0]
     );
+
+    // `op-aws lock` (through the function) takes exported keys back at once.
+    let body = format!(
+        "cd proj\n__op_aws_hook\n{}op-aws lock\n{}",
+        Sh::Bash.show("before", &keys),
+        Sh::Bash.show("after", &keys)
+    );
+    let out = Sh::Bash.ok(&env, &body);
+    assert_eq!(
+        line(&out, "before"),
+        "AKIAACMEACMEACME0001|acme-secret|eu-west-1"
+    );
+    assert_eq!(
+        line(&out, "after"),
+        "||",
+        "op-aws lock left the keys in the shell"
+    );
 }
 
 #[test]

@@ -558,3 +558,41 @@ fn without_a_local_vault_sessions_stay_in_the_agent() {
     injected(&env, "admin");
     assert_eq!(proxy.count("AssumeRole"), 2);
 }
+
+/// No TOTP secret in the item, but a terminal: the code is asked for and sent as typed.
+#[test]
+fn without_a_secret_the_code_is_asked_on_the_terminal() {
+    use std::io::Write;
+    let w = world(None, false);
+    // `script` gives op-aws a pseudo-terminal; what we write to it is what the user types.
+    let mut c = w.env.command("script");
+    c.args([
+        "-qec",
+        "op-aws run --profile mfa -- sh -c 'echo KEY=$AWS_ACCESS_KEY_ID'",
+        "/dev/null",
+    ]);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"314159\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(
+        text.contains("MFA code for arn:aws:iam::123456789012:mfa/alice"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("KEY={MOTO_SESSION_KEY}")), "{text}");
+    let gst: Vec<_> = w
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "GetSessionToken")
+        .collect();
+    assert_eq!(gst.len(), 1);
+    assert_eq!(gst[0].params["TokenCode"], "314159");
+    assert_eq!(gst[0].params["SerialNumber"], SERIAL);
+}
