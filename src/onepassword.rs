@@ -290,8 +290,8 @@ pub fn list_titles(ctx: &Ctx) -> Result<Vec<String>> {
         #[serde(default)]
         title: String,
     }
-    let list: Vec<Summary> = serde_json::from_slice(&out)
-        .map_err(|e| Error::OnePassword(format!("op item list returned unexpected JSON: {e}")))?;
+    let list: Vec<Summary> =
+        serde_json::from_slice(&out).map_err(|e| bad_json("op item list", &e))?;
     let mut titles: Vec<String> = list
         .into_iter()
         .map(|s| s.title)
@@ -317,8 +317,8 @@ pub fn create_item(ctx: &Ctx, item: &Item) -> Result<String> {
     }
     args.extend(["--format", "json", "-"]);
     let out = run_op(&args, Some(template.as_bytes()), &item.title)?;
-    let created: OpItem = serde_json::from_slice(&out)
-        .map_err(|e| Error::OnePassword(format!("op item create returned unexpected JSON: {e}")))?;
+    let created: OpItem =
+        serde_json::from_slice(&out).map_err(|e| bad_json("op item create", &e))?;
     let vault_name = created.vault.map(|v| v.name).filter(|n| !n.is_empty());
     Ok(match vault_name.or_else(|| vault.map(str::to_owned)) {
         Some(v) => format!("{SCHEME}{v}/{}", item.title),
@@ -345,6 +345,16 @@ fn template_json(item: &Item) -> String {
         .collect();
     serde_json::json!({ "title": item.title, "category": "API_CREDENTIAL", "fields": fields })
         .to_string()
+}
+
+/// Where op's output stopped making sense, without serde's text: that can quote a value, and
+/// values here are secrets.
+fn bad_json(cmd: &str, e: &serde_json::Error) -> Error {
+    Error::OnePassword(format!(
+        "{cmd} printed JSON op-aws does not understand (line {}, column {})",
+        e.line(),
+        e.column()
+    ))
 }
 
 #[derive(Deserialize)]
@@ -402,8 +412,7 @@ fn is_placeholder(v: &str) -> bool {
 /// wins; `Region` stands in for a missing `Default Region` (as in 1Password's plugin); an
 /// OTP-type field becomes `One-Time Password` unless a field already has that label.
 fn parse_item(json: &[u8], requested: &str) -> Result<Read> {
-    let op: OpItem = serde_json::from_slice(json)
-        .map_err(|e| Error::OnePassword(format!("op item get returned unexpected JSON: {e}")))?;
+    let op: OpItem = serde_json::from_slice(json).map_err(|e| bad_json("op item get", &e))?;
     let vault = op
         .vault
         .as_ref()
@@ -596,6 +605,16 @@ mod tests {
         assert!(it.field(item::ONE_TIME_PASSWORD).unwrap().concealed);
         assert!(it.field(item::SECRET_ACCESS_KEY).unwrap().concealed);
         assert!(it.field("notesPlain").is_none(), "empty fields are dropped");
+    }
+
+    #[test]
+    fn unexpected_json_is_reported_without_quoting_it() {
+        let json = br#"{"title": "t", "fields": "AKIA-and-s3cr3t"}"#;
+        let Err(e) = parse_item(json, "t") else {
+            panic!("parsed")
+        };
+        let msg = e.to_string();
+        assert!(!msg.contains("s3cr3t") && msg.contains("line 1"), "{msg}");
     }
 
     #[test]
