@@ -227,3 +227,48 @@ pub fn hint(code: &str, message: &str) -> Option<String> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_follow_the_aws_code_and_message() {
+        let h = |c, m| hint(c, m).unwrap_or_default();
+        assert!(
+            h(
+                "AccessDenied",
+                "MultiFactorAuthentication failed with invalid MFA one time pass code."
+            )
+            .contains("One-Time Password")
+        );
+        assert!(
+            h(
+                "AccessDenied",
+                "Cannot call GetSessionToken with session credentials"
+            )
+            .contains("long-lived")
+        );
+        assert!(
+            h(
+                "AccessDenied",
+                "User: x is not authorized to perform: sts:AssumeRole"
+            )
+            .contains("trust policy")
+        );
+        assert!(
+            h(
+                "ExpiredToken",
+                "The security token included in the request is expired"
+            )
+            .contains("cache clear")
+        );
+        assert!(h("InvalidClientTokenId", "").contains("Access Key ID"));
+        assert!(h("SignatureDoesNotMatch", "").contains("Secret Access Key"));
+        assert!(
+            h("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+                .contains("3600")
+        );
+        assert_eq!(hint("Throttling", "Rate exceeded"), None);
+    }
+}
