@@ -222,6 +222,13 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
     Ok(read.item)
 }
 
+/// The item if a running agent holds it; never calls op (for the prompt hook, which must not
+/// block on op or make it prompt).
+pub fn cached_item(ctx: &Ctx, name: &str) -> Result<Option<Item>> {
+    let r = Reference::parse(name, ctx.config.onepassword_vault.as_deref())?;
+    Ok(agent::cache_get(&ctx.dirs, &r.cache_key())?.and_then(|c| serde_json::from_str(&c).ok()))
+}
+
 /// A lock per item in the runtime directory, named from the cache key (sanitised: a collision
 /// only makes two items queue behind each other).
 fn read_lock(dirs: &Dirs, key: &str) -> Result<fsutil::LockGuard> {
