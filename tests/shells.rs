@@ -379,7 +379,7 @@ fn cd_sets_and_clears_the_state_at_each_prompt() {
         let logq = log.display();
         let (cmdline, extra_env): (String, Vec<(&str, String)>) = match sh {
             Sh::Bash => {
-                std::fs::write(&rc, format!("{}__t_log() {{ printf '%s|%s|%s\\n' \"$PWD\" \"${{OP_AWS_ITEM-}}\" \"${{OP_AWS_SCOPE-}}\" >> '{logq}'; }}\nPROMPT_COMMAND=\"$PROMPT_COMMAND;__t_log\"\nPS1='$ '\n", sh.activate())).unwrap();
+                std::fs::write(&rc, format!("{}__t_log() {{ local st=$?; printf '%s|%s|%s|%s\\n' \"$PWD\" \"${{OP_AWS_ITEM-}}\" \"${{OP_AWS_SCOPE-}}\" \"$st\" >> '{logq}'; }}\nPROMPT_COMMAND=\"$PROMPT_COMMAND;__t_log\"\nPS1='$ '\n", sh.activate())).unwrap();
                 (
                     format!("bash --noprofile --rcfile '{}' -i", rc.display()),
                     vec![],
@@ -387,14 +387,14 @@ fn cd_sets_and_clears_the_state_at_each_prompt() {
             }
             Sh::Zsh => {
                 let zdot = mkdir(&env.home.join("zdot-cd"));
-                std::fs::write(zdot.join(".zshrc"), format!("{}__t_log() {{ printf '%s|%s|%s\\n' \"$PWD\" \"${{OP_AWS_ITEM-}}\" \"${{OP_AWS_SCOPE-}}\" >> '{logq}'; }}\nprecmd_functions+=(__t_log)\nPS1='$ '\n", sh.activate())).unwrap();
+                std::fs::write(zdot.join(".zshrc"), format!("{}__t_log() {{ local st=$?; printf '%s|%s|%s|%s\\n' \"$PWD\" \"${{OP_AWS_ITEM-}}\" \"${{OP_AWS_SCOPE-}}\" \"$st\" >> '{logq}'; }}\nprecmd_functions+=(__t_log)\nPS1='$ '\n", sh.activate())).unwrap();
                 (
                     "zsh -i".into(),
                     vec![("ZDOTDIR", zdot.display().to_string())],
                 )
             }
             Sh::Fish => {
-                std::fs::write(&rc, format!("{}function __t_log --on-event fish_prompt\n    printf '%s|%s|%s\\n' $PWD \"$OP_AWS_ITEM\" \"$OP_AWS_SCOPE\" >> '{logq}'\nend\nfunction fish_prompt\n    echo -n '$ '\nend\n", sh.activate())).unwrap();
+                std::fs::write(&rc, format!("{}function __t_log --on-event fish_prompt\n    set -l st $status\n    printf '%s|%s|%s|%s\\n' $PWD \"$OP_AWS_ITEM\" \"$OP_AWS_SCOPE\" $st >> '{logq}'\nend\nfunction fish_prompt\n    echo -n '$ '\nend\n", sh.activate())).unwrap();
                 (
                     format!("fish --no-config --private -i -C 'source {}'", rc.display()),
                     vec![],
@@ -405,7 +405,13 @@ fn cd_sets_and_clears_the_state_at_each_prompt() {
         let t = Tmux::start(&env, &extra, &cmdline);
         let logged = || std::fs::read_to_string(&log).unwrap_or_default();
         let mut n = 0;
+        // Each prompt logs PWD|OP_AWS_ITEM|OP_AWS_SCOPE|$? (the hook must keep $? intact).
         let mut step = |keys: &[&str], want: String, what: &str| {
+            let want = if want.contains('|') && want.matches('|').count() == 2 {
+                format!("{want}|0")
+            } else {
+                want
+            };
             n += 1;
             if !keys.is_empty() {
                 t.send(keys);
@@ -431,9 +437,9 @@ fn cd_sets_and_clears_the_state_at_each_prompt() {
         );
         assert_eq!(hooks(), before, "{sh:?}: a plain Enter ran hook-env");
         step(
-            &["cd sub", "Enter"],
-            format!("{s}|acme|directory"),
-            "cd below the project",
+            &["cd sub; false", "Enter"],
+            format!("{s}|acme|directory|1"),
+            "cd below the project, then a failing command",
         );
         step(
             &["op-aws use other", "Enter"],
