@@ -58,7 +58,7 @@ impl Reference {
         }
     }
 
-    /// The agent-cache key; vault and item as given (op matches them case-sensitively by ID).
+    /// The agent-cache key: vault and item exactly as given to op.
     fn cache_key(&self) -> String {
         format!(
             "1password\0{}\0{}",
