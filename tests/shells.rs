@@ -205,9 +205,13 @@ fn use_switches_this_shell_and_aws_sees_the_session_item() {
     let vars = ["OP_AWS_SESSION_ITEM", "OP_AWS_ITEM", "OP_AWS_SCOPE"];
     for sh in SHELLS {
         let body = format!(
-            "{}op-aws use moto-user\n{}aws sts get-caller-identity --query Arn --output text\nop-aws clear --force\n{}",
+            "{}op-aws use moto-user\n{}aws sts get-caller-identity --query Arn --output text\n{}op-aws clear --force\n{}",
             sh.show("before", &vars),
             sh.show("after", &vars),
+            sh.show(
+                "shell-keys",
+                &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+            ),
             sh.show("cleared", &vars),
         );
         let o = sh.run(&env, &body);
@@ -218,6 +222,11 @@ fn use_switches_this_shell_and_aws_sees_the_session_item() {
         assert!(
             out.lines().any(|l| l == arn),
             "{sh:?}: aws did not run as {arn}:\n{out}"
+        );
+        assert_eq!(
+            line(&out, "shell-keys"),
+            "|",
+            "{sh:?}: the keys leaked into the shell"
         );
         assert_eq!(line(&out, "cleared"), "|decoy|global", "{sh:?}");
         assert!(
