@@ -472,6 +472,17 @@ fn an_op_that_gives_only_the_current_code_leaves_no_code_on_disk() {
 
 #[test]
 fn the_otp_secret_from_op_answers_mfa() {
+    mfa_through_op(false);
+}
+
+#[test]
+fn the_current_code_from_an_op_that_gives_no_secret_answers_mfa() {
+    mfa_through_op(true);
+}
+
+/// GetSessionToken carries the serial and a current code from the op item: generated from the
+/// OTP field's secret, or (`code_only`) the code op computed itself.
+fn mfa_through_op(code_only: bool) {
     use crate::support::sts_server::{Mode, StsServer};
     const SECRET_URI: &str =
         "otpauth://totp/AWS:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=AWS";
@@ -481,6 +492,9 @@ fn the_otp_secret_from_op_answers_mfa() {
     let mut env = op_env();
     env.set("AWS_ENDPOINT_URL", moto.url());
     env.set("AWS_ENDPOINT_URL_STS", proxy.url());
+    if code_only {
+        env.set("FAKE_OP_TOTP_ONLY", "1");
+    }
     let mut fields = key_fields("AKIABASEKEY000000001", OP_FIELDS_SECRET);
     fields.as_array_mut().unwrap().extend([
         json!({"id": "o1", "type": "OTP", "label": "one-time password", "value": SECRET_URI}),
