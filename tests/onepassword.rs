@@ -215,6 +215,9 @@ fn bare_names_use_the_configured_vault_and_op_aws_use_lists_titles() {
         json!(["item", "list", "--format", "json", "--vault", "Work"])
     );
 
+    // `item list` lists the configured store, not the (absent) local vault.
+    assert_eq!(env.ok(&["item", "list"]), "dev\nprod\n");
+
     let err = fails(&env, &["use", "staging", "--global"]);
     assert!(err.contains("no item named \"staging\""), "{err}");
 

@@ -1,4 +1,5 @@
 use anyhow::Context;
+use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
 use op_aws::item::{Item, is_concealed_label, now_secs};
 use op_aws::{Error, prompt, store, vault};
@@ -103,6 +104,14 @@ impl Args {
                     Ok(())
                 })
                 .with_context(|| format!("cannot add item {name:?}"))?;
+            }
+            Cmd::List { json } if ctx.config.store == StoreKind::OnePassword => {
+                let titles = store::list_titles(&ctx).context("cannot list the items")?;
+                if json {
+                    super::print_json(&titles.iter().map(|t| serde_json::json!({ "title": t })).collect::<Vec<_>>())?;
+                } else {
+                    titles.iter().for_each(|t| println!("{t}"));
+                }
             }
             Cmd::List { json } => {
                 let id = store::identity(&ctx)?;

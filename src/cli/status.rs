@@ -37,6 +37,14 @@ impl Args {
                 humantime::format_duration(std::time::Duration::from_secs(a.unlocked_secs)),
                 humantime::format_duration(std::time::Duration::from_secs(a.expires_in_secs))
             ),
+            _ if ctx.config.store == op_aws::config::StoreKind::OnePassword => match &agent {
+                Some(a) => println!(
+                    "agent:  running, {} cached read(s), forgets them in {}",
+                    a.cached_entries,
+                    humantime::format_duration(std::time::Duration::from_secs(a.expires_in_secs))
+                ),
+                None => println!("agent:  not running (every read calls `op`; `op-aws unlock` caches them)"),
+            },
             _ => println!("vault:  locked"),
         }
         match current {

@@ -193,6 +193,8 @@ fn session_name(files: &AwsFiles, profile: &str, item: &Item) -> Result<String> 
 
 /// `op-aws-<item>`, so CloudTrail shows which item assumed the role.
 pub fn default_session_name(title: &str) -> String {
+    // For `op://Vault/Item`, the item's own name says it best.
+    let title = title.strip_prefix("op://").and_then(|r| r.rsplit('/').next()).unwrap_or(title);
     let clean: String = title
         .chars()
         .map(|c| {
@@ -425,6 +427,7 @@ mod tests {
         assert!(!valid_session_name(&"x".repeat(65)));
         assert_eq!(default_session_name(&"é".repeat(80)).len(), 64);
         assert!(valid_session_name(&default_session_name("my item / prod")));
+        assert_eq!(default_session_name("op://Work/acme"), "op-aws-acme");
         let f = files();
         let it = item(None);
         let a = build(&f, &it, "admin").unwrap().unwrap();
