@@ -579,3 +579,36 @@ fn a_burst_of_parallel_reads_calls_op_once() {
     }
     assert_eq!(gets(&env), 1, "parallel readers must share one op call");
 }
+
+#[test]
+fn export_mode_serves_1password_items_from_the_agent_only() {
+    let env = op_env();
+    put_items(
+        &env,
+        &[op_item("a1", "Work", "prod", key_fields("AKIAWORKPROD0000000", OP_FIELDS_SECRET))],
+    );
+    config(&env, "store = \"1password\"\n");
+    let dir = env.home.join("proj");
+    std::fs::create_dir_all(&dir).unwrap();
+    env.ok(&["use", "op://Work/prod", "--directory", dir.to_str().unwrap(), "--export"]);
+    let hook = || {
+        let mut c = env.op_aws(&["hook-env", "--shell", "bash"]);
+        c.current_dir(&dir);
+        crate::support::run_cmd(c, "")
+    };
+    // Not read yet: one warning, no key, and op is not asked from the prompt.
+    let before = gets(&env);
+    let o = hook();
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("AKIAWORKPROD0000000"));
+    assert!(stderr(&o).contains("not in the agent"), "{}", stderr(&o));
+    assert_eq!(gets(&env), before);
+    // Once a command has read it through a running agent, entering exports it.
+    env.ok(&["unlock"]);
+    let mut c = env.op_aws(&["run", "--", "true", "x"]);
+    c.current_dir(&dir);
+    crate::support::ok(crate::support::run_cmd(c, ""), &["run"]);
+    let before = gets(&env);
+    let out = String::from_utf8_lossy(&hook().stdout).into_owned();
+    assert!(out.contains("export AWS_ACCESS_KEY_ID='AKIAWORKPROD0000000'"), "{out}");
+    assert_eq!(gets(&env), before, "the hook never calls op");
+}

@@ -170,9 +170,14 @@ fn export_id(a: &Applied) -> Option<String> {
 /// it must never prompt or start anything.
 fn read_keys(ctx: &Ctx, item: &str) -> Result<AccessKeys, String> {
     if store::store_of(ctx, item) == StoreKind::OnePassword {
-        return Err(
-            "1Password items are read only by the commands op-aws runs (use the wrappers)".into(),
-        );
+        // Only what the agent already holds: the prompt must never wait on `op`.
+        return match op_aws::onepassword::cached_item(ctx, item) {
+            Ok(Some(found)) => found.access_keys().map_err(|e| e.to_string()),
+            Ok(None) => Err(format!(
+                "{item} is not in the agent yet; run any wrapped command (or `op-aws unlock` first)"
+            )),
+            Err(e) => Err(e.to_string()),
+        };
     }
     let id = agent::identity(&ctx.dirs)
         .map_err(|e| e.to_string())?
