@@ -38,8 +38,13 @@ enum Request {
     },
     Identity,
     Lock,
-    CacheGet { key: String },
-    CachePut { key: String, value: Zeroizing<String> },
+    CacheGet {
+        key: String,
+    },
+    CachePut {
+        key: String,
+        value: Zeroizing<String>,
+    },
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -90,15 +95,20 @@ impl Client {
             Err(e) => return Err(Error::io(&sock, e)),
         };
         check_peer(&stream).map_err(Error::Agent)?;
-        stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| Error::io(&sock, e))?;
-        stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| Error::io(&sock, e))?;
+        stream
+            .set_read_timeout(Some(IO_TIMEOUT))
+            .map_err(|e| Error::io(&sock, e))?;
+        stream
+            .set_write_timeout(Some(IO_TIMEOUT))
+            .map_err(|e| Error::io(&sock, e))?;
         Ok(Some(Self {
             reader: BufReader::new(stream),
         }))
     }
 
     fn call(mut self, req: &Request) -> Result<Response> {
-        let mut line = Zeroizing::new(serde_json::to_vec(req).map_err(|e| Error::Agent(e.to_string()))?);
+        let mut line =
+            Zeroizing::new(serde_json::to_vec(req).map_err(|e| Error::Agent(e.to_string()))?);
         line.push(b'\n');
         let io = |e: std::io::Error| Error::Agent(format!("lost the connection: {e}"));
         self.reader.get_mut().write_all(&line).map_err(io)?;
@@ -107,7 +117,8 @@ impl Client {
         if buf.is_empty() {
             return Err(Error::Agent("it closed the connection".into()));
         }
-        let resp: Response = serde_json::from_str(&buf).map_err(|e| Error::Agent(format!("bad reply: {e}")))?;
+        let resp: Response =
+            serde_json::from_str(&buf).map_err(|e| Error::Agent(format!("bad reply: {e}")))?;
         match resp.error {
             Some(e) if e == "locked" => Err(Error::Locked),
             Some(e) => Err(Error::Agent(e)),
@@ -123,7 +134,10 @@ fn check_peer(stream: &UnixStream) -> std::result::Result<(), String> {
     if cred.uid() == me {
         Ok(())
     } else {
-        Err(format!("refusing a peer of uid {} (we are uid {me})", cred.uid()))
+        Err(format!(
+            "refusing a peer of uid {} (we are uid {me})",
+            cred.uid()
+        ))
     }
 }
 
@@ -160,7 +174,11 @@ pub fn lock(dirs: &Dirs) -> Result<bool> {
 /// A value the agent keeps for its lifetime (1Password reads). `None` when no agent runs.
 pub fn cache_get(dirs: &Dirs, key: &str) -> Result<Option<Zeroizing<String>>> {
     match Client::connect(dirs)? {
-        Some(c) => Ok(c.call(&Request::CacheGet { key: key.to_owned() })?.value),
+        Some(c) => Ok(c
+            .call(&Request::CacheGet {
+                key: key.to_owned(),
+            })?
+            .value),
         None => Ok(None),
     }
 }
@@ -191,7 +209,9 @@ pub fn unlock(dirs: &Dirs, exe: &Path, identity: Option<&Identity>, idle: Durati
     spawn(dirs, exe)?;
     match Client::connect(dirs)? {
         Some(c) => c.call(&req()).map(|_| ()),
-        None => Err(Error::Agent("it started but its socket is not there".into())),
+        None => Err(Error::Agent(
+            "it started but its socket is not there".into(),
+        )),
     }
 }
 
@@ -259,7 +279,8 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
     }
     let _ = std::fs::remove_file(&sock);
     let listener = UnixListener::bind(&sock).map_err(|e| Error::io(&sock, e))?;
-    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600)).map_err(|e| Error::io(&sock, e))?;
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io(&sock, e))?;
     let now = Instant::now();
     let state = Arc::new(Mutex::new(State {
         identity: None,
@@ -304,21 +325,23 @@ fn wake(sock: &Path) {
 }
 
 fn spawn_watchdog(state: Arc<Mutex<State>>, sock: std::path::PathBuf) {
-    std::thread::spawn(move || loop {
-        let wait = {
-            let Ok(mut s) = state.lock() else { return };
-            let now = Instant::now();
-            let deadline = s.deadline();
-            if now >= deadline {
-                s.forget();
-                s.stop = true;
-                drop(s);
-                wake(&sock);
-                return;
-            }
-            deadline - now
-        };
-        std::thread::sleep(wait.min(Duration::from_secs(1)));
+    std::thread::spawn(move || {
+        loop {
+            let wait = {
+                let Ok(mut s) = state.lock() else { return };
+                let now = Instant::now();
+                let deadline = s.deadline();
+                if now >= deadline {
+                    s.forget();
+                    s.stop = true;
+                    drop(s);
+                    wake(&sock);
+                    return;
+                }
+                deadline - now
+            };
+            std::thread::sleep(wait.min(Duration::from_secs(1)));
+        }
     });
 }
 
@@ -366,7 +389,9 @@ fn handle(stream: UnixStream, state: &Mutex<State>) {
             }
         }
     };
-    let Ok(mut out) = serde_json::to_vec(&resp).map(Zeroizing::new) else { return };
+    let Ok(mut out) = serde_json::to_vec(&resp).map(Zeroizing::new) else {
+        return;
+    };
     out.push(b'\n');
     let _ = reader.get_mut().write_all(&out);
 }
@@ -382,7 +407,10 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
     let mut r = Response::default();
     match req {
         Request::Status => {}
-        Request::Unlock { identity, idle_secs } => {
+        Request::Unlock {
+            identity,
+            idle_secs,
+        } => {
             if let Some(id) = identity {
                 if Identity::parse(&id).is_err() {
                     r.error = Some("malformed identity".into());

@@ -19,7 +19,10 @@ pub struct AwsFiles {
 pub fn config_path() -> Result<PathBuf> {
     std::env::var_os("AWS_CONFIG_FILE")
         .filter(|v| !v.is_empty())
-        .map_or_else(|| crate::dirs::home().map(|h| h.join(".aws/config")), |p| Ok(expand_home(p.into())))
+        .map_or_else(
+            || crate::dirs::home().map(|h| h.join(".aws/config")),
+            |p| Ok(expand_home(p.into())),
+        )
 }
 
 /// The credentials file path, as the AWS CLI resolves it.
@@ -59,11 +62,15 @@ impl AwsFiles {
 
     /// Loads them as a process with another environment would (the nushell plugin's caller).
     pub fn load_with(get: crate::dirs::Lookup<'_>) -> Result<Self> {
-        let vars: std::collections::HashMap<String, String> =
-            ["HOME", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE"]
-                .into_iter()
-                .filter_map(|k| Some((k.to_owned(), get(k)?.into_string().ok()?)))
-                .collect();
+        let vars: std::collections::HashMap<String, String> = [
+            "HOME",
+            "AWS_CONFIG_FILE",
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "AWS_PROFILE",
+        ]
+        .into_iter()
+        .filter_map(|k| Some((k.to_owned(), get(k)?.into_string().ok()?)))
+        .collect();
         Self::load_env(&Env::from(vars))
     }
 
@@ -83,15 +90,24 @@ impl AwsFiles {
             .with_contents(EnvConfigFileKind::Config, config)
             .with_contents(EnvConfigFileKind::Credentials, credentials)
             .build();
-        let src = ready(source::load(&Env::from_slice(&[]), &Fs::from_slice(&[]), &files))
-            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let src = ready(source::load(
+            &Env::from_slice(&[]),
+            &Fs::from_slice(&[]),
+            &files,
+        ))
+        .map_err(|e| Error::Invalid(e.to_string()))?;
         Self::parse(src)
     }
 
     fn parse(src: source::Source) -> Result<Self> {
         let sections = EnvConfigSections::parse(src).map_err(|e| Error::BadConfig {
             path: config_path().unwrap_or_default(),
-            why: e.to_string().lines().next().unwrap_or("parse error").to_owned(),
+            why: e
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or("parse error")
+                .to_owned(),
         })?;
         Ok(Self { sections })
     }
@@ -116,9 +132,14 @@ impl AwsFiles {
 
     /// Profiles the AWS tools authenticate by themselves: SSO, credential_process, web identity.
     pub fn is_self_authenticating(&self, profile: &str) -> bool {
-        ["sso_session", "sso_start_url", "credential_process", "web_identity_token_file"]
-            .iter()
-            .any(|k| self.get(profile, k).is_some())
+        [
+            "sso_session",
+            "sso_start_url",
+            "credential_process",
+            "web_identity_token_file",
+        ]
+        .iter()
+        .any(|k| self.get(profile, k).is_some())
     }
 
     /// The `source_profile` chain starting at `profile` (itself first); loops are an error.
@@ -184,6 +205,9 @@ mod tests {
         assert!(f.chain("a").unwrap_err().to_string().contains("loop"));
         assert!(f.is_self_authenticating("sso"));
         assert!(!f.is_self_authenticating("admin"));
-        assert_eq!(f.profile_names(), ["a", "admin", "b", "base", "plain", "sso", "top"]);
+        assert_eq!(
+            f.profile_names(),
+            ["a", "admin", "b", "base", "plain", "sso", "top"]
+        );
     }
 }

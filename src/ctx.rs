@@ -1,8 +1,8 @@
 //! What every command needs: the directories and the user's settings.
 
+use crate::Result;
 use crate::config::Config;
 use crate::dirs::Dirs;
-use crate::Result;
 
 pub struct Ctx {
     pub dirs: Dirs,

@@ -47,9 +47,7 @@ fn absolute_override(get: Lookup<'_>, var: &'static str) -> Result<Option<PathBu
 
 /// An XDG base directory, ignored unless absolute (as the spec says).
 fn xdg(get: Lookup<'_>, var: &str) -> Option<PathBuf> {
-    get(var)
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
+    get(var).map(PathBuf::from).filter(|p| p.is_absolute())
 }
 
 pub fn home() -> Result<PathBuf> {

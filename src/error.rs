@@ -81,7 +81,9 @@ pub enum Error {
         config: String,
         item: String,
     },
-    #[error("profile {profile:?}: duration_seconds = {seconds}, but a role assumed with another role's credentials lasts at most 3600 s")]
+    #[error(
+        "profile {profile:?}: duration_seconds = {seconds}, but a role assumed with another role's credentials lasts at most 3600 s"
+    )]
     ChainedDuration { profile: String, seconds: u32 },
     #[error("the item's One-Time Password is not usable: {0}")]
     BadTotp(String),

@@ -38,7 +38,8 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
     }
     if md.mode() & 0o077 != 0 {
         // Ours, so tighten it rather than fail: a umask of 022 at first creation is common.
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| Error::io(dir, e))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io(dir, e))?;
     }
     Ok(())
 }
@@ -52,9 +53,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     // The builder's mode is filtered by the umask; set it exactly.
-    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).map_err(|e| Error::io(tmp.path(), e))?;
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io(tmp.path(), e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     // Make the rename itself durable.
     if let Ok(d) = File::open(dir) {

@@ -83,14 +83,21 @@ fn needs_auth(tool: &str, args: &[OsString]) -> bool {
     }
     let words: Vec<&str> = args.iter().map(|a| a.to_str().unwrap_or("")).collect();
     let before_dashdash = words.iter().take_while(|w| **w != "--");
-    if before_dashdash.clone().any(|w| matches!(*w, "-h" | "--help" | "help")) {
+    if before_dashdash
+        .clone()
+        .any(|w| matches!(*w, "-h" | "--help" | "help"))
+    {
         return false;
     }
     if words.len() == 1 && matches!(words[0], "--version" | "-v" | "-V" | "version") {
         return false;
     }
     if tool == "aws" {
-        let positional: Vec<&str> = words.iter().copied().filter(|w| !w.starts_with('-')).collect();
+        let positional: Vec<&str> = words
+            .iter()
+            .copied()
+            .filter(|w| !w.starts_with('-'))
+            .collect();
         match positional.as_slice() {
             ["configure", ..] => return false,
             ["sso", "login" | "logout", ..] => return false,
@@ -120,13 +127,16 @@ pub struct EnvInput<'a> {
 
 pub fn env_changes(i: &EnvInput<'_>) -> EnvChanges {
     let mut c = EnvChanges::default();
-    c.set.push(("AWS_ACCESS_KEY_ID", i.creds.access_key_id.clone()));
+    c.set
+        .push(("AWS_ACCESS_KEY_ID", i.creds.access_key_id.clone()));
     c.set.push((
         "AWS_SECRET_ACCESS_KEY",
         i.creds.secret_access_key.expose_secret().to_owned(),
     ));
     match &i.creds.session_token {
-        Some(t) => c.set.push(("AWS_SESSION_TOKEN", t.expose_secret().to_owned())),
+        Some(t) => c
+            .set
+            .push(("AWS_SESSION_TOKEN", t.expose_secret().to_owned())),
         None => c.unset.push("AWS_SESSION_TOKEN"),
     }
     match i.creds.expiration_rfc3339() {
@@ -165,10 +175,26 @@ mod tests {
 
     #[test]
     fn profile_flag_is_removed_but_equal_arguments_survive() {
-        let p = plan(&argv(&["aws", "--profile", "prod", "s3", "cp", "prod", "s3://b/prod"]));
+        let p = plan(&argv(&[
+            "aws",
+            "--profile",
+            "prod",
+            "s3",
+            "cp",
+            "prod",
+            "s3://b/prod",
+        ]));
         assert_eq!(p.argv, argv(&["aws", "s3", "cp", "prod", "s3://b/prod"]));
         assert_eq!(p.profile.as_deref(), Some("prod"));
-        let p = plan(&argv(&["aws", "s3", "ls", "--profile=dev", "--", "--profile", "x"]));
+        let p = plan(&argv(&[
+            "aws",
+            "s3",
+            "ls",
+            "--profile=dev",
+            "--",
+            "--profile",
+            "x",
+        ]));
         assert_eq!(p.argv, argv(&["aws", "s3", "ls", "--", "--profile", "x"]));
         assert_eq!(p.profile.as_deref(), Some("dev"));
         let p = plan(&argv(&["terraform", "--profile", "x"]));
@@ -188,7 +214,13 @@ mod tests {
         ] {
             assert!(!plan(&argv(c)).needs_auth, "{c:?}");
         }
-        for c in [&["aws", "s3", "ls"][..], &["aws", "sts", "get-caller-identity"], &["aws", "--version", "x"], &["./deploy.sh"], &["make", "help"]] {
+        for c in [
+            &["aws", "s3", "ls"][..],
+            &["aws", "sts", "get-caller-identity"],
+            &["aws", "--version", "x"],
+            &["./deploy.sh"],
+            &["make", "help"],
+        ] {
             assert!(plan(&argv(c)).needs_auth, "{c:?}");
         }
     }

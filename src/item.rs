@@ -17,7 +17,9 @@ pub const MFA_SERIAL: &str = "MFA Serial";
 pub const CONCEALED_LABELS: &[&str] = &[SECRET_ACCESS_KEY, ONE_TIME_PASSWORD];
 
 pub fn is_concealed_label(label: &str) -> bool {
-    CONCEALED_LABELS.iter().any(|l| l.eq_ignore_ascii_case(label))
+    CONCEALED_LABELS
+        .iter()
+        .any(|l| l.eq_ignore_ascii_case(label))
 }
 
 #[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
@@ -30,7 +32,11 @@ pub struct Field {
 
 impl std::fmt::Debug for Field {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let value = if self.concealed { "********" } else { self.value.as_str() };
+        let value = if self.concealed {
+            "********"
+        } else {
+            self.value.as_str()
+        };
         write!(f, "{}={value}", self.label)
     }
 }
@@ -66,17 +72,25 @@ impl Item {
     }
 
     pub fn field(&self, label: &str) -> Option<&Field> {
-        self.fields.iter().find(|f| f.label.eq_ignore_ascii_case(label))
+        self.fields
+            .iter()
+            .find(|f| f.label.eq_ignore_ascii_case(label))
     }
 
     pub fn get(&self, label: &str) -> Option<&str> {
-        self.field(label).map(|f| f.value.as_str()).filter(|v| !v.is_empty())
+        self.field(label)
+            .map(|f| f.value.as_str())
+            .filter(|v| !v.is_empty())
     }
 
     /// Sets (or replaces, matching the label case-insensitively) a field.
     pub fn set(&mut self, label: &str, value: String, concealed: bool) {
         let concealed = concealed || is_concealed_label(label);
-        match self.fields.iter_mut().find(|f| f.label.eq_ignore_ascii_case(label)) {
+        match self
+            .fields
+            .iter_mut()
+            .find(|f| f.label.eq_ignore_ascii_case(label))
+        {
             Some(f) => {
                 f.value.zeroize();
                 f.value = value;
@@ -103,7 +117,11 @@ impl Item {
                 self.title
             )));
         }
-        let Some(f) = self.fields.iter_mut().find(|f| f.label.eq_ignore_ascii_case(old)) else {
+        let Some(f) = self
+            .fields
+            .iter_mut()
+            .find(|f| f.label.eq_ignore_ascii_case(old))
+        else {
             return Err(self.missing(old));
         };
         f.label = canonical_label(new);
@@ -120,7 +138,11 @@ impl Item {
         Error::MissingField {
             item: self.title.clone(),
             label: label.to_owned(),
-            found: if found.is_empty() { "no fields".into() } else { found.join(", ") },
+            found: if found.is_empty() {
+                "no fields".into()
+            } else {
+                found.join(", ")
+            },
         }
     }
 
@@ -155,11 +177,17 @@ impl Item {
 
 /// Known labels are stored in their canonical spelling, whatever case the user typed.
 fn canonical_label(label: &str) -> String {
-    [ACCESS_KEY_ID, SECRET_ACCESS_KEY, DEFAULT_REGION, ONE_TIME_PASSWORD, MFA_SERIAL]
-        .into_iter()
-        .find(|l| l.eq_ignore_ascii_case(label))
-        .unwrap_or(label)
-        .to_owned()
+    [
+        ACCESS_KEY_ID,
+        SECRET_ACCESS_KEY,
+        DEFAULT_REGION,
+        ONE_TIME_PASSWORD,
+        MFA_SERIAL,
+    ]
+    .into_iter()
+    .find(|l| l.eq_ignore_ascii_case(label))
+    .unwrap_or(label)
+    .to_owned()
 }
 
 pub fn now_secs() -> u64 {

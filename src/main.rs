@@ -22,7 +22,11 @@ fn main() -> ExitCode {
             }
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "op-aws: {e:#}");
-            if let Some(hint) = e.chain().find_map(|c| c.downcast_ref::<op_aws::Error>()).and_then(op_aws::Error::hint) {
+            if let Some(hint) = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<op_aws::Error>())
+                .and_then(op_aws::Error::hint)
+            {
                 let _ = writeln!(err, "hint: {hint}");
             }
             ExitCode::FAILURE

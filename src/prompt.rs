@@ -19,7 +19,8 @@ pub fn interactive() -> bool {
 
 /// Asks for a secret without echo.
 pub fn read_hidden(prompt: &str) -> Result<SecretString> {
-    let s = Zeroizing::new(rpassword::prompt_password(prompt).map_err(|e| Error::io("/dev/tty", e))?);
+    let s =
+        Zeroizing::new(rpassword::prompt_password(prompt).map_err(|e| Error::io("/dev/tty", e))?);
     if s.is_empty() {
         return Err(Error::Cancelled);
     }
@@ -29,9 +30,14 @@ pub fn read_hidden(prompt: &str) -> Result<SecretString> {
 /// One line from stdin, without its line ending. EOF before any byte is an error.
 pub fn read_stdin_line() -> Result<Zeroizing<String>> {
     let mut line = Zeroizing::new(String::new());
-    let n = std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::io("stdin", e))?;
+    let n = std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("stdin", e))?;
     if n == 0 {
-        return Err(Error::Invalid("expected one more line on stdin, got end of input".into()));
+        return Err(Error::Invalid(
+            "expected one more line on stdin, got end of input".into(),
+        ));
     }
     let trimmed = line.trim_end_matches(['\n', '\r']).len();
     line.truncate(trimmed);
@@ -53,7 +59,10 @@ pub fn confirm(question: &str, default: bool) -> Result<bool> {
     let _ = write!(err, "{question} [{}] ", if default { "Y/n" } else { "y/N" });
     let _ = err.flush();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::io("stdin", e))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("stdin", e))?;
     Ok(match line.trim().to_ascii_lowercase().as_str() {
         "" => default,
         "y" | "yes" => true,
@@ -72,7 +81,12 @@ pub fn pick(title: &str, choices: &[String]) -> Result<usize> {
         let _ = write!(err, "choose 1-{}: ", choices.len());
         let _ = err.flush();
         let mut line = String::new();
-        if std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::io("stdin", e))? == 0 {
+        if std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Error::io("stdin", e))?
+            == 0
+        {
             return Err(Error::Cancelled);
         }
         let line = line.trim();

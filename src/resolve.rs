@@ -43,7 +43,9 @@ pub fn item_in_effect(
         }));
     }
     let defaults = Defaults::load(&ctx.dirs)?;
-    Ok(scope::applicable(&defaults, here.cwd, here.session).into_iter().next())
+    Ok(scope::applicable(&defaults, here.cwd, here.session)
+        .into_iter()
+        .next())
 }
 
 /// The credentials `item` yields for `profile` (temporary ones when the profile's chain needs
@@ -63,5 +65,8 @@ pub fn credentials(
         .and_then(|p| files.and_then(|f| f.region(p)))
         .map(str::to_owned)
         .or_else(|| keys.region.clone());
-    Ok((temporary.unwrap_or_else(|| Credentials::from(&keys)), region))
+    Ok((
+        temporary.unwrap_or_else(|| Credentials::from(&keys)),
+        region,
+    ))
 }

@@ -79,7 +79,10 @@ impl Defaults {
         let Some(bytes) = fsutil::read_optional(&path)? else {
             return Ok(Self::default());
         };
-        serde_json::from_slice(&bytes).map_err(|e| Error::BadConfig { path, why: e.to_string() })
+        serde_json::from_slice(&bytes).map_err(|e| Error::BadConfig {
+            path,
+            why: e.to_string(),
+        })
     }
 
     /// Changes the defaults under the lock; nothing is written when `change` fails.
@@ -98,7 +101,11 @@ impl Defaults {
     /// Directory defaults that apply at `cwd`, nearest first.
     pub fn directories_for<'a>(&'a self, cwd: &Path) -> Vec<(&'a Path, &'a DirDefault)> {
         cwd.ancestors()
-            .filter_map(|a| self.directories.get_key_value(a).map(|(k, v)| (k.as_path(), v)))
+            .filter_map(|a| {
+                self.directories
+                    .get_key_value(a)
+                    .map(|(k, v)| (k.as_path(), v))
+            })
             .collect()
     }
 }
@@ -106,7 +113,13 @@ impl Defaults {
 /// Makes `item` the default in `dir` (absolute, see [`normalize_dir`]) and below.
 pub fn set_directory(dirs: &Dirs, dir: &Path, item: &str, export: bool) -> Result<()> {
     Defaults::update(dirs, |d| {
-        d.directories.insert(dir.to_owned(), DirDefault { item: item.to_owned(), export });
+        d.directories.insert(
+            dir.to_owned(),
+            DirDefault {
+                item: item.to_owned(),
+                export,
+            },
+        );
         Ok(())
     })
 }
@@ -122,7 +135,10 @@ pub fn set_global(dirs: &Dirs, item: &str) -> Result<()> {
 /// Removes the stored defaults among `scopes` (directory, global); session and flag scopes live
 /// in the shell or the command line, so they are the caller's business.
 pub fn remove_stored(dirs: &Dirs, scopes: &[Scope]) -> Result<()> {
-    if !scopes.iter().any(|s| matches!(s, Scope::Directory(_) | Scope::Global)) {
+    if !scopes
+        .iter()
+        .any(|s| matches!(s, Scope::Directory(_) | Scope::Global))
+    {
         return Ok(());
     }
     Defaults::update(dirs, |d| {
@@ -177,11 +193,16 @@ pub fn normalize_dir(dir: &Path) -> Result<PathBuf> {
     let abs = if dir.is_absolute() {
         dir.to_owned()
     } else {
-        std::env::current_dir().map_err(|e| Error::io(".", e))?.join(dir)
+        std::env::current_dir()
+            .map_err(|e| Error::io(".", e))?
+            .join(dir)
     };
     let canon = abs.canonicalize().map_err(|e| Error::io(&abs, e))?;
     if !canon.is_dir() {
-        return Err(Error::Invalid(format!("{} is not a directory", canon.display())));
+        return Err(Error::Invalid(format!(
+            "{} is not a directory",
+            canon.display()
+        )));
     }
     Ok(canon)
 }
@@ -201,10 +222,25 @@ mod tests {
             global: Some("g".into()),
             ..Defaults::default()
         };
-        d.directories.insert("/w".into(), DirDefault { item: "parent".into(), export: false });
-        d.directories.insert("/w/a".into(), DirDefault { item: "child".into(), export: false });
+        d.directories.insert(
+            "/w".into(),
+            DirDefault {
+                item: "parent".into(),
+                export: false,
+            },
+        );
+        d.directories.insert(
+            "/w/a".into(),
+            DirDefault {
+                item: "child".into(),
+                export: false,
+            },
+        );
         let items = |cwd: &str, s: Option<&str>| -> Vec<String> {
-            applicable(&d, Path::new(cwd), s).into_iter().map(|a| a.item).collect()
+            applicable(&d, Path::new(cwd), s)
+                .into_iter()
+                .map(|a| a.item)
+                .collect()
         };
         assert_eq!(items("/w/a/b", None), ["child", "parent", "g"]);
         assert_eq!(items("/w/ab", Some("s")), ["s", "parent", "g"]);

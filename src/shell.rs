@@ -86,7 +86,9 @@ pub fn nu_wrappers(wrapped: &[String]) -> String {
                 "export def --env --wrapped {q} [--profile: string@\"nu-complete op-aws profiles\", ...rest] {{ __op_aws_run {q} $profile $rest }}\n"
             );
         } else {
-            out += &format!("export def --env --wrapped {q} [...rest] {{ __op_aws_run {q} null $rest }}\n");
+            out += &format!(
+                "export def --env --wrapped {q} [...rest] {{ __op_aws_run {q} null $rest }}\n"
+            );
         }
     }
     out

@@ -22,7 +22,9 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
         StoreKind::Local => {
             let id = identity(ctx)?;
             let data = vault::load(&ctx.dirs, &id)?;
-            data.find(name).cloned().ok_or_else(|| Error::NoSuchItem(name.to_owned()))
+            data.find(name)
+                .cloned()
+                .ok_or_else(|| Error::NoSuchItem(name.to_owned()))
         }
     }
 }
@@ -33,7 +35,11 @@ pub fn list_titles(ctx: &Ctx) -> Result<Vec<String>> {
         StoreKind::OnePassword => onepassword::list_titles(ctx),
         StoreKind::Local => {
             let id = identity(ctx)?;
-            Ok(vault::load(&ctx.dirs, &id)?.items.iter().map(|i| i.title.clone()).collect())
+            Ok(vault::load(&ctx.dirs, &id)?
+                .items
+                .iter()
+                .map(|i| i.title.clone())
+                .collect())
         }
     }
 }
@@ -64,7 +70,12 @@ pub fn identity(ctx: &Ctx) -> Result<Identity> {
     let pass = prompt::read_hidden("op-aws: vault passphrase: ")?;
     let id = vault::unlock(&ctx.dirs, pass)?;
     let exe = std::env::current_exe().map_err(|e| Error::Agent(e.to_string()))?;
-    agent::unlock(&ctx.dirs, &op_aws_exe(&exe), Some(&id), ctx.config.agent_idle())?;
+    agent::unlock(
+        &ctx.dirs,
+        &op_aws_exe(&exe),
+        Some(&id),
+        ctx.config.agent_idle(),
+    )?;
     Ok(id)
 }
 

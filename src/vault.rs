@@ -35,10 +35,14 @@ pub struct VaultData {
 
 impl VaultData {
     pub fn find(&self, name: &str) -> Option<&Item> {
-        self.items.iter().find(|i| i.title.eq_ignore_ascii_case(name))
+        self.items
+            .iter()
+            .find(|i| i.title.eq_ignore_ascii_case(name))
     }
     pub fn find_mut(&mut self, name: &str) -> Option<&mut Item> {
-        self.items.iter_mut().find(|i| i.title.eq_ignore_ascii_case(name))
+        self.items
+            .iter_mut()
+            .find(|i| i.title.eq_ignore_ascii_case(name))
     }
 }
 
@@ -57,7 +61,10 @@ impl Identity {
     pub fn recipient(&self) -> age::x25519::Recipient {
         self.0.to_public()
     }
-    pub fn decrypt(&self, ciphertext: &[u8]) -> std::result::Result<Zeroizing<Vec<u8>>, age::DecryptError> {
+    pub fn decrypt(
+        &self,
+        ciphertext: &[u8],
+    ) -> std::result::Result<Zeroizing<Vec<u8>>, age::DecryptError> {
         age::decrypt(&self.0, ciphertext).map(Zeroizing::new)
     }
 }
@@ -100,7 +107,11 @@ pub fn create(dirs: &Dirs, passphrase: SecretString, work_factor: Option<u8>) ->
     let vault_ct = seal(&identity.to_public(), &data)?;
     // The vault first: a vault without identity is "no vault" and can be recreated, never the reverse.
     fsutil::write_atomic(&dirs.vault_file(), &vault_ct, 0o600)?;
-    fsutil::write_atomic(&dirs.recipient_file(), format!("{}\n", identity.to_public()).as_bytes(), 0o600)?;
+    fsutil::write_atomic(
+        &dirs.recipient_file(),
+        format!("{}\n", identity.to_public()).as_bytes(),
+        0o600,
+    )?;
     fsutil::write_atomic(&dirs.identity_file(), &identity_ct, 0o600)
 }
 
@@ -140,20 +151,29 @@ pub fn load(dirs: &Dirs, identity: &Identity) -> Result<VaultData> {
 
 fn open(path: &Path, identity: &Identity, ct: &[u8]) -> Result<VaultData> {
     let plain = identity.decrypt(ct).map_err(|e| match e {
-        age::DecryptError::NoMatchingKeys => corrupt(path, "it was not encrypted to this vault's identity"),
+        age::DecryptError::NoMatchingKeys => {
+            corrupt(path, "it was not encrypted to this vault's identity")
+        }
         other => corrupt(path, &other.to_string()),
     })?;
     let data: VaultData =
         serde_json::from_slice(&plain).map_err(|e| corrupt(path, &format!("bad contents: {e}")))?;
     if data.version != FORMAT_VERSION {
-        return Err(corrupt(path, &format!("unknown format version {}", data.version)));
+        return Err(corrupt(
+            path,
+            &format!("unknown format version {}", data.version),
+        ));
     }
     Ok(data)
 }
 
 /// Reads, changes and writes the vault under the lock, so concurrent writers never lose an
 /// item. Nothing is written when `change` fails.
-pub fn update<T>(dirs: &Dirs, identity: &Identity, change: impl FnOnce(&mut VaultData) -> Result<T>) -> Result<T> {
+pub fn update<T>(
+    dirs: &Dirs,
+    identity: &Identity,
+    change: impl FnOnce(&mut VaultData) -> Result<T>,
+) -> Result<T> {
     let path = dirs.vault_file();
     let _lock = fsutil::lock_exclusive(&path)?;
     let mut data = load(dirs, identity)?;
@@ -172,8 +192,12 @@ pub fn encrypt(recipient: &impl age::Recipient, plain: &[u8]) -> Result<Vec<u8>>
     let enc = age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
         .map_err(|e| Error::Invalid(format!("encryption failed: {e}")))?;
     let mut out = Vec::with_capacity(plain.len() + 256);
-    let mut w = enc.wrap_output(&mut out).map_err(|e| Error::Invalid(e.to_string()))?;
-    w.write_all(plain).and_then(|()| w.finish().map(|_| ())).map_err(|e| Error::Invalid(e.to_string()))?;
+    let mut w = enc
+        .wrap_output(&mut out)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    w.write_all(plain)
+        .and_then(|()| w.finish().map(|_| ()))
+        .map_err(|e| Error::Invalid(e.to_string()))?;
     Ok(out)
 }
 
@@ -184,7 +208,8 @@ pub fn recipient(dirs: &Dirs) -> Result<age::x25519::Recipient> {
         return Err(Error::NoVault(dirs.data.clone()));
     };
     let text = String::from_utf8_lossy(&text);
-    age::x25519::Recipient::from_str(text.trim()).map_err(|_| corrupt(&path, "not an age recipient"))
+    age::x25519::Recipient::from_str(text.trim())
+        .map_err(|_| corrupt(&path, "not an age recipient"))
 }
 
 fn corrupt(path: &Path, why: &str) -> Error {

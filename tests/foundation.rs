@@ -8,7 +8,10 @@ use crate::support::{PASS, TestEnv, ok, require, stderr};
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYSECRETKEY1";
 
 fn items(env: &TestEnv) -> Vec<String> {
-    env.ok(&["item", "list"]).lines().map(str::to_owned).collect()
+    env.ok(&["item", "list"])
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]
@@ -17,26 +20,67 @@ fn item_round_trip_then_lock() {
     env.vault();
     env.add_keys("prod", "AKIAPROD0000000001", SECRET, Some("eu-west-1"));
     let shown = env.ok(&["item", "show", "PROD"]);
-    assert!(shown.contains("AKIAPROD0000000001") && shown.contains("eu-west-1"), "{shown}");
-    assert!(!shown.contains(SECRET), "concealed values are masked: {shown}");
+    assert!(
+        shown.contains("AKIAPROD0000000001") && shown.contains("eu-west-1"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(SECRET),
+        "concealed values are masked: {shown}"
+    );
     let revealed = env.ok(&["item", "show", "prod", "--reveal", "--json"]);
     assert!(revealed.contains(SECRET));
 
     env.ok_with_stdin(
-        &["item", "edit", "prod", "--rename", "default region=Region", "--set", "Note=x", "--set-secret", "one-time password"],
+        &[
+            "item",
+            "edit",
+            "prod",
+            "--rename",
+            "default region=Region",
+            "--set",
+            "Note=x",
+            "--set-secret",
+            "one-time password",
+        ],
         "JBSWY3DPEHPK3PXP\n",
     );
-    let v: serde_json::Value = serde_json::from_str(&env.ok(&["item", "show", "prod", "--json"])).unwrap();
-    let labels: Vec<&str> = v["fields"].as_array().unwrap().iter().map(|f| f["label"].as_str().unwrap()).collect();
-    assert_eq!(labels, ["Access Key ID", "Region", "Secret Access Key", "Note", "One-Time Password"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["item", "show", "prod", "--json"])).unwrap();
+    let labels: Vec<&str> = v["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "Access Key ID",
+            "Region",
+            "Secret Access Key",
+            "Note",
+            "One-Time Password"
+        ]
+    );
     assert_eq!(v["fields"][4]["value"], "********");
 
     env.ok(&["item", "edit", "prod", "--unset", "note"]);
     assert!(!env.ok(&["item", "show", "prod"]).contains("Note"));
 
     // A secret is never accepted as an argv value.
-    let o = env.run(&["item", "edit", "prod", "--set", &format!("Secret Access Key={SECRET}")]);
-    assert!(!o.status.success() && stderr(&o).contains("--set-secret"), "{}", stderr(&o));
+    let o = env.run(&[
+        "item",
+        "edit",
+        "prod",
+        "--set",
+        &format!("Secret Access Key={SECRET}"),
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("--set-secret"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!stderr(&o).contains(SECRET));
 
     env.add_keys("dev", "AKIADEV00000000001", SECRET, None);
@@ -50,7 +94,10 @@ fn item_round_trip_then_lock() {
     let o = env.run(&["item", "show", "prod"]);
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(e.contains("op-aws: ") && e.contains("hint: run `op-aws unlock`"), "{e}");
+    assert!(
+        e.contains("op-aws: ") && e.contains("hint: run `op-aws unlock`"),
+        "{e}"
+    );
     assert!(env.ok(&["status"]).contains("locked"));
 }
 
@@ -63,7 +110,10 @@ fn wrong_passphrase_changes_nothing() {
     let o = env.run_with_stdin(&["unlock", "--passphrase-stdin"], "not the passphrase\n");
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert_eq!(e.lines().next().unwrap(), "op-aws: cannot unlock: wrong passphrase");
+    assert_eq!(
+        e.lines().next().unwrap(),
+        "op-aws: cannot unlock: wrong passphrase"
+    );
     assert!(e.contains("hint:"), "{e}");
     assert_eq!(before, snapshot(&env), "a failed unlock touched the vault");
     assert!(env.agent_pid().is_none(), "no agent for a wrong passphrase");
@@ -74,7 +124,10 @@ fn snapshot(env: &TestEnv) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| {
             let e = e.unwrap();
-            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap())
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
         })
         .collect();
     v.sort();
@@ -95,11 +148,18 @@ fn corrupt_vault_is_reported_and_left_alone() {
         let o = env.run(args);
         assert!(!o.status.success());
         let e = stderr(&o);
-        assert!(e.starts_with("op-aws: ") && e.contains("vault.age is damaged"), "{e}");
+        assert!(
+            e.starts_with("op-aws: ") && e.contains("vault.age is damaged"),
+            "{e}"
+        );
         assert!(e.contains("hint: "), "{e}");
         assert!(!e.contains("panicked"), "{e}");
     }
-    assert_eq!(std::fs::read(&path).unwrap(), bytes, "the damaged file was rewritten");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "the damaged file was rewritten"
+    );
 }
 
 #[test]
@@ -108,11 +168,17 @@ fn concurrent_writers_lose_nothing() {
     env.vault();
     let children: Vec<_> = (0..20)
         .map(|i| {
-            env.op_aws(&["item", "add", &format!("item{i:02}"), "--set", "Access Key ID=AKIA"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            env.op_aws(&[
+                "item",
+                "add",
+                &format!("item{i:02}"),
+                "--set",
+                "Access Key ID=AKIA",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
         })
         .collect();
     for c in children {
@@ -121,7 +187,10 @@ fn concurrent_writers_lose_nothing() {
     }
     let mut got = items(&env);
     got.sort();
-    assert_eq!(got, (0..20).map(|i| format!("item{i:02}")).collect::<Vec<_>>());
+    assert_eq!(
+        got,
+        (0..20).map(|i| format!("item{i:02}")).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -135,13 +204,21 @@ fn a_writer_killed_mid_write_loses_no_acknowledged_item() {
         acknowledged.push(name);
         // Another writer, killed at a different moment each round.
         let mut c = env
-            .op_aws(&["item", "add", &format!("victim{round}"), "--set", "Access Key ID=AKIA"])
+            .op_aws(&[
+                "item",
+                "add",
+                &format!("victim{round}"),
+                "--set",
+                "Access Key ID=AKIA",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_micros(500 * round));
-        let _ = Command::new("kill").args(["-9", &c.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-9", &c.id().to_string()])
+            .status();
         let _ = c.wait();
     }
     let got = items(&env);
@@ -168,18 +245,37 @@ fn files_are_private_and_hold_no_plaintext_secret() {
     assert!(out.contains(SECRET), "the explicit export prints it");
     let o = env.run(&["item", "show", "prod"]);
     assert!(!stderr(&o).contains(SECRET));
-    for dir in [env.data_dir(), env.config_dir(), env.cache_dir(), env.runtime_dir()] {
+    for dir in [
+        env.data_dir(),
+        env.config_dir(),
+        env.cache_dir(),
+        env.runtime_dir(),
+    ] {
         if !dir.exists() {
             continue;
         }
-        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700, "{}", dir.display());
+        assert_eq!(
+            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700,
+            "{}",
+            dir.display()
+        );
         for e in walk(&dir) {
             let md = std::fs::symlink_metadata(&e).unwrap();
             if md.is_file() {
-                assert_eq!(md.permissions().mode() & 0o077, 0, "{} is readable by others", e.display());
+                assert_eq!(
+                    md.permissions().mode() & 0o077,
+                    0,
+                    "{} is readable by others",
+                    e.display()
+                );
                 let bytes = std::fs::read(&e).unwrap();
                 for needle in [SECRET.as_bytes(), PASS.as_bytes()] {
-                    assert!(!bytes.windows(needle.len()).any(|w| w == needle), "plaintext secret in {}", e.display());
+                    assert!(
+                        !bytes.windows(needle.len()).any(|w| w == needle),
+                        "plaintext secret in {}",
+                        e.display()
+                    );
                 }
             }
         }
@@ -232,7 +328,14 @@ sys.exit(os.waitstatus_to_exitcode(status))
         .output()
         .unwrap();
     assert!(o.status.success(), "age -d identity.age: {}", stderr(&o));
-    let o = env.command("age").arg("-d").arg("-i").arg(&key).arg(env.data_dir().join("vault.age")).output().unwrap();
+    let o = env
+        .command("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&key)
+        .arg(env.data_dir().join("vault.age"))
+        .output()
+        .unwrap();
     let json = ok(o, &["age", "-d", "vault.age"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["items"][0]["title"], "prod");
@@ -258,13 +361,28 @@ except BrokenPipeError:
     pass  # it may answer and hang up before reading
 print(s.recv(4096).decode())
 "#;
-    let o = Command::new("runuser").args(["-u", "nobody", "--", "python3", "-c", py]).arg(&sock).output().unwrap();
+    let o = Command::new("runuser")
+        .args(["-u", "nobody", "--", "python3", "-c", py])
+        .arg(&sock)
+        .output()
+        .unwrap();
     let reply = ok(o, &["runuser", "python3"]);
-    assert!(reply.contains("refusing a peer of uid") && !reply.contains("AGE-SECRET-KEY"), "{reply}");
+    assert!(
+        reply.contains("refusing a peer of uid") && !reply.contains("AGE-SECRET-KEY"),
+        "{reply}"
+    );
     // Our own client also refuses a runtime directory it does not trust.
     let o = env.run(&["item", "list"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(std::fs::metadata(env.runtime_dir()).unwrap().permissions().mode() & 0o777, 0o700, "tightened back");
+    assert_eq!(
+        std::fs::metadata(env.runtime_dir())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700,
+        "tightened back"
+    );
 }
 
 #[test]
@@ -274,7 +392,10 @@ fn agent_exits_on_lock_and_on_idle_timeout() {
     let pid = env.agent_pid().expect("an agent after unlock");
     env.ok(&["lock"]);
     wait_gone(pid);
-    env.ok_with_stdin(&["unlock", "--passphrase-stdin", "--timeout", "1s"], &format!("{PASS}\n"));
+    env.ok_with_stdin(
+        &["unlock", "--passphrase-stdin", "--timeout", "1s"],
+        &format!("{PASS}\n"),
+    );
     let pid = env.agent_pid().expect("an agent after unlock");
     wait_gone(pid);
     let o = env.run(&["item", "list"]);
@@ -298,7 +419,10 @@ fn relative_dir_override_is_a_clear_error() {
     let o = env.run(&["status"]);
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(e.contains("OP_AWS_DATA_DIR must be an absolute path") && e.contains("hint:"), "{e}");
+    assert!(
+        e.contains("OP_AWS_DATA_DIR must be an absolute path") && e.contains("hint:"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -310,21 +434,44 @@ fn import_removes_exactly_the_imported_lines() {
                     [keep]\naws_access_key_id = AKIAKEEP0000000001\naws_secret_access_key = keepsecret\n";
     let path = env.write(".aws/credentials", original);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-    env.write(".aws/config", "[profile work]\nregion = eu-central-1\noutput = json\n");
-    env.ok(&["import", "--profile", "default", "--profile", "work", "--remove-plaintext", "--yes"]);
+    env.write(
+        ".aws/config",
+        "[profile work]\nregion = eu-central-1\noutput = json\n",
+    );
+    env.ok(&[
+        "import",
+        "--profile",
+        "default",
+        "--profile",
+        "work",
+        "--remove-plaintext",
+        "--yes",
+    ]);
     let expected = "# my keys\n[default]\n\n[work] ; team\nregion=us-west-2\r\n\
                     [keep]\naws_access_key_id = AKIAKEEP0000000001\naws_secret_access_key = keepsecret\n";
     assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
-    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777, 0o640);
-    let v: serde_json::Value = serde_json::from_str(&env.ok(&["item", "show", "work", "--json", "--reveal"])).unwrap();
-    let field = |l: &str| v["fields"].as_array().unwrap().iter().find(|f| f["label"] == l).map(|f| f["value"].clone());
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777,
+        0o640
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["item", "show", "work", "--json", "--reveal"])).unwrap();
+    let field = |l: &str| {
+        v["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["label"] == l)
+            .map(|f| f["value"].clone())
+    };
     assert_eq!(field("Secret Access Key").unwrap(), "worksecret");
     // The credentials file's region wins over the config file's, as in the AWS CLI.
     assert_eq!(field("Default Region").unwrap(), "us-west-2");
 
     // From the environment, under another name; a clash is refused and changes nothing.
     let mut c = env.op_aws(&["import", "--from-env", "--name", "ci"]);
-    c.env("AWS_ACCESS_KEY_ID", "AKIAENV00000000001").env("AWS_SECRET_ACCESS_KEY", "envsecret");
+    c.env("AWS_ACCESS_KEY_ID", "AKIAENV00000000001")
+        .env("AWS_SECRET_ACCESS_KEY", "envsecret");
     ok(crate::support::run_cmd(c, ""), &["import", "--from-env"]);
     let o = env.run(&["import", "--profile", "keep", "--name", "ci"]);
     assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));

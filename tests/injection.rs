@@ -24,17 +24,34 @@ fn world() -> World {
         ".aws/credentials",
         &format!("[alice]\naws_access_key_id = {ak}\naws_secret_access_key = {sk}\n[bob]\naws_access_key_id = {bk}\naws_secret_access_key = {bs}\n"),
     );
-    env.write(".aws/config", "[profile p]\noutput = json\nregion = us-east-1\n");
+    env.write(
+        ".aws/config",
+        "[profile p]\noutput = json\nregion = us-east-1\n",
+    );
     env.vault();
     env.ok(&["import", "--all", "--remove-plaintext", "--yes"]);
-    World { env, _moto: moto, alice, bob }
+    World {
+        env,
+        _moto: moto,
+        alice,
+        bob,
+    }
 }
 
 /// The ARN `aws sts get-caller-identity` reports when run through op-aws in `dir`.
 fn who(env: &TestEnv, dir: &std::path::Path, extra: &[&str]) -> String {
     let mut args = vec!["run"];
     args.extend(extra);
-    args.extend(["--", "aws", "sts", "get-caller-identity", "--query", "Arn", "--output", "text"]);
+    args.extend([
+        "--",
+        "aws",
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ]);
     let mut c = env.op_aws(&args);
     c.current_dir(dir);
     ok(run_cmd(c, ""), &args).trim().to_owned()
@@ -49,22 +66,48 @@ fn each_scope_injects_its_item_and_clear_peels_them() {
     std::fs::create_dir_all(&child).unwrap();
     std::fs::create_dir_all(&sibling).unwrap();
 
-    let o = w.env.run(&["run", "--", "aws", "sts", "get-caller-identity"]);
-    assert!(!o.status.success() && stderr(&o).contains("op-aws use"), "{}", stderr(&o));
+    let o = w
+        .env
+        .run(&["run", "--", "aws", "sts", "get-caller-identity"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("op-aws use"),
+        "{}",
+        stderr(&o)
+    );
 
     w.env.ok(&["use", "alice", "--global"]);
     assert_eq!(who(&w.env, &w.env.home, &[]), w.alice);
-    w.env.ok(&["use", "bob", "--directory", parent.to_str().unwrap()]);
-    assert_eq!(who(&w.env, &sibling, &[]), w.bob, "a directory default in a parent");
-    w.env.ok(&["use", "alice", "--directory", child.to_str().unwrap()]);
+    w.env
+        .ok(&["use", "bob", "--directory", parent.to_str().unwrap()]);
+    assert_eq!(
+        who(&w.env, &sibling, &[]),
+        w.bob,
+        "a directory default in a parent"
+    );
+    w.env
+        .ok(&["use", "alice", "--directory", child.to_str().unwrap()]);
     assert_eq!(who(&w.env, &child, &[]), w.alice, "the nearer one wins");
     assert_eq!(who(&w.env, &sibling, &[]), w.bob);
     w.env.set("OP_AWS_SESSION_ITEM", "bob");
     assert_eq!(who(&w.env, &child, &[]), w.bob, "session over directory");
-    assert_eq!(who(&w.env, &child, &["--item", "alice"]), w.alice, "--item over all");
+    assert_eq!(
+        who(&w.env, &child, &["--item", "alice"]),
+        w.alice,
+        "--item over all"
+    );
 
     // `aws --profile p` still uses the injected keys (the flag becomes AWS_PROFILE).
-    let mut c = w.env.op_aws(&["run", "--", "aws", "--profile", "p", "sts", "get-caller-identity", "--query", "Arn"]);
+    let mut c = w.env.op_aws(&[
+        "run",
+        "--",
+        "aws",
+        "--profile",
+        "p",
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+    ]);
     c.current_dir(&child);
     assert!(ok(run_cmd(c, ""), &["run --profile"]).contains(&w.bob));
 
@@ -72,7 +115,10 @@ fn each_scope_injects_its_item_and_clear_peels_them() {
     w.env.set("__OP_AWS_SHELL", "bash");
     let mut c = w.env.op_aws(&["clear", "--force"]);
     c.current_dir(&child);
-    assert_eq!(ok(run_cmd(c, ""), &["clear"]), "unset OP_AWS_SESSION_ITEM\n");
+    assert_eq!(
+        ok(run_cmd(c, ""), &["clear"]),
+        "unset OP_AWS_SESSION_ITEM\n"
+    );
     w.env.extra_env.retain(|(k, _)| k != "OP_AWS_SESSION_ITEM");
     for expected in [&w.alice, &w.bob] {
         assert_eq!(&who(&w.env, &child, &[]), expected);
@@ -80,11 +126,16 @@ fn each_scope_injects_its_item_and_clear_peels_them() {
         c.current_dir(&child);
         ok(run_cmd(c, ""), &["clear"]);
     }
-    assert_eq!(who(&w.env, &child, &[]), w.alice, "the global default remains");
+    assert_eq!(
+        who(&w.env, &child, &[]),
+        w.alice,
+        "the global default remains"
+    );
     let mut c = w.env.op_aws(&["clear", "--force"]);
     c.current_dir(&child);
     ok(run_cmd(c, ""), &["clear"]);
-    let inspect: serde_json::Value = serde_json::from_str(&w.env.ok(&["inspect", "--json"])).unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&w.env.ok(&["inspect", "--json"])).unwrap();
     assert_eq!(inspect["defaults"], serde_json::json!([]));
 }
 
@@ -110,7 +161,16 @@ fn credential_process_serves_the_cli_and_boto3() {
         ),
     );
     let mut c = w.env.command(require("aws"));
-    c.args(["--profile", "cp", "sts", "get-caller-identity", "--query", "Arn", "--output", "text"]);
+    c.args([
+        "--profile",
+        "cp",
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ]);
     let out = run_cmd(c, "");
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     assert_eq!(ok(out, &["aws --profile cp"]).trim(), w.bob);
@@ -119,7 +179,17 @@ fn credential_process_serves_the_cli_and_boto3() {
     c.args(["-c", py]);
     assert_eq!(ok(run_cmd(c, ""), &["boto3"]).trim(), w.bob);
     // Run through op-aws, the profile authenticates by itself: passed through untouched.
-    let out = w.env.ok(&["run", "--", "aws", "--profile", "cp", "sts", "get-caller-identity", "--query", "Arn"]);
+    let out = w.env.ok(&[
+        "run",
+        "--",
+        "aws",
+        "--profile",
+        "cp",
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+    ]);
     assert!(out.contains(&w.bob), "{out}");
 }
 
@@ -143,17 +213,46 @@ fn profile_flag_is_removed_and_an_equal_argument_survives() {
     env.set("AWS_SECURITY_TOKEN", "stale");
     let aws = fake_aws(&env);
     let aws = aws.to_str().unwrap();
-    let out = env.ok(&["run", "--", aws, "--profile", "prod", "s3", "cp", "prod", "s3://b/prod"]);
+    let out = env.ok(&[
+        "run",
+        "--",
+        aws,
+        "--profile",
+        "prod",
+        "s3",
+        "cp",
+        "prod",
+        "s3://b/prod",
+    ]);
     assert!(out.contains("args:s3 cp prod s3://b/prod\n"), "{out}");
-    assert!(out.contains("profile:prod\n") && out.contains("key:AKIAPROD0000000001\n"), "{out}");
+    assert!(
+        out.contains("profile:prod\n") && out.contains("key:AKIAPROD0000000001\n"),
+        "{out}"
+    );
     assert!(out.contains("region:eu-west-1/eu-west-1\n"), "{out}");
-    assert!(out.contains("token:unsetunset\n"), "stale tokens are scrubbed: {out}");
-    let out = env.ok(&["run", "--", aws, "s3", "ls", "--profile=prod", "--", "--profile", "x"]);
+    assert!(
+        out.contains("token:unsetunset\n"),
+        "stale tokens are scrubbed: {out}"
+    );
+    let out = env.ok(&[
+        "run",
+        "--",
+        aws,
+        "s3",
+        "ls",
+        "--profile=prod",
+        "--",
+        "--profile",
+        "x",
+    ]);
     assert!(out.contains("args:s3 ls -- --profile x\n"), "{out}");
     // The shell's region wins over the item's.
     env.set("AWS_REGION", "ap-south-1");
     let out = env.ok(&["run", "--", aws, "s3", "ls"]);
-    assert!(out.contains("region:ap-south-1/ap-south-1\n") && out.contains("profile:unset"), "{out}");
+    assert!(
+        out.contains("region:ap-south-1/ap-south-1\n") && out.contains("profile:unset"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -163,7 +262,12 @@ fn a_directory_outside_home_works() {
     env.add_keys("outside", "AKIAOUTSIDE0000001", "sec", None);
     let dir = env.root.path().join("outside/deep");
     std::fs::create_dir_all(&dir).unwrap();
-    env.ok(&["use", "outside", "--directory", env.root.path().join("outside").to_str().unwrap()]);
+    env.ok(&[
+        "use",
+        "outside",
+        "--directory",
+        env.root.path().join("outside").to_str().unwrap(),
+    ]);
     let mut c = env.op_aws(&["run", "--", "sh", "-c", "echo $AWS_ACCESS_KEY_ID"]);
     c.current_dir(&dir);
     assert_eq!(ok(run_cmd(c, ""), &["run"]), "AKIAOUTSIDE0000001\n");
@@ -179,9 +283,16 @@ fn exit_status_and_missing_commands() {
     assert_eq!(o.status.code(), Some(7));
     let o = env.run(&["run", "--", "no-such-command-xyz", "arg"]);
     assert_eq!(o.status.code(), Some(127));
-    assert_eq!(stderr(&o), "op-aws: no-such-command-xyz: command not found\n");
+    assert_eq!(
+        stderr(&o),
+        "op-aws: no-such-command-xyz: command not found\n"
+    );
     let o = env.run(&["use", "nope", "--global"]);
-    assert!(!o.status.success() && stderr(&o).contains("no item named \"nope\""), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("no item named \"nope\""),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -206,7 +317,15 @@ fn export_quotes_for_each_shell() {
     env.vault();
     let nasty = "it's a \"secret\" $HOME \\ `x`";
     env.ok_with_stdin(
-        &["item", "add", "odd", "--set", "Access Key ID=AKIAODD", "--set-secret", "Secret Access Key"],
+        &[
+            "item",
+            "add",
+            "odd",
+            "--set",
+            "Access Key ID=AKIAODD",
+            "--set-secret",
+            "Secret Access Key",
+        ],
         &format!("{nasty}\n"),
     );
     env.set("OP_AWS_SESSION_ITEM", "odd");
@@ -216,12 +335,18 @@ fn export_quotes_for_each_shell() {
     assert_eq!(ok(run_cmd(c, ""), &["bash"]), nasty);
     let fish = env.ok(&["export", "--format", "fish"]);
     let mut c = env.command("fish");
-    c.args(["--no-config", "-c", &format!("{fish}\nprintf %s \"$AWS_SECRET_ACCESS_KEY\"")]);
+    c.args([
+        "--no-config",
+        "-c",
+        &format!("{fish}\nprintf %s \"$AWS_SECRET_ACCESS_KEY\""),
+    ]);
     assert_eq!(ok(run_cmd(c, ""), &["fish"]), nasty);
-    let json: serde_json::Value = serde_json::from_str(&env.ok(&["export", "--format", "json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["export", "--format", "json"])).unwrap();
     assert_eq!(json["Version"], 1);
     assert_eq!(json["SecretAccessKey"], nasty);
-    let nu: serde_json::Value = serde_json::from_str(&env.ok(&["export", "--format", "nu"])).unwrap();
+    let nu: serde_json::Value =
+        serde_json::from_str(&env.ok(&["export", "--format", "nu"])).unwrap();
     assert_eq!(nu["AWS_SECRET_ACCESS_KEY"], nasty);
 }
 
@@ -232,14 +357,22 @@ fn init_without_a_terminal_needs_item_and_scope() {
     env.add_keys("prod", "AKIAPROD0000000001", "sec", None);
     env.set("SHELL", "/usr/bin/fish");
     let o = env.run(&["init"]);
-    assert!(!o.status.success() && stderr(&o).contains("op-aws init --item NAME --scope"), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("op-aws init --item NAME --scope"),
+        "{}",
+        stderr(&o)
+    );
     let out = env.ok(&["init", "--item", "PROD", "--scope", "global"]);
     assert_eq!(out, "op-aws activate fish | source\n");
     let v: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "--json"])).unwrap();
     assert_eq!(v["defaults"][0]["item"], "prod");
     assert_eq!(v["defaults"][0]["scope"], "global");
     let o = env.run(&["init", "--item", "nope", "--scope", "directory"]);
-    assert!(stderr(&o).contains("no item named \"nope\""), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no item named \"nope\""),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -249,21 +382,40 @@ fn use_session_needs_the_shell_integration() {
     env.add_keys("prod", "AKIAPROD0000000001", "sec", None);
     let o = env.run(&["use", "prod"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(o.stdout.is_empty() && stderr(&o).contains("op-aws activate"), "{}", stderr(&o));
+    assert!(
+        o.stdout.is_empty() && stderr(&o).contains("op-aws activate"),
+        "{}",
+        stderr(&o)
+    );
     env.set("__OP_AWS_SHELL", "fish");
-    assert_eq!(env.ok(&["use", "Prod"]), "set -gx OP_AWS_SESSION_ITEM 'prod'\n");
+    assert_eq!(
+        env.ok(&["use", "Prod"]),
+        "set -gx OP_AWS_SESSION_ITEM 'prod'\n"
+    );
 }
 
 #[test]
 fn doctor_finds_plaintext_keys() {
     let env = TestEnv::new();
     env.vault();
-    env.write(".aws/credentials", "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s\n");
+    env.write(
+        ".aws/credentials",
+        "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s\n",
+    );
     let o = env.run(&["doctor"]);
     assert_eq!(o.status.code(), Some(1));
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(out.contains("warn plaintext keys") && out.contains("default"), "{out}");
-    env.ok(&["import", "--profile", "default", "--remove-plaintext", "--yes"]);
+    assert!(
+        out.contains("warn plaintext keys") && out.contains("default"),
+        "{out}"
+    );
+    env.ok(&[
+        "import",
+        "--profile",
+        "default",
+        "--remove-plaintext",
+        "--yes",
+    ]);
     let out = String::from_utf8_lossy(&env.run(&["doctor"]).stdout).into_owned();
     assert!(out.contains("ok   no plaintext keys"), "{out}");
 }
@@ -299,6 +451,9 @@ sys.stdout.write(buf.decode())
     let mut c = env.command(require("python3"));
     c.args(["-c", py]).arg(bin());
     let out = ok(run_cmd(c, ""), &["picker"]);
-    assert!(out.contains("1) first") && out.contains("2) second"), "{out}");
+    assert!(
+        out.contains("1) first") && out.contains("2) second"),
+        "{out}"
+    );
     assert!(out.contains("KEY=AKIASECOND00000001"), "{out}");
 }

@@ -4,7 +4,7 @@ mod support;
 
 mod foundation;
 mod injection;
-mod sts;
+mod nu;
 mod onepassword;
 mod shells;
-mod nu;
+mod sts;

@@ -585,12 +585,23 @@ fn export_mode_serves_1password_items_from_the_agent_only() {
     let env = op_env();
     put_items(
         &env,
-        &[op_item("a1", "Work", "prod", key_fields("AKIAWORKPROD0000000", OP_FIELDS_SECRET))],
+        &[op_item(
+            "a1",
+            "Work",
+            "prod",
+            key_fields("AKIAWORKPROD0000000", OP_FIELDS_SECRET),
+        )],
     );
     config(&env, "store = \"1password\"\n");
     let dir = env.home.join("proj");
     std::fs::create_dir_all(&dir).unwrap();
-    env.ok(&["use", "op://Work/prod", "--directory", dir.to_str().unwrap(), "--export"]);
+    env.ok(&[
+        "use",
+        "op://Work/prod",
+        "--directory",
+        dir.to_str().unwrap(),
+        "--export",
+    ]);
     let hook = || {
         let mut c = env.op_aws(&["hook-env", "--shell", "bash"]);
         c.current_dir(&dir);
@@ -609,6 +620,9 @@ fn export_mode_serves_1password_items_from_the_agent_only() {
     crate::support::ok(crate::support::run_cmd(c, ""), &["run"]);
     let before = gets(&env);
     let out = String::from_utf8_lossy(&hook().stdout).into_owned();
-    assert!(out.contains("export AWS_ACCESS_KEY_ID='AKIAWORKPROD0000000'"), "{out}");
+    assert!(
+        out.contains("export AWS_ACCESS_KEY_ID='AKIAWORKPROD0000000'"),
+        "{out}"
+    );
     assert_eq!(gets(&env), before, "the hook never calls op");
 }

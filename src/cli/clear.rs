@@ -1,7 +1,7 @@
 use op_aws::ctx::Ctx;
+use op_aws::prompt;
 use op_aws::scope::{self, Defaults, SESSION_VAR, Scope};
 use op_aws::shell;
-use op_aws::prompt;
 
 /// Remove the default in effect here (session, then directory, then global); --all removes all.
 #[derive(clap::Args)]
@@ -18,14 +18,22 @@ impl Args {
     pub fn run(self) -> anyhow::Result<()> {
         let ctx = Ctx::from_env()?;
         let defaults = Defaults::load(&ctx.dirs)?;
-        let applied = scope::applicable(&defaults, &scope::cwd()?, scope::session_item().as_deref());
-        let targets: Vec<_> = if self.all { applied } else { applied.into_iter().take(1).collect() };
+        let applied =
+            scope::applicable(&defaults, &scope::cwd()?, scope::session_item().as_deref());
+        let targets: Vec<_> = if self.all {
+            applied
+        } else {
+            applied.into_iter().take(1).collect()
+        };
         if targets.is_empty() {
             eprintln!("op-aws: no default applies here");
             return Ok(());
         }
         if !self.force && prompt::interactive() {
-            let list: Vec<String> = targets.iter().map(|a| format!("{} ({})", a.item, a.scope)).collect();
+            let list: Vec<String> = targets
+                .iter()
+                .map(|a| format!("{} ({})", a.item, a.scope))
+                .collect();
             if !prompt::confirm(&format!("remove the default {}?", list.join(", ")), true)? {
                 return Ok(());
             }
@@ -37,7 +45,10 @@ impl Args {
                 Scope::Session => match sh {
                     Some(sh) => print!("{}", shell::unset_var(sh, SESSION_VAR)),
                     None => {
-                        eprintln!("op-aws: the session default {} lives in this shell: run `unset {SESSION_VAR}`", a.item);
+                        eprintln!(
+                            "op-aws: the session default {} lives in this shell: run `unset {SESSION_VAR}`",
+                            a.item
+                        );
                         return Err(super::SilentExit(1).into());
                     }
                 },

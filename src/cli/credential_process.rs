@@ -17,7 +17,12 @@ impl Args {
         let ctx = Ctx::from_env()?;
         let files = resolve::files_for(self.profile.as_deref())?;
         // The profile's own credential_process is what called us: never follow it again.
-        let r = resolve::credentials(&ctx, self.item.as_deref(), self.profile.as_deref(), files.as_ref())?;
+        let r = resolve::credentials(
+            &ctx,
+            self.item.as_deref(),
+            self.profile.as_deref(),
+            files.as_ref(),
+        )?;
         super::print_json(&super::export::credential_process_json(&r.creds))
     }
 }

@@ -28,7 +28,14 @@ impl Args {
                 if plain.is_empty() {
                     report(true, format!("no plaintext keys in {}", path.display()));
                 } else {
-                    report(false, format!("plaintext keys in {} for {}: run `op-aws import --profile P --remove-plaintext`", path.display(), plain.join(", ")));
+                    report(
+                        false,
+                        format!(
+                            "plaintext keys in {} for {}: run `op-aws import --profile P --remove-plaintext`",
+                            path.display(),
+                            plain.join(", ")
+                        ),
+                    );
                 }
             }
             Err(e) => report(false, format!("the AWS config does not parse: {e}")),
@@ -46,11 +53,21 @@ impl Args {
             if vault::exists(&ctx.dirs) {
                 report(true, format!("vault in {}", ctx.dirs.data.display()));
             } else {
-                report(false, "no vault: run `op-aws vault create` or `op-aws init`".into());
+                report(
+                    false,
+                    "no vault: run `op-aws vault create` or `op-aws init`".into(),
+                );
             }
         }
         match agent::status(&ctx.dirs) {
-            Ok(Some(a)) => report(true, format!("agent running (pid {}), {}", a.pid, if a.unlocked { "unlocked" } else { "locked" })),
+            Ok(Some(a)) => report(
+                true,
+                format!(
+                    "agent running (pid {}), {}",
+                    a.pid,
+                    if a.unlocked { "unlocked" } else { "locked" }
+                ),
+            ),
             Ok(None) => report(true, "agent not running (locked)".into()),
             Err(e) => report(false, format!("agent: {e}")),
         }

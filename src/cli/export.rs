@@ -21,7 +21,12 @@ impl Args {
         let ctx = Ctx::from_env()?;
         let profile = resolve::profile_in_effect(self.profile);
         let files = resolve::files_for(profile.as_deref())?;
-        let r = resolve::credentials(&ctx, self.item.as_deref(), profile.as_deref(), files.as_ref())?;
+        let r = resolve::credentials(
+            &ctx,
+            self.item.as_deref(),
+            profile.as_deref(),
+            files.as_ref(),
+        )?;
         if self.format == Format::Json {
             return super::print_json(&credential_process_json(&r.creds));
         }
@@ -36,21 +41,34 @@ impl Args {
         let mut out = String::new();
         match self.format {
             Format::Sh => {
-                ch.set.iter().for_each(|(k, v)| out += &format!("export {k}={}\n", shell::quote_posix(v)));
+                ch.set
+                    .iter()
+                    .for_each(|(k, v)| out += &format!("export {k}={}\n", shell::quote_posix(v)));
                 ch.unset.iter().for_each(|k| out += &format!("unset {k}\n"));
             }
             Format::Fish => {
-                ch.set.iter().for_each(|(k, v)| out += &format!("set -gx {k} {}\n", shell::quote_fish(v)));
-                ch.unset.iter().for_each(|k| out += &format!("set -e {k}\n"));
+                ch.set
+                    .iter()
+                    .for_each(|(k, v)| out += &format!("set -gx {k} {}\n", shell::quote_fish(v)));
+                ch.unset
+                    .iter()
+                    .for_each(|k| out += &format!("set -e {k}\n"));
             }
             Format::Powershell => {
-                ch.set.iter().for_each(|(k, v)| out += &format!("$env:{k} = {}\n", shell::quote_powershell(v)));
-                ch.unset.iter().for_each(|k| out += &format!("Remove-Item Env:{k} -ErrorAction SilentlyContinue\n"));
+                ch.set.iter().for_each(|(k, v)| {
+                    out += &format!("$env:{k} = {}\n", shell::quote_powershell(v))
+                });
+                ch.unset.iter().for_each(|k| {
+                    out += &format!("Remove-Item Env:{k} -ErrorAction SilentlyContinue\n")
+                });
             }
             Format::Nu => {
                 // A record for `from json | load-env` (unset keys are left out: load-env cannot remove).
-                let rec: serde_json::Map<String, serde_json::Value> =
-                    ch.set.iter().map(|(k, v)| ((*k).to_owned(), v.as_str().into())).collect();
+                let rec: serde_json::Map<String, serde_json::Value> = ch
+                    .set
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.as_str().into()))
+                    .collect();
                 out = serde_json::to_string(&rec)? + "\n";
             }
             Format::Json => unreachable!(),

@@ -39,10 +39,16 @@ impl Args {
         let files = AwsFiles::load().context("cannot read the AWS files")?;
         let mut items: Vec<(Option<String>, Item)> = Vec::new();
         if self.from_env {
-            let id = std::env::var("AWS_ACCESS_KEY_ID").ok().filter(|s| !s.is_empty());
-            let secret = std::env::var("AWS_SECRET_ACCESS_KEY").ok().filter(|s| !s.is_empty());
+            let id = std::env::var("AWS_ACCESS_KEY_ID")
+                .ok()
+                .filter(|s| !s.is_empty());
+            let secret = std::env::var("AWS_SECRET_ACCESS_KEY")
+                .ok()
+                .filter(|s| !s.is_empty());
             let (Some(id), Some(secret)) = (id, secret) else {
-                anyhow::bail!("nothing to import: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set");
+                anyhow::bail!(
+                    "nothing to import: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set"
+                );
             };
             anyhow::ensure!(
                 std::env::var_os("AWS_SESSION_TOKEN").is_none(),
@@ -58,21 +64,37 @@ impl Args {
             items.push((None, it));
         } else {
             let profiles: Vec<String> = if self.all {
-                files.profile_names().into_iter().filter(|p| files.get(p, "aws_access_key_id").is_some()).collect()
+                files
+                    .profile_names()
+                    .into_iter()
+                    .filter(|p| files.get(p, "aws_access_key_id").is_some())
+                    .collect()
             } else if self.profile.is_empty() {
                 anyhow::bail!("say what to import: --profile P (repeatable), --all, or --from-env");
             } else {
                 self.profile.clone()
             };
-            anyhow::ensure!(!profiles.is_empty(), "no profile in {} has keys", awsfiles::credentials_path()?.display());
-            anyhow::ensure!(self.name.is_none() || profiles.len() == 1, "--name needs exactly one profile");
+            anyhow::ensure!(
+                !profiles.is_empty(),
+                "no profile in {} has keys",
+                awsfiles::credentials_path()?.display()
+            );
+            anyhow::ensure!(
+                self.name.is_none() || profiles.len() == 1,
+                "--name needs exactly one profile"
+            );
             for p in &profiles {
                 let id = files.get(p, "aws_access_key_id");
                 let secret = files.get(p, "aws_secret_access_key");
                 let (Some(id), Some(secret)) = (id, secret) else {
-                    anyhow::bail!("profile {p:?} has no aws_access_key_id and aws_secret_access_key");
+                    anyhow::bail!(
+                        "profile {p:?} has no aws_access_key_id and aws_secret_access_key"
+                    );
                 };
-                anyhow::ensure!(files.get(p, "aws_session_token").is_none(), "profile {p:?} holds temporary credentials (aws_session_token); import long-lived keys");
+                anyhow::ensure!(
+                    files.get(p, "aws_session_token").is_none(),
+                    "profile {p:?} holds temporary credentials (aws_session_token); import long-lived keys"
+                );
                 let mut it = Item::new(self.name.as_deref().unwrap_or(p));
                 it.set(item::ACCESS_KEY_ID, id.to_owned(), false);
                 it.set(item::SECRET_ACCESS_KEY, secret.to_owned(), true);
@@ -139,21 +161,36 @@ fn remove_plaintext(profiles: &HashSet<String>, yes: bool) -> anyhow::Result<()>
     let path = awsfiles::credentials_path()?;
     let _lock = fsutil::lock_exclusive(&path)?;
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text; left it as it is", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .with_context(|| format!("{} is not UTF-8 text; left it as it is", path.display()))?;
     let (new, removed) = import::remove_key_lines(&text, profiles);
     if removed == 0 {
-        eprintln!("op-aws: no key lines of those profiles in {}", path.display());
+        eprintln!(
+            "op-aws: no key lines of those profiles in {}",
+            path.display()
+        );
         return Ok(());
     }
     if !yes {
-        anyhow::ensure!(prompt::interactive(), "not removing keys from {} without a terminal to ask on\nhint: pass --yes", path.display());
-        if !prompt::confirm(&format!("remove {removed} key lines from {}?", path.display()), false)? {
+        anyhow::ensure!(
+            prompt::interactive(),
+            "not removing keys from {} without a terminal to ask on\nhint: pass --yes",
+            path.display()
+        );
+        if !prompt::confirm(
+            &format!("remove {removed} key lines from {}?", path.display()),
+            false,
+        )? {
             eprintln!("op-aws: left {} as it was", path.display());
             return Ok(());
         }
     }
     let mode = std::fs::metadata(&path)?.permissions().mode() & 0o7777;
-    fsutil::write_atomic(&path, new.as_bytes(), mode).context("cannot rewrite the credentials file")?;
-    eprintln!("op-aws: removed {removed} key lines from {}", path.display());
+    fsutil::write_atomic(&path, new.as_bytes(), mode)
+        .context("cannot rewrite the credentials file")?;
+    eprintln!(
+        "op-aws: removed {removed} key lines from {}",
+        path.display()
+    );
     Ok(())
 }

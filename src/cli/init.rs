@@ -30,19 +30,25 @@ impl Args {
             (Some(i), Some(s)) => (i, s),
             _ => guided(&ctx)?,
         };
-        let item = store::existing_name(&ctx, &item).with_context(|| format!("cannot use {item:?}"))?;
+        let item =
+            store::existing_name(&ctx, &item).with_context(|| format!("cannot use {item:?}"))?;
         match scope {
             ScopeArg::Directory => {
                 let dir = scope::normalize_dir(std::path::Path::new("."))?;
                 scope::set_directory(&ctx.dirs, &dir, &item, false)?;
-                eprintln!("op-aws: {item} is the default in {} and below", dir.display());
+                eprintln!(
+                    "op-aws: {item} is the default in {} and below",
+                    dir.display()
+                );
             }
             ScopeArg::Global => {
                 scope::set_global(&ctx.dirs, &item)?;
                 eprintln!("op-aws: {item} is the global default");
             }
             ScopeArg::Session => {
-                eprintln!("op-aws: in each terminal, run `op-aws use {item}` once the integration below is loaded");
+                eprintln!(
+                    "op-aws: in each terminal, run `op-aws use {item}` once the integration below is loaded"
+                );
             }
         }
         let (rc, line) = rc_line();
@@ -58,7 +64,10 @@ fn guided(ctx: &Ctx) -> anyhow::Result<(String, ScopeArg)> {
         "no terminal for the guided setup\nhint: run `op-aws init --item NAME --scope session|directory|global`"
     );
     if ctx.config.store == StoreKind::Local && !vault::exists(&ctx.dirs) {
-        eprintln!("op-aws: no vault yet; creating one in {}", ctx.dirs.data.display());
+        eprintln!(
+            "op-aws: no vault yet; creating one in {}",
+            ctx.dirs.data.display()
+        );
         let pass = super::vault::new_passphrase(false)?;
         vault::create(&ctx.dirs, pass.clone(), None).context("cannot create the vault")?;
         let id = vault::unlock(&ctx.dirs, pass)?;
@@ -69,21 +78,37 @@ fn guided(ctx: &Ctx) -> anyhow::Result<(String, ScopeArg)> {
     let plain: Vec<String> = files
         .profile_names()
         .into_iter()
-        .filter(|p| files.get(p, "aws_secret_access_key").is_some() && files.get(p, "aws_session_token").is_none())
+        .filter(|p| {
+            files.get(p, "aws_secret_access_key").is_some()
+                && files.get(p, "aws_session_token").is_none()
+        })
         .collect();
     let existing = store::list_titles(ctx).unwrap_or_default();
-    let new: Vec<&String> = plain.iter().filter(|p| !existing.iter().any(|t| t.eq_ignore_ascii_case(p))).collect();
+    let new: Vec<&String> = plain
+        .iter()
+        .filter(|p| !existing.iter().any(|t| t.eq_ignore_ascii_case(p)))
+        .collect();
     if !new.is_empty() {
         let path = awsfiles::credentials_path()?;
         let names: Vec<&str> = new.iter().map(|s| s.as_str()).collect();
-        if prompt::confirm(&format!("import the plaintext keys of {} from {}?", names.join(", "), path.display()), true)? {
+        if prompt::confirm(
+            &format!(
+                "import the plaintext keys of {} from {}?",
+                names.join(", "),
+                path.display()
+            ),
+            true,
+        )? {
             let exe = std::env::current_exe()?;
             let mut cmd = std::process::Command::new(exe);
             cmd.arg("import");
             for n in &names {
                 cmd.args(["--profile", n]);
             }
-            if prompt::confirm("then remove them from the file (every other line stays as it is)?", true)? {
+            if prompt::confirm(
+                "then remove them from the file (every other line stays as it is)?",
+                true,
+            )? {
                 cmd.args(["--remove-plaintext", "--yes"]);
             }
             anyhow::ensure!(cmd.status()?.success(), "the import failed");
@@ -113,8 +138,14 @@ fn rc_line() -> (&'static str, &'static str) {
     let shell = std::env::var("SHELL").unwrap_or_default();
     match shell.rsplit('/').next().unwrap_or("") {
         "zsh" => ("~/.zshrc", "eval \"$(op-aws activate zsh)\""),
-        "fish" => ("~/.config/fish/config.fish", "op-aws activate fish | source"),
-        "nu" => ("your nushell config (see docs/nushell.md)", "op-aws activate nu | save -f ($nu.default-config-dir | path join vendor/autoload/op-aws.nu)"),
+        "fish" => (
+            "~/.config/fish/config.fish",
+            "op-aws activate fish | source",
+        ),
+        "nu" => (
+            "your nushell config (see docs/nushell.md)",
+            "op-aws activate nu | save -f ($nu.default-config-dir | path join vendor/autoload/op-aws.nu)",
+        ),
         _ => ("~/.bashrc", "eval \"$(op-aws activate bash)\""),
     }
 }

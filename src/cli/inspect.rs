@@ -13,8 +13,11 @@ impl Args {
     pub fn run(self) -> anyhow::Result<()> {
         let ctx = Ctx::from_env()?;
         let defaults = Defaults::load(&ctx.dirs)?;
-        let applied = scope::applicable(&defaults, &scope::cwd()?, scope::session_item().as_deref());
-        let integration = std::env::var("__OP_AWS_SHELL").ok().or_else(|| std::env::var("OP_AWS_SHELL").ok());
+        let applied =
+            scope::applicable(&defaults, &scope::cwd()?, scope::session_item().as_deref());
+        let integration = std::env::var("__OP_AWS_SHELL")
+            .ok()
+            .or_else(|| std::env::var("OP_AWS_SHELL").ok());
         let wrapped = ctx.config.wrapped();
         let rows: Vec<_> = applied
             .iter()
@@ -31,7 +34,10 @@ impl Args {
             })
             .collect();
         let now = op_aws::sts::cache::now_secs();
-        let sessions: Vec<_> = op_aws::sts::cache::list(&ctx)?.into_iter().filter(|m| m.expiration > now).collect();
+        let sessions: Vec<_> = op_aws::sts::cache::list(&ctx)?
+            .into_iter()
+            .filter(|m| m.expiration > now)
+            .collect();
         if self.json {
             return super::print_json(&serde_json::json!({
                 "wrapped": wrapped,
@@ -46,7 +52,10 @@ impl Args {
             }));
         }
         println!("wrapped:      {}", wrapped.join(", "));
-        println!("integration:  {}", integration.as_deref().unwrap_or("not loaded in this shell"));
+        println!(
+            "integration:  {}",
+            integration.as_deref().unwrap_or("not loaded in this shell")
+        );
         if applied.is_empty() {
             println!("defaults:     none here (choose one with `op-aws use ITEM`)");
         }
@@ -68,7 +77,9 @@ impl Args {
                 m.profile,
                 m.role_arn.as_deref().unwrap_or("MFA session"),
                 m.item,
-                humantime::format_duration(std::time::Duration::from_secs((m.expiration - now) / 60 * 60))
+                humantime::format_duration(std::time::Duration::from_secs(
+                    (m.expiration - now) / 60 * 60
+                ))
             );
         }
         Ok(())

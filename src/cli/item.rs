@@ -61,23 +61,39 @@ enum Cmd {
 fn split_pair<'a>(s: &'a str, what: &str) -> anyhow::Result<(&'a str, &'a str)> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim(), v)),
-        _ => anyhow::bail!("{what} takes {}, got {s:?}", if what == "--rename" { "OLD=NEW" } else { "LABEL=VALUE" }),
+        _ => anyhow::bail!(
+            "{what} takes {}, got {s:?}",
+            if what == "--rename" {
+                "OLD=NEW"
+            } else {
+                "LABEL=VALUE"
+            }
+        ),
     }
 }
 
 /// Plain and concealed values, checked and read before the vault is touched.
-fn read_fields(set: &[String], set_secret: &[String]) -> anyhow::Result<Vec<(String, String, bool)>> {
+fn read_fields(
+    set: &[String],
+    set_secret: &[String],
+) -> anyhow::Result<Vec<(String, String, bool)>> {
     let mut out = Vec::new();
     for s in set {
         let (k, v) = split_pair(s, "--set")?;
         if is_concealed_label(k) {
-            anyhow::bail!("{k:?} is concealed: pass it with --set-secret {k:?} (values of secrets are never taken from the command line)");
+            anyhow::bail!(
+                "{k:?} is concealed: pass it with --set-secret {k:?} (values of secrets are never taken from the command line)"
+            );
         }
         out.push((k.to_owned(), v.to_owned(), false));
     }
     for label in set_secret {
-        anyhow::ensure!(!label.trim().is_empty() && !label.contains('='), "--set-secret takes a LABEL only; the value is read hidden");
-        let v = prompt::secret(&format!("{label}: ")).with_context(|| format!("cannot read {label}"))?;
+        anyhow::ensure!(
+            !label.trim().is_empty() && !label.contains('='),
+            "--set-secret takes a LABEL only; the value is read hidden"
+        );
+        let v = prompt::secret(&format!("{label}: "))
+            .with_context(|| format!("cannot read {label}"))?;
         use secrecy::ExposeSecret;
         out.push((label.trim().to_owned(), v.expose_secret().to_owned(), true));
     }
@@ -88,7 +104,11 @@ impl Args {
     pub fn run(self) -> anyhow::Result<()> {
         let ctx = Ctx::from_env()?;
         match self.cmd {
-            Cmd::Add { name, set, set_secret } => {
+            Cmd::Add {
+                name,
+                set,
+                set_secret,
+            } => {
                 anyhow::ensure!(!name.trim().is_empty(), "the item name is empty");
                 let fields = read_fields(&set, &set_secret)?;
                 let id = store::identity(&ctx)?;
@@ -108,7 +128,12 @@ impl Args {
             Cmd::List { json } if ctx.config.store == StoreKind::OnePassword => {
                 let titles = store::list_titles(&ctx).context("cannot list the items")?;
                 if json {
-                    super::print_json(&titles.iter().map(|t| serde_json::json!({ "title": t })).collect::<Vec<_>>())?;
+                    super::print_json(
+                        &titles
+                            .iter()
+                            .map(|t| serde_json::json!({ "title": t }))
+                            .collect::<Vec<_>>(),
+                    )?;
                 } else {
                     titles.iter().for_each(|t| println!("{t}"));
                 }
@@ -130,18 +155,30 @@ impl Args {
                 }
             }
             Cmd::Show { name, json, reveal } => {
-                let item = store::get_item(&ctx, &name).with_context(|| format!("cannot show item {name:?}"))?;
+                let item = store::get_item(&ctx, &name)
+                    .with_context(|| format!("cannot show item {name:?}"))?;
                 if json {
                     super::print_json(&item.to_json(reveal))?;
                 } else {
                     println!("{}", item.title);
                     for f in &item.fields {
-                        let v = if f.concealed && !reveal { "********" } else { f.value.as_str() };
+                        let v = if f.concealed && !reveal {
+                            "********"
+                        } else {
+                            f.value.as_str()
+                        };
                         println!("  {}: {v}", f.label);
                     }
                 }
             }
-            Cmd::Edit { name, set, set_secret, rename, unset, title } => {
+            Cmd::Edit {
+                name,
+                set,
+                set_secret,
+                rename,
+                unset,
+                title,
+            } => {
                 for r in &rename {
                     split_pair(r, "--rename")?;
                 }
@@ -154,14 +191,19 @@ impl Args {
                     {
                         return Err(Error::ItemExists(t.clone()));
                     }
-                    let item = data.find_mut(&name).ok_or_else(|| Error::NoSuchItem(name.clone()))?;
+                    let item = data
+                        .find_mut(&name)
+                        .ok_or_else(|| Error::NoSuchItem(name.clone()))?;
                     for r in &rename {
                         let (old, new) = r.split_once('=').unwrap_or_default();
                         item.rename_field(old.trim(), new.trim())?;
                     }
                     for u in &unset {
                         if !item.unset(u) {
-                            return Err(Error::Invalid(format!("item {:?} has no field {u:?}", item.title)));
+                            return Err(Error::Invalid(format!(
+                                "item {:?} has no field {u:?}",
+                                item.title
+                            )));
                         }
                     }
                     for (k, v, c) in fields {

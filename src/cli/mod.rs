@@ -40,7 +40,12 @@ impl std::error::Error for SilentExit {}
 
 /// AWS credentials from an encrypted vault (or 1Password), for one command at a time.
 #[derive(Parser)]
-#[command(name = "op-aws", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "op-aws",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -42,7 +42,12 @@ impl Args {
             return not_found(&program);
         }
         let ctx = Ctx::from_env()?;
-        let r = resolve::credentials(&ctx, self.item.as_deref(), profile.as_deref(), files.as_ref())?;
+        let r = resolve::credentials(
+            &ctx,
+            self.item.as_deref(),
+            profile.as_deref(),
+            files.as_ref(),
+        )?;
         let tool = inject::tool_name(&program);
         let shell_region = inject::shell_region();
         let changes = inject::env_changes(&EnvInput {
@@ -86,9 +91,14 @@ fn not_found(program: &OsString) -> anyhow::Result<()> {
 fn which(program: &OsString) -> Option<std::path::PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let p = std::path::Path::new(program);
-    let ok = |c: &std::path::Path| c.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    let ok = |c: &std::path::Path| {
+        c.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
     if p.components().count() > 1 {
         return ok(p).then(|| p.to_owned());
     }
-    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(p)).find(|c| ok(c))
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(p))
+        .find(|c| ok(c))
 }

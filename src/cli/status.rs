@@ -13,7 +13,8 @@ impl Args {
         let ctx = Ctx::from_env()?;
         let agent = agent::status(&ctx.dirs)?;
         let defaults = Defaults::load(&ctx.dirs)?;
-        let applied = scope::applicable(&defaults, &scope::cwd()?, scope::session_item().as_deref());
+        let applied =
+            scope::applicable(&defaults, &scope::cwd()?, scope::session_item().as_deref());
         let current = applied.first();
         let unlocked = agent.as_ref().is_some_and(|a| a.unlocked);
         if self.json {
@@ -29,7 +30,9 @@ impl Args {
         }
         println!("store:  {}", ctx.config.store.name());
         match &agent {
-            _ if !vault::exists(&ctx.dirs) && ctx.config.store == op_aws::config::StoreKind::Local => {
+            _ if !vault::exists(&ctx.dirs)
+                && ctx.config.store == op_aws::config::StoreKind::Local =>
+            {
                 println!("vault:  none (create one with `op-aws vault create`)");
             }
             Some(a) if a.unlocked => println!(
@@ -43,7 +46,9 @@ impl Args {
                     a.cached_entries,
                     humantime::format_duration(std::time::Duration::from_secs(a.expires_in_secs))
                 ),
-                None => println!("agent:  not running (every read calls `op`; `op-aws unlock` caches them)"),
+                None => println!(
+                    "agent:  not running (every read calls `op`; `op-aws unlock` caches them)"
+                ),
             },
             _ => println!("vault:  locked"),
         }

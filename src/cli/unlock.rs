@@ -27,7 +27,11 @@ impl Args {
         }
         vault::ensure_exists(&ctx.dirs).context("cannot unlock")?;
         let pass = if self.passphrase_stdin {
-            secrecy::SecretString::from(prompt::read_stdin_line().context("cannot read the passphrase")?.as_str())
+            secrecy::SecretString::from(
+                prompt::read_stdin_line()
+                    .context("cannot read the passphrase")?
+                    .as_str(),
+            )
         } else if prompt::stdin_is_terminal() {
             prompt::read_hidden("op-aws: vault passphrase: ")?
         } else {

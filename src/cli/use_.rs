@@ -37,11 +37,15 @@ pub fn calling_shell() -> Option<Shell> {
 impl Args {
     pub fn run(self) -> anyhow::Result<()> {
         let ctx = Ctx::from_env()?;
-        let item = store::existing_name(&ctx, &self.item).with_context(|| format!("cannot use {:?}", self.item))?;
+        let item = store::existing_name(&ctx, &self.item)
+            .with_context(|| format!("cannot use {:?}", self.item))?;
         if let Some(dir) = &self.directory {
             let dir = scope::normalize_dir(dir)?;
             scope::set_directory(&ctx.dirs, &dir, &item, self.export)?;
-            eprintln!("op-aws: {item} is the default in {} and below", dir.display());
+            eprintln!(
+                "op-aws: {item} is the default in {} and below",
+                dir.display()
+            );
         } else if self.global {
             scope::set_global(&ctx.dirs, &item)?;
             eprintln!("op-aws: {item} is the global default");
@@ -49,8 +53,13 @@ impl Args {
             match calling_shell() {
                 Some(sh) => print!("{}", shell::set_var(sh, SESSION_VAR, &item)),
                 None => {
-                    eprintln!("op-aws: this terminal was not changed: the shell integration is not loaded");
-                    eprintln!("hint: add `eval \"$(op-aws activate bash)\"` (or zsh, fish, nu) to your shell's rc file, or run: export {SESSION_VAR}={}", shell::quote_posix(&item));
+                    eprintln!(
+                        "op-aws: this terminal was not changed: the shell integration is not loaded"
+                    );
+                    eprintln!(
+                        "hint: add `eval \"$(op-aws activate bash)\"` (or zsh, fish, nu) to your shell's rc file, or run: export {SESSION_VAR}={}",
+                        shell::quote_posix(&item)
+                    );
                     return Err(super::SilentExit(1).into());
                 }
             }

@@ -194,7 +194,10 @@ fn session_name(files: &AwsFiles, profile: &str, item: &Item) -> Result<String> 
 /// `op-aws-<item>`, so CloudTrail shows which item assumed the role.
 pub fn default_session_name(title: &str) -> String {
     // For `op://Vault/Item`, the item's own name says it best.
-    let title = title.strip_prefix("op://").and_then(|r| r.rsplit('/').next()).unwrap_or(title);
+    let title = title
+        .strip_prefix("op://")
+        .and_then(|r| r.rsplit('/').next())
+        .unwrap_or(title);
     let clean: String = title
         .chars()
         .map(|c| {

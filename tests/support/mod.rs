@@ -17,9 +17,14 @@ pub fn bin() -> PathBuf {
 
 /// Where `scripts/test-deps` put nu, aws and moto (also honoured: PATH).
 pub fn tools_path() -> String {
-    let tools = std::env::var("OP_AWS_TOOLS").unwrap_or_else(|_| format!("{}/.cache/op-aws/tools", std::env::var("HOME").unwrap()));
+    let tools = std::env::var("OP_AWS_TOOLS")
+        .unwrap_or_else(|_| format!("{}/.cache/op-aws/tools", std::env::var("HOME").unwrap()));
     let extra = format!("{tools}/nu/node_modules/@nushell/linux-x64/bin:{tools}/venv/bin");
-    format!("{}:{extra}:{}", bin().parent().unwrap().display(), std::env::var("PATH").unwrap_or_default())
+    format!(
+        "{}:{extra}:{}",
+        bin().parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 /// Finds an executable on the test PATH, or panics saying how to install it.
@@ -27,7 +32,9 @@ pub fn require(tool: &str) -> PathBuf {
     std::env::split_paths(&tools_path())
         .map(|d| d.join(tool))
         .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{tool} is not installed: run scripts/test-deps (scripts/test does)"))
+        .unwrap_or_else(|| {
+            panic!("{tool} is not installed: run scripts/test-deps (scripts/test does)")
+        })
 }
 
 pub struct TestEnv {
@@ -38,7 +45,10 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub fn new() -> Self {
-        let root = tempfile::Builder::new().prefix("op-aws-test-").tempdir().unwrap();
+        let root = tempfile::Builder::new()
+            .prefix("op-aws-test-")
+            .tempdir()
+            .unwrap();
         let home = root.path().join("home");
         std::fs::create_dir_all(home.join(".aws")).unwrap();
         Self {
@@ -72,13 +82,31 @@ impl TestEnv {
             ("XDG_CONFIG_HOME".into(), format!("{h}/.config")),
             ("XDG_DATA_HOME".into(), format!("{h}/.local/share")),
             ("XDG_CACHE_HOME".into(), format!("{h}/.cache")),
-            ("XDG_RUNTIME_DIR".into(), self.root.path().join("xdg-run").display().to_string()),
-            ("OP_AWS_CONFIG_DIR".into(), self.config_dir().display().to_string()),
-            ("OP_AWS_DATA_DIR".into(), self.data_dir().display().to_string()),
-            ("OP_AWS_CACHE_DIR".into(), self.cache_dir().display().to_string()),
-            ("OP_AWS_RUNTIME_DIR".into(), self.runtime_dir().display().to_string()),
+            (
+                "XDG_RUNTIME_DIR".into(),
+                self.root.path().join("xdg-run").display().to_string(),
+            ),
+            (
+                "OP_AWS_CONFIG_DIR".into(),
+                self.config_dir().display().to_string(),
+            ),
+            (
+                "OP_AWS_DATA_DIR".into(),
+                self.data_dir().display().to_string(),
+            ),
+            (
+                "OP_AWS_CACHE_DIR".into(),
+                self.cache_dir().display().to_string(),
+            ),
+            (
+                "OP_AWS_RUNTIME_DIR".into(),
+                self.runtime_dir().display().to_string(),
+            ),
             ("AWS_CONFIG_FILE".into(), format!("{h}/.aws/config")),
-            ("AWS_SHARED_CREDENTIALS_FILE".into(), format!("{h}/.aws/credentials")),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE".into(),
+                format!("{h}/.aws/credentials"),
+            ),
             // Keep the AWS tools off the network and away from any real account.
             ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
             ("NO_PROXY".into(), "127.0.0.1,localhost".into()),
@@ -125,7 +153,16 @@ impl TestEnv {
 
     /// A vault with a cheap scrypt work factor, unlocked.
     pub fn vault(&self) {
-        self.ok_with_stdin(&["vault", "create", "--passphrase-stdin", "--work-factor", "10"], &format!("{PASS}\n"));
+        self.ok_with_stdin(
+            &[
+                "vault",
+                "create",
+                "--passphrase-stdin",
+                "--work-factor",
+                "10",
+            ],
+            &format!("{PASS}\n"),
+        );
         self.unlock();
     }
 
@@ -184,9 +221,16 @@ impl Drop for TestEnv {
 }
 
 pub fn run_cmd(mut c: Command, stdin: &str) -> Output {
-    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = c.spawn().expect("spawn");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -226,7 +270,13 @@ impl Moto {
         let port = loop {
             let line = lines.next().expect("moto_server exited").unwrap();
             if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
-                break rest.trim_end_matches(|c: char| !c.is_ascii_digit()).split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap();
+                break rest
+                    .trim_end_matches(|c: char| !c.is_ascii_digit())
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
             }
         };
         // Keep draining its log so it never blocks on a full pipe.
@@ -248,8 +298,17 @@ impl Moto {
              print(json.dumps([u,k['AccessKeyId'],k['SecretAccessKey']]))",
             u = self.url()
         );
-        let out = Command::new(require("python3")).arg("-c").arg(py).env("PATH", tools_path()).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(require("python3"))
+            .arg("-c")
+            .arg(py)
+            .env("PATH", tools_path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: (String, String, String) = serde_json::from_slice(&out.stdout).unwrap();
         v
     }
