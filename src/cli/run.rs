@@ -38,9 +38,10 @@ impl Args {
             // SSO, credential_process, web identity: the tool does it better itself.
             return exec(Command::new(&program).args(&self.command[1..]), &program);
         }
-        if which(&program).is_none() {
+        // Checked before the vault is opened, so a typo never asks for a passphrase.
+        let Some(path) = which(&program) else {
             return not_found(&program);
-        }
+        };
         let ctx = Ctx::from_env()?;
         let r = resolve::credentials(
             &ctx,
@@ -57,7 +58,9 @@ impl Args {
             region: r.region.as_deref(),
             shell_region: shell_region.as_deref(),
         });
-        let mut cmd = Command::new(&program);
+        // Exec the file found above (no second PATH search); the command keeps its own argv[0].
+        let mut cmd = Command::new(&path);
+        cmd.arg0(&program);
         cmd.args(&plan.argv[1..]);
         for k in &changes.unset {
             cmd.env_remove(k);
