@@ -117,8 +117,8 @@ impl Client {
         if buf.is_empty() {
             return Err(Error::Agent("it closed the connection".into()));
         }
-        let resp: Response =
-            serde_json::from_str(&buf).map_err(|e| Error::Agent(format!("bad reply: {e}")))?;
+        let resp: Response = serde_json::from_str(&buf)
+            .map_err(|e| Error::Agent(format!("bad reply: {}", crate::vault::json_error(&e))))?;
         match resp.error {
             Some(e) if e == "locked" => Err(Error::Locked),
             Some(e) => Err(Error::Agent(e)),
@@ -383,7 +383,7 @@ fn handle(stream: UnixStream, state: &Mutex<State>) {
             match serde_json::from_str::<Request>(&line) {
                 Ok(req) => answer(req, state),
                 Err(e) => Response {
-                    error: Some(format!("bad request: {e}")),
+                    error: Some(format!("bad request: {}", crate::vault::json_error(&e))),
                     ..Response::default()
                 },
             }

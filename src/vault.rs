@@ -157,7 +157,7 @@ fn open(path: &Path, identity: &Identity, ct: &[u8]) -> Result<VaultData> {
         other => corrupt(path, &other.to_string()),
     })?;
     let data: VaultData =
-        serde_json::from_slice(&plain).map_err(|e| corrupt(path, &format!("bad contents: {e}")))?;
+        serde_json::from_slice(&plain).map_err(|e| corrupt(path, &json_error(&e)))?;
     if data.version != FORMAT_VERSION {
         return Err(corrupt(
             path,
@@ -224,4 +224,9 @@ pub fn read_all(mut r: impl Read) -> std::io::Result<Zeroizing<Vec<u8>>> {
     let mut v = Zeroizing::new(Vec::new());
     r.read_to_end(&mut v)?;
     Ok(v)
+}
+
+/// Where JSON went wrong, without serde's text (which can quote a value, i.e. a secret).
+pub fn json_error(e: &serde_json::Error) -> String {
+    format!("bad contents at line {} column {}", e.line(), e.column())
 }
