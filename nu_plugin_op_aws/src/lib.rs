@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use nu_plugin::{EngineInterface, EvaluatedCall, Plugin, PluginCommand};
+use nu_plugin::{EngineInterface, Plugin, PluginCommand};
 use nu_protocol::{DynamicSuggestion, LabeledError, Span, Value};
 use op_aws::awsfiles::AwsFiles;
 use op_aws::ctx::Ctx;
@@ -105,11 +105,6 @@ pub fn fail(what: &str, e: &op_aws::Error, span: Span) -> LabeledError {
         Some(h) => err.with_help(h),
         None => err,
     }
-}
-
-/// `call.head` and the argument spans are what errors point at.
-pub fn head(call: &EvaluatedCall) -> Span {
-    call.head
 }
 
 /// Completion candidates, all of them (nu filters by what is typed).
