@@ -36,6 +36,14 @@ def "nu-complete op-aws profiles" [] {
     try { ^op-aws profiles | lines } catch { [] }
 }
 
+# The rest of `aws ...` completes through the AWS CLI's own completer, when it is installed
+# (null: nu's default completion).
+def "nu-complete aws" [context: string] {
+    if (which aws_completer | is-empty) { return null }
+    let point = ($context | str length | into string)
+    with-env {COMP_LINE: $context, COMP_POINT: $point} { try { ^aws_completer | lines } catch { null } }
+}
+
 # What every wrapper runs: the command through `op-aws run`, with the profile given back.
 def --env __op_aws_run [cmd: string, profile: any, rest: list<any>] {
     if $profile == null {

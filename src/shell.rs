@@ -75,15 +75,17 @@ pub fn unset_var(shell: Shell, k: &str) -> String {
 
 /// The nu module's wrapper commands, one `def` per wrapped executable (nu defines commands at
 /// parse time, so `activate nu` appends them to the static module). The AWS tools get
-/// `--profile` with profile-name completion. Names were checked by
+/// `--profile` with profile-name completion (and `aws` the AWS CLI's completer). Names were checked by
 /// [`crate::config::is_executable_name`], so a JSON string is a valid nu string for them.
 pub fn nu_wrappers(wrapped: &[String]) -> String {
     let mut out = String::from("\n# The wrapped commands (`op-aws list`).\n");
     for name in wrapped {
         let q = serde_json::Value::from(name.as_str());
         if crate::inject::PROFILE_TOOLS.contains(&name.as_str()) {
+            // The rest of `aws` completes through the AWS CLI's own aws_completer.
+            let rest = if name == "aws" { "...rest: string@\"nu-complete aws\"" } else { "...rest" };
             out += &format!(
-                "export def --env --wrapped {q} [--profile: string@\"nu-complete op-aws profiles\", ...rest] {{ __op_aws_run {q} $profile $rest }}\n"
+                "export def --env --wrapped {q} [--profile: string@\"nu-complete op-aws profiles\", {rest}] {{ __op_aws_run {q} $profile $rest }}\n"
             );
         } else {
             out += &format!(

@@ -230,6 +230,11 @@ fn items_and_profiles_complete_through_ide_complete() {
         complete(&env, "c3.nu", "source op-aws.nu\naws --profile "),
         ["admin", "base"]
     );
+    // Anything else of `aws` goes to the AWS CLI's own completer.
+    assert_eq!(
+        complete(&env, "c4.nu", "source op-aws.nu\naws sts get-caller-"),
+        ["get-caller-identity"]
+    );
 }
 
 #[test]
