@@ -83,7 +83,11 @@ pub fn nu_wrappers(wrapped: &[String]) -> String {
         let q = serde_json::Value::from(name.as_str());
         if crate::inject::PROFILE_TOOLS.contains(&name.as_str()) {
             // The rest of `aws` completes through the AWS CLI's own aws_completer.
-            let rest = if name == "aws" { "...rest: string@\"nu-complete aws\"" } else { "...rest" };
+            let rest = if name == "aws" {
+                "...rest: string@\"nu-complete aws\""
+            } else {
+                "...rest"
+            };
             out += &format!(
                 "export def --env --wrapped {q} [--profile: string@\"nu-complete op-aws profiles\", {rest}] {{ __op_aws_run {q} $profile $rest }}\n"
             );
