@@ -446,3 +446,49 @@ fn plugin_directory_and_global_defaults_are_the_ones_the_cli_reads() {
     assert_eq!(cleared, "directory,global");
     assert_eq!(rows(&inspect(&proj)), []);
 }
+
+#[test]
+fn roles_through_the_plugin_export_and_the_wrappers_profile_flag() {
+    let mut env = TestEnv::new();
+    let moto = Moto::start();
+    use_moto(&mut env, &moto);
+    env.set("AWS_DEFAULT_REGION", "us-east-1");
+    env.vault();
+    let (_, key, secret) = moto.iam_user("base-user");
+    env.add_keys("acme", &key, &secret, None);
+    env.write(
+        ".aws/config",
+        "[profile base]\nop_aws_item = acme\n\
+         [profile admin]\nrole_arn = arn:aws:iam::210987654321:role/Admin\nsource_profile = base\n",
+    );
+    module(&env);
+    let arn = |script: &str| -> String {
+        let out = nu_ok(&env, true, script);
+        assert!(out.contains(":assumed-role/Admin/"), "{script}: {out}");
+        out
+    };
+    arn(
+        "with-env (op-aws export --profile admin) { ^aws sts get-caller-identity --output json } | from json | get Arn",
+    );
+    arn(
+        "source op-aws.nu; aws --profile admin sts get-caller-identity --output json | from json | get Arn",
+    );
+    let exported = nu_ok(
+        &env,
+        true,
+        "op-aws export --profile admin | select AWS_SESSION_TOKEN AWS_CREDENTIAL_EXPIRATION | values | all {|v| $v != null }",
+    );
+    assert_eq!(
+        exported, "true",
+        "temporary credentials carry a token and an expiry"
+    );
+    let cached = nu_ok(
+        &env,
+        true,
+        "op-aws cache | select profile kind role_arn fresh | to json --raw",
+    );
+    assert_eq!(
+        cached,
+        r#"[{"profile":"admin","kind":"role","role_arn":"arn:aws:iam::210987654321:role/Admin","fresh":true}]"#
+    );
+}
