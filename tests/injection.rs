@@ -395,8 +395,10 @@ fn use_session_needs_the_shell_integration() {
 }
 
 #[test]
-fn doctor_finds_plaintext_keys() {
-    let env = TestEnv::new();
+fn doctor_finds_plaintext_keys_and_checks_the_clock() {
+    let moto = Moto::start();
+    let mut env = TestEnv::new();
+    use_moto(&mut env, &moto);
     env.vault();
     env.write(
         ".aws/credentials",
@@ -409,6 +411,8 @@ fn doctor_finds_plaintext_keys() {
         out.contains("warn plaintext keys") && out.contains("default"),
         "{out}"
     );
+    assert!(out.contains("warn shell integration not loaded"), "{out}");
+    assert!(out.contains("ok   clock within"), "{out}");
     env.ok(&[
         "import",
         "--profile",
@@ -416,8 +420,17 @@ fn doctor_finds_plaintext_keys() {
         "--remove-plaintext",
         "--yes",
     ]);
-    let out = String::from_utf8_lossy(&env.run(&["doctor"]).stdout).into_owned();
+    env.set("OP_AWS_SHELL", "bash");
+    let out = env.ok(&["doctor"]);
     assert!(out.contains("ok   no plaintext keys"), "{out}");
+    assert!(!out.contains("warn"), "{out}");
+    // An unreachable STS is a warning, not a hang or a crash.
+    env.set("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9");
+    let out = String::from_utf8_lossy(&env.run(&["doctor"]).stdout).into_owned();
+    assert!(
+        out.contains("warn cannot check the clock against STS"),
+        "{out}"
+    );
 }
 
 #[test]

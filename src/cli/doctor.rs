@@ -71,9 +71,33 @@ impl Args {
             Ok(None) => report(true, "agent not running (locked)".into()),
             Err(e) => report(false, format!("agent: {e}")),
         }
+        match clock_skew() {
+            Ok(s) if s.abs() < 60 => {
+                report(true, format!("clock within {}s of STS", s.abs().max(1)))
+            }
+            Ok(s) => report(
+                false,
+                format!(
+                    "clock {}s {} STS: MFA codes and signatures will fail; fix the system clock",
+                    s.abs(),
+                    if s > 0 { "behind" } else { "ahead of" }
+                ),
+            ),
+            Err(e) => report(false, format!("cannot check the clock against STS: {e}")),
+        }
         if problems > 0 {
             return Err(super::SilentExit(1).into());
         }
         Ok(())
     }
+}
+
+/// Against the STS endpoint a command would use (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL).
+fn clock_skew() -> anyhow::Result<i64> {
+    let endpoint = ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+    let region = op_aws::inject::shell_region().unwrap_or_else(|| "us-east-1".into());
+    let client = op_aws::sts::client::Client::new(&region, endpoint.as_deref())?;
+    Ok(client.clock_skew()?)
 }

@@ -119,6 +119,64 @@ impl Client {
     }
 }
 
+impl Client {
+    /// STS's clock minus ours, in seconds, read from the `Date` header of its answer. The call
+    /// is signed with a made-up key: any answer, even a refusal, carries the date.
+    pub fn clock_skew(&self) -> Result<i64> {
+        let date = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+        let seen = std::sync::Arc::clone(&date);
+        let probe = Credentials {
+            access_key_id: "AKIAOPAWSDOCTOR00000".into(),
+            secret_access_key: SecretString::from("op-aws-doctor"),
+            session_token: None,
+            expiration: None,
+        };
+        let req = self
+            .sdk(&probe)
+            .get_caller_identity()
+            .customize()
+            .interceptor(DateHeader(seen));
+        let sent = self.rt.block_on(req.send());
+        let ours = SystemTime::now();
+        let header = date.lock().ok().and_then(|mut d| d.take());
+        let Some(header) = header else {
+            return Err(match sent {
+                Err(e) => map_err("GetCallerIdentity", &self.where_(), &e),
+                Ok(_) => Error::Sts("STS answered without a Date header".into()),
+            });
+        };
+        let theirs = aws_sdk_sts::primitives::DateTime::from_str(
+            &header,
+            aws_sdk_sts::primitives::DateTimeFormat::HttpDate,
+        )
+        .map_err(|_| Error::Sts(format!("STS sent an unreadable Date header {header:?}")))?;
+        let ours = aws_sdk_sts::primitives::DateTime::from(ours);
+        Ok(theirs.secs() - ours.secs())
+    }
+}
+
+/// Keeps the `Date` header of the raw answer, before the SDK turns it into a result.
+#[derive(Debug)]
+struct DateHeader(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl aws_sdk_sts::config::Intercept for DateHeader {
+    fn name(&self) -> &'static str {
+        "op-aws-date-header"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        ctx: &aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_sts::config::RuntimeComponents,
+        _: &mut aws_sdk_sts::config::ConfigBag,
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        if let (Some(d), Ok(mut slot)) = (ctx.response().headers().get("date"), self.0.lock()) {
+            *slot = Some(d.to_owned());
+        }
+        Ok(())
+    }
+}
+
 fn to_i32(d: u32) -> i32 {
     // Durations were validated to at most 129600 s.
     i32::try_from(d).unwrap_or(i32::MAX)
