@@ -6,6 +6,7 @@ use clap::Parser;
 mod cli;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     // Backtraces would print paths and internals, never anything a user can act on.
     let cli = cli::Cli::parse();
     match cli.run() {
@@ -31,5 +32,15 @@ fn main() -> ExitCode {
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `op-aws list | head -0` would panic in `println!`. A CLI should die
+/// quietly of the signal instead, as `cat` does; exec'd commands also get the default back.
+fn restore_sigpipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL installs no handler.
+    unsafe {
+        let _ = signal(Signal::SIGPIPE, SigHandler::SigDfl);
     }
 }

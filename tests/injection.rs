@@ -470,3 +470,19 @@ sys.stdout.write(buf.decode())
     );
     assert!(out.contains("KEY=AKIASECOND00000001"), "{out}");
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    use std::os::unix::process::ExitStatusExt;
+    let env = TestEnv::new();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = env
+        .op_aws(&["list"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    assert_eq!(o.status.signal(), Some(13), "dies of SIGPIPE like cat");
+}
