@@ -69,8 +69,9 @@ fn parse_uri(uri: &str) -> Result<Totp> {
     for pair in query.split('&') {
         match pair.split_once('=') {
             Some((k, v)) if k.eq_ignore_ascii_case("secret") => {
-                let raw = percent_decode(v)
-                    .ok_or_else(|| bad("the otpauth:// URI has a malformed secret"))?;
+                let raw = percent_encoding::percent_decode_str(v)
+                    .decode_utf8()
+                    .map_err(|_| bad("the otpauth:// URI has a malformed secret"))?;
                 // Validate (and get a clear error) before totp-rs sees it.
                 decode_base32(&raw)?;
                 params.push(format!("secret={}", normalize(&raw)));
@@ -93,30 +94,6 @@ fn parse_uri(uri: &str) -> Result<Totp> {
         return Err(bad("an otpauth:// URI must have a period above 0"));
     }
     Ok(totp)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
