@@ -5,9 +5,9 @@
 //! interactive nu under tmux.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
+use crate::support::tmux::Tmux;
 use crate::support::{Moto, TestEnv, bin, ok, require, run_cmd, stderr, use_moto};
 
 fn plugin() -> PathBuf {
@@ -260,61 +260,16 @@ fn the_module_is_a_valid_module_and_loads_three_ways_idempotently() {
     assert_eq!(out, "[2,1]");
 }
 
-/// An interactive nu in tmux (a real pty), killed on drop.
-struct Tmux {
-    sock: PathBuf,
-    env: Vec<(String, String)>,
-    home: PathBuf,
-}
-
-impl Tmux {
-    fn command(&self) -> Command {
-        let mut c = Command::new(require("tmux"));
-        c.env_clear()
-            .envs(self.env.clone())
-            .current_dir(&self.home)
-            .arg("-S")
-            .arg(&self.sock);
-        c
-    }
-
-    fn screen(&self) -> String {
-        let mut c = self.command();
-        c.args(["capture-pane", "-p", "-t", "0"]);
-        String::from_utf8_lossy(&run_cmd(c, "").stdout).into_owned()
-    }
-
-    fn send(&self, keys: &[&str]) {
-        let mut c = self.command();
-        c.args(["send-keys", "-t", "0"]).args(keys);
-        ok(run_cmd(c, ""), &["tmux send-keys"]);
-    }
-
-    /// Waits for the prompt line number `n` (1-based) and returns it.
-    fn prompt(&self, n: usize) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            let prompts: Vec<&str> = s.lines().filter(|l| l.starts_with('[')).collect();
-            if prompts.len() >= n {
-                return prompts[n - 1].to_owned();
-            }
-            // Bounds a failure only; the usual wait is a fraction of a second.
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "no prompt {n}; the screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let mut c = self.command();
-        c.arg("kill-server");
-        let _ = run_cmd(c, "");
-    }
+/// Waits for prompt number `n` (1-based; prompts start with `[`) and returns it.
+fn prompt(t: &Tmux, n: usize) -> String {
+    let s = t.wait_for(&format!("prompt {n}"), |s| {
+        s.lines().filter(|l| l.starts_with('[')).count() >= n
+    });
+    s.lines()
+        .filter(|l| l.starts_with('['))
+        .nth(n - 1)
+        .unwrap()
+        .to_owned()
 }
 
 #[test]
@@ -334,49 +289,36 @@ fn the_cd_hook_sets_and_clears_the_item_in_an_interactive_nu() {
          $env.PROMPT_COMMAND_RIGHT = ''\n$env.PROMPT_INDICATOR = '> '\n",
     );
     let env_nu = env.write("nucfg/env.nu", "");
-    let t = Tmux {
-        sock: env.root.path().join("tmux.sock"),
-        env: env.vars(),
-        home: env.home.clone(),
-    };
     let nu = format!(
         "{} --no-std-lib --config {} --env-config {}",
         require("nu").display(),
         config.display(),
         env_nu.display()
     );
-    let mut c = t.command();
-    c.args([
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-x",
-        "160",
-        "-y",
-        "40",
-        &nu,
-    ]);
-    ok(run_cmd(c, ""), &["tmux new-session"]);
+    let t = Tmux::start(&env, &[], &nu);
 
-    assert!(t.prompt(1).starts_with("[-]>"), "{}", t.screen());
+    assert!(prompt(&t, 1).starts_with("[-]>"), "{}", t.screen());
     t.send(&["cd proj", "Enter"]);
     assert!(
-        t.prompt(2).starts_with("[dev]>"),
+        prompt(&t, 2).starts_with("[dev]>"),
         "entering proj: {}",
         t.screen()
     );
     t.send(&["op-aws use prod", "Enter"]);
     assert!(
-        t.prompt(3).starts_with("[prod]>"),
+        prompt(&t, 3).starts_with("[prod]>"),
         "a session item wins: {}",
         t.screen()
     );
     t.send(&["op-aws clear --force", "Enter"]);
-    assert!(t.prompt(4).starts_with("[dev]>"), "cleared: {}", t.screen());
+    assert!(
+        prompt(&t, 4).starts_with("[dev]>"),
+        "cleared: {}",
+        t.screen()
+    );
     t.send(&["cd ~", "Enter"]);
     assert!(
-        t.prompt(5).starts_with("[-]>"),
+        prompt(&t, 5).starts_with("[-]>"),
         "leaving proj: {}",
         t.screen()
     );

@@ -4,9 +4,8 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
+use crate::support::tmux::Tmux;
 use crate::support::{
     Moto, PASS, TestEnv, bin, ok, require, run_cmd, stderr, tools_path, use_moto,
 };
@@ -650,91 +649,6 @@ fn completions_are_up_to_date() {
         "{}",
         stderr(&o)
     );
-}
-
-/// A tmux server on a private socket running one interactive shell; killed on drop.
-struct Tmux {
-    cmd: Box<dyn Fn() -> Command>,
-}
-
-impl Tmux {
-    fn start(env: &TestEnv, extra: &[(&str, &str)], shell_cmd: &str) -> Self {
-        // A fresh socket each time: a killed server's socket lingers for a moment.
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let sock = env
-            .root
-            .path()
-            .join(format!("tmux-{}.sock", N.fetch_add(1, Ordering::Relaxed)));
-        let tmux = require("tmux");
-        let mut vars = env.vars();
-        vars.extend(
-            extra
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
-        vars.push(("SHELL".into(), "/bin/sh".into()));
-        let home = env.home.clone();
-        let cmd = Box::new(move || {
-            let mut c = Command::new(&tmux);
-            c.env_clear()
-                .envs(vars.clone())
-                .current_dir(&home)
-                .arg("-S")
-                .arg(&sock);
-            c
-        });
-        let t = Self { cmd };
-        let mut c = (t.cmd)();
-        c.args([
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-x",
-            "160",
-            "-y",
-            "48",
-            shell_cmd,
-        ]);
-        ok(run_cmd(c, ""), &["tmux new-session"]);
-        t
-    }
-
-    fn send(&self, keys: &[&str]) {
-        let mut c = (self.cmd)();
-        c.args(["send-keys", "-t", "0"]).args(keys);
-        ok(run_cmd(c, ""), &["tmux send-keys"]);
-    }
-
-    fn screen(&self) -> String {
-        let mut c = (self.cmd)();
-        c.args(["capture-pane", "-p", "-t", "0"]);
-        String::from_utf8_lossy(&run_cmd(c, "").stdout).into_owned()
-    }
-
-    /// Polls until `done` holds; the limit is generous because it only bounds a failure.
-    fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if done(&s) {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "timed out waiting for {what}; the screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let mut c = (self.cmd)();
-        c.arg("kill-server");
-        let _ = run_cmd(c, "");
-    }
 }
 
 #[test]

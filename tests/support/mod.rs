@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod sts_server;
+pub mod tmux;
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
