@@ -100,14 +100,22 @@ impl AwsFiles {
     }
 
     fn parse(src: source::Source) -> Result<Self> {
-        let sections = EnvConfigSections::parse(src).map_err(|e| Error::BadConfig {
-            path: config_path().unwrap_or_default(),
-            why: e
+        let sections = EnvConfigSections::parse(src).map_err(|e| {
+            // The SDK says "error parsing PATH on line N:\n  why" (either file): one line.
+            let flat = e
                 .to_string()
                 .lines()
-                .next()
-                .unwrap_or("parse error")
-                .to_owned(),
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let (path, why) = flat
+                .strip_prefix("error parsing ")
+                .and_then(|r| r.split_once(" on line "))
+                .map_or_else(
+                    || (config_path().unwrap_or_default(), flat.clone()),
+                    |(p, rest)| (PathBuf::from(p), format!("line {rest}")),
+                );
+            Error::BadConfig { path, why }
         })?;
         Ok(Self { sections })
     }

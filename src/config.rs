@@ -108,7 +108,11 @@ fn one_line(msg: &str) -> String {
     msg.lines()
         .map(str::trim)
         .filter(|l| {
-            !l.is_empty() && !l.starts_with('|') && !l.chars().all(|c| c == '^' || c == ' ')
+            // Drop toml's source excerpt ("1 | store = …", "|", "^^^") and keep the words.
+            let excerpt = l
+                .split_once('|')
+                .is_some_and(|(n, _)| n.trim().chars().all(|c| c.is_ascii_digit()));
+            !l.is_empty() && !excerpt && !l.chars().all(|c| c == '^' || c == ' ')
         })
         .collect::<Vec<_>>()
         .join(": ")

@@ -90,16 +90,7 @@ pub fn create(dirs: &Dirs, passphrase: SecretString, work_factor: Option<u8>) ->
         return Err(Error::VaultExists(dirs.data.clone()));
     }
     let identity = age::x25519::Identity::generate();
-    let mut recipient = age::scrypt::Recipient::new(passphrase);
-    if let Some(wf) = work_factor {
-        recipient.set_work_factor(wf);
-    }
-    let key_text = Zeroizing::new(format!(
-        "# op-aws vault identity; public key: {}\n{}\n",
-        identity.to_public(),
-        identity.to_string().expose_secret()
-    ));
-    let identity_ct = encrypt(&recipient, key_text.as_bytes())?;
+    let identity_ct = protect(&identity, passphrase, work_factor)?;
     let data = VaultData {
         version: FORMAT_VERSION,
         items: Vec::new(),
@@ -113,6 +104,38 @@ pub fn create(dirs: &Dirs, passphrase: SecretString, work_factor: Option<u8>) ->
         0o600,
     )?;
     fsutil::write_atomic(&dirs.identity_file(), &identity_ct, 0o600)
+}
+
+/// The identity file's contents: the key, encrypted with the passphrase (scrypt).
+fn protect(
+    identity: &age::x25519::Identity,
+    passphrase: SecretString,
+    work_factor: Option<u8>,
+) -> Result<Vec<u8>> {
+    let mut recipient = age::scrypt::Recipient::new(passphrase);
+    if let Some(wf) = work_factor {
+        recipient.set_work_factor(wf);
+    }
+    let key_text = Zeroizing::new(format!(
+        "# op-aws vault identity; public key: {}\n{}\n",
+        identity.to_public(),
+        identity.to_string().expose_secret()
+    ));
+    encrypt(&recipient, key_text.as_bytes())
+}
+
+/// Re-encrypts the identity with a new passphrase; the vault itself is untouched (it is
+/// encrypted to the identity, which does not change). Nothing is written when `old` is wrong.
+pub fn change_passphrase(
+    dirs: &Dirs,
+    old: SecretString,
+    new: SecretString,
+    work_factor: Option<u8>,
+) -> Result<()> {
+    let _lock = fsutil::lock_exclusive(&dirs.vault_file())?;
+    let id = unlock(dirs, old)?;
+    let ct = protect(&id.0, new, work_factor)?;
+    fsutil::write_atomic(&dirs.identity_file(), &ct, 0o600)
 }
 
 /// Decrypts the identity with the passphrase: the expensive step, once per unlock.

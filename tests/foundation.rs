@@ -477,3 +477,76 @@ fn import_removes_exactly_the_imported_lines() {
     assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
     assert_eq!(items(&env), ["default", "work", "ci"]);
 }
+
+#[test]
+fn the_passphrase_can_be_changed_and_a_wrong_one_changes_nothing() {
+    let env = TestEnv::new();
+    env.vault();
+    env.add_keys("prod", "AKIAPROD0000000001", SECRET, None);
+    let before = snapshot(&env);
+    let o = env.run_with_stdin(
+        &[
+            "vault",
+            "passphrase",
+            "--passphrase-stdin",
+            "--work-factor",
+            "10",
+        ],
+        "wrong\nnew passphrase\n",
+    );
+    assert!(stderr(&o).contains("wrong passphrase"), "{}", stderr(&o));
+    assert_eq!(before, snapshot(&env));
+    env.ok_with_stdin(
+        &[
+            "vault",
+            "passphrase",
+            "--passphrase-stdin",
+            "--work-factor",
+            "10",
+        ],
+        &format!("{PASS}\nnew passphrase\n"),
+    );
+    env.ok(&["lock"]);
+    let o = env.run_with_stdin(&["unlock", "--passphrase-stdin"], &format!("{PASS}\n"));
+    assert!(!o.status.success(), "the old passphrase still works");
+    env.ok_with_stdin(&["unlock", "--passphrase-stdin"], "new passphrase\n");
+    assert_eq!(items(&env), ["prod"]);
+}
+
+#[test]
+fn hostile_settings_files_are_clear_errors_and_stay_as_they_are() {
+    let env = TestEnv::new();
+    env.vault();
+    env.add_keys("prod", "AKIAPROD0000000001", SECRET, None);
+    let cfg = env.write("cfg/config.toml", "store = \"s3\"\nwrap = 7\n");
+    let o = env.run(&["run", "--item", "prod", "--", "true", "x"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.starts_with("op-aws: ") && e.contains("config.toml") && e.contains("hint: "),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 2, "one line and a hint: {e}");
+    std::fs::remove_file(&cfg).unwrap();
+
+    let defaults = env.write("cfg/defaults.json", "{\"global\": [1, 2");
+    let o = env.run(&["use", "prod", "--global"]);
+    let e = stderr(&o);
+    assert!(!o.status.success() && e.contains("defaults.json"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(&defaults).unwrap(),
+        "{\"global\": [1, 2"
+    );
+
+    env.write("cfg/defaults.json", "{}");
+    env.write(".aws/config", "region = x\n[profile a\n");
+    let mut c = env.op_aws(&["run", "--item", "prod", "--", "aws", "s3", "ls"]);
+    c.env("AWS_PROFILE", "a");
+    let o = crate::support::run_cmd(c, "");
+    let e = stderr(&o);
+    assert!(
+        !o.status.success() && e.starts_with("op-aws: cannot read the AWS config"),
+        "{e}"
+    );
+    assert!(!e.contains("panicked"), "{e}");
+}

@@ -13,6 +13,17 @@ pub struct Args {
 enum Cmd {
     /// Create the local vault (the passphrase is asked twice, or read from stdin).
     Create(Create),
+    /// Change the passphrase (the old one, then the new one twice; or two stdin lines).
+    Passphrase(Change),
+}
+
+#[derive(clap::Args)]
+struct Change {
+    /// Read the current passphrase, then the new one, from two lines of stdin.
+    #[arg(long)]
+    passphrase_stdin: bool,
+    #[arg(long, value_parser = clap::value_parser!(u8).range(10..=22), hide = true)]
+    work_factor: Option<u8>,
 }
 
 #[derive(clap::Args)]
@@ -28,8 +39,11 @@ struct Create {
 
 impl Args {
     pub fn run(self) -> anyhow::Result<()> {
-        let Cmd::Create(c) = self.cmd;
         let ctx = Ctx::from_env()?;
+        let c = match self.cmd {
+            Cmd::Create(c) => c,
+            Cmd::Passphrase(c) => return change(&ctx, &c),
+        };
         if vault::exists(&ctx.dirs) {
             return Err(Error::VaultExists(ctx.dirs.data)).context("cannot create the vault");
         }
@@ -39,6 +53,24 @@ impl Args {
         eprintln!("next: add keys with `op-aws import` or `op-aws item add NAME`");
         Ok(())
     }
+}
+
+fn change(ctx: &Ctx, c: &Change) -> anyhow::Result<()> {
+    vault::ensure_exists(&ctx.dirs).context("cannot change the passphrase")?;
+    let old = if c.passphrase_stdin || !prompt::stdin_is_terminal() {
+        secrecy::SecretString::from(
+            prompt::read_stdin_line()
+                .context("cannot read the current passphrase")?
+                .as_str(),
+        )
+    } else {
+        prompt::read_hidden("current passphrase: ")?
+    };
+    let new = new_passphrase(c.passphrase_stdin)?;
+    vault::change_passphrase(&ctx.dirs, old, new, c.work_factor)
+        .context("cannot change the passphrase")?;
+    eprintln!("op-aws: changed the vault passphrase");
+    Ok(())
 }
 
 /// A new passphrase: twice on the terminal, or one stdin line.
