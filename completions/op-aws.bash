@@ -190,6 +190,9 @@ _op__aws() {
             op__aws__subcmd__help__subcmd__vault,create)
                 cmd="op__aws__subcmd__help__subcmd__vault__subcmd__create"
                 ;;
+            op__aws__subcmd__help__subcmd__vault,passphrase)
+                cmd="op__aws__subcmd__help__subcmd__vault__subcmd__passphrase"
+                ;;
             op__aws__subcmd__item,add)
                 cmd="op__aws__subcmd__item__subcmd__add"
                 ;;
@@ -232,11 +235,17 @@ _op__aws() {
             op__aws__subcmd__vault,help)
                 cmd="op__aws__subcmd__vault__subcmd__help"
                 ;;
+            op__aws__subcmd__vault,passphrase)
+                cmd="op__aws__subcmd__vault__subcmd__passphrase"
+                ;;
             op__aws__subcmd__vault__subcmd__help,create)
                 cmd="op__aws__subcmd__vault__subcmd__help__subcmd__create"
                 ;;
             op__aws__subcmd__vault__subcmd__help,help)
                 cmd="op__aws__subcmd__vault__subcmd__help__subcmd__help"
+                ;;
+            op__aws__subcmd__vault__subcmd__help,passphrase)
+                cmd="op__aws__subcmd__vault__subcmd__help__subcmd__passphrase"
                 ;;
             *)
                 ;;
@@ -885,7 +894,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help__subcmd__vault)
-            opts="create"
+            opts="create passphrase"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -899,6 +908,20 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help__subcmd__vault__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__vault__subcmd__passphrase)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1317,7 +1340,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault)
-            opts="-h -V --help --version create help"
+            opts="-h -V --help --version create passphrase help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1349,7 +1372,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault__subcmd__help)
-            opts="create help"
+            opts="create passphrase help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1383,6 +1406,38 @@ _op__aws() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__help__subcmd__passphrase)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__passphrase)
+            opts="-h -V --passphrase-stdin --work-factor --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --work-factor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -32,12 +32,24 @@ module completions {
     --version(-V)             # Print version
   ]
 
+  # Change the passphrase (the old one, then the new one twice; or two stdin lines)
+  export extern "op-aws vault passphrase" [
+    --passphrase-stdin        # Read the current passphrase, then the new one, from two lines of stdin
+    --work-factor: string
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
   # Print this message or the help of the given subcommand(s)
   export extern "op-aws vault help" [
   ]
 
   # Create the local vault (the passphrase is asked twice, or read from stdin)
   export extern "op-aws vault help create" [
+  ]
+
+  # Change the passphrase (the old one, then the new one twice; or two stdin lines)
+  export extern "op-aws vault help passphrase" [
   ]
 
   # Print this message or the help of the given subcommand(s)
@@ -325,6 +337,10 @@ module completions {
 
   # Create the local vault (the passphrase is asked twice, or read from stdin)
   export extern "op-aws help vault create" [
+  ]
+
+  # Change the passphrase (the old one, then the new one twice; or two stdin lines)
+  export extern "op-aws help vault passphrase" [
   ]
 
   # Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours)
