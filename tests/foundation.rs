@@ -393,7 +393,7 @@ fn agent_exits_on_lock_and_on_idle_timeout() {
     env.ok(&["lock"]);
     wait_gone(pid);
     env.ok_with_stdin(
-        &["unlock", "--passphrase-stdin", "--timeout", "1s"],
+        &["unlock", "--passphrase-stdin", "--timeout", "2s"],
         &format!("{PASS}\n"),
     );
     let pid = env.agent_pid().expect("an agent after unlock");
