@@ -217,6 +217,25 @@ fn assume_role_end_to_end_then_cached_and_encrypted() {
         assert!(!listing.contains(secret.as_str()));
     }
 
+    // `inspect` shows the session with its expiry, never a secret.
+    let inspect: serde_json::Value =
+        serde_json::from_str(&w.env.ok(&["inspect", "--json"])).unwrap();
+    assert_eq!(
+        inspect["sessions"][0]["role_arn"],
+        "arn:aws:iam::210987654321:role/Admin"
+    );
+    assert!(
+        inspect["sessions"][0]["expiration"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert!(
+        !inspect
+            .to_string()
+            .contains(vars["AWS_SESSION_TOKEN"].as_str())
+    );
+
     // Flushed: the next command asks STS again.
     w.env.ok(&["cache", "clear"]);
     assert!(cache_list(&w.env).is_empty());
