@@ -292,8 +292,9 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
         last_used: now,
         stop: false,
     }));
-    spawn_watchdog(Arc::clone(&state), sock.clone());
+    // Signals first: the mask it sets is inherited by the watchdog thread spawned after it.
     spawn_signal_handler(Arc::clone(&state), sock.clone());
+    spawn_watchdog(Arc::clone(&state), sock.clone());
     println!("ready");
     for conn in listener.incoming() {
         if state.lock().map(|s| s.stop).unwrap_or(true) {

@@ -550,3 +550,21 @@ fn hostile_settings_files_are_clear_errors_and_stay_as_they_are() {
     );
     assert!(!e.contains("panicked"), "{e}");
 }
+
+#[test]
+fn agent_forgets_and_cleans_up_on_sigterm() {
+    let env = TestEnv::new();
+    env.vault();
+    let pid = env.agent_pid().expect("an agent after unlock");
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    wait_gone(pid);
+    assert!(
+        !env.runtime_dir().join("agent.sock").exists(),
+        "the socket was removed"
+    );
+    let o = env.run(&["item", "list"]);
+    assert!(stderr(&o).contains("op-aws unlock"), "{}", stderr(&o));
+}
