@@ -100,6 +100,11 @@ pub fn nu_wrappers(wrapped: &[String]) -> String {
     out
 }
 
+/// The shell whose integration is loaded here (`OP_AWS_SHELL`, exported by the scripts).
+pub fn integration() -> Option<String> {
+    std::env::var("OP_AWS_SHELL").ok().filter(|s| !s.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

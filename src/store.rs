@@ -29,6 +29,25 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
     }
 }
 
+/// The item if it can be had without asking anyone: the local vault through a running,
+/// unlocked agent, or a 1Password item the agent already holds. Never prompts, never calls
+/// `op` (for the prompt hook). `Ok(None)` when it would have to.
+pub fn held_item(ctx: &Ctx, name: &str) -> Result<Option<Item>> {
+    match store_of(ctx, name) {
+        StoreKind::OnePassword => onepassword::cached_item(ctx, name),
+        StoreKind::Local => {
+            let Some(id) = agent::identity(&ctx.dirs)? else {
+                return Ok(None);
+            };
+            vault::load(&ctx.dirs, &id)?
+                .find(name)
+                .cloned()
+                .map(Some)
+                .ok_or_else(|| Error::NoSuchItem(name.to_owned()))
+        }
+    }
+}
+
 /// Item titles in the configured store.
 pub fn list_titles(ctx: &Ctx) -> Result<Vec<String>> {
     match ctx.config.store {

@@ -45,7 +45,7 @@ impl Args {
         } else {
             report(true, "no keys in this shell's environment".into());
         }
-        match std::env::var("__OP_AWS_SHELL").ok().or_else(|| std::env::var("OP_AWS_SHELL").ok()) {
+        match op_aws::shell::integration() {
             Some(sh) => report(true, format!("shell integration loaded ({sh})")),
             None => report(false, "shell integration not loaded: add `eval \"$(op-aws activate bash)\"` (or zsh, fish, nu) to your rc file".into()),
         }

@@ -17,9 +17,10 @@ use op_aws::awsfiles::AwsFiles;
 use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
 use op_aws::item::AccessKeys;
-use op_aws::scope::{self, Applied, Defaults, Scope};
+use op_aws::resolve::{Here, item_in_effect};
+use op_aws::scope::{self, Applied, Scope};
 use op_aws::shell::{self, Shell};
-use op_aws::{agent, store, sts, vault};
+use op_aws::{store, sts};
 use secrecy::ExposeSecret;
 
 /// [internal] What the shell integration's cd hook evaluates.
@@ -41,14 +42,16 @@ const WARNED: &str = "__OP_AWS_EXPORT_WARNED";
 impl Args {
     pub fn run(self) -> anyhow::Result<()> {
         let ctx = Ctx::from_env()?;
-        let defaults = Defaults::load(&ctx.dirs)?;
         let cwd = scope::cwd()?;
         let profile = std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty());
-        let applied = profile_binding(profile.as_deref()).or_else(|| {
-            scope::applicable(&defaults, &cwd, scope::session_item().as_deref())
-                .into_iter()
-                .next()
-        });
+        // An unreadable AWS config is left for `run` to report: the prompt stays quiet.
+        let files = profile.as_ref().and_then(|_| AwsFiles::load().ok());
+        let session = scope::session_item();
+        let here = Here {
+            session: session.as_deref(),
+            cwd: &cwd,
+        };
+        let applied = item_in_effect(&ctx, None, files.as_ref(), profile.as_deref(), &here)?;
 
         let mut out = Output::new(self.shell);
         match &applied {
@@ -147,18 +150,6 @@ fn env(k: &str) -> String {
     std::env::var(k).unwrap_or_default()
 }
 
-/// `--profile` is not visible here, but `AWS_PROFILE` is: its `op_aws_item` wins, as in `run`.
-/// An unreadable config is left for `run` to report; the prompt stays quiet.
-fn profile_binding(profile: Option<&str>) -> Option<Applied> {
-    let p = profile?;
-    let item = AwsFiles::load().ok()?.bound_item(p).ok()??;
-    Some(Applied {
-        item,
-        scope: Scope::Profile(p.to_owned()),
-        export: false,
-    })
-}
-
 fn export_id(a: &Applied) -> Option<String> {
     match &a.scope {
         Scope::Directory(d) if a.export => Some(format!("{}@{}", a.item, d.display())),
@@ -167,25 +158,15 @@ fn export_id(a: &Applied) -> Option<String> {
 }
 
 /// The keys, from a running agent only: entering a directory is not an explicit action, so
-/// it must never prompt or start anything.
+/// it must never prompt, start anything or wait on `op`.
 fn read_keys(ctx: &Ctx, item: &str) -> Result<AccessKeys, String> {
-    if store::store_of(ctx, item) == StoreKind::OnePassword {
-        // Only what the agent already holds: the prompt must never wait on `op`.
-        return match op_aws::onepassword::cached_item(ctx, item) {
-            Ok(Some(found)) => found.access_keys().map_err(|e| e.to_string()),
-            Ok(None) => Err(format!(
-                "{item} is not in the agent yet; run any wrapped command (or `op-aws unlock` first)"
-            )),
-            Err(e) => Err(e.to_string()),
-        };
-    }
-    let id = agent::identity(&ctx.dirs)
-        .map_err(|e| e.to_string())?
-        .ok_or("the vault is locked; run `op-aws unlock`")?;
-    let data = vault::load(&ctx.dirs, &id).map_err(|e| e.to_string())?;
-    let found = data
-        .find(item)
-        .ok_or_else(|| format!("no item named {item:?}"))?;
+    let held = store::held_item(ctx, item).map_err(|e| e.to_string())?;
+    let found = held.ok_or_else(|| match store::store_of(ctx, item) {
+        StoreKind::OnePassword => format!(
+            "{item} is not in the agent yet; run any wrapped command (or `op-aws unlock` first)"
+        ),
+        StoreKind::Local => "the vault is locked; run `op-aws unlock`".to_owned(),
+    })?;
     found.access_keys().map_err(|e| e.to_string())
 }
 

@@ -15,9 +15,7 @@ impl Args {
         let defaults = Defaults::load(&ctx.dirs)?;
         let applied =
             scope::applicable(&defaults, &scope::cwd()?, scope::session_item().as_deref());
-        let integration = std::env::var("__OP_AWS_SHELL")
-            .ok()
-            .or_else(|| std::env::var("OP_AWS_SHELL").ok());
+        let integration = op_aws::shell::integration();
         let wrapped = ctx.config.wrapped();
         let rows: Vec<_> = applied
             .iter()
