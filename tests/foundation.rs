@@ -371,7 +371,7 @@ print(s.recv(4096).decode())
         reply.contains("refusing a peer of uid") && !reply.contains("AGE-SECRET-KEY"),
         "{reply}"
     );
-    // Our own client also refuses a runtime directory it does not trust.
+    // Our own client, finding its runtime directory opened up, closes it again.
     let o = env.run(&["item", "list"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
