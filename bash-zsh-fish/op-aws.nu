@@ -2,7 +2,7 @@
 # this shell, and wrappers for the wrapped commands (`aws --profile <TAB>` completes profiles).
 #
 # One of:
-#   op-aws activate nu | save -f ($nu.data-dir | path join vendor/autoload/op-aws.nu)
+#   mkdir ($nu.data-dir | path join vendor/autoload); op-aws activate nu | save -f ($nu.data-dir | path join vendor/autoload/op-aws.nu)
 #   op-aws activate nu | save -f ~/.config/nushell/op-aws.nu   # config.nu: use op-aws.nu *
 #                                                               #       or: source op-aws.nu
 # It works without the plugin; with it (`plugin add nu_plugin_op_aws`), the plugin's structured

@@ -9,37 +9,88 @@ use aws_runtime::env_config::section::EnvConfigSections;
 use aws_runtime::env_config::source;
 use aws_types::os_shim_internal::{Env, Fs};
 
+use crate::caller::Caller;
 use crate::{Error, Result};
 
 pub struct AwsFiles {
     sections: EnvConfigSections,
 }
 
-/// The config file path, as the AWS CLI resolves it.
-pub fn config_path() -> Result<PathBuf> {
-    std::env::var_os("AWS_CONFIG_FILE")
-        .filter(|v| !v.is_empty())
-        .map_or_else(
-            || crate::dirs::home().map(|h| h.join(".aws/config")),
-            |p| Ok(expand_home(p.into())),
-        )
+/// Keys that make a profile one the AWS tools resolve themselves: op-aws hands it over.
+pub const SELF_RESOLVING: &[&str] = &[
+    "sso_session",
+    "sso_start_url",
+    "credential_process",
+    "web_identity_token_file",
+    "credential_source",
+    "login_session",
+];
+
+/// How a selected profile resolves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileChain {
+    /// The profiles whose `role_arn` is assumed, bottom first.
+    pub roles: Vec<String>,
+    pub base: Base,
 }
 
-/// The credentials file path, as the AWS CLI resolves it.
-pub fn credentials_path() -> Result<PathBuf> {
-    std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
-        .filter(|v| !v.is_empty())
-        .map_or_else(
-            || crate::dirs::home().map(|h| h.join(".aws/credentials")),
-            |p| Ok(expand_home(p.into())),
-        )
+/// What signs the bottom of a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    /// The keys of the item bound to `profile` with `op_aws_item`.
+    Item { profile: String, item: String },
+    /// The item in effect here (a profile with no keys of its own, or plaintext keys, which
+    /// op-aws never reads).
+    ItemInEffect { profile: String },
+    /// A source the tool resolves itself (`key` says which): the whole chain is handed over.
+    SelfResolving { profile: String, key: &'static str },
 }
 
-fn expand_home(p: PathBuf) -> PathBuf {
-    match (p.strip_prefix("~"), crate::dirs::home()) {
-        (Ok(rest), Ok(home)) => home.join(rest),
-        _ => p,
+impl ProfileChain {
+    /// The profile at the bottom.
+    pub fn base_profile(&self) -> &str {
+        match &self.base {
+            Base::Item { profile, .. }
+            | Base::ItemInEffect { profile }
+            | Base::SelfResolving { profile, .. } => profile,
+        }
     }
+
+    /// The profiles that take part, top first.
+    pub fn profiles(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.roles.iter().rev().cloned().collect();
+        let base = self.base_profile();
+        if v.last().is_none_or(|p| p != base) {
+            v.push(base.to_owned());
+        }
+        v
+    }
+
+    pub fn is_handover(&self) -> bool {
+        matches!(self.base, Base::SelfResolving { .. })
+    }
+}
+
+/// The config file path, as the AWS CLI resolves it for `c`.
+pub fn config_path(c: &Caller) -> Result<PathBuf> {
+    file_path(c, "AWS_CONFIG_FILE", ".aws/config")
+}
+
+/// The credentials file path, as the AWS CLI resolves it for `c`.
+pub fn credentials_path(c: &Caller) -> Result<PathBuf> {
+    file_path(c, "AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")
+}
+
+fn file_path(c: &Caller, var: &str, default: &str) -> Result<PathBuf> {
+    let Some(p) = c.var_os(var).filter(|v| !v.is_empty()) else {
+        return c.home().map(|h| h.join(default));
+    };
+    let p = PathBuf::from(p);
+    // As the SDKs do: `~/` is HOME; a relative path is the caller's.
+    Ok(match (p.strip_prefix("~"), c.home()) {
+        (Ok(rest), Ok(home)) => home.join(rest),
+        _ => c.absolute(&p),
+    })
 }
 
 /// Polls a future that never waits (the SDK's loader reads files synchronously).
@@ -55,32 +106,33 @@ fn ready<F: std::future::Future>(f: F) -> F::Output {
 }
 
 impl AwsFiles {
-    /// Loads both files; missing files are empty, a malformed one is an error naming it.
-    pub fn load() -> Result<Self> {
-        Self::load_env(&Env::real())
-    }
-
-    /// Loads them as a process with another environment would (the nushell plugin's caller).
-    pub fn load_with(get: crate::dirs::Lookup<'_>) -> Result<Self> {
-        let vars: std::collections::HashMap<String, String> = [
-            "HOME",
-            "AWS_CONFIG_FILE",
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "AWS_PROFILE",
-        ]
-        .into_iter()
-        .filter_map(|k| Some((k.to_owned(), get(k)?.into_string().ok()?)))
-        .collect();
-        Self::load_env(&Env::from(vars))
-    }
-
-    fn load_env(env: &Env) -> Result<Self> {
-        let files = EnvConfigFiles::default();
-        let src = ready(source::load(env, &Fs::real(), &files)).map_err(|e| Error::BadConfig {
-            path: config_path().unwrap_or_default(),
-            why: e.to_string(),
-        })?;
-        Self::parse(src)
+    /// Loads both files as `c` names them; missing files are empty, a malformed one is an error
+    /// naming it.
+    pub fn load(c: &Caller) -> Result<Self> {
+        let config = config_path(c)?;
+        let credentials = credentials_path(c)?;
+        // The SDK's loader takes the paths from its Env (a missing file is then empty, not an
+        // error): give it the resolved ones and nothing else of the caller's.
+        let vars = [
+            ("AWS_CONFIG_FILE", config.to_string_lossy().into_owned()),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                credentials.to_string_lossy().into_owned(),
+            ),
+        ];
+        let env = Env::from(
+            vars.into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect::<std::collections::HashMap<_, _>>(),
+        );
+        let src =
+            ready(source::load(&env, &Fs::real(), &EnvConfigFiles::default())).map_err(|e| {
+                Error::BadConfig {
+                    path: config.clone(),
+                    why: e.to_string(),
+                }
+            })?;
+        Self::parse(src, &config)
     }
 
     /// From file contents (tests).
@@ -96,10 +148,10 @@ impl AwsFiles {
             &files,
         ))
         .map_err(|e| Error::Invalid(e.to_string()))?;
-        Self::parse(src)
+        Self::parse(src, std::path::Path::new("config"))
     }
 
-    fn parse(src: source::Source) -> Result<Self> {
+    fn parse(src: source::Source, config: &std::path::Path) -> Result<Self> {
         let sections = EnvConfigSections::parse(src).map_err(|e| {
             // The SDK says "error parsing PATH on line N:\n  why" (either file): one line.
             let flat = e
@@ -112,7 +164,7 @@ impl AwsFiles {
                 .strip_prefix("error parsing ")
                 .and_then(|r| r.split_once(" on line "))
                 .map_or_else(
-                    || (config_path().unwrap_or_default(), flat.clone()),
+                    || (config.to_owned(), flat.clone()),
                     |(p, rest)| (PathBuf::from(p), format!("line {rest}")),
                 );
             Error::BadConfig { path, why }
@@ -138,54 +190,137 @@ impl AwsFiles {
             .filter(|v| !v.is_empty())
     }
 
-    /// Profiles the AWS tools authenticate by themselves: SSO, credential_process, web identity.
-    pub fn is_self_authenticating(&self, profile: &str) -> bool {
-        [
-            "sso_session",
-            "sso_start_url",
-            "credential_process",
-            "web_identity_token_file",
-        ]
-        .iter()
-        .any(|k| self.get(profile, k).is_some())
+    /// Long-lived keys in plaintext: an access key pair with no session token (the one test
+    /// for "plaintext keys" that import, init and doctor share).
+    pub fn has_plaintext_keys(&self, profile: &str) -> bool {
+        self.get(profile, "aws_access_key_id").is_some()
+            && self.get(profile, "aws_secret_access_key").is_some()
+            && self.get(profile, "aws_session_token").is_none()
     }
 
-    /// The `source_profile` chain starting at `profile` (itself first); loops are an error.
-    pub fn chain(&self, profile: &str) -> Result<Vec<String>> {
-        let mut chain = vec![profile.to_owned()];
-        let mut cur = profile.to_owned();
-        while let Some(next) = self.get(&cur, "source_profile") {
-            // A profile naming itself with static keys is the CLI's way of saying "my own keys".
-            if next == cur && self.get(&cur, "aws_access_key_id").is_some() {
-                break;
-            }
-            if chain.iter().any(|p| p == next) {
-                chain.push(next.to_owned());
-                return Err(Error::Invalid(format!(
-                    "profile {profile:?}: source_profile loop: {}",
-                    chain.join(" -> ")
-                )));
-            }
-            if !self.has_profile(next) {
-                return Err(Error::Invalid(format!(
-                    "profile {cur:?}: source_profile {next:?} does not exist"
-                )));
-            }
-            chain.push(next.to_owned());
-            cur = next.to_owned();
-        }
-        Ok(chain)
+    /// Profiles holding plaintext long-lived keys.
+    pub fn plaintext_profiles(&self) -> Vec<String> {
+        self.profile_names()
+            .into_iter()
+            .filter(|p| self.has_plaintext_keys(p))
+            .collect()
     }
 
-    /// The item bound with `op_aws_item` nearest to `profile` in its `source_profile` chain.
-    pub fn bound_item(&self, profile: &str) -> Result<Option<String>> {
-        if !self.has_profile(profile) {
-            return Ok(None);
+    /// How `selected` resolves, walked as every AWS SDK walks it (the cross-SDK cases in
+    /// `assume-role-tests.json` are the test): from the selected profile along `source_profile`
+    /// while profiles assume roles, until static keys, a profile without a role, or a source the
+    /// tool resolves itself. A profile bound with `op_aws_item` has that item's keys as its
+    /// static keys; the selected profile's `role_arn` wins over its own keys (as in the SDKs).
+    pub fn resolve_chain(&self, selected: &str) -> Result<ProfileChain> {
+        let bad = |profile: &str, why: String| Error::BadProfile {
+            profile: profile.to_owned(),
+            why,
+        };
+        let mut roles: Vec<String> = Vec::new();
+        let mut visited: Vec<String> = Vec::new();
+        let mut name = selected.to_owned();
+        let base = loop {
+            if !self.has_profile(&name) {
+                let from = visited.last().map_or(selected, String::as_str);
+                return Err(bad(from, format!("source_profile {name:?} does not exist")));
+            }
+            if visited.contains(&name) {
+                visited.push(name);
+                return Err(bad(
+                    selected,
+                    format!("source_profile loop: {}", visited.join(" -> ")),
+                ));
+            }
+            visited.push(name.clone());
+            // Below the selected profile, static keys end the chain (that profile's own role is
+            // not assumed).
+            if visited.len() > 1
+                && let Some(base) = self.static_base(&name)?
+            {
+                break base;
+            }
+            if self.get(&name, "role_arn").is_none()
+                || self.get(&name, "web_identity_token_file").is_some()
+            {
+                break self.base(&name)?;
+            }
+            roles.push(name.clone());
+            let source = self.get(&name, "source_profile");
+            let credential_source = self.get(&name, "credential_source");
+            match (source, credential_source) {
+                (Some(_), Some(_)) => {
+                    return Err(bad(
+                        &name,
+                        "has both source_profile and credential_source; keep one".into(),
+                    ));
+                }
+                (None, Some(_)) => {
+                    break Base::SelfResolving {
+                        profile: name,
+                        key: "credential_source",
+                    };
+                }
+                // A role with no source: op-aws signs it with the item in effect here.
+                (None, None) => break Base::ItemInEffect { profile: name },
+                // "Load my own keys, then assume my role."
+                (Some(next), None) if next == name => {
+                    break self
+                        .static_base(&name)?
+                        .unwrap_or(Base::ItemInEffect { profile: name });
+                }
+                (Some(next), None) => name = next.to_owned(),
+            }
+        };
+        roles.reverse();
+        Ok(ProfileChain { roles, base })
+    }
+
+    /// Static keys of `profile`: its `op_aws_item`, else plaintext keys (which op-aws does not
+    /// read: the item in effect stands in for them). Half a key pair is an error, as in the SDKs.
+    fn static_base(&self, profile: &str) -> Result<Option<Base>> {
+        if let Some(item) = self.get(profile, "op_aws_item") {
+            return Ok(Some(Base::Item {
+                profile: profile.to_owned(),
+                item: item.to_owned(),
+            }));
         }
-        Ok(self
-            .chain(profile)?
+        let half = |why: &str| Error::BadProfile {
+            profile: profile.to_owned(),
+            why: why.to_owned(),
+        };
+        match (
+            self.get(profile, "aws_access_key_id"),
+            self.get(profile, "aws_secret_access_key"),
+        ) {
+            (Some(_), Some(_)) => Ok(Some(Base::ItemInEffect {
+                profile: profile.to_owned(),
+            })),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(half("has aws_access_key_id but no aws_secret_access_key")),
+            (None, Some(_)) => Err(half("has aws_secret_access_key but no aws_access_key_id")),
+        }
+    }
+
+    /// The bottom of a chain: a source the tool resolves itself, else static keys, else the
+    /// item in effect (op-aws's own rule for a profile with no credentials of its own).
+    fn base(&self, profile: &str) -> Result<Base> {
+        if let Some(key) = self.self_resolving_key(profile) {
+            return Ok(Base::SelfResolving {
+                profile: profile.to_owned(),
+                key,
+            });
+        }
+        Ok(self.static_base(profile)?.unwrap_or(Base::ItemInEffect {
+            profile: profile.to_owned(),
+        }))
+    }
+
+    /// The key that makes `profile` one the tool resolves itself, if any.
+    pub fn self_resolving_key(&self, profile: &str) -> Option<&'static str> {
+        SELF_RESOLVING
             .iter()
-            .find_map(|p| self.get(p, "op_aws_item").map(str::to_owned)))
+            .copied()
+            .find(|k| self.get(profile, k).is_some())
     }
 
     pub fn region(&self, profile: &str) -> Option<&str> {
@@ -203,19 +338,51 @@ mod tests {
             "[profile base]\nop_aws_item = acme\nregion = eu-west-1\n\
              [profile admin]\nrole_arn = arn:aws:iam::1:role/Admin\nsource_profile = base\n\
              [profile top]\nrole_arn = arn:aws:iam::1:role/Top\nsource_profile = admin\n\
-             [profile a]\nsource_profile = b\n[profile b]\nsource_profile = a\n\
-             [profile sso]\nsso_session = corp\n",
+             [profile a]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = b\n\
+             [profile b]\nrole_arn = arn:aws:iam::1:role/B\nsource_profile = a\n\
+             [profile nosource]\nsource_profile = a\n\
+             [profile sso]\nsso_session = corp\n\
+             [profile oversso]\nrole_arn = arn:aws:iam::1:role/O\nsource_profile = sso\n",
             "[plain]\naws_access_key_id = AKIA\n",
         )
         .unwrap();
-        assert_eq!(f.chain("top").unwrap(), ["top", "admin", "base"]);
-        assert_eq!(f.bound_item("top").unwrap().as_deref(), Some("acme"));
-        assert!(f.chain("a").unwrap_err().to_string().contains("loop"));
-        assert!(f.is_self_authenticating("sso"));
-        assert!(!f.is_self_authenticating("admin"));
+        let top = f.resolve_chain("top").unwrap();
+        assert_eq!(top.profiles(), ["top", "admin", "base"]);
+        assert_eq!(top.roles, ["admin", "top"]);
+        assert_eq!(
+            top.base,
+            Base::Item {
+                profile: "base".into(),
+                item: "acme".into()
+            }
+        );
+        assert!(
+            f.resolve_chain("a")
+                .unwrap_err()
+                .to_string()
+                .contains("loop")
+        );
+        // source_profile without a role is ignored, as in the SDKs.
+        assert_eq!(
+            f.resolve_chain("nosource").unwrap().base,
+            Base::ItemInEffect {
+                profile: "nosource".into()
+            }
+        );
+        assert!(f.resolve_chain("sso").unwrap().is_handover());
+        assert!(f.resolve_chain("oversso").unwrap().is_handover());
+        assert!(!f.resolve_chain("admin").unwrap().is_handover());
+        assert!(
+            f.resolve_chain("plain")
+                .unwrap_err()
+                .to_string()
+                .contains("no aws_secret_access_key")
+        );
         assert_eq!(
             f.profile_names(),
-            ["a", "admin", "b", "base", "plain", "sso", "top"]
+            [
+                "a", "admin", "b", "base", "nosource", "oversso", "plain", "sso", "top"
+            ]
         );
     }
 }

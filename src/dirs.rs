@@ -1,19 +1,10 @@
 //! Where op-aws keeps things. XDG on Linux and macOS alike, each directory overridable by an
 //! absolute `OP_AWS_*_DIR` (the overrides also make tests hermetic).
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 
+use crate::caller::Caller;
 use crate::{Error, Result};
-
-/// Reads one environment variable: the process's own, or, in the nushell plugin (a process that
-/// outlives any one call), the caller's `$env`.
-pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
-
-/// The process environment as a [`Lookup`].
-pub fn process_env(var: &str) -> Option<OsString> {
-    std::env::var_os(var)
-}
 
 #[derive(Debug, Clone)]
 pub struct Dirs {
@@ -27,12 +18,12 @@ pub struct Dirs {
     pub runtime: PathBuf,
 }
 
-fn absolute_override(get: Lookup<'_>, var: &'static str) -> Result<Option<PathBuf>> {
-    match get(var) {
+fn absolute_override(c: &Caller, var: &'static str) -> Result<Option<PathBuf>> {
+    match c.var_os(var) {
         None => Ok(None),
         Some(v) if v.is_empty() => Ok(None),
         Some(v) => {
-            let p = PathBuf::from(&v);
+            let p = PathBuf::from(v);
             if p.is_absolute() {
                 Ok(Some(p))
             } else {
@@ -46,48 +37,33 @@ fn absolute_override(get: Lookup<'_>, var: &'static str) -> Result<Option<PathBu
 }
 
 /// An XDG base directory, ignored unless absolute (as the spec says).
-fn xdg(get: Lookup<'_>, var: &str) -> Option<PathBuf> {
-    get(var).map(PathBuf::from).filter(|p| p.is_absolute())
-}
-
-pub fn home() -> Result<PathBuf> {
-    home_in(&process_env)
-}
-
-pub fn home_in(get: Lookup<'_>) -> Result<PathBuf> {
-    get("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-        .ok_or(Error::NoHome)
+fn xdg(c: &Caller, var: &str) -> Option<PathBuf> {
+    c.var_os(var).map(PathBuf::from).filter(|p| p.is_absolute())
 }
 
 impl Dirs {
-    pub fn from_env() -> Result<Self> {
-        Self::from_lookup(&process_env)
-    }
-
-    pub fn from_lookup(get: Lookup<'_>) -> Result<Self> {
+    pub fn new(c: &Caller) -> Result<Self> {
         let pick = |var: &'static str, xdg_var: &str, fallback: &[&str]| -> Result<PathBuf> {
-            if let Some(p) = absolute_override(get, var)? {
+            if let Some(p) = absolute_override(c, var)? {
                 return Ok(p);
             }
-            if let Some(p) = xdg(get, xdg_var) {
+            if let Some(p) = xdg(c, xdg_var) {
                 return Ok(p.join("op-aws"));
             }
-            let mut p = home_in(get)?;
+            let mut p = c.home()?;
             p.extend(fallback);
             Ok(p.join("op-aws"))
         };
         let config = pick("OP_AWS_CONFIG_DIR", "XDG_CONFIG_HOME", &[".config"])?;
         let data = pick("OP_AWS_DATA_DIR", "XDG_DATA_HOME", &[".local", "share"])?;
         let cache = pick("OP_AWS_CACHE_DIR", "XDG_CACHE_HOME", &[".cache"])?;
-        let runtime = match absolute_override(get, "OP_AWS_RUNTIME_DIR")? {
+        let runtime = match absolute_override(c, "OP_AWS_RUNTIME_DIR")? {
             Some(p) => p,
-            None => match xdg(get, "XDG_RUNTIME_DIR") {
+            None => match xdg(c, "XDG_RUNTIME_DIR") {
                 Some(p) => p.join("op-aws"),
                 None => {
                     let uid = nix::unistd::geteuid();
-                    std::env::temp_dir().join(format!("op-aws-{uid}"))
+                    c.temp_dir().join(format!("op-aws-{uid}"))
                 }
             },
         };

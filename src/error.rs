@@ -73,6 +73,8 @@ pub enum Error {
         endpoint: String,
         why: String,
     },
+    #[error("profile {profile:?} is defined nowhere (looked in {files})")]
+    NoSuchProfile { profile: String, files: String },
     #[error("profile {profile:?}: {why}")]
     BadProfile { profile: String, why: String },
     #[error("profile {profile:?} has mfa_serial {config}, but the item's MFA Serial is {item}")]
@@ -87,6 +89,13 @@ pub enum Error {
     ChainedDuration { profile: String, seconds: u32 },
     #[error("the item's One-Time Password is not usable: {0}")]
     BadTotp(String),
+    /// A step of a larger piece of work failed: what the step was, then why.
+    #[error("{what}: {source}")]
+    Step {
+        what: String,
+        #[source]
+        source: Box<Self>,
+    },
     #[error("an MFA code is needed for {serial} and there is no terminal to ask on")]
     MfaNoTerminal { serial: String, item: String },
 }
@@ -102,6 +111,7 @@ impl Error {
     /// The next command to run, shown on a `hint:` line under the error.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
+            Self::Step { source, .. } => return source.hint(),
             Self::RelativeDirOverride { var, .. } => format!("set {var} to an absolute path, or unset it"),
             Self::NoVault(_) => "create one with `op-aws vault create` (or run `op-aws init`)".into(),
             Self::VaultExists(_) => "use the existing vault, or move it away first".into(),
@@ -132,6 +142,9 @@ impl Error {
             Self::StsCall { code, message, .. } => return crate::sts::client::hint(code, message),
             Self::StsUnreachable { .. } => {
                 "check the network, and AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL if they are set".into()
+            }
+            Self::NoSuchProfile { .. } => {
+                "see the profiles with `op-aws profiles`; check AWS_PROFILE and --profile".into()
             }
             Self::BadProfile { .. } => "fix that profile in ~/.aws/config (see docs/roles-and-mfa.md)".into(),
             Self::MfaSerialConflict { .. } => {

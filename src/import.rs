@@ -1,7 +1,179 @@
 //! Importing plaintext keys, and removing exactly the imported key lines from the credentials
 //! file while every other byte (comments, other profiles, order, line endings) stays as it was.
+//! `op-aws import` and `op-aws init` both call these; asking the person stays at the edge.
 
 use std::collections::HashSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+use crate::awsfiles::{self, AwsFiles};
+use crate::caller::Caller;
+use crate::config::StoreKind;
+use crate::ctx::Ctx;
+use crate::item::{self, Item};
+use crate::{Error, Result, fsutil, onepassword, store, vault};
+
+/// An item to import, with the profile it came from (None: the environment).
+pub struct Import {
+    pub profile: Option<String>,
+    pub item: Item,
+}
+
+/// Items from the long-lived keys of `profiles` (each item named after its profile, or `name`
+/// for a single one), with the profile's region and `mfa_serial`.
+pub fn from_profiles(
+    c: &Caller,
+    files: &AwsFiles,
+    profiles: &[String],
+    name: Option<&str>,
+) -> Result<Vec<Import>> {
+    if profiles.is_empty() {
+        return Err(Error::Invalid(format!(
+            "no profile in {} has keys",
+            awsfiles::credentials_path(c)?.display()
+        )));
+    }
+    if name.is_some() && profiles.len() != 1 {
+        return Err(Error::Invalid("--name needs exactly one profile".into()));
+    }
+    let mut out = Vec::new();
+    for p in profiles {
+        let (Some(id), Some(secret)) = (
+            files.get(p, "aws_access_key_id"),
+            files.get(p, "aws_secret_access_key"),
+        ) else {
+            return Err(Error::Invalid(format!(
+                "profile {p:?} has no aws_access_key_id and aws_secret_access_key"
+            )));
+        };
+        if !files.has_plaintext_keys(p) {
+            return Err(Error::Invalid(format!(
+                "profile {p:?} holds temporary credentials (aws_session_token); import long-lived keys"
+            )));
+        }
+        let mut it = Item::new(name.unwrap_or(p));
+        it.set(item::ACCESS_KEY_ID, id.to_owned(), false);
+        it.set(item::SECRET_ACCESS_KEY, secret.to_owned(), true);
+        if let Some(r) = files.region(p) {
+            it.set(item::DEFAULT_REGION, r.to_owned(), false);
+        }
+        if let Some(m) = files.get(p, "mfa_serial") {
+            it.set(item::MFA_SERIAL, m.to_owned(), false);
+        }
+        out.push(Import {
+            profile: Some(p.clone()),
+            item: it,
+        });
+    }
+    Ok(out)
+}
+
+/// An item from the caller's `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (and region).
+pub fn from_env(c: &Caller, name: &str) -> Result<Import> {
+    let (Some(id), Some(secret)) = (c.var("AWS_ACCESS_KEY_ID"), c.var("AWS_SECRET_ACCESS_KEY"))
+    else {
+        return Err(Error::Invalid(
+            "nothing to import: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set"
+                .into(),
+        ));
+    };
+    if c.var_os("AWS_SESSION_TOKEN").is_some() {
+        return Err(Error::Invalid(
+            "the environment holds temporary credentials (AWS_SESSION_TOKEN is set); import long-lived keys".into(),
+        ));
+    }
+    let mut it = Item::new(name);
+    it.set(item::ACCESS_KEY_ID, id.to_owned(), false);
+    it.set(item::SECRET_ACCESS_KEY, secret.to_owned(), true);
+    if let Some(r) = c.shell_region() {
+        it.set(item::DEFAULT_REGION, r.to_owned(), false);
+    }
+    Ok(Import {
+        profile: None,
+        item: it,
+    })
+}
+
+/// Stores the items (all or none: an existing title refuses the whole import) in `store`;
+/// returns the names they got.
+pub fn save(ctx: &Ctx, items: &[Import], to: StoreKind) -> Result<Vec<String>> {
+    match to {
+        StoreKind::Local => {
+            let id = store::identity(ctx)?;
+            vault::update(&ctx.dirs, &id, |data| {
+                for i in items {
+                    if data.find(&i.item.title).is_some() {
+                        return Err(Error::ItemExists(i.item.title.clone()));
+                    }
+                }
+                data.items.extend(items.iter().map(|i| i.item.clone()));
+                Ok(())
+            })?;
+            Ok(items.iter().map(|i| i.item.title.clone()).collect())
+        }
+        StoreKind::OnePassword => {
+            // Each item goes to `op item create` as a JSON template on its stdin: no key in argv.
+            let existing = onepassword::list_titles(ctx)?;
+            for i in items {
+                if existing
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(&i.item.title))
+                {
+                    return Err(Error::ItemExists(i.item.title.clone()));
+                }
+            }
+            items
+                .iter()
+                .map(|i| onepassword::create_item(ctx, &i.item))
+                .collect()
+        }
+    }
+}
+
+/// The credentials file without the key lines of `profiles`, ready to be written.
+pub struct Removal {
+    pub path: PathBuf,
+    pub lines: usize,
+    text: String,
+    mode: u32,
+    _lock: fsutil::LockGuard,
+}
+
+/// Works out the removal under the file's lock (held until [`Removal::apply`] or drop), so
+/// nobody changes the file between the question and the write. None: nothing to remove.
+pub fn plan_removal(c: &Caller, profiles: &HashSet<String>) -> Result<Option<Removal>> {
+    let path = awsfiles::credentials_path(c)?;
+    let lock = fsutil::lock_exclusive(&path)?;
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Error::Invalid(format!(
+            "{} is not UTF-8 text; left it as it is",
+            path.display()
+        ))
+    })?;
+    let (new, removed) = remove_key_lines(&text, profiles);
+    if removed == 0 {
+        return Ok(None);
+    }
+    let mode = std::fs::metadata(&path)
+        .map_err(|e| Error::io(&path, e))?
+        .permissions()
+        .mode()
+        & 0o7777;
+    Ok(Some(Removal {
+        path,
+        lines: removed,
+        text: new,
+        mode,
+        _lock: lock,
+    }))
+}
+
+impl Removal {
+    pub fn apply(self) -> Result<()> {
+        fsutil::write_atomic(&self.path, self.text.as_bytes(), self.mode)
+    }
+}
 
 /// Keys that hold secrets (or the key id paired with them) in a credentials file.
 const KEY_LINES: &[&str] = &[

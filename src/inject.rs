@@ -4,7 +4,9 @@ use std::ffi::{OsStr, OsString};
 
 use secrecy::ExposeSecret;
 
+use crate::caller::Caller;
 use crate::creds::Credentials;
+use crate::shell::{self, Syntax};
 
 /// The AWS tools that read `--profile` themselves (and ignore environment keys when they see it).
 pub const PROFILE_TOOLS: &[&str] = &["aws", "cdk", "sam", "eksctl", "awslogs"];
@@ -107,62 +109,136 @@ fn needs_auth(tool: &str, args: &[OsString]) -> bool {
     true
 }
 
-/// Changes to the child's environment.
-#[derive(Debug, Default)]
+/// Changes to an environment (a child's, or a shell's), as data: rendered once per shell by
+/// [`EnvChanges::render`]. Values are wiped from memory when dropped (they hold secrets).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct EnvChanges {
-    pub set: Vec<(&'static str, String)>,
-    pub unset: Vec<&'static str>,
+    pub set: Vec<(String, String)>,
+    pub unset: Vec<String>,
+}
+
+impl Drop for EnvChanges {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for (_, v) in &mut self.set {
+            v.zeroize();
+        }
+    }
+}
+
+impl EnvChanges {
+    /// Sets `k` (replacing an earlier change of it).
+    pub fn set(&mut self, k: &str, v: &str) {
+        self.forget(k);
+        self.set.push((k.to_owned(), v.to_owned()));
+    }
+
+    /// Unsets `k` (replacing an earlier change of it).
+    pub fn unset(&mut self, k: &str) {
+        self.forget(k);
+        self.unset.push(k.to_owned());
+    }
+
+    fn forget(&mut self, k: &str) {
+        self.set.retain(|(s, _)| s != k);
+        self.unset.retain(|u| u != k);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.unset.is_empty()
+    }
+
+    /// Only what would change `c`'s environment: no set to the value it has, no unset of a
+    /// variable it lacks.
+    pub fn against(mut self, c: &Caller) -> Self {
+        self.set
+            .retain(|(k, v)| c.var_os(k).is_none_or(|cur| cur != v.as_str()));
+        self.unset.retain(|k| c.var_os(k).is_some());
+        self
+    }
+
+    /// The statements for a shell: `export`/`unset` (sh, bash, zsh), `set -gx`/`set -e` (fish),
+    /// `$env:K = …`/`Remove-Item` (PowerShell), and for nu one JSON record whose `null` values
+    /// mean hide-env (the module applies it; `load-env` takes it too).
+    pub fn render(&self, syntax: Syntax) -> String {
+        let mut out = String::new();
+        match syntax {
+            Syntax::Posix => {
+                for (k, v) in &self.set {
+                    out += &format!("export {k}={}\n", shell::quote_posix(v));
+                }
+                for k in &self.unset {
+                    out += &format!("unset {k}\n");
+                }
+            }
+            Syntax::Fish => {
+                for (k, v) in &self.set {
+                    out += &format!("set -gx {k} {}\n", shell::quote_fish(v));
+                }
+                for k in &self.unset {
+                    out += &format!("set -e {k}\n");
+                }
+            }
+            Syntax::Powershell => {
+                for (k, v) in &self.set {
+                    out += &format!("$env:{k} = {}\n", shell::quote_powershell(v));
+                }
+                for k in &self.unset {
+                    out += &format!("Remove-Item Env:{k} -ErrorAction SilentlyContinue\n");
+                }
+            }
+            Syntax::Nu => {
+                let mut rec = serde_json::Map::new();
+                for (k, v) in &self.set {
+                    rec.insert(k.clone(), v.as_str().into());
+                }
+                for k in &self.unset {
+                    rec.insert(k.clone(), serde_json::Value::Null);
+                }
+                out = serde_json::Value::Object(rec).to_string() + "\n";
+            }
+        }
+        out
+    }
 }
 
 pub struct EnvInput<'a> {
     pub tool: &'a str,
     pub creds: &'a Credentials,
-    /// The profile in effect (from `--profile`), to be passed as `AWS_PROFILE`.
+    /// The profile in effect, to be passed as `AWS_PROFILE`.
     pub profile: Option<&'a str>,
-    /// The profile's `region`, then the item's `Default Region`.
+    /// The region the resolver chose (the shell's, else the profile's, else the item's).
     pub region: Option<&'a str>,
-    /// The shell's `AWS_REGION`/`AWS_DEFAULT_REGION`, which win.
-    pub shell_region: Option<&'a str>,
 }
 
 pub fn env_changes(i: &EnvInput<'_>) -> EnvChanges {
     let mut c = EnvChanges::default();
-    c.set
-        .push(("AWS_ACCESS_KEY_ID", i.creds.access_key_id.clone()));
-    c.set.push((
+    c.set("AWS_ACCESS_KEY_ID", &i.creds.access_key_id);
+    c.set(
         "AWS_SECRET_ACCESS_KEY",
-        i.creds.secret_access_key.expose_secret().to_owned(),
-    ));
+        i.creds.secret_access_key.expose_secret(),
+    );
     match &i.creds.session_token {
-        Some(t) => c
-            .set
-            .push(("AWS_SESSION_TOKEN", t.expose_secret().to_owned())),
-        None => c.unset.push("AWS_SESSION_TOKEN"),
+        Some(t) => c.set("AWS_SESSION_TOKEN", t.expose_secret()),
+        None => c.unset("AWS_SESSION_TOKEN"),
     }
     match i.creds.expiration_rfc3339() {
-        Some(e) => c.set.push(("AWS_CREDENTIAL_EXPIRATION", e)),
-        None => c.unset.push("AWS_CREDENTIAL_EXPIRATION"),
+        Some(e) => c.set("AWS_CREDENTIAL_EXPIRATION", &e),
+        None => c.unset("AWS_CREDENTIAL_EXPIRATION"),
     }
     // botocore reads it before AWS_SESSION_TOKEN; a stale one would win.
-    c.unset.push("AWS_SECURITY_TOKEN");
-    if let Some(r) = i.shell_region.or(i.region) {
-        c.set.push(("AWS_REGION", r.to_owned()));
-        c.set.push(("AWS_DEFAULT_REGION", r.to_owned()));
+    c.unset("AWS_SECURITY_TOKEN");
+    if let Some(r) = i.region {
+        c.set("AWS_REGION", r);
+        c.set("AWS_DEFAULT_REGION", r);
     }
     if i.tool == "cdk" {
         // The JS SDK prefers a profile over environment keys.
-        c.unset.push("AWS_PROFILE");
+        c.unset("AWS_PROFILE");
     } else if let Some(p) = i.profile {
-        c.set.push(("AWS_PROFILE", p.to_owned()));
+        c.set("AWS_PROFILE", p);
     }
     c
-}
-
-/// The region the shell already chose, if any.
-pub fn shell_region() -> Option<String> {
-    ["AWS_REGION", "AWS_DEFAULT_REGION"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
 }
 
 #[cfg(test)]
@@ -200,6 +276,44 @@ mod tests {
         let p = plan(&argv(&["terraform", "--profile", "x"]));
         assert_eq!(p.argv, argv(&["terraform", "--profile", "x"]));
         assert_eq!(p.profile, None);
+    }
+
+    #[test]
+    fn env_changes_render_per_shell_and_against_the_caller() {
+        let mut c = EnvChanges::default();
+        c.set("A", "it's");
+        c.unset("B");
+        c.set("B", "x");
+        c.unset("C");
+        assert_eq!(
+            c.set.len(),
+            2,
+            "a later change of B replaces the earlier one"
+        );
+        assert_eq!(
+            c.render(Syntax::Posix),
+            "export A='it'\\''s'\nexport B='x'\nunset C\n"
+        );
+        assert_eq!(
+            c.render(Syntax::Fish),
+            "set -gx A 'it\\'s'\nset -gx B 'x'\nset -e C\n"
+        );
+        assert_eq!(
+            c.render(Syntax::Nu),
+            "{\"A\":\"it's\",\"B\":\"x\",\"C\":null}\n"
+        );
+        assert_eq!(
+            c.render(Syntax::Powershell),
+            "$env:A = 'it''s'\n$env:B = 'x'\nRemove-Item Env:C -ErrorAction SilentlyContinue\n"
+        );
+        let caller = Caller::new(
+            [("B".to_owned(), "x".into()), ("C".to_owned(), "".into())],
+            "/".into(),
+            false,
+        );
+        let rest = c.clone().against(&caller);
+        assert_eq!(rest.set, [("A".to_owned(), "it's".to_owned())]);
+        assert_eq!(rest.unset, ["C"], "an empty C is still there to unset");
     }
 
     #[test]

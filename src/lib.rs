@@ -5,17 +5,20 @@
 
 pub mod agent;
 pub mod awsfiles;
+pub mod caller;
 pub mod config;
 pub mod creds;
 pub mod ctx;
 pub mod dirs;
 pub mod error;
 pub mod fsutil;
+pub mod hook;
 pub mod import;
 pub mod inject;
 pub mod item;
 pub mod onepassword;
 pub mod prompt;
+pub mod report;
 pub mod resolve;
 pub mod scope;
 pub mod shell;

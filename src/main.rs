@@ -9,7 +9,11 @@ fn main() -> ExitCode {
     restore_sigpipe();
     // Backtraces would print paths and internals, never anything a user can act on.
     let cli = cli::Cli::parse();
-    match cli.run() {
+    // The one place the process's environment, directory and terminal are read.
+    let result = op_aws::caller::Caller::from_process()
+        .map_err(anyhow::Error::from)
+        .and_then(|caller| cli.run(caller));
+    match result {
         Ok(code) => code,
         Err(e) => {
             if let Some(cli::SilentExit(code)) = e.downcast_ref::<cli::SilentExit>() {

@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use zeroize::Zeroizing;
 
+use crate::caller::Caller;
 use crate::ctx::Ctx;
 use crate::dirs::Dirs;
 use crate::item::{self, Item};
@@ -68,18 +69,20 @@ impl Reference {
     }
 }
 
-/// The `op` executable: `OP_AWS_OP_PATH` (a path, or a name on PATH), else `op` on PATH.
-pub fn op_path() -> Result<PathBuf> {
-    let name = std::env::var_os(OP_PATH_VAR).filter(|v| !v.is_empty());
-    let name = name.as_deref().map_or(Path::new("op"), Path::new);
+/// The `op` executable: `OP_AWS_OP_PATH` (a path, or a name on the caller's PATH), else `op` on
+/// the caller's PATH.
+pub fn op_path(c: &Caller) -> Result<PathBuf> {
+    let name = c.var_os(OP_PATH_VAR).filter(|v| !v.is_empty());
+    let name = name.map_or(Path::new("op"), Path::new);
     if name.components().count() > 1 || name.is_absolute() {
-        return if name.is_file() {
-            Ok(name.to_owned())
+        let p = c.absolute(name);
+        return if p.is_file() {
+            Ok(p)
         } else {
             Err(Error::OpNotInstalled)
         };
     }
-    std::env::var_os("PATH")
+    c.var_os("PATH")
         .iter()
         .flat_map(std::env::split_paths)
         .filter(|d| d.is_absolute())
@@ -94,10 +97,20 @@ fn is_executable(p: &Path) -> bool {
 }
 
 /// Runs `op ARGS`, feeding `stdin` when given (else /dev/null); returns its stdout.
-fn run_op(args: &[&str], stdin: Option<&[u8]>, what: &str) -> Result<Zeroizing<Vec<u8>>> {
-    let exe = op_path()?;
+/// op runs in the caller's environment and directory (its session variables, service-account
+/// token and config dir are the caller's, not those of a plugin process that outlives it).
+fn run_op(
+    c: &Caller,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    what: &str,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let exe = op_path(c)?;
     let mut cmd = Command::new(&exe);
-    cmd.args(args)
+    cmd.env_clear()
+        .envs(c.vars())
+        .current_dir(&c.cwd)
+        .args(args)
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -213,9 +226,9 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
         }
         _ => None,
     };
-    let mut read = parse_item(&fetch(&r)?, name)?;
+    let mut read = parse_item(&fetch(&ctx.caller, &r)?, name)?;
     if read.code_only {
-        read = fresh_code(&ctx.dirs, &r, name, read)?;
+        read = fresh_code(ctx, &r, name, read)?;
     } else if let Some(json) = to_secret_json(&read.item) {
         let _ = agent::cache_put(&ctx.dirs, &key, json);
     }
@@ -256,18 +269,18 @@ fn to_secret_json(item: &Item) -> Option<Zeroizing<String>> {
         .map(Zeroizing::new)
 }
 
-fn fetch(r: &Reference) -> Result<Zeroizing<Vec<u8>>> {
+fn fetch(c: &Caller, r: &Reference) -> Result<Zeroizing<Vec<u8>>> {
     let what = display_name(r);
     let mut args = vec!["item", "get", r.item.as_str()];
     if let Some(v) = &r.vault {
         args.extend(["--vault", v.as_str()]);
     }
     args.extend(["--format", "json", "--reveal"]);
-    match run_op(&args, None, &what) {
+    match run_op(c, &args, None, &what) {
         // op before 2.25 has no --reveal and never concealed values in JSON: ask again without.
         Err(Error::OnePassword(m)) if m.contains("unknown flag") && m.contains("--reveal") => {
             args.pop();
-            run_op(&args, None, &what)
+            run_op(c, &args, None, &what)
         }
         other => other,
     }
@@ -291,7 +304,7 @@ pub fn list_titles(ctx: &Ctx) -> Result<Vec<String>> {
     {
         args.extend(["--vault", v]);
     }
-    let out = run_op(&args, None, "the item list")?;
+    let out = run_op(&ctx.caller, &args, None, "the item list")?;
     #[derive(Deserialize)]
     struct Summary {
         #[serde(default)]
@@ -323,7 +336,7 @@ pub fn create_item(ctx: &Ctx, item: &Item) -> Result<String> {
         args.extend(["--vault", v]);
     }
     args.extend(["--format", "json", "-"]);
-    let out = run_op(&args, Some(template.as_bytes()), &item.title)?;
+    let out = run_op(&ctx.caller, &args, Some(template.as_bytes()), &item.title)?;
     let created: OpItem =
         serde_json::from_slice(&out).map_err(|e| bad_json("op item create", &e))?;
     let vault_name = created.vault.map(|v| v.name).filter(|n| !n.is_empty());
@@ -486,7 +499,8 @@ fn parse_item(json: &[u8], requested: &str) -> Result<Read> {
 /// code from a time step that an earlier read already handed out; wait for the next step and
 /// read again. Only the step number is written down, never the code. Such items are not kept
 /// in the agent: a cached code would be a used one.
-fn fresh_code(dirs: &Dirs, r: &Reference, name: &str, mut read: Read) -> Result<Read> {
+fn fresh_code(ctx: &Ctx, r: &Reference, name: &str, mut read: Read) -> Result<Read> {
+    let dirs = &ctx.dirs;
     fsutil::ensure_private_dir(&dirs.runtime)?;
     let path = dirs.runtime.join("1password-otp-steps.json");
     let _lock = fsutil::lock_exclusive(&path)?;
@@ -501,7 +515,7 @@ fn fresh_code(dirs: &Dirs, r: &Reference, name: &str, mut read: Read) -> Result<
             wait.as_secs()
         );
         std::thread::sleep(wait);
-        read = parse_item(&fetch(r)?, name)?;
+        read = parse_item(&fetch(&ctx.caller, r)?, name)?;
         now = unix_now();
     }
     steps.insert(key, now.as_secs() / STEP_SECS);

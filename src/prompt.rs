@@ -12,11 +12,6 @@ pub fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
 }
 
-/// A terminal we can prompt on (stdin and stderr both a tty).
-pub fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-}
-
 /// Asks for a secret without echo.
 pub fn read_hidden(prompt: &str) -> Result<SecretString> {
     let s =

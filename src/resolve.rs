@@ -1,72 +1,266 @@
-//! Which item, and which credentials, a command gets here. The environment and the directory
-//! are parameters, not read from the process, because the nushell plugin outlives any one call
-//! and answers for its caller's `$env` and `$env.PWD`.
+//! The one resolver: for a caller's context and a request, which item and why, which profile
+//! and chain, which region, the credentials when asked, and the environment changes. Every front
+//! end (the CLI's run, export, credential-process, status, inspect, clear, hook-env, doctor; the
+//! nushell plugin; the agent) asks [`resolve`], so none can disagree with another.
+//!
+//! Which item: `--item` > a profile bound with `op_aws_item` > session (`OP_AWS_SESSION_ITEM`)
+//! > the nearest directory default > global. Which environment: [`crate::inject::env_changes`].
 
-use std::path::Path;
+use serde::Serialize;
 
-use crate::awsfiles::AwsFiles;
+use crate::awsfiles::{self, AwsFiles, Base, ProfileChain};
 use crate::creds::Credentials;
 use crate::ctx::Ctx;
-use crate::item::Item;
+use crate::inject::{self, EnvChanges, EnvInput};
+use crate::item::{self, Item};
 use crate::scope::{self, Applied, Defaults, Scope};
-use crate::{Result, sts};
+use crate::{Error, Result, store, sts};
 
-/// Where a command runs: the session item (`OP_AWS_SESSION_ITEM`) and the directory.
-pub struct Here<'a> {
-    pub session: Option<&'a str>,
-    pub cwd: &'a Path,
+pub struct Request<'a> {
+    /// `--item`: wins over every default.
+    pub item: Option<&'a str>,
+    /// `--profile` (the command's, or the one given to the tool); None: the caller's
+    /// `AWS_PROFILE`.
+    pub profile: Option<&'a str>,
+    pub want: Want<'a>,
 }
 
-/// The item in effect without asking anyone: `--item` > a profile bound with `op_aws_item` >
-/// session > the nearest directory > global. `None` when nothing applies.
-pub fn item_in_effect(
-    ctx: &Ctx,
-    flag: Option<&str>,
-    files: Option<&AwsFiles>,
-    profile: Option<&str>,
-    here: &Here<'_>,
-) -> Result<Option<Applied>> {
-    if let Some(i) = flag {
-        return Ok(Some(Applied {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want<'a> {
+    /// What applies here, never asking anyone, never reading a secret, never calling `op` or the
+    /// network. With `peek`, an item the agent already holds is looked at for its region.
+    Here { peek: bool },
+    /// The credentials and the environment for `tool` (`op-aws run`), or for a shell when
+    /// `tool` is empty (`export`).
+    Env { tool: &'a str },
+    /// The credentials alone (`credential-process`): the profile's own `credential_process` is
+    /// what called us, so it is never handed over.
+    Credentials,
+}
+
+/// Where the region came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegionFrom {
+    Shell,
+    Profile,
+    Item,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Region {
+    pub name: String,
+    pub from: RegionFrom,
+}
+
+pub struct Resolution {
+    /// The profile in effect, if any.
+    pub profile: Option<String>,
+    /// The profile authenticates itself (SSO, credential_process, web identity): it is handed
+    /// to the tool untouched, no item is read.
+    pub handover: bool,
+    /// The item in effect and why.
+    pub applied: Option<Applied>,
+    /// Every default that applies here, in precedence order (a profile's binding first).
+    pub candidates: Vec<Applied>,
+    /// The profiles that take part, top first (the selected one alone without a role).
+    pub chain: Vec<String>,
+    pub region: Option<Region>,
+    /// For `Env` and `Credentials`.
+    pub creds: Option<Credentials>,
+    /// For `Env`: what to set and unset in the tool's (or the shell's) environment.
+    pub env: EnvChanges,
+}
+
+impl Resolution {
+    pub fn region_name(&self) -> Option<&str> {
+        self.region.as_ref().map(|r| r.name.as_str())
+    }
+}
+
+pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
+    let c = &ctx.caller;
+    let here_only = matches!(req.want, Want::Here { .. });
+    let profile = req
+        .profile
+        .filter(|p| !p.is_empty())
+        .or_else(|| c.profile())
+        .map(str::to_owned);
+    let files = match &profile {
+        None => None,
+        // What applies here is still worth showing with a broken AWS config; the commands that
+        // use the profile report the error.
+        Some(_) if here_only => AwsFiles::load(c).ok(),
+        Some(_) => Some(AwsFiles::load(c).map_err(|e| Error::Step {
+            what: "cannot read the AWS config".into(),
+            source: Box::new(e),
+        })?),
+    };
+    let files = files.as_ref();
+    // How the profile resolves, as the SDKs walk it. What-applies-here never fails on it (the
+    // prompt stays quiet; the commands that use the profile report the error).
+    let resolved = match (files, &profile) {
+        (Some(f), Some(p)) if f.has_profile(p) => match f.resolve_chain(p) {
+            Ok(chain) => Some(chain),
+            Err(_) if here_only => None,
+            Err(e) => return Err(e),
+        },
+        // A profile defined nowhere: an error before anything runs (a missing [default] is
+        // fine, as in the AWS CLI).
+        (Some(_), Some(p)) if !here_only && p != "default" => {
+            return Err(Error::NoSuchProfile {
+                profile: p.clone(),
+                files: format!(
+                    "{} and {}",
+                    awsfiles::config_path(c)?.display(),
+                    awsfiles::credentials_path(c)?.display()
+                ),
+            });
+        }
+        _ => None,
+    };
+    // The tool resolves the profile itself (SSO, credential_process, web identity,
+    // credential_source, login_session, or a chain that bottoms out in one); for
+    // credential-process, the profile's own credential_process is what called us.
+    let handover = !matches!(req.want, Want::Credentials)
+        && resolved.as_ref().is_some_and(ProfileChain::is_handover);
+    let chain = match (&resolved, &profile) {
+        (Some(r), _) => r.profiles(),
+        (None, Some(p)) => vec![p.clone()],
+        (None, None) => Vec::new(),
+    };
+
+    let mut candidates = Vec::new();
+    if let Some(i) = req.item {
+        candidates.push(Applied {
             item: i.to_owned(),
             scope: Scope::Flag,
             export: false,
-        }));
+        });
     }
-    if let (Some(f), Some(p)) = (files, profile)
-        && let Some(i) = f.bound_item(p)?
+    if let (Some(f), Some(r), Some(p)) = (files, &resolved, &profile)
+        && !handover
+        && let Some(i) = bound_item(f, r)
     {
-        return Ok(Some(Applied {
+        candidates.push(Applied {
             item: i,
-            scope: Scope::Profile(p.to_owned()),
+            scope: Scope::Profile(p.clone()),
             export: false,
-        }));
+        });
     }
     let defaults = Defaults::load(&ctx.dirs)?;
-    Ok(scope::applicable(&defaults, here.cwd, here.session)
-        .into_iter()
-        .next())
+    candidates.extend(scope::applicable(&defaults, &c.cwd, c.session_item()));
+    let applied = candidates.first().cloned();
+
+    let profile_region = || {
+        let p = profile.as_deref()?;
+        Some(Region {
+            name: files?.region(p)?.to_owned(),
+            from: RegionFrom::Profile,
+        })
+    };
+    let shell_region = c.shell_region().map(|r| Region {
+        name: r.to_owned(),
+        from: RegionFrom::Shell,
+    });
+    let mut out = Resolution {
+        region: shell_region.or_else(profile_region),
+        profile,
+        handover,
+        applied,
+        candidates,
+        chain,
+        creds: None,
+        env: EnvChanges::default(),
+    };
+
+    match req.want {
+        Want::Here { peek } => {
+            if peek
+                && out.region.is_none()
+                && let Some(a) = &out.applied
+                && let Ok(Some(item)) = store::held_item(ctx, &a.item)
+            {
+                out.region = item_region(&item);
+            }
+            Ok(out)
+        }
+        Want::Env { .. } if handover => {
+            // The tool resolves the profile itself; it only needs to know which one.
+            if let Some(p) = &out.profile {
+                out.env.set("AWS_PROFILE", p);
+            }
+            Ok(out)
+        }
+        Want::Env { .. } | Want::Credentials => {
+            let applied = out.applied.clone().ok_or(Error::NoDefault)?;
+            let item = store::get_item(ctx, &applied.item).map_err(|e| Error::Step {
+                what: format!("cannot read item {:?} ({})", applied.item, applied.scope),
+                source: Box::new(e),
+            })?;
+            let creds = credentials(ctx, &item, files, out.profile.as_deref()).map_err(|e| {
+                Error::Step {
+                    what: format!("cannot get credentials from item {:?}", applied.item),
+                    source: Box::new(e),
+                }
+            })?;
+            if out.region.is_none() {
+                out.region = item_region(&item);
+            }
+            if let Want::Env { tool } = req.want {
+                out.env = inject::env_changes(&EnvInput {
+                    tool,
+                    creds: &creds,
+                    // A shell (export) gets no AWS_PROFILE: it would outlive these keys.
+                    profile: if tool.is_empty() {
+                        None
+                    } else {
+                        out.profile.as_deref()
+                    },
+                    region: out.region_name(),
+                });
+            }
+            out.creds = Some(creds);
+            Ok(out)
+        }
+    }
 }
 
-/// The credentials `item` yields for `profile` (temporary ones when the profile's chain needs
-/// STS), and the region: the profile's, else the item's.
-pub fn credentials(
+/// The item whose keys sign the chain: the one bound (`op_aws_item`) to the profile whose
+/// static keys end it, else the nearest binding above it (a role profile may name the item that
+/// signs it).
+fn bound_item(files: &AwsFiles, chain: &ProfileChain) -> Option<String> {
+    if let Base::Item { item, .. } = &chain.base {
+        return Some(item.clone());
+    }
+    chain
+        .profiles()
+        .iter()
+        .find_map(|p| files.get(p, "op_aws_item").map(str::to_owned))
+}
+
+fn item_region(item: &Item) -> Option<Region> {
+    item.get(item::DEFAULT_REGION)
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| Region {
+            name: r.to_owned(),
+            from: RegionFrom::Item,
+        })
+}
+
+/// The credentials `item` yields for `profile`: temporary ones when the profile's chain needs
+/// STS, else the item's long-lived keys.
+fn credentials(
     ctx: &Ctx,
     item: &Item,
     files: Option<&AwsFiles>,
     profile: Option<&str>,
-) -> Result<(Credentials, Option<String>)> {
+) -> Result<Credentials> {
     let keys = item.access_keys()?;
     let temporary = match (files, profile) {
         (Some(f), Some(p)) => sts::credentials_for_profile(ctx, item, f, p)?,
         _ => None,
     };
-    let region = profile
-        .and_then(|p| files.and_then(|f| f.region(p)))
-        .map(str::to_owned)
-        .or_else(|| keys.region.clone());
-    Ok((
-        temporary.unwrap_or_else(|| Credentials::from(&keys)),
-        region,
-    ))
+    Ok(temporary.unwrap_or_else(|| Credentials::from(&keys)))
 }

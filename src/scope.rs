@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::dirs::Dirs;
 use crate::{Error, Result, fsutil};
 
-pub const SESSION_VAR: &str = "OP_AWS_SESSION_ITEM";
+pub use crate::caller::SESSION_VAR;
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -183,20 +183,10 @@ pub fn applicable(defaults: &Defaults, cwd: &Path, session: Option<&str>) -> Vec
     v
 }
 
-/// The session item from the environment.
-pub fn session_item() -> Option<String> {
-    std::env::var(SESSION_VAR).ok().filter(|s| !s.is_empty())
-}
-
-/// The directory as stored: absolute, symlinks resolved, so `cd` through a link still matches.
-pub fn normalize_dir(dir: &Path) -> Result<PathBuf> {
-    let abs = if dir.is_absolute() {
-        dir.to_owned()
-    } else {
-        std::env::current_dir()
-            .map_err(|e| Error::io(".", e))?
-            .join(dir)
-    };
+/// The directory as stored: absolute (relative to the caller's `cwd`), symlinks resolved, so
+/// `cd` through a link still matches.
+pub fn normalize_dir(dir: &Path, cwd: &Path) -> Result<PathBuf> {
+    let abs = cwd.join(dir);
     let canon = abs.canonicalize().map_err(|e| Error::io(&abs, e))?;
     if !canon.is_dir() {
         return Err(Error::Invalid(format!(
@@ -205,11 +195,6 @@ pub fn normalize_dir(dir: &Path) -> Result<PathBuf> {
         )));
     }
     Ok(canon)
-}
-
-/// The current directory, physical.
-pub fn cwd() -> Result<PathBuf> {
-    std::env::current_dir().map_err(|e| Error::io(".", e))
 }
 
 #[cfg(test)]

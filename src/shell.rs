@@ -20,6 +20,25 @@ pub enum Format {
     Powershell,
 }
 
+/// The syntaxes environment changes are rendered in ([`crate::inject::EnvChanges::render`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    Posix,
+    Fish,
+    Nu,
+    Powershell,
+}
+
+impl From<Shell> for Syntax {
+    fn from(sh: Shell) -> Self {
+        match sh {
+            Shell::Bash | Shell::Zsh => Self::Posix,
+            Shell::Fish => Self::Fish,
+            Shell::Nu => Self::Nu,
+        }
+    }
+}
+
 /// POSIX sh/bash/zsh: single quotes, with `'` as `'\''`.
 pub fn quote_posix(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -54,25 +73,6 @@ pub fn quote_powershell(s: &str) -> String {
     out
 }
 
-/// `export K=V` / `unset K` lines for sh-like shells and fish. nu cannot eval text, so it gets
-/// one JSON record per line, `{"K":"V"}`, which the module applies with `load-env`.
-pub fn set_var(shell: Shell, k: &str, v: &str) -> String {
-    match shell {
-        Shell::Bash | Shell::Zsh => format!("export {k}={}\n", quote_posix(v)),
-        Shell::Fish => format!("set -gx {k} {}\n", quote_fish(v)),
-        Shell::Nu => format!("{}\n", serde_json::json!({ k: v })),
-    }
-}
-
-/// For nu, `{"K":null}`: a null asks the module for `hide-env` (as in `hook-env --shell nu`).
-pub fn unset_var(shell: Shell, k: &str) -> String {
-    match shell {
-        Shell::Bash | Shell::Zsh => format!("unset {k}\n"),
-        Shell::Fish => format!("set -e {k}\n"),
-        Shell::Nu => format!("{}\n", serde_json::json!({ k: null })),
-    }
-}
-
 /// The nu module's wrapper commands, one `def` per wrapped executable (nu defines commands at
 /// parse time, so `activate nu` appends them to the static module). The AWS tools get
 /// `--profile` with profile-name completion (and `aws` the AWS CLI's completer). Names were checked by
@@ -100,9 +100,67 @@ pub fn nu_wrappers(wrapped: &[String]) -> String {
     out
 }
 
-/// The shell whose integration is loaded here (`OP_AWS_SHELL`, exported by the scripts).
-pub fn integration() -> Option<String> {
-    std::env::var("OP_AWS_SHELL").ok().filter(|s| !s.is_empty())
+impl Shell {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Bash => "bash",
+            Self::Zsh => "zsh",
+            Self::Fish => "fish",
+            Self::Nu => "nu",
+        }
+    }
+
+    /// From a name or a path such as `$SHELL` (`/usr/bin/zsh`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.rsplit('/').next().unwrap_or("") {
+            "bash" => Some(Self::Bash),
+            "zsh" => Some(Self::Zsh),
+            "fish" => Some(Self::Fish),
+            "nu" => Some(Self::Nu),
+            _ => None,
+        }
+    }
+}
+
+/// Where the integration goes for a shell, and the one line that puts it there.
+pub struct Install {
+    /// What to do with the line, as a sentence ending in a colon.
+    pub how: &'static str,
+    pub line: &'static str,
+}
+
+/// The install line of each shell, the only copy: `init`, `activate --help`, the nu module's
+/// header and the docs all show this one (a test holds the docs to it). nu's vendor autoload
+/// directory does not exist in a fresh nu, and `save` will not create it.
+pub fn install(sh: Shell) -> Install {
+    match sh {
+        Shell::Bash => Install {
+            how: "Add this line to ~/.bashrc (then open a new terminal):",
+            line: "eval \"$(op-aws activate bash)\"",
+        },
+        Shell::Zsh => Install {
+            how: "Add this line to ~/.zshrc (then open a new terminal):",
+            line: "eval \"$(op-aws activate zsh)\"",
+        },
+        Shell::Fish => Install {
+            how: "Add this line to ~/.config/fish/config.fish (then open a new terminal):",
+            line: "op-aws activate fish | source",
+        },
+        Shell::Nu => Install {
+            how: "Run this once in nu, and again after upgrading op-aws (then open a new nu):",
+            line: "mkdir ($nu.data-dir | path join vendor/autoload); op-aws activate nu | save -f ($nu.data-dir | path join vendor/autoload/op-aws.nu)",
+        },
+    }
+}
+
+/// Every shell's install line, for `activate --help`.
+pub fn install_help() -> String {
+    let mut out = String::new();
+    for sh in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Nu] {
+        let i = install(sh);
+        out += &format!("{} — {}\n  {}\n", sh.name(), i.how, i.line);
+    }
+    out.trim_end().to_owned()
 }
 
 #[cfg(test)]
@@ -115,7 +173,5 @@ mod tests {
         assert_eq!(quote_fish(r"a\'b"), r"'a\\\'b'");
         assert_eq!(quote_nu("x'#y"), "r##'x'#y'##");
         assert_eq!(quote_powershell("it's"), "'it''s'");
-        assert_eq!(set_var(Shell::Nu, "K", "a\"b"), "{\"K\":\"a\\\"b\"}\n");
-        assert_eq!(unset_var(Shell::Nu, "K"), "{\"K\":null}\n");
     }
 }

@@ -83,7 +83,7 @@ pub fn identity(ctx: &Ctx) -> Result<Identity> {
     if let Some(id) = agent::identity(&ctx.dirs)? {
         return Ok(id);
     }
-    if !prompt::interactive() {
+    if !ctx.caller.terminal {
         return Err(Error::LockedNoTerminal);
     }
     let pass = prompt::read_hidden("op-aws: vault passphrase: ")?;

@@ -1,10 +1,15 @@
 //! One integration binary (one link step). Files are named for what they prove.
+// The tests are an edge like `main`: they read their own process's environment to set up the
+// hermetic ones they hand to op-aws.
+#![allow(clippy::disallowed_methods)]
 
 mod support;
 
+mod conformance;
 mod foundation;
 mod injection;
 mod nu;
 mod onepassword;
+mod resolver;
 mod shells;
 mod sts;

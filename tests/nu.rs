@@ -1,5 +1,5 @@
 //! Nushell, for real: nu 0.115.1 with the plugin (nu_plugin_op_aws, built next to op-aws by
-//! `cargo build --workspace`; `cargo nextest run --workspace` builds it) and the module that
+//! `cargo build --workspace --bins`, which scripts/test runs first) and the module that
 //! `op-aws activate nu` prints: session switching, inspect's table, the aws wrapper against
 //! moto, completion through `nu --ide-complete`, plugin registration, and the cd hook in an
 //! interactive nu under tmux.
@@ -14,7 +14,7 @@ fn plugin() -> PathBuf {
     let p = bin().with_file_name("nu_plugin_op_aws");
     assert!(
         p.is_file(),
-        "{} is missing: build it with `cargo build -p nu_plugin_op_aws` (`cargo nextest run --workspace` does)",
+        "{} is missing: build it with `cargo build --workspace --bins` (scripts/test does)",
         p.display()
     );
     p
@@ -270,6 +270,41 @@ fn prompt(t: &Tmux, n: usize) -> String {
         .nth(n - 1)
         .unwrap()
         .to_owned()
+}
+
+/// The install line `op-aws init` prints for nu, the only copy (the docs and the module's header
+/// must show it verbatim), run in a nu whose data dir is empty; a new nu then has the module.
+#[test]
+fn the_documented_install_line_works_in_a_fresh_nu() {
+    let env = TestEnv::new();
+    let line = op_aws::shell::install(op_aws::shell::Shell::Nu).line;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for doc in ["docs/nushell.md", "bash-zsh-fish/op-aws.nu"] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        assert!(text.contains(line), "{doc} does not show {line:?}");
+    }
+    vault_with_items(&env);
+    let mut init = env.command(bin());
+    init.env("SHELL", "/usr/bin/nu")
+        .args(["init", "--item", "dev", "--scope", "global"]);
+    let printed = ok(run_cmd(init, ""), &["init"]);
+    assert_eq!(printed.trim_end(), line, "init prints the one line");
+    let data = env.home.join(".local/share/nushell");
+    assert!(!data.exists(), "the data dir starts empty");
+    nu_ok(&env, false, &printed);
+    assert!(
+        data.join("vendor/autoload/op-aws.nu").is_file(),
+        "the line installed nothing"
+    );
+    // A new nu (not -n, not -c: autoload runs for REPL starts only; -e is one) has the module.
+    let mut c = env.command(require("nu"));
+    c.current_dir(&env.home).args([
+        "--no-std-lib",
+        "-e",
+        "print (scope commands | where name == __op_aws_hook | length); exit",
+    ]);
+    let out = ok(run_cmd(c, ""), &["nu -e"]);
+    assert!(out.trim_end().ends_with('1'), "module not loaded: {out}");
 }
 
 #[test]

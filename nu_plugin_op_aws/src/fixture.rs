@@ -46,8 +46,12 @@ fn fixture() -> &'static Fixture {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-        let get = |k: &str| vars.iter().find(|(a, _)| a == k).map(|(_, v)| v.into());
-        let dirs = Dirs::from_lookup(&get).unwrap();
+        let caller = op_aws::caller::Caller::new(
+            vars.iter().map(|(k, v)| (k.clone(), v.into())),
+            root.path().to_owned(),
+            false,
+        );
+        let dirs = Dirs::new(&caller).unwrap();
 
         std::fs::create_dir_all(root.path().join("home/.aws")).unwrap();
         std::fs::write(

@@ -2,16 +2,16 @@
 //! as structured nu commands. Glue only: every decision is the op-aws library's.
 //!
 //! The plugin process outlives any one call and runs in its own directory, so nothing here
-//! reads the process environment or working directory: [`Caller`] carries the caller's `$env`
-//! and `$env.PWD` into the library.
+//! reads the process environment or working directory: [`caller`] carries the caller's `$env`
+//! and `$env.PWD` into the library, whose resolver answers every command.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 use nu_plugin::{EngineInterface, Plugin, PluginCommand};
 use nu_protocol::{DynamicSuggestion, LabeledError, Span, Value};
 use op_aws::awsfiles::AwsFiles;
+use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
 
 mod commands;
@@ -40,52 +40,24 @@ impl Plugin for OpAwsPlugin {
     }
 }
 
-/// The caller's environment and directory, as the library needs them.
-pub struct Caller {
-    vars: HashMap<String, String>,
-    pub cwd: PathBuf,
+/// The caller's context, for each call: its `$env` and `$env.PWD`, and no terminal (the plugin
+/// never owns one: a locked vault is an error naming `op-aws unlock`, never a prompt).
+pub fn caller(engine: &EngineInterface) -> Result<Caller, LabeledError> {
+    let vars = engine
+        .get_env_vars()?
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, OsString::from(env_string(&v)?))));
+    let cwd = PathBuf::from(engine.get_current_dir()?);
+    Ok(Caller::new(vars, cwd, false))
 }
 
-impl Caller {
-    pub fn of(engine: &EngineInterface) -> Result<Self, LabeledError> {
-        let vars = engine
-            .get_env_vars()?
-            .into_iter()
-            .filter_map(|(k, v)| Some((k, env_string(&v)?)))
-            .collect();
-        let cwd = PathBuf::from(engine.get_current_dir()?);
-        Ok(Self { vars, cwd })
-    }
+/// The library's context for this call.
+pub fn ctx(engine: &EngineInterface, span: Span) -> Result<Ctx, LabeledError> {
+    Ctx::new(caller(engine)?).map_err(|e| fail("cannot read the op-aws settings", &e, span))
+}
 
-    pub fn var(&self, k: &str) -> Option<&str> {
-        self.vars
-            .get(k)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    }
-
-    fn lookup(&self) -> impl Fn(&str) -> Option<OsString> + '_ {
-        |k| self.vars.get(k).map(OsString::from)
-    }
-
-    pub fn ctx(&self, span: Span) -> Result<Ctx, LabeledError> {
-        Ctx::from_lookup(&self.lookup())
-            .map_err(|e| fail("cannot read the op-aws settings", &e, span))
-    }
-
-    pub fn aws_files(&self, span: Span) -> Result<AwsFiles, LabeledError> {
-        AwsFiles::load_with(&self.lookup()).map_err(|e| fail("cannot read the AWS files", &e, span))
-    }
-
-    /// `OP_AWS_SESSION_ITEM`: this terminal's default.
-    pub fn session(&self) -> Option<&str> {
-        self.var(op_aws::scope::SESSION_VAR)
-    }
-
-    /// A path argument, relative to the caller's directory (the plugin's own is elsewhere).
-    pub fn absolute(&self, p: &str) -> PathBuf {
-        self.cwd.join(p)
-    }
+pub fn aws_files(c: &Caller, span: Span) -> Result<AwsFiles, LabeledError> {
+    AwsFiles::load(c).map_err(|e| fail("cannot read the AWS files", &e, span))
 }
 
 /// What an external process would see for this `$env` value: strings as they are, lists
@@ -107,6 +79,16 @@ pub fn fail(what: &str, e: &op_aws::Error, span: Span) -> LabeledError {
     }
 }
 
+/// A value, or nothing.
+pub fn opt(v: Option<Value>, span: Span) -> Value {
+    v.unwrap_or_else(|| Value::nothing(span))
+}
+
+/// A string, or nothing.
+pub fn opt_str(v: Option<&str>, span: Span) -> Value {
+    v.map_or_else(|| Value::nothing(span), |s| Value::string(s, span))
+}
+
 /// Completion candidates, all of them (nu filters by what is typed).
 fn suggestions(names: Vec<String>) -> Vec<DynamicSuggestion> {
     names
@@ -120,9 +102,8 @@ fn suggestions(names: Vec<String>) -> Vec<DynamicSuggestion> {
 
 /// Item titles for completion; none (rather than file names) when the store cannot be read.
 pub fn complete_items(engine: &EngineInterface) -> Option<Vec<DynamicSuggestion>> {
-    let titles = Caller::of(engine)
+    let titles = ctx(engine, Span::unknown())
         .ok()
-        .and_then(|c| c.ctx(Span::unknown()).ok())
         .and_then(|ctx| op_aws::store::list_titles(&ctx).ok())
         .unwrap_or_default();
     Some(suggestions(titles))
@@ -130,9 +111,9 @@ pub fn complete_items(engine: &EngineInterface) -> Option<Vec<DynamicSuggestion>
 
 /// Profile names from the caller's AWS files for completion.
 pub fn complete_profiles(engine: &EngineInterface) -> Option<Vec<DynamicSuggestion>> {
-    let names = Caller::of(engine)
+    let names = caller(engine)
         .ok()
-        .and_then(|c| c.aws_files(Span::unknown()).ok())
+        .and_then(|c| aws_files(&c, Span::unknown()).ok())
         .map(|f| f.profile_names())
         .unwrap_or_default();
     Some(suggestions(names))

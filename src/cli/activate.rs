@@ -1,6 +1,7 @@
 //! `op-aws activate SHELL`: the shell integration. The scripts are real files in
 //! `bash-zsh-fish/`; the only dynamic part, the wrapped commands, goes in a variable prelude.
 
+use op_aws::caller::Caller;
 use std::io::Write;
 
 use op_aws::config::{self, Config};
@@ -12,24 +13,17 @@ const ZSH: &str = include_str!("../../bash-zsh-fish/op-aws.zsh");
 const FISH: &str = include_str!("../../bash-zsh-fish/op-aws.fish");
 const NU: &str = include_str!("../../bash-zsh-fish/op-aws.nu");
 
-const INSTALL: &str = "Add to ~/.bashrc, ~/.zshrc or ~/.config/fish/config.fish:
-  eval \"$(op-aws activate bash)\"
-  eval \"$(op-aws activate zsh)\"
-  op-aws activate fish | source
-nushell (run once, and again after upgrading op-aws):
-  op-aws activate nu | save -f ($nu.data-dir | path join vendor/autoload/op-aws.nu)";
-
 /// Print the shell integration: cd hook, wrapper functions, `aws --profile` completion.
 #[derive(clap::Args)]
-#[command(after_long_help = INSTALL)]
+#[command(after_long_help = shell::install_help())]
 pub struct Args {
     #[arg(value_enum)]
     shell: Shell,
 }
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
-        let script = render(self.shell, &wrapped());
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let script = render(self.shell, &wrapped(caller));
         std::io::stdout().lock().write_all(script.as_bytes())?;
         Ok(())
     }
@@ -37,8 +31,8 @@ impl Args {
 
 /// The wrapped commands. A broken config must not leave the shell without its integration:
 /// warn and fall back to the defaults (every other command reports the error itself).
-fn wrapped() -> Vec<String> {
-    match Ctx::from_env() {
+fn wrapped(caller: Caller) -> Vec<String> {
+    match Ctx::new(caller) {
         Ok(ctx) => ctx.config.wrapped(),
         Err(e) => {
             eprintln!("op-aws: activate: {e}; wrapping the default commands");

@@ -1,3 +1,4 @@
+use op_aws::caller::Caller;
 use op_aws::{agent, dirs::Dirs};
 
 /// [internal] The agent process, started by `op-aws unlock`.
@@ -6,8 +7,8 @@ use op_aws::{agent, dirs::Dirs};
 pub struct Args {}
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
-        agent::serve(&Dirs::from_env()?)?;
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        agent::serve(&Dirs::new(&caller)?)?;
         Ok(())
     }
 }

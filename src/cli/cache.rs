@@ -1,5 +1,7 @@
+use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
-use op_aws::sts::cache::{self, Meta};
+use op_aws::report;
+use op_aws::sts::cache;
 
 /// See and flush cached temporary sessions (roles, MFA sessions). Never shows a secret.
 #[derive(clap::Args)]
@@ -24,8 +26,8 @@ enum Sub {
 }
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
-        let ctx = Ctx::from_env()?;
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let ctx = Ctx::new(caller)?;
         match self.command {
             Sub::List { json } => list(&ctx, json),
             Sub::Clear { profile } => {
@@ -41,13 +43,11 @@ impl Args {
 }
 
 fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
-    let now = cache::now_secs();
-    let entries = cache::list(ctx)?;
+    let rows = report::cache_rows(ctx)?;
     if json {
-        let rows: Vec<_> = entries.iter().map(|m| row(m, now)).collect();
         return super::print_json(&rows);
     }
-    if entries.is_empty() {
+    if rows.is_empty() {
         println!("no cached sessions");
         return Ok(());
     }
@@ -55,40 +55,23 @@ fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
         "{:<20} {:<12} {:<16} {:<10} ROLE",
         "PROFILE", "KIND", "ITEM", "EXPIRES"
     );
-    for m in &entries {
+    for m in &rows {
         println!(
             "{:<20} {:<12} {:<16} {:<10} {}",
             m.profile,
             m.kind,
             m.item,
-            remaining(m.expiration, now),
+            remaining(m.expires_in_secs),
             m.role_arn.as_deref().unwrap_or("-")
         );
     }
     Ok(())
 }
 
-fn row(m: &Meta, now: u64) -> serde_json::Value {
-    let exp = std::time::UNIX_EPOCH + std::time::Duration::from_secs(m.expiration);
-    serde_json::json!({
-        "key": m.key,
-        "kind": m.kind,
-        "profile": m.profile,
-        "role_arn": m.role_arn,
-        "item": m.item,
-        "mfa_serial": m.mfa_serial,
-        "expiration": humantime::format_rfc3339_seconds(exp).to_string(),
-        "expires_in_secs": m.expiration.saturating_sub(now),
-        "fresh": cache::is_fresh(m.expiration, now),
-        "store": m.store,
-    })
-}
-
-fn remaining(exp: u64, now: u64) -> String {
-    if exp <= now {
+fn remaining(s: u64) -> String {
+    if s == 0 {
         return "expired".into();
     }
-    let s = exp - now;
     if s >= 3600 {
         format!("in {}h{:02}m", s / 3600, (s % 3600) / 60)
     } else {

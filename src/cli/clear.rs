@@ -1,7 +1,8 @@
+use op_aws::caller::{Caller, SESSION_VAR};
 use op_aws::ctx::Ctx;
+use op_aws::inject::EnvChanges;
 use op_aws::prompt;
-use op_aws::scope::{self, Defaults, SESSION_VAR, Scope};
-use op_aws::shell;
+use op_aws::scope::{self, Scope};
 
 /// Remove the default in effect here (session, then directory, then global); --all removes all.
 #[derive(clap::Args)]
@@ -15,21 +16,33 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
-        let ctx = Ctx::from_env()?;
-        let defaults = Defaults::load(&ctx.dirs)?;
-        let applied =
-            scope::applicable(&defaults, &scope::cwd()?, scope::session_item().as_deref());
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let ctx = Ctx::new(caller)?;
+        let here = op_aws::report::here(&ctx)?;
+        // A profile's op_aws_item lives in the AWS config, which op-aws never edits.
+        let (bound, removable): (Vec<_>, Vec<_>) = here
+            .candidates
+            .into_iter()
+            .partition(|a| matches!(a.scope, Scope::Profile(_)));
+        if let Some(b) = bound.first()
+            && !self.all
+        {
+            anyhow::bail!(
+                "{} applies here through {} (op_aws_item in the AWS config), which clear does not edit\nhint: remove op_aws_item from that profile, unset AWS_PROFILE, or pass --all to remove the other defaults",
+                b.item,
+                b.scope
+            );
+        }
         let targets: Vec<_> = if self.all {
-            applied
+            removable
         } else {
-            applied.into_iter().take(1).collect()
+            removable.into_iter().take(1).collect()
         };
         if targets.is_empty() {
             eprintln!("op-aws: no default applies here");
             return Ok(());
         }
-        if !self.force && prompt::interactive() {
+        if !self.force && ctx.caller.terminal {
             let list: Vec<String> = targets
                 .iter()
                 .map(|a| format!("{} ({})", a.item, a.scope))
@@ -38,12 +51,13 @@ impl Args {
                 return Ok(());
             }
         }
-        let sh = super::use_::calling_shell();
+        let sh = ctx.caller.calling_shell();
+        let mut shell_changes = EnvChanges::default();
         let mut file_changes = Vec::new();
         for a in &targets {
             match &a.scope {
                 Scope::Session => match sh {
-                    Some(sh) => print!("{}", shell::unset_var(sh, SESSION_VAR)),
+                    Some(_) => shell_changes.unset(SESSION_VAR),
                     None => {
                         eprintln!(
                             "op-aws: the session default {} lives in this shell: run `unset {SESSION_VAR}`",
@@ -57,6 +71,15 @@ impl Args {
             eprintln!("op-aws: removed {} ({})", a.item, a.scope);
         }
         scope::remove_stored(&ctx.dirs, &file_changes)?;
+        if let (Some(sh), false) = (sh, shell_changes.is_empty()) {
+            print!("{}", shell_changes.render(sh.into()));
+        }
+        for b in &bound {
+            eprintln!(
+                "op-aws: {} still applies through {} (op_aws_item in the AWS config)",
+                b.item, b.scope
+            );
+        }
         Ok(())
     }
 }

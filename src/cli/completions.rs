@@ -1,6 +1,7 @@
 //! `op-aws completions SHELL`: op-aws's own completions, generated from the clap definition.
 //! The same text is committed under `completions/`; a test fails when it is out of date.
 
+use op_aws::caller::Caller;
 use op_aws::shell::Shell;
 
 /// Print the completion script for op-aws itself.
@@ -11,7 +12,7 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
+    pub fn run(self, _caller: Caller) -> anyhow::Result<()> {
         let mut cmd = super::command();
         let out = &mut std::io::stdout().lock();
         match self.shell {

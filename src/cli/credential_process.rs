@@ -1,6 +1,6 @@
+use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
-
-use super::resolve;
+use op_aws::resolve::{Request, Want};
 
 /// For `credential_process = op-aws credential-process --profile P` in ~/.aws/config.
 #[derive(clap::Args)]
@@ -13,16 +13,17 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
-        let ctx = Ctx::from_env()?;
-        let files = resolve::files_for(self.profile.as_deref())?;
-        // The profile's own credential_process is what called us: never follow it again.
-        let r = resolve::credentials(
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let ctx = Ctx::new(caller)?;
+        let r = super::resolve_or_pick(
             &ctx,
-            self.item.as_deref(),
-            self.profile.as_deref(),
-            files.as_ref(),
+            &Request {
+                item: self.item.as_deref(),
+                profile: self.profile.as_deref(),
+                want: Want::Credentials,
+            },
         )?;
-        super::print_json(&super::export::credential_process_json(&r.creds))
+        let creds = r.creds.as_ref().expect("credentials were asked for");
+        super::print_json(&super::export::credential_process_json(creds))
     }
 }

@@ -1,4 +1,5 @@
 use op_aws::awsfiles::{self, AwsFiles};
+use op_aws::caller::Caller;
 use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
 use op_aws::{agent, vault};
@@ -8,7 +9,7 @@ use op_aws::{agent, vault};
 pub struct Args {}
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
         let mut problems = 0;
         let mut report = |ok: bool, what: String| {
             println!("{} {what}", if ok { "ok  " } else { "warn" });
@@ -16,15 +17,12 @@ impl Args {
                 problems += 1;
             }
         };
-        let ctx = Ctx::from_env()?;
-        match AwsFiles::load() {
+        let ctx = Ctx::new(caller)?;
+        let c = &ctx.caller;
+        match AwsFiles::load(c) {
             Ok(files) => {
-                let plain: Vec<String> = files
-                    .profile_names()
-                    .into_iter()
-                    .filter(|p| files.get(p, "aws_secret_access_key").is_some())
-                    .collect();
-                let path = awsfiles::credentials_path()?;
+                let plain = files.plaintext_profiles();
+                let path = awsfiles::credentials_path(c)?;
                 if plain.is_empty() {
                     report(true, format!("no plaintext keys in {}", path.display()));
                 } else {
@@ -40,12 +38,12 @@ impl Args {
             }
             Err(e) => report(false, format!("the AWS config does not parse: {e}")),
         }
-        if std::env::var_os("AWS_SECRET_ACCESS_KEY").is_some() {
+        if c.var_os("AWS_SECRET_ACCESS_KEY").is_some() {
             report(false, "AWS_SECRET_ACCESS_KEY is set in this shell: keys in the environment reach every command; `op-aws import --from-env`, then unset it".into());
         } else {
             report(true, "no keys in this shell's environment".into());
         }
-        match op_aws::shell::integration() {
+        match c.integration() {
             Some(sh) => report(true, format!("shell integration loaded ({sh})")),
             None => report(false, "shell integration not loaded: add `eval \"$(op-aws activate bash)\"` (or zsh, fish, nu) to your rc file".into()),
         }
@@ -71,7 +69,7 @@ impl Args {
             Ok(None) => report(true, "agent not running (locked)".into()),
             Err(e) => report(false, format!("agent: {e}")),
         }
-        match clock_skew() {
+        match clock_skew(&ctx) {
             Ok(s) if s.abs() < 60 => {
                 report(true, format!("clock within {}s of STS", s.abs().max(1)))
             }
@@ -92,12 +90,20 @@ impl Args {
     }
 }
 
-/// Against the STS endpoint a command would use (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL).
-fn clock_skew() -> anyhow::Result<i64> {
-    let endpoint = ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
-    let region = op_aws::inject::shell_region().unwrap_or_else(|| "us-east-1".into());
-    let client = op_aws::sts::client::Client::new(&region, endpoint.as_deref())?;
+/// Against the STS endpoint and region a command would use here: the resolver's answer for the
+/// profile in effect (its `endpoint_url` included), never a second reckoning.
+fn clock_skew(ctx: &Ctx) -> anyhow::Result<i64> {
+    let here = op_aws::report::here(ctx)?;
+    let files = match &here.profile {
+        Some(_) => AwsFiles::load(&ctx.caller).ok(),
+        None => None,
+    };
+    let endpoint = op_aws::sts::plan::endpoint(
+        &ctx.caller,
+        files.as_ref(),
+        here.profile.as_deref().unwrap_or("default"),
+    );
+    let region = here.region_name().unwrap_or("us-east-1");
+    let client = op_aws::sts::client::Client::new(region, endpoint.as_deref())?;
     Ok(client.clock_skew()?)
 }

@@ -1,9 +1,11 @@
 use anyhow::Context;
 use op_aws::awsfiles::{self, AwsFiles};
+use op_aws::caller::Caller;
 use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
 use op_aws::scope;
-use op_aws::{prompt, store, vault};
+use op_aws::shell::{self, Shell};
+use op_aws::{import, prompt, store, vault};
 
 /// Guided setup: vault, import of plaintext keys, an item, its scope, and the rc line.
 #[derive(clap::Args)]
@@ -24,8 +26,8 @@ enum ScopeArg {
 }
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
-        let ctx = Ctx::from_env()?;
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let ctx = Ctx::new(caller)?;
         let (item, scope) = match (self.item, self.scope) {
             (Some(i), Some(s)) => (i, s),
             _ => guided(&ctx)?,
@@ -34,7 +36,7 @@ impl Args {
             store::existing_name(&ctx, &item).with_context(|| format!("cannot use {item:?}"))?;
         match scope {
             ScopeArg::Directory => {
-                let dir = scope::normalize_dir(std::path::Path::new("."))?;
+                let dir = scope::normalize_dir(std::path::Path::new("."), &ctx.caller.cwd)?;
                 scope::set_directory(&ctx.dirs, &dir, &item, false)?;
                 eprintln!(
                     "op-aws: {item} is the default in {} and below",
@@ -51,16 +53,16 @@ impl Args {
                 );
             }
         }
-        let (rc, line) = rc_line();
-        eprintln!("\nAdd this line to {rc} (then open a new terminal):\n");
-        println!("{line}");
+        let install = shell::install(login_shell(&ctx.caller));
+        eprintln!("\n{}\n", install.how);
+        println!("{}", install.line);
         Ok(())
     }
 }
 
 fn guided(ctx: &Ctx) -> anyhow::Result<(String, ScopeArg)> {
     anyhow::ensure!(
-        prompt::interactive(),
+        ctx.caller.terminal,
         "no terminal for the guided setup\nhint: run `op-aws init --item NAME --scope session|directory|global`"
     );
     if ctx.config.store == StoreKind::Local && !vault::exists(&ctx.dirs) {
@@ -74,44 +76,31 @@ fn guided(ctx: &Ctx) -> anyhow::Result<(String, ScopeArg)> {
         let exe = store::op_aws_exe(&std::env::current_exe()?);
         op_aws::agent::unlock(&ctx.dirs, &exe, Some(&id), ctx.config.agent_idle())?;
     }
-    let files = AwsFiles::load().context("cannot read the AWS files")?;
-    let plain: Vec<String> = files
-        .profile_names()
-        .into_iter()
-        .filter(|p| {
-            files.get(p, "aws_secret_access_key").is_some()
-                && files.get(p, "aws_session_token").is_none()
-        })
-        .collect();
+    let files = AwsFiles::load(&ctx.caller).context("cannot read the AWS files")?;
     let existing = store::list_titles(ctx).unwrap_or_default();
-    let new: Vec<&String> = plain
-        .iter()
+    let new: Vec<String> = files
+        .plaintext_profiles()
+        .into_iter()
         .filter(|p| !existing.iter().any(|t| t.eq_ignore_ascii_case(p)))
         .collect();
     if !new.is_empty() {
-        let path = awsfiles::credentials_path()?;
-        let names: Vec<&str> = new.iter().map(|s| s.as_str()).collect();
+        let path = awsfiles::credentials_path(&ctx.caller)?;
         if prompt::confirm(
             &format!(
                 "import the plaintext keys of {} from {}?",
-                names.join(", "),
+                new.join(", "),
                 path.display()
             ),
             true,
         )? {
-            let exe = std::env::current_exe()?;
-            let mut cmd = std::process::Command::new(exe);
-            cmd.arg("import");
-            for n in &names {
-                cmd.args(["--profile", n]);
-            }
+            let items = import::from_profiles(&ctx.caller, &files, &new, None)?;
+            super::import::save(ctx, &items, ctx.config.store)?;
             if prompt::confirm(
                 "then remove them from the file (every other line stays as it is)?",
                 true,
             )? {
-                cmd.args(["--remove-plaintext", "--yes"]);
+                super::import::remove_plaintext(ctx, &items, true)?;
             }
-            anyhow::ensure!(cmd.status()?.success(), "the import failed");
         }
     }
     let titles = store::list_titles(ctx).context("cannot list the items")?;
@@ -133,19 +122,9 @@ fn guided(ctx: &Ctx) -> anyhow::Result<(String, ScopeArg)> {
     Ok((item, scope))
 }
 
-/// The rc file and the line for the user's shell ($SHELL).
-fn rc_line() -> (&'static str, &'static str) {
-    let shell = std::env::var("SHELL").unwrap_or_default();
-    match shell.rsplit('/').next().unwrap_or("") {
-        "zsh" => ("~/.zshrc", "eval \"$(op-aws activate zsh)\""),
-        "fish" => (
-            "~/.config/fish/config.fish",
-            "op-aws activate fish | source",
-        ),
-        "nu" => (
-            "your nushell config (see docs/nushell.md)",
-            "op-aws activate nu | save -f ($nu.default-config-dir | path join vendor/autoload/op-aws.nu)",
-        ),
-        _ => ("~/.bashrc", "eval \"$(op-aws activate bash)\""),
-    }
+/// The user's shell ($SHELL; bash when it is none we know).
+fn login_shell(c: &Caller) -> Shell {
+    c.var("SHELL")
+        .and_then(Shell::from_name)
+        .unwrap_or(Shell::Bash)
 }

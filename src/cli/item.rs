@@ -1,4 +1,5 @@
 use anyhow::Context;
+use op_aws::caller::Caller;
 use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
 use op_aws::item::{Item, is_concealed_label, now_secs};
@@ -101,8 +102,8 @@ fn read_fields(
 }
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
-        let ctx = Ctx::from_env()?;
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let ctx = Ctx::new(caller)?;
         match self.cmd {
             Cmd::Add {
                 name,

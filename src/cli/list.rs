@@ -1,3 +1,4 @@
+use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
 
 /// The wrapped executables (set `wrap`/`wrap_extra` in config.toml to change them).
@@ -8,8 +9,8 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
-        let ctx = Ctx::from_env()?;
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let ctx = Ctx::new(caller)?;
         let w = ctx.config.wrapped();
         if self.json {
             return super::print_json(&w);

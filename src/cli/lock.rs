@@ -1,12 +1,13 @@
 use op_aws::agent;
+use op_aws::caller::Caller;
 
 /// Forget every secret now: the agent exits.
 #[derive(clap::Args)]
 pub struct Args {}
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
-        let dirs = op_aws::dirs::Dirs::from_env()?;
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let dirs = op_aws::dirs::Dirs::new(&caller)?;
         if !agent::lock(&dirs)? {
             eprintln!("op-aws: already locked");
         }

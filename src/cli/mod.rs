@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use op_aws::caller::Caller;
 
 mod activate;
 mod agent;
@@ -20,7 +21,6 @@ mod item;
 mod list;
 mod lock;
 mod profiles;
-mod resolve;
 mod run;
 mod status;
 mod unlock;
@@ -77,29 +77,29 @@ pub enum Command {
 }
 
 impl Cli {
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    pub fn run(self, caller: Caller) -> anyhow::Result<ExitCode> {
         match self.command {
-            Command::Init(a) => a.run(),
-            Command::Vault(a) => a.run(),
-            Command::Unlock(a) => a.run(),
-            Command::Lock(a) => a.run(),
-            Command::Status(a) => a.run(),
-            Command::Item(a) => a.run(),
-            Command::Import(a) => a.run(),
-            Command::Use(a) => a.run(),
-            Command::Inspect(a) => a.run(),
-            Command::Clear(a) => a.run(),
-            Command::Run(a) => a.run(),
-            Command::Export(a) => a.run(),
-            Command::CredentialProcess(a) => a.run(),
-            Command::Activate(a) => a.run(),
-            Command::Completions(a) => a.run(),
-            Command::Profiles(a) => a.run(),
-            Command::List(a) => a.run(),
-            Command::Cache(a) => a.run(),
-            Command::Doctor(a) => a.run(),
-            Command::HookEnv(a) => a.run(),
-            Command::Agent(a) => a.run(),
+            Command::Init(a) => a.run(caller),
+            Command::Vault(a) => a.run(caller),
+            Command::Unlock(a) => a.run(caller),
+            Command::Lock(a) => a.run(caller),
+            Command::Status(a) => a.run(caller),
+            Command::Item(a) => a.run(caller),
+            Command::Import(a) => a.run(caller),
+            Command::Use(a) => a.run(caller),
+            Command::Inspect(a) => a.run(caller),
+            Command::Clear(a) => a.run(caller),
+            Command::Run(a) => a.run(caller),
+            Command::Export(a) => a.run(caller),
+            Command::CredentialProcess(a) => a.run(caller),
+            Command::Activate(a) => a.run(caller),
+            Command::Completions(a) => a.run(caller),
+            Command::Profiles(a) => a.run(caller),
+            Command::List(a) => a.run(caller),
+            Command::Cache(a) => a.run(caller),
+            Command::Doctor(a) => a.run(caller),
+            Command::HookEnv(a) => a.run(caller),
+            Command::Agent(a) => a.run(caller),
         }
         .map(|()| ExitCode::SUCCESS)
     }
@@ -117,4 +117,47 @@ pub fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut out, v)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// The resolver's answer; with no item chosen here and a person at the terminal, a picker
+/// first (the only part of choosing an item that belongs to the edge).
+pub fn resolve_or_pick(
+    ctx: &op_aws::ctx::Ctx,
+    req: &op_aws::resolve::Request<'_>,
+) -> anyhow::Result<op_aws::resolve::Resolution> {
+    use anyhow::Context;
+    match op_aws::resolve::resolve(ctx, req) {
+        Err(op_aws::Error::NoDefault) if ctx.caller.terminal => {
+            let titles = op_aws::store::list_titles(ctx).context("cannot list the items")?;
+            if titles.is_empty() {
+                anyhow::bail!(
+                    "the vault has no items\nhint: add one with `op-aws import` or `op-aws item add NAME`"
+                );
+            }
+            let i = op_aws::prompt::pick(
+                "op-aws: no item is chosen here; use which one for this command?",
+                &titles,
+            )?;
+            eprintln!(
+                "op-aws: to stop asking, run `op-aws use {}` (add --directory or --global)",
+                titles[i]
+            );
+            let picked = op_aws::resolve::Request {
+                item: Some(&titles[i]),
+                ..*req
+            };
+            Ok(op_aws::resolve::resolve(ctx, &picked)?)
+        }
+        other => Ok(other?),
+    }
+}
+
+/// A scope as people read it: `session`, `directory /w/acme`, `profile admin`.
+pub fn scope_text(s: &op_aws::report::Status) -> String {
+    match (s.scope, &s.scope_path, &s.profile) {
+        (Some("directory"), Some(p), _) => format!("directory {}", p.display()),
+        (Some("profile"), _, Some(p)) => format!("profile {p}"),
+        (Some(name), _, _) => name.to_owned(),
+        (None, _, _) => String::new(),
+    }
 }

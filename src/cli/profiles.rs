@@ -1,5 +1,8 @@
+use std::io::Write;
+
 use anyhow::Context;
 use op_aws::awsfiles::AwsFiles;
+use op_aws::caller::Caller;
 
 /// The profile names from the AWS config and credentials files, one per line.
 #[derive(clap::Args)]
@@ -10,31 +13,16 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
-        let files = AwsFiles::load().context("cannot read the AWS files")?;
-        let names = files.profile_names();
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let files = AwsFiles::load(&caller).context("cannot read the AWS files")?;
         if self.json {
-            let v: Vec<_> = names
-                .iter()
-                .map(|p| {
-                    serde_json::json!({
-                        "name": p,
-                        "region": files.region(p),
-                        "role_arn": files.get(p, "role_arn"),
-                        "source_profile": files.get(p, "source_profile"),
-                        "mfa_serial": files.get(p, "mfa_serial"),
-                        "item": files.get(p, "op_aws_item"),
-                    })
-                })
-                .collect();
-            return super::print_json(&v);
+            return super::print_json(&op_aws::report::profiles(&files));
         }
         let mut out = String::new();
-        for n in names {
+        for n in files.profile_names() {
             out.push_str(&n);
             out.push('\n');
         }
-        use std::io::Write;
         std::io::stdout().lock().write_all(out.as_bytes())?;
         Ok(())
     }

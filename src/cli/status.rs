@@ -1,5 +1,9 @@
-use op_aws::scope::{self, Defaults};
-use op_aws::{agent, ctx::Ctx, vault};
+use std::time::Duration;
+
+use op_aws::caller::Caller;
+use op_aws::config::StoreKind;
+use op_aws::ctx::Ctx;
+use op_aws::report;
 
 /// Locked or unlocked, the store, and the item and scope in effect here.
 #[derive(clap::Args)]
@@ -9,42 +13,28 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
-        let ctx = Ctx::from_env()?;
-        let agent = agent::status(&ctx.dirs)?;
-        let defaults = Defaults::load(&ctx.dirs)?;
-        let applied =
-            scope::applicable(&defaults, &scope::cwd()?, scope::session_item().as_deref());
-        let current = applied.first();
-        let unlocked = agent.as_ref().is_some_and(|a| a.unlocked);
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let ctx = Ctx::new(caller)?;
+        let s = report::status(&ctx)?;
         if self.json {
-            return super::print_json(&serde_json::json!({
-                "store": ctx.config.store.name(),
-                "vault": vault::exists(&ctx.dirs),
-                "unlocked": unlocked,
-                "agent": agent,
-                "item": current.map(|a| &a.item),
-                "scope": current.map(|a| a.scope.name()),
-                "scope_path": current.and_then(|a| match &a.scope { scope::Scope::Directory(p) => Some(p), _ => None }),
-            }));
+            return super::print_json(&s);
         }
-        println!("store:  {}", ctx.config.store.name());
-        match &agent {
-            _ if !vault::exists(&ctx.dirs)
-                && ctx.config.store == op_aws::config::StoreKind::Local =>
-            {
+        let dur = |secs: u64| humantime::format_duration(Duration::from_secs(secs));
+        println!("store:  {}", s.store);
+        match &s.agent {
+            _ if s.needs_vault() => {
                 println!("vault:  none (create one with `op-aws vault create`)");
             }
             Some(a) if a.unlocked => println!(
                 "vault:  unlocked for {}, locks in {}",
-                humantime::format_duration(std::time::Duration::from_secs(a.unlocked_secs)),
-                humantime::format_duration(std::time::Duration::from_secs(a.expires_in_secs))
+                dur(a.unlocked_secs),
+                dur(a.expires_in_secs)
             ),
-            _ if ctx.config.store == op_aws::config::StoreKind::OnePassword => match &agent {
+            _ if ctx.config.store == StoreKind::OnePassword => match &s.agent {
                 Some(a) => println!(
                     "agent:  running, {} cached read(s), forgets them in {}",
                     a.cached_entries,
-                    humantime::format_duration(std::time::Duration::from_secs(a.expires_in_secs))
+                    dur(a.expires_in_secs)
                 ),
                 None => println!(
                     "agent:  not running (every read calls `op`; `op-aws unlock` caches them)"
@@ -52,9 +42,17 @@ impl Args {
             },
             _ => println!("vault:  locked"),
         }
-        match current {
-            Some(a) => println!("item:   {} ({})", a.item, a.scope),
-            None => println!("item:   none here (choose one with `op-aws use ITEM`)"),
+        match (&s.item, &s.scope) {
+            (Some(item), Some(_)) => println!("item:   {item} ({})", super::scope_text(&s)),
+            _ => println!("item:   none here (choose one with `op-aws use ITEM`)"),
+        }
+        if let Some(r) = &s.region {
+            let from = s.region_from.as_ref().map_or("", |f| match f {
+                op_aws::resolve::RegionFrom::Shell => " (the shell's)",
+                op_aws::resolve::RegionFrom::Profile => " (the profile's)",
+                op_aws::resolve::RegionFrom::Item => " (the item's)",
+            });
+            println!("region: {r}{from}");
         }
         Ok(())
     }

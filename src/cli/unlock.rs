@@ -1,4 +1,5 @@
 use anyhow::Context;
+use op_aws::caller::Caller;
 use op_aws::config::StoreKind;
 use op_aws::{Error, agent, ctx::Ctx, prompt, store, vault};
 
@@ -14,8 +15,8 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
-        let ctx = Ctx::from_env()?;
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let ctx = Ctx::new(caller)?;
         let idle = self.timeout.unwrap_or_else(|| ctx.config.agent_idle());
         anyhow::ensure!(idle.as_secs() >= 1, "--timeout must be at least one second");
         let idle = idle.min(agent::MAX_LIFETIME);

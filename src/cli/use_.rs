@@ -1,7 +1,9 @@
 use anyhow::Context;
+use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
+use op_aws::inject::EnvChanges;
 use op_aws::scope::{self, SESSION_VAR};
-use op_aws::shell::{self, Shell};
+use op_aws::shell;
 use op_aws::store;
 
 /// Make ITEM the default: for this terminal (default), a directory and below, or everywhere.
@@ -23,24 +25,13 @@ pub struct Args {
     export: bool,
 }
 
-/// The shell the integration function runs us from (`__OP_AWS_SHELL`), if any.
-pub fn calling_shell() -> Option<Shell> {
-    match std::env::var("__OP_AWS_SHELL").ok()?.as_str() {
-        "bash" => Some(Shell::Bash),
-        "zsh" => Some(Shell::Zsh),
-        "fish" => Some(Shell::Fish),
-        "nu" => Some(Shell::Nu),
-        _ => None,
-    }
-}
-
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
-        let ctx = Ctx::from_env()?;
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let ctx = Ctx::new(caller)?;
         let item = store::existing_name(&ctx, &self.item)
             .with_context(|| format!("cannot use {:?}", self.item))?;
         if let Some(dir) = &self.directory {
-            let dir = scope::normalize_dir(dir)?;
+            let dir = scope::normalize_dir(dir, &ctx.caller.cwd)?;
             scope::set_directory(&ctx.dirs, &dir, &item, self.export)?;
             eprintln!(
                 "op-aws: {item} is the default in {} and below",
@@ -50,8 +41,12 @@ impl Args {
             scope::set_global(&ctx.dirs, &item)?;
             eprintln!("op-aws: {item} is the global default");
         } else {
-            match calling_shell() {
-                Some(sh) => print!("{}", shell::set_var(sh, SESSION_VAR, &item)),
+            match ctx.caller.calling_shell() {
+                Some(sh) => {
+                    let mut change = EnvChanges::default();
+                    change.set(SESSION_VAR, &item);
+                    print!("{}", change.render(sh.into()));
+                }
                 None => {
                     eprintln!(
                         "op-aws: this terminal was not changed: the shell integration is not loaded"

@@ -1,4 +1,5 @@
 use anyhow::Context;
+use op_aws::caller::Caller;
 use op_aws::{Error, ctx::Ctx, prompt, vault};
 use secrecy::ExposeSecret;
 
@@ -38,8 +39,8 @@ struct Create {
 }
 
 impl Args {
-    pub fn run(self) -> anyhow::Result<()> {
-        let ctx = Ctx::from_env()?;
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let ctx = Ctx::new(caller)?;
         let c = match self.cmd {
             Cmd::Create(c) => c,
             Cmd::Passphrase(c) => return change(&ctx, &c),

@@ -62,7 +62,7 @@ pub fn code(ctx: &Ctx, item: &Item, serial: &str) -> Result<(String, CodeGuard)>
         // Six digits cannot be a secret (30 bits); it is a code.
         Some(v) if is_code(v) => Source::Code(v.to_owned()),
         Some(v) => Source::Totp(totp::parse(v)?),
-        None if prompt::interactive() => Source::Ask,
+        None if ctx.caller.terminal => Source::Ask,
         None => {
             return Err(Error::MfaNoTerminal {
                 serial: serial.to_owned(),

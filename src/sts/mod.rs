@@ -30,7 +30,7 @@ pub fn credentials_for_profile(
     files: &AwsFiles,
     profile: &str,
 ) -> Result<Option<Credentials>> {
-    let Some(plan) = plan::build(files, item, profile)? else {
+    let Some(plan) = plan::build(&ctx.caller, files, item, profile)? else {
         return Ok(None);
     };
     let keys = item.access_keys()?;

@@ -5,6 +5,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::awsfiles::AwsFiles;
+use crate::caller::Caller;
 use crate::item::{self, Item};
 use crate::{Error, Result};
 
@@ -51,23 +52,17 @@ fn bad(profile: &str, why: String) -> Error {
 
 /// The plan for `profile`, or None when it needs no STS (no role, no `mfa_serial`) or is not
 /// in the files at all (the item's keys are then used as they are).
-pub fn build(files: &AwsFiles, item: &Item, profile: &str) -> Result<Option<Plan>> {
+pub fn build(c: &Caller, files: &AwsFiles, item: &Item, profile: &str) -> Result<Option<Plan>> {
     if !files.has_profile(profile) {
         return Ok(None);
     }
-    // As the AWS CLI does: source_profile only matters under a role_arn, so the chain ends at
-    // the first profile without one (that profile's own source_profile is ignored).
-    let mut chain = Vec::new();
-    for p in files.chain(profile)? {
-        let has_role = files.get(&p, "role_arn").is_some();
-        chain.push(p);
-        if !has_role {
-            break;
-        }
+    let resolved = files.resolve_chain(profile)?;
+    if resolved.is_handover() {
+        return Ok(None);
     }
+    let chain = resolved.profiles();
     let config_serial = config_serial(files, &chain)?;
-    let has_roles = chain.iter().any(|p| files.get(p, "role_arn").is_some());
-    if config_serial.is_none() && !has_roles {
+    if config_serial.is_none() && resolved.roles.is_empty() {
         return Ok(None);
     }
     let item_serial = item.get(item::MFA_SERIAL).map(str::trim);
@@ -86,7 +81,7 @@ pub fn build(files: &AwsFiles, item: &Item, profile: &str) -> Result<Option<Plan
     };
 
     let mut roles = Vec::new();
-    for p in chain.iter().rev() {
+    for p in &resolved.roles {
         let Some(arn) = files.get(p, "role_arn") else {
             continue;
         };
@@ -120,8 +115,8 @@ pub fn build(files: &AwsFiles, item: &Item, profile: &str) -> Result<Option<Plan
     };
     Ok(Some(Plan {
         profile: profile.to_owned(),
-        region: region(files, &chain, item),
-        endpoint: endpoint(files, profile),
+        region: region(c, files, &chain, Some(item)),
+        endpoint: endpoint(c, Some(files), profile),
         chain,
         mfa,
         roles,
@@ -213,34 +208,33 @@ pub fn default_session_name(title: &str) -> String {
     name
 }
 
-/// As the AWS CLI: the environment first, then the profiles, then the item, then us-east-1
-/// (STS needs some region to sign with, and the global endpoint lives there).
-fn region(files: &AwsFiles, chain: &[String], item: &Item) -> String {
-    ["AWS_REGION", "AWS_DEFAULT_REGION"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|r| !r.trim().is_empty()))
+/// As the AWS CLI: the caller's environment first, then the profiles, then the item, then
+/// us-east-1 (STS needs some region to sign with, and the global endpoint lives there).
+pub fn region(c: &Caller, files: &AwsFiles, chain: &[String], item: Option<&Item>) -> String {
+    c.shell_region()
+        .map(str::to_owned)
         .or_else(|| {
             chain
                 .iter()
                 .find_map(|p| files.region(p))
                 .map(str::to_owned)
         })
-        .or_else(|| item.get(item::DEFAULT_REGION).map(|r| r.trim().to_owned()))
+        .or_else(|| item?.get(item::DEFAULT_REGION).map(|r| r.trim().to_owned()))
         .unwrap_or_else(|| "us-east-1".to_owned())
 }
 
-/// The SDK built without aws-config ignores these variables, so they are resolved here, in
-/// the order the SDKs document: service-specific, global, then the profile's `endpoint_url`.
-fn endpoint(files: &AwsFiles, profile: &str) -> Option<String> {
+/// The STS endpoint for `profile` (None: AWS's own). The SDK built without aws-config ignores
+/// these variables, so they are resolved here, in the order the SDKs document: service-specific,
+/// global, then the profile's `endpoint_url`.
+pub fn endpoint(c: &Caller, files: Option<&AwsFiles>, profile: &str) -> Option<String> {
     let env = |k: &str| {
-        std::env::var(k)
-            .ok()
+        c.var(k)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
     let ignore = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
         .or_else(|| {
-            files
+            files?
                 .get(profile, "ignore_configured_endpoint_urls")
                 .map(str::to_owned)
         })
@@ -250,7 +244,7 @@ fn endpoint(files: &AwsFiles, profile: &str) -> Option<String> {
     }
     env("AWS_ENDPOINT_URL_STS")
         .or_else(|| env("AWS_ENDPOINT_URL"))
-        .or_else(|| files.get(profile, "endpoint_url").map(str::to_owned))
+        .or_else(|| files?.get(profile, "endpoint_url").map(str::to_owned))
 }
 
 impl Plan {
@@ -328,24 +322,41 @@ mod tests {
     fn plain_and_missing_profiles_need_no_sts() {
         let f = files();
         assert_eq!(
-            build(&f, &item(None), "plain").unwrap(),
+            build(&Caller::default(), &f, &item(None), "plain").unwrap(),
             None,
             "source_profile without role_arn is ignored"
         );
-        assert_eq!(build(&f, &item(None), "base").unwrap(), None);
-        assert_eq!(build(&f, &item(None), "nope").unwrap(), None);
+        assert_eq!(
+            build(&Caller::default(), &f, &item(None), "base").unwrap(),
+            None
+        );
+        assert_eq!(
+            build(&Caller::default(), &f, &item(None), "nope").unwrap(),
+            None
+        );
         // No inheritance from [default]: its mfa_serial does not reach other profiles.
-        assert_eq!(build(&f, &item(None), "base").unwrap(), None);
+        assert_eq!(
+            build(&Caller::default(), &f, &item(None), "base").unwrap(),
+            None
+        );
         // The item's serial alone does not turn a plain profile into an STS one.
         assert_eq!(
-            build(&f, &item(Some("arn:aws:iam::1:mfa/x")), "base").unwrap(),
+            build(
+                &Caller::default(),
+                &f,
+                &item(Some("arn:aws:iam::1:mfa/x")),
+                "base"
+            )
+            .unwrap(),
             None
         );
     }
 
     #[test]
     fn two_level_chain_bottom_up() {
-        let p = build(&files(), &item(None), "top").unwrap().unwrap();
+        let p = build(&Caller::default(), &files(), &item(None), "top")
+            .unwrap()
+            .unwrap();
         assert_eq!(p.chain, ["top", "admin", "base"]);
         assert_eq!(p.mfa, None);
         let arns: Vec<_> = p.roles.iter().map(|r| r.role_arn.as_str()).collect();
@@ -361,18 +372,20 @@ mod tests {
         );
         assert_eq!(p.roles[0].session_name, "op-aws-acme-prod");
         assert_eq!(p.roles[1].session_name, "me@corp");
-        if std::env::var_os("AWS_REGION").is_none()
-            && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-        {
-            assert_eq!(p.region, "eu-west-1");
-        }
+        assert_eq!(p.region, "eu-west-1");
+        let mut c = Caller::default();
+        c.set_var("AWS_REGION", Some("ap-south-1"));
+        let p = build(&c, &files(), &item(None), "top").unwrap().unwrap();
+        assert_eq!(p.region, "ap-south-1", "the caller's region wins");
         assert_eq!(p.base_profile(), "base");
     }
 
     #[test]
     fn mfa_profiles_and_item_serials() {
         let f = files();
-        let p = build(&f, &item(None), "mfa").unwrap().unwrap();
+        let p = build(&Caller::default(), &f, &item(None), "mfa")
+            .unwrap()
+            .unwrap();
         assert_eq!(
             p.mfa,
             Some(MfaStep {
@@ -381,7 +394,9 @@ mod tests {
             })
         );
         assert!(p.roles.is_empty());
-        let p = build(&f, &item(None), "mfarole").unwrap().unwrap();
+        let p = build(&Caller::default(), &f, &item(None), "mfarole")
+            .unwrap()
+            .unwrap();
         assert_eq!(
             p.mfa.as_ref().map(|m| m.duration),
             Some(None),
@@ -389,34 +404,52 @@ mod tests {
         );
         assert_eq!(p.roles.len(), 1);
         // The item's serial serves role profiles that name none.
-        let p = build(&f, &item(Some("arn:aws:iam::1:mfa/bob")), "admin")
-            .unwrap()
-            .unwrap();
+        let p = build(
+            &Caller::default(),
+            &f,
+            &item(Some("arn:aws:iam::1:mfa/bob")),
+            "admin",
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(p.mfa.unwrap().serial, "arn:aws:iam::1:mfa/bob");
         // The same serial in both places is fine; different ones are an error.
-        assert!(build(&f, &item(Some("arn:aws:iam::1:mfa/alice")), "mfa").is_ok());
-        let e = build(&f, &item(Some("arn:aws:iam::1:mfa/bob")), "mfa")
-            .unwrap_err()
-            .to_string();
+        assert!(
+            build(
+                &Caller::default(),
+                &f,
+                &item(Some("arn:aws:iam::1:mfa/alice")),
+                "mfa"
+            )
+            .is_ok()
+        );
+        let e = build(
+            &Caller::default(),
+            &f,
+            &item(Some("arn:aws:iam::1:mfa/bob")),
+            "mfa",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("alice") && e.contains("bob"), "{e}");
     }
 
     #[test]
     fn invalid_settings_are_errors() {
         let f = files();
-        let e = build(&f, &item(None), "toolong").unwrap_err();
+        let e = build(&Caller::default(), &f, &item(None), "toolong").unwrap_err();
         assert!(
             matches!(e, Error::ChainedDuration { seconds: 7200, .. }),
             "{e}"
         );
         assert!(
-            build(&f, &item(None), "badname")
+            build(&Caller::default(), &f, &item(None), "badname")
                 .unwrap_err()
                 .to_string()
                 .contains("role_session_name")
         );
         assert!(
-            build(&f, &item(None), "baddur")
+            build(&Caller::default(), &f, &item(None), "baddur")
                 .unwrap_err()
                 .to_string()
                 .contains("900")
@@ -433,8 +466,10 @@ mod tests {
         assert_eq!(default_session_name("op://Work/acme"), "op-aws-acme");
         let f = files();
         let it = item(None);
-        let a = build(&f, &it, "admin").unwrap().unwrap();
-        let t = build(&f, &it, "top").unwrap().unwrap();
+        let a = build(&Caller::default(), &f, &it, "admin")
+            .unwrap()
+            .unwrap();
+        let t = build(&Caller::default(), &f, &it, "top").unwrap().unwrap();
         assert_ne!(a.key(&it, "AKIA1"), t.key(&it, "AKIA1"));
         assert_ne!(a.key(&it, "AKIA1"), a.key(&it, "AKIA2"));
         assert_eq!(a.key(&it, "AKIA1"), a.key(&it, "AKIA1"));

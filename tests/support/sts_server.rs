@@ -17,6 +17,8 @@ pub struct Recorded {
     pub params: BTreeMap<String, String>,
     /// The access key ID that signed it (from the SigV4 Authorization header).
     pub signer: String,
+    /// The region it was signed for (the SigV4 credential scope).
+    pub region: String,
     /// Seconds since the epoch, when it arrived.
     pub at: u64,
 }
@@ -25,6 +27,10 @@ pub struct Recorded {
 pub enum Mode {
     /// Relay to this upstream (moto) and record.
     Forward(u16),
+    /// Answer AssumeRole and GetSessionToken itself with made-up credentials valid for `secs`
+    /// (key ids `ASIAISSUED000000000N`, numbered in order), so a whole chain shows on the wire
+    /// without moto; anything else gets an error.
+    Issue { secs: u64 },
     /// Answer everything with this AWS error.
     Fail {
         status: u16,
@@ -35,6 +41,7 @@ pub enum Mode {
 
 pub struct StsServer {
     pub port: u16,
+    issued: Arc<std::sync::atomic::AtomicUsize>,
     log: Arc<Mutex<Vec<Recorded>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -46,22 +53,24 @@ impl StsServer {
         let port = listener.local_addr().unwrap().port();
         let log = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (log2, stop2) = (Arc::clone(&log), Arc::clone(&stop));
+        let issued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (log2, stop2, issued2) = (Arc::clone(&log), Arc::clone(&stop), Arc::clone(&issued));
         let thread = std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if stop2.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let (log, mode) = (Arc::clone(&log2), mode.clone());
+                let (log, mode, issued) = (Arc::clone(&log2), mode.clone(), Arc::clone(&issued2));
                 // One thread per connection: parallel clients must not queue behind each other.
                 std::thread::spawn(move || {
-                    let _ = serve(conn, &mode, &log);
+                    let _ = serve(conn, &mode, &log, &issued);
                 });
             }
         });
         Self {
             port,
+            issued,
             log,
             stop,
             thread: Some(thread),
@@ -86,6 +95,11 @@ impl StsServer {
             .iter()
             .filter(|r| r.action == action)
             .count()
+    }
+
+    /// How many sessions `Mode::Issue` handed out.
+    pub fn issued(&self) -> usize {
+        self.issued.load(Ordering::SeqCst)
     }
 
     pub fn clear(&self) {
@@ -136,7 +150,12 @@ fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>
     Ok(Some(Request { head, body }))
 }
 
-fn serve(conn: TcpStream, mode: &Mode, log: &Mutex<Vec<Recorded>>) -> std::io::Result<()> {
+fn serve(
+    conn: TcpStream,
+    mode: &Mode,
+    log: &Mutex<Vec<Recorded>>,
+    issued: &std::sync::atomic::AtomicUsize,
+) -> std::io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut out = conn;
@@ -153,18 +172,25 @@ fn serve(conn: TcpStream, mode: &Mode, log: &Mutex<Vec<Recorded>>) -> std::io::R
         params.extend(parse_form(q.1));
     }
     let action = params.remove("Action").unwrap_or_default();
-    let signer = req
+    // Credential=AKID/DATE/REGION/sts/aws4_request
+    let scope: Vec<String> = req
         .head
         .iter()
         .find_map(|h| {
-            h.split_once("Credential=")
-                .map(|(_, rest)| rest.split('/').next().unwrap_or("").to_owned())
+            h.split_once("Credential=").map(|(_, rest)| {
+                let end = rest.find([',', ' ']).unwrap_or(rest.len());
+                rest[..end].split('/').map(str::to_owned).collect()
+            })
         })
         .unwrap_or_default();
+    let signer = scope.first().cloned().unwrap_or_default();
+    let region = scope.get(2).cloned().unwrap_or_default();
+    let act = action.clone();
     log.lock().unwrap().push(Recorded {
         action,
         params,
         signer,
+        region,
         at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -188,6 +214,41 @@ fn serve(conn: TcpStream, mode: &Mode, log: &Mutex<Vec<Recorded>>) -> std::io::R
             let mut resp = Vec::new();
             up.read_to_end(&mut resp)?;
             out.write_all(&resp)?;
+        }
+        Mode::Issue { secs } if act == "AssumeRole" || act == "GetSessionToken" => {
+            let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
+            let exp =
+                humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(*secs));
+            let role = if act == "AssumeRole" {
+                "<AssumedRoleUser><AssumedRoleId>AROAISSUED:op-aws</AssumedRoleId>\
+                 <Arn>arn:aws:sts::123456789012:assumed-role/Issued/op-aws</Arn></AssumedRoleUser>"
+            } else {
+                ""
+            };
+            let body = format!(
+                "<{act}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><{act}Result>\
+                 <Credentials><AccessKeyId>ASIAISSUED{n:010}</AccessKeyId>\
+                 <SecretAccessKey>issued-secret-{n}</SecretAccessKey>\
+                 <SessionToken>issued-token-{n}</SessionToken><Expiration>{exp}</Expiration>\
+                 </Credentials>{role}</{act}Result><ResponseMetadata><RequestId>r-{n}</RequestId>\
+                 </ResponseMetadata></{act}Response>"
+            );
+            write!(
+                out,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            )?;
+        }
+        Mode::Issue { .. } => {
+            let body = "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>\
+                        <Message>not served by this stub</Message></Error></ErrorResponse>";
+            write!(
+                out,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            )?;
         }
         Mode::Fail {
             status,

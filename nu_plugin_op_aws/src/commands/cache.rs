@@ -1,8 +1,7 @@
 use nu_plugin::{EngineInterface, EvaluatedCall, SimplePluginCommand};
 use nu_protocol::{Category, Example, LabeledError, Signature, Type, Value, record};
-use op_aws::sts::cache;
 
-use crate::{Caller, OpAwsPlugin, fail};
+use crate::{OpAwsPlugin, fail, opt_str};
 
 /// `op-aws cache`: the cached temporary sessions (never a secret).
 pub struct Cache;
@@ -51,28 +50,22 @@ impl SimplePluginCommand for Cache {
         _input: &Value,
     ) -> Result<Value, LabeledError> {
         let head = call.head;
-        let ctx = Caller::of(engine)?.ctx(head)?;
-        let now = cache::now_secs();
-        let entries =
-            cache::list(&ctx).map_err(|e| fail("cannot read the session cache", &e, head))?;
-        let opt = |v: &Option<String>| {
-            v.as_ref()
-                .map_or_else(|| Value::nothing(head), |s| Value::string(s, head))
-        };
-        let rows = entries
-            .iter()
+        let ctx = crate::ctx(engine, head)?;
+        let rows = op_aws::report::cache_rows(&ctx)
+            .map_err(|e| fail("cannot read the session cache", &e, head))?
+            .into_iter()
             .map(|m| {
                 // A duration (0 once expired): nu shows it as "52min", and sorts it.
-                let left = i64::try_from(m.expiration.saturating_sub(now)).unwrap_or(0);
+                let left = i64::try_from(m.expires_in_secs).unwrap_or(0);
                 Value::record(
                     record! {
-                        "profile" => Value::string(&m.profile, head),
-                        "kind" => Value::string(&m.kind, head),
-                        "item" => Value::string(&m.item, head),
-                        "role_arn" => opt(&m.role_arn),
-                        "mfa_serial" => opt(&m.mfa_serial),
+                        "profile" => Value::string(m.profile, head),
+                        "kind" => Value::string(m.kind, head),
+                        "item" => Value::string(m.item, head),
+                        "role_arn" => opt_str(m.role_arn.as_deref(), head),
+                        "mfa_serial" => opt_str(m.mfa_serial.as_deref(), head),
                         "expires_in" => Value::duration(left.saturating_mul(1_000_000_000), head),
-                        "fresh" => Value::bool(cache::is_fresh(m.expiration, now), head),
+                        "fresh" => Value::bool(m.fresh, head),
                     },
                     head,
                 )

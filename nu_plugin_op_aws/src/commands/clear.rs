@@ -2,9 +2,9 @@ use nu_plugin::{EngineInterface, EvaluatedCall, SimplePluginCommand};
 use nu_protocol::{
     Category, Example, LabeledError, PipelineData, Signature, Span, Type, Value, record,
 };
-use op_aws::scope::{self, Applied, Defaults, SESSION_VAR, Scope};
+use op_aws::scope::{self, Applied, SESSION_VAR, Scope};
 
-use crate::{Caller, OpAwsPlugin, fail};
+use crate::{OpAwsPlugin, fail};
 
 /// `op-aws clear`: removes the default in effect here, like `^op-aws clear`.
 pub struct Clear;
@@ -55,15 +55,29 @@ impl SimplePluginCommand for Clear {
         _input: &Value,
     ) -> Result<Value, LabeledError> {
         let head = call.head;
-        let caller = Caller::of(engine)?;
-        let ctx = caller.ctx(head)?;
-        let defaults =
-            Defaults::load(&ctx.dirs).map_err(|e| fail("cannot read the defaults", &e, head))?;
-        let applied = scope::applicable(&defaults, &caller.cwd, caller.session());
-        let targets: Vec<Applied> = if call.has_flag("all")? {
-            applied
+        let ctx = crate::ctx(engine, head)?;
+        let here = op_aws::report::here(&ctx)
+            .map_err(|e| fail("cannot tell what applies here", &e, head))?;
+        // A profile's op_aws_item lives in the AWS config, which op-aws never edits.
+        let (bound, removable): (Vec<Applied>, Vec<Applied>) = here
+            .candidates
+            .into_iter()
+            .partition(|a| matches!(a.scope, Scope::Profile(_)));
+        let all = call.has_flag("all")?;
+        if let Some(b) = bound.first()
+            && !all
+        {
+            return Err(LabeledError::new(format!(
+                "{} applies here through {} (op_aws_item in the AWS config), which clear does not edit",
+                b.item, b.scope
+            ))
+            .with_label("nothing was removed", head)
+            .with_help("remove op_aws_item from that profile, hide AWS_PROFILE, or pass --all to remove the other defaults"));
+        }
+        let targets: Vec<Applied> = if all {
+            removable
         } else {
-            applied.into_iter().take(1).collect()
+            removable.into_iter().take(1).collect()
         };
         let scopes: Vec<Scope> = targets.iter().map(|a| a.scope.clone()).collect();
         if scopes.contains(&Scope::Session) {

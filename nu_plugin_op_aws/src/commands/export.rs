@@ -4,11 +4,10 @@ use nu_protocol::{
     Category, DynamicSuggestion, Example, LabeledError, Record, Signature, Spanned, SyntaxShape,
     Type, Value,
 };
-use op_aws::inject::{self, EnvInput};
-use op_aws::resolve::{self, Here};
-use op_aws::{Error, store};
+use op_aws::Error;
+use op_aws::resolve::{Request, Want, resolve};
 
-use crate::{Caller, OpAwsPlugin, fail};
+use crate::{OpAwsPlugin, fail};
 
 /// `op-aws export`: the credentials in effect as a record of environment variables.
 pub struct Export;
@@ -78,75 +77,47 @@ impl SimplePluginCommand for Export {
         let head = call.head;
         let item_flag: Option<Spanned<String>> = call.get_flag("item")?;
         let profile_flag: Option<Spanned<String>> = call.get_flag("profile")?;
-        let caller = Caller::of(engine)?;
-        let ctx = caller.ctx(head)?;
+        let ctx = crate::ctx(engine, head)?;
+        let c = &ctx.caller;
 
-        let profile = profile_flag
-            .as_ref()
-            .map(|p| (p.item.clone(), p.span))
-            .or_else(|| caller.var("AWS_PROFILE").map(|p| (p.to_owned(), head)));
-        let files = match &profile {
-            Some((p, span)) => {
-                let files = caller.aws_files(head)?;
-                if !files.has_profile(p) {
-                    let known = files.profile_names();
-                    return Err(
-                        LabeledError::new(format!("cannot export for profile {p:?}"))
-                            .with_label("no such profile", *span)
-                            .with_help(format!("known profiles: {}", known.join(", "))),
-                    );
-                }
-                Some(files)
+        // The profile named with --profile must exist; one from $env.AWS_PROFILE is the
+        // resolver's to judge, as for the CLI.
+        if let Some(p) = &profile_flag {
+            let files = crate::aws_files(c, head)?;
+            if !files.has_profile(&p.item) {
+                let known = files.profile_names();
+                return Err(
+                    LabeledError::new(format!("cannot export for profile {:?}", p.item))
+                        .with_label("no such profile", p.span)
+                        .with_help(format!("known profiles: {}", known.join(", "))),
+                );
             }
-            None => None,
-        };
-        let profile_name = profile.as_ref().map(|(p, _)| p.as_str());
-
-        let here = Here {
-            session: caller.session(),
-            cwd: &caller.cwd,
-        };
-        let applied = resolve::item_in_effect(
-            &ctx,
-            item_flag.as_ref().map(|i| i.item.as_str()),
-            files.as_ref(),
-            profile_name,
-            &here,
-        )
-        .map_err(|e| fail("cannot choose the item", &e, head))?
-        .ok_or_else(|| fail("cannot export", &Error::NoDefault, head))?;
-        let item_span = item_flag.as_ref().map_or(head, |i| i.span);
-        let item = store::get_item(&ctx, &applied.item).map_err(|e| {
-            fail(
-                &format!("cannot read item {:?} ({})", applied.item, applied.scope),
-                &e,
-                item_span,
-            )
-        })?;
-        let (creds, region) = resolve::credentials(&ctx, &item, files.as_ref(), profile_name)
-            .map_err(|e| {
-                fail(
-                    &format!("cannot get credentials from {:?}", applied.item),
-                    &e,
-                    head,
-                )
-            })?;
-        let shell_region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
-            .into_iter()
-            .find_map(|k| caller.var(k));
-        let changes = inject::env_changes(&EnvInput {
-            tool: "",
-            creds: &creds,
-            profile: None,
-            region: region.as_deref(),
-            shell_region,
-        });
-        let mut rec = Record::new();
-        for (k, v) in &changes.set {
-            rec.push(*k, Value::string(v, head));
         }
-        for k in &changes.unset {
-            rec.push(*k, Value::nothing(head));
+        let r = resolve(
+            &ctx,
+            &Request {
+                item: item_flag.as_ref().map(|i| i.item.as_str()),
+                profile: profile_flag.as_ref().map(|p| p.item.as_str()),
+                want: Want::Env { tool: "" },
+            },
+        )
+        .map_err(|e| {
+            let span = match (&e, &item_flag) {
+                (Error::Step { .. }, Some(i)) => i.span,
+                _ => head,
+            };
+            match e {
+                Error::NoDefault => fail("cannot export", &e, head),
+                Error::Step { what, source } => fail(&what, &source, span),
+                e => fail("cannot export", &e, span),
+            }
+        })?;
+        let mut rec = Record::new();
+        for (k, v) in &r.env.set {
+            rec.push(k, Value::string(v, head));
+        }
+        for k in &r.env.unset {
+            rec.push(k, Value::nothing(head));
         }
         Ok(Value::record(rec, head))
     }

@@ -1,9 +1,6 @@
+use crate::{OpAwsPlugin, fail, opt_str};
 use nu_plugin::{EngineInterface, EvaluatedCall, SimplePluginCommand};
 use nu_protocol::{Category, Example, LabeledError, Signature, Type, Value, record};
-use op_aws::scope::{self, Defaults, Scope};
-use op_aws::store;
-
-use crate::{Caller, OpAwsPlugin, fail};
 
 /// `op-aws inspect`: every default that applies here, as a table (never a secret).
 pub struct Inspect;
@@ -58,26 +55,20 @@ impl SimplePluginCommand for Inspect {
         _input: &Value,
     ) -> Result<Value, LabeledError> {
         let head = call.head;
-        let caller = Caller::of(engine)?;
-        let ctx = caller.ctx(head)?;
-        let defaults =
-            Defaults::load(&ctx.dirs).map_err(|e| fail("cannot read the defaults", &e, head))?;
-        let rows = scope::applicable(&defaults, &caller.cwd, caller.session())
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let path = match &a.scope {
-                    Scope::Directory(p) => Value::string(p.display().to_string(), head),
-                    _ => Value::nothing(head),
-                };
+        let ctx = crate::ctx(engine, head)?;
+        let here = op_aws::report::here(&ctx)
+            .map_err(|e| fail("cannot tell what applies here", &e, head))?;
+        let rows = op_aws::report::default_rows(&ctx, &here.candidates)
+            .into_iter()
+            .map(|d| {
                 Value::record(
                     record! {
-                        "active" => Value::bool(i == 0, head),
-                        "scope" => Value::string(a.scope.name(), head),
-                        "item" => Value::string(&a.item, head),
-                        "store" => Value::string(store::store_of(&ctx, &a.item).name(), head),
-                        "path" => path,
-                        "export" => Value::bool(a.export, head),
+                        "active" => Value::bool(d.active, head),
+                        "scope" => Value::string(d.scope, head),
+                        "item" => Value::string(d.item, head),
+                        "store" => Value::string(d.store, head),
+                        "path" => opt_str(d.path.map(|p| p.display().to_string()).as_deref(), head),
+                        "export" => Value::bool(d.export, head),
                     },
                     head,
                 )

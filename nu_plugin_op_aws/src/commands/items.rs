@@ -2,7 +2,7 @@ use nu_plugin::{EngineInterface, EvaluatedCall, SimplePluginCommand};
 use nu_protocol::{Category, Example, LabeledError, Signature, Type, Value};
 use op_aws::store;
 
-use crate::{Caller, OpAwsPlugin, fail};
+use crate::{OpAwsPlugin, fail};
 
 /// `op-aws items`: the item names in the store.
 pub struct Items;
@@ -43,7 +43,7 @@ impl SimplePluginCommand for Items {
         _input: &Value,
     ) -> Result<Value, LabeledError> {
         let head = call.head;
-        let ctx = Caller::of(engine)?.ctx(head)?;
+        let ctx = crate::ctx(engine, head)?;
         let titles =
             store::list_titles(&ctx).map_err(|e| fail("cannot list the items", &e, head))?;
         Ok(Value::list(

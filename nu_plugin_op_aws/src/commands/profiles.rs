@@ -1,7 +1,7 @@
 use nu_plugin::{EngineInterface, EvaluatedCall, SimplePluginCommand};
 use nu_protocol::{Category, Example, LabeledError, Signature, Type, Value, record};
 
-use crate::{Caller, OpAwsPlugin};
+use crate::{OpAwsPlugin, opt_str};
 
 /// `op-aws profiles`: the profiles of ~/.aws/config and ~/.aws/credentials.
 pub struct Profiles;
@@ -49,24 +49,18 @@ impl SimplePluginCommand for Profiles {
         _input: &Value,
     ) -> Result<Value, LabeledError> {
         let head = call.head;
-        let files = Caller::of(engine)?.aws_files(head)?;
-        let get = |p: &str, k: &str| {
-            files
-                .get(p, k)
-                .map_or_else(|| Value::nothing(head), |v| Value::string(v, head))
-        };
-        let rows = files
-            .profile_names()
-            .iter()
+        let files = crate::aws_files(&crate::caller(engine)?, head)?;
+        let rows = op_aws::report::profiles(&files)
+            .into_iter()
             .map(|p| {
                 Value::record(
                     record! {
-                        "name" => Value::string(p, head),
-                        "region" => get(p, "region"),
-                        "role_arn" => get(p, "role_arn"),
-                        "source_profile" => get(p, "source_profile"),
-                        "mfa_serial" => get(p, "mfa_serial"),
-                        "item" => get(p, "op_aws_item"),
+                        "name" => Value::string(p.name, head),
+                        "region" => opt_str(p.region.as_deref(), head),
+                        "role_arn" => opt_str(p.role_arn.as_deref(), head),
+                        "source_profile" => opt_str(p.source_profile.as_deref(), head),
+                        "mfa_serial" => opt_str(p.mfa_serial.as_deref(), head),
+                        "item" => opt_str(p.item.as_deref(), head),
                     },
                     head,
                 )

@@ -1,10 +1,6 @@
+use crate::{OpAwsPlugin, fail, opt, opt_str};
 use nu_plugin::{EngineInterface, EvaluatedCall, SimplePluginCommand};
-use nu_protocol::{Category, Example, LabeledError, Signature, Span, Type, Value, record};
-use op_aws::config::StoreKind;
-use op_aws::scope::{self, Defaults, Scope};
-use op_aws::{agent, vault};
-
-use crate::{Caller, OpAwsPlugin, fail};
+use nu_protocol::{Category, Example, LabeledError, Signature, Type, Value, record};
 
 /// `op-aws status`: locked or not, the store, and the item and scope in effect here.
 pub struct Status;
@@ -49,44 +45,33 @@ impl SimplePluginCommand for Status {
         _input: &Value,
     ) -> Result<Value, LabeledError> {
         let head = call.head;
-        let caller = Caller::of(engine)?;
-        let ctx = caller.ctx(head)?;
-        let agent = agent::status(&ctx.dirs).map_err(|e| fail("cannot ask the agent", &e, head))?;
-        let defaults =
-            Defaults::load(&ctx.dirs).map_err(|e| fail("cannot read the defaults", &e, head))?;
-        let applied = scope::applicable(&defaults, &caller.cwd, caller.session());
-        let current = applied.first();
-        let unlocked = agent.as_ref().is_some_and(|a| a.unlocked);
+        let ctx = crate::ctx(engine, head)?;
+        let s =
+            op_aws::report::status(&ctx).map_err(|e| fail("cannot tell the status", &e, head))?;
         let secs = |s: u64| {
             Value::duration(
                 i64::try_from(s).unwrap_or(i64::MAX / 1_000_000_000) * 1_000_000_000,
                 head,
             )
         };
-        let opt = |v: Option<Value>| v.unwrap_or_else(|| Value::nothing(head));
-        let has_vault = vault::exists(&ctx.dirs) || ctx.config.store != StoreKind::Local;
+        let unlocked = s.agent.as_ref().filter(|a| a.unlocked);
         Ok(Value::record(
             record! {
-                "store" => Value::string(ctx.config.store.name(), head),
-                "vault" => Value::bool(has_vault, head),
-                "unlocked" => Value::bool(unlocked, head),
-                "unlocked_for" => opt(agent.as_ref().filter(|a| a.unlocked).map(|a| secs(a.unlocked_secs))),
-                "locks_in" => opt(agent.as_ref().filter(|a| a.unlocked).map(|a| secs(a.expires_in_secs))),
-                "item" => opt(current.map(|a| Value::string(&a.item, head))),
-                "scope" => opt(current.map(|a| Value::string(a.scope.name(), head))),
-                "path" => opt(current.and_then(|a| dir_of(&a.scope, head))),
-                "integration" => opt(caller.var("OP_AWS_SHELL").map(|s| Value::string(s, head))),
-                "wrapped" => Value::list(ctx.config.wrapped().into_iter().map(|w| Value::string(w, head)).collect(), head),
+                "store" => Value::string(s.store, head),
+                "vault" => Value::bool(s.vault, head),
+                "unlocked" => Value::bool(s.unlocked, head),
+                "unlocked_for" => opt(unlocked.map(|a| secs(a.unlocked_secs)), head),
+                "locks_in" => opt(unlocked.map(|a| secs(a.expires_in_secs)), head),
+                "item" => opt_str(s.item.as_deref(), head),
+                "scope" => opt_str(s.scope, head),
+                "path" => opt_str(s.scope_path.as_ref().map(|p| p.display().to_string()).as_deref(), head),
+                "profile" => opt_str(s.profile.as_deref(), head),
+                "region" => opt_str(s.region.as_deref(), head),
+                "integration" => opt_str(s.integration.as_deref(), head),
+                "wrapped" => Value::list(s.wrapped.into_iter().map(|w| Value::string(w, head)).collect(), head),
             },
             head,
         ))
-    }
-}
-
-fn dir_of(s: &Scope, span: Span) -> Option<Value> {
-    match s {
-        Scope::Directory(p) => Some(Value::string(p.display().to_string(), span)),
-        _ => None,
     }
 }
 

@@ -7,7 +7,7 @@ use nu_protocol::{
 use op_aws::scope::{self, SESSION_VAR};
 use op_aws::{Error, store};
 
-use crate::{Caller, OpAwsPlugin, fail};
+use crate::{OpAwsPlugin, fail};
 
 /// `op-aws use ITEM`: this terminal's default, or a directory's, or the global one.
 pub struct Use;
@@ -109,8 +109,7 @@ impl SimplePluginCommand for Use {
             ));
         }
 
-        let caller = Caller::of(engine)?;
-        let ctx = caller.ctx(head)?;
+        let ctx = crate::ctx(engine, head)?;
         let name = store::existing_name(&ctx, &item.item).map_err(|e| match &e {
             Error::NoSuchItem(_) => {
                 let known = store::list_titles(&ctx).unwrap_or_default();
@@ -130,7 +129,7 @@ impl SimplePluginCommand for Use {
                 let (raw, span) = dir
                     .as_ref()
                     .map_or((".", head), |d| (d.item.as_str(), d.span));
-                let path = scope::normalize_dir(&caller.absolute(raw))
+                let path = scope::normalize_dir(std::path::Path::new(raw), &ctx.caller.cwd)
                     .map_err(|e| fail("cannot use that directory", &e, span))?;
                 scope::set_directory(&ctx.dirs, &path, &name, call.has_flag("export")?)
                     .map_err(|e| fail("cannot save the default", &e, head))?;

@@ -1,0 +1,148 @@
+//! The caller's context as a value: the environment variables, the working directory and whether
+//! a person is at a terminal. Every front end builds one at its edge (the binary from its process,
+//! the nushell plugin from the engine for each call, the agent from each request) and the library
+//! reads nothing else: `clippy.toml` forbids `std::env` and the current directory everywhere but
+//! [`Caller::from_process`].
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+use crate::shell::Shell;
+use crate::{Error, Result};
+
+/// The session item: this terminal's default.
+pub const SESSION_VAR: &str = "OP_AWS_SESSION_ITEM";
+/// Exported by the shell scripts: whose integration is loaded in this shell.
+pub const INTEGRATION_VAR: &str = "OP_AWS_SHELL";
+/// Set by the scripts' `op-aws` function for one call: the shell that evaluates our output.
+pub const CALLING_SHELL_VAR: &str = "__OP_AWS_SHELL";
+
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    vars: HashMap<String, OsString>,
+    pub cwd: PathBuf,
+    /// stdin and stderr are both a terminal: a person can be asked.
+    pub terminal: bool,
+}
+
+impl Caller {
+    /// The running process's context: the one place that reads it.
+    #[allow(clippy::disallowed_methods)]
+    pub fn from_process() -> Result<Self> {
+        use std::io::IsTerminal;
+        let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+        Ok(Self {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v)))
+                .collect(),
+            cwd,
+            terminal: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+        })
+    }
+
+    /// Another process's context (the nushell plugin's caller, an agent client, a test).
+    pub fn new(
+        vars: impl IntoIterator<Item = (String, OsString)>,
+        cwd: PathBuf,
+        terminal: bool,
+    ) -> Self {
+        Self {
+            vars: vars.into_iter().collect(),
+            cwd,
+            terminal,
+        }
+    }
+
+    /// A variable that is set, non-empty and text.
+    pub fn var(&self, k: &str) -> Option<&str> {
+        self.vars
+            .get(k)
+            .and_then(|v| v.to_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A variable as it is (possibly empty, possibly not UTF-8).
+    pub fn var_os(&self, k: &str) -> Option<&OsStr> {
+        self.vars.get(k).map(OsString::as_os_str)
+    }
+
+    /// Every variable, for a child process that must see the caller's environment (`op`).
+    pub fn vars(&self) -> impl Iterator<Item = (&String, &OsString)> {
+        self.vars.iter()
+    }
+
+    /// Sets or removes one variable (for tests and for a caller that changes its own context).
+    pub fn set_var(&mut self, k: &str, v: Option<&str>) {
+        match v {
+            Some(v) => self.vars.insert(k.to_owned(), v.into()),
+            None => self.vars.remove(k),
+        };
+    }
+
+    pub fn home(&self) -> Result<PathBuf> {
+        self.var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .ok_or(Error::NoHome)
+    }
+
+    /// `p` relative to the caller's directory (a process with another cwd answers for it).
+    pub fn absolute(&self, p: &Path) -> PathBuf {
+        self.cwd.join(p)
+    }
+
+    /// The profile the caller chose: `AWS_PROFILE`.
+    pub fn profile(&self) -> Option<&str> {
+        self.var("AWS_PROFILE")
+    }
+
+    /// `OP_AWS_SESSION_ITEM`: this terminal's default.
+    pub fn session_item(&self) -> Option<&str> {
+        self.var(SESSION_VAR)
+    }
+
+    /// The region the shell chose (`AWS_REGION`, then `AWS_DEFAULT_REGION`): it wins over the
+    /// profile's and the item's, as in the AWS CLI.
+    pub fn shell_region(&self) -> Option<&str> {
+        ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .into_iter()
+            .find_map(|k| self.var(k).filter(|v| !v.trim().is_empty()))
+    }
+
+    /// The shell whose integration is loaded (`OP_AWS_SHELL`).
+    pub fn integration(&self) -> Option<&str> {
+        self.var(INTEGRATION_VAR)
+    }
+
+    /// The shell the integration's `op-aws` function runs us from, if any.
+    pub fn calling_shell(&self) -> Option<Shell> {
+        self.var(CALLING_SHELL_VAR).and_then(Shell::from_name)
+    }
+
+    /// The temporary directory (`TMPDIR`, else `/tmp`).
+    pub fn temp_dir(&self) -> PathBuf {
+        self.var_os("TMPDIR")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .unwrap_or_else(|| PathBuf::from("/tmp"))
+    }
+
+    /// Where the caller's PATH finds `program` (a name with a slash is taken as it is, relative
+    /// to the caller's directory); only regular executable files count.
+    pub fn which(&self, program: &OsStr) -> Option<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let ok = |c: &Path| {
+            c.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        };
+        let p = Path::new(program);
+        if p.components().count() > 1 {
+            let abs = self.absolute(p);
+            return ok(&abs).then(|| p.to_owned());
+        }
+        std::env::split_paths(self.var_os("PATH")?)
+            .map(|d| self.absolute(&d).join(p))
+            .find(|c| ok(c))
+    }
+}

@@ -1,0 +1,230 @@
+//! What `status`, `inspect`, `profiles` and `cache list` report, computed once here from the
+//! resolver and the stores; the CLI renders these as text or JSON, the nushell plugin as nu
+//! values. Never a secret.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::agent::{self, AgentStatus};
+use crate::awsfiles::AwsFiles;
+use crate::config::StoreKind;
+use crate::ctx::Ctx;
+use crate::resolve::{Region, Request, Resolution, Want, resolve};
+use crate::scope::{Applied, Scope};
+use crate::sts::cache::{self, Meta};
+use crate::{Result, store, vault};
+
+/// `op-aws status`.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub store: &'static str,
+    /// A local vault exists (whatever the configured store).
+    pub vault: bool,
+    pub unlocked: bool,
+    pub agent: Option<AgentStatus>,
+    pub item: Option<String>,
+    pub scope: Option<&'static str>,
+    pub scope_path: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub region_from: Option<crate::resolve::RegionFrom>,
+    pub integration: Option<String>,
+    pub wrapped: Vec<String>,
+}
+
+pub fn status(ctx: &Ctx) -> Result<Status> {
+    let agent = agent::status(&ctx.dirs)?;
+    let here = here(ctx)?;
+    let current = here.applied.as_ref();
+    let (region, region_from) = split_region(here.region.clone());
+    Ok(Status {
+        store: ctx.config.store.name(),
+        vault: vault::exists(&ctx.dirs),
+        unlocked: agent.as_ref().is_some_and(|a| a.unlocked),
+        agent,
+        item: current.map(|a| a.item.clone()),
+        scope: current.map(|a| a.scope.name()),
+        scope_path: current.and_then(|a| dir_of(&a.scope)),
+        profile: here.profile.clone(),
+        region,
+        region_from,
+        integration: ctx.caller.integration().map(str::to_owned),
+        wrapped: ctx.config.wrapped(),
+    })
+}
+
+impl Status {
+    /// The store is local and has no vault yet.
+    pub fn needs_vault(&self) -> bool {
+        !self.vault && self.store == StoreKind::Local.name()
+    }
+}
+
+/// One default that applies here, in precedence order.
+#[derive(Debug, Serialize)]
+pub struct DefaultRow {
+    pub item: String,
+    pub scope: &'static str,
+    pub path: Option<PathBuf>,
+    /// The profile whose `op_aws_item` names the item (scope "profile").
+    pub profile: Option<String>,
+    pub store: &'static str,
+    pub active: bool,
+    pub export: bool,
+}
+
+/// A cached STS session.
+#[derive(Debug, Serialize)]
+pub struct CacheRow {
+    pub key: String,
+    pub kind: String,
+    pub profile: String,
+    pub role_arn: Option<String>,
+    pub item: String,
+    pub mfa_serial: Option<String>,
+    /// Seconds since the epoch.
+    #[serde(skip)]
+    pub expiration_secs: u64,
+    /// RFC 3339.
+    pub expiration: String,
+    pub expires_in_secs: u64,
+    pub fresh: bool,
+    pub store: String,
+}
+
+/// `op-aws inspect`.
+#[derive(Debug, Serialize)]
+pub struct Inspect {
+    pub wrapped: Vec<String>,
+    pub integration: Option<String>,
+    pub profile: Option<String>,
+    pub item: Option<String>,
+    pub scope: Option<&'static str>,
+    pub region: Option<String>,
+    pub region_from: Option<crate::resolve::RegionFrom>,
+    pub defaults: Vec<DefaultRow>,
+    /// Unexpired cached sessions.
+    pub sessions: Vec<CacheRow>,
+}
+
+pub fn inspect(ctx: &Ctx) -> Result<Inspect> {
+    let here = here(ctx)?;
+    let now = cache::now_secs();
+    let sessions = cache_rows(ctx)?
+        .into_iter()
+        .filter(|m| m.expiration_secs > now)
+        .collect();
+    let current = here.applied.as_ref();
+    let (region, region_from) = split_region(here.region.clone());
+    Ok(Inspect {
+        wrapped: ctx.config.wrapped(),
+        integration: ctx.caller.integration().map(str::to_owned),
+        profile: here.profile.clone(),
+        item: current.map(|a| a.item.clone()),
+        scope: current.map(|a| a.scope.name()),
+        region,
+        region_from,
+        defaults: default_rows(ctx, &here.candidates),
+        sessions,
+    })
+}
+
+/// The defaults that apply here, as rows (the first is the one in effect).
+pub fn default_rows(ctx: &Ctx, candidates: &[Applied]) -> Vec<DefaultRow> {
+    candidates
+        .iter()
+        .enumerate()
+        .map(|(i, a)| DefaultRow {
+            item: a.item.clone(),
+            scope: a.scope.name(),
+            path: dir_of(&a.scope),
+            profile: match &a.scope {
+                Scope::Profile(p) => Some(p.clone()),
+                _ => None,
+            },
+            store: store::store_of(ctx, &a.item).name(),
+            active: i == 0,
+            export: a.export,
+        })
+        .collect()
+}
+
+/// What applies here, for the reports (an item the agent holds is looked at for its region).
+pub fn here(ctx: &Ctx) -> Result<Resolution> {
+    resolve(
+        ctx,
+        &Request {
+            item: None,
+            profile: None,
+            want: Want::Here { peek: true },
+        },
+    )
+}
+
+pub fn cache_rows(ctx: &Ctx) -> Result<Vec<CacheRow>> {
+    let now = cache::now_secs();
+    Ok(cache::list(ctx)?
+        .iter()
+        .map(|m| cache_row(m, now))
+        .collect())
+}
+
+fn cache_row(m: &Meta, now: u64) -> CacheRow {
+    let exp = std::time::UNIX_EPOCH + std::time::Duration::from_secs(m.expiration);
+    CacheRow {
+        key: m.key.clone(),
+        kind: m.kind.clone(),
+        profile: m.profile.clone(),
+        role_arn: m.role_arn.clone(),
+        item: m.item.clone(),
+        mfa_serial: m.mfa_serial.clone(),
+        expiration_secs: m.expiration,
+        expiration: humantime::format_rfc3339_seconds(exp).to_string(),
+        expires_in_secs: m.expiration.saturating_sub(now),
+        fresh: cache::is_fresh(m.expiration, now),
+        store: m.store.clone(),
+    }
+}
+
+/// One AWS profile (`op-aws profiles --json`).
+#[derive(Debug, Serialize)]
+pub struct ProfileRow {
+    pub name: String,
+    pub region: Option<String>,
+    pub role_arn: Option<String>,
+    pub source_profile: Option<String>,
+    pub mfa_serial: Option<String>,
+    /// `op_aws_item`.
+    pub item: Option<String>,
+}
+
+pub fn profiles(files: &AwsFiles) -> Vec<ProfileRow> {
+    let get = |p: &str, k: &str| files.get(p, k).map(str::to_owned);
+    files
+        .profile_names()
+        .into_iter()
+        .map(|p| ProfileRow {
+            region: get(&p, "region"),
+            role_arn: get(&p, "role_arn"),
+            source_profile: get(&p, "source_profile"),
+            mfa_serial: get(&p, "mfa_serial"),
+            item: get(&p, "op_aws_item"),
+            name: p,
+        })
+        .collect()
+}
+
+fn dir_of(s: &Scope) -> Option<PathBuf> {
+    match s {
+        Scope::Directory(p) => Some(p.clone()),
+        _ => None,
+    }
+}
+
+fn split_region(r: Option<Region>) -> (Option<String>, Option<crate::resolve::RegionFrom>) {
+    match r {
+        Some(r) => (Some(r.name), Some(r.from)),
+        None => (None, None),
+    }
+}
