@@ -13,7 +13,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,15 @@ use crate::{Error, Result};
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(10 * 60);
 pub const MAX_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// One request line at most (an identity, an item: a few KiB); longer is refused unread.
+const MAX_REQUEST: u64 = 64 * 1024;
+/// A client gets this long for its whole request, however slowly it trickles in.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
+/// Connections served at once; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 64;
+/// The 1Password cache: entries and bytes.
+const MAX_CACHE_ENTRIES: usize = 1024;
+const MAX_CACHE_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -197,7 +206,7 @@ pub fn cache_put(dirs: &Dirs, key: &str, value: Zeroizing<String>) -> Result<()>
 /// Hands `identity` (or, for the 1Password store, nothing but a cache) to the agent, starting
 /// it with `exe agent` when none runs.
 pub fn unlock(dirs: &Dirs, exe: &Path, identity: Option<&Identity>, idle: Duration) -> Result<()> {
-    let idle_secs = idle.as_secs().max(1);
+    let idle_secs = clamp_idle(idle.as_secs()).as_secs();
     let req = || Request::Unlock {
         identity: identity.map(|i| Zeroizing::new(i.to_secret_string().expose_secret().to_owned())),
         idle_secs,
@@ -238,23 +247,66 @@ fn spawn(dirs: &Dirs, exe: &Path) -> Result<()> {
     }
 }
 
+/// Times are [`clock::now`] readings: they count suspend, so a laptop closed for the night
+/// does not come back to an agent that thinks only minutes went by.
 struct State {
     identity: Option<Zeroizing<String>>,
     cache: HashMap<String, Zeroizing<String>>,
-    started: Instant,
-    unlocked_at: Option<Instant>,
+    cache_bytes: usize,
+    started: Duration,
+    unlocked_at: Option<Duration>,
     idle: Duration,
-    last_used: Instant,
+    last_used: Duration,
     stop: bool,
 }
 
 impl State {
-    fn deadline(&self) -> Instant {
-        (self.last_used + self.idle).min(self.started + MAX_LIFETIME)
+    fn deadline(&self) -> Duration {
+        let idle_end = self.last_used.saturating_add(self.idle);
+        idle_end.min(self.started.saturating_add(MAX_LIFETIME))
     }
     fn forget(&mut self) {
         self.identity = None;
         self.cache.clear();
+        self.cache_bytes = 0;
+    }
+    /// Keeps `value` unless that would pass the caps (an over-full cache only means more `op`
+    /// calls, never a failure).
+    fn cache_put(&mut self, key: String, value: Zeroizing<String>) {
+        let size = key.len() + value.len();
+        if let Some(old) = self.cache.remove(&key) {
+            self.cache_bytes -= key.len() + old.len();
+        }
+        if self.cache.len() >= MAX_CACHE_ENTRIES || self.cache_bytes + size > MAX_CACHE_BYTES {
+            return;
+        }
+        self.cache_bytes += size;
+        self.cache.insert(key, value);
+    }
+}
+
+/// The idle timeout asked for, within 1 s and the absolute limit (any number from the wire or
+/// config.toml is clamped, never trusted).
+pub fn clamp_idle(secs: u64) -> Duration {
+    Duration::from_secs(secs.clamp(1, MAX_LIFETIME.as_secs()))
+}
+
+/// A clock that counts suspend: CLOCK_BOOTTIME on Linux, the wall clock elsewhere.
+mod clock {
+    use std::time::Duration;
+
+    #[cfg(target_os = "linux")]
+    pub fn now() -> Duration {
+        nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
+            .map(Duration::from)
+            .unwrap_or_default()
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn now() -> Duration {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
     }
 }
 
@@ -281,10 +333,11 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
     let listener = UnixListener::bind(&sock).map_err(|e| Error::io(&sock, e))?;
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io(&sock, e))?;
-    let now = Instant::now();
+    let now = clock::now();
     let state = Arc::new(Mutex::new(State {
         identity: None,
         cache: HashMap::new(),
+        cache_bytes: 0,
         started: now,
         unlocked_at: None,
         // Until the first unlock arrives, a short fuse.
@@ -296,15 +349,26 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
     spawn_signal_handler(Arc::clone(&state), sock.clone());
     spawn_watchdog(Arc::clone(&state), sock.clone());
     println!("ready");
+    // Each connection on a thread of its own, so no client can stall another.
+    let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for conn in listener.incoming() {
         if state.lock().map(|s| s.stop).unwrap_or(true) {
             break;
         }
         let Ok(stream) = conn else { continue };
-        handle(stream, &state);
-        if state.lock().map(|s| s.stop).unwrap_or(true) {
-            break;
+        if open.load(std::sync::atomic::Ordering::SeqCst) >= MAX_CONNECTIONS {
+            continue;
         }
+        open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let (state, open, sock) = (Arc::clone(&state), Arc::clone(&open), sock.clone());
+        std::thread::spawn(move || {
+            handle(stream, &state);
+            open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            if state.lock().map(|s| s.stop).unwrap_or(true) {
+                // Wake the accept loop so it sees the flag.
+                wake(&sock);
+            }
+        });
     }
     if let Ok(mut s) = state.lock() {
         s.forget();
@@ -314,11 +378,12 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
     Ok(())
 }
 
-/// No core dumps, no ptrace from other processes of the user.
+/// No core dumps, no ptrace from other processes of the user (the agent never execs, so the
+/// hard limit goes too).
 fn harden() {
     use nix::sys::resource::{Resource, setrlimit};
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
-    let _ = nix::sys::prctl::set_dumpable(false);
+    crate::process::harden();
 }
 
 fn wake(sock: &Path) {
@@ -330,7 +395,7 @@ fn spawn_watchdog(state: Arc<Mutex<State>>, sock: std::path::PathBuf) {
         loop {
             let wait = {
                 let Ok(mut s) = state.lock() else { return };
-                let now = Instant::now();
+                let now = clock::now();
                 let deadline = s.deadline();
                 if now >= deadline {
                     s.forget();
@@ -367,21 +432,64 @@ fn spawn_signal_handler(state: Arc<Mutex<State>>, sock: std::path::PathBuf) {
     });
 }
 
-fn handle(stream: UnixStream, state: &Mutex<State>) {
-    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+/// One request line, within [`MAX_REQUEST`] bytes and [`REQUEST_DEADLINE`] for all of it.
+fn read_request(stream: &mut UnixStream) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + REQUEST_DEADLINE;
+    let mut buf = Zeroizing::new(Vec::with_capacity(4096));
+    let mut chunk = Zeroizing::new([0u8; 4096]);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err("request too slow".into());
+        }
+        let _ = stream.set_read_timeout(Some(left));
+        let n = stream
+            .read(&mut chunk[..])
+            .map_err(|_| "request too slow".to_owned())?;
+        if n == 0 {
+            return Err("no request".into());
+        }
+        if let Some(end) = chunk[..n].iter().position(|b| *b == b'\n') {
+            buf.extend_from_slice(&chunk[..end]);
+            return Ok(buf);
+        }
+        if buf.len() + n > usize::try_from(MAX_REQUEST).unwrap_or(usize::MAX) {
+            return Err("request too long".into());
+        }
+        // Grow by hand: a reallocation would leave an unzeroed copy of a secret behind.
+        if buf.capacity() < buf.len() + n {
+            let mut bigger = Zeroizing::new(Vec::with_capacity((buf.len() + n) * 2));
+            bigger.extend_from_slice(&buf);
+            buf = bigger;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn handle(mut stream: UnixStream, state: &Mutex<State>) {
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let mut reader = BufReader::new(stream);
-    let resp = match check_peer(reader.get_ref()) {
+    let resp = match check_peer(&stream) {
         Err(e) => Response {
             error: Some(e),
             ..Response::default()
         },
         Ok(()) => {
-            let mut line = Zeroizing::new(String::new());
-            if reader.read_line(&mut line).is_err() || line.is_empty() {
-                return;
-            }
-            match serde_json::from_str::<Request>(&line) {
+            let line = match read_request(&mut stream) {
+                Ok(l) => l,
+                Err(e) => {
+                    let r = Response {
+                        error: Some(e),
+                        ..Response::default()
+                    };
+                    if let Ok(mut out) = serde_json::to_vec(&r) {
+                        out.push(b'\n');
+                        let _ = stream.write_all(&out);
+                    }
+                    return;
+                }
+            };
+            match serde_json::from_slice::<Request>(&line) {
                 Ok(req) => answer(req, state),
                 Err(e) => Response {
                     error: Some(format!("bad request: {}", crate::vault::json_error(&e))),
@@ -394,7 +502,7 @@ fn handle(stream: UnixStream, state: &Mutex<State>) {
         return;
     };
     out.push(b'\n');
-    let _ = reader.get_mut().write_all(&out);
+    let _ = stream.write_all(&out);
 }
 
 fn answer(req: Request, state: &Mutex<State>) -> Response {
@@ -404,7 +512,7 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
             ..Response::default()
         };
     };
-    let now = Instant::now();
+    let now = clock::now();
     let mut r = Response::default();
     match req {
         Request::Status => {}
@@ -420,7 +528,7 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
                 s.identity = Some(id);
                 s.unlocked_at = Some(now);
             }
-            s.idle = Duration::from_secs(idle_secs.max(1));
+            s.idle = clamp_idle(idle_secs);
             s.last_used = now;
         }
         Request::Identity => match &s.identity {
@@ -441,7 +549,7 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
             }
         }
         Request::CachePut { key, value } => {
-            s.cache.insert(key, value);
+            s.cache_put(key, value);
             s.last_used = now;
         }
     }
@@ -449,8 +557,8 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
     r.status = Some(AgentStatus {
         pid: std::process::id(),
         unlocked: s.identity.is_some(),
-        unlocked_secs: s.unlocked_at.map_or(0, |t| now.duration_since(t).as_secs()),
-        expires_in_secs: deadline.saturating_duration_since(now).as_secs(),
+        unlocked_secs: s.unlocked_at.map_or(0, |t| now.saturating_sub(t).as_secs()),
+        expires_in_secs: deadline.saturating_sub(now).as_secs(),
         cached_entries: s.cache.len(),
     });
     r

@@ -90,7 +90,9 @@ impl Config {
         self.agent_timeout
             .as_deref()
             .and_then(|t| humantime::parse_duration(t).ok())
-            .unwrap_or(crate::agent::DEFAULT_IDLE)
+            .map_or(crate::agent::DEFAULT_IDLE, |d| {
+                crate::agent::clamp_idle(d.as_secs())
+            })
     }
 }
 

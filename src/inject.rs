@@ -11,10 +11,20 @@ use crate::shell::{self, Syntax};
 /// The AWS tools that read `--profile` themselves (and ignore environment keys when they see it).
 pub const PROFILE_TOOLS: &[&str] = &["aws", "cdk", "sam", "eksctl", "awslogs"];
 
+/// Tools built on botocore (the AWS CLI, boto3), which prefer injected keys over `AWS_PROFILE`:
+/// they keep it, so the profile's other settings (output, endpoints, s3 options) still apply.
+/// Every other SDK a command may use (the JS SDK v3 of cdk and anything npx runs, the Go SDK of
+/// terraform and eksctl, ...) prefers the profile and would ignore the keys, so they never see
+/// one beside injected keys. See docs/any-tool.md.
+pub const BOTOCORE_TOOLS: &[&str] = &["aws", "sam", "awslogs", "python", "python3"];
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct Plan {
     /// The command line to exec (for the AWS tools, without `--profile P`).
     pub argv: Vec<OsString>,
+    /// The tool that will read the credentials: the program, or the one a package runner
+    /// (`npx cdk`, `npm exec -- cdk`, `pnpm exec`, `yarn`, `bunx`) starts.
+    pub tool: String,
     /// `--profile` given to the tool (the last one wins, as in the AWS CLI).
     pub profile: Option<String>,
     /// Whether the command needs credentials at all.
@@ -29,17 +39,76 @@ pub fn tool_name(program: &OsStr) -> String {
         .into_owned()
 }
 
+/// Where the tool's own word is in `argv`: 0, or past a package runner and its options.
+fn tool_index(argv: &[OsString]) -> usize {
+    let word = |i: usize| argv.get(i).and_then(|a| a.to_str()).unwrap_or("");
+    // Runner options that take a value in the next word.
+    let takes_value = |w: &str| matches!(w, "-p" | "--package" | "-c" | "--call" | "--cwd");
+    let first_tool_word = |mut i: usize| {
+        while i < argv.len() {
+            let w = word(i);
+            if w == "--" {
+                return i + 1;
+            }
+            if !w.starts_with('-') {
+                return i;
+            }
+            i += if takes_value(w) { 2 } else { 1 };
+        }
+        i
+    };
+    let start = match (tool_name(&argv[0]).as_str(), word(1)) {
+        ("npx" | "bunx", _) => 1,
+        ("npm", "exec" | "x") | ("pnpm", "exec" | "dlx") | ("bun", "x") => 2,
+        ("yarn", "exec" | "dlx" | "run") => 2,
+        ("yarn", w) if !w.is_empty() && !w.starts_with('-') && !is_yarn_command(w) => 1,
+        _ => return 0,
+    };
+    let i = first_tool_word(start);
+    if i < argv.len() { i } else { 0 }
+}
+
+/// yarn's own commands (anything else after `yarn` is a package binary or script).
+fn is_yarn_command(w: &str) -> bool {
+    matches!(
+        w,
+        "add"
+            | "install"
+            | "remove"
+            | "up"
+            | "upgrade"
+            | "init"
+            | "info"
+            | "why"
+            | "cache"
+            | "config"
+            | "set"
+            | "workspace"
+            | "workspaces"
+            | "link"
+            | "unlink"
+            | "pack"
+            | "publish"
+            | "npm"
+            | "plugin"
+            | "version"
+            | "help"
+    )
+}
+
 pub fn plan(argv: &[OsString]) -> Plan {
-    let Some(program) = argv.first() else {
+    if argv.is_empty() {
         return Plan {
             argv: Vec::new(),
+            tool: String::new(),
             profile: None,
             needs_auth: false,
         };
-    };
-    let tool = tool_name(program);
-    let args = &argv[1..];
-    let mut out = vec![program.clone()];
+    }
+    let at = tool_index(argv);
+    let tool = tool_name(&argv[at]);
+    let args = &argv[at + 1..];
+    let mut out: Vec<OsString> = argv[..=at].to_vec();
     let mut profile = None;
     if PROFILE_TOOLS.contains(&tool.as_str()) {
         let mut i = 0;
@@ -65,9 +134,10 @@ pub fn plan(argv: &[OsString]) -> Plan {
     } else {
         out.extend(args.iter().cloned());
     }
-    let needs_auth = needs_auth(&tool, &out[1..]);
+    let needs_auth = needs_auth(&tool, &out[at + 1..]);
     Plan {
         argv: out,
+        tool,
         profile,
         needs_auth,
     }
@@ -203,6 +273,7 @@ impl EnvChanges {
 }
 
 pub struct EnvInput<'a> {
+    /// The tool that reads the credentials; empty for a shell (`export`).
     pub tool: &'a str,
     pub creds: &'a Credentials,
     /// The profile in effect, to be passed as `AWS_PROFILE`.
@@ -232,11 +303,13 @@ pub fn env_changes(i: &EnvInput<'_>) -> EnvChanges {
         c.set("AWS_REGION", r);
         c.set("AWS_DEFAULT_REGION", r);
     }
-    if i.tool == "cdk" {
-        // The JS SDK prefers a profile over environment keys.
-        c.unset("AWS_PROFILE");
-    } else if let Some(p) = i.profile {
-        c.set("AWS_PROFILE", p);
+    match i.profile {
+        // A shell (`export`): its AWS_PROFILE is the user's business.
+        _ if i.tool.is_empty() => {}
+        Some(p) if BOTOCORE_TOOLS.contains(&i.tool) => c.set("AWS_PROFILE", p),
+        // A profile would win over the keys in the JS and Go SDKs (and any SDK an unknown
+        // command runs): none is left beside them, the shell's included.
+        _ => c.unset("AWS_PROFILE"),
     }
     c
 }
@@ -314,6 +387,67 @@ mod tests {
         let rest = c.clone().against(&caller);
         assert_eq!(rest.set, [("A".to_owned(), "it's".to_owned())]);
         assert_eq!(rest.unset, ["C"], "an empty C is still there to unset");
+    }
+
+    #[test]
+    fn the_tool_behind_a_package_runner() {
+        for (cmd, tool, rest) in [
+            (
+                &["npx", "cdk", "deploy", "--profile", "p"][..],
+                "cdk",
+                &["deploy"][..],
+            ),
+            (
+                &["npx", "--yes", "-p", "aws-cdk", "cdk", "ls"],
+                "cdk",
+                &["ls"],
+            ),
+            (&["npm", "exec", "--", "cdk", "ls"], "cdk", &["ls"]),
+            (&["pnpm", "exec", "cdk", "ls"], "cdk", &["ls"]),
+            (&["yarn", "cdk", "ls"], "cdk", &["ls"]),
+            (&["bunx", "cdk", "ls"], "cdk", &["ls"]),
+            (&["yarn", "install"], "yarn", &["install"]),
+            (&["npx"], "npx", &[]),
+        ] {
+            let p = plan(&argv(cmd));
+            assert_eq!(p.tool, tool, "{cmd:?}");
+            assert!(p.argv.ends_with(&argv(rest)), "{cmd:?}: {:?}", p.argv);
+        }
+        assert_eq!(
+            plan(&argv(&["npx", "cdk", "deploy", "--profile", "p"]))
+                .profile
+                .as_deref(),
+            Some("p")
+        );
+        assert!(!plan(&argv(&["npx", "cdk", "--help"])).needs_auth);
+    }
+
+    #[test]
+    fn aws_profile_only_for_botocore() {
+        let creds = Credentials {
+            access_key_id: "AKIA".into(),
+            secret_access_key: "s".to_owned().into(),
+            session_token: None,
+            expiration: None,
+        };
+        let env = |tool| {
+            env_changes(&EnvInput {
+                tool,
+                creds: &creds,
+                profile: Some("admin"),
+                region: None,
+            })
+        };
+        assert!(
+            env("aws")
+                .set
+                .contains(&("AWS_PROFILE".into(), "admin".into()))
+        );
+        for tool in ["cdk", "node", "terraform", "eksctl", "make"] {
+            let e = env(tool);
+            assert!(e.unset.contains(&"AWS_PROFILE".to_owned()), "{tool}");
+            assert!(!e.set.iter().any(|(k, _)| k == "AWS_PROFILE"), "{tool}");
+        }
     }
 
     #[test]

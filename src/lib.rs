@@ -17,6 +17,7 @@ pub mod import;
 pub mod inject;
 pub mod item;
 pub mod onepassword;
+pub mod process;
 pub mod prompt;
 pub mod report;
 pub mod resolve;

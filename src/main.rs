@@ -6,6 +6,7 @@ use clap::Parser;
 mod cli;
 
 fn main() -> ExitCode {
+    op_aws::process::harden();
     restore_sigpipe();
     // Backtraces would print paths and internals, never anything a user can act on.
     let cli = cli::Cli::parse();

@@ -211,12 +211,7 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
                 out.env = inject::env_changes(&EnvInput {
                     tool,
                     creds: &creds,
-                    // A shell (export) gets no AWS_PROFILE: it would outlive these keys.
-                    profile: if tool.is_empty() {
-                        None
-                    } else {
-                        out.profile.as_deref()
-                    },
+                    profile: out.profile.as_deref(),
                     region: out.region_name(),
                 });
             }

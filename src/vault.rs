@@ -159,9 +159,24 @@ pub fn unlock(dirs: &Dirs, passphrase: SecretString) -> Result<Identity> {
         .map(str::trim)
         .find(|l| l.starts_with("AGE-SECRET-KEY-"))
         .ok_or_else(|| corrupt(&path, "no AGE-SECRET-KEY line"))?;
-    age::x25519::Identity::from_str(key)
+    let id = age::x25519::Identity::from_str(key)
         .map(Identity)
-        .map_err(|_| corrupt(&path, "malformed AGE-SECRET-KEY line"))
+        .map_err(|_| corrupt(&path, "malformed AGE-SECRET-KEY line"))?;
+    check_recipient(dirs, &id)?;
+    Ok(id)
+}
+
+/// `recipient.txt` must be the identity's own: a swapped one would have every new session
+/// encrypted to someone else's key.
+pub fn check_recipient(dirs: &Dirs, id: &Identity) -> Result<()> {
+    let on_disk = recipient(dirs)?;
+    if on_disk.to_string() != id.recipient().to_string() {
+        return Err(corrupt(
+            &dirs.recipient_file(),
+            "it is not the vault identity's recipient (it was replaced); nothing was written",
+        ));
+    }
+    Ok(())
 }
 
 pub fn load(dirs: &Dirs, identity: &Identity) -> Result<VaultData> {

@@ -7,9 +7,11 @@ mod support;
 
 mod conformance;
 mod foundation;
+mod hardening;
 mod injection;
 mod nu;
 mod onepassword;
 mod resolver;
+mod sdks;
 mod shells;
 mod sts;

@@ -37,13 +37,12 @@ impl Args {
             return not_found(&program);
         };
         let ctx = Ctx::new(caller)?;
-        let tool = inject::tool_name(&program);
         let r = super::resolve_or_pick(
             &ctx,
             &Request {
                 item: self.item.as_deref(),
                 profile: plan.profile.as_deref().or(self.profile.as_deref()),
-                want: Want::Env { tool: &tool },
+                want: Want::Env { tool: &plan.tool },
             },
         )?;
         // Exec the file found above (no second PATH search); the command keeps its own argv[0].
@@ -68,6 +67,7 @@ impl Args {
 }
 
 fn exec(cmd: &mut Command, program: &OsString) -> anyhow::Result<()> {
+    op_aws::process::restore_core_limit();
     let err = cmd.exec();
     match err.kind() {
         std::io::ErrorKind::NotFound => not_found(program),

@@ -84,7 +84,14 @@ fn blob_path(ctx: &Ctx, key: &str) -> PathBuf {
 impl<'a> Cache<'a> {
     pub fn open(ctx: &'a Ctx) -> Result<Self> {
         let backend = if vault::exists(&ctx.dirs) {
-            Backend::Files(vault::recipient(&ctx.dirs)?)
+            // With the identity at hand, the recipient is its own, and the file must agree.
+            match crate::agent::identity(&ctx.dirs) {
+                Ok(Some(id)) => {
+                    vault::check_recipient(&ctx.dirs, &id)?;
+                    Backend::Files(id.recipient())
+                }
+                _ => Backend::Files(vault::recipient(&ctx.dirs)?),
+            }
         } else {
             Backend::Agent
         };

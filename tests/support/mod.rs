@@ -16,10 +16,15 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_op-aws"))
 }
 
+/// Where `scripts/test-deps` installs what is not a Debian package.
+pub fn tools_dir() -> String {
+    std::env::var("OP_AWS_TOOLS")
+        .unwrap_or_else(|_| format!("{}/.cache/op-aws/tools", std::env::var("HOME").unwrap()))
+}
+
 /// Where `scripts/test-deps` put nu, aws and moto (also honoured: PATH).
 pub fn tools_path() -> String {
-    let tools = std::env::var("OP_AWS_TOOLS")
-        .unwrap_or_else(|_| format!("{}/.cache/op-aws/tools", std::env::var("HOME").unwrap()));
+    let tools = tools_dir();
     let extra = format!("{tools}/nu/node_modules/@nushell/linux-x64/bin:{tools}/venv/bin");
     format!(
         "{}:{extra}:{}",

@@ -1,0 +1,32 @@
+//! Hardening for every op-aws process that may hold a secret (the CLI, the agent, the nushell
+//! plugin): no core dumps and not dumpable, so neither a crash nor another process of the user
+//! (ptrace, /proc/PID/mem) can read the keys. A command `run` execs gets the caller's core limit
+//! back; execve makes it dumpable again by itself.
+
+use std::sync::OnceLock;
+
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
+
+/// The soft core limit the process started with.
+static CALLERS_CORE_LIMIT: OnceLock<u64> = OnceLock::new();
+
+/// First thing in `main`. Only the soft limit is lowered (the hard one stays), so the limit
+/// can be given back to an exec'd command without privileges.
+pub fn harden() {
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_CORE) {
+        let _ = CALLERS_CORE_LIMIT.set(soft);
+        let _ = setrlimit(Resource::RLIMIT_CORE, 0, hard);
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = nix::sys::prctl::set_dumpable(false);
+}
+
+/// Right before exec: the caller's core limit again, for the command (which holds only what
+/// op-aws gave it).
+pub fn restore_core_limit() {
+    if let (Some(soft), Ok((_, hard))) =
+        (CALLERS_CORE_LIMIT.get(), getrlimit(Resource::RLIMIT_CORE))
+    {
+        let _ = setrlimit(Resource::RLIMIT_CORE, (*soft).min(hard), hard);
+    }
+}

@@ -1,0 +1,207 @@
+//! The agent against hostile clients of the same user, and no core dumps in op-aws processes.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::{PASS, TestEnv};
+
+fn sock(env: &TestEnv) -> std::path::PathBuf {
+    env.runtime_dir().join("agent.sock")
+}
+
+/// One raw request line; the answer line.
+fn raw(env: &TestEnv, line: &str) -> String {
+    let mut s = UnixStream::connect(sock(env)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(line.as_bytes()).unwrap();
+    s.write_all(b"\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+fn rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn slow_clients_stall_nobody() {
+    let env = TestEnv::new();
+    env.vault();
+    // Clients that trickle a byte every 300 ms and never finish their line.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickles: Vec<_> = (0..4)
+        .map(|_| {
+            let mut s = UnixStream::connect(sock(&env)).unwrap();
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                for _ in 0..30 {
+                    if stop.load(std::sync::atomic::Ordering::SeqCst) || s.write_all(b"{").is_err()
+                    {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..3 {
+        env.ok(&["status"]);
+        env.ok(&["item", "list"]);
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    env.ok(&["lock"]);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for t in trickles {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn huge_requests_and_many_entries_stay_small_and_numbers_are_clamped() {
+    let env = TestEnv::new();
+    env.vault();
+    let pid = env.agent_pid().unwrap();
+    // 1 GiB without a newline: refused after the cap, never buffered.
+    let mut s = UnixStream::connect(sock(&env)).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    let mut sent = 0usize;
+    while sent < 1 << 30 {
+        match s.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    drop(s);
+    assert!(sent < 1 << 30, "the agent read all of a 1 GiB line");
+    // 10,000 cache entries of 1 KiB.
+    let value = "v".repeat(1024);
+    for i in 0..10_000 {
+        raw(
+            &env,
+            &format!(r#"{{"op":"cache_put","key":"k{i}","value":"{value}"}}"#),
+        );
+    }
+    let status = raw(&env, r#"{"op":"status"}"#);
+    let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let entries = v["status"]["cached_entries"].as_u64().unwrap();
+    assert!(entries <= 1024, "{entries} entries kept");
+    let rss = rss_kib(pid);
+    assert!(rss < 64 * 1024, "agent RSS {rss} KiB");
+    // An idle time that would overflow any clock: clamped to the 12 h limit, no panic.
+    let out = raw(
+        &env,
+        r#"{"op":"unlock","identity":null,"idle_secs":18446744073709551615}"#,
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["error"].is_null(), "{out}");
+    assert!(v["status"]["expires_in_secs"].as_u64().unwrap() <= 12 * 3600);
+    env.ok(&["status"]);
+    assert_eq!(env.agent_pid(), Some(pid), "the agent survived");
+}
+
+#[test]
+fn op_aws_processes_cannot_dump_core_but_the_command_can() {
+    let env = TestEnv::new();
+    env.vault();
+    env.ok(&["lock"]);
+    // While unlock waits for the passphrase on stdin, its core limit is 0 (the hard one
+    // stays, so the limit can be handed back to an exec'd command).
+    let mut c = env.op_aws(&["unlock", "--passphrase-stdin"]);
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap()
+        .to_owned();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASS}\n").as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let soft = core.split_whitespace().nth(4).unwrap();
+    assert_eq!(soft, "0", "{core}");
+    // The agent: hard limit 0 too.
+    let pid = env.agent_pid().unwrap();
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    assert!(
+        limits.lines().any(
+            |l| l.starts_with("Max core file size") && l.split_whitespace().nth(5) == Some("0")
+        ),
+        "{limits}"
+    );
+    // The command gets the caller's limit back.
+    env.add_keys("dev", "AKIADEV0000000000001", "s", None);
+    let mut c = env.command("sh");
+    c.arg("-c").arg(format!(
+        "ulimit -c unlimited && exec '{}' run --item dev -- sh -c 'ulimit -c'",
+        crate::support::bin().display()
+    ));
+    let out = c.output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "unlimited",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_swapped_recipient_is_refused_and_nothing_changes() {
+    let env = TestEnv::new();
+    env.vault();
+    env.ok(&["lock"]);
+    let keygen = crate::support::require("age-keygen");
+    let other = Command::new(keygen).output().unwrap();
+    let text = String::from_utf8(other.stdout).unwrap();
+    let public = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .unwrap()
+        .to_owned();
+    let data = env.data_dir();
+    std::fs::write(data.join("recipient.txt"), format!("{public}\n")).unwrap();
+    let snapshot = || -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<_> = std::fs::read_dir(&data)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = snapshot();
+    let o = env.run_with_stdin(&["unlock", "--passphrase-stdin"], &format!("{PASS}\n"));
+    let e = crate::support::stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.starts_with("op-aws: ") && e.contains("recipient.txt"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 2, "one line and a hint: {e}");
+    assert_eq!(snapshot(), before, "no file changed");
+    assert_eq!(env.agent_pid(), None, "nothing was unlocked");
+}

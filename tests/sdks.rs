@@ -1,0 +1,189 @@
+//! Real SDKs against moto, through `op-aws run`: the AWS CLI (botocore), the AWS SDK for
+//! JavaScript v3 (node) and Terraform's S3 backend (the Go SDK). Each must use the keys op-aws
+//! injects, whatever `AWS_PROFILE` says: the JS and Go SDKs prefer a profile over keys, so they
+//! must never see one beside them.
+
+use crate::support::sts_server::{Mode, StsServer};
+use crate::support::{Moto, TestEnv, ok, require, run_cmd, stderr, tools_dir, use_moto};
+
+const WHOAMI: &str = r#"const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");
+new STSClient({})
+  .send(new GetCallerIdentityCommand({}))
+  .then((r) => console.log(r.Arn))
+  .catch((e) => { console.error(String(e)); process.exit(1); });
+"#;
+
+struct World {
+    env: TestEnv,
+    moto: Moto,
+    user_arn: String,
+}
+
+/// A moto IAM user whose keys are the item `acme`, bound to `plain`; `admin` is a role over it.
+fn world() -> World {
+    let mut env = TestEnv::new();
+    let moto = Moto::start();
+    use_moto(&mut env, &moto);
+    env.set("AWS_REGION", "us-east-1");
+    env.set("NODE_PATH", format!("{}/js/node_modules", tools_dir()));
+    env.vault();
+    let (user_arn, key, secret) = moto.iam_user("team-user");
+    env.add_keys("acme", &key, &secret, None);
+    env.write(
+        ".aws/config",
+        "[profile plain]\nop_aws_item = acme\nregion = us-east-1\n\
+         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = plain\n",
+    );
+    env.write("whoami.js", WHOAMI);
+    World {
+        env,
+        moto,
+        user_arn,
+    }
+}
+
+fn arn_of(w: &World, profile_env: Option<&str>, args: &[&str]) -> String {
+    let mut c = w.env.op_aws(args);
+    if let Some(p) = profile_env {
+        c.env("AWS_PROFILE", p);
+    }
+    ok(run_cmd(c, ""), args).trim().to_owned()
+}
+
+#[test]
+fn the_js_sdk_uses_the_injected_keys_with_a_profile_in_play() {
+    let w = world();
+    require("node");
+    let role = arn_of(
+        &w,
+        None,
+        &["run", "--profile", "admin", "--", "node", "whoami.js"],
+    );
+    assert!(role.contains(":assumed-role/Admin/"), "{role}");
+    let plain = arn_of(&w, Some("plain"), &["run", "--", "node", "whoami.js"]);
+    assert_eq!(plain, w.user_arn, "AWS_PROFILE from the shell");
+    // The same through the CLI (botocore keeps AWS_PROFILE, and prefers the keys).
+    let cli = arn_of(
+        &w,
+        None,
+        &[
+            "run",
+            "--profile",
+            "admin",
+            "--",
+            "aws",
+            "sts",
+            "get-caller-identity",
+            "--query",
+            "Arn",
+            "--output",
+            "text",
+        ],
+    );
+    assert!(cli.contains(":assumed-role/Admin/"), "{cli}");
+    // And boto3.
+    let py = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])";
+    let boto = arn_of(
+        &w,
+        None,
+        &["run", "--profile", "admin", "--", "python3", "-c", py],
+    );
+    assert!(boto.contains(":assumed-role/Admin/"), "{boto}");
+}
+
+/// `terraform init` with an S3 backend: the Go SDK checks the credentials with STS (the
+/// recording proxy shows whose), then reads the state bucket.
+#[test]
+fn terraforms_s3_backend_uses_the_injected_keys() {
+    let mut w = world();
+    let terraform = require("terraform");
+    let proxy = StsServer::start(Mode::Forward(w.moto.port));
+    w.env.set("AWS_ENDPOINT_URL_STS", proxy.url());
+    // The state bucket, made with moto's test keys.
+    let py = format!(
+        "import boto3; boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
+         aws_access_key_id='test', aws_secret_access_key='test').create_bucket(Bucket='tfstate')",
+        w.moto.url()
+    );
+    let out = std::process::Command::new(require("python3"))
+        .args(["-c", &py])
+        .env("PATH", crate::support::tools_path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = w.env.home.join("tf");
+    std::fs::create_dir_all(&dir).unwrap();
+    w.env.write(
+        "tf/main.tf",
+        &format!(
+            "terraform {{\n  backend \"s3\" {{\n    bucket = \"tfstate\"\n    key = \"op-aws.tfstate\"\n    \
+             region = \"us-east-1\"\n    use_path_style = true\n    \
+             endpoints = {{ s3 = \"{}\", sts = \"{}\" }}\n  }}\n}}\n",
+            w.moto.url(),
+            proxy.url()
+        ),
+    );
+    let tf = terraform.to_str().unwrap();
+    let init = |profile_flag: bool, profile_env: Option<&str>| {
+        proxy.clear();
+        let mut args = vec!["run"];
+        if profile_flag {
+            args.extend(["--profile", "admin"]);
+        }
+        args.extend([
+            "--",
+            tf,
+            "init",
+            "-input=false",
+            "-no-color",
+            "-reconfigure",
+        ]);
+        let mut c = w.env.op_aws(&args);
+        c.current_dir(&dir).env("TF_IN_AUTOMATION", "1");
+        if let Some(p) = profile_env {
+            c.env("AWS_PROFILE", p);
+        }
+        let o = run_cmd(c, "");
+        assert!(
+            o.status.success(),
+            "terraform init: {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            stderr(&o)
+        );
+        proxy.requests()
+    };
+    // With --profile admin: the role session signs terraform's own STS call.
+    let reqs = init(true, None);
+    let tf_calls: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.action == "GetCallerIdentity")
+        .collect();
+    assert!(
+        !tf_calls.is_empty(),
+        "terraform checked no credentials: {reqs:?}"
+    );
+    assert!(
+        tf_calls.iter().all(|r| r.signer.starts_with("ASIA")),
+        "terraform signed with something else than the role session: {tf_calls:?}"
+    );
+    let assumed: Vec<_> = reqs.iter().filter(|r| r.action == "AssumeRole").collect();
+    assert!(
+        assumed.len() == 1 && assumed[0].signer.starts_with("AKIA"),
+        "one AssumeRole, op-aws's, signed by the item's key: {reqs:?}"
+    );
+    // With AWS_PROFILE=plain from the shell: the item's long-lived key.
+    let key = w
+        .env
+        .ok(&["export", "--profile", "plain", "--format", "json"]);
+    let key: serde_json::Value = serde_json::from_str(&key).unwrap();
+    let reqs = init(false, Some("plain"));
+    assert!(
+        reqs.iter()
+            .any(|r| r.action == "GetCallerIdentity" && r.signer == key["AccessKeyId"]),
+        "{reqs:?}"
+    );
+}
