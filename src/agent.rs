@@ -1,5 +1,8 @@
-//! The unlock agent: one detached process per runtime directory that keeps the vault identity
-//! (and, for the 1Password store, what `op` returned) in memory only, behind a Unix socket.
+//! The unlock agent: one detached process per runtime directory that keeps the vault identity,
+//! the decrypted vault and, for the 1Password store, what `op` returned, in memory only, behind
+//! a Unix socket. Neither the identity nor the vault ever leaves it: clients ask for one item, the
+//! titles, a change to apply, a cached session to decrypt; the identity travels only inwards, at
+//! unlock.
 //!
 //! Protocol: one JSON request line, one JSON response line, per connection. The socket lives in
 //! a 0700 directory that both sides check is ours and not a symlink; each side checks the
@@ -21,7 +24,8 @@ use zeroize::Zeroizing;
 
 use crate::dirs::Dirs;
 use crate::fsutil;
-use crate::vault::Identity;
+use crate::item::Item;
+use crate::vault::{self, Identity};
 use crate::{Error, Result};
 
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(10 * 60);
@@ -45,7 +49,6 @@ enum Request {
         identity: Option<Zeroizing<String>>,
         idle_secs: u64,
     },
-    Identity,
     Lock,
     CacheGet {
         key: String,
@@ -54,18 +57,63 @@ enum Request {
         key: String,
         value: Zeroizing<String>,
     },
+    /// The vault's item titles and field labels (never a value).
+    List,
+    /// One item, revealed.
+    Item {
+        name: String,
+    },
+    /// A change to the vault, applied and re-encrypted by the agent.
+    Update {
+        change: vault::Change,
+    },
+    /// A cached STS session (`sts-KEY.age` in `dir`), decrypted: only a blob whose plaintext is
+    /// a session is answered, so this decrypts nothing else (not the vault).
+    Session {
+        dir: std::path::PathBuf,
+        key: String,
+    },
+    /// The identity's public recipient.
+    Recipient,
 }
 
 #[derive(Serialize, Deserialize, Default)]
 struct Response {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// What kind of error, for the client to map back: "locked", "no_such_item",
+    /// "item_exists", "invalid".
     #[serde(skip_serializing_if = "Option::is_none")]
-    identity: Option<Zeroizing<String>>,
+    code: Option<String>,
+    /// The error's next command to run, carried to the client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<Zeroizing<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    list: Option<Vec<vault::Listing>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<AgentStatus>,
+}
+
+impl Response {
+    fn fail(e: &Error) -> Self {
+        let code = match e {
+            Error::Locked => "locked",
+            Error::NoSuchItem(_) => "no_such_item",
+            Error::ItemExists(_) => "item_exists",
+            _ => "invalid",
+        };
+        Self {
+            error: Some(match e {
+                Error::NoSuchItem(n) | Error::ItemExists(n) => n.clone(),
+                other => other.to_string(),
+            }),
+            code: Some(code.into()),
+            hint: e.hint(),
+            ..Self::default()
+        }
+    }
 }
 
 /// What `op-aws status` shows about the agent.
@@ -126,13 +174,21 @@ impl Client {
         if buf.is_empty() {
             return Err(Error::Agent("it closed the connection".into()));
         }
-        let resp: Response = serde_json::from_str(&buf)
+        let mut resp: Response = serde_json::from_str(&buf)
             .map_err(|e| Error::Agent(format!("bad reply: {}", crate::vault::json_error(&e))))?;
-        match resp.error {
-            Some(e) if e == "locked" => Err(Error::Locked),
-            Some(e) => Err(Error::Agent(e)),
-            None => Ok(resp),
-        }
+        let Some(error) = resp.error.take() else {
+            return Ok(resp);
+        };
+        Err(match resp.code.as_deref() {
+            Some("locked") => Error::Locked,
+            Some("no_such_item") => Error::NoSuchItem(error),
+            Some("item_exists") => Error::ItemExists(error),
+            Some("invalid") => Error::Remote {
+                message: error,
+                hint: resp.hint.take(),
+            },
+            _ => Error::Agent(error),
+        })
     }
 }
 
@@ -150,16 +206,62 @@ fn check_peer(stream: &UnixStream) -> std::result::Result<(), String> {
     }
 }
 
-/// The identity, if the agent is running and holds one.
-pub fn identity(dirs: &Dirs) -> Result<Option<Identity>> {
+/// One item from the unlocked vault. `None` when no agent runs; `Error::Locked` when it holds
+/// no identity.
+pub fn item(dirs: &Dirs, name: &str) -> Result<Option<Item>> {
     let Some(c) = Client::connect(dirs)? else {
         return Ok(None);
     };
-    match c.call(&Request::Identity) {
-        Ok(r) => match r.identity {
-            Some(id) => Identity::parse(&id).map(Some),
-            None => Ok(None),
-        },
+    let r = c.call(&Request::Item {
+        name: name.to_owned(),
+    })?;
+    let json = r
+        .value
+        .ok_or_else(|| Error::Agent("it sent no item".into()))?;
+    serde_json::from_str(&json)
+        .map(Some)
+        .map_err(|e| Error::Agent(format!("bad item: {}", crate::vault::json_error(&e))))
+}
+
+/// The vault's titles and labels. `None` when no agent runs.
+pub fn list(dirs: &Dirs) -> Result<Option<Vec<vault::Listing>>> {
+    let Some(c) = Client::connect(dirs)? else {
+        return Ok(None);
+    };
+    Ok(Some(c.call(&Request::List)?.list.unwrap_or_default()))
+}
+
+/// Applies `change` to the vault. `Error::Locked` when no agent holds the identity.
+pub fn update(dirs: &Dirs, change: vault::Change) -> Result<()> {
+    let Some(c) = Client::connect(dirs)? else {
+        return Err(Error::Locked);
+    };
+    c.call(&Request::Update { change }).map(|_| ())
+}
+
+/// The cached session `key` of `dir`, decrypted (JSON). `None` when no agent holds the
+/// identity.
+pub fn session(dirs: &Dirs, dir: &Path, key: &str) -> Result<Option<Zeroizing<String>>> {
+    let Some(c) = Client::connect(dirs)? else {
+        return Ok(None);
+    };
+    match c.call(&Request::Session {
+        dir: dir.to_owned(),
+        key: key.to_owned(),
+    }) {
+        Ok(r) => Ok(r.value),
+        Err(Error::Locked) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The public recipient of the identity the agent holds, if it holds one.
+pub fn recipient(dirs: &Dirs) -> Result<Option<String>> {
+    let Some(c) = Client::connect(dirs)? else {
+        return Ok(None);
+    };
+    match c.call(&Request::Recipient) {
+        Ok(r) => Ok(r.value.map(|v| v.as_str().to_owned())),
         Err(Error::Locked) => Ok(None),
         Err(e) => Err(e),
     }
@@ -250,7 +352,10 @@ fn spawn(dirs: &Dirs, exe: &Path) -> Result<()> {
 /// Times are [`clock::now`] readings: they count suspend, so a laptop closed for the night
 /// does not come back to an agent that thinks only minutes went by.
 struct State {
-    identity: Option<Zeroizing<String>>,
+    dirs: Dirs,
+    identity: Option<Identity>,
+    /// The decrypted vault, and the file's identity when it was read (re-read on change).
+    vault: Option<(FileStamp, vault::VaultData)>,
     cache: HashMap<String, Zeroizing<String>>,
     cache_bytes: usize,
     started: Duration,
@@ -267,8 +372,20 @@ impl State {
     }
     fn forget(&mut self) {
         self.identity = None;
+        self.vault = None;
         self.cache.clear();
         self.cache_bytes = 0;
+    }
+
+    /// The vault as it is on disk now (decrypted again only when the file changed).
+    fn vault(&mut self) -> Result<&vault::VaultData> {
+        let id = self.identity.as_ref().ok_or(Error::Locked)?;
+        let stamp = FileStamp::of(&self.dirs.vault_file());
+        if self.vault.as_ref().is_none_or(|(s, _)| *s != stamp) {
+            let data = vault::load(&self.dirs, id)?;
+            self.vault = Some((stamp, data));
+        }
+        Ok(&self.vault.as_ref().expect("just loaded").1)
     }
     /// Keeps `value` unless that would pass the caps (an over-full cache only means more `op`
     /// calls, never a failure).
@@ -282,6 +399,21 @@ impl State {
         }
         self.cache_bytes += size;
         self.cache.insert(key, value);
+    }
+}
+
+/// Which version of a file this is: size, mtime and inode (an atomic rename changes the inode).
+#[derive(PartialEq, Eq, Clone, Copy)]
+struct FileStamp(Option<(u64, i64, i64, u64)>);
+
+impl FileStamp {
+    fn of(path: &Path) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self(
+            std::fs::metadata(path)
+                .ok()
+                .map(|m| (m.len(), m.mtime(), m.mtime_nsec(), m.ino())),
+        )
     }
 }
 
@@ -335,7 +467,9 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
         .map_err(|e| Error::io(&sock, e))?;
     let now = clock::now();
     let state = Arc::new(Mutex::new(State {
+        dirs: dirs.clone(),
         identity: None,
+        vault: None,
         cache: HashMap::new(),
         cache_bytes: 0,
         started: now,
@@ -521,22 +655,66 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
             idle_secs,
         } => {
             if let Some(id) = identity {
-                if Identity::parse(&id).is_err() {
+                let Ok(id) = Identity::parse(&id) else {
                     r.error = Some("malformed identity".into());
                     return r;
-                }
+                };
                 s.identity = Some(id);
+                s.vault = None;
                 s.unlocked_at = Some(now);
             }
             s.idle = clamp_idle(idle_secs);
             s.last_used = now;
         }
-        Request::Identity => match &s.identity {
-            Some(id) => {
-                r.identity = Some(id.clone());
+        Request::List => match s.vault() {
+            Ok(v) => {
+                r.list = Some(v.listing());
                 s.last_used = now;
             }
-            None => r.error = Some("locked".into()),
+            Err(e) => r = Response::fail(&e),
+        },
+        Request::Item { name } => {
+            let found = s.vault().and_then(|v| {
+                v.find(&name)
+                    .ok_or_else(|| Error::NoSuchItem(name.clone()))
+                    .and_then(|i| {
+                        serde_json::to_string(i).map_err(|e| Error::Invalid(e.to_string()))
+                    })
+            });
+            match found {
+                Ok(json) => {
+                    r.value = Some(Zeroizing::new(json));
+                    s.last_used = now;
+                }
+                Err(e) => r = Response::fail(&e),
+            }
+        }
+        Request::Update { change } => {
+            let result = match &s.identity {
+                None => Err(Error::Locked),
+                Some(id) => vault::update(&s.dirs, id, |data| change.apply(data)),
+            };
+            match result {
+                Ok(()) => {
+                    s.vault = None;
+                    s.last_used = now;
+                }
+                Err(e) => r = Response::fail(&e),
+            }
+        }
+        Request::Session { dir, key } => match &s.identity {
+            None => r = Response::fail(&Error::Locked),
+            Some(id) => match crate::sts::cache::decrypt_session(id, &dir, &key) {
+                Ok(v) => {
+                    r.value = v;
+                    s.last_used = now;
+                }
+                Err(e) => r = Response::fail(&e),
+            },
+        },
+        Request::Recipient => match &s.identity {
+            None => r = Response::fail(&Error::Locked),
+            Some(id) => r.value = Some(Zeroizing::new(id.recipient().to_string())),
         },
         Request::Lock => {
             s.forget();

@@ -89,6 +89,12 @@ pub enum Error {
     ChainedDuration { profile: String, seconds: u32 },
     #[error("the item's One-Time Password is not usable: {0}")]
     BadTotp(String),
+    /// An error the agent met on our behalf, as it said it (and its hint).
+    #[error("{message}")]
+    Remote {
+        message: String,
+        hint: Option<String>,
+    },
     /// A step of a larger piece of work failed: what the step was, then why.
     #[error("{what}: {source}")]
     Step {
@@ -112,6 +118,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Self::Step { source, .. } => return source.hint(),
+            Self::Remote { hint, .. } => return hint.clone(),
             Self::RelativeDirOverride { var, .. } => format!("set {var} to an absolute path, or unset it"),
             Self::NoVault(_) => "create one with `op-aws vault create` (or run `op-aws init`)".into(),
             Self::VaultExists(_) => "use the existing vault, or move it away first".into(),

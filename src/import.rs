@@ -99,16 +99,8 @@ pub fn from_env(c: &Caller, name: &str) -> Result<Import> {
 pub fn save(ctx: &Ctx, items: &[Import], to: StoreKind) -> Result<Vec<String>> {
     match to {
         StoreKind::Local => {
-            let id = store::identity(ctx)?;
-            vault::update(&ctx.dirs, &id, |data| {
-                for i in items {
-                    if data.find(&i.item.title).is_some() {
-                        return Err(Error::ItemExists(i.item.title.clone()));
-                    }
-                }
-                data.items.extend(items.iter().map(|i| i.item.clone()));
-                Ok(())
-            })?;
+            let all = items.iter().map(|i| i.item.clone()).collect();
+            store::update(ctx, vault::Change::Add { items: all })?;
             Ok(items.iter().map(|i| i.item.title.clone()).collect())
         }
         StoreKind::OnePassword => {

@@ -4,7 +4,7 @@
 use crate::config::StoreKind;
 use crate::ctx::Ctx;
 use crate::item::Item;
-use crate::vault::{self, Identity};
+use crate::vault;
 use crate::{Error, Result, agent, onepassword, prompt};
 
 /// The store an item name refers to.
@@ -19,13 +19,7 @@ pub fn store_of(ctx: &Ctx, name: &str) -> StoreKind {
 pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
     match store_of(ctx, name) {
         StoreKind::OnePassword => onepassword::get_item(ctx, name),
-        StoreKind::Local => {
-            let id = identity(ctx)?;
-            let data = vault::load(&ctx.dirs, &id)?;
-            data.find(name)
-                .cloned()
-                .ok_or_else(|| Error::NoSuchItem(name.to_owned()))
-        }
+        StoreKind::Local => with_agent(ctx, || agent::item(&ctx.dirs, name)),
     }
 }
 
@@ -35,16 +29,10 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
 pub fn held_item(ctx: &Ctx, name: &str) -> Result<Option<Item>> {
     match store_of(ctx, name) {
         StoreKind::OnePassword => onepassword::cached_item(ctx, name),
-        StoreKind::Local => {
-            let Some(id) = agent::identity(&ctx.dirs)? else {
-                return Ok(None);
-            };
-            vault::load(&ctx.dirs, &id)?
-                .find(name)
-                .cloned()
-                .map(Some)
-                .ok_or_else(|| Error::NoSuchItem(name.to_owned()))
-        }
+        StoreKind::Local => match agent::item(&ctx.dirs, name) {
+            Err(Error::Locked) => Ok(None),
+            other => other,
+        },
     }
 }
 
@@ -52,15 +40,32 @@ pub fn held_item(ctx: &Ctx, name: &str) -> Result<Option<Item>> {
 pub fn list_titles(ctx: &Ctx) -> Result<Vec<String>> {
     match ctx.config.store {
         StoreKind::OnePassword => onepassword::list_titles(ctx),
-        StoreKind::Local => {
-            let id = identity(ctx)?;
-            Ok(vault::load(&ctx.dirs, &id)?
-                .items
-                .iter()
-                .map(|i| i.title.clone())
-                .collect())
-        }
+        StoreKind::Local => Ok(list(ctx)?.into_iter().map(|l| l.title).collect()),
     }
+}
+
+/// The local vault's items, titles and labels only.
+pub fn list(ctx: &Ctx) -> Result<Vec<vault::Listing>> {
+    with_agent(ctx, || agent::list(&ctx.dirs))
+}
+
+/// Changes the local vault (the agent applies it; unlocking first, on a terminal).
+pub fn update(ctx: &Ctx, change: vault::Change) -> Result<()> {
+    unlocked(ctx)?;
+    agent::update(&ctx.dirs, change)
+}
+
+/// Asks the agent (`Ok(None)`: none runs); when it is not there or locked, unlocks on the
+/// terminal and asks once more. One round trip when the agent is unlocked: the hot path.
+fn with_agent<T>(ctx: &Ctx, ask: impl Fn() -> Result<Option<T>>) -> Result<T> {
+    vault::ensure_exists(&ctx.dirs)?;
+    match ask() {
+        Ok(Some(v)) => return Ok(v),
+        Ok(None) | Err(Error::Locked) => {}
+        Err(e) => return Err(e),
+    }
+    unlocked(ctx)?;
+    ask()?.ok_or(Error::Locked)
 }
 
 /// The name to store for a default: the item's own title (matched case-insensitively), or an
@@ -76,12 +81,12 @@ pub fn existing_name(ctx: &Ctx, name: &str) -> Result<String> {
         .ok_or_else(|| Error::NoSuchItem(name.to_owned()))
 }
 
-/// The vault identity: from the agent, else asked on the terminal (which starts the agent so
-/// the next command does not ask again), else an error naming `op-aws unlock`.
-pub fn identity(ctx: &Ctx) -> Result<Identity> {
+/// An agent that holds the vault identity: already running, else started after asking for the
+/// passphrase on the terminal, else an error naming `op-aws unlock`.
+pub fn unlocked(ctx: &Ctx) -> Result<()> {
     vault::ensure_exists(&ctx.dirs)?;
-    if let Some(id) = agent::identity(&ctx.dirs)? {
-        return Ok(id);
+    if agent::status(&ctx.dirs)?.is_some_and(|a| a.unlocked) {
+        return Ok(());
     }
     if !ctx.caller.terminal {
         return Err(Error::LockedNoTerminal);
@@ -94,8 +99,7 @@ pub fn identity(ctx: &Ctx) -> Result<Identity> {
         &op_aws_exe(&exe),
         Some(&id),
         ctx.config.agent_idle(),
-    )?;
-    Ok(id)
+    )
 }
 
 /// The `op-aws` binary to start the agent with: ourselves, unless we are the nushell plugin.

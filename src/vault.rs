@@ -46,6 +46,113 @@ impl VaultData {
     }
 }
 
+/// A write to the vault, as data: the CLI says what to change, the agent (which alone holds the
+/// identity) applies it under the vault lock and re-encrypts.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// New items, all or none (an existing title refuses the whole change).
+    Add {
+        items: Vec<Item>,
+    },
+    Edit {
+        name: String,
+        /// `(label, value, concealed)`.
+        set: Vec<(String, Zeroizing<String>, bool)>,
+        /// `(old label, new label)`.
+        rename: Vec<(String, String)>,
+        unset: Vec<String>,
+        title: Option<String>,
+    },
+    Remove {
+        name: String,
+    },
+}
+
+impl Change {
+    pub fn apply(&self, data: &mut VaultData) -> Result<()> {
+        match self {
+            Self::Add { items } => {
+                for i in items {
+                    if i.title.trim().is_empty() {
+                        return Err(Error::Invalid("the item name is empty".into()));
+                    }
+                    if data.find(&i.title).is_some() {
+                        return Err(Error::ItemExists(i.title.clone()));
+                    }
+                }
+                data.items.extend(items.iter().cloned());
+            }
+            Self::Edit {
+                name,
+                set,
+                rename,
+                unset,
+                title,
+            } => {
+                if let Some(t) = title
+                    && !t.eq_ignore_ascii_case(name)
+                    && data.find(t).is_some()
+                {
+                    return Err(Error::ItemExists(t.clone()));
+                }
+                let item = data
+                    .find_mut(name)
+                    .ok_or_else(|| Error::NoSuchItem(name.clone()))?;
+                for (old, new) in rename {
+                    item.rename_field(old.trim(), new.trim())?;
+                }
+                for u in unset {
+                    if !item.unset(u) {
+                        return Err(Error::Invalid(format!(
+                            "item {:?} has no field {u:?}",
+                            item.title
+                        )));
+                    }
+                }
+                for (k, v, c) in set {
+                    item.set(k, v.as_str().to_owned(), *c);
+                }
+                if let Some(t) = title {
+                    item.title = t.trim().to_owned();
+                }
+                item.updated = crate::item::now_secs();
+            }
+            Self::Remove { name } => {
+                let before = data.items.len();
+                data.items.retain(|i| !i.title.eq_ignore_ascii_case(name));
+                if data.items.len() == before {
+                    return Err(Error::NoSuchItem(name.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What `item list --json` shows of an item: never a value.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Listing {
+    pub title: String,
+    pub fields: Vec<String>,
+    pub created: u64,
+    pub updated: u64,
+}
+
+impl VaultData {
+    pub fn listing(&self) -> Vec<Listing> {
+        self.items
+            .iter()
+            .map(|i| Listing {
+                title: i.title.clone(),
+                fields: i.fields.iter().map(|f| f.label.clone()).collect(),
+                created: i.created,
+                updated: i.updated,
+            })
+            .collect()
+    }
+}
+
 /// The unlocked identity.
 pub struct Identity(age::x25519::Identity);
 
@@ -171,12 +278,16 @@ pub fn unlock(dirs: &Dirs, passphrase: SecretString) -> Result<Identity> {
 pub fn check_recipient(dirs: &Dirs, id: &Identity) -> Result<()> {
     let on_disk = recipient(dirs)?;
     if on_disk.to_string() != id.recipient().to_string() {
-        return Err(corrupt(
-            &dirs.recipient_file(),
-            "it is not the vault identity's recipient (it was replaced); nothing was written",
-        ));
+        return Err(recipient_mismatch(dirs));
     }
     Ok(())
+}
+
+pub fn recipient_mismatch(dirs: &Dirs) -> Error {
+    corrupt(
+        &dirs.recipient_file(),
+        "it is not the vault identity's recipient (it was replaced); nothing was written",
+    )
 }
 
 pub fn load(dirs: &Dirs, identity: &Identity) -> Result<VaultData> {

@@ -205,3 +205,150 @@ fn a_swapped_recipient_is_refused_and_nothing_changes() {
     assert_eq!(snapshot(), before, "no file changed");
     assert_eq!(env.agent_pid(), None, "nothing was unlocked");
 }
+
+/// Forwards connections from `front` to `back`, keeping every byte both ways.
+struct Tap {
+    bytes: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Tap {
+    fn start(front: &std::path::Path, back: std::path::PathBuf) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(front.parent().unwrap()).unwrap();
+        std::fs::set_permissions(
+            front.parent().unwrap(),
+            std::fs::Permissions::from_mode(0o700),
+        )
+        .unwrap();
+        let listener = std::os::unix::net::UnixListener::bind(front).unwrap();
+        let bytes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let all = std::sync::Arc::clone(&bytes);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(client) = conn else { continue };
+                let Ok(agent) = UnixStream::connect(&back) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), agent.try_clone().unwrap()),
+                    (agent, client),
+                ] {
+                    let all = std::sync::Arc::clone(&all);
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 8192];
+                        while let Ok(n) = from.read(&mut buf) {
+                            if n == 0 {
+                                break;
+                            }
+                            all.lock().unwrap().extend_from_slice(&buf[..n]);
+                            if to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    });
+                }
+            }
+        });
+        Self { bytes }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes.lock().unwrap()).into_owned()
+    }
+}
+
+#[test]
+fn the_identity_and_the_vault_never_leave_the_agent() {
+    let mut env = TestEnv::new();
+    env.vault();
+    env.add_keys(
+        "dev",
+        "AKIADEV0000000000001",
+        "dev-secret",
+        Some("eu-west-1"),
+    );
+    env.write(
+        ".aws/config",
+        "[profile dev]\nop_aws_item = dev\n\
+         [profile cp]\ncredential_process = op-aws credential-process --profile dev\n",
+    );
+    // Every request the protocol has, and malformed ones, raw.
+    let mut answers = String::new();
+    for line in [
+        r#"{"op":"status"}"#,
+        r#"{"op":"list"}"#,
+        r#"{"op":"item","name":"dev"}"#,
+        r#"{"op":"recipient"}"#,
+        r#"{"op":"cache_get","key":"x"}"#,
+        r#"{"op":"cache_put","key":"x","value":"y"}"#,
+        r#"{"op":"session","dir":"DATA","key":"00000000000000000000000000000000"}"#,
+        r#"{"op":"update","change":{"change":"remove","name":"nope"}}"#,
+        r#"{"op":"identity"}"#,
+        r#"{"op":"unlock","identity":"AGE-SECRET-KEY-1XYZ","idle_secs":60}"#,
+        r#"{"op":"#,
+        "not json",
+        "",
+    ] {
+        let line = line.replace("DATA", &env.data_dir().display().to_string());
+        answers += &raw(&env, &line);
+    }
+    // The vault file itself, named as a session: refused.
+    std::fs::copy(
+        env.data_dir().join("vault.age"),
+        env.cache_dir()
+            .join("sts-0123456789abcdef0123456789abcdef.age"),
+    )
+    .ok();
+    answers += &raw(
+        &env,
+        &format!(
+            r#"{{"op":"session","dir":"{}","key":"0123456789abcdef0123456789abcdef"}}"#,
+            env.cache_dir().display()
+        ),
+    );
+    assert!(!answers.contains("AGE-SECRET-KEY-1"), "{answers}");
+    assert!(
+        !answers.contains("\"version\":1,\"items\""),
+        "the vault plaintext: {answers}"
+    );
+    assert!(
+        answers.contains("dev-secret"),
+        "one item, revealed, on request"
+    );
+
+    // The commands, through a tap in front of the agent.
+    let front = env.root.path().join("tapped/agent.sock");
+    let tap = Tap::start(&front, sock(&env));
+    env.set(
+        "OP_AWS_RUNTIME_DIR",
+        front.parent().unwrap().display().to_string(),
+    );
+    env.ok(&["run", "--item", "dev", "--", "true"]);
+    env.ok(&["export", "--item", "dev"]);
+    env.ok(&["credential-process", "--profile", "dev"]);
+    env.ok(&["item", "show", "dev", "--reveal"]);
+    env.ok_with_stdin(
+        &[
+            "item",
+            "add",
+            "new",
+            "--set",
+            "Access Key ID=AKIANEW",
+            "--set-secret",
+            "Secret Access Key",
+        ],
+        "new-secret\n",
+    );
+    env.ok(&["item", "list", "--json"]);
+    let seen = tap.text();
+    assert!(
+        seen.contains("dev-secret"),
+        "the tap saw the traffic: {seen}"
+    );
+    assert!(!seen.contains("AGE-SECRET-KEY-1"), "{seen}");
+    assert!(
+        !seen.contains("\"version\":1,\"items\""),
+        "the vault plaintext crossed: {seen}"
+    );
+}

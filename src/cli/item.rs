@@ -2,8 +2,10 @@ use anyhow::Context;
 use op_aws::caller::Caller;
 use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
-use op_aws::item::{Item, is_concealed_label, now_secs};
-use op_aws::{Error, prompt, store, vault};
+use op_aws::item::{Item, is_concealed_label};
+use op_aws::vault::Change;
+use op_aws::{prompt, store};
+use zeroize::Zeroizing;
 
 /// Add, list, show, change and remove items in the local vault.
 #[derive(clap::Args)]
@@ -112,19 +114,12 @@ impl Args {
             } => {
                 anyhow::ensure!(!name.trim().is_empty(), "the item name is empty");
                 let fields = read_fields(&set, &set_secret)?;
-                let id = store::identity(&ctx)?;
-                vault::update(&ctx.dirs, &id, |data| {
-                    if data.find(&name).is_some() {
-                        return Err(Error::ItemExists(name.clone()));
-                    }
-                    let mut item = Item::new(name.trim());
-                    for (k, v, c) in fields {
-                        item.set(&k, v, c);
-                    }
-                    data.items.push(item);
-                    Ok(())
-                })
-                .with_context(|| format!("cannot add item {name:?}"))?;
+                let mut item = Item::new(name.trim());
+                for (k, v, c) in fields {
+                    item.set(&k, v, c);
+                }
+                store::update(&ctx, Change::Add { items: vec![item] })
+                    .with_context(|| format!("cannot add item {name:?}"))?;
             }
             Cmd::List { json } if ctx.config.store == StoreKind::OnePassword => {
                 let titles = store::list_titles(&ctx).context("cannot list the items")?;
@@ -140,17 +135,11 @@ impl Args {
                 }
             }
             Cmd::List { json } => {
-                let id = store::identity(&ctx)?;
-                let data = vault::load(&ctx.dirs, &id).context("cannot list the items")?;
+                let items = store::list(&ctx).context("cannot list the items")?;
                 if json {
-                    let v: Vec<_> = data
-                        .items
-                        .iter()
-                        .map(|i| serde_json::json!({"title": i.title, "fields": i.fields.iter().map(|f| &f.label).collect::<Vec<_>>(), "created": i.created, "updated": i.updated}))
-                        .collect();
-                    super::print_json(&v)?;
+                    super::print_json(&items)?;
                 } else {
-                    for i in &data.items {
+                    for i in &items {
                         println!("{}", i.title);
                     }
                 }
@@ -184,51 +173,28 @@ impl Args {
                     split_pair(r, "--rename")?;
                 }
                 let fields = read_fields(&set, &set_secret)?;
-                let id = store::identity(&ctx)?;
-                vault::update(&ctx.dirs, &id, |data| {
-                    if let Some(t) = &title
-                        && !t.eq_ignore_ascii_case(&name)
-                        && data.find(t).is_some()
-                    {
-                        return Err(Error::ItemExists(t.clone()));
-                    }
-                    let item = data
-                        .find_mut(&name)
-                        .ok_or_else(|| Error::NoSuchItem(name.clone()))?;
-                    for r in &rename {
-                        let (old, new) = r.split_once('=').unwrap_or_default();
-                        item.rename_field(old.trim(), new.trim())?;
-                    }
-                    for u in &unset {
-                        if !item.unset(u) {
-                            return Err(Error::Invalid(format!(
-                                "item {:?} has no field {u:?}",
-                                item.title
-                            )));
-                        }
-                    }
-                    for (k, v, c) in fields {
-                        item.set(&k, v, c);
-                    }
-                    if let Some(t) = title {
-                        item.title = t.trim().to_owned();
-                    }
-                    item.updated = now_secs();
-                    Ok(())
-                })
-                .with_context(|| format!("cannot edit item {name:?}"))?;
+                let change = Change::Edit {
+                    name: name.clone(),
+                    set: fields
+                        .into_iter()
+                        .map(|(k, v, c)| (k, Zeroizing::new(v), c))
+                        .collect(),
+                    rename: rename
+                        .iter()
+                        .map(|r| {
+                            let (old, new) = r.split_once('=').unwrap_or_default();
+                            (old.to_owned(), new.to_owned())
+                        })
+                        .collect(),
+                    unset,
+                    title,
+                };
+                store::update(&ctx, change)
+                    .with_context(|| format!("cannot edit item {name:?}"))?;
             }
             Cmd::Rm { name } => {
-                let id = store::identity(&ctx)?;
-                vault::update(&ctx.dirs, &id, |data| {
-                    let before = data.items.len();
-                    data.items.retain(|i| !i.title.eq_ignore_ascii_case(&name));
-                    if data.items.len() == before {
-                        return Err(Error::NoSuchItem(name.clone()));
-                    }
-                    Ok(())
-                })
-                .with_context(|| format!("cannot remove item {name:?}"))?;
+                store::update(&ctx, Change::Remove { name: name.clone() })
+                    .with_context(|| format!("cannot remove item {name:?}"))?;
             }
         }
         Ok(())

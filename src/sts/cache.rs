@@ -42,6 +42,7 @@ pub struct Meta {
 }
 
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
 struct Stored {
     access_key_id: String,
     secret_access_key: String,
@@ -57,6 +58,29 @@ enum Backend {
 pub struct Cache<'a> {
     ctx: &'a Ctx,
     backend: Backend,
+}
+
+/// In the agent: the session blob `dir/sts-KEY.age`, decrypted, if it is one. Anything that
+/// does not decrypt to exactly a session (the vault, another file) is refused.
+pub fn decrypt_session(
+    id: &vault::Identity,
+    dir: &std::path::Path,
+    key: &str,
+) -> crate::Result<Option<Zeroizing<String>>> {
+    let bad = || crate::Error::Invalid("not a cached session".into());
+    if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    let Some(ct) = fsutil::read_optional(&dir.join(format!("sts-{key}.age")))? else {
+        return Ok(None);
+    };
+    let Ok(plain) = id.decrypt(&ct) else {
+        return Err(bad());
+    };
+    let stored: Stored = serde_json::from_slice(&plain).map_err(|_| bad())?;
+    serde_json::to_string(&stored)
+        .map(|s| Some(Zeroizing::new(s)))
+        .map_err(|_| bad())
 }
 
 pub fn now_secs() -> u64 {
@@ -84,14 +108,14 @@ fn blob_path(ctx: &Ctx, key: &str) -> PathBuf {
 impl<'a> Cache<'a> {
     pub fn open(ctx: &'a Ctx) -> Result<Self> {
         let backend = if vault::exists(&ctx.dirs) {
-            // With the identity at hand, the recipient is its own, and the file must agree.
-            match crate::agent::identity(&ctx.dirs) {
-                Ok(Some(id)) => {
-                    vault::check_recipient(&ctx.dirs, &id)?;
-                    Backend::Files(id.recipient())
-                }
-                _ => Backend::Files(vault::recipient(&ctx.dirs)?),
+            // With the identity in the agent, the recipient is its own, and the file must agree.
+            let file = vault::recipient(&ctx.dirs)?;
+            if let Ok(Some(held)) = agent::recipient(&ctx.dirs)
+                && held != file.to_string()
+            {
+                return Err(vault::recipient_mismatch(&ctx.dirs));
             }
+            Backend::Files(file)
         } else {
             Backend::Agent
         };
@@ -115,10 +139,9 @@ impl<'a> Cache<'a> {
         }
         let stored: Stored = match &self.backend {
             Backend::Files(_) => {
-                let ct = fsutil::read_optional(&blob_path(self.ctx, key)).ok()??;
-                let id = agent::identity(&self.ctx.dirs).ok()??;
-                let plain = id.decrypt(&ct).ok()?;
-                serde_json::from_slice(&plain).ok()?
+                // The agent decrypts it: the identity never leaves it.
+                let v = agent::session(&self.ctx.dirs, &self.ctx.dirs.cache, key).ok()??;
+                serde_json::from_str(&v).ok()?
             }
             Backend::Agent => {
                 let v =
