@@ -70,6 +70,9 @@ _op__aws() {
             op__aws,run)
                 cmd="op__aws__subcmd__run"
                 ;;
+            op__aws,serve)
+                cmd="op__aws__subcmd__serve"
+                ;;
             op__aws,status)
                 cmd="op__aws__subcmd__status"
                 ;;
@@ -153,6 +156,9 @@ _op__aws() {
                 ;;
             op__aws__subcmd__help,run)
                 cmd="op__aws__subcmd__help__subcmd__run"
+                ;;
+            op__aws__subcmd__help,serve)
+                cmd="op__aws__subcmd__help__subcmd__serve"
                 ;;
             op__aws__subcmd__help,status)
                 cmd="op__aws__subcmd__help__subcmd__status"
@@ -254,7 +260,7 @@ _op__aws() {
 
     case "${cmd}" in
         op__aws)
-            opts="-h -V --help --version init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help"
+            opts="-h -V --help --version init vault unlock lock status item import use inspect clear run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -488,7 +494,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help)
-            opts="init vault unlock lock status item import use inspect clear run export credential-process activate completions profiles list cache doctor hook-env agent help"
+            opts="init vault unlock lock status item import use inspect clear run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -838,6 +844,20 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1268,7 +1288,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__run)
-            opts="-h -V --item --profile --help --version"
+            opts="-h -V --item --profile --server --no-server --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1280,6 +1300,32 @@ _op__aws() {
                     ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__serve)
+            opts="-h -V --item --profile --format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --item)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "sh fish nu json powershell" -- "${cur}"))
                     return 0
                     ;;
                 *)

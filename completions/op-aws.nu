@@ -202,9 +202,24 @@ module completions {
   export extern "op-aws run" [
     --item: string            # Use this item, whatever the defaults say
     --profile: string         # Use this profile from ~/.aws/config (roles, MFA, region)
+    --server                  # Serve the credentials from a loopback endpoint (refreshed as they run out) instead of putting keys in the command's environment; the default with `server = true` in config.toml
+    --no-server               # Keys in the environment, even with `server = true` in config.toml
     --help(-h)                # Print help
     --version(-V)             # Print version
     ...command: string        # The command and its arguments (after `--`)
+  ]
+
+  def "nu-complete op-aws serve format" [] {
+    [ "sh" "fish" "nu" "json" "powershell" ]
+  }
+
+  # Serve credentials on a loopback endpoint for IDEs and GUIs; prints the variables to set
+  export extern "op-aws serve" [
+    --item: string
+    --profile: string
+    --format: string@"nu-complete op-aws serve format"
+    --help(-h)                # Print help
+    --version(-V)             # Print version
   ]
 
   def "nu-complete op-aws export format" [] {
@@ -397,6 +412,10 @@ module completions {
 
   # Run a command with the credentials in effect here, in its environment only
   export extern "op-aws help run" [
+  ]
+
+  # Serve credentials on a loopback endpoint for IDEs and GUIs; prints the variables to set
+  export extern "op-aws help serve" [
   ]
 
   # Print the credentials for a shell (or a program) to load

@@ -45,6 +45,10 @@ pub struct Config {
     pub agent_timeout: Option<String>,
     /// The 1Password vault searched for items named without `op://`.
     pub onepassword_vault: Option<String>,
+    /// `run` serves credentials from a loopback endpoint instead of putting keys in the
+    /// command's environment (as `run --server`).
+    #[serde(default)]
+    pub server: bool,
 }
 
 impl Config {

@@ -22,6 +22,7 @@ pub mod prompt;
 pub mod report;
 pub mod resolve;
 pub mod scope;
+pub mod server;
 pub mod shell;
 pub mod store;
 pub mod sts;

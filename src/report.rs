@@ -182,7 +182,7 @@ fn cache_row(m: &Meta, now: u64) -> CacheRow {
         expiration_secs: m.expiration,
         expiration: humantime::format_rfc3339_seconds(exp).to_string(),
         expires_in_secs: m.expiration.saturating_sub(now),
-        fresh: cache::is_fresh(m.expiration, now),
+        fresh: cache::is_fresh(m.lifetime, m.expiration, now),
         store: m.store.clone(),
     }
 }

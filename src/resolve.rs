@@ -36,6 +36,9 @@ pub enum Want<'a> {
     /// The credentials alone (`credential-process`): the profile's own `credential_process` is
     /// what called us, so it is never handed over.
     Credentials,
+    /// Temporary credentials (the loopback credentials endpoint): long-lived keys are turned
+    /// into a session.
+    Temporary,
 }
 
 /// Where the region came from.
@@ -185,6 +188,10 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
             }
             Ok(out)
         }
+        Want::Temporary if handover => Err(Error::Invalid(format!(
+            "profile {:?} is one the tool resolves itself (SSO, credential_process, web identity, credential_source); op-aws has no credentials to serve for it",
+            out.profile.as_deref().unwrap_or_default()
+        ))),
         Want::Env { .. } if handover => {
             // The tool resolves the profile itself; it only needs to know which one.
             if let Some(p) = &out.profile {
@@ -192,17 +199,20 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
             }
             Ok(out)
         }
-        Want::Env { .. } | Want::Credentials => {
+        Want::Env { .. } | Want::Credentials | Want::Temporary => {
             let applied = out.applied.clone().ok_or(Error::NoDefault)?;
             let item = store::get_item(ctx, &applied.item).map_err(|e| Error::Step {
                 what: format!("cannot read item {:?} ({})", applied.item, applied.scope),
                 source: Box::new(e),
             })?;
-            let creds = credentials(ctx, &item, files, out.profile.as_deref()).map_err(|e| {
-                Error::Step {
-                    what: format!("cannot get credentials from item {:?}", applied.item),
-                    source: Box::new(e),
-                }
+            let creds = if req.want == Want::Temporary {
+                sts::temporary_credentials(ctx, &item, files, out.profile.as_deref())
+            } else {
+                credentials(ctx, &item, files, out.profile.as_deref())
+            }
+            .map_err(|e| Error::Step {
+                what: format!("cannot get credentials from item {:?}", applied.item),
+                source: Box::new(e),
             })?;
             if out.region.is_none() {
                 out.region = item_region(&item);

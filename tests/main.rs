@@ -6,6 +6,7 @@
 mod support;
 
 mod conformance;
+mod endpoint;
 mod foundation;
 mod hardening;
 mod injection;

@@ -22,6 +22,7 @@ mod list;
 mod lock;
 mod profiles;
 mod run;
+mod serve;
 mod status;
 mod unlock;
 mod use_;
@@ -64,6 +65,7 @@ pub enum Command {
     Inspect(inspect::Args),
     Clear(clear::Args),
     Run(run::Args),
+    Serve(serve::Args),
     Export(export::Args),
     CredentialProcess(credential_process::Args),
     Activate(activate::Args),
@@ -90,6 +92,7 @@ impl Cli {
             Command::Inspect(a) => a.run(caller),
             Command::Clear(a) => a.run(caller),
             Command::Run(a) => a.run(caller),
+            Command::Serve(a) => a.run(caller),
             Command::Export(a) => a.run(caller),
             Command::CredentialProcess(a) => a.run(caller),
             Command::Activate(a) => a.run(caller),

@@ -20,6 +20,13 @@ pub struct Args {
     /// Use this profile from ~/.aws/config (roles, MFA, region).
     #[arg(long)]
     profile: Option<String>,
+    /// Serve the credentials from a loopback endpoint (refreshed as they run out) instead of
+    /// putting keys in the command's environment; the default with `server = true` in config.toml.
+    #[arg(long, conflicts_with = "no_server")]
+    server: bool,
+    /// Keys in the environment, even with `server = true` in config.toml.
+    #[arg(long)]
+    no_server: bool,
     /// The command and its arguments (after `--`).
     #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -37,11 +44,33 @@ impl Args {
             return not_found(&program);
         };
         let ctx = Ctx::new(caller)?;
+        let profile = plan.profile.as_deref().or(self.profile.as_deref());
+        if (self.server || ctx.config.server) && !self.no_server {
+            let here = op_aws::resolve::resolve(
+                &ctx,
+                &Request {
+                    item: self.item.as_deref(),
+                    profile,
+                    want: Want::Here { peek: false },
+                },
+            )?;
+            // A profile the tool resolves itself needs no endpoint: handed over below.
+            if !here.handover {
+                return super::serve::run_with_endpoint(
+                    &ctx,
+                    self.item.as_deref(),
+                    profile,
+                    &path,
+                    &program,
+                    &plan.argv[1..],
+                );
+            }
+        }
         let r = super::resolve_or_pick(
             &ctx,
             &Request {
                 item: self.item.as_deref(),
-                profile: plan.profile.as_deref().or(self.profile.as_deref()),
+                profile,
                 want: Want::Env { tool: &plan.tool },
             },
         )?;

@@ -37,6 +37,9 @@ pub struct Meta {
     /// Seconds since the epoch.
     pub expiration: u64,
     pub created: u64,
+    /// Seconds the session was issued for (0 in entries written before this was kept).
+    #[serde(default)]
+    pub lifetime: u64,
     /// "file" (encrypted beside this) or "agent" (in its memory).
     pub store: String,
 }
@@ -93,8 +96,15 @@ fn secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-pub fn is_fresh(expiration: u64, now: u64) -> bool {
-    expiration > now + REFRESH_MARGIN.as_secs()
+/// Still good to hand out at `now`: more than the refresh margin left, the margin being 5
+/// minutes, or a quarter of the session's `lifetime` as issued when that is shorter (a
+/// 15-minute session is refreshed with 3:45 left, not after 10 minutes; 0: unknown).
+pub fn is_fresh(lifetime: u64, expiration: u64, now: u64) -> bool {
+    let margin = match lifetime {
+        0 => REFRESH_MARGIN.as_secs(),
+        life => REFRESH_MARGIN.as_secs().min(life / 4),
+    };
+    expiration > now + margin
 }
 
 fn meta_path(ctx: &Ctx, key: &str) -> PathBuf {
@@ -134,7 +144,7 @@ impl<'a> Cache<'a> {
         let now = now_secs();
         // The plaintext expiry first: a stale entry costs no decryption.
         let meta = read_meta(&meta_path(self.ctx, key))?;
-        if !is_fresh(meta.expiration, now) {
+        if !is_fresh(meta.lifetime, meta.expiration, now) {
             return None;
         }
         let stored: Stored = match &self.backend {
@@ -149,7 +159,7 @@ impl<'a> Cache<'a> {
                 serde_json::from_str(&v).ok()?
             }
         };
-        if !is_fresh(stored.expiration, now) {
+        if !is_fresh(meta.lifetime, stored.expiration, now) {
             return None;
         }
         Some(Credentials {
@@ -177,6 +187,7 @@ impl<'a> Cache<'a> {
         );
         meta.expiration = stored.expiration;
         meta.created = now_secs();
+        meta.lifetime = meta.expiration.saturating_sub(meta.created);
         match &self.backend {
             Backend::Files(r) => {
                 meta.store = "file".into();
@@ -273,8 +284,13 @@ mod tests {
 
     #[test]
     fn freshness_keeps_a_five_minute_margin() {
-        assert!(is_fresh(1000 + 301, 1000));
-        assert!(!is_fresh(1000 + 300, 1000));
-        assert!(!is_fresh(900, 1000));
+        assert!(is_fresh(0, 1000 + 301, 1000));
+        assert!(!is_fresh(0, 1000 + 300, 1000));
+        assert!(!is_fresh(0, 900, 1000));
+        // A 2-minute session: refreshed with 30 s left.
+        assert!(is_fresh(120, 1120, 1089));
+        assert!(!is_fresh(120, 1120, 1090));
+        // An hour-long one: the 5 minutes.
+        assert!(!is_fresh(3600, 4600, 4300));
     }
 }

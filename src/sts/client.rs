@@ -83,18 +83,18 @@ impl Client {
             .unwrap_or_else(|| format!("sts.{}.amazonaws.com", self.region))
     }
 
+    /// GetSessionToken; `mfa` is the device and its current code, when there is one.
     pub fn get_session_token(
         &self,
         base: &Credentials,
-        serial: &str,
-        code: &str,
+        mfa: Option<(&str, &str)>,
         duration: Option<u32>,
     ) -> Result<Credentials> {
         let req = self
             .sdk(base)
             .get_session_token()
-            .serial_number(serial)
-            .token_code(code)
+            .set_serial_number(mfa.map(|(s, _)| s.to_owned()))
+            .set_token_code(mfa.map(|(_, c)| c.to_owned()))
             .set_duration_seconds(duration.map(to_i32));
         let out = self
             .rt

@@ -67,11 +67,81 @@ pub fn credentials_for_profile(
             mfa_serial: plan.mfa.as_ref().map(|m| m.serial.clone()),
             expiration: 0,
             created: 0,
+            lifetime: 0,
             store: String::new(),
         },
         &creds,
     )?;
     Ok(Some(creds))
+}
+
+/// Temporary credentials from `item` for `profile`, whatever the profile asks: its role or MFA
+/// session when it needs STS, else a session of the item's own keys (with the item's MFA
+/// device when it has one and a code can be had), cached like the others. The credentials
+/// endpoint serves these: its protocol carries temporary credentials only.
+pub fn temporary_credentials(
+    ctx: &Ctx,
+    item: &Item,
+    files: Option<&AwsFiles>,
+    profile: Option<&str>,
+) -> Result<Credentials> {
+    if let (Some(f), Some(p)) = (files, profile)
+        && let Some(c) = credentials_for_profile(ctx, item, f, p)?
+    {
+        return Ok(c);
+    }
+    let keys = item.access_keys()?;
+    let region = ctx
+        .caller
+        .shell_region()
+        .map(str::to_owned)
+        .or_else(|| profile.and_then(|p| files?.region(p)).map(str::to_owned))
+        .or_else(|| keys.region.clone())
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    let endpoint = plan::endpoint(&ctx.caller, files, profile.unwrap_or("default"));
+    let serial = item.get(crate::item::MFA_SERIAL).map(str::trim);
+    let cache = Cache::open(ctx)?;
+    let key = plan::hash(&serde_json::json!({
+        "v": 1,
+        "item": item.title,
+        "key": keys.access_key_id,
+        "session": serial,
+        "endpoint": endpoint,
+    }));
+    if let Some(c) = cache.get_fresh(&key) {
+        return Ok(c);
+    }
+    let _lock = cache.lock(&key)?;
+    if let Some(c) = cache.get_fresh(&key) {
+        return Ok(c);
+    }
+    let client = Client::new(&region, endpoint.as_deref())?;
+    let base = Credentials::from(&keys);
+    let creds = match serial {
+        Some(serial) => mfa_session(ctx, &client, item, &base, serial, None)?,
+        None => client.get_session_token(&base, None, None)?,
+    };
+    cache.put(
+        Meta {
+            key,
+            kind: if serial.is_some() {
+                "mfa-session"
+            } else {
+                "session"
+            }
+            .into(),
+            profile: profile.unwrap_or("").to_owned(),
+            role_arn: None,
+            item: item.title.clone(),
+            mfa_serial: serial.map(str::to_owned),
+            expiration: 0,
+            created: 0,
+            lifetime: 0,
+            store: String::new(),
+        },
+        &creds,
+    )?;
+    Ok(creds)
 }
 
 fn mfa_session(
@@ -83,7 +153,7 @@ fn mfa_session(
     duration: Option<u32>,
 ) -> Result<Credentials> {
     let (code, guard) = mfa::code(ctx, item, serial)?;
-    let result = client.get_session_token(base, serial, &code, duration);
+    let result = client.get_session_token(base, Some((serial, &code)), duration);
     guard.used()?;
     result
 }
@@ -119,6 +189,7 @@ fn assume_roles(
                                 mfa_serial: Some(m.serial.clone()),
                                 expiration: 0,
                                 created: 0,
+                                lifetime: 0,
                                 store: String::new(),
                             },
                             &s,

@@ -1,0 +1,205 @@
+//! `op-aws serve` and `op-aws run --server`: the loopback credentials endpoint
+//! ([`op_aws::server`]) for an IDE, a GUI or one command.
+
+use std::ffi::OsString;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use op_aws::caller::Caller;
+use op_aws::ctx::Ctx;
+use op_aws::inject::EnvChanges;
+use op_aws::resolve::{Request, Resolution, Want};
+use op_aws::server::Endpoint;
+use op_aws::shell::{Format, Syntax};
+
+use super::SilentExit;
+
+/// Serve credentials on a loopback endpoint for IDEs and GUIs; prints the variables to set.
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    item: Option<String>,
+    #[arg(long)]
+    profile: Option<String>,
+    #[arg(long, value_enum, default_value = "sh")]
+    format: Format,
+}
+
+impl Args {
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let ctx = Ctx::new(caller)?;
+        let (r, serving) = prime(&ctx, self.item.as_deref(), self.profile.as_deref())?;
+        let ep = Endpoint::start(&serving)?;
+        let env = endpoint_env(&ep, &r);
+        let text = match self.format {
+            Format::Json => {
+                let set: serde_json::Map<String, serde_json::Value> = env
+                    .set
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().into()))
+                    .collect();
+                serde_json::Value::Object(set).to_string() + "\n"
+            }
+            Format::Sh => env.render(Syntax::Posix),
+            Format::Fish => env.render(Syntax::Fish),
+            Format::Nu => env.render(Syntax::Nu),
+            Format::Powershell => env.render(Syntax::Powershell),
+        };
+        print!("{text}");
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        eprintln!(
+            "op-aws: serving {} until interrupted or `op-aws lock`",
+            r.applied.as_ref().map_or("", |a| a.item.as_str())
+        );
+        stop_on_signals();
+        let item = r.applied.as_ref().map(|a| a.item.clone());
+        let locked = || {
+            ctx.config.store == op_aws::config::StoreKind::Local
+                && !op_aws::agent::status(&ctx.dirs)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|a| a.unlocked)
+        };
+        let last_check = std::cell::Cell::new(std::time::Instant::now());
+        ep.serve(&serving, item.as_deref(), self.profile.as_deref(), &|| {
+            if STOP.load(Ordering::SeqCst) {
+                return true;
+            }
+            if last_check.get().elapsed() >= Duration::from_secs(1) {
+                last_check.set(std::time::Instant::now());
+                return locked();
+            }
+            false
+        });
+        eprintln!("op-aws: the endpoint stopped");
+        Ok(())
+    }
+}
+
+/// The first answer, asked with the person at the terminal (a passphrase, an MFA code, a
+/// picker), and the context the endpoint then serves with: the same, without a terminal.
+fn prime(
+    ctx: &Ctx,
+    item: Option<&str>,
+    profile: Option<&str>,
+) -> anyhow::Result<(Resolution, Ctx)> {
+    let r = super::resolve_or_pick(
+        ctx,
+        &Request {
+            item,
+            profile,
+            want: Want::Temporary,
+        },
+    )?;
+    let mut caller = ctx.caller.clone();
+    caller.terminal = false;
+    Ok((r, Ctx::new(caller)?))
+}
+
+/// The endpoint's variables and the region, for the command or the IDE.
+fn endpoint_env(ep: &Endpoint, r: &Resolution) -> EnvChanges {
+    let mut env = ep.env();
+    if let Some(region) = r.region_name() {
+        env.set("AWS_REGION", region);
+        env.set("AWS_DEFAULT_REGION", region);
+    }
+    env
+}
+
+/// `run --server`: the command as a child with the endpoint's variables, served until it
+/// exits; its exit status is ours.
+pub fn run_with_endpoint(
+    ctx: &Ctx,
+    item: Option<&str>,
+    profile: Option<&str>,
+    path: &Path,
+    program: &OsString,
+    args: &[OsString],
+) -> anyhow::Result<()> {
+    let (r, serving) = prime(ctx, item, profile)?;
+    let ep = Endpoint::start(&serving)?;
+    let env = endpoint_env(&ep, &r);
+    let item = r.applied.as_ref().map(|a| a.item.clone());
+    drop(r);
+    // Blocked here, before any thread starts, so that only the waiting thread below takes them;
+    // the child starts with an empty mask (std resets it).
+    let forwarded = forwarded_signals();
+    let _ = forwarded.thread_block();
+    let mut cmd = Command::new(path);
+    cmd.arg0(program).args(args);
+    for k in &env.unset {
+        cmd.env_remove(k);
+    }
+    for (k, v) in &env.set {
+        cmd.env(k, v);
+    }
+    op_aws::process::restore_core_limit();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", program.to_string_lossy()))?;
+    op_aws::process::harden();
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    // SIGTERM and SIGHUP go on to the command; SIGINT and SIGQUIT from the terminal reach it by
+    // themselves (the whole process group gets them), so passing them on would double them.
+    std::thread::spawn(move || {
+        while let Ok(sig) = forwarded.wait() {
+            if matches!(
+                sig,
+                nix::sys::signal::Signal::SIGTERM | nix::sys::signal::Signal::SIGHUP
+            ) {
+                let _ = nix::sys::signal::kill(pid, sig);
+            }
+        }
+    });
+    let done = AtomicBool::new(false);
+    let status = std::thread::scope(|s| {
+        s.spawn(|| {
+            ep.serve(&serving, item.as_deref(), profile, &|| {
+                done.load(Ordering::SeqCst)
+            });
+        });
+        let status = child.wait();
+        done.store(true, Ordering::SeqCst);
+        status
+    })?;
+    drop(ep);
+    let code = status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1);
+    if code == 0 {
+        return Ok(());
+    }
+    Err(SilentExit(u8::try_from(code).unwrap_or(1)).into())
+}
+
+fn forwarded_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+    ] {
+        set.add(s);
+    }
+    set
+}
+
+/// Set when `serve` is asked to stop (SIGINT, SIGTERM, SIGHUP, SIGQUIT).
+static STOP: AtomicBool = AtomicBool::new(false);
+
+fn stop_on_signals() {
+    let set = forwarded_signals();
+    let _ = set.thread_block();
+    std::thread::spawn(move || {
+        if set.wait().is_ok() {
+            STOP.store(true, Ordering::SeqCst);
+        }
+    });
+}

@@ -1,0 +1,333 @@
+//! The loopback credentials endpoint, with real clients: `op-aws run --server` and
+//! `op-aws serve` against moto (the aws CLI, boto3, the JS SDK v3, Terraform's S3 backend), the
+//! token, the lock, and a job that outlives its session.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use crate::support::sts_server::{Mode, StsServer};
+use crate::support::{Moto, TestEnv, ok, require, run_cmd, tools_dir, use_moto};
+
+const WHOAMI: &str = r#"const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");
+new STSClient({})
+  .send(new GetCallerIdentityCommand({}))
+  .then((r) => console.log(r.Arn))
+  .catch((e) => { console.error(String(e)); process.exit(1); });
+"#;
+
+/// An item for a moto user, bound to `plain`; `admin` is a role over it.
+fn world(env: &mut TestEnv, moto: &Moto) {
+    use_moto(env, moto);
+    env.set("AWS_REGION", "us-east-1");
+    env.set("NODE_PATH", format!("{}/js/node_modules", tools_dir()));
+    env.vault();
+    let (_, key, secret) = moto.iam_user("team-user");
+    env.add_keys("acme", &key, &secret, None);
+    env.write(
+        ".aws/config",
+        "[profile plain]\nop_aws_item = acme\n\
+         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = plain\n",
+    );
+    env.write("whoami.js", WHOAMI);
+}
+
+/// GET the endpoint with `token` (None: no Authorization header): status and body.
+fn get(url: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: {t}\r\n"));
+    write!(
+        s,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text[9..12].parse().unwrap();
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or_default())
+}
+
+#[test]
+fn run_server_gives_the_command_an_endpoint_and_no_keys() {
+    let mut env = TestEnv::new();
+    let moto = Moto::start();
+    world(&mut env, &moto);
+    env.set("AWS_PROFILE", "plain");
+    let out = env.ok(&[
+        "run",
+        "--server",
+        "--profile",
+        "admin",
+        "--",
+        "sh",
+        "-c",
+        "env; echo token-mode=$(stat -c %a \"$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE\")",
+    ]);
+    for k in [
+        "AWS_ACCESS_KEY_ID=",
+        "AWS_SECRET_ACCESS_KEY=",
+        "AWS_SESSION_TOKEN=",
+        "AWS_PROFILE=",
+    ] {
+        assert!(!out.lines().any(|l| l.starts_with(k)), "{k} in {out}");
+    }
+    let uri = out
+        .lines()
+        .find_map(|l| l.strip_prefix("AWS_CONTAINER_CREDENTIALS_FULL_URI="))
+        .unwrap()
+        .to_owned();
+    assert!(uri.starts_with("http://127.0.0.1:"), "{uri}");
+    assert!(out.contains("token-mode=600"), "{out}");
+    let file = out
+        .lines()
+        .find_map(|l| l.strip_prefix("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="))
+        .unwrap();
+    assert!(
+        !std::path::Path::new(file).exists(),
+        "the token file outlived the command"
+    );
+    // The exit status is the command's.
+    let o = env.run(&[
+        "run", "--server", "--item", "acme", "--", "sh", "-c", "exit 7",
+    ]);
+    assert_eq!(o.status.code(), Some(7));
+}
+
+#[test]
+fn every_sdk_gets_the_role_through_run_server() {
+    let mut env = TestEnv::new();
+    let moto = Moto::start();
+    world(&mut env, &moto);
+    let run = |args: &[&str]| {
+        let mut v = vec!["run", "--server", "--profile", "admin", "--"];
+        v.extend(args);
+        ok(env.run(&v), &v).trim().to_owned()
+    };
+    let cli = run(&[
+        "aws",
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ]);
+    assert!(cli.contains(":assumed-role/Admin/"), "aws: {cli}");
+    let py = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])";
+    let boto = run(&["python3", "-c", py]);
+    assert!(boto.contains(":assumed-role/Admin/"), "boto3: {boto}");
+    require("node");
+    let js = run(&["node", "whoami.js"]);
+    assert!(js.contains(":assumed-role/Admin/"), "js: {js}");
+    // config.toml `server = true` makes it the default.
+    env.write("cfg/config.toml", "server = true\n");
+    let out = env.ok(&["run", "--profile", "admin", "--", "env"]);
+    assert!(out.contains("AWS_CONTAINER_CREDENTIALS_FULL_URI="), "{out}");
+    assert!(!out.contains("AWS_ACCESS_KEY_ID="), "{out}");
+    let out = env.ok(&["run", "--no-server", "--profile", "admin", "--", "env"]);
+    assert!(out.contains("AWS_ACCESS_KEY_ID="), "{out}");
+}
+
+#[test]
+fn terraform_through_run_server() {
+    let mut env = TestEnv::new();
+    let moto = Moto::start();
+    world(&mut env, &moto);
+    let terraform = require("terraform");
+    let proxy = StsServer::start(Mode::Forward(moto.port));
+    env.set("AWS_ENDPOINT_URL_STS", proxy.url());
+    let py = format!(
+        "import boto3; boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
+         aws_access_key_id='test', aws_secret_access_key='test').create_bucket(Bucket='tfstate')",
+        moto.url()
+    );
+    let out = std::process::Command::new(require("python3"))
+        .args(["-c", &py])
+        .env("PATH", crate::support::tools_path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    env.write(
+        "tf/main.tf",
+        &format!(
+            "terraform {{\n  backend \"s3\" {{\n    bucket = \"tfstate\"\n    key = \"s.tfstate\"\n    \
+             region = \"us-east-1\"\n    use_path_style = true\n    \
+             endpoints = {{ s3 = \"{}\", sts = \"{}\" }}\n  }}\n}}\n",
+            moto.url(),
+            proxy.url()
+        ),
+    );
+    let mut c = env.op_aws(&[
+        "run",
+        "--server",
+        "--profile",
+        "admin",
+        "--",
+        terraform.to_str().unwrap(),
+        "init",
+        "-input=false",
+        "-no-color",
+    ]);
+    c.current_dir(env.home.join("tf"))
+        .env("TF_IN_AUTOMATION", "1");
+    let o = run_cmd(c, "");
+    assert!(o.status.success(), "{}", crate::support::stderr(&o));
+    let reqs = proxy.requests();
+    let own: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.action == "GetCallerIdentity")
+        .collect();
+    assert!(
+        !own.is_empty() && own.iter().all(|r| r.signer.starts_with("ASIA")),
+        "terraform signed with the role session from the endpoint: {reqs:?}"
+    );
+}
+
+/// `op-aws serve`, its first line of output (JSON), and the process.
+fn serve(env: &TestEnv, args: &[&str]) -> (Child, serde_json::Value) {
+    let mut v = vec!["serve", "--format", "json"];
+    v.extend(args);
+    let mut child = env
+        .op_aws(&v)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (
+        child,
+        serde_json::from_str(&line).expect("serve prints its variables"),
+    )
+}
+
+fn token(vars: &serde_json::Value) -> String {
+    std::fs::read_to_string(
+        vars["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn serve_answers_only_with_the_token_and_stops_on_lock() {
+    let mut env = TestEnv::new();
+    let moto = Moto::start();
+    world(&mut env, &moto);
+    let (mut child, vars) = serve(&env, &["--profile", "admin"]);
+    let url = vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(vars.get("AWS_ACCESS_KEY_ID").is_none(), "{vars}");
+    // A client of its own: the variables alone, no op-aws in between.
+    let mut c = env.command(require("aws"));
+    c.args([
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ]);
+    for (k, v) in vars.as_object().unwrap() {
+        c.env(k, v.as_str().unwrap());
+    }
+    let arn = ok(run_cmd(c, ""), &["aws via serve"]);
+    assert!(arn.contains(":assumed-role/Admin/"), "{arn}");
+    let mut c = env.command(require("node"));
+    c.arg("whoami.js");
+    for (k, v) in vars.as_object().unwrap() {
+        c.env(k, v.as_str().unwrap());
+    }
+    let arn = ok(run_cmd(c, ""), &["node via serve"]);
+    assert!(arn.contains(":assumed-role/Admin/"), "{arn}");
+
+    let t = token(&vars);
+    let (status, body) = get(&url, Some(&t));
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["Token"].is_string() && body["Expiration"].is_string(),
+        "{body}"
+    );
+    assert_eq!(get(&url, None).0, 401, "no token");
+    assert_eq!(get(&url, Some("not-the-token")).0, 403, "a wrong token");
+
+    env.ok(&["lock"]);
+    // Locked: refused, and serve stops by itself within a few seconds.
+    let (status, _) = get(&url, Some(&t));
+    assert_eq!(status, 403, "after lock");
+    let mut stopped = false;
+    for _ in 0..50 {
+        if child.try_wait().unwrap().is_some() {
+            stopped = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !stopped {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+    assert!(stopped, "serve went on after lock");
+}
+
+/// A job longer than its session: 2-minute sessions, a client asking every 5 s for 3 minutes,
+/// always gets valid credentials, and STS sees one call per refresh.
+#[test]
+fn a_job_outlives_its_sessions() {
+    let mut env = TestEnv::new();
+    let stub = StsServer::start(Mode::Issue { secs: 120 });
+    env.set("AWS_ENDPOINT_URL_STS", stub.url());
+    env.set("AWS_REGION", "us-east-1");
+    env.vault();
+    env.add_keys("acme", "AKIAACMEACMEACMEACME", "acme-secret", None);
+    env.write(
+        ".aws/config",
+        "[profile plain]\nop_aws_item = acme\n\
+         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = plain\n",
+    );
+    let (mut child, vars) = serve(&env, &["--profile", "admin"]);
+    let url = vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t = token(&vars);
+    let start = std::time::Instant::now();
+    let mut asked = 0;
+    let mut keys = std::collections::BTreeSet::new();
+    while start.elapsed() < Duration::from_secs(180) {
+        let (status, body) = get(&url, Some(&t));
+        assert_eq!(status, 200, "{body}");
+        let exp = humantime::parse_rfc3339(body["Expiration"].as_str().unwrap()).unwrap();
+        let left = exp
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        assert!(
+            left >= Duration::from_secs(20),
+            "stale credentials: {left:?} left"
+        );
+        keys.insert(body["AccessKeyId"].as_str().unwrap().to_owned());
+        asked += 1;
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let calls = stub.count("AssumeRole");
+    assert!(asked >= 30, "{asked} requests");
+    assert!(keys.len() >= 2, "never refreshed: {keys:?}");
+    assert!(
+        calls <= keys.len() + 1,
+        "{calls} AssumeRole calls for {} sessions over {asked} requests",
+        keys.len()
+    );
+}
