@@ -199,6 +199,9 @@ _op__aws() {
             op__aws__subcmd__help__subcmd__vault,passphrase)
                 cmd="op__aws__subcmd__help__subcmd__vault__subcmd__passphrase"
                 ;;
+            op__aws__subcmd__help__subcmd__vault,rekey)
+                cmd="op__aws__subcmd__help__subcmd__vault__subcmd__rekey"
+                ;;
             op__aws__subcmd__item,add)
                 cmd="op__aws__subcmd__item__subcmd__add"
                 ;;
@@ -244,6 +247,9 @@ _op__aws() {
             op__aws__subcmd__vault,passphrase)
                 cmd="op__aws__subcmd__vault__subcmd__passphrase"
                 ;;
+            op__aws__subcmd__vault,rekey)
+                cmd="op__aws__subcmd__vault__subcmd__rekey"
+                ;;
             op__aws__subcmd__vault__subcmd__help,create)
                 cmd="op__aws__subcmd__vault__subcmd__help__subcmd__create"
                 ;;
@@ -252,6 +258,9 @@ _op__aws() {
                 ;;
             op__aws__subcmd__vault__subcmd__help,passphrase)
                 cmd="op__aws__subcmd__vault__subcmd__help__subcmd__passphrase"
+                ;;
+            op__aws__subcmd__vault__subcmd__help,rekey)
+                cmd="op__aws__subcmd__vault__subcmd__help__subcmd__rekey"
                 ;;
             *)
                 ;;
@@ -914,7 +923,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help__subcmd__vault)
-            opts="create passphrase"
+            opts="create passphrase rekey"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -942,6 +951,20 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help__subcmd__vault__subcmd__passphrase)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__vault__subcmd__rekey)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1386,7 +1409,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault)
-            opts="-h -V --help --version create passphrase help"
+            opts="-h -V --help --version create passphrase rekey help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1418,7 +1441,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault__subcmd__help)
-            opts="create passphrase help"
+            opts="create passphrase rekey help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1473,7 +1496,39 @@ _op__aws() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        op__subcmd__aws__subcmd__vault__subcmd__help__subcmd__rekey)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         op__subcmd__aws__subcmd__vault__subcmd__passphrase)
+            opts="-h -V --passphrase-stdin --rekey --work-factor --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --work-factor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__rekey)
             opts="-h -V --passphrase-stdin --work-factor --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -35,6 +35,15 @@ module completions {
   # Change the passphrase (the old one, then the new one twice; or two stdin lines)
   export extern "op-aws vault passphrase" [
     --passphrase-stdin        # Read the current passphrase, then the new one, from two lines of stdin
+    --rekey                   # Also make a new vault identity (as `vault rekey`), protected by the new passphrase
+    --work-factor: string
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # A new vault identity: the vault re-encrypted to it, cached sessions dropped, so a stolen copy of the old identity opens nothing new (the passphrase stays)
+  export extern "op-aws vault rekey" [
+    --passphrase-stdin        # Read the passphrase from the first line of stdin
     --work-factor: string
     --help(-h)                # Print help
     --version(-V)             # Print version
@@ -50,6 +59,10 @@ module completions {
 
   # Change the passphrase (the old one, then the new one twice; or two stdin lines)
   export extern "op-aws vault help passphrase" [
+  ]
+
+  # A new vault identity: the vault re-encrypted to it, cached sessions dropped, so a stolen copy of the old identity opens nothing new (the passphrase stays)
+  export extern "op-aws vault help rekey" [
   ]
 
   # Print this message or the help of the given subcommand(s)
@@ -356,6 +369,10 @@ module completions {
 
   # Change the passphrase (the old one, then the new one twice; or two stdin lines)
   export extern "op-aws help vault passphrase" [
+  ]
+
+  # A new vault identity: the vault re-encrypted to it, cached sessions dropped, so a stolen copy of the old identity opens nothing new (the passphrase stays)
+  export extern "op-aws help vault rekey" [
   ]
 
   # Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours)

@@ -31,6 +31,55 @@ const MAX_WORK_FACTOR: u8 = 22;
 pub struct VaultData {
     pub version: u32,
     pub items: Vec<Item>,
+    /// HMAC-SHA256 tags of `version` and `items`, one per identity the file is sealed for, each
+    /// keyed by a key derived from that identity's secret: a file made with only the public
+    /// recipient cannot have one (docs/vault.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auth: Vec<String>,
+}
+
+/// What the tags cover.
+#[derive(Serialize)]
+struct Authenticated<'a> {
+    version: u32,
+    items: &'a [Item],
+}
+
+/// Written into the identity file once the vault is authenticated: from then on an
+/// unauthenticated vault is refused (the file needs the passphrase to be made).
+const AUTH_MARKER: &str = "# op-aws: vault authenticated (v1)";
+
+fn auth_tag(id: &age::x25519::Identity, data: &VaultData) -> Result<String> {
+    use hmac::Mac;
+    use sha2::Digest;
+    let mut key = sha2::Sha256::new();
+    key.update(b"op-aws vault authentication v1\0");
+    key.update(id.to_string().expose_secret().as_bytes());
+    let key: Zeroizing<[u8; 32]> = Zeroizing::new(key.finalize().into());
+    let body = serde_json::to_vec(&Authenticated {
+        version: data.version,
+        items: &data.items,
+    })
+    .map_err(|e| Error::Invalid(e.to_string()))?;
+    let body = Zeroizing::new(body);
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&key[..])
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    mac.update(&body);
+    Ok(mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+fn authentic(id: &age::x25519::Identity, data: &VaultData) -> Result<bool> {
+    use subtle::ConstantTimeEq;
+    let want = auth_tag(id, data)?;
+    Ok(data
+        .auth
+        .iter()
+        .any(|t| bool::from(t.as_bytes().ct_eq(want.as_bytes()))))
 }
 
 impl VaultData {
@@ -201,8 +250,9 @@ pub fn create(dirs: &Dirs, passphrase: SecretString, work_factor: Option<u8>) ->
     let data = VaultData {
         version: FORMAT_VERSION,
         items: Vec::new(),
+        auth: Vec::new(),
     };
-    let vault_ct = seal(&identity.to_public(), &data)?;
+    let vault_ct = seal(&[&identity], &data)?;
     // The vault first: a vault without identity is "no vault" and can be recreated, never the reverse.
     fsutil::write_atomic(&dirs.vault_file(), &vault_ct, 0o600)?;
     fsutil::write_atomic(
@@ -224,7 +274,7 @@ fn protect(
         recipient.set_work_factor(wf);
     }
     let key_text = Zeroizing::new(format!(
-        "# op-aws vault identity; public key: {}\n{}\n",
+        "# op-aws vault identity; public key: {}\n{AUTH_MARKER}\n{}\n",
         identity.to_public(),
         identity.to_string().expose_secret()
     ));
@@ -245,13 +295,41 @@ pub fn change_passphrase(
     fsutil::write_atomic(&dirs.identity_file(), &ct, 0o600)
 }
 
+/// A new identity, so that a copy of the old one opens nothing written from now on: the vault is
+/// re-encrypted to it, the new identity protected with `new` (or the same passphrase), and
+/// `recipient.txt` replaced. Returns the new identity. Nothing is written when the passphrase is
+/// wrong; an interruption at any point leaves a vault that the identity file on disk opens
+/// (the vault is first encrypted to both identities). The caller drops the session cache.
+pub fn rekey(
+    dirs: &Dirs,
+    passphrase: SecretString,
+    new: Option<SecretString>,
+    work_factor: Option<u8>,
+) -> Result<Identity> {
+    let _lock = fsutil::lock_exclusive(&dirs.vault_file())?;
+    let old = unlock(dirs, passphrase.clone())?;
+    let data = load(dirs, &old)?;
+    let next = age::x25519::Identity::generate();
+    let ct = seal(&[&old.0, &next], &data)?;
+    fsutil::write_atomic(&dirs.vault_file(), &ct, 0o600)?;
+    let identity_ct = protect(&next, new.unwrap_or(passphrase), work_factor)?;
+    fsutil::write_atomic(&dirs.identity_file(), &identity_ct, 0o600)?;
+    fsutil::write_atomic(
+        &dirs.recipient_file(),
+        format!("{}\n", next.to_public()).as_bytes(),
+        0o600,
+    )?;
+    fsutil::write_atomic(&dirs.vault_file(), &seal(&[&next], &data)?, 0o600)?;
+    Ok(Identity(next))
+}
+
 /// Decrypts the identity with the passphrase: the expensive step, once per unlock.
 pub fn unlock(dirs: &Dirs, passphrase: SecretString) -> Result<Identity> {
     let path = dirs.identity_file();
     let Some(ct) = fsutil::read_optional(&path)? else {
         return Err(Error::NoVault(dirs.data.clone()));
     };
-    let mut id = age::scrypt::Identity::new(passphrase);
+    let mut id = age::scrypt::Identity::new(passphrase.clone());
     id.set_max_work_factor(MAX_WORK_FACTOR);
     let text = match age::decrypt(&id, &ct) {
         Ok(t) => Zeroizing::new(t),
@@ -270,7 +348,40 @@ pub fn unlock(dirs: &Dirs, passphrase: SecretString) -> Result<Identity> {
         .map(Identity)
         .map_err(|_| corrupt(&path, "malformed AGE-SECRET-KEY line"))?;
     check_recipient(dirs, &id)?;
+    if !text.lines().any(|l| l.trim() == AUTH_MARKER) {
+        authenticate_legacy(dirs, &id, passphrase, work_factor_of(&ct))?;
+    }
     Ok(id)
+}
+
+/// A vault from before authentication, opened with the passphrase (which proves it is the
+/// owner's): sealed with its tag, and the identity file marked, so that from now on a vault
+/// without a valid tag is refused.
+fn authenticate_legacy(
+    dirs: &Dirs,
+    id: &Identity,
+    passphrase: SecretString,
+    work_factor: Option<u8>,
+) -> Result<()> {
+    let _lock = fsutil::lock_exclusive(&dirs.vault_file())?;
+    let path = dirs.vault_file();
+    let Some(ct) = fsutil::read_optional(&path)? else {
+        return Err(Error::NoVault(dirs.data.clone()));
+    };
+    let data = open_unchecked(&path, id, &ct)?;
+    fsutil::write_atomic(&path, &seal(&[&id.0], &data)?, 0o600)?;
+    let identity_ct = protect(&id.0, passphrase, work_factor)?;
+    fsutil::write_atomic(&dirs.identity_file(), &identity_ct, 0o600)
+}
+
+/// The scrypt work factor an identity file was made with (its age header says), so that
+/// rewriting it keeps the unlock as fast or as slow as the owner chose.
+fn work_factor_of(ct: &[u8]) -> Option<u8> {
+    let head = String::from_utf8_lossy(&ct[..ct.len().min(512)]);
+    head.lines()
+        .find_map(|l| l.strip_prefix("-> scrypt "))
+        .and_then(|rest| rest.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
 }
 
 /// `recipient.txt` must be the identity's own: a swapped one would have every new session
@@ -299,6 +410,18 @@ pub fn load(dirs: &Dirs, identity: &Identity) -> Result<VaultData> {
 }
 
 fn open(path: &Path, identity: &Identity, ct: &[u8]) -> Result<VaultData> {
+    let data = open_unchecked(path, identity, ct)?;
+    if !authentic(&identity.0, &data)? {
+        return Err(corrupt(
+            path,
+            "it is not authenticated by this vault's identity (forged with the public recipient, or damaged); it was not used",
+        ));
+    }
+    Ok(data)
+}
+
+/// Decrypted and parsed, the tag not checked (for a vault from before authentication).
+fn open_unchecked(path: &Path, identity: &Identity, ct: &[u8]) -> Result<VaultData> {
     let plain = identity.decrypt(ct).map_err(|e| match e {
         age::DecryptError::NoMatchingKeys => {
             corrupt(path, "it was not encrypted to this vault's identity")
@@ -327,14 +450,35 @@ pub fn update<T>(
     let _lock = fsutil::lock_exclusive(&path)?;
     let mut data = load(dirs, identity)?;
     let out = change(&mut data)?;
-    let ct = seal(&identity.recipient(), &data)?;
+    let ct = seal(&[&identity.0], &data)?;
     fsutil::write_atomic(&path, &ct, 0o600)?;
     Ok(out)
 }
 
-fn seal(recipient: &age::x25519::Recipient, data: &VaultData) -> Result<Vec<u8>> {
-    let json = Zeroizing::new(serde_json::to_vec(data).map_err(|e| Error::Invalid(e.to_string()))?);
-    encrypt(recipient, &json)
+/// The vault encrypted to each of `ids`, with a tag for each.
+fn seal(ids: &[&age::x25519::Identity], data: &VaultData) -> Result<Vec<u8>> {
+    let auth = ids
+        .iter()
+        .map(|id| auth_tag(id, data))
+        .collect::<Result<Vec<_>>>()?;
+    let sealed = VaultData {
+        version: data.version,
+        items: data.items.clone(),
+        auth,
+    };
+    let json =
+        Zeroizing::new(serde_json::to_vec(&sealed).map_err(|e| Error::Invalid(e.to_string()))?);
+    let recipients: Vec<age::x25519::Recipient> = ids.iter().map(|i| i.to_public()).collect();
+    let enc = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+        .map_err(|e| Error::Invalid(format!("encryption failed: {e}")))?;
+    let mut out = Vec::with_capacity(json.len() + 512);
+    let mut w = enc
+        .wrap_output(&mut out)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    w.write_all(&json)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    w.finish().map_err(|e| Error::Invalid(e.to_string()))?;
+    Ok(out)
 }
 
 pub fn encrypt(recipient: &impl age::Recipient, plain: &[u8]) -> Result<Vec<u8>> {

@@ -352,3 +352,170 @@ fn the_identity_and_the_vault_never_leave_the_agent() {
         "the vault plaintext crossed: {seen}"
     );
 }
+
+/// The identity as a thief with the passphrase-protected file and the passphrase would have it.
+fn old_identity(env: &TestEnv) -> age::x25519::Identity {
+    use std::str::FromStr;
+    let ct = std::fs::read(env.data_dir().join("identity.age")).unwrap();
+    let id = age::scrypt::Identity::new(age::secrecy::SecretString::from(PASS.to_owned()));
+    let text = String::from_utf8(age::decrypt(&id, &ct).unwrap()).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap();
+    age::x25519::Identity::from_str(line).unwrap()
+}
+
+fn session_blobs(env: &TestEnv) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(env.cache_dir())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "age"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn after_rekey_the_old_identity_opens_nothing() {
+    use crate::support::sts_server::{Mode, StsServer};
+    let mut env = TestEnv::new();
+    let stub = StsServer::start(Mode::Issue { secs: 3600 });
+    env.set("AWS_ENDPOINT_URL_STS", stub.url());
+    env.set("AWS_REGION", "us-east-1");
+    env.vault();
+    env.add_keys("dev", "AKIADEV0000000000001", "dev-secret", None);
+    env.write(
+        ".aws/config",
+        "[profile base]\nop_aws_item = dev\n\
+         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n",
+    );
+    env.ok(&["run", "--profile", "admin", "--", "true"]);
+    let old = old_identity(&env);
+    let vault = || std::fs::read(env.data_dir().join("vault.age")).unwrap();
+    assert!(
+        age::decrypt(&old, &vault()).is_ok(),
+        "the old identity opens the vault before"
+    );
+    assert_eq!(session_blobs(&env).len(), 1);
+
+    env.ok_with_stdin(
+        &["vault", "rekey", "--passphrase-stdin"],
+        &format!("{PASS}\n"),
+    );
+    assert!(
+        age::decrypt(&old, &vault()).is_err(),
+        "the old identity still opens the vault"
+    );
+    assert!(session_blobs(&env).is_empty(), "the cache was not dropped");
+    // Everything still works, with the agent that was running.
+    let out = env.ok(&["run", "--item", "dev", "--", "env"]);
+    assert!(
+        out.contains("AWS_ACCESS_KEY_ID=AKIADEV0000000000001"),
+        "{out}"
+    );
+    env.ok(&["run", "--profile", "admin", "--", "true"]);
+    let blobs = session_blobs(&env);
+    assert_eq!(blobs.len(), 1);
+    assert!(
+        age::decrypt(&old, &std::fs::read(&blobs[0]).unwrap()).is_err(),
+        "the old identity opens a new session"
+    );
+    // And after a lock, the same passphrase opens the new identity.
+    env.ok(&["lock"]);
+    env.unlock();
+    env.ok(&["item", "show", "dev"]);
+    assert_eq!(stub.count("AssumeRole"), 2);
+}
+
+#[test]
+fn a_vault_forged_with_the_public_recipient_is_refused() {
+    let env = TestEnv::new();
+    env.vault();
+    env.add_keys("dev", "AKIADEV0000000000001", "dev-secret", None);
+    let recipient = std::fs::read_to_string(env.data_dir().join("recipient.txt")).unwrap();
+    // What anyone who can write the file could make: the attacker's key under the owner's name.
+    let forged = r#"{"version":1,"items":[{"title":"dev","fields":[{"label":"Access Key ID","value":"AKIAATTACKER00000000"},{"label":"Secret Access Key","value":"x","concealed":true}]}]}"#;
+    let mut age = Command::new(crate::support::require("age"));
+    age.args(["-r", recipient.trim()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = age.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(forged.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let path = env.data_dir().join("vault.age");
+    std::fs::write(&path, &out.stdout).unwrap();
+    for args in [
+        &["run", "--item", "dev", "--", "env"][..],
+        &["item", "list"],
+    ] {
+        let o = env.run(args);
+        let e = crate::support::stderr(&o);
+        assert!(!o.status.success(), "{args:?}: {e}");
+        assert!(
+            !String::from_utf8_lossy(&o.stdout).contains("AKIAATTACKER"),
+            "{args:?}"
+        );
+        assert!(
+            e.starts_with("op-aws: ") && e.contains("not authenticated"),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 2, "one line and a hint: {e}");
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), out.stdout, "no file changed");
+}
+
+/// A vault written before authentication opens with the passphrase, and is authenticated then.
+#[test]
+fn a_vault_from_before_authentication_is_upgraded_at_unlock() {
+    use age::secrecy::ExposeSecret;
+    let env = TestEnv::new();
+    let data = env.data_dir();
+    std::fs::create_dir_all(&data).unwrap();
+    let id = age::x25519::Identity::generate();
+    let encrypt = |r: &dyn age::Recipient, plain: &[u8]| {
+        let enc = age::Encryptor::with_recipients(std::iter::once(r)).unwrap();
+        let mut out = Vec::new();
+        let mut w = enc.wrap_output(&mut out).unwrap();
+        w.write_all(plain).unwrap();
+        w.finish().unwrap();
+        out
+    };
+    let mut scrypt = age::scrypt::Recipient::new(age::secrecy::SecretString::from(PASS.to_owned()));
+    scrypt.set_work_factor(10);
+    let key = format!(
+        "# op-aws vault identity; public key: {}\n{}\n",
+        id.to_public(),
+        id.to_string().expose_secret()
+    );
+    std::fs::write(data.join("identity.age"), encrypt(&scrypt, key.as_bytes())).unwrap();
+    let old = r#"{"version":1,"items":[{"title":"dev","fields":[{"label":"Access Key ID","value":"AKIALEGACY0000000001"},{"label":"Secret Access Key","value":"s","concealed":true}]}]}"#;
+    std::fs::write(
+        data.join("vault.age"),
+        encrypt(&id.to_public(), old.as_bytes()),
+    )
+    .unwrap();
+    std::fs::write(data.join("recipient.txt"), format!("{}\n", id.to_public())).unwrap();
+    env.unlock();
+    let out = env.ok(&["run", "--item", "dev", "--", "env"]);
+    assert!(
+        out.contains("AWS_ACCESS_KEY_ID=AKIALEGACY0000000001"),
+        "{out}"
+    );
+    let plain = age::decrypt(&id, &std::fs::read(data.join("vault.age")).unwrap()).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(v["auth"].as_array().map(Vec::len), Some(1), "{v}");
+    // The identity file keeps the owner's work factor.
+    let head = std::fs::read(data.join("identity.age")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&head[..200]).contains(" 10\n"),
+        "work factor changed"
+    );
+}

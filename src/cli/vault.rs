@@ -16,6 +16,18 @@ enum Cmd {
     Create(Create),
     /// Change the passphrase (the old one, then the new one twice; or two stdin lines).
     Passphrase(Change),
+    /// A new vault identity: the vault re-encrypted to it, cached sessions dropped, so a stolen
+    /// copy of the old identity opens nothing new (the passphrase stays).
+    Rekey(Rekey),
+}
+
+#[derive(clap::Args)]
+struct Rekey {
+    /// Read the passphrase from the first line of stdin.
+    #[arg(long)]
+    passphrase_stdin: bool,
+    #[arg(long, value_parser = clap::value_parser!(u8).range(10..=22), hide = true)]
+    work_factor: Option<u8>,
 }
 
 #[derive(clap::Args)]
@@ -23,6 +35,9 @@ struct Change {
     /// Read the current passphrase, then the new one, from two lines of stdin.
     #[arg(long)]
     passphrase_stdin: bool,
+    /// Also make a new vault identity (as `vault rekey`), protected by the new passphrase.
+    #[arg(long)]
+    rekey: bool,
     #[arg(long, value_parser = clap::value_parser!(u8).range(10..=22), hide = true)]
     work_factor: Option<u8>,
 }
@@ -44,6 +59,11 @@ impl Args {
         let c = match self.cmd {
             Cmd::Create(c) => c,
             Cmd::Passphrase(c) => return change(&ctx, &c),
+            Cmd::Rekey(r) => {
+                vault::ensure_exists(&ctx.dirs).context("cannot rekey the vault")?;
+                let pass = current_passphrase(r.passphrase_stdin)?;
+                return rekey(&ctx, pass, None, r.work_factor);
+            }
         };
         if vault::exists(&ctx.dirs) {
             return Err(Error::VaultExists(ctx.dirs.data)).context("cannot create the vault");
@@ -58,19 +78,48 @@ impl Args {
 
 fn change(ctx: &Ctx, c: &Change) -> anyhow::Result<()> {
     vault::ensure_exists(&ctx.dirs).context("cannot change the passphrase")?;
-    let old = if c.passphrase_stdin || !prompt::stdin_is_terminal() {
-        secrecy::SecretString::from(
-            prompt::read_stdin_line()
-                .context("cannot read the current passphrase")?
-                .as_str(),
-        )
-    } else {
-        prompt::read_hidden("current passphrase: ")?
-    };
+    let old = current_passphrase(c.passphrase_stdin)?;
     let new = new_passphrase(c.passphrase_stdin)?;
+    if c.rekey {
+        return rekey(ctx, old, Some(new), c.work_factor);
+    }
     vault::change_passphrase(&ctx.dirs, old, new, c.work_factor)
         .context("cannot change the passphrase")?;
     eprintln!("op-aws: changed the vault passphrase");
+    eprintln!(
+        "hint: the vault's identity is the same; if a copy of it may have leaked, run `op-aws vault rekey`"
+    );
+    Ok(())
+}
+
+fn current_passphrase(from_stdin: bool) -> anyhow::Result<secrecy::SecretString> {
+    if from_stdin || !prompt::stdin_is_terminal() {
+        return Ok(secrecy::SecretString::from(
+            prompt::read_stdin_line()
+                .context("cannot read the current passphrase")?
+                .as_str(),
+        ));
+    }
+    Ok(prompt::read_hidden("current passphrase: ")?)
+}
+
+/// The vault to a new identity, the cache dropped, and a running agent handed the new identity.
+fn rekey(
+    ctx: &Ctx,
+    pass: secrecy::SecretString,
+    new: Option<secrecy::SecretString>,
+    work_factor: Option<u8>,
+) -> anyhow::Result<()> {
+    let id = vault::rekey(&ctx.dirs, pass, new, work_factor).context("cannot rekey the vault")?;
+    let dropped = op_aws::sts::cache::clear(ctx, None)?;
+    if op_aws::agent::status(&ctx.dirs)?.is_some_and(|a| a.unlocked) {
+        let exe = op_aws::store::op_aws_exe(&std::env::current_exe()?);
+        op_aws::agent::unlock(&ctx.dirs, &exe, Some(&id), ctx.config.agent_idle())?;
+    }
+    eprintln!(
+        "op-aws: the vault has a new identity; {dropped} cached session{} dropped",
+        if dropped == 1 { "" } else { "s" }
+    );
     Ok(())
 }
 
