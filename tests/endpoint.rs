@@ -8,30 +8,7 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use crate::support::sts_server::{Mode, StsServer};
-use crate::support::{Moto, TestEnv, ok, require, run_cmd, tools_dir, use_moto};
-
-const WHOAMI: &str = r#"const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");
-new STSClient({})
-  .send(new GetCallerIdentityCommand({}))
-  .then((r) => console.log(r.Arn))
-  .catch((e) => { console.error(String(e)); process.exit(1); });
-"#;
-
-/// An item for a moto user, bound to `plain`; `admin` is a role over it.
-fn world(env: &mut TestEnv, moto: &Moto) {
-    use_moto(env, moto);
-    env.set("AWS_REGION", "us-east-1");
-    env.set("NODE_PATH", format!("{}/js/node_modules", tools_dir()));
-    env.vault();
-    let (_, key, secret) = moto.iam_user("team-user");
-    env.add_keys("acme", &key, &secret, None);
-    env.write(
-        ".aws/config",
-        "[profile plain]\nop_aws_item = acme\n\
-         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = plain\n",
-    );
-    env.write("whoami.js", WHOAMI);
-}
+use crate::support::{Moto, TestEnv, ok, require, run_cmd, sdk};
 
 /// GET the endpoint with `token` (None: no Authorization header): status and body.
 fn get(url: &str, token: Option<&str>) -> (u16, serde_json::Value) {
@@ -56,7 +33,7 @@ fn get(url: &str, token: Option<&str>) -> (u16, serde_json::Value) {
 fn run_server_gives_the_command_an_endpoint_and_no_keys() {
     let mut env = TestEnv::new();
     let moto = Moto::start();
-    world(&mut env, &moto);
+    sdk::team(&mut env, &moto);
     env.set("AWS_PROFILE", "plain");
     let out = env.ok(&[
         "run",
@@ -102,7 +79,7 @@ fn run_server_gives_the_command_an_endpoint_and_no_keys() {
 fn every_sdk_gets_the_role_through_run_server() {
     let mut env = TestEnv::new();
     let moto = Moto::start();
-    world(&mut env, &moto);
+    sdk::team(&mut env, &moto);
     let run = |args: &[&str]| {
         let mut v = vec!["run", "--server", "--profile", "admin", "--"];
         v.extend(args);
@@ -137,31 +114,11 @@ fn every_sdk_gets_the_role_through_run_server() {
 fn terraform_through_run_server() {
     let mut env = TestEnv::new();
     let moto = Moto::start();
-    world(&mut env, &moto);
+    sdk::team(&mut env, &moto);
     let terraform = require("terraform");
     let proxy = StsServer::start(Mode::Forward(moto.port));
     env.set("AWS_ENDPOINT_URL_STS", proxy.url());
-    let py = format!(
-        "import boto3; boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
-         aws_access_key_id='test', aws_secret_access_key='test').create_bucket(Bucket='tfstate')",
-        moto.url()
-    );
-    let out = std::process::Command::new(require("python3"))
-        .args(["-c", &py])
-        .env("PATH", crate::support::tools_path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    env.write(
-        "tf/main.tf",
-        &format!(
-            "terraform {{\n  backend \"s3\" {{\n    bucket = \"tfstate\"\n    key = \"s.tfstate\"\n    \
-             region = \"us-east-1\"\n    use_path_style = true\n    \
-             endpoints = {{ s3 = \"{}\", sts = \"{}\" }}\n  }}\n}}\n",
-            moto.url(),
-            proxy.url()
-        ),
-    );
+    let dir = sdk::s3_backend(&env, &moto, &proxy.url());
     let mut c = env.op_aws(&[
         "run",
         "--server",
@@ -173,8 +130,7 @@ fn terraform_through_run_server() {
         "-input=false",
         "-no-color",
     ]);
-    c.current_dir(env.home.join("tf"))
-        .env("TF_IN_AUTOMATION", "1");
+    c.current_dir(dir).env("TF_IN_AUTOMATION", "1");
     let o = run_cmd(c, "");
     assert!(o.status.success(), "{}", crate::support::stderr(&o));
     let reqs = proxy.requests();
@@ -222,7 +178,7 @@ fn token(vars: &serde_json::Value) -> String {
 fn serve_answers_only_with_the_token_and_stops_on_lock() {
     let mut env = TestEnv::new();
     let moto = Moto::start();
-    world(&mut env, &moto);
+    sdk::team(&mut env, &moto);
     let (mut child, vars) = serve(&env, &["--profile", "admin"]);
     let url = vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
         .as_str()

@@ -4,14 +4,7 @@
 //! must never see one beside them.
 
 use crate::support::sts_server::{Mode, StsServer};
-use crate::support::{Moto, TestEnv, ok, require, run_cmd, stderr, tools_dir, use_moto};
-
-const WHOAMI: &str = r#"const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");
-new STSClient({})
-  .send(new GetCallerIdentityCommand({}))
-  .then((r) => console.log(r.Arn))
-  .catch((e) => { console.error(String(e)); process.exit(1); });
-"#;
+use crate::support::{Moto, TestEnv, ok, require, run_cmd, sdk, stderr};
 
 struct World {
     env: TestEnv,
@@ -19,22 +12,10 @@ struct World {
     user_arn: String,
 }
 
-/// A moto IAM user whose keys are the item `acme`, bound to `plain`; `admin` is a role over it.
 fn world() -> World {
     let mut env = TestEnv::new();
     let moto = Moto::start();
-    use_moto(&mut env, &moto);
-    env.set("AWS_REGION", "us-east-1");
-    env.set("NODE_PATH", format!("{}/js/node_modules", tools_dir()));
-    env.vault();
-    let (user_arn, key, secret) = moto.iam_user("team-user");
-    env.add_keys("acme", &key, &secret, None);
-    env.write(
-        ".aws/config",
-        "[profile plain]\nop_aws_item = acme\nregion = us-east-1\n\
-         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = plain\n",
-    );
-    env.write("whoami.js", WHOAMI);
+    let user_arn = sdk::team(&mut env, &moto);
     World {
         env,
         moto,
@@ -99,34 +80,7 @@ fn terraforms_s3_backend_uses_the_injected_keys() {
     let terraform = require("terraform");
     let proxy = StsServer::start(Mode::Forward(w.moto.port));
     w.env.set("AWS_ENDPOINT_URL_STS", proxy.url());
-    // The state bucket, made with moto's test keys.
-    let py = format!(
-        "import boto3; boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
-         aws_access_key_id='test', aws_secret_access_key='test').create_bucket(Bucket='tfstate')",
-        w.moto.url()
-    );
-    let out = std::process::Command::new(require("python3"))
-        .args(["-c", &py])
-        .env("PATH", crate::support::tools_path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dir = w.env.home.join("tf");
-    std::fs::create_dir_all(&dir).unwrap();
-    w.env.write(
-        "tf/main.tf",
-        &format!(
-            "terraform {{\n  backend \"s3\" {{\n    bucket = \"tfstate\"\n    key = \"op-aws.tfstate\"\n    \
-             region = \"us-east-1\"\n    use_path_style = true\n    \
-             endpoints = {{ s3 = \"{}\", sts = \"{}\" }}\n  }}\n}}\n",
-            w.moto.url(),
-            proxy.url()
-        ),
-    );
+    let dir = sdk::s3_backend(&w.env, &w.moto, &proxy.url());
     let tf = terraform.to_str().unwrap();
     let init = |profile_flag: bool, profile_env: Option<&str>| {
         proxy.clear();
