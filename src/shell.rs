@@ -29,6 +29,19 @@ pub enum Syntax {
     Powershell,
 }
 
+impl Format {
+    /// The shell syntax of this format; None for JSON, which each command shapes itself.
+    pub fn syntax(self) -> Option<Syntax> {
+        match self {
+            Self::Sh => Some(Syntax::Posix),
+            Self::Fish => Some(Syntax::Fish),
+            Self::Nu => Some(Syntax::Nu),
+            Self::Powershell => Some(Syntax::Powershell),
+            Self::Json => None,
+        }
+    }
+}
+
 impl From<Shell> for Syntax {
     fn from(sh: Shell) -> Self {
         match sh {

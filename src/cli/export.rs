@@ -2,7 +2,7 @@ use op_aws::caller::Caller;
 use op_aws::creds::Credentials;
 use op_aws::ctx::Ctx;
 use op_aws::resolve::{Request, Want};
-use op_aws::shell::{Format, Syntax};
+use op_aws::shell::Format;
 use secrecy::ExposeSecret;
 
 /// Print the credentials for a shell (or a program) to load.
@@ -31,17 +31,13 @@ impl Args {
                 want,
             },
         )?;
-        let syntax = match self.format {
-            Format::Json => {
+        match self.format.syntax() {
+            Some(syntax) => print!("{}", r.env.render(syntax)),
+            None => {
                 let creds = r.creds.as_ref().expect("credentials were asked for");
-                return super::print_json(&credential_process_json(creds));
+                super::print_json(&credential_process_json(creds))?;
             }
-            Format::Sh => Syntax::Posix,
-            Format::Fish => Syntax::Fish,
-            Format::Nu => Syntax::Nu,
-            Format::Powershell => Syntax::Powershell,
-        };
-        print!("{}", r.env.render(syntax));
+        }
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use op_aws::ctx::Ctx;
 use op_aws::inject::EnvChanges;
 use op_aws::resolve::{Request, Resolution, Want};
 use op_aws::server::Endpoint;
-use op_aws::shell::{Format, Syntax};
+use op_aws::shell::Format;
 
 use super::SilentExit;
 
@@ -34,8 +34,9 @@ impl Args {
         let (r, serving) = prime(&ctx, self.item.as_deref(), self.profile.as_deref())?;
         let ep = Endpoint::start(&serving)?;
         let env = endpoint_env(&ep, &r);
-        let text = match self.format {
-            Format::Json => {
+        let text = match self.format.syntax() {
+            Some(syntax) => env.render(syntax),
+            None => {
                 let set: serde_json::Map<String, serde_json::Value> = env
                     .set
                     .iter()
@@ -43,10 +44,6 @@ impl Args {
                     .collect();
                 serde_json::Value::Object(set).to_string() + "\n"
             }
-            Format::Sh => env.render(Syntax::Posix),
-            Format::Fish => env.render(Syntax::Fish),
-            Format::Nu => env.render(Syntax::Nu),
-            Format::Powershell => env.render(Syntax::Powershell),
         };
         print!("{text}");
         use std::io::Write;
