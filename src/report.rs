@@ -99,6 +99,8 @@ pub struct Inspect {
     pub wrapped: Vec<String>,
     pub integration: Option<String>,
     pub profile: Option<String>,
+    /// The profiles that take part in the profile's credentials, top first.
+    pub chain: Vec<String>,
     pub item: Option<String>,
     pub scope: Option<&'static str>,
     pub region: Option<String>,
@@ -121,6 +123,7 @@ pub fn inspect(ctx: &Ctx) -> Result<Inspect> {
         wrapped: ctx.config.wrapped(),
         integration: ctx.caller.integration().map(str::to_owned),
         profile: here.profile.clone(),
+        chain: here.chain.clone(),
         item: current.map(|a| a.item.clone()),
         scope: current.map(|a| a.scope.name()),
         region,

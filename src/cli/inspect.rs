@@ -40,6 +40,9 @@ impl Args {
                 d.item,
             );
         }
+        if r.chain.len() > 1 {
+            println!("chain:        {}", r.chain.join(" -> "));
+        }
         if let Some(region) = &r.region {
             println!("region:       {region}");
         }
