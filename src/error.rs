@@ -24,6 +24,8 @@ pub enum Error {
     NoVault(PathBuf),
     #[error("a vault already exists at {0}")]
     VaultExists(PathBuf),
+    #[error("{0}: it is not the vault identity's recipient (it was replaced); nothing was written")]
+    RecipientMismatch(PathBuf),
     #[error("wrong passphrase")]
     WrongPassphrase,
     #[error("{path} is damaged: {why}")]
@@ -123,6 +125,9 @@ impl Error {
             Self::NoVault(_) => "create one with `op-aws vault create` (or run `op-aws init`)".into(),
             Self::VaultExists(_) => "use the existing vault, or move it away first".into(),
             Self::WrongPassphrase => "try again: `op-aws unlock`".into(),
+            Self::RecipientMismatch(_) => {
+                "run `op-aws vault rekey`: it makes a new identity and writes recipient.txt anew".into()
+            }
             Self::CorruptVault { .. } => {
                 "the file was left as it is; restore it from a backup (it is a standard age file)".into()
             }

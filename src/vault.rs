@@ -289,8 +289,8 @@ pub fn change_passphrase(
     new: SecretString,
     work_factor: Option<u8>,
 ) -> Result<()> {
-    let _lock = fsutil::lock_exclusive(&dirs.vault_file())?;
     let id = unlock(dirs, old)?;
+    let _lock = fsutil::lock_exclusive(&dirs.vault_file())?;
     let ct = protect(&id.0, new, work_factor)?;
     fsutil::write_atomic(&dirs.identity_file(), &ct, 0o600)
 }
@@ -306,8 +306,10 @@ pub fn rekey(
     new: Option<SecretString>,
     work_factor: Option<u8>,
 ) -> Result<Identity> {
+    // A replaced recipient.txt is what rekey repairs: it is written anew below. (Opened before
+    // the lock: upgrading an old vault takes it.)
+    let old = open_identity(dirs, passphrase.clone(), false)?;
     let _lock = fsutil::lock_exclusive(&dirs.vault_file())?;
-    let old = unlock(dirs, passphrase.clone())?;
     let data = load(dirs, &old)?;
     let next = age::x25519::Identity::generate();
     let ct = seal(&[&old.0, &next], &data)?;
@@ -325,6 +327,12 @@ pub fn rekey(
 
 /// Decrypts the identity with the passphrase: the expensive step, once per unlock.
 pub fn unlock(dirs: &Dirs, passphrase: SecretString) -> Result<Identity> {
+    open_identity(dirs, passphrase, true)
+}
+
+/// `check`: refuse a `recipient.txt` that is not the identity's (rekey, which replaces it, does
+/// not check).
+fn open_identity(dirs: &Dirs, passphrase: SecretString, check: bool) -> Result<Identity> {
     let path = dirs.identity_file();
     let Some(ct) = fsutil::read_optional(&path)? else {
         return Err(Error::NoVault(dirs.data.clone()));
@@ -347,7 +355,9 @@ pub fn unlock(dirs: &Dirs, passphrase: SecretString) -> Result<Identity> {
     let id = age::x25519::Identity::from_str(key)
         .map(Identity)
         .map_err(|_| corrupt(&path, "malformed AGE-SECRET-KEY line"))?;
-    check_recipient(dirs, &id)?;
+    if check {
+        check_recipient(dirs, &id)?;
+    }
     if !text.lines().any(|l| l.trim() == AUTH_MARKER) {
         authenticate_legacy(dirs, &id, passphrase, work_factor_of(&ct))?;
     }
@@ -395,10 +405,7 @@ pub fn check_recipient(dirs: &Dirs, id: &Identity) -> Result<()> {
 }
 
 pub fn recipient_mismatch(dirs: &Dirs) -> Error {
-    corrupt(
-        &dirs.recipient_file(),
-        "it is not the vault identity's recipient (it was replaced); nothing was written",
-    )
+    Error::RecipientMismatch(dirs.recipient_file())
 }
 
 pub fn load(dirs: &Dirs, identity: &Identity) -> Result<VaultData> {

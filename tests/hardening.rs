@@ -204,6 +204,20 @@ fn a_swapped_recipient_is_refused_and_nothing_changes() {
     assert_eq!(e.lines().count(), 2, "one line and a hint: {e}");
     assert_eq!(snapshot(), before, "no file changed");
     assert_eq!(env.agent_pid(), None, "nothing was unlocked");
+    // The way out the hint names: rekey writes a recipient of its own.
+    assert!(e.contains("op-aws vault rekey"), "{e}");
+    env.ok_with_stdin(
+        &["vault", "rekey", "--passphrase-stdin"],
+        &format!("{PASS}\n"),
+    );
+    assert_ne!(
+        std::fs::read_to_string(data.join("recipient.txt"))
+            .unwrap()
+            .trim(),
+        public
+    );
+    env.unlock();
+    env.ok(&["item", "list"]);
 }
 
 /// Forwards connections from `front` to `back`, keeping every byte both ways.
@@ -517,5 +531,32 @@ fn a_vault_from_before_authentication_is_upgraded_at_unlock() {
     assert!(
         String::from_utf8_lossy(&head[..200]).contains(" 10\n"),
         "work factor changed"
+    );
+}
+
+#[test]
+fn doctor_reports_a_swapped_recipient() {
+    let env = TestEnv::new();
+    env.vault();
+    let out = String::from_utf8_lossy(&env.run(&["doctor"]).stdout).into_owned();
+    assert!(
+        out.contains("ok   recipient.txt is the vault identity's"),
+        "{out}"
+    );
+    let other = Command::new(crate::support::require("age-keygen"))
+        .output()
+        .unwrap();
+    let public = String::from_utf8(other.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: ").map(str::to_owned))
+        .unwrap();
+    std::fs::write(env.data_dir().join("recipient.txt"), format!("{public}\n")).unwrap();
+    let o = env.run(&["doctor"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(!o.status.success());
+    assert!(
+        out.contains("warn") && out.contains("not the vault identity's recipient"),
+        "{out}"
     );
 }

@@ -69,6 +69,23 @@ impl Args {
             Ok(None) => report(true, "agent not running (locked)".into()),
             Err(e) => report(false, format!("agent: {e}")),
         }
+        // recipient.txt must be the identity's own (checked when the agent holds it).
+        if vault::exists(&ctx.dirs)
+            && let Ok(Some(held)) = agent::recipient(&ctx.dirs)
+        {
+            match vault::recipient(&ctx.dirs) {
+                Ok(r) if r.to_string() == held => {
+                    report(true, "recipient.txt is the vault identity's".into());
+                }
+                _ => report(
+                    false,
+                    format!(
+                        "{} is not the vault identity's recipient (replaced?): new sessions would be encrypted to another key; run `op-aws vault rekey`",
+                        ctx.dirs.recipient_file().display()
+                    ),
+                ),
+            }
+        }
         match clock_skew(&ctx) {
             Ok(s) if s.abs() < 60 => {
                 report(true, format!("clock within {}s of STS", s.abs().max(1)))
