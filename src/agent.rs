@@ -34,7 +34,7 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// One request line at most (an identity, an item: a few KiB); longer is refused unread.
 const MAX_REQUEST: u64 = 64 * 1024;
 /// A client gets this long for its whole request, however slowly it trickles in.
-const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
+const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 64;
 /// The 1Password cache: entries and bytes.
@@ -167,12 +167,14 @@ impl Client {
         let mut line =
             Zeroizing::new(serde_json::to_vec(req).map_err(|e| Error::Agent(e.to_string()))?);
         line.push(b'\n');
-        let io = |e: std::io::Error| Error::Agent(format!("lost the connection: {e}"));
+        let io = |e: std::io::Error| Error::AgentConnectionLost(e.to_string());
         self.reader.get_mut().write_all(&line).map_err(io)?;
         let mut buf = Zeroizing::new(String::new());
         self.reader.read_line(&mut buf).map_err(io)?;
         if buf.is_empty() {
-            return Err(Error::Agent("it closed the connection".into()));
+            return Err(Error::AgentConnectionLost(
+                "it closed the connection".into(),
+            ));
         }
         let mut resp: Response = serde_json::from_str(&buf)
             .map_err(|e| Error::Agent(format!("bad reply: {}", crate::vault::json_error(&e))))?;
@@ -206,15 +208,33 @@ fn check_peer(stream: &UnixStream) -> std::result::Result<(), String> {
     }
 }
 
-/// One item from the unlocked vault. `None` when no agent runs; `Error::Locked` when it holds
-/// no identity.
-pub fn item(dirs: &Dirs, name: &str) -> Result<Option<Item>> {
+/// A request that changes nothing, asked again once on a new connection if the first one was
+/// lost (an agent thread starved of CPU past the request deadline, say). `None`: no agent runs.
+fn ask(dirs: &Dirs, req: &Request) -> Result<Option<Response>> {
     let Some(c) = Client::connect(dirs)? else {
         return Ok(None);
     };
-    let r = c.call(&Request::Item {
-        name: name.to_owned(),
-    })?;
+    match c.call(req) {
+        Err(Error::AgentConnectionLost(_)) => match Client::connect(dirs)? {
+            Some(c) => c.call(req).map(Some),
+            None => Ok(None),
+        },
+        other => other.map(Some),
+    }
+}
+
+/// One item from the unlocked vault. `None` when no agent runs; `Error::Locked` when it holds
+/// no identity.
+pub fn item(dirs: &Dirs, name: &str) -> Result<Option<Item>> {
+    let Some(r) = ask(
+        dirs,
+        &Request::Item {
+            name: name.to_owned(),
+        },
+    )?
+    else {
+        return Ok(None);
+    };
     let json = r
         .value
         .ok_or_else(|| Error::Agent("it sent no item".into()))?;
@@ -225,10 +245,7 @@ pub fn item(dirs: &Dirs, name: &str) -> Result<Option<Item>> {
 
 /// The vault's titles and labels. `None` when no agent runs.
 pub fn list(dirs: &Dirs) -> Result<Option<Vec<vault::Listing>>> {
-    let Some(c) = Client::connect(dirs)? else {
-        return Ok(None);
-    };
-    Ok(Some(c.call(&Request::List)?.list.unwrap_or_default()))
+    Ok(ask(dirs, &Request::List)?.map(|r| r.list.unwrap_or_default()))
 }
 
 /// Applies `change` to the vault. `Error::Locked` when no agent holds the identity.
@@ -242,14 +259,12 @@ pub fn update(dirs: &Dirs, change: vault::Change) -> Result<()> {
 /// The cached session `key` of `dir`, decrypted (JSON). `None` when no agent holds the
 /// identity.
 pub fn session(dirs: &Dirs, dir: &Path, key: &str) -> Result<Option<Zeroizing<String>>> {
-    let Some(c) = Client::connect(dirs)? else {
-        return Ok(None);
-    };
-    match c.call(&Request::Session {
+    let req = Request::Session {
         dir: dir.to_owned(),
         key: key.to_owned(),
-    }) {
-        Ok(r) => Ok(r.value),
+    };
+    match ask(dirs, &req) {
+        Ok(r) => Ok(r.and_then(|r| r.value)),
         Err(Error::Locked) => Ok(None),
         Err(e) => Err(e),
     }
@@ -257,21 +272,15 @@ pub fn session(dirs: &Dirs, dir: &Path, key: &str) -> Result<Option<Zeroizing<St
 
 /// The public recipient of the identity the agent holds, if it holds one.
 pub fn recipient(dirs: &Dirs) -> Result<Option<String>> {
-    let Some(c) = Client::connect(dirs)? else {
-        return Ok(None);
-    };
-    match c.call(&Request::Recipient) {
-        Ok(r) => Ok(r.value.map(|v| v.as_str().to_owned())),
+    match ask(dirs, &Request::Recipient) {
+        Ok(r) => Ok(r.and_then(|r| r.value).map(|v| v.as_str().to_owned())),
         Err(Error::Locked) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
 pub fn status(dirs: &Dirs) -> Result<Option<AgentStatus>> {
-    match Client::connect(dirs)? {
-        Some(c) => Ok(c.call(&Request::Status)?.status),
-        None => Ok(None),
-    }
+    Ok(ask(dirs, &Request::Status)?.and_then(|r| r.status))
 }
 
 /// Forgets everything now; the agent exits. Returns whether an agent was running.
@@ -284,14 +293,10 @@ pub fn lock(dirs: &Dirs) -> Result<bool> {
 
 /// A value the agent keeps for its lifetime (1Password reads). `None` when no agent runs.
 pub fn cache_get(dirs: &Dirs, key: &str) -> Result<Option<Zeroizing<String>>> {
-    match Client::connect(dirs)? {
-        Some(c) => Ok(c
-            .call(&Request::CacheGet {
-                key: key.to_owned(),
-            })?
-            .value),
-        None => Ok(None),
-    }
+    let req = Request::CacheGet {
+        key: key.to_owned(),
+    };
+    Ok(ask(dirs, &req)?.and_then(|r| r.value))
 }
 
 /// Stores a value in a running agent; does nothing when none runs.

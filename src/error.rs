@@ -36,6 +36,8 @@ pub enum Error {
     LockedNoTerminal,
     #[error("the agent failed: {0}")]
     Agent(String),
+    #[error("the agent failed: lost the connection: {0}")]
+    AgentConnectionLost(String),
     #[error("no item named {0:?}")]
     NoSuchItem(String),
     #[error("an item named {0:?} already exists")]
@@ -132,7 +134,7 @@ impl Error {
                 "the file was left as it is; restore it from a backup (it is a standard age file)".into()
             }
             Self::Locked | Self::LockedNoTerminal => "run `op-aws unlock` (or `op-aws unlock --passphrase-stdin` in scripts)".into(),
-            Self::Agent(_) => "run `op-aws lock`, then `op-aws unlock`".into(),
+            Self::Agent(_) | Self::AgentConnectionLost(_) => "run `op-aws lock`, then `op-aws unlock`".into(),
             Self::NoSuchItem(n) if n.starts_with("op://") => {
                 "check the vault and title with `op item list --vault VAULT` (names are op://Vault/Item)".into()
             }
