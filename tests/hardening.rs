@@ -560,3 +560,43 @@ fn doctor_reports_a_swapped_recipient() {
         "{out}"
     );
 }
+
+#[test]
+fn doctor_replaces_a_cached_session_that_does_not_decrypt() {
+    use crate::support::sts_server::{Mode, StsServer};
+    let mut env = TestEnv::new();
+    let stub = StsServer::start(Mode::Issue { secs: 3600 });
+    env.set("AWS_ENDPOINT_URL_STS", stub.url());
+    env.set("AWS_REGION", "us-east-1");
+    env.vault();
+    env.add_keys("dev", "AKIADEV0000000000001", "dev-secret", None);
+    env.write(
+        ".aws/config",
+        "[profile base]\nop_aws_item = dev\n\
+         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n",
+    );
+    env.ok(&["run", "--profile", "admin", "--", "true"]);
+    let blob = session_blobs(&env).pop().unwrap();
+    // A session encrypted to someone else's key, where op-aws keeps its own.
+    let other = age::x25519::Identity::generate();
+    let enc =
+        age::Encryptor::with_recipients(std::iter::once(&other.to_public() as &dyn age::Recipient))
+            .unwrap();
+    let mut forged = Vec::new();
+    let mut w = enc.wrap_output(&mut forged).unwrap();
+    w.write_all(br#"{"access_key_id":"ASIAEVIL","secret_access_key":"x","session_token":"t","expiration":9999999999}"#)
+        .unwrap();
+    w.finish().unwrap();
+    std::fs::write(&blob, forged).unwrap();
+    let o = env.run(&["doctor"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        out.contains("did not decrypt") && out.contains("admin"),
+        "{out}"
+    );
+    assert!(!blob.exists(), "the entry was not replaced");
+    // The next command makes a good one, never using the forged one.
+    let env_out = env.ok(&["run", "--profile", "admin", "--", "env"]);
+    assert!(!env_out.contains("ASIAEVIL"), "{env_out}");
+    assert_eq!(stub.count("AssumeRole"), 2);
+}

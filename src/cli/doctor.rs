@@ -69,6 +69,28 @@ impl Args {
             Ok(None) => report(true, "agent not running (locked)".into()),
             Err(e) => report(false, format!("agent: {e}")),
         }
+        // Cached sessions that no longer decrypt (or were encrypted to another key).
+        if op_aws::agent::status(&ctx.dirs)
+            .ok()
+            .flatten()
+            .is_some_and(|a| a.unlocked)
+        {
+            match op_aws::sts::cache::drop_unreadable(&ctx) {
+                Ok(bad) if bad.is_empty() => report(true, "every cached session decrypts".into()),
+                Ok(bad) => report(
+                    false,
+                    format!(
+                        "{} cached session(s) did not decrypt with the vault's identity and were removed ({}); the next command asks STS again",
+                        bad.len(),
+                        bad.iter()
+                            .map(|m| m.profile.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+                Err(e) => report(false, format!("cannot check the session cache: {e}")),
+            }
+        }
         // recipient.txt must be the identity's own (checked when the agent holds it).
         if vault::exists(&ctx.dirs)
             && let Ok(Some(held)) = agent::recipient(&ctx.dirs)

@@ -216,6 +216,25 @@ fn read_meta(path: &std::path::Path) -> Option<Meta> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// Cached sessions whose file no longer decrypts to a session with the vault's identity (a
+/// damaged file, or one encrypted to another key): removed, and their keys returned, for
+/// `doctor` to report. They were never used: a blob that does not decrypt is a miss.
+pub fn drop_unreadable(ctx: &Ctx) -> Result<Vec<Meta>> {
+    let mut bad = Vec::new();
+    for m in list(ctx)?.into_iter().filter(|m| m.store == "file") {
+        match agent::session(&ctx.dirs, &ctx.dirs.cache, &m.key) {
+            Ok(Some(_)) | Ok(None) => {}
+            Err(crate::Error::Locked) => {}
+            Err(_) => {
+                let _lock = fsutil::lock_exclusive(&meta_path(ctx, &m.key))?;
+                remove_entry(ctx, &m.key);
+                bad.push(m);
+            }
+        }
+    }
+    Ok(bad)
+}
+
 fn remove_entry(ctx: &Ctx, key: &str) {
     let _ = std::fs::remove_file(blob_path(ctx, key));
     let _ = std::fs::remove_file(meta_path(ctx, key));
