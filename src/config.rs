@@ -71,6 +71,15 @@ impl Config {
                 return Err(bad(format!("{name:?} is not a command name")));
             }
         }
+        if let Some(v) = cfg
+            .onepassword_vault
+            .as_deref()
+            .filter(|v| v.starts_with('-'))
+        {
+            return Err(bad(format!(
+                "onepassword_vault {v:?} cannot start with '-' (op would take it for a flag)"
+            )));
+        }
         if let Some(t) = &cfg.agent_timeout {
             humantime::parse_duration(t).map_err(|e| bad(format!("agent_timeout {t:?}: {e}")))?;
         }

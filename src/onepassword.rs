@@ -38,6 +38,19 @@ pub struct Reference {
 
 impl Reference {
     pub fn parse(name: &str, default_vault: Option<&str>) -> Result<Self> {
+        let r = Self::parse_unchecked(name, default_vault)?;
+        // op would take a name starting with `-` for one of its flags (`--account=…`).
+        for part in r.vault.iter().chain(std::iter::once(&r.item)) {
+            if part.starts_with('-') {
+                return Err(Error::Invalid(format!(
+                    "{name:?}: a 1Password vault or item name cannot start with '-'"
+                )));
+            }
+        }
+        Ok(r)
+    }
+
+    fn parse_unchecked(name: &str, default_vault: Option<&str>) -> Result<Self> {
         let Some(rest) = name.strip_prefix(SCHEME) else {
             let item = name.trim();
             if item.is_empty() {
@@ -176,9 +189,17 @@ fn strip_log_prefix(line: &str) -> &str {
     }
 }
 
+/// `s` without control characters (escape sequences in op's messages or in item titles, which
+/// anyone who can write to a shared vault chooses, must not reach the terminal).
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
+
 /// Maps op's failure to the error a user acts on.
 fn classify(stderr: &str, status: &str, what: &str) -> Error {
-    let msg = op_message(stderr);
+    let msg = printable(&op_message(stderr));
     let lower = msg.to_ascii_lowercase();
     let signed_out = [
         "not currently signed in",
@@ -314,7 +335,7 @@ pub fn list_titles(ctx: &Ctx) -> Result<Vec<String>> {
         serde_json::from_slice(&out).map_err(|e| bad_json("op item list", &e))?;
     let mut titles: Vec<String> = list
         .into_iter()
-        .map(|s| s.title)
+        .map(|s| printable(&s.title))
         .filter(|t| !t.is_empty())
         .collect();
     titles.sort_by_key(|t| t.to_lowercase());

@@ -626,3 +626,56 @@ fn export_mode_serves_1password_items_from_the_agent_only() {
     );
     assert_eq!(gets(&env), before, "the hook never calls op");
 }
+
+/// A name that op would read as one of its flags never reaches op; what op says (and item
+/// titles, which anyone with access to a shared vault chooses) reaches the terminal without
+/// control characters.
+#[test]
+fn names_like_op_flags_and_escapes_in_ops_words_stay_harmless() {
+    let env = op_env();
+    put_items(
+        &env,
+        &[op_item(
+            "i1",
+            "Work",
+            "evil\u{1b}]0;PWNED\u{7}",
+            key_fields("AKIAWORK000000000001", OP_FIELDS_SECRET),
+        )],
+    );
+    for name in [
+        "op://Work/--account=evil.1password.com",
+        "op://--account=x/item",
+    ] {
+        let o = env.run(&["run", "--item", name, "--", "true"]);
+        let e = stderr(&o);
+        assert!(!o.status.success(), "{e}");
+        assert!(
+            e.starts_with("op-aws: ") && e.contains("cannot start with '-'"),
+            "{e}"
+        );
+    }
+    let log = std::fs::read_to_string(fake_dir(&env).join("calls.log")).unwrap_or_default();
+    assert!(
+        !log.contains("--account"),
+        "op was called with the name: {log}"
+    );
+    // op's own message quotes a vault name with an escape sequence in it.
+    let o = env.run(&[
+        "run",
+        "--item",
+        "op://No\u{1b}]0;PWNED\u{7}/x",
+        "--",
+        "true",
+    ]);
+    assert!(!o.status.success());
+    assert!(!o.stderr.contains(&0x1b), "{:?}", stderr(&o));
+    // And a title with one is listed without it.
+    config(&env, "store = \"1password\"\n");
+    let o = env.run(&["item", "list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !o.stdout.contains(&0x1b) && !o.stdout.contains(&0x07),
+        "{:?}",
+        o.stdout
+    );
+}
