@@ -30,6 +30,28 @@ pub struct DirDefault {
     /// Export the keys into the shell on entering the directory (opt-in).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub export: bool,
+    /// The directory's owner when the default was made: a directory recreated at the same path
+    /// by someone else does not inherit it (one you re-create yourself, a fresh clone, does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<u32>,
+}
+
+/// The owner of `dir`, if it can be read.
+pub fn owner_of(dir: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir).ok().map(|m| m.uid())
+}
+
+impl DirDefault {
+    /// Whether the directory at `path` is still owned by whoever owned it when the default was
+    /// made (entries from before owners were kept: by the user).
+    fn still_applies(&self, path: &Path) -> bool {
+        let made = self
+            .owner
+            .unwrap_or_else(|| nix::unistd::geteuid().as_raw());
+        // A directory that cannot be read is not one we stand in (the walk comes from cwd).
+        owner_of(path).is_none_or(|now| now == made)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -106,6 +128,7 @@ impl Defaults {
                     .get_key_value(a)
                     .map(|(k, v)| (k.as_path(), v))
             })
+            .filter(|(k, v)| v.still_applies(k))
             .collect()
     }
 }
@@ -118,6 +141,7 @@ pub fn set_directory(dirs: &Dirs, dir: &Path, item: &str, export: bool) -> Resul
             DirDefault {
                 item: item.to_owned(),
                 export,
+                owner: owner_of(dir),
             },
         );
         Ok(())
@@ -212,6 +236,7 @@ mod tests {
             DirDefault {
                 item: "parent".into(),
                 export: false,
+                owner: None,
             },
         );
         d.directories.insert(
@@ -219,6 +244,7 @@ mod tests {
             DirDefault {
                 item: "child".into(),
                 export: false,
+                owner: None,
             },
         );
         let items = |cwd: &str, s: Option<&str>| -> Vec<String> {

@@ -600,3 +600,54 @@ fn doctor_replaces_a_cached_session_that_does_not_decrypt() {
     assert!(!env_out.contains("ASIAEVIL"), "{env_out}");
     assert_eq!(stub.count("AssumeRole"), 2);
 }
+
+/// A directory default belongs to the directory its owner had: one recreated at the same path
+/// by another user (world-writable parent, shared machine) inherits nothing, export included.
+#[test]
+fn a_directory_recreated_by_someone_else_inherits_no_default() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    env.vault();
+    env.add_keys("acme", "AKIAACMEACMEACME0001", "acme-secret", None);
+    let proj = env.home.join("shared/proj");
+    std::fs::create_dir_all(&proj).unwrap();
+    env.ok(&[
+        "use",
+        "acme",
+        "--directory",
+        proj.to_str().unwrap(),
+        "--export",
+    ]);
+    let hook = |dir: &std::path::Path| {
+        let mut c = env.op_aws(&["hook-env", "--shell", "bash"]);
+        c.current_dir(dir);
+        crate::support::ok(crate::support::run_cmd(c, ""), &["hook-env"])
+    };
+    let mine = hook(&proj);
+    assert!(
+        mine.contains("OP_AWS_ITEM='acme'") && mine.contains("AKIAACMEACMEACME0001"),
+        "{mine}"
+    );
+    // A fresh clone by the owner: still theirs.
+    std::fs::remove_dir_all(&proj).unwrap();
+    std::fs::create_dir_all(&proj).unwrap();
+    assert!(hook(&proj).contains("OP_AWS_ITEM='acme'"));
+    // Someone else's directory at the same path.
+    std::fs::remove_dir_all(&proj).unwrap();
+    std::fs::create_dir_all(&proj).unwrap();
+    std::fs::set_permissions(&proj, std::fs::Permissions::from_mode(0o777)).unwrap();
+    nix::unistd::chown(&proj, Some(nix::unistd::Uid::from_raw(4242)), None).unwrap();
+    let theirs = hook(&proj);
+    assert!(
+        !theirs.contains("acme") && !theirs.contains("AKIA"),
+        "{theirs}"
+    );
+    let mut c = env.op_aws(&["status", "--json"]);
+    c.current_dir(&proj);
+    let v: serde_json::Value = serde_json::from_str(&crate::support::ok(
+        crate::support::run_cmd(c, ""),
+        &["status"],
+    ))
+    .unwrap();
+    assert!(v["item"].is_null(), "{v}");
+}
