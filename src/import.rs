@@ -131,11 +131,34 @@ pub struct Removal {
     _lock: fsutil::LockGuard,
 }
 
-/// Works out the removal under the file's lock (held until [`Removal::apply`] or drop), so
-/// nobody changes the file between the question and the write. None: nothing to remove.
-pub fn plan_removal(c: &Caller, profiles: &HashSet<String>) -> Result<Option<Removal>> {
-    let path = awsfiles::credentials_path(c)?;
-    let lock = fsutil::lock_exclusive(&path)?;
+/// Works out the removal under a lock (held until [`Removal::apply`] or drop; it lives in
+/// op-aws's runtime directory, not beside the file), so no other op-aws changes the file between
+/// the question and the write. None: nothing to remove. A credentials file that is a symlink or
+/// has other hard links is refused: rewriting this name would leave the keys in the other file
+/// (a dotfiles repository, often).
+pub fn plan_removal(ctx: &Ctx, profiles: &HashSet<String>) -> Result<Option<Removal>> {
+    use std::os::unix::fs::MetadataExt;
+    let path = awsfiles::credentials_path(&ctx.caller)?;
+    let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::io(&path, e))?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        return Err(Error::Invalid(format!(
+            "{} is a symlink to {}: the keys would stay there; remove the key lines from {} yourself (and from its history, if it is in git), then check with `op-aws doctor`",
+            path.display(),
+            target.display(),
+            target.display()
+        )));
+    }
+    if meta.nlink() > 1 {
+        return Err(Error::Invalid(format!(
+            "{} has {} hard links: the keys would stay in the others; remove the key lines by hand, then check with `op-aws doctor`",
+            path.display(),
+            meta.nlink()
+        )));
+    }
+    fsutil::ensure_private_dir(&ctx.dirs.runtime)?;
+    let key = crate::sts::plan::hash(&serde_json::json!(["credentials", path]));
+    let lock = fsutil::lock_exclusive(&ctx.dirs.runtime.join(format!("credentials-{key}")))?;
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
     let text = String::from_utf8(bytes).map_err(|_| {
         Error::Invalid(format!(

@@ -651,3 +651,49 @@ fn a_directory_recreated_by_someone_else_inherits_no_default() {
     .unwrap();
     assert!(v["item"].is_null(), "{v}");
 }
+
+/// Dotfiles: a credentials file that is a symlink (or has other hard links) is not "cleaned" by
+/// replacing the link; import refuses before importing anything, and doctor names the real file.
+#[test]
+fn a_symlinked_credentials_file_is_not_replaced() {
+    let env = TestEnv::new();
+    env.vault();
+    let real = env.write(
+        "dotfiles/aws-credentials",
+        "[p]\naws_access_key_id = AKIADOTFILES00000001\naws_secret_access_key = s\n",
+    );
+    let link = env.home.join(".aws/credentials");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let o = env.run(&["import", "--profile", "p", "--remove-plaintext", "--yes"]);
+    let e = crate::support::stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.contains("is a symlink to") && e.contains("dotfiles/aws-credentials"),
+        "{e}"
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(&real)
+            .unwrap()
+            .contains("AKIADOTFILES")
+    );
+    assert!(
+        !env.ok(&["item", "list"]).contains('p'),
+        "nothing was imported before the refusal"
+    );
+    assert!(
+        !env.home.join(".aws/credentials.lock").exists(),
+        "a stray lock file"
+    );
+    let out = String::from_utf8_lossy(&env.run(&["doctor"]).stdout).into_owned();
+    assert!(out.contains("dotfiles/aws-credentials for p"), "{out}");
+    // Without --remove-plaintext the import itself works.
+    env.ok(&["import", "--profile", "p"]);
+    assert!(env.ok(&["item", "list"]).contains('p'));
+}

@@ -23,6 +23,13 @@ impl Args {
             Ok(files) => {
                 let plain = files.plaintext_profiles();
                 let path = awsfiles::credentials_path(c)?;
+                // A dotfiles symlink: name the file that really holds the keys.
+                let path = match std::fs::symlink_metadata(&path) {
+                    Ok(m) if m.file_type().is_symlink() => {
+                        std::fs::canonicalize(&path).unwrap_or(path)
+                    }
+                    _ => path,
+                };
                 if plain.is_empty() {
                     report(true, format!("no plaintext keys in {}", path.display()));
                 } else {

@@ -58,9 +58,16 @@ impl Args {
             Some(_) => StoreKind::Local,
             None => ctx.config.store,
         };
+        // A file that cannot be cleaned (a symlink, hard links) is refused before anything is
+        // imported.
+        let planned = if self.remove_plaintext {
+            Some(import::plan_removal(&ctx, &imported_profiles(&items))?)
+        } else {
+            None
+        };
         save(&ctx, &items, to)?;
-        if self.remove_plaintext {
-            remove_plaintext(&ctx, &items, self.yes)?;
+        if let Some(planned) = planned {
+            apply_removal(&ctx, planned, self.yes)?;
         }
         Ok(())
     }
@@ -77,13 +84,18 @@ pub fn save(ctx: &Ctx, items: &[Import], to: StoreKind) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn imported_profiles(items: &[Import]) -> HashSet<String> {
+    items.iter().filter_map(|i| i.profile.clone()).collect()
+}
+
 /// Removes the imported profiles' key lines, asking first unless `yes`.
 pub fn remove_plaintext(ctx: &Ctx, items: &[Import], yes: bool) -> anyhow::Result<()> {
-    let profiles: HashSet<String> = items.iter().filter_map(|i| i.profile.clone()).collect();
-    if profiles.is_empty() {
-        return Ok(());
-    }
-    let Some(removal) = import::plan_removal(&ctx.caller, &profiles)? else {
+    let planned = import::plan_removal(ctx, &imported_profiles(items))?;
+    apply_removal(ctx, planned, yes)
+}
+
+fn apply_removal(ctx: &Ctx, planned: Option<import::Removal>, yes: bool) -> anyhow::Result<()> {
+    let Some(removal) = planned else {
         let path = op_aws::awsfiles::credentials_path(&ctx.caller)?;
         eprintln!(
             "op-aws: no key lines of those profiles in {}",
