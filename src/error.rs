@@ -127,6 +127,9 @@ impl Error {
             Self::NoVault(_) => "create one with `op-aws vault create` (or run `op-aws init`)".into(),
             Self::VaultExists(_) => "use the existing vault, or move it away first".into(),
             Self::WrongPassphrase => "try again: `op-aws unlock`".into(),
+            Self::UnsafePath(..) => {
+                "op-aws only touches files of the user it runs as: run it as that user (not `sudo -E`), or fix the owner".into()
+            }
             Self::RecipientMismatch(_) => {
                 "run `op-aws vault rekey`: it makes a new identity and writes recipient.txt anew".into()
             }

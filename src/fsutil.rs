@@ -46,6 +46,16 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
 
 /// Replaces `path` with `bytes` atomically: a crash leaves either the old or the new file.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    // Replacing another user's file (root with that user's HOME, `sudo -E`) would hand it to us
+    // and lock its owner out.
+    if let Ok(md) = fs::symlink_metadata(path)
+        && md.uid() != nix::unistd::geteuid().as_raw()
+    {
+        return Err(Error::UnsafePath(
+            path.into(),
+            "it is owned by another user",
+        ));
+    }
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".op-aws-")

@@ -697,3 +697,41 @@ fn a_symlinked_credentials_file_is_not_replaced() {
     env.ok(&["import", "--profile", "p"]);
     assert!(env.ok(&["item", "list"]).contains('p'));
 }
+
+/// Root with a user's HOME (`sudo -E op-aws item add ...`) must not take the user's vault over.
+#[test]
+fn root_does_not_rewrite_another_users_vault() {
+    let env = TestEnv::new();
+    env.vault();
+    env.add_keys("dev", "AKIADEV0000000000001", "dev-secret", None);
+    let data = env.data_dir();
+    let user = nix::unistd::Uid::from_raw(4242);
+    for f in ["vault.age", "identity.age", "recipient.txt"] {
+        nix::unistd::chown(&data.join(f), Some(user), None).unwrap();
+    }
+    let before = std::fs::read(data.join("vault.age")).unwrap();
+    let o = env.run_with_stdin(
+        &[
+            "item",
+            "add",
+            "x",
+            "--set",
+            "Access Key ID=AKIAX",
+            "--set-secret",
+            "Secret Access Key",
+        ],
+        "s\n",
+    );
+    let e = crate::support::stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.contains("owned by another user") && e.contains("hint: "),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(data.join("vault.age")).unwrap(), before);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(data.join("vault.age")).unwrap().uid(),
+        4242
+    );
+}
