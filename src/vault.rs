@@ -242,8 +242,18 @@ pub fn ensure_exists(dirs: &Dirs) -> Result<()> {
 pub fn create(dirs: &Dirs, passphrase: SecretString, work_factor: Option<u8>) -> Result<()> {
     fsutil::ensure_private_dir(&dirs.data)?;
     let _lock = fsutil::lock_exclusive(&dirs.vault_file())?;
-    if exists(dirs) || dirs.vault_file().exists() {
+    if exists(dirs) {
         return Err(Error::VaultExists(dirs.data.clone()));
+    }
+    // A vault.age without identity.age is what an interrupted create (a full disk) leaves, or a
+    // vault whose identity is gone: nothing can open it here. It is kept aside, never deleted,
+    // so that a create can always follow the "no vault" that unlock reports.
+    if dirs.vault_file().exists() {
+        let aside = dirs.data.join(format!(
+            "vault.age.without-identity-{}",
+            crate::item::now_secs()
+        ));
+        std::fs::rename(dirs.vault_file(), &aside).map_err(|e| Error::io(&aside, e))?;
     }
     let identity = age::x25519::Identity::generate();
     let identity_ct = protect(&identity, passphrase, work_factor)?;

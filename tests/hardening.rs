@@ -735,3 +735,31 @@ fn root_does_not_rewrite_another_users_vault() {
         4242
     );
 }
+
+/// An interrupted `vault create` (a full disk between its writes) is no dead end: unlock says
+/// there is no vault, and create then works, keeping the leftover file aside.
+#[test]
+fn an_interrupted_create_can_be_created_again() {
+    let env = TestEnv::new();
+    env.vault();
+    env.ok(&["lock"]);
+    let data = env.data_dir();
+    std::fs::remove_file(data.join("identity.age")).unwrap();
+    let o = env.run_with_stdin(&["unlock", "--passphrase-stdin"], &format!("{PASS}\n"));
+    let e = crate::support::stderr(&o);
+    assert!(
+        !o.status.success() && e.contains("no vault") && e.contains("vault create"),
+        "{e}"
+    );
+    env.vault();
+    env.ok(&["item", "list"]);
+    let kept = std::fs::read_dir(&data)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("vault.age.without-identity-")
+        });
+    assert!(kept, "the leftover vault.age was not kept aside");
+}
