@@ -154,10 +154,11 @@ fn needs_auth(tool: &str, args: &[OsString]) -> bool {
         return false;
     }
     let words: Vec<&str> = args.iter().map(|a| a.to_str().unwrap_or("")).collect();
-    let before_dashdash = words.iter().take_while(|w| **w != "--");
-    if before_dashdash
-        .clone()
-        .any(|w| matches!(*w, "-h" | "--help" | "help"))
+    // Help only where the AWS CLI reads it as help: the last word (`aws s3 cp help`), never a
+    // `help` or `-h` that is an argument (`aws s3 cp help s3://b/help`, `--exclude -h`).
+    if words
+        .last()
+        .is_some_and(|w| matches!(*w, "-h" | "--help" | "help"))
     {
         return false;
     }
@@ -272,6 +273,16 @@ impl EnvChanges {
     }
 }
 
+/// Variables the shell integration sets for itself.
+pub const INTEGRATION_MARKERS: &[&str] = &[
+    "OP_AWS_SHELL",
+    "__OP_AWS_SHELL",
+    "__OP_AWS_STATE",
+    "__OP_AWS_VARS",
+    "__OP_AWS_EXPORT",
+    "__OP_AWS_EXPORT_WARNED",
+];
+
 pub struct EnvInput<'a> {
     /// The tool that reads the credentials; empty for a shell (`export`).
     pub tool: &'a str,
@@ -299,6 +310,13 @@ pub fn env_changes(i: &EnvInput<'_>) -> EnvChanges {
     }
     // botocore reads it before AWS_SESSION_TOKEN; a stale one would win.
     c.unset("AWS_SECURITY_TOKEN");
+    if !i.tool.is_empty() {
+        // The shell integration's own markers describe that shell, not the command (a nested
+        // shell would believe the integration is loaded); the user's settings stay.
+        for k in INTEGRATION_MARKERS {
+            c.unset(k);
+        }
+    }
     if let Some(r) = i.region {
         c.set("AWS_REGION", r);
         c.set("AWS_DEFAULT_REGION", r);
@@ -466,6 +484,17 @@ mod tests {
             &["aws", "s3", "ls"][..],
             &["aws", "sts", "get-caller-identity"],
             &["aws", "--version", "x"],
+            &["aws", "s3", "cp", "help", "s3://b/help"],
+            &[
+                "aws",
+                "s3",
+                "sync",
+                ".",
+                "s3://b",
+                "--exclude",
+                "-h",
+                "--dryrun",
+            ],
             &["./deploy.sh"],
             &["make", "help"],
         ] {

@@ -488,3 +488,55 @@ fn a_closed_stdout_is_not_a_crash() {
     assert!(stderr(&o).is_empty(), "{}", stderr(&o));
     assert_eq!(o.status.signal(), Some(13), "dies of SIGPIPE like cat");
 }
+
+/// `help` or `-h` as an argument is no reason to skip the keys; a typo'd option is not the
+/// command; the integration's markers do not reach the command.
+#[test]
+fn help_words_options_and_markers() {
+    let mut env = TestEnv::new();
+    env.vault();
+    env.add_keys("prod", "AKIAPROD0000000001", "sec", None);
+    env.set("OP_AWS_SESSION_ITEM", "prod");
+    env.set("OP_AWS_SHELL", "bash");
+    env.set("__OP_AWS_VARS", "AWS_REGION");
+    let aws = fake_aws(&env);
+    let aws = aws.to_str().unwrap();
+    let out = env.ok(&["run", "--", aws, "s3", "cp", "help", "s3://b/help"]);
+    assert!(
+        out.contains("key:AKIAPROD0000000001"),
+        "help as an argument: {out}"
+    );
+    let out = env.ok(&[
+        "run",
+        "--",
+        aws,
+        "s3",
+        "sync",
+        ".",
+        "s3://b",
+        "--exclude",
+        "-h",
+        "--dryrun",
+    ]);
+    assert!(
+        out.contains("key:AKIAPROD0000000001"),
+        "-h as a value: {out}"
+    );
+    let out = env.ok(&["run", "--", aws, "s3", "help"]);
+    assert!(out.contains("key:\n"), "real help needs no keys: {out}");
+    let o = env.run(&["run", "--profle", "admin", "--", aws, "s3", "ls"]);
+    let e = stderr(&o);
+    assert!(
+        !o.status.success() && e.contains("unknown option \"--profle\""),
+        "{e}"
+    );
+    let out = env.ok(&["run", "--", "env"]);
+    assert!(
+        !out.contains("OP_AWS_SHELL=") && !out.contains("__OP_AWS_VARS="),
+        "markers reached the command: {out}"
+    );
+    assert!(
+        out.contains("OP_AWS_SESSION_ITEM=prod"),
+        "the user's own setting stays: {out}"
+    );
+}

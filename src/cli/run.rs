@@ -34,6 +34,12 @@ pub struct Args {
 
 impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        // clap hands an unknown option (a typo, `--profle`) over as the command.
+        if let Some(opt) = self.command[0].to_str().filter(|c| c.starts_with('-')) {
+            anyhow::bail!(
+                "unknown option {opt:?} for `op-aws run`\nhint: see `op-aws run --help`; the command comes after `--`"
+            );
+        }
         let plan = inject::plan(&self.command);
         let program = plan.argv[0].clone();
         if !plan.needs_auth {

@@ -123,14 +123,26 @@ fn rekey(
     Ok(())
 }
 
+/// Shorter passphrases are refused on a terminal (scripts, which pass one on stdin, get a warning).
+const MIN_PASSPHRASE: usize = 8;
+
 /// A new passphrase: twice on the terminal, or one stdin line.
 pub fn new_passphrase(from_stdin: bool) -> anyhow::Result<secrecy::SecretString> {
     if from_stdin || !prompt::stdin_is_terminal() {
         let line = prompt::read_stdin_line().context("cannot read the passphrase")?;
-        anyhow::ensure!(!line.is_empty(), "the passphrase is empty");
+        anyhow::ensure!(!line.trim().is_empty(), "the passphrase is empty");
+        if line.chars().count() < MIN_PASSPHRASE {
+            eprintln!(
+                "op-aws: warning: a passphrase of fewer than {MIN_PASSPHRASE} characters is easy to guess"
+            );
+        }
         return Ok(secrecy::SecretString::from(line.as_str()));
     }
     let a = prompt::read_hidden("new vault passphrase: ")?;
+    anyhow::ensure!(
+        a.expose_secret().chars().count() >= MIN_PASSPHRASE,
+        "the passphrase is shorter than {MIN_PASSPHRASE} characters\nhint: choose a longer one (a few words)"
+    );
     let b = prompt::read_hidden("again: ")?;
     // Both are secrets: compare without an early exit.
     let (x, y) = (a.expose_secret().as_bytes(), b.expose_secret().as_bytes());
