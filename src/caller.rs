@@ -120,14 +120,6 @@ impl Caller {
         self.var(CALLING_SHELL_VAR).and_then(Shell::from_name)
     }
 
-    /// The temporary directory (`TMPDIR`, else `/tmp`).
-    pub fn temp_dir(&self) -> PathBuf {
-        self.var_os("TMPDIR")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .unwrap_or_else(|| PathBuf::from("/tmp"))
-    }
-
     /// Where the caller's PATH finds `program` (a name with a slash is taken as it is, relative
     /// to the caller's directory); only regular executable files count.
     pub fn which(&self, program: &OsStr) -> Option<PathBuf> {

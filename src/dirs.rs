@@ -14,7 +14,7 @@ pub struct Dirs {
     pub data: PathBuf,
     /// Encrypted temporary STS sessions.
     pub cache: PathBuf,
-    /// The agent's socket and lock.
+    /// The agent's socket and lock (`$XDG_RUNTIME_DIR/op-aws`, else `<cache>/run`).
     pub runtime: PathBuf,
 }
 
@@ -61,10 +61,10 @@ impl Dirs {
             Some(p) => p,
             None => match xdg(c, "XDG_RUNTIME_DIR") {
                 Some(p) => p.join("op-aws"),
-                None => {
-                    let uid = nix::unistd::geteuid();
-                    c.temp_dir().join(format!("op-aws-{uid}"))
-                }
+                // Cron, containers, ssh without pam_systemd: not a predictable shared path
+                // (`/tmp/op-aws-UID`, which another user could create first), but one under the
+                // user's own cache directory.
+                None => cache.join("run"),
             },
         };
         Ok(Self {
@@ -92,5 +92,33 @@ impl Dirs {
     }
     pub fn agent_socket(&self) -> PathBuf {
         self.runtime.join("agent.sock")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_xdg_runtime_dir_the_runtime_dir_is_the_users_own() {
+        let c = Caller::new(
+            [("HOME".to_owned(), "/home/alice".into())],
+            "/".into(),
+            false,
+        );
+        let d = Dirs::new(&c).unwrap();
+        assert_eq!(d.runtime, PathBuf::from("/home/alice/.cache/op-aws/run"));
+        let c = Caller::new(
+            [
+                ("HOME".to_owned(), "/home/alice".into()),
+                ("XDG_RUNTIME_DIR".to_owned(), "/run/user/1000".into()),
+            ],
+            "/".into(),
+            false,
+        );
+        assert_eq!(
+            Dirs::new(&c).unwrap().runtime,
+            PathBuf::from("/run/user/1000/op-aws")
+        );
     }
 }
