@@ -128,7 +128,7 @@ impl Error {
             Self::VaultExists(_) => "use the existing vault, or move it away first".into(),
             Self::WrongPassphrase => "try again: `op-aws unlock`".into(),
             Self::UnsafePath(..) => {
-                "op-aws only touches files of the user it runs as: run it as that user (not `sudo -E`), or fix the owner".into()
+                "op-aws only uses files and directories of the user it runs as: run it as that user (not `sudo -E`), fix the owner, or point OP_AWS_RUNTIME_DIR (OP_AWS_DATA_DIR, OP_AWS_CACHE_DIR) at a directory of your own".into()
             }
             Self::RecipientMismatch(_) => {
                 "run `op-aws vault rekey`: it makes a new identity and writes recipient.txt anew".into()
