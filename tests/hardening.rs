@@ -169,14 +169,7 @@ fn a_swapped_recipient_is_refused_and_nothing_changes() {
     let env = TestEnv::new();
     env.vault();
     env.ok(&["lock"]);
-    let keygen = crate::support::require("age-keygen");
-    let other = Command::new(keygen).output().unwrap();
-    let text = String::from_utf8(other.stdout).unwrap();
-    let public = text
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: "))
-        .unwrap()
-        .to_owned();
+    let public = another_recipient();
     let data = env.data_dir();
     std::fs::write(data.join("recipient.txt"), format!("{public}\n")).unwrap();
     let snapshot = || -> Vec<(String, Vec<u8>)> {
@@ -391,8 +384,9 @@ fn session_blobs(env: &TestEnv) -> Vec<std::path::PathBuf> {
         .unwrap_or_default()
 }
 
-#[test]
-fn after_rekey_the_old_identity_opens_nothing() {
+/// An unlocked vault with item `dev`, a role `admin` over it, and its session cached (from a
+/// local STS stub that issues sessions).
+fn with_a_cached_role_session() -> (TestEnv, crate::support::sts_server::StsServer) {
     use crate::support::sts_server::{Mode, StsServer};
     let mut env = TestEnv::new();
     let stub = StsServer::start(Mode::Issue { secs: 3600 });
@@ -406,6 +400,24 @@ fn after_rekey_the_old_identity_opens_nothing() {
          [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n",
     );
     env.ok(&["run", "--profile", "admin", "--", "true"]);
+    (env, stub)
+}
+
+/// Someone else's age recipient (`age1…`), as `age-keygen` makes one.
+fn another_recipient() -> String {
+    let out = Command::new(crate::support::require("age-keygen"))
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: ").map(str::to_owned))
+        .unwrap()
+}
+
+#[test]
+fn after_rekey_the_old_identity_opens_nothing() {
+    let (env, stub) = with_a_cached_role_session();
     let old = old_identity(&env);
     let vault = || std::fs::read(env.data_dir().join("vault.age")).unwrap();
     assert!(
@@ -543,14 +555,7 @@ fn doctor_reports_a_swapped_recipient() {
         out.contains("ok   recipient.txt is the vault identity's"),
         "{out}"
     );
-    let other = Command::new(crate::support::require("age-keygen"))
-        .output()
-        .unwrap();
-    let public = String::from_utf8(other.stdout)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: ").map(str::to_owned))
-        .unwrap();
+    let public = another_recipient();
     std::fs::write(env.data_dir().join("recipient.txt"), format!("{public}\n")).unwrap();
     let o = env.run(&["doctor"]);
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -563,19 +568,7 @@ fn doctor_reports_a_swapped_recipient() {
 
 #[test]
 fn doctor_replaces_a_cached_session_that_does_not_decrypt() {
-    use crate::support::sts_server::{Mode, StsServer};
-    let mut env = TestEnv::new();
-    let stub = StsServer::start(Mode::Issue { secs: 3600 });
-    env.set("AWS_ENDPOINT_URL_STS", stub.url());
-    env.set("AWS_REGION", "us-east-1");
-    env.vault();
-    env.add_keys("dev", "AKIADEV0000000000001", "dev-secret", None);
-    env.write(
-        ".aws/config",
-        "[profile base]\nop_aws_item = dev\n\
-         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n",
-    );
-    env.ok(&["run", "--profile", "admin", "--", "true"]);
+    let (env, stub) = with_a_cached_role_session();
     let blob = session_blobs(&env).pop().unwrap();
     // A session encrypted to someone else's key, where op-aws keeps its own.
     let other = age::x25519::Identity::generate();
