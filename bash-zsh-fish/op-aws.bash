@@ -84,10 +84,16 @@ if [[ -z "${__op_aws_loaded-}" ]]; then
             prev="--profile"
         fi
         if [[ "${prev}" == "--profile" ]]; then
-            \builtin local IFS=$'\n' profiles
-            profiles="$(\command op-aws profiles 2>/dev/null)" || :
-            # shellcheck disable=SC2207 # one profile name per line, split on newlines only.
-            COMPREPLY=($(\builtin compgen -W "${profiles}" -- "${cur}"))
+            # Matched and quoted here, not by `compgen -W`, which expands its word list: a
+            # profile name is data, and goes on the command line as one quoted word.
+            \builtin local name quoted
+            COMPREPLY=()
+            while IFS= \builtin read -r name; do
+                if [[ -n "${name}" && "${name}" == "${cur}"* ]]; then
+                    \builtin printf -v quoted '%q' "${name}"
+                    COMPREPLY+=("${quoted}")
+                fi
+            done < <(\command op-aws profiles 2>/dev/null)
             return 0
         fi
         if \builtin type -P aws_completer >/dev/null 2>&1; then

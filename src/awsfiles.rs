@@ -190,22 +190,6 @@ impl AwsFiles {
             .filter(|v| !v.is_empty())
     }
 
-    /// Long-lived keys in plaintext: an access key pair with no session token (the one test
-    /// for "plaintext keys" that import, init and doctor share).
-    pub fn has_plaintext_keys(&self, profile: &str) -> bool {
-        self.get(profile, "aws_access_key_id").is_some()
-            && self.get(profile, "aws_secret_access_key").is_some()
-            && self.get(profile, "aws_session_token").is_none()
-    }
-
-    /// Profiles holding plaintext long-lived keys.
-    pub fn plaintext_profiles(&self) -> Vec<String> {
-        self.profile_names()
-            .into_iter()
-            .filter(|p| self.has_plaintext_keys(p))
-            .collect()
-    }
-
     /// How `selected` resolves, walked as every AWS SDK walks it (the cross-SDK cases in
     /// `assume-role-tests.json` are the test): from the selected profile along `source_profile`
     /// while profiles assume roles, until static keys, a profile without a role, or a source the

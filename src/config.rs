@@ -49,6 +49,11 @@ pub struct Config {
     /// command's environment (as `run --server`).
     #[serde(default)]
     pub server: bool,
+    /// STS endpoints other than AWS's own and loopback that may receive a request signed with an
+    /// item's long-lived keys or carrying a generated MFA code (a VPC endpoint's private DNS
+    /// name, a corporate proxy).
+    #[serde(default)]
+    pub trusted_endpoints: Vec<String>,
 }
 
 impl Config {
@@ -79,6 +84,14 @@ impl Config {
             return Err(bad(format!(
                 "onepassword_vault {v:?} cannot start with '-' (op would take it for a flag)"
             )));
+        }
+        for e in &cfg.trusted_endpoints {
+            crate::sts::plan::parse_endpoint(e).map_err(|why| {
+                bad(format!(
+                    "trusted_endpoints: {:?}: {why}",
+                    crate::error::printable(e)
+                ))
+            })?;
         }
         if let Some(t) = &cfg.agent_timeout {
             humantime::parse_duration(t).map_err(|e| bad(format!("agent_timeout {t:?}: {e}")))?;

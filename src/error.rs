@@ -77,6 +77,10 @@ pub enum Error {
         endpoint: String,
         why: String,
     },
+    #[error(
+        "STS endpoint {0} is not AWS's own, loopback or in trusted_endpoints: not sending it a request signed with the item's keys or carrying an MFA code"
+    )]
+    UntrustedEndpoint(String),
     #[error("profile {profile:?} is defined nowhere (looked in {files})")]
     NoSuchProfile { profile: String, files: String },
     #[error("profile {profile:?}: {why}")]
@@ -108,6 +112,67 @@ pub enum Error {
     },
     #[error("an MFA code is needed for {serial} and there is no terminal to ask on")]
     MfaNoTerminal { serial: String, item: String },
+}
+
+/// Text op-aws did not write itself (item titles, `op`'s and AWS's messages, paths), made safe
+/// for a terminal: control characters (escape sequences, newlines) and bidirectional overrides
+/// become U+FFFD.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// An error as the binary prints it: `op-aws: what failed: why`, one line, then an optional
+/// `hint:` line. Line breaks inside either become spaces and any other control character is
+/// neutralised, so no message can span lines or drive the terminal.
+pub fn render(message: &str, hint: Option<&str>) -> String {
+    // Edge errors built with anyhow carry their hint after a line break.
+    let (message, inline_hint) = match message.split_once("\nhint: ") {
+        Some((m, h)) => (m, Some(h)),
+        None => (message, None),
+    };
+    let flat = |s: &str| {
+        let joined = s
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        printable(&joined.replace('\t', " "))
+    };
+    let mut out = format!("op-aws: {}\n", flat(message));
+    if let Some(h) = hint.or(inline_hint) {
+        out.push_str(&format!("hint: {}\n", flat(h)));
+    }
+    out
+}
+
+/// An error and its causes as one message (`what failed: why: why`), each cause said once: a
+/// variant that already shows its source (`path: No space left on device`) is not followed by
+/// the source again.
+pub fn render_chain<'a>(
+    chain: impl IntoIterator<Item = &'a (dyn std::error::Error + 'static)>,
+    hint: Option<&str>,
+) -> String {
+    let mut msg = String::new();
+    for cause in chain {
+        let text = cause.to_string();
+        if text.is_empty() || msg.contains(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    render(&msg, hint)
 }
 
 impl Error {
@@ -160,6 +225,9 @@ impl Error {
             Self::StsUnreachable { .. } => {
                 "check the network, and AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL if they are set".into()
             }
+            Self::UntrustedEndpoint(ep) => format!(
+                "if you trust it, add it to config.toml: trusted_endpoints = [\"{ep}\"]; else unset AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL or the profile's endpoint_url"
+            ),
             Self::NoSuchProfile { .. } => {
                 "see the profiles with `op-aws profiles`; check AWS_PROFILE and --profile".into()
             }
@@ -176,5 +244,192 @@ impl Error {
             ),
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Text a hostile file, item, `op` or server could put in a message.
+    const HOSTILE: &str = "evil\n\x1b]0;PWNED\x07\r\t\u{2068}x\u{2069}\u{202e}";
+
+    /// One of each variant; the match has no wildcard, so a new variant must be added here.
+    fn samples() -> Vec<Error> {
+        let h = || HOSTILE.to_owned();
+        let p = || PathBuf::from(format!("/home/u/{HOSTILE}"));
+        let io = || std::io::Error::from_raw_os_error(28);
+        let all = vec![
+            Error::RelativeDirOverride {
+                var: "OP_AWS_DATA_DIR",
+                value: h(),
+            },
+            Error::NoHome,
+            Error::Io {
+                path: p(),
+                source: io(),
+            },
+            Error::UnsafePath(p(), "it belongs to another user"),
+            Error::NoVault(p()),
+            Error::VaultExists(p()),
+            Error::RecipientMismatch(p()),
+            Error::WrongPassphrase,
+            Error::CorruptVault {
+                path: p(),
+                why: h(),
+            },
+            Error::Locked,
+            Error::LockedNoTerminal,
+            Error::Agent(h()),
+            Error::AgentConnectionLost(h()),
+            Error::NoSuchItem(h()),
+            Error::NoSuchItem(format!("op://Shared/{HOSTILE}")),
+            Error::ItemExists(h()),
+            Error::MissingField {
+                item: h(),
+                label: h(),
+                found: h(),
+            },
+            Error::MissingField {
+                item: format!("op://V/{HOSTILE}"),
+                label: h(),
+                found: h(),
+            },
+            Error::Invalid(h()),
+            Error::BadConfig {
+                path: p(),
+                why: h(),
+            },
+            Error::NoDefault,
+            Error::Cancelled,
+            Error::OnePassword(h()),
+            Error::OpNotInstalled,
+            Error::OpNotSignedIn,
+            Error::Sts(h()),
+            Error::StsCall {
+                op: "AssumeRole",
+                code: "AccessDenied".into(),
+                message: h(),
+            },
+            Error::StsUnreachable {
+                op: "AssumeRole",
+                endpoint: h(),
+                why: h(),
+            },
+            Error::UntrustedEndpoint(h()),
+            Error::NoSuchProfile {
+                profile: h(),
+                files: h(),
+            },
+            Error::BadProfile {
+                profile: h(),
+                why: h(),
+            },
+            Error::MfaSerialConflict {
+                profile: h(),
+                config: h(),
+                item: h(),
+            },
+            Error::ChainedDuration {
+                profile: h(),
+                seconds: 43200,
+            },
+            Error::BadTotp(h()),
+            Error::Remote {
+                message: h(),
+                hint: Some(h()),
+            },
+            Error::Step {
+                what: h(),
+                source: Box::new(Error::Io {
+                    path: p(),
+                    source: io(),
+                }),
+            },
+            Error::MfaNoTerminal {
+                serial: h(),
+                item: h(),
+            },
+        ];
+        for e in &all {
+            match e {
+                Error::RelativeDirOverride { .. }
+                | Error::NoHome
+                | Error::Io { .. }
+                | Error::UnsafePath(..)
+                | Error::NoVault(_)
+                | Error::VaultExists(_)
+                | Error::RecipientMismatch(_)
+                | Error::WrongPassphrase
+                | Error::CorruptVault { .. }
+                | Error::Locked
+                | Error::LockedNoTerminal
+                | Error::Agent(_)
+                | Error::AgentConnectionLost(_)
+                | Error::NoSuchItem(_)
+                | Error::ItemExists(_)
+                | Error::MissingField { .. }
+                | Error::Invalid(_)
+                | Error::BadConfig { .. }
+                | Error::NoDefault
+                | Error::Cancelled
+                | Error::OnePassword(_)
+                | Error::OpNotInstalled
+                | Error::OpNotSignedIn
+                | Error::Sts(_)
+                | Error::StsCall { .. }
+                | Error::StsUnreachable { .. }
+                | Error::UntrustedEndpoint(_)
+                | Error::NoSuchProfile { .. }
+                | Error::BadProfile { .. }
+                | Error::MfaSerialConflict { .. }
+                | Error::ChainedDuration { .. }
+                | Error::BadTotp(_)
+                | Error::Remote { .. }
+                | Error::Step { .. }
+                | Error::MfaNoTerminal { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_error_prints_as_one_line_and_an_optional_hint() {
+        for e in samples() {
+            let hint = e.hint();
+            let chain: &(dyn std::error::Error + 'static) = &e;
+            let text = render_chain(
+                std::iter::successors(Some(chain), |c| c.source()),
+                hint.as_deref(),
+            );
+            let lines: Vec<&str> = text.lines().collect();
+            assert!(text.ends_with('\n'), "{text:?}");
+            assert!(lines[0].starts_with("op-aws: "), "{e:?}: {text:?}");
+            match lines.len() {
+                1 => assert!(hint.is_none(), "{e:?}: the hint is lost: {text:?}"),
+                2 => assert!(lines[1].starts_with("hint: "), "{e:?}: {text:?}"),
+                _ => panic!("{e:?} prints {} lines: {text:?}", lines.len()),
+            }
+            for l in &lines {
+                assert!(
+                    !l.chars().any(|c| c.is_control()
+                        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+                    "{e:?}: a control or bidi character reaches the terminal: {l:?}"
+                );
+            }
+            assert!(
+                lines[0].matches("os error 28").count() <= 1,
+                "{e:?}: a cause is repeated: {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_edge_error_keeps_its_hint_on_its_own_line() {
+        assert_eq!(
+            render("no terminal\nhint: pass --yes", None),
+            "op-aws: no terminal\nhint: pass --yes\n"
+        );
+        assert_eq!(render("a\n  b", None), "op-aws: a b\n");
     }
 }

@@ -26,6 +26,8 @@ const OWNED: &str = "__OP_AWS_VARS";
 const EXPORTED: &str = "__OP_AWS_EXPORT";
 /// `ITEM@DIR` we already warned about (locked vault), so moving around below DIR is quiet.
 const WARNED: &str = "__OP_AWS_EXPORT_WARNED";
+/// The directory whose ignored default we already told this shell about.
+const IGNORED_WARNED: &str = "__OP_AWS_IGNORED_WARNED";
 
 /// The exported keys' variables: only these (and the expiry) are ever unset for the user.
 const KEY_VARS: [&str; 4] = [
@@ -67,6 +69,23 @@ pub fn hook_env(ctx: &Ctx) -> Result<HookEnv> {
     }
 
     let var = |k: &str| c.var(k).unwrap_or_default();
+    // A default stored for a directory that is no longer the one it was made for: said once
+    // per directory per shell, and nothing of it applied.
+    match here.ignored.first() {
+        Some((dir, item, why)) if var(IGNORED_WARNED) != dir.to_string_lossy() => {
+            warning = Some(format!(
+                "the default for {} (item {:?}) is not applied: {}; if the directory is yours, run `op-aws use {} --directory {}`",
+                dir.display(),
+                crate::error::printable(item),
+                why.why(),
+                crate::shell::quote_posix(item),
+                crate::shell::quote_posix(&dir.to_string_lossy()),
+            ));
+            out.set(IGNORED_WARNED, &dir.to_string_lossy());
+        }
+        Some(_) => {}
+        None => out.unset(IGNORED_WARNED),
+    }
     let old_owned: Vec<String> = var(OWNED)
         .split(' ')
         .filter(|s| !s.is_empty())

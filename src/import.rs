@@ -1,16 +1,19 @@
-//! Importing plaintext keys, and removing exactly the imported key lines from the credentials
-//! file while every other byte (comments, other profiles, order, line endings) stays as it was.
-//! `op-aws import` and `op-aws init` both call these; asking the person stays at the edge.
+//! Importing plaintext keys, and removing exactly the imported key lines from whichever AWS file
+//! holds them while every other byte (comments, other profiles, order, line endings) stays as it
+//! was. `op-aws import` and `op-aws init` both call these; asking the person stays at the edge.
 
 use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+
+use secrecy::ExposeSecret;
 
 use crate::awsfiles::{self, AwsFiles};
 use crate::caller::Caller;
 use crate::config::StoreKind;
 use crate::ctx::Ctx;
 use crate::item::{self, Item};
+use crate::plaintext::{self, FileKind, Found};
 use crate::{Error, Result, fsutil, onepassword, store, vault};
 
 /// An item to import, with the profile it came from (None: the environment).
@@ -20,10 +23,12 @@ pub struct Import {
 }
 
 /// Items from the long-lived keys of `profiles` (each item named after its profile, or `name`
-/// for a single one), with the profile's region and `mfa_serial`.
+/// for a single one), with the profile's region and `mfa_serial`. The keys come from `found`
+/// (the byte scan of both files), so a file the SDK's parser skips still imports.
 pub fn from_profiles(
     c: &Caller,
     files: &AwsFiles,
+    found: &[Found],
     profiles: &[String],
     name: Option<&str>,
 ) -> Result<Vec<Import>> {
@@ -38,22 +43,23 @@ pub fn from_profiles(
     }
     let mut out = Vec::new();
     for p in profiles {
-        let (Some(id), Some(secret)) = (
-            files.get(p, "aws_access_key_id"),
-            files.get(p, "aws_secret_access_key"),
-        ) else {
+        let Some((id, secret)) = plaintext::long_lived(found, p) else {
+            if found.iter().any(|f| &f.profile == p && f.temporary) {
+                return Err(Error::Invalid(format!(
+                    "profile {p:?} holds temporary credentials (aws_session_token); import long-lived keys"
+                )));
+            }
             return Err(Error::Invalid(format!(
                 "profile {p:?} has no aws_access_key_id and aws_secret_access_key"
             )));
         };
-        if !files.has_plaintext_keys(p) {
-            return Err(Error::Invalid(format!(
-                "profile {p:?} holds temporary credentials (aws_session_token); import long-lived keys"
-            )));
-        }
         let mut it = Item::new(name.unwrap_or(p));
-        it.set(item::ACCESS_KEY_ID, id.to_owned(), false);
-        it.set(item::SECRET_ACCESS_KEY, secret.to_owned(), true);
+        it.set(item::ACCESS_KEY_ID, id, false);
+        it.set(
+            item::SECRET_ACCESS_KEY,
+            secret.expose_secret().to_owned(),
+            true,
+        );
         if let Some(r) = files.region(p) {
             it.set(item::DEFAULT_REGION, r.to_owned(), false);
         }
@@ -122,54 +128,47 @@ pub fn save(ctx: &Ctx, items: &[Import], to: StoreKind) -> Result<Vec<String>> {
     }
 }
 
-/// The credentials file without the key lines of `profiles`, ready to be written.
+/// An AWS file without the key lines of `profiles`, ready to be written.
 pub struct Removal {
     pub path: PathBuf,
     pub lines: usize,
-    text: String,
+    bytes: Vec<u8>,
     mode: u32,
     _lock: fsutil::LockGuard,
 }
 
-/// Works out the removal under a lock (held until [`Removal::apply`] or drop; it lives in
-/// op-aws's runtime directory, not beside the file), so no other op-aws changes the file between
-/// the question and the write. None: nothing to remove. A credentials file that is a symlink or
-/// has other hard links is refused: rewriting this name would leave the keys in the other file
-/// (a dotfiles repository, often).
-pub fn plan_removal(ctx: &Ctx, profiles: &HashSet<String>) -> Result<Option<Removal>> {
-    use std::os::unix::fs::MetadataExt;
-    let path = awsfiles::credentials_path(&ctx.caller)?;
-    let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::io(&path, e))?;
-    if meta.file_type().is_symlink() {
-        let target = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        return Err(Error::Invalid(format!(
-            "{} is a symlink to {}: the keys would stay there; remove the key lines from {} yourself (and from its history, if it is in git), then check with `op-aws doctor`",
-            path.display(),
-            target.display(),
-            target.display()
-        )));
+/// Works out the removal from each AWS file that holds key lines of `profiles`, under a lock per
+/// file (held until [`Removal::apply`] or drop; in op-aws's runtime directory, not beside the
+/// file), so no other op-aws changes a file between the question and the write. Empty: nothing
+/// to remove. A file that is a symlink or has other hard links is refused: rewriting this name
+/// would leave the keys in the other file (a dotfiles repository, often).
+pub fn plan_removal(ctx: &Ctx, profiles: &HashSet<String>) -> Result<Vec<Removal>> {
+    let mut out = Vec::new();
+    for (path, kind) in plaintext::files(&ctx.caller)? {
+        if let Some(r) = plan_one(ctx, path, kind, profiles)? {
+            out.push(r);
+        }
     }
-    if meta.nlink() > 1 {
-        return Err(Error::Invalid(format!(
-            "{} has {} hard links: the keys would stay in the others; remove the key lines by hand, then check with `op-aws doctor`",
-            path.display(),
-            meta.nlink()
-        )));
-    }
+    Ok(out)
+}
+
+fn plan_one(
+    ctx: &Ctx,
+    path: PathBuf,
+    kind: FileKind,
+    profiles: &HashSet<String>,
+) -> Result<Option<Removal>> {
     fsutil::ensure_private_dir(&ctx.dirs.runtime)?;
-    let key = crate::sts::plan::hash(&serde_json::json!(["credentials", path]));
-    let lock = fsutil::lock_exclusive(&ctx.dirs.runtime.join(format!("credentials-{key}")))?;
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        Error::Invalid(format!(
-            "{} is not UTF-8 text; left it as it is",
-            path.display()
-        ))
-    })?;
-    let (new, removed) = remove_key_lines(&text, profiles);
+    let key = crate::sts::plan::hash(&serde_json::json!(["aws-file", path]));
+    let lock = fsutil::lock_exclusive(&ctx.dirs.runtime.join(format!("aws-file-{key}")))?;
+    let Some(bytes) = fsutil::read_optional(&path)? else {
+        return Ok(None);
+    };
+    let (new, removed) = plaintext::remove_key_lines(&bytes, kind, profiles);
     if removed == 0 {
         return Ok(None);
     }
+    plaintext::refuse_linked(&path)?;
     let mode = std::fs::metadata(&path)
         .map_err(|e| Error::io(&path, e))?
         .permissions()
@@ -178,7 +177,7 @@ pub fn plan_removal(ctx: &Ctx, profiles: &HashSet<String>) -> Result<Option<Remo
     Ok(Some(Removal {
         path,
         lines: removed,
-        text: new,
+        bytes: new,
         mode,
         _lock: lock,
     }))
@@ -186,70 +185,6 @@ pub fn plan_removal(ctx: &Ctx, profiles: &HashSet<String>) -> Result<Option<Remo
 
 impl Removal {
     pub fn apply(self) -> Result<()> {
-        fsutil::write_atomic(&self.path, self.text.as_bytes(), self.mode)
-    }
-}
-
-/// Keys that hold secrets (or the key id paired with them) in a credentials file.
-const KEY_LINES: &[&str] = &[
-    "aws_access_key_id",
-    "aws_secret_access_key",
-    "aws_session_token",
-    "aws_security_token",
-];
-
-/// The section name of a `[name]` line in a credentials file.
-fn section_name(line: &str) -> Option<&str> {
-    let t = line.trim();
-    let inner = t.strip_prefix('[')?;
-    let end = inner.find(']')?;
-    Some(inner[..end].trim())
-}
-
-fn key_of(line: &str) -> Option<String> {
-    let t = line.trim_start();
-    if t.starts_with('#') || t.starts_with(';') || line.starts_with([' ', '\t']) {
-        return None;
-    }
-    let (k, _) = t.split_once('=')?;
-    Some(k.trim().to_ascii_lowercase())
-}
-
-/// `text` without the key lines of `profiles`; returns the new text and how many lines went.
-pub fn remove_key_lines(text: &str, profiles: &HashSet<String>) -> (String, usize) {
-    let mut out = String::with_capacity(text.len());
-    let mut current: Option<String> = None;
-    let mut removed = 0;
-    for line in text.split_inclusive('\n') {
-        if let Some(name) = section_name(line) {
-            current = Some(name.to_owned());
-            out.push_str(line);
-            continue;
-        }
-        let in_imported = current.as_ref().is_some_and(|c| profiles.contains(c));
-        if in_imported && key_of(line).is_some_and(|k| KEY_LINES.contains(&k.as_str())) {
-            removed += 1;
-            continue;
-        }
-        out.push_str(line);
-    }
-    (out, removed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn removes_only_the_imported_key_lines() {
-        let text = "# top\r\n[default]\r\naws_access_key_id = A\r\naws_secret_access_key=S\r\nregion = x\r\n\
-                    [keep]\naws_access_key_id = K\n; c\n[prod ]\n  AWS_Session_Token = T\nother=1";
-        let set: HashSet<String> = ["default".to_owned(), "prod".to_owned()].into();
-        let (out, n) = remove_key_lines(text, &set);
-        assert_eq!(n, 2, "the indented line is a sub-property, not a key");
-        assert_eq!(
-            out,
-            "# top\r\n[default]\r\nregion = x\r\n[keep]\naws_access_key_id = K\n; c\n[prod ]\n  AWS_Session_Token = T\nother=1"
-        );
+        fsutil::write_atomic(&self.path, &self.bytes, self.mode)
     }
 }

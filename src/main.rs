@@ -26,15 +26,12 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "op-aws: {e:#}");
-            if let Some(hint) = e
+            let hint = e
                 .chain()
                 .find_map(|c| c.downcast_ref::<op_aws::Error>())
-                .and_then(op_aws::Error::hint)
-            {
-                let _ = writeln!(err, "hint: {hint}");
-            }
+                .and_then(op_aws::Error::hint);
+            let text = op_aws::error::render_chain(e.chain(), hint.as_deref());
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
             ExitCode::FAILURE
         }
     }

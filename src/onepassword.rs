@@ -189,17 +189,9 @@ fn strip_log_prefix(line: &str) -> &str {
     }
 }
 
-/// `s` without control characters (escape sequences in op's messages or in item titles, which
-/// anyone who can write to a shared vault chooses, must not reach the terminal).
-pub fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
-}
-
 /// Maps op's failure to the error a user acts on.
 fn classify(stderr: &str, status: &str, what: &str) -> Error {
-    let msg = printable(&op_message(stderr));
+    let msg = crate::error::printable(&op_message(stderr));
     let lower = msg.to_ascii_lowercase();
     let signed_out = [
         "not currently signed in",
@@ -335,7 +327,7 @@ pub fn list_titles(ctx: &Ctx) -> Result<Vec<String>> {
         serde_json::from_slice(&out).map_err(|e| bad_json("op item list", &e))?;
     let mut titles: Vec<String> = list
         .into_iter()
-        .map(|s| printable(&s.title))
+        .map(|s| crate::error::printable(&s.title))
         .filter(|t| !t.is_empty())
         .collect();
     titles.sort_by_key(|t| t.to_lowercase());

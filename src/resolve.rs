@@ -6,6 +6,8 @@
 //! Which item: `--item` > a profile bound with `op_aws_item` > session (`OP_AWS_SESSION_ITEM`)
 //! > the nearest directory default > global. Which environment: [`crate::inject::env_changes`].
 
+use std::path::PathBuf;
+
 use serde::Serialize;
 
 use crate::awsfiles::{self, AwsFiles, Base, ProfileChain};
@@ -13,7 +15,7 @@ use crate::creds::Credentials;
 use crate::ctx::Ctx;
 use crate::inject::{self, EnvChanges, EnvInput};
 use crate::item::{self, Item};
-use crate::scope::{self, Applied, Defaults, Scope};
+use crate::scope::{self, Applied, Defaults, Ignored, Scope};
 use crate::{Error, Result, store, sts};
 
 pub struct Request<'a> {
@@ -68,6 +70,9 @@ pub struct Resolution {
     pub candidates: Vec<Applied>,
     /// The profiles that take part, top first (the selected one alone without a role).
     pub chain: Vec<String>,
+    /// Directory defaults stored for here or above that do not apply (directory, item, why),
+    /// nearest first.
+    pub ignored: Vec<(PathBuf, String, Ignored)>,
     pub region: Option<Region>,
     /// For `Env` and `Credentials`.
     pub creds: Option<Credentials>,
@@ -78,6 +83,53 @@ pub struct Resolution {
 impl Resolution {
     pub fn region_name(&self) -> Option<&str> {
         self.region.as_ref().map(|r| r.name.as_str())
+    }
+}
+
+impl Resolution {
+    /// A terminal's or directory's choice that a profile's `op_aws_item` set aside: worth one
+    /// line, since the profile may come from a config file the environment chose (a project's
+    /// `AWS_CONFIG_FILE`). `--item` is explicit and needs none.
+    pub fn overridden(&self) -> Option<(&Applied, &Applied)> {
+        let first = self.candidates.first()?;
+        if !matches!(first.scope, Scope::Profile(_)) {
+            return None;
+        }
+        let set_aside = self
+            .candidates
+            .iter()
+            .skip(1)
+            .find(|c| matches!(c.scope, Scope::Session | Scope::Directory(_)))?;
+        (!set_aside.item.eq_ignore_ascii_case(&first.item)).then_some((first, set_aside))
+    }
+
+    /// [`Self::overridden`] as a line for stderr, the first time for this combination.
+    pub fn override_notice(&self, ctx: &Ctx) -> Option<String> {
+        let (used, set_aside) = self.overridden()?;
+        let Scope::Profile(profile) = &used.scope else {
+            return None;
+        };
+        let key = serde_json::json!([
+            "override",
+            profile,
+            used.item,
+            set_aside.item,
+            set_aside.scope
+        ]);
+        if !crate::notice::first_time(ctx, &key) {
+            return None;
+        }
+        let theirs = match &set_aside.scope {
+            Scope::Directory(d) => format!("the default of {}", d.display()),
+            _ => "this terminal's (op-aws use)".to_owned(),
+        };
+        Some(format!(
+            "profile {profile} uses item {:?} (its op_aws_item in {}), not {:?}, {theirs}",
+            crate::error::printable(&used.item),
+            awsfiles::config_path(&ctx.caller)
+                .map_or_else(|_| "the AWS config".into(), |p| p.display().to_string()),
+            crate::error::printable(&set_aside.item),
+        ))
     }
 }
 
@@ -153,6 +205,11 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
     }
     let defaults = Defaults::load(&ctx.dirs)?;
     candidates.extend(scope::applicable(&defaults, &c.cwd, c.session_item()));
+    let ignored = defaults
+        .ignored_for(&c.cwd)
+        .into_iter()
+        .map(|(d, v, why)| (d.to_owned(), v.item.clone(), why))
+        .collect();
     let applied = candidates.first().cloned();
 
     let profile_region = || {
@@ -173,6 +230,7 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
         applied,
         candidates,
         chain,
+        ignored,
         creds: None,
         env: EnvChanges::default(),
     };

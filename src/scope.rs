@@ -30,27 +30,61 @@ pub struct DirDefault {
     /// Export the keys into the shell on entering the directory (opt-in).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub export: bool,
-    /// The directory's owner when the default was made: a directory recreated at the same path
-    /// by someone else does not inherit it (one you re-create yourself, a fresh clone, does).
+    /// The directory's owner when the default was made, and its identity (device, inode): a
+    /// directory someone recreates at the same path does not inherit the default, `--export`
+    /// included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ino: Option<u64>,
 }
 
-/// The owner of `dir`, if it can be read.
-pub fn owner_of(dir: &Path) -> Option<u32> {
+/// Why a directory default that is stored for a directory above the caller is not applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ignored {
+    /// The directory is not the user's (now).
+    NotYours,
+    /// The directory at that path is another one than the default was made for (removed and
+    /// made again, by anyone).
+    Replaced,
+}
+
+impl Ignored {
+    pub fn why(self) -> &'static str {
+        match self {
+            Self::NotYours => "the directory is not yours",
+            Self::Replaced => "the directory was replaced since the default was made",
+        }
+    }
+}
+
+/// The identity a directory default is tied to: owner, device, inode.
+fn identity_of(dir: &Path) -> Option<(u32, u64, u64)> {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(dir).ok().map(|m| m.uid())
+    std::fs::metadata(dir)
+        .ok()
+        .map(|m| (m.uid(), m.dev(), m.ino()))
 }
 
 impl DirDefault {
-    /// Whether the directory at `path` is still owned by whoever owned it when the default was
-    /// made (entries from before owners were kept: by the user).
-    fn still_applies(&self, path: &Path) -> bool {
-        let made = self
-            .owner
-            .unwrap_or_else(|| nix::unistd::geteuid().as_raw());
+    /// Whether the directory at `path` is still the one the default was made for, and the
+    /// user's. Entries from before identities were kept are checked for the owner only.
+    fn check(&self, path: &Path) -> Result<(), Ignored> {
+        let me = nix::unistd::geteuid().as_raw();
         // A directory that cannot be read is not one we stand in (the walk comes from cwd).
-        owner_of(path).is_none_or(|now| now == made)
+        let Some((owner, dev, ino)) = identity_of(path) else {
+            return Ok(());
+        };
+        if owner != me || self.owner.is_some_and(|o| o != owner) {
+            return Err(Ignored::NotYours);
+        }
+        if self.dev.is_some_and(|d| d != dev) || self.ino.is_some_and(|i| i != ino) {
+            return Err(Ignored::Replaced);
+        }
+        Ok(())
     }
 }
 
@@ -128,20 +162,41 @@ impl Defaults {
                     .get_key_value(a)
                     .map(|(k, v)| (k.as_path(), v))
             })
-            .filter(|(k, v)| v.still_applies(k))
+            .filter(|(k, v)| v.check(k).is_ok())
+            .collect()
+    }
+
+    /// Directory defaults stored for `cwd` or above that do not apply, and why, nearest first.
+    pub fn ignored_for<'a>(&'a self, cwd: &Path) -> Vec<(&'a Path, &'a DirDefault, Ignored)> {
+        cwd.ancestors()
+            .filter_map(|a| {
+                let (k, v) = self.directories.get_key_value(a)?;
+                v.check(k).err().map(|why| (k.as_path(), v, why))
+            })
             .collect()
     }
 }
 
 /// Makes `item` the default in `dir` (absolute, see [`normalize_dir`]) and below.
 pub fn set_directory(dirs: &Dirs, dir: &Path, item: &str, export: bool) -> Result<()> {
+    let (owner, dev, ino) =
+        identity_of(dir).ok_or_else(|| Error::Invalid(format!("cannot read {}", dir.display())))?;
+    let me = nix::unistd::geteuid().as_raw();
+    if owner != me {
+        return Err(Error::Invalid(format!(
+            "{} belongs to uid {owner}, not you: a directory default applies only in a directory of your own (use --global or this terminal's session instead)",
+            dir.display()
+        )));
+    }
     Defaults::update(dirs, |d| {
         d.directories.insert(
             dir.to_owned(),
             DirDefault {
                 item: item.to_owned(),
                 export,
-                owner: owner_of(dir),
+                owner: Some(owner),
+                dev: Some(dev),
+                ino: Some(ino),
             },
         );
         Ok(())
@@ -237,6 +292,8 @@ mod tests {
                 item: "parent".into(),
                 export: false,
                 owner: None,
+                dev: None,
+                ino: None,
             },
         );
         d.directories.insert(
@@ -245,6 +302,8 @@ mod tests {
                 item: "child".into(),
                 export: false,
                 owner: None,
+                dev: None,
+                ino: None,
             },
         );
         let items = |cwd: &str, s: Option<&str>| -> Vec<String> {

@@ -594,10 +594,11 @@ fn doctor_replaces_a_cached_session_that_does_not_decrypt() {
     assert_eq!(stub.count("AssumeRole"), 2);
 }
 
-/// A directory default belongs to the directory its owner had: one recreated at the same path
-/// by another user (world-writable parent, shared machine) inherits nothing, export included.
+/// A directory default belongs to the directory it was made for (owner, device, inode): one
+/// recreated at the same path, by another user (world-writable parent, shared machine) or by
+/// anyone, inherits nothing, export included; the hook says so once per shell.
 #[test]
-fn a_directory_recreated_by_someone_else_inherits_no_default() {
+fn a_directory_recreated_at_the_same_path_inherits_no_default() {
     use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();
     env.vault();
@@ -611,30 +612,62 @@ fn a_directory_recreated_by_someone_else_inherits_no_default() {
         proj.to_str().unwrap(),
         "--export",
     ]);
-    let hook = |dir: &std::path::Path| {
+    let hook = |dir: &std::path::Path, extra: &[(&str, &str)]| {
         let mut c = env.op_aws(&["hook-env", "--shell", "bash"]);
-        c.current_dir(dir);
-        crate::support::ok(crate::support::run_cmd(c, ""), &["hook-env"])
+        c.current_dir(dir).envs(extra.iter().copied());
+        let o = crate::support::run_cmd(c, "");
+        assert!(o.status.success(), "{}", crate::support::stderr(&o));
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            crate::support::stderr(&o),
+        )
     };
-    let mine = hook(&proj);
+    let (mine, quiet) = hook(&proj, &[]);
     assert!(
         mine.contains("OP_AWS_ITEM='acme'") && mine.contains("AKIAACMEACMEACME0001"),
         "{mine}"
     );
-    // A fresh clone by the owner: still theirs.
-    std::fs::remove_dir_all(&proj).unwrap();
+    assert!(quiet.is_empty(), "{quiet}");
+    // Replaced by the owner (the old one moved aside, so the inode cannot be reused).
+    std::fs::rename(&proj, env.home.join("shared/proj.old")).unwrap();
     std::fs::create_dir_all(&proj).unwrap();
-    assert!(hook(&proj).contains("OP_AWS_ITEM='acme'"));
+    let (out, said) = hook(&proj, &[]);
+    assert!(
+        !out.contains("AKIA") && !out.contains("OP_AWS_ITEM='acme'"),
+        "{out}"
+    );
+    assert!(
+        said.contains("is not applied: the directory was replaced")
+            && said.contains("op-aws use 'acme' --directory"),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "{said}");
+    // The hook's marker keeps the same shell quiet.
+    let marker = out
+        .lines()
+        .find(|l| l.contains("__OP_AWS_IGNORED_WARNED"))
+        .expect("the hook remembers it said so");
+    let value = marker
+        .split_once('=')
+        .unwrap()
+        .1
+        .trim_matches(|c| c == '\'' || c == ';');
+    let (_, again) = hook(&proj, &[("__OP_AWS_IGNORED_WARNED", value)]);
+    assert!(again.is_empty(), "said twice: {again}");
+    // Made again by the owner: applies.
+    env.ok(&["use", "acme", "--directory", proj.to_str().unwrap()]);
+    assert!(hook(&proj, &[]).0.contains("OP_AWS_ITEM='acme'"));
     // Someone else's directory at the same path.
     std::fs::remove_dir_all(&proj).unwrap();
     std::fs::create_dir_all(&proj).unwrap();
     std::fs::set_permissions(&proj, std::fs::Permissions::from_mode(0o777)).unwrap();
     nix::unistd::chown(&proj, Some(nix::unistd::Uid::from_raw(4242)), None).unwrap();
-    let theirs = hook(&proj);
+    let (theirs, said) = hook(&proj, &[]);
     assert!(
         !theirs.contains("acme") && !theirs.contains("AKIA"),
         "{theirs}"
     );
+    assert!(said.contains("the directory is not yours"), "{said}");
     let mut c = env.op_aws(&["status", "--json"]);
     c.current_dir(&proj);
     let v: serde_json::Value = serde_json::from_str(&crate::support::ok(
@@ -643,6 +676,10 @@ fn a_directory_recreated_by_someone_else_inherits_no_default() {
     ))
     .unwrap();
     assert!(v["item"].is_null(), "{v}");
+    // And a default cannot be made for it.
+    let o = env.run(&["use", "acme", "--directory", proj.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(crate::support::stderr(&o).contains("belongs to uid 4242"));
 }
 
 /// Dotfiles: a credentials file that is a symlink (or has other hard links) is not "cleaned" by
@@ -756,4 +793,166 @@ fn an_interrupted_create_can_be_created_again() {
                 .starts_with("vault.age.without-identity-")
         });
     assert!(kept, "the leftover vault.age was not kept aside");
+}
+
+/// A project's config (direnv's `AWS_CONFIG_FILE`) names an endpoint: requests signed with the
+/// item's keys never go there unless config.toml trusts it; nothing is sent, one line says why.
+#[test]
+fn signed_sts_requests_go_only_to_aws_loopback_or_trusted_endpoints() {
+    let mut env = TestEnv::new();
+    env.set("AWS_REGION", "us-east-1");
+    env.vault();
+    env.add_keys("prod", "AKIAPROD000000000001", "prod-secret", None);
+    let project = env.write(
+        "proj/aws-config",
+        "[profile base]\nop_aws_item = prod\nendpoint_url = https://sts.example.invalid\n\
+         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n\
+         endpoint_url = https://sts.example.invalid\n",
+    );
+    env.set("AWS_CONFIG_FILE", project.display().to_string());
+    let o = env.run(&["run", "--profile", "admin", "--", "true"]);
+    let e = crate::support::stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    let lines: Vec<&str> = e.lines().collect();
+    assert!(
+        lines[0].starts_with("op-aws: ")
+            && lines[0].contains("https://sts.example.invalid")
+            && lines[0].contains("trusted_endpoints"),
+        "{e}"
+    );
+    assert!(
+        lines.len() == 2
+            && lines[1].contains("trusted_endpoints = [\"https://sts.example.invalid\"]"),
+        "{e}"
+    );
+    assert!(
+        !env.ok(&["cache", "list"]).contains("admin"),
+        "nothing was cached"
+    );
+    // The same through the environment's AWS_ENDPOINT_URL_STS.
+    // (`.invalid` never resolves: were the check missing, nothing would leave this machine.)
+    env.set("AWS_ENDPOINT_URL_STS", "https://sts.example.invalid:8443");
+    let e = crate::support::stderr(&env.run(&["run", "--profile", "admin", "--", "true"]));
+    assert!(
+        e.contains("https://sts.example.invalid:8443") && e.contains("trusted_endpoints"),
+        "{e}"
+    );
+    // A config.toml entry that is not an http(s) URL is an error naming the file.
+    env.write(
+        "cfg/config.toml",
+        "trusted_endpoints = [\"ftp://sts.example.invalid\"]\n",
+    );
+    let e = crate::support::stderr(&env.run(&["run", "--profile", "admin", "--", "true"]));
+    assert!(
+        e.contains("config.toml") && e.contains("not an http(s) URL"),
+        "{e}"
+    );
+}
+
+/// A profile's `op_aws_item` that sets aside what this terminal chose (`op-aws use dev`) is said
+/// on stderr, once; the command still runs with the profile's item.
+#[test]
+fn a_profile_overriding_the_terminals_item_is_said_once() {
+    use crate::support::sts_server::{Mode, StsServer};
+    let mut env = TestEnv::new();
+    let stub = StsServer::start(Mode::Issue { secs: 3600 });
+    env.set("AWS_ENDPOINT_URL_STS", stub.url());
+    env.set("AWS_REGION", "us-east-1");
+    env.vault();
+    env.add_keys("dev", "AKIADEV0000000000001", "dev-secret", None);
+    env.add_keys("prod", "AKIAPROD000000000001", "prod-secret", None);
+    env.write(
+        ".aws/config",
+        "[profile base]\nop_aws_item = prod\n\
+         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n",
+    );
+    env.set("OP_AWS_SESSION_ITEM", "dev");
+    let first = env.run(&["run", "--profile", "admin", "--", "true"]);
+    let e = crate::support::stderr(&first);
+    assert!(first.status.success(), "{e}");
+    assert!(
+        e.contains("profile admin uses item \"prod\"")
+            && e.contains("not \"dev\", this terminal's"),
+        "{e}"
+    );
+    assert_eq!(stub.requests()[0].signer, "AKIAPROD000000000001");
+    let again = crate::support::stderr(&env.run(&["run", "--profile", "admin", "--", "true"]));
+    assert!(!again.contains("uses item"), "said twice: {again}");
+    // --item is explicit: nothing to say.
+    let flag = crate::support::stderr(&env.run(&["run", "--item", "prod", "--", "true"]));
+    assert!(!flag.contains("uses item"), "{flag}");
+}
+
+/// What AWS (or whatever answers in its place) says reaches the terminal without line breaks or
+/// bidirectional overrides.
+#[test]
+fn sts_error_messages_reach_the_terminal_without_control_characters() {
+    use crate::support::sts_server::{Mode, StsServer};
+    let mut env = TestEnv::new();
+    let stub = StsServer::start(Mode::Fail {
+        status: 403,
+        code: "AccessDenied",
+        // XML 1.0 cannot carry ESC, but it carries line breaks and bidirectional overrides.
+        message: "denied\u{202e}txt.exe\nop-aws: forged second line",
+    });
+    env.set("AWS_ENDPOINT_URL_STS", stub.url());
+    env.set("AWS_REGION", "us-east-1");
+    env.vault();
+    env.add_keys("dev", "AKIADEV0000000000001", "dev-secret", None);
+    env.write(
+        ".aws/config",
+        "[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n\
+         [profile base]\nop_aws_item = dev\n",
+    );
+    let o = env.run(&["run", "--profile", "admin", "--", "true"]);
+    let e = crate::support::stderr(&o);
+    assert!(!o.status.success());
+    assert!(e.contains("AccessDenied") && e.contains("denied"), "{e}");
+    assert!(!e.contains('\u{202e}'), "{e:?}");
+    assert_eq!(
+        e.lines().filter(|l| l.starts_with("op-aws: ")).count(),
+        1,
+        "{e}"
+    );
+}
+
+/// `doctor` reads the AWS files as bytes: a stray non-UTF-8 byte (which makes the SDK's parser
+/// skip the whole file) hides no key, and keys in ~/.aws/config count; `import
+/// --remove-plaintext` takes them out of the file that holds them, every other byte kept.
+#[test]
+fn keys_the_parser_skips_and_keys_in_the_config_file_are_found_and_removed() {
+    let env = TestEnv::new();
+    env.vault();
+    let creds = env.home.join(".aws/credentials");
+    let creds_bytes: &[u8] =
+        b"# caf\xe9 (latin-1)\n[old]\naws_access_key_id = AKIALATIN00000000001\naws_secret_access_key = latin-secret\n";
+    std::fs::write(&creds, creds_bytes).unwrap();
+    let config = env.write(
+        ".aws/config",
+        "# team config\r\n[profile cfg]\r\nregion = eu-west-1\r\naws_access_key_id = AKIACONFIG0000000001\r\naws_secret_access_key = cfg-secret\r\n[profile other]\r\nregion = us-east-1\r\n",
+    );
+    let out = String::from_utf8_lossy(&env.run(&["doctor"]).stdout).into_owned();
+    assert!(
+        out.contains("warn plaintext keys") && out.contains("old") && out.contains("cfg"),
+        "{out}"
+    );
+    env.ok(&["import", "--all", "--remove-plaintext", "--yes"]);
+    let items = env.ok(&["item", "list"]);
+    assert!(items.contains("old") && items.contains("cfg"), "{items}");
+    let shown = env.ok(&["item", "show", "old", "--reveal"]);
+    assert!(
+        shown.contains("AKIALATIN00000000001") && shown.contains("latin-secret"),
+        "{shown}"
+    );
+    assert_eq!(
+        std::fs::read(&creds).unwrap(),
+        b"# caf\xe9 (latin-1)\n[old]\n",
+        "byte-exact, the invalid byte kept"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "# team config\r\n[profile cfg]\r\nregion = eu-west-1\r\n[profile other]\r\nregion = us-east-1\r\n"
+    );
+    let out = String::from_utf8_lossy(&env.run(&["doctor"]).stdout).into_owned();
+    assert!(out.contains("ok   no plaintext keys"), "{out}");
 }

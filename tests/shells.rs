@@ -271,6 +271,30 @@ fn a_wrapped_command_gets_keys_and_its_exit_status_passes_through() {
     );
 }
 
+/// `aws --profile <TAB>` in bash: a candidate is one quoted word, never expanded (`compgen -W`
+/// expands its word list; today's AWS parsers drop such names, a future one might not).
+#[test]
+fn bash_profile_candidates_are_quoted_and_never_expanded() {
+    let env = TestEnv::new();
+    let fake = env.write(
+        "fake-bin/op-aws",
+        "#!/bin/sh\nprintf '%s\\n' 'p$(touch pwned)' 'p a;b' 'other'\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = format!(
+        r#"PATH="{}:$PATH"
+COMP_WORDS=(aws --profile p); COMP_CWORD=2; COMP_LINE="aws --profile p"; COMP_POINT=15; COMPREPLY=()
+__op_aws_complete_aws; printf '%s\n' "${{COMPREPLY[@]}}"
+"#,
+        fake.parent().unwrap().display()
+    );
+    let out = Sh::Bash.ok(&env, &script);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, [r"p\$\(touch\ pwned\)", r"p\ a\;b"], "{out}");
+    assert!(!env.home.join("pwned").exists(), "a profile name was run");
+}
+
 #[test]
 fn aws_profile_completes_in_every_shell() {
     let env = TestEnv::new();

@@ -1,4 +1,4 @@
-use op_aws::awsfiles::{self, AwsFiles};
+use op_aws::awsfiles::AwsFiles;
 use op_aws::caller::Caller;
 use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
@@ -19,31 +19,39 @@ impl Args {
         };
         let ctx = Ctx::new(caller)?;
         let c = &ctx.caller;
-        match AwsFiles::load(c) {
-            Ok(files) => {
-                let plain = files.plaintext_profiles();
-                let path = awsfiles::credentials_path(c)?;
-                // A dotfiles symlink: name the file that really holds the keys.
-                let path = match std::fs::symlink_metadata(&path) {
-                    Ok(m) if m.file_type().is_symlink() => {
-                        std::fs::canonicalize(&path).unwrap_or(path)
-                    }
-                    _ => path,
-                };
+        // As bytes, both files: the SDK's parser skips a file with one non-UTF-8 byte, and keys
+        // in the config file count as much as those in the credentials file.
+        match op_aws::plaintext::scan(c) {
+            Ok(found) => {
+                let plain: Vec<_> = found.iter().filter(|f| f.is_long_lived()).collect();
                 if plain.is_empty() {
-                    report(true, format!("no plaintext keys in {}", path.display()));
+                    let [(creds, _), (config, _)] = op_aws::plaintext::files(c)?;
+                    report(
+                        true,
+                        format!(
+                            "no plaintext keys in {} or {}",
+                            real_path(&creds).display(),
+                            real_path(&config).display()
+                        ),
+                    );
                 } else {
+                    let names: Vec<&str> = plain.iter().map(|f| f.profile.as_str()).collect();
+                    // A dotfiles symlink: name the file that really holds the keys.
+                    let real: Vec<_> = plain.iter().map(|f| real_path(&f.path)).collect();
                     report(
                         false,
                         format!(
                             "plaintext keys in {} for {}: run `op-aws import --profile P --remove-plaintext`",
-                            path.display(),
-                            plain.join(", ")
+                            op_aws::plaintext::paths(real.iter().map(std::path::PathBuf::as_path)),
+                            names.join(", ")
                         ),
                     );
                 }
             }
-            Err(e) => report(false, format!("the AWS config does not parse: {e}")),
+            Err(e) => report(false, format!("cannot read the AWS files: {e}")),
+        }
+        if let Err(e) = AwsFiles::load(c) {
+            report(false, format!("the AWS config does not parse: {e}"));
         }
         if c.var_os("AWS_SECRET_ACCESS_KEY").is_some() {
             report(false, "AWS_SECRET_ACCESS_KEY is set in this shell: keys in the environment reach every command; `op-aws import --from-env`, then unset it".into());
@@ -133,6 +141,15 @@ impl Args {
             return Err(super::SilentExit(1).into());
         }
         Ok(())
+    }
+}
+
+fn real_path(p: &std::path::Path) -> std::path::PathBuf {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned())
+        }
+        _ => p.to_owned(),
     }
 }
 

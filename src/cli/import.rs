@@ -6,7 +6,7 @@ use op_aws::caller::Caller;
 use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
 use op_aws::import::{self, Import};
-use op_aws::prompt;
+use op_aws::{plaintext, prompt};
 
 /// Import plaintext keys from ~/.aws/credentials (or the environment) into the vault.
 #[derive(clap::Args)]
@@ -44,14 +44,15 @@ impl Args {
             )?]
         } else {
             let files = AwsFiles::load(&ctx.caller).context("cannot read the AWS files")?;
+            let found = plaintext::scan(&ctx.caller).context("cannot read the AWS files")?;
             let profiles: Vec<String> = if self.all {
-                files.plaintext_profiles()
+                plaintext::long_lived_profiles(&found)
             } else if self.profile.is_empty() {
                 anyhow::bail!("say what to import: --profile P (repeatable), --all, or --from-env");
             } else {
                 self.profile.clone()
             };
-            import::from_profiles(&ctx.caller, &files, &profiles, self.name.as_deref())?
+            import::from_profiles(&ctx.caller, &files, &found, &profiles, self.name.as_deref())?
         };
         let to = match self.store.as_deref() {
             Some("1password") => StoreKind::OnePassword,
@@ -94,37 +95,37 @@ pub fn remove_plaintext(ctx: &Ctx, items: &[Import], yes: bool) -> anyhow::Resul
     apply_removal(ctx, planned, yes)
 }
 
-fn apply_removal(ctx: &Ctx, planned: Option<import::Removal>, yes: bool) -> anyhow::Result<()> {
-    let Some(removal) = planned else {
+fn apply_removal(ctx: &Ctx, planned: Vec<import::Removal>, yes: bool) -> anyhow::Result<()> {
+    if planned.is_empty() {
         let path = op_aws::awsfiles::credentials_path(&ctx.caller)?;
         eprintln!(
-            "op-aws: no key lines of those profiles in {}",
-            path.display()
+            "op-aws: no key lines of those profiles in {} or {}",
+            path.display(),
+            op_aws::awsfiles::config_path(&ctx.caller)?.display()
         );
         return Ok(());
-    };
-    let path = removal.path.clone();
-    let removed = removal.lines;
+    }
+    let what = planned
+        .iter()
+        .map(|r| format!("{} key lines from {}", r.lines, r.path.display()))
+        .collect::<Vec<_>>()
+        .join(" and ");
     if !yes {
         anyhow::ensure!(
             ctx.caller.terminal,
-            "not removing keys from {} without a terminal to ask on\nhint: pass --yes",
-            path.display()
+            "not removing {what} without a terminal to ask on\nhint: pass --yes"
         );
-        if !prompt::confirm(
-            &format!("remove {removed} key lines from {}?", path.display()),
-            false,
-        )? {
-            eprintln!("op-aws: left {} as it was", path.display());
+        if !prompt::confirm(&format!("remove {what}?"), false)? {
+            eprintln!("op-aws: left the files as they were");
             return Ok(());
         }
     }
-    removal
-        .apply()
-        .context("cannot rewrite the credentials file")?;
-    eprintln!(
-        "op-aws: removed {removed} key lines from {}",
-        path.display()
-    );
+    for removal in planned {
+        let path = removal.path.clone();
+        removal
+            .apply()
+            .with_context(|| format!("cannot rewrite {}", path.display()))?;
+    }
+    eprintln!("op-aws: removed {what}");
     Ok(())
 }

@@ -1,11 +1,11 @@
 use anyhow::Context;
-use op_aws::awsfiles::{self, AwsFiles};
+use op_aws::awsfiles::AwsFiles;
 use op_aws::caller::Caller;
 use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
 use op_aws::scope;
 use op_aws::shell::{self, Shell};
-use op_aws::{import, prompt, store, vault};
+use op_aws::{import, plaintext, prompt, store, vault};
 
 /// Guided setup: vault, import of plaintext keys, an item, its scope, and the rc line.
 #[derive(clap::Args)]
@@ -78,22 +78,25 @@ fn guided(ctx: &Ctx) -> anyhow::Result<(String, ScopeArg)> {
     }
     let files = AwsFiles::load(&ctx.caller).context("cannot read the AWS files")?;
     let existing = store::list_titles(ctx).unwrap_or_default();
-    let new: Vec<String> = files
-        .plaintext_profiles()
+    let found = plaintext::scan(&ctx.caller).context("cannot read the AWS files")?;
+    let new: Vec<String> = plaintext::long_lived_profiles(&found)
         .into_iter()
         .filter(|p| !existing.iter().any(|t| t.eq_ignore_ascii_case(p)))
         .collect();
     if !new.is_empty() {
-        let path = awsfiles::credentials_path(&ctx.caller)?;
+        let holding = found
+            .iter()
+            .filter(|f| new.contains(&f.profile))
+            .map(|f| f.path.as_path());
         if prompt::confirm(
             &format!(
                 "import the plaintext keys of {} from {}?",
                 new.join(", "),
-                path.display()
+                plaintext::paths(holding)
             ),
             true,
         )? {
-            let items = import::from_profiles(&ctx.caller, &files, &new, None)?;
+            let items = import::from_profiles(&ctx.caller, &files, &found, &new, None)?;
             super::import::save(ctx, &items, ctx.config.store)?;
             if prompt::confirm(
                 "then remove them from the file (every other line stays as it is)?",

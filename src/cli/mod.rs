@@ -151,7 +151,13 @@ pub fn resolve_or_pick(
             };
             Ok(op_aws::resolve::resolve(ctx, &picked)?)
         }
-        other => Ok(other?),
+        Ok(r) => {
+            if let Some(line) = r.override_notice(ctx) {
+                eprintln!("op-aws: {line}");
+            }
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

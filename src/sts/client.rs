@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::{BehaviorVersion, Region};
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::{Builder, tls};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -213,8 +213,11 @@ where
     match e {
         SdkError::ServiceError(_) => Error::StsCall {
             op,
-            code: e.code().unwrap_or("UnknownError").to_owned(),
-            message: one_line(e.message().unwrap_or("(no message)").to_owned()),
+            code: crate::error::printable(e.code().unwrap_or("UnknownError")),
+            // AWS's message, or whatever answered in its place: never raw to a terminal.
+            message: crate::error::printable(&one_line(
+                e.message().unwrap_or("(no message)").to_owned(),
+            )),
         },
         SdkError::TimeoutError(_) => Error::StsUnreachable {
             op,
@@ -229,10 +232,11 @@ where
                 None => "the request could not be sent".into(),
             }),
         },
+        // A region or endpoint the SDK cannot make a request of: its causes, not its Debug dump.
         SdkError::ConstructionFailure(_) => Error::StsUnreachable {
             op,
             endpoint: endpoint.to_owned(),
-            why: one_line(DisplayErrorContext(e).to_string()),
+            why: one_line(causes(e)),
         },
         // Never echo the body: a half-readable response may hold credentials.
         _ => Error::StsUnreachable {

@@ -44,6 +44,8 @@ pub fn credentials_for_profile(
     if let Some(c) = cache.get_fresh(&key) {
         return Ok(Some(c));
     }
+    // Every STS flow starts with a request signed by the item's long-lived keys.
+    plan::check_endpoint(plan.endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
     let client = Client::new(&plan.region, plan.endpoint.as_deref())?;
     let base = Credentials::from(&keys);
     let creds = if plan.roles.is_empty() {
@@ -115,6 +117,7 @@ pub fn temporary_credentials(
     if let Some(c) = cache.get_fresh(&key) {
         return Ok(c);
     }
+    plan::check_endpoint(endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
     let client = Client::new(&region, endpoint.as_deref())?;
     let base = Credentials::from(&keys);
     let creds = match serial {

@@ -247,6 +247,73 @@ pub fn endpoint(c: &Caller, files: Option<&AwsFiles>, profile: &str) -> Option<S
         .or_else(|| files?.get(profile, "endpoint_url").map(str::to_owned))
 }
 
+/// AWS's own domains, one or more per partition (aws, aws-cn, aws-us-gov, the ISO partitions,
+/// the European Sovereign Cloud): an endpoint under one of these is AWS's.
+const AWS_DOMAINS: &[&str] = &[
+    "amazonaws.com",
+    "api.aws",
+    "amazonaws.com.cn",
+    "api.amazonwebservices.com.cn",
+    "c2s.ic.gov",
+    "sc2s.sgov.gov",
+    "cloud.adc-e.uk",
+    "csp.hci.ic.gov",
+    "amazonaws.eu",
+];
+
+/// An endpoint URL as the HTTP client will read it: http(s), a host, no user name or password.
+pub fn parse_endpoint(endpoint: &str) -> std::result::Result<url::Url, &'static str> {
+    let u = url::Url::parse(endpoint.trim()).map_err(|_| "not a URL")?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err("not an http(s) URL");
+    }
+    if u.host().is_none() {
+        return Err("names no host");
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("holds a user name or password");
+    }
+    Ok(u)
+}
+
+/// Whether STS at `endpoint` (None: AWS's own, as the SDK resolves it) may receive a request
+/// signed with long-lived keys or carrying a generated MFA code: such a request can be replayed
+/// to real STS by whoever receives it. AWS's own domains over https, loopback, and what
+/// `trusted_endpoints` lists; a project's `AWS_ENDPOINT_URL` or `endpoint_url` is not enough.
+pub fn check_endpoint(endpoint: Option<&str>, trusted: &[String]) -> Result<()> {
+    let Some(ep) = endpoint else {
+        return Ok(());
+    };
+    let untrusted = || Error::UntrustedEndpoint(crate::error::printable(ep.trim()));
+    let u = parse_endpoint(ep).map_err(|_| untrusted())?;
+    let same = |t: &String| {
+        parse_endpoint(t).is_ok_and(|t| {
+            t.scheme() == u.scheme()
+                && t.host() == u.host()
+                && t.port_or_known_default() == u.port_or_known_default()
+                && t.path().trim_end_matches('/') == u.path().trim_end_matches('/')
+        })
+    };
+    let loopback = match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => {
+            a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    let aws = u.scheme() == "https"
+        && matches!(u.host(), Some(url::Host::Domain(d)) if AWS_DOMAINS.iter().any(|a| {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d.strip_suffix(a).is_some_and(|rest| rest.ends_with('.'))
+        }));
+    if loopback || aws || trusted.iter().any(same) {
+        Ok(())
+    } else {
+        Err(untrusted())
+    }
+}
+
 impl Plan {
     /// The cache key of the final credentials: everything that changes what STS returns.
     pub fn key(&self, item: &Item, access_key_id: &str) -> String {
@@ -291,6 +358,53 @@ pub fn hash(v: &serde_json::Value) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_aws_loopback_and_trusted_endpoints_get_signed_requests() {
+        let none: &[String] = &[];
+        let ok = |e: &str| check_endpoint(Some(e), none).is_ok();
+        assert!(check_endpoint(None, none).is_ok());
+        for e in [
+            "https://sts.amazonaws.com",
+            "https://sts.eu-west-1.amazonaws.com/",
+            "https://sts.cn-north-1.amazonaws.com.cn",
+            "https://sts.us-gov-west-1.amazonaws.com",
+            "https://sts.us-iso-east-1.c2s.ic.gov",
+            "https://sts.us-east-1.api.aws",
+            "https://STS.US-EAST-1.AMAZONAWS.COM.",
+            "http://127.0.0.1:5000",
+            "http://127.9.9.9",
+            "http://[::1]:1234",
+            "http://[::ffff:127.0.0.1]:1234",
+            "http://localhost:4566",
+        ] {
+            assert!(ok(e), "{e} is AWS's or loopback");
+        }
+        for e in [
+            "http://sts.amazonaws.com",
+            "https://sts.amazonaws.com.evil.example",
+            "https://evilamazonaws.com",
+            "https://sts.example.internal",
+            "https://user:pw@sts.amazonaws.com",
+            "http://10.0.0.1",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            assert!(!ok(e), "{e} is neither AWS's nor loopback");
+        }
+        let trusted = vec!["https://sts.example.internal/".to_owned()];
+        assert!(check_endpoint(Some("https://sts.example.internal"), &trusted).is_ok());
+        assert!(check_endpoint(Some("https://sts.example.internal:8443"), &trusted).is_err());
+        assert!(check_endpoint(Some("http://sts.example.internal"), &trusted).is_err());
+        let e = check_endpoint(Some("https://sts.example.internal"), none).unwrap_err();
+        assert!(e.to_string().contains("trusted_endpoints"), "{e}");
+        assert!(
+            e.hint()
+                .unwrap()
+                .contains("trusted_endpoints = [\"https://sts.example.internal\"]")
+        );
+    }
+
     use super::*;
 
     fn item(serial: Option<&str>) -> Item {
