@@ -93,7 +93,7 @@ if [[ -z "${__op_aws_loaded-}" ]]; then
                     \builtin printf -v quoted '%q' "${name}"
                     COMPREPLY+=("${quoted}")
                 fi
-            done < <(\command op-aws profiles 2>/dev/null)
+            done < <(\command op-aws profiles 2>/dev/null || :)
             return 0
         fi
         if \builtin type -P aws_completer >/dev/null 2>&1; then
