@@ -83,6 +83,8 @@ pub struct CacheRow {
     pub role_arn: Option<String>,
     pub item: String,
     pub mfa_serial: Option<String>,
+    /// The role session's name, as CloudTrail shows it.
+    pub session_name: Option<String>,
     /// Seconds since the epoch.
     #[serde(skip)]
     pub expiration_secs: u64,
@@ -182,6 +184,7 @@ fn cache_row(m: &Meta, now: u64) -> CacheRow {
         role_arn: m.role_arn.clone(),
         item: m.item.clone(),
         mfa_serial: m.mfa_serial.clone(),
+        session_name: m.session_name.clone(),
         expiration_secs: m.expiration,
         expiration: humantime::format_rfc3339_seconds(exp).to_string(),
         expires_in_secs: m.expiration.saturating_sub(now),

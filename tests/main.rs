@@ -10,6 +10,7 @@ mod endpoint;
 mod foundation;
 mod hardening;
 mod injection;
+mod keys;
 mod nu;
 mod onepassword;
 mod resolver;

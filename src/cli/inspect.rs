@@ -47,8 +47,13 @@ impl Args {
             println!("region:       {region}");
         }
         for m in &r.sessions {
+            let name = m
+                .session_name
+                .as_deref()
+                .map(|n| format!(" as {n}"))
+                .unwrap_or_default();
             println!(
-                "session:      {} {} (item {}), {} left",
+                "session:      {} {}{name} (item {}), {} left",
                 m.profile,
                 m.role_arn.as_deref().unwrap_or("MFA session"),
                 m.item,

@@ -34,6 +34,9 @@ pub struct Meta {
     pub role_arn: Option<String>,
     pub item: String,
     pub mfa_serial: Option<String>,
+    /// The role session's name (CloudTrail's), for roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
     /// Seconds since the epoch.
     pub expiration: u64,
     pub created: u64,

@@ -103,14 +103,36 @@ impl Client {
         convert("GetSessionToken", out.credentials())
     }
 
-    pub fn assume_role(&self, signer: &Credentials, step: &RoleStep) -> Result<Credentials> {
+    /// AssumeRole for `step`; `session_name` is the step's own or the one naming the person.
+    pub fn assume_role(
+        &self,
+        signer: &Credentials,
+        step: &RoleStep,
+        session_name: &str,
+    ) -> Result<Credentials> {
+        let tags = step
+            .tags
+            .iter()
+            .map(|(k, v)| {
+                aws_sdk_sts::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .map_err(|e| Error::Sts(format!("session tag {k:?}: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let req = self
             .sdk(signer)
             .assume_role()
             .role_arn(&step.role_arn)
-            .role_session_name(&step.session_name)
+            .role_session_name(session_name)
             .set_external_id(step.external_id.clone())
-            .set_duration_seconds(step.duration.map(to_i32));
+            .set_duration_seconds(step.duration.map(to_i32))
+            .set_source_identity(step.source_identity.clone())
+            .set_tags((!tags.is_empty()).then_some(tags))
+            .set_transitive_tag_keys(
+                (!step.transitive_tags.is_empty()).then(|| step.transitive_tags.clone()),
+            );
         let out = self
             .rt
             .block_on(req.send())
@@ -120,6 +142,19 @@ impl Client {
 }
 
 impl Client {
+    /// The ARN `signer` belongs to (GetCallerIdentity).
+    pub fn caller_arn(&self, signer: &Credentials) -> Result<String> {
+        let out = self
+            .rt
+            .block_on(self.sdk(signer).get_caller_identity().send())
+            .map_err(|e| map_err("GetCallerIdentity", &self.where_(), &e))?;
+        out.arn().map(str::to_owned).ok_or_else(|| Error::StsCall {
+            op: "GetCallerIdentity",
+            code: "NoArn".into(),
+            message: "the response named no ARN".into(),
+        })
+    }
+
     /// STS's clock minus ours, in seconds, read from the `Date` header of its answer. The call
     /// is signed with a made-up key: any answer, even a refusal, carries the date.
     pub fn clock_skew(&self) -> Result<i64> {

@@ -48,6 +48,11 @@ pub fn credentials_for_profile(
     plan::check_endpoint(plan.endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
     let client = Client::new(&plan.region, plan.endpoint.as_deref())?;
     let base = Credentials::from(&keys);
+    let person = plan
+        .roles
+        .iter()
+        .any(|r| r.session_name.is_none())
+        .then(|| person(ctx, &client, item, &base));
     let creds = if plan.roles.is_empty() {
         // MFA only: the session itself is the result.
         let mfa = plan
@@ -56,9 +61,10 @@ pub fn credentials_for_profile(
             .ok_or_else(|| Error::Sts("nothing to ask STS for".into()))?;
         mfa_session(ctx, &client, item, &base, &mfa.serial, mfa.duration)?
     } else {
-        assume_roles(ctx, &cache, &client, item, &plan, base)?
+        assume_roles(ctx, &cache, &client, item, &plan, base, person.as_deref())?
     };
     let top = plan.roles.last();
+    let session_name = top.and_then(|r| r.session_name.clone().or_else(|| person.clone()));
     cache.put(
         Meta {
             key,
@@ -67,6 +73,7 @@ pub fn credentials_for_profile(
             role_arn: top.map(|r| r.role_arn.clone()),
             item: item.title.clone(),
             mfa_serial: plan.mfa.as_ref().map(|m| m.serial.clone()),
+            session_name,
             expiration: 0,
             created: 0,
             lifetime: 0,
@@ -137,6 +144,7 @@ pub fn temporary_credentials(
             role_arn: None,
             item: item.title.clone(),
             mfa_serial: serial.map(str::to_owned),
+            session_name: None,
             expiration: 0,
             created: 0,
             lifetime: 0,
@@ -169,6 +177,7 @@ fn assume_roles(
     item: &Item,
     plan: &Plan,
     base: Credentials,
+    person: Option<&str>,
 ) -> Result<Credentials> {
     let mut signer = base;
     let mut session_key = None;
@@ -190,6 +199,7 @@ fn assume_roles(
                                 role_arn: None,
                                 item: item.title.clone(),
                                 mfa_serial: Some(m.serial.clone()),
+                                session_name: None,
                                 expiration: 0,
                                 created: 0,
                                 lifetime: 0,
@@ -205,7 +215,12 @@ fn assume_roles(
         session_key = Some(mkey);
     }
     for (i, role) in plan.roles.iter().enumerate() {
-        signer = client.assume_role(&signer, role).inspect_err(|e| {
+        let name = role
+            .session_name
+            .as_deref()
+            .or(person)
+            .ok_or_else(|| Error::Sts("no session name".into()))?;
+        signer = client.assume_role(&signer, role, name).inspect_err(|e| {
             // A session STS no longer honours must not be offered again.
             if i == 0
                 && let (Some(k), Error::StsCall { code, .. }) = (&session_key, e)
@@ -216,4 +231,69 @@ fn assume_roles(
         })?;
     }
     Ok(signer)
+}
+
+/// Who is behind `item`'s keys, for the session names CloudTrail shows: the IAM user name
+/// (GetCallerIdentity, asked once per key and kept in the cache directory; a key id and a user
+/// name are not secrets), else the login name, else `op-aws-<item>`.
+fn person(ctx: &Ctx, client: &Client, item: &Item, base: &Credentials) -> String {
+    let path = ctx.dirs.cache.join("people.json");
+    let mut known: std::collections::BTreeMap<String, String> = crate::fsutil::read_optional(&path)
+        .ok()
+        .flatten()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let user = match known.get(&base.access_key_id) {
+        Some(u) => Some(u.clone()),
+        None => client.caller_arn(base).ok().map(|arn| {
+            let user = iam_user_name(&arn).unwrap_or_default();
+            known.insert(base.access_key_id.clone(), user.clone());
+            if let Ok(json) = serde_json::to_vec_pretty(&known)
+                && crate::fsutil::ensure_private_dir(&ctx.dirs.cache).is_ok()
+            {
+                // Only a shortcut: failing to keep it costs one request next time.
+                let _ = crate::fsutil::write_atomic(&path, &json, 0o600);
+            }
+            user
+        }),
+    };
+    user.filter(|u| !u.is_empty())
+        .or_else(|| {
+            ctx.caller
+                .var("USER")
+                .or_else(|| ctx.caller.var("LOGNAME"))
+                .map(str::to_owned)
+        })
+        .and_then(|who| plan::session_name_for(&who))
+        .unwrap_or_else(|| plan::default_session_name(&item.title))
+}
+
+/// `alice` from `arn:aws:iam::123456789012:user/team/alice`; None for anything but a user.
+fn iam_user_name(arn: &str) -> Option<String> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let path = resource.strip_prefix("user/")?;
+    path.rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn user_names_from_arns() {
+        assert_eq!(
+            super::iam_user_name("arn:aws:iam::123456789012:user/team/alice").as_deref(),
+            Some("alice")
+        );
+        assert_eq!(
+            super::iam_user_name("arn:aws:iam::123456789012:user/bob").as_deref(),
+            Some("bob")
+        );
+        assert_eq!(super::iam_user_name("arn:aws:iam::123456789012:root"), None);
+        assert_eq!(
+            super::iam_user_name("arn:aws:sts::1:assumed-role/R/x"),
+            None
+        );
+    }
 }

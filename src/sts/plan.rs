@@ -38,9 +38,17 @@ pub struct MfaStep {
 pub struct RoleStep {
     pub profile: String,
     pub role_arn: String,
-    pub session_name: String,
+    /// The profile's `role_session_name`; None: one naming the person, found when STS is
+    /// called ([`crate::sts::person`]).
+    pub session_name: Option<String>,
     pub external_id: Option<String>,
     pub duration: Option<u32>,
+    /// `source_identity`: kept by AWS across every role the session assumes afterwards.
+    pub source_identity: Option<String>,
+    /// `session_tags = key1=value1,key2=value2` (aws-vault's format).
+    pub tags: Vec<(String, String)>,
+    /// `transitive_session_tags = key1,key2`.
+    pub transitive_tags: Vec<String>,
 }
 
 fn bad(profile: &str, why: String) -> Error {
@@ -96,9 +104,12 @@ pub fn build(c: &Caller, files: &AwsFiles, item: &Item, profile: &str) -> Result
         roles.push(RoleStep {
             profile: p.clone(),
             role_arn: arn.to_owned(),
-            session_name: session_name(files, p, item)?,
+            session_name: session_name(files, p)?,
             external_id: files.get(p, "external_id").map(str::to_owned),
             duration,
+            source_identity: source_identity(files, p)?,
+            tags: session_tags(files, p)?,
+            transitive_tags: transitive_tags(files, p)?,
         });
     }
     let mfa = match serial {
@@ -173,20 +184,110 @@ pub fn valid_session_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
 }
 
-fn session_name(files: &AwsFiles, profile: &str, item: &Item) -> Result<String> {
-    if let Some(n) = files.get(profile, "role_session_name") {
-        if !valid_session_name(n) {
-            return Err(bad(
-                profile,
-                format!("role_session_name {n:?} must be 2 to 64 letters, digits or _+=,.@-"),
-            ));
-        }
-        return Ok(n.to_owned());
+fn session_name(files: &AwsFiles, profile: &str) -> Result<Option<String>> {
+    let Some(n) = files.get(profile, "role_session_name") else {
+        return Ok(None);
+    };
+    if !valid_session_name(n) {
+        return Err(bad(
+            profile,
+            format!("role_session_name {n:?} must be 2 to 64 letters, digits or _+=,.@-"),
+        ));
     }
-    Ok(default_session_name(&item.title))
+    Ok(Some(n.to_owned()))
 }
 
-/// `op-aws-<item>`, so CloudTrail shows which item assumed the role.
+fn source_identity(files: &AwsFiles, profile: &str) -> Result<Option<String>> {
+    let Some(n) = files.get(profile, "source_identity") else {
+        return Ok(None);
+    };
+    if !valid_session_name(n) || n.to_ascii_lowercase().starts_with("aws:") {
+        return Err(bad(
+            profile,
+            format!(
+                "source_identity {n:?} must be 2 to 64 letters, digits or _+=,.@- (not starting with aws:)"
+            ),
+        ));
+    }
+    Ok(Some(n.to_owned()))
+}
+
+/// STS's limits for a tag: key 1 to 128, value 0 to 256 characters of letters, digits, spaces
+/// and `_.:/=+-@`; at most 50 tags.
+fn valid_tag_text(s: &str, max: usize) -> bool {
+    s.chars().count() <= max
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c))
+}
+
+fn session_tags(files: &AwsFiles, profile: &str) -> Result<Vec<(String, String)>> {
+    let Some(v) = files.get(profile, "session_tags") else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, val) = pair.split_once('=').ok_or_else(|| {
+            bad(
+                profile,
+                format!(
+                    "session_tags: {pair:?} is not key=value (the form is key1=value1,key2=value2)"
+                ),
+            )
+        })?;
+        let (k, val) = (k.trim(), val.trim());
+        if k.is_empty() || !valid_tag_text(k, 128) || !valid_tag_text(val, 256) {
+            return Err(bad(
+                profile,
+                format!(
+                    "session_tags: {pair:?} is not a valid tag (key 1-128, value up to 256 of letters, digits, spaces, _.:/=+-@)"
+                ),
+            ));
+        }
+        out.push((k.to_owned(), val.to_owned()));
+    }
+    if out.len() > 50 {
+        return Err(bad(profile, "session_tags: at most 50 tags".into()));
+    }
+    Ok(out)
+}
+
+fn transitive_tags(files: &AwsFiles, profile: &str) -> Result<Vec<String>> {
+    let Some(v) = files.get(profile, "transitive_session_tags") else {
+        return Ok(Vec::new());
+    };
+    let keys: Vec<String> = v
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(k) = keys.iter().find(|k| !valid_tag_text(k, 128)) {
+        return Err(bad(
+            profile,
+            format!("transitive_session_tags: {k:?} is not a tag key"),
+        ));
+    }
+    Ok(keys)
+}
+
+/// A session name for `who` (an IAM user name, a login name), as STS allows: characters outside
+/// `[\w+=,.@-]` become `-`, at most 64, at least 2.
+pub fn session_name_for(who: &str) -> Option<String> {
+    let mut name: String = who
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.truncate(64);
+    (valid_session_name(&name) && name.chars().any(|c| c.is_ascii_alphanumeric())).then_some(name)
+}
+
+/// `op-aws-<item>`, when nothing better names the person.
 pub fn default_session_name(title: &str) -> String {
     // For `op://Vault/Item`, the item's own name says it best.
     let title = title
@@ -320,10 +421,20 @@ impl Plan {
         let roles: Vec<_> = self
             .roles
             .iter()
-            .map(|r| serde_json::json!([r.role_arn, r.session_name, r.external_id, r.duration]))
+            .map(|r| {
+                serde_json::json!([
+                    r.role_arn,
+                    r.session_name,
+                    r.external_id,
+                    r.duration,
+                    r.source_identity,
+                    r.tags,
+                    r.transitive_tags
+                ])
+            })
             .collect();
         hash(&serde_json::json!({
-            "v": 1,
+            "v": 2,
             "item": item.title,
             "key": access_key_id,
             "chain": self.chain,
@@ -484,8 +595,11 @@ mod tests {
             Some(7200),
             "the first role is not chained: over 1 h is fine"
         );
-        assert_eq!(p.roles[0].session_name, "op-aws-acme-prod");
-        assert_eq!(p.roles[1].session_name, "me@corp");
+        assert_eq!(
+            p.roles[0].session_name, None,
+            "named for the person at STS time"
+        );
+        assert_eq!(p.roles[1].session_name.as_deref(), Some("me@corp"));
         assert_eq!(p.region, "eu-west-1");
         let mut c = Caller::default();
         c.set_var("AWS_REGION", Some("ap-south-1"));

@@ -186,6 +186,7 @@ fn serve(
     let signer = scope.first().cloned().unwrap_or_default();
     let region = scope.get(2).cloned().unwrap_or_default();
     let act = action.clone();
+    let signed_by = signer.clone();
     log.lock().unwrap().push(Recorded {
         action,
         params,
@@ -232,6 +233,26 @@ fn serve(
                  <SessionToken>issued-token-{n}</SessionToken><Expiration>{exp}</Expiration>\
                  </Credentials>{role}</{act}Result><ResponseMetadata><RequestId>r-{n}</RequestId>\
                  </ResponseMetadata></{act}Response>"
+            );
+            write!(
+                out,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            )?;
+        }
+        Mode::Issue { .. } if act == "GetCallerIdentity" => {
+            // Long-lived keys belong to the IAM user alice.smith; issued keys to the role.
+            let arn = if signed_by.starts_with("AKIA") {
+                "arn:aws:iam::123456789012:user/team/alice.smith"
+            } else {
+                "arn:aws:sts::123456789012:assumed-role/Issued/op-aws"
+            };
+            let body = format!(
+                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+                 <GetCallerIdentityResult><Arn>{arn}</Arn><UserId>AIDAALICE</UserId>\
+                 <Account>123456789012</Account></GetCallerIdentityResult>\
+                 <ResponseMetadata><RequestId>r-id</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
             );
             write!(
                 out,
