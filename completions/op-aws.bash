@@ -67,6 +67,9 @@ _op__aws() {
             op__aws,profiles)
                 cmd="op__aws__subcmd__profiles"
                 ;;
+            op__aws,rotate)
+                cmd="op__aws__subcmd__rotate"
+                ;;
             op__aws,run)
                 cmd="op__aws__subcmd__run"
                 ;;
@@ -153,6 +156,9 @@ _op__aws() {
                 ;;
             op__aws__subcmd__help,profiles)
                 cmd="op__aws__subcmd__help__subcmd__profiles"
+                ;;
+            op__aws__subcmd__help,rotate)
+                cmd="op__aws__subcmd__help__subcmd__rotate"
                 ;;
             op__aws__subcmd__help,run)
                 cmd="op__aws__subcmd__help__subcmd__run"
@@ -269,7 +275,7 @@ _op__aws() {
 
     case "${cmd}" in
         op__aws)
-            opts="-h -V --help --version init vault unlock lock status item import use inspect clear run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
+            opts="-h -V --help --version init vault unlock lock status item import rotate use inspect clear run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -503,7 +509,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help)
-            opts="init vault unlock lock status item import use inspect clear run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
+            opts="init vault unlock lock status item import rotate use inspect clear run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -839,6 +845,20 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help__subcmd__profiles)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__rotate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1298,6 +1318,20 @@ _op__aws() {
             ;;
         op__subcmd__aws__subcmd__profiles)
             opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__rotate)
+            opts="-y -h -V --yes --resume --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

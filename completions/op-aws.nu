@@ -185,6 +185,15 @@ module completions {
     --version(-V)             # Print version
   ]
 
+  # Rotate an item's IAM access key: a new key, checked, stored, then the old one deleted
+  export extern "op-aws rotate" [
+    --yes(-y)                 # Do not ask first
+    --resume                  # Finish a rotation that stopped half-way
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    item?: string             # The item (default: the one in effect here)
+  ]
+
   # Make ITEM the default: for this terminal (default), a directory and below, or everywhere
   export extern "op-aws use" [
     --session                 # This terminal only (the default); needs the shell integration
@@ -413,6 +422,10 @@ module completions {
 
   # Import plaintext keys from ~/.aws/credentials (or the environment) into the vault
   export extern "op-aws help import" [
+  ]
+
+  # Rotate an item's IAM access key: a new key, checked, stored, then the old one deleted
+  export extern "op-aws help rotate" [
   ]
 
   # Make ITEM the default: for this terminal (default), a directory and below, or everywhere

@@ -110,6 +110,9 @@ pub enum Error {
         #[source]
         source: Box<Self>,
     },
+    /// A key rotation stopped: what happened and what IAM and the item hold now.
+    #[error("{what}")]
+    Rotation { what: String, next: Option<String> },
     #[error("an MFA code is needed for {serial} and there is no terminal to ask on")]
     MfaNoTerminal { serial: String, item: String },
 }
@@ -239,6 +242,7 @@ impl Error {
             Self::BadTotp(_) => {
                 "store the base32 secret or otpauth:// URI: `op-aws item edit ITEM --set-secret 'One-Time Password'`".into()
             }
+            Self::Rotation { next, .. } => return next.clone(),
             Self::MfaNoTerminal { item, .. } => format!(
                 "store the TOTP secret with `op-aws item edit {item} --set-secret 'One-Time Password'`, or run in a terminal"
             ),
@@ -387,7 +391,8 @@ mod tests {
                 | Error::BadTotp(_)
                 | Error::Remote { .. }
                 | Error::Step { .. }
-                | Error::MfaNoTerminal { .. } => {}
+                | Error::MfaNoTerminal { .. }
+                | Error::Rotation { .. } => {}
             }
         }
         all

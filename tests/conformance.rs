@@ -171,7 +171,13 @@ fn run_case(n: usize, case: &Value) -> Result<(), String> {
             .find_map(|l| l.strip_prefix(&format!("{k}=")))
             .map(str::to_owned)
     };
-    let calls = stub.requests();
+    // op-aws's own GetCallerIdentity (who is behind the keys, for the session name) is not a
+    // step of the chain.
+    let calls: Vec<_> = stub
+        .requests()
+        .into_iter()
+        .filter(|r| r.action != "GetCallerIdentity")
+        .collect();
     let expect = justified(n).unwrap_or_else(|| expected(case));
     let what = format!("case {n} ({}): expected {expect:?}", case["docs"]);
     let fail = |why: String| Err(format!("{what}\n  {why}\n  stderr: {stderr}"));

@@ -124,3 +124,172 @@ fn malformed_session_tags_are_a_profile_error() {
     assert!(e.contains("session_tags") && e.contains("key=value"), "{e}");
     assert!(stub.actions().is_empty(), "{:?}", stub.actions());
 }
+
+/// The user's access key ids in moto, through boto3.
+fn moto_keys(moto: &crate::support::Moto, user: &str) -> Vec<String> {
+    let py = format!(
+        "import boto3,json\n\
+         c=boto3.client('iam',endpoint_url='{u}',region_name='us-east-1',aws_access_key_id='test',aws_secret_access_key='test')\n\
+         print(json.dumps([k['AccessKeyId'] for k in c.list_access_keys(UserName='{user}')['AccessKeyMetadata']]))",
+        u = moto.url()
+    );
+    let out = std::process::Command::new(crate::support::require("python3"))
+        .arg("-c")
+        .arg(py)
+        .env("PATH", crate::support::tools_path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn rotating(
+    fail: Option<&'static str>,
+) -> (crate::support::Moto, StsServer, TestEnv, String, String) {
+    let moto = crate::support::Moto::start();
+    let proxy = StsServer::start(match fail {
+        Some(action) => Mode::FailOne {
+            port: moto.port,
+            action,
+            code: "ServiceUnavailable",
+        },
+        None => Mode::Forward(moto.port),
+    });
+    let mut env = TestEnv::new();
+    env.set("AWS_ENDPOINT_URL", proxy.url());
+    env.set("AWS_REGION", "us-east-1");
+    let (arn, id, secret) = moto.iam_user("alice");
+    env.vault();
+    env.add_keys("alice", &id, &secret, None);
+    (moto, proxy, env, arn, id)
+}
+
+fn item_key(env: &TestEnv) -> String {
+    let shown = env.ok(&["item", "show", "alice", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    v.to_string()
+        .split('"')
+        .find(|s| s.starts_with("AKIA"))
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn rotate_leaves_exactly_one_working_key_in_the_item() {
+    let (moto, proxy, env, arn, old) = rotating(None);
+    let o = env.run(&["rotate", "alice", "--yes"]);
+    let e = crate::support::stderr(&o);
+    assert!(o.status.success(), "{e}");
+    let keys = moto_keys(&moto, "alice");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_ne!(keys[0], old, "the old key is gone");
+    assert_eq!(item_key(&env), keys[0], "the item holds the new key");
+    assert!(e.contains(&format!("deleted {old}")), "{e}");
+    // The new key signs through op-aws run, with the real aws CLI.
+    let mut c = env.op_aws(&[
+        "run",
+        "--item",
+        "alice",
+        "--",
+        "aws",
+        "sts",
+        "get-caller-identity",
+        "--output",
+        "json",
+    ]);
+    c.env("PATH", crate::support::tools_path());
+    let out = crate::support::ok(crate::support::run_cmd(c, ""), &["run", "aws"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["Arn"], arn.as_str());
+    let signers: Vec<String> = proxy.requests().iter().map(|r| r.signer.clone()).collect();
+    assert_eq!(signers.last().unwrap(), &keys[0], "{signers:?}");
+}
+
+#[test]
+fn rotate_refuses_when_the_user_has_two_keys() {
+    let (moto, _proxy, env, _arn, old) = rotating(None);
+    let py = format!(
+        "import boto3\nc=boto3.client('iam',endpoint_url='{}',region_name='us-east-1',aws_access_key_id='test',aws_secret_access_key='test')\nprint(c.create_access_key(UserName='alice')['AccessKey']['AccessKeyId'])",
+        moto.url()
+    );
+    let out = std::process::Command::new(crate::support::require("python3"))
+        .arg("-c")
+        .arg(py)
+        .env("PATH", crate::support::tools_path())
+        .output()
+        .unwrap();
+    let other = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let o = env.run(&["rotate", "alice", "--yes"]);
+    let e = crate::support::stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        e.contains("already has two access keys") && e.contains(&other),
+        "{e}"
+    );
+    assert!(
+        e.contains("hint: ") && e.contains("delete-access-key"),
+        "{e}"
+    );
+    assert_eq!(moto_keys(&moto, "alice").len(), 2);
+    assert_eq!(item_key(&env), old);
+}
+
+/// Each step that can fail leaves the item with a key that works, and says what IAM holds.
+#[test]
+fn a_failed_rotation_step_leaves_a_working_key_and_says_where_iam_is() {
+    for (action, said) in [
+        ("CreateAccessKey", "nothing changed"),
+        ("GetCallerIdentity", "was deleted again"),
+        ("DeleteAccessKey", "was not deleted"),
+    ] {
+        let (moto, _proxy, env, arn, old) = rotating(Some(action));
+        let o = env.run(&["rotate", "alice", "--yes"]);
+        let e = crate::support::stderr(&o);
+        assert!(!o.status.success(), "{action}: {e}");
+        assert!(e.contains(said), "{action}: {e}");
+        let keys = moto_keys(&moto, "alice");
+        let held = item_key(&env);
+        assert!(
+            keys.contains(&held),
+            "{action}: the item's key {held} is not in IAM: {keys:?}"
+        );
+        match action {
+            "DeleteAccessKey" => {
+                assert_ne!(held, old, "the new key is stored");
+                assert_eq!(keys.len(), 2);
+                assert!(e.contains("op-aws rotate 'alice' --resume"), "{e}");
+            }
+            _ => {
+                assert_eq!(held, old);
+                assert_eq!(keys, std::slice::from_ref(&old), "{action}");
+            }
+        }
+        // The key the item holds signs (moto's STS, not through the failing proxy).
+        let mut c = env.op_aws(&[
+            "run",
+            "--item",
+            "alice",
+            "--",
+            "aws",
+            "sts",
+            "get-caller-identity",
+            "--output",
+            "json",
+        ]);
+        c.env("PATH", crate::support::tools_path())
+            .env("AWS_ENDPOINT_URL", moto.url());
+        let out = crate::support::ok(crate::support::run_cmd(c, ""), &["run", "aws"]);
+        assert!(out.contains(&arn), "{action}: {out}");
+        if action == "DeleteAccessKey" {
+            // --resume finishes it once IAM answers again.
+            let mut c = env.op_aws(&["rotate", "alice", "--resume"]);
+            c.env("AWS_ENDPOINT_URL", moto.url());
+            crate::support::ok(crate::support::run_cmd(c, ""), &["rotate --resume"]);
+            assert_eq!(moto_keys(&moto, "alice"), [held]);
+        }
+    }
+}

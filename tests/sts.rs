@@ -159,8 +159,8 @@ fn assume_role_end_to_end_then_cached_and_encrypted() {
     assert_eq!(stderr(&out), "", "nothing on stderr when it works");
     let v: serde_json::Value = serde_json::from_slice(&ok(out, &["admin"]).into_bytes()).unwrap();
     assert_eq!(
-        v["Arn"], "arn:aws:sts::210987654321:assumed-role/Admin/op-aws-acme",
-        "the role, with the default session name"
+        v["Arn"], "arn:aws:sts::210987654321:assumed-role/Admin/moto",
+        "the role, its session named for the IAM user behind the key (moto's default user)"
     );
     let ar: Vec<_> = w
         .proxy
@@ -177,7 +177,7 @@ fn assume_role_end_to_end_then_cached_and_encrypted() {
         ar[0].params["DurationSeconds"], "1800",
         "duration_seconds reaches the request"
     );
-    assert_eq!(ar[0].params["RoleSessionName"], "op-aws-acme");
+    assert_eq!(ar[0].params["RoleSessionName"], "moto");
     assert_eq!(ar[0].signer, BASE_KEY, "signed with the item's keys");
     assert_eq!(
         w.proxy.count("GetSessionToken"),
@@ -188,7 +188,7 @@ fn assume_role_end_to_end_then_cached_and_encrypted() {
     // A second command (another process, as from another terminal) makes no STS call.
     assert_eq!(
         caller_arn(&w.env, "admin"),
-        "arn:aws:sts::210987654321:assumed-role/Admin/op-aws-acme"
+        "arn:aws:sts::210987654321:assumed-role/Admin/moto"
     );
     let vars = injected(&w.env, "admin");
     assert_eq!(w.proxy.count("AssumeRole"), 1, "{:?}", w.proxy.actions());
@@ -287,7 +287,7 @@ fn mfa_sends_serial_and_current_code_once_then_roles_without_code() {
     let w = world(None, true);
     assert_eq!(
         caller_arn(&w.env, "mfaadmin"),
-        "arn:aws:sts::210987654321:assumed-role/MfaAdmin/op-aws-acme"
+        "arn:aws:sts::210987654321:assumed-role/MfaAdmin/moto"
     );
     let reqs: Vec<_> = w
         .proxy

@@ -21,6 +21,7 @@ mod item;
 mod list;
 mod lock;
 mod profiles;
+mod rotate;
 mod run;
 mod serve;
 mod status;
@@ -61,6 +62,7 @@ pub enum Command {
     Status(status::Args),
     Item(item::Args),
     Import(import::Args),
+    Rotate(rotate::Args),
     Use(use_::Args),
     Inspect(inspect::Args),
     Clear(clear::Args),
@@ -88,6 +90,7 @@ impl Cli {
             Command::Status(a) => a.run(caller),
             Command::Item(a) => a.run(caller),
             Command::Import(a) => a.run(caller),
+            Command::Rotate(a) => a.run(caller),
             Command::Use(a) => a.run(caller),
             Command::Inspect(a) => a.run(caller),
             Command::Clear(a) => a.run(caller),

@@ -19,18 +19,24 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub struct Client {
-    rt: tokio::runtime::Runtime,
+    transport: Transport,
     region: String,
     endpoint: Option<String>,
-    http: aws_sdk_sts::config::SharedHttpClient,
 }
 
-impl Client {
-    pub fn new(region: &str, endpoint: Option<&str>) -> Result<Self> {
+/// A current-thread runtime and the HTTPS client built inside it: what every AWS client of
+/// op-aws (STS, IAM) runs on, made only when a call is about to be made.
+pub struct Transport {
+    pub rt: tokio::runtime::Runtime,
+    pub http: aws_sdk_sts::config::SharedHttpClient,
+}
+
+impl Transport {
+    pub fn new() -> Result<Self> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| Error::Sts(format!("cannot start the STS client: {e}")))?;
+            .map_err(|e| Error::Sts(format!("cannot start the AWS client: {e}")))?;
         // The hyper client must be built inside the runtime it will run on.
         let http = rt.block_on(async {
             Builder::new()
@@ -39,38 +45,50 @@ impl Client {
                 ))
                 .build_https()
         });
+        Ok(Self { rt, http })
+    }
+}
+
+/// The SDKs' view of our credentials.
+pub fn sdk_credentials(signer: &Credentials) -> aws_sdk_sts::config::Credentials {
+    aws_sdk_sts::config::Credentials::new(
+        signer.access_key_id.clone(),
+        signer.secret_access_key.expose_secret().to_owned(),
+        signer
+            .session_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned()),
+        None,
+        "op-aws",
+    )
+}
+
+pub const RETRIES: u32 = 2;
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+impl Client {
+    pub fn new(region: &str, endpoint: Option<&str>) -> Result<Self> {
         Ok(Self {
-            rt,
+            transport: Transport::new()?,
             region: region.to_owned(),
             endpoint: endpoint.map(str::to_owned),
-            http,
         })
     }
 
     fn sdk(&self, signer: &Credentials) -> aws_sdk_sts::Client {
-        let creds = aws_sdk_sts::config::Credentials::new(
-            signer.access_key_id.clone(),
-            signer.secret_access_key.expose_secret().to_owned(),
-            signer
-                .session_token
-                .as_ref()
-                .map(|t| t.expose_secret().to_owned()),
-            None,
-            "op-aws",
-        );
         let mut b = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .http_client(self.http.clone())
+            .http_client(self.transport.http.clone())
             .region(Region::new(self.region.clone()))
-            .credentials_provider(creds)
+            .credentials_provider(sdk_credentials(signer))
             // One retry for a flaky network; AWS errors (bad code, denied) are not retried.
-            .retry_config(RetryConfig::standard().with_max_attempts(2))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .operation_timeout(OPERATION_TIMEOUT)
-                    .build(),
-            );
+            .retry_config(RetryConfig::standard().with_max_attempts(RETRIES))
+            .timeout_config(timeouts());
         if let Some(ep) = &self.endpoint {
             b = b.endpoint_url(ep);
         }
@@ -97,6 +115,7 @@ impl Client {
             .set_token_code(mfa.map(|(_, c)| c.to_owned()))
             .set_duration_seconds(duration.map(to_i32));
         let out = self
+            .transport
             .rt
             .block_on(req.send())
             .map_err(|e| map_err("GetSessionToken", &self.where_(), &e))?;
@@ -134,6 +153,7 @@ impl Client {
                 (!step.transitive_tags.is_empty()).then(|| step.transitive_tags.clone()),
             );
         let out = self
+            .transport
             .rt
             .block_on(req.send())
             .map_err(|e| map_err("AssumeRole", &self.where_(), &e))?;
@@ -145,6 +165,7 @@ impl Client {
     /// The ARN `signer` belongs to (GetCallerIdentity).
     pub fn caller_arn(&self, signer: &Credentials) -> Result<String> {
         let out = self
+            .transport
             .rt
             .block_on(self.sdk(signer).get_caller_identity().send())
             .map_err(|e| map_err("GetCallerIdentity", &self.where_(), &e))?;
@@ -171,7 +192,7 @@ impl Client {
             .get_caller_identity()
             .customize()
             .interceptor(DateHeader(seen));
-        let sent = self.rt.block_on(req.send());
+        let sent = self.transport.rt.block_on(req.send());
         let ours = SystemTime::now();
         let header = date.lock().ok().and_then(|mut d| d.take());
         let Some(header) = header else {
@@ -239,7 +260,7 @@ fn convert(op: &'static str, c: Option<&aws_sdk_sts::types::Credentials>) -> Res
 }
 
 /// The SDK's own Display is just "service error"; users need AWS's code and message.
-fn map_err<E, R>(op: &'static str, endpoint: &str, e: &SdkError<E, R>) -> Error
+pub fn map_err<E, R>(op: &'static str, endpoint: &str, e: &SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

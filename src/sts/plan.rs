@@ -328,6 +328,16 @@ pub fn region(c: &Caller, files: &AwsFiles, chain: &[String], item: Option<&Item
 /// these variables, so they are resolved here, in the order the SDKs document: service-specific,
 /// global, then the profile's `endpoint_url`.
 pub fn endpoint(c: &Caller, files: Option<&AwsFiles>, profile: &str) -> Option<String> {
+    service_endpoint(c, files, profile, "STS")
+}
+
+/// The endpoint for `service` (its `AWS_ENDPOINT_URL_<SERVICE>` name, e.g. `IAM`).
+pub fn service_endpoint(
+    c: &Caller,
+    files: Option<&AwsFiles>,
+    profile: &str,
+    service: &str,
+) -> Option<String> {
     let env = |k: &str| {
         c.var(k)
             .map(|v| v.trim().to_owned())
@@ -343,7 +353,7 @@ pub fn endpoint(c: &Caller, files: Option<&AwsFiles>, profile: &str) -> Option<S
     if ignore {
         return None;
     }
-    env("AWS_ENDPOINT_URL_STS")
+    env(&format!("AWS_ENDPOINT_URL_{service}"))
         .or_else(|| env("AWS_ENDPOINT_URL"))
         .or_else(|| files?.get(profile, "endpoint_url").map(str::to_owned))
 }

@@ -31,6 +31,12 @@ pub enum Mode {
     /// (key ids `ASIAISSUED000000000N`, numbered in order), so a whole chain shows on the wire
     /// without moto; anything else gets an error.
     Issue { secs: u64 },
+    /// Relay to this upstream (moto), except `action`, which gets the AWS error `code`.
+    FailOne {
+        port: u16,
+        action: &'static str,
+        code: &'static str,
+    },
     /// Answer everything with this AWS error.
     Fail {
         status: u16,
@@ -198,24 +204,20 @@ fn serve(
             .as_secs(),
     });
     match mode {
-        Mode::Forward(port) => {
-            let mut up = TcpStream::connect(("127.0.0.1", *port))?;
-            let mut bytes = Vec::new();
-            for (i, h) in req.head.iter().enumerate() {
-                // One request per upstream connection: read the answer to EOF, then close both.
-                if i > 0 && h.to_ascii_lowercase().starts_with("connection:") {
-                    continue;
-                }
-                bytes.extend_from_slice(h.as_bytes());
-                bytes.extend_from_slice(b"\r\n");
-            }
-            bytes.extend_from_slice(b"Connection: close\r\n\r\n");
-            bytes.extend_from_slice(&req.body);
-            up.write_all(&bytes)?;
-            let mut resp = Vec::new();
-            up.read_to_end(&mut resp)?;
-            out.write_all(&resp)?;
+        Mode::Forward(port) => forward(*port, &req, &mut out)?,
+        Mode::FailOne { action, code, .. } if act == *action => {
+            let body = format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>\
+                 <Message>refused by the test proxy</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+            );
+            write!(
+                out,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            )?;
         }
+        Mode::FailOne { port, .. } => forward(*port, &req, &mut out)?,
         Mode::Issue { secs } if act == "AssumeRole" || act == "GetSessionToken" => {
             let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
             let exp =
@@ -301,4 +303,38 @@ fn serve(
 
 fn parse_form(s: &str) -> BTreeMap<String, String> {
     form_urlencoded::parse(s.as_bytes()).into_owned().collect()
+}
+
+fn forward(port: u16, req: &Request, out: &mut TcpStream) -> std::io::Result<()> {
+    let mut up = TcpStream::connect(("127.0.0.1", port))?;
+    let mut bytes = Vec::new();
+    for (i, h) in req.head.iter().enumerate() {
+        // One request per upstream connection: read the answer to EOF, then close both.
+        if i > 0 && h.to_ascii_lowercase().starts_with("connection:") {
+            continue;
+        }
+        bytes.extend_from_slice(h.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(b"Connection: close\r\n\r\n");
+    bytes.extend_from_slice(&req.body);
+    up.write_all(&bytes)?;
+    let mut resp = Vec::new();
+    up.read_to_end(&mut resp)?;
+    out.write_all(&resp)
+}
+
+/// `reqs` without op-aws's own GetCallerIdentity before an AssumeRole (who is behind the keys,
+/// for the session name), so what remains is the tool's own calls and the chain.
+pub fn without_person_lookups(reqs: &[Recorded]) -> Vec<Recorded> {
+    reqs.iter()
+        .enumerate()
+        .filter(|(i, r)| {
+            !(r.action == "GetCallerIdentity"
+                && reqs
+                    .get(i + 1)
+                    .is_some_and(|n| n.action == "AssumeRole" || n.action == "GetSessionToken"))
+        })
+        .map(|(_, r)| r.clone())
+        .collect()
 }

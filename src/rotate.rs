@@ -1,0 +1,396 @@
+//! `op-aws rotate`: a new access key for the item's IAM user, proven to work, stored in the
+//! item, and only then the old one deleted. Whatever step fails, the item holds a key that
+//! works, and the error says what IAM holds; an unfinished rotation is written down (key ids
+//! only, never a secret) so `--resume` can finish it.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::awsfiles::AwsFiles;
+use crate::creds::Credentials;
+use crate::ctx::Ctx;
+use crate::iam::{self, Iam, KeyInfo};
+use crate::item::{self, Item};
+use crate::sts::client::Client;
+use crate::sts::plan;
+use crate::{Error, Result, config::StoreKind, fsutil, store, sts, vault};
+
+/// How long a new key is given to work (IAM is eventually consistent: usually seconds).
+const PROPAGATION_TRIES: u32 = 10;
+const PROPAGATION_WAIT: Duration = Duration::from_secs(1);
+
+/// What a rotation will do, for the person to confirm.
+pub struct Prepared {
+    pub item: String,
+    pub user: String,
+    user_arn: String,
+    pub old: KeyInfo,
+    keys: Credentials,
+    region: String,
+    iam_endpoint: Option<String>,
+    sts_endpoint: Option<String>,
+}
+
+pub struct Rotated {
+    pub user: String,
+    pub old: String,
+    pub new: String,
+}
+
+/// An unfinished rotation, as written down between its steps.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Unfinished {
+    item: String,
+    user: String,
+    old: String,
+    new: String,
+}
+
+fn state_file(ctx: &Ctx, item: &str) -> PathBuf {
+    let key = plan::hash(&serde_json::json!(["rotate", item.to_ascii_lowercase()]));
+    ctx.dirs.data.join(format!("rotation-{}.json", &key[..16]))
+}
+
+fn read_state(ctx: &Ctx, item: &str) -> Result<Option<Unfinished>> {
+    let path = state_file(ctx, item);
+    let Some(bytes) = fsutil::read_optional(&path)? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::BadConfig {
+            path,
+            why: e.to_string(),
+        })
+}
+
+fn write_state(ctx: &Ctx, s: &Unfinished) -> Result<()> {
+    let json = serde_json::to_vec_pretty(s).map_err(|e| Error::Invalid(e.to_string()))?;
+    fsutil::ensure_private_dir(&ctx.dirs.data)?;
+    fsutil::write_atomic(&state_file(ctx, &s.item), &json, 0o600)
+}
+
+fn remove_state(ctx: &Ctx, item: &str) {
+    let _ = std::fs::remove_file(state_file(ctx, item));
+}
+
+fn quote(s: &str) -> String {
+    crate::shell::quote_posix(s)
+}
+
+/// Where IAM and STS are, for this caller: the endpoints the AWS CLI would use, checked like
+/// every request signed with long-lived keys.
+fn endpoints(ctx: &Ctx) -> Result<(Option<String>, Option<String>)> {
+    let c = &ctx.caller;
+    let files = AwsFiles::load(c).ok();
+    let profile = c.profile().unwrap_or("default");
+    let iam_ep = plan::service_endpoint(c, files.as_ref(), profile, "IAM");
+    let sts_ep = plan::endpoint(c, files.as_ref(), profile);
+    plan::check_endpoint(iam_ep.as_deref(), &ctx.config.trusted_endpoints)?;
+    plan::check_endpoint(sts_ep.as_deref(), &ctx.config.trusted_endpoints)?;
+    Ok((iam_ep, sts_ep))
+}
+
+fn region(ctx: &Ctx, item: &Item) -> String {
+    ctx.caller
+        .shell_region()
+        .map(str::to_owned)
+        .or_else(|| item.get(item::DEFAULT_REGION).map(|r| r.trim().to_owned()))
+        .unwrap_or_else(|| "us-east-1".to_owned())
+}
+
+/// Looks at IAM before anything changes: the user, its keys, and whether a new one fits.
+pub fn prepare(ctx: &Ctx, name: &str) -> Result<Prepared> {
+    if store::store_of(ctx, name) == StoreKind::OnePassword {
+        return Err(Error::Invalid(format!(
+            "rotating a 1Password item ({name}) is not supported yet: nothing was changed"
+        )));
+    }
+    if let Some(s) = read_state(ctx, name)? {
+        return Err(Error::Rotation {
+            what: format!(
+                "a rotation of {name} did not finish (old key {}, new key {})",
+                s.old, s.new
+            ),
+            next: Some(format!("run `op-aws rotate {} --resume`", quote(name))),
+        });
+    }
+    let item = store::get_item(ctx, name)?;
+    let keys = Credentials::from(&item.access_keys()?);
+    let (iam_endpoint, sts_endpoint) = endpoints(ctx)?;
+    let region = region(ctx, &item);
+    let iam = Iam::new(iam::region_for(&region), iam_endpoint.as_deref())?;
+    let (user, user_arn) = iam.user(&keys)?;
+    let all = iam.keys(&keys, &user)?;
+    let old = all
+        .iter()
+        .find(|k| k.id == keys.access_key_id)
+        .cloned()
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "the item's key {} is not one of {user}'s access keys",
+                keys.access_key_id
+            ))
+        })?;
+    if let Some(other) = all.iter().find(|k| k.id != keys.access_key_id) {
+        return Err(Error::Rotation {
+            what: format!(
+                "{user} already has two access keys: {} (in {name}) and {}{}; IAM allows two, so there is no room for a new one",
+                keys.access_key_id,
+                other.id,
+                other
+                    .created
+                    .map(|t| format!(", created {}", humantime::format_rfc3339_seconds(t)))
+                    .unwrap_or_default()
+            ),
+            next: Some(format!(
+                "if nothing uses {id}, delete it (`aws iam delete-access-key --user-name {} --access-key-id {id}`), then run `op-aws rotate {}` again",
+                quote(&user),
+                quote(name),
+                id = other.id
+            )),
+        });
+    }
+    Ok(Prepared {
+        item: item.title.clone(),
+        user,
+        user_arn,
+        old,
+        keys,
+        region,
+        iam_endpoint,
+        sts_endpoint,
+    })
+}
+
+impl Prepared {
+    /// Creates, checks, stores, deletes. `say` hears each step as it is done.
+    pub fn execute(self, ctx: &Ctx, mut say: impl FnMut(&str)) -> Result<Rotated> {
+        let iam = Iam::new(iam::region_for(&self.region), self.iam_endpoint.as_deref())?;
+        let old_id = self.keys.access_key_id.clone();
+        let (new_id, new_secret) =
+            iam.create_key(&self.keys, &self.user)
+                .map_err(|e| Error::Rotation {
+                    what: format!(
+                        "cannot create a new key ({e}); nothing changed: {} still holds {old_id}",
+                        self.item
+                    ),
+                    next: None,
+                })?;
+        write_state(
+            ctx,
+            &Unfinished {
+                item: self.item.clone(),
+                user: self.user.clone(),
+                old: old_id.clone(),
+                new: new_id.clone(),
+            },
+        )?;
+        say(&format!("created {new_id} for {}", self.user));
+        let new = Credentials {
+            access_key_id: new_id.clone(),
+            secret_access_key: new_secret,
+            session_token: None,
+            expiration: None,
+        };
+        // Back to where we started: the new key deleted with the old one, which still works.
+        let undo = |why: String| -> Error {
+            match iam.delete_key(&self.keys, &self.user, &new_id) {
+                Ok(()) => {
+                    remove_state(ctx, &self.item);
+                    Error::Rotation {
+                        what: format!(
+                            "{why}; the new key {new_id} was deleted again; nothing changed: {} still holds {old_id}, which works",
+                            self.item
+                        ),
+                        next: None,
+                    }
+                }
+                Err(e) => Error::Rotation {
+                    what: format!(
+                        "{why}; the new key {new_id} exists in IAM but could not be deleted ({e}); {} still holds {old_id}, which works",
+                        self.item
+                    ),
+                    next: Some(format!(
+                        "run `op-aws rotate {} --resume` (it deletes {new_id})",
+                        quote(&self.item)
+                    )),
+                },
+            }
+        };
+        if let Err(e) = self.check(&new) {
+            return Err(undo(format!("the new key does not work ({e})")));
+        }
+        say(&format!("{new_id} works"));
+        let stored = store::update(
+            ctx,
+            vault::Change::Edit {
+                name: self.item.clone(),
+                set: vec![
+                    (
+                        item::ACCESS_KEY_ID.to_owned(),
+                        Zeroizing::new(new_id.clone()),
+                        false,
+                    ),
+                    (
+                        item::SECRET_ACCESS_KEY.to_owned(),
+                        Zeroizing::new(
+                            secrecy::ExposeSecret::expose_secret(&new.secret_access_key).to_owned(),
+                        ),
+                        true,
+                    ),
+                ],
+                rename: Vec::new(),
+                unset: Vec::new(),
+                title: None,
+            },
+        );
+        if let Err(e) = stored {
+            return Err(undo(format!(
+                "cannot store the new key in {} ({e})",
+                self.item
+            )));
+        }
+        say(&format!("stored {new_id} in {}", self.item));
+        forget_sessions(ctx, &self.item);
+        finish(ctx, &iam, &new, &self.item, &self.user, &old_id, &new_id)?;
+        say(&format!("deleted {old_id}"));
+        Ok(Rotated {
+            user: self.user,
+            old: old_id,
+            new: new_id,
+        })
+    }
+
+    /// GetCallerIdentity with the new key, until IAM has it everywhere (or the tries run out).
+    fn check(&self, new: &Credentials) -> Result<()> {
+        let sts = Client::new(&self.region, self.sts_endpoint.as_deref())?;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match sts.caller_arn(new) {
+                Ok(arn) if arn == self.user_arn => return Ok(()),
+                Ok(arn) => {
+                    return Err(Error::Invalid(format!(
+                        "it signs as {arn}, not {}",
+                        self.user_arn
+                    )));
+                }
+                Err(Error::StsCall { code, .. })
+                    if tries < PROPAGATION_TRIES
+                        && matches!(
+                            code.as_str(),
+                            "InvalidClientTokenId" | "SignatureDoesNotMatch"
+                        ) =>
+                {
+                    std::thread::sleep(PROPAGATION_WAIT);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The last step: the old key deleted, signed with the new one (which is in the item).
+fn finish(
+    ctx: &Ctx,
+    iam: &Iam,
+    new: &Credentials,
+    item: &str,
+    user: &str,
+    old_id: &str,
+    new_id: &str,
+) -> Result<()> {
+    match iam.delete_key(new, user, old_id) {
+        Ok(()) => {}
+        Err(Error::StsCall { code, .. }) if code == "NoSuchEntity" => {}
+        Err(e) => {
+            return Err(Error::Rotation {
+                what: format!(
+                    "the new key {new_id} is in {item} and works; the old key {old_id} was not deleted ({e})"
+                ),
+                next: Some(format!("run `op-aws rotate {} --resume`", quote(item))),
+            });
+        }
+    }
+    remove_state(ctx, item);
+    Ok(())
+}
+
+/// Sessions made from the old key are not offered again.
+fn forget_sessions(ctx: &Ctx, item: &str) {
+    if let (Ok(list), Ok(cache)) = (sts::cache::list(ctx), sts::cache::Cache::open(ctx)) {
+        for m in list.iter().filter(|m| m.item.eq_ignore_ascii_case(item)) {
+            cache.remove(&m.key);
+        }
+    }
+}
+
+/// Finishes what an interrupted rotation left: the old key deleted when the item holds the new
+/// one; the new key deleted when the item still holds the old one (its secret was never kept).
+pub fn resume(ctx: &Ctx, name: &str) -> Result<Rotated> {
+    let Some(s) = read_state(ctx, name)? else {
+        return Err(Error::Invalid(format!("no unfinished rotation of {name}")));
+    };
+    let item = store::get_item(ctx, name)?;
+    let keys = Credentials::from(&item.access_keys()?);
+    let (iam_endpoint, _) = endpoints(ctx)?;
+    let iam = Iam::new(
+        iam::region_for(&region(ctx, &item)),
+        iam_endpoint.as_deref(),
+    )?;
+    if keys.access_key_id == s.new {
+        finish(ctx, &iam, &keys, &s.item, &s.user, &s.old, &s.new)?;
+        return Ok(Rotated {
+            user: s.user,
+            old: s.old,
+            new: s.new,
+        });
+    }
+    if keys.access_key_id == s.old {
+        match iam.delete_key(&keys, &s.user, &s.new) {
+            Ok(()) => {}
+            Err(Error::StsCall { code, .. }) if code == "NoSuchEntity" => {}
+            Err(e) => return Err(e),
+        }
+        remove_state(ctx, &s.item);
+        return Err(Error::Rotation {
+            what: format!(
+                "the unfinished new key {} was deleted; {} still holds {}, which works",
+                s.new, s.item, s.old
+            ),
+            next: Some(format!("run `op-aws rotate {}` to rotate", quote(name))),
+        });
+    }
+    Err(Error::Invalid(format!(
+        "{} holds {}, neither the old ({}) nor the new key ({}) of the unfinished rotation; remove {} once you have checked IAM",
+        s.item,
+        keys.access_key_id,
+        s.old,
+        s.new,
+        state_file(ctx, name).display()
+    )))
+}
+
+/// The age of each key of the item's user, for `doctor` (None when IAM does not say).
+pub fn key_age(ctx: &Ctx, name: &str) -> Result<Option<(String, Duration)>> {
+    let item = store::get_item(ctx, name)?;
+    let keys = Credentials::from(&item.access_keys()?);
+    let (iam_endpoint, _) = endpoints(ctx)?;
+    let iam = Iam::new(
+        iam::region_for(&region(ctx, &item)),
+        iam_endpoint.as_deref(),
+    )?;
+    let (user, _) = iam.user(&keys)?;
+    Ok(iam
+        .keys(&keys, &user)?
+        .into_iter()
+        .find(|k| k.id == keys.access_key_id)
+        .and_then(|k| k.created)
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .map(|age| (keys.access_key_id.clone(), age)))
+}
