@@ -224,6 +224,12 @@ impl Error {
             }
             Self::OnePassword(_) => "that is op's own message; check with `op whoami` and `op item list`".into(),
             Self::OpNotSignedIn => "run `op signin` (in CI, set OP_SERVICE_ACCOUNT_TOKEN)".into(),
+            Self::StsCall { op, code, .. }
+                if code == "AccessDenied"
+                    && matches!(*op, "GetUser" | "ListAccessKeys" | "CreateAccessKey" | "DeleteAccessKey") =>
+            {
+                "rotating needs the item's IAM user to be allowed iam:GetUser, iam:ListAccessKeys, iam:CreateAccessKey and iam:DeleteAccessKey on itself".into()
+            }
             Self::StsCall { code, message, .. } => return crate::sts::client::hint(code, message),
             Self::StsUnreachable { .. } => {
                 "check the network, and AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL if they are set".into()
