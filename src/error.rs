@@ -132,6 +132,18 @@ pub fn printable(s: &str) -> String {
         .collect()
 }
 
+/// `s` on one line, safe for a terminal: its lines trimmed and joined with spaces, tabs as
+/// spaces, then [`printable`].
+pub fn one_line(s: &str) -> String {
+    let joined = s
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    printable(&joined.replace('\t', " "))
+}
+
 /// An error as the binary prints it: `op-aws: what failed: why`, one line, then an optional
 /// `hint:` line. Line breaks inside either become spaces and any other control character is
 /// neutralised, so no message can span lines or drive the terminal.
@@ -141,18 +153,9 @@ pub fn render(message: &str, hint: Option<&str>) -> String {
         Some((m, h)) => (m, Some(h)),
         None => (message, None),
     };
-    let flat = |s: &str| {
-        let joined = s
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        printable(&joined.replace('\t', " "))
-    };
-    let mut out = format!("op-aws: {}\n", flat(message));
+    let mut out = format!("op-aws: {}\n", one_line(message));
     if let Some(h) = hint.or(inline_hint) {
-        out.push_str(&format!("hint: {}\n", flat(h)));
+        out.push_str(&format!("hint: {}\n", one_line(h)));
     }
     out
 }

@@ -161,7 +161,7 @@ fn plan_one(
     fsutil::ensure_private_dir(&ctx.dirs.runtime)?;
     let key = crate::sts::plan::hash(&serde_json::json!(["aws-file", path]));
     let lock = fsutil::lock_exclusive(&ctx.dirs.runtime.join(format!("aws-file-{key}")))?;
-    let Some(bytes) = fsutil::read_optional(&path)? else {
+    let Some(bytes) = fsutil::read_optional(&path)?.map(zeroize::Zeroizing::new) else {
         return Ok(None);
     };
     let (new, removed) = plaintext::remove_key_lines(&bytes, kind, profiles);

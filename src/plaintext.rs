@@ -62,7 +62,8 @@ pub fn files(c: &Caller) -> Result<[(PathBuf, FileKind); 2]> {
 pub fn scan(c: &Caller) -> Result<Vec<Found>> {
     let mut out = Vec::new();
     for (path, kind) in files(c)? {
-        let Some(bytes) = crate::fsutil::read_optional(&path)? else {
+        // The file holds the secrets being looked for: wiped when dropped.
+        let Some(bytes) = crate::fsutil::read_optional(&path)?.map(zeroize::Zeroizing::new) else {
             continue;
         };
         out.extend(scan_bytes(&bytes, kind, &path));
@@ -115,13 +116,15 @@ pub fn scan_bytes(bytes: &[u8], kind: FileKind, path: &Path) -> Vec<Found> {
                 out.last_mut().expect("just pushed")
             }
         };
-        let value = String::from_utf8_lossy(value).trim().to_owned();
+        let value = zeroize::Zeroizing::new(String::from_utf8_lossy(value).trim().to_owned());
         if value.is_empty() {
             continue;
         }
         match key.as_str() {
-            "aws_access_key_id" => entry.access_key_id = Some(value),
-            "aws_secret_access_key" => entry.secret_access_key = Some(SecretString::from(value)),
+            "aws_access_key_id" => entry.access_key_id = Some(value.to_string()),
+            "aws_secret_access_key" => {
+                entry.secret_access_key = Some(SecretString::from(value.as_str()));
+            }
             _ => entry.temporary = true,
         }
     }

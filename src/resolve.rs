@@ -204,12 +204,9 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
         });
     }
     let defaults = Defaults::load(&ctx.dirs)?;
-    candidates.extend(scope::applicable(&defaults, &c.cwd, c.session_item()));
-    let ignored = defaults
-        .ignored_for(&c.cwd)
-        .into_iter()
-        .map(|(d, v, why)| (d.to_owned(), v.item.clone(), why))
-        .collect();
+    let stored = scope::applicable(&defaults, &c.cwd, c.session_item());
+    candidates.extend(stored.applicable);
+    let ignored = stored.ignored;
     let applied = candidates.first().cloned();
 
     let profile_region = || {

@@ -4,7 +4,7 @@
 //! only, never a secret) so `--resume` can finish it.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -30,7 +30,7 @@ pub struct Prepared {
     pub old: KeyInfo,
     keys: Credentials,
     region: String,
-    iam_endpoint: Option<String>,
+    iam: Iam,
     sts_endpoint: Option<String>,
 }
 
@@ -103,6 +103,40 @@ fn region(ctx: &Ctx, item: &Item) -> String {
         .unwrap_or_else(|| "us-east-1".to_owned())
 }
 
+/// An item's keys and where to use them: what every step of a rotation starts from.
+struct Signed {
+    item: Item,
+    keys: Credentials,
+    region: String,
+    iam: Iam,
+    sts_endpoint: Option<String>,
+}
+
+impl Signed {
+    fn open(ctx: &Ctx, name: &str) -> Result<Self> {
+        let item = store::get_item(ctx, name)?;
+        let keys = Credentials::from(&item.access_keys()?);
+        let (iam_endpoint, sts_endpoint) = endpoints(ctx)?;
+        let region = region(ctx, &item);
+        let iam = Iam::new(iam::region_for(&region), iam_endpoint.as_deref())?;
+        Ok(Self {
+            item,
+            keys,
+            region,
+            iam,
+            sts_endpoint,
+        })
+    }
+}
+
+/// DeleteAccessKey, where a key already gone is what was wanted.
+fn delete_if_present(iam: &Iam, signer: &Credentials, user: &str, id: &str) -> Result<()> {
+    match iam.delete_key(signer, user, id) {
+        Err(Error::StsCall { code, .. }) if code == "NoSuchEntity" => Ok(()),
+        other => other,
+    }
+}
+
 /// Looks at IAM before anything changes: the user, its keys, and whether a new one fits.
 pub fn prepare(ctx: &Ctx, name: &str) -> Result<Prepared> {
     if store::store_of(ctx, name) == StoreKind::OnePassword {
@@ -119,11 +153,13 @@ pub fn prepare(ctx: &Ctx, name: &str) -> Result<Prepared> {
             next: Some(format!("run `op-aws rotate {} --resume`", quote(name))),
         });
     }
-    let item = store::get_item(ctx, name)?;
-    let keys = Credentials::from(&item.access_keys()?);
-    let (iam_endpoint, sts_endpoint) = endpoints(ctx)?;
-    let region = region(ctx, &item);
-    let iam = Iam::new(iam::region_for(&region), iam_endpoint.as_deref())?;
+    let Signed {
+        item,
+        keys,
+        region,
+        iam,
+        sts_endpoint,
+    } = Signed::open(ctx, name)?;
     let (user, user_arn) = iam.user(&keys)?;
     let all = iam.keys(&keys, &user)?;
     let old = all
@@ -162,7 +198,7 @@ pub fn prepare(ctx: &Ctx, name: &str) -> Result<Prepared> {
         old,
         keys,
         region,
-        iam_endpoint,
+        iam,
         sts_endpoint,
     })
 }
@@ -170,7 +206,7 @@ pub fn prepare(ctx: &Ctx, name: &str) -> Result<Prepared> {
 impl Prepared {
     /// Creates, checks, stores, deletes. `say` hears each step as it is done.
     pub fn execute(self, ctx: &Ctx, mut say: impl FnMut(&str)) -> Result<Rotated> {
-        let iam = Iam::new(iam::region_for(&self.region), self.iam_endpoint.as_deref())?;
+        let iam = &self.iam;
         let old_id = self.keys.access_key_id.clone();
         let (new_id, new_secret) =
             iam.create_key(&self.keys, &self.user)
@@ -257,7 +293,7 @@ impl Prepared {
         }
         say(&format!("stored {new_id} in {}", self.item));
         forget_sessions(ctx, &self.item);
-        finish(ctx, &iam, &new, &self.item, &self.user, &old_id, &new_id)?;
+        finish(ctx, iam, &new, &self.item, &self.user, &old_id, &new_id)?;
         say(&format!("deleted {old_id}"));
         Ok(Rotated {
             user: self.user,
@@ -305,17 +341,13 @@ fn finish(
     old_id: &str,
     new_id: &str,
 ) -> Result<()> {
-    match iam.delete_key(new, user, old_id) {
-        Ok(()) => {}
-        Err(Error::StsCall { code, .. }) if code == "NoSuchEntity" => {}
-        Err(e) => {
-            return Err(Error::Rotation {
-                what: format!(
-                    "the new key {new_id} is in {item} and works; the old key {old_id} was not deleted ({e})"
-                ),
-                next: Some(format!("run `op-aws rotate {} --resume`", quote(item))),
-            });
-        }
+    if let Err(e) = delete_if_present(iam, new, user, old_id) {
+        return Err(Error::Rotation {
+            what: format!(
+                "the new key {new_id} is in {item} and works; the old key {old_id} was not deleted ({e})"
+            ),
+            next: Some(format!("run `op-aws rotate {} --resume`", quote(item))),
+        });
     }
     remove_state(ctx, item);
     Ok(())
@@ -336,13 +368,7 @@ pub fn resume(ctx: &Ctx, name: &str) -> Result<Rotated> {
     let Some(s) = read_state(ctx, name)? else {
         return Err(Error::Invalid(format!("no unfinished rotation of {name}")));
     };
-    let item = store::get_item(ctx, name)?;
-    let keys = Credentials::from(&item.access_keys()?);
-    let (iam_endpoint, _) = endpoints(ctx)?;
-    let iam = Iam::new(
-        iam::region_for(&region(ctx, &item)),
-        iam_endpoint.as_deref(),
-    )?;
+    let Signed { keys, iam, .. } = Signed::open(ctx, name)?;
     if keys.access_key_id == s.new {
         finish(ctx, &iam, &keys, &s.item, &s.user, &s.old, &s.new)?;
         return Ok(Rotated {
@@ -352,11 +378,7 @@ pub fn resume(ctx: &Ctx, name: &str) -> Result<Rotated> {
         });
     }
     if keys.access_key_id == s.old {
-        match iam.delete_key(&keys, &s.user, &s.new) {
-            Ok(()) => {}
-            Err(Error::StsCall { code, .. }) if code == "NoSuchEntity" => {}
-            Err(e) => return Err(e),
-        }
+        delete_if_present(&iam, &keys, &s.user, &s.new)?;
         remove_state(ctx, &s.item);
         return Err(Error::Rotation {
             what: format!(
@@ -374,23 +396,4 @@ pub fn resume(ctx: &Ctx, name: &str) -> Result<Rotated> {
         s.new,
         state_file(ctx, name).display()
     )))
-}
-
-/// The age of each key of the item's user, for `doctor` (None when IAM does not say).
-pub fn key_age(ctx: &Ctx, name: &str) -> Result<Option<(String, Duration)>> {
-    let item = store::get_item(ctx, name)?;
-    let keys = Credentials::from(&item.access_keys()?);
-    let (iam_endpoint, _) = endpoints(ctx)?;
-    let iam = Iam::new(
-        iam::region_for(&region(ctx, &item)),
-        iam_endpoint.as_deref(),
-    )?;
-    let (user, _) = iam.user(&keys)?;
-    Ok(iam
-        .keys(&keys, &user)?
-        .into_iter()
-        .find(|k| k.id == keys.access_key_id)
-        .and_then(|k| k.created)
-        .and_then(|t| SystemTime::now().duration_since(t).ok())
-        .map(|age| (keys.access_key_id.clone(), age)))
 }

@@ -154,24 +154,16 @@ impl Defaults {
         Ok(out)
     }
 
-    /// Directory defaults that apply at `cwd`, nearest first.
-    pub fn directories_for<'a>(&'a self, cwd: &Path) -> Vec<(&'a Path, &'a DirDefault)> {
-        cwd.ancestors()
-            .filter_map(|a| {
-                self.directories
-                    .get_key_value(a)
-                    .map(|(k, v)| (k.as_path(), v))
-            })
-            .filter(|(k, v)| v.check(k).is_ok())
-            .collect()
-    }
-
-    /// Directory defaults stored for `cwd` or above that do not apply, and why, nearest first.
-    pub fn ignored_for<'a>(&'a self, cwd: &Path) -> Vec<(&'a Path, &'a DirDefault, Ignored)> {
+    /// Directory defaults stored for `cwd` or above, nearest first, each checked once: `Ok`
+    /// when it applies, else why not.
+    pub fn directories_for<'a>(
+        &'a self,
+        cwd: &Path,
+    ) -> Vec<(&'a Path, &'a DirDefault, std::result::Result<(), Ignored>)> {
         cwd.ancestors()
             .filter_map(|a| {
                 let (k, v) = self.directories.get_key_value(a)?;
-                v.check(k).err().map(|why| (k.as_path(), v, why))
+                Some((k.as_path(), v, v.check(k)))
             })
             .collect()
     }
@@ -234,32 +226,47 @@ pub fn remove_stored(dirs: &Dirs, scopes: &[Scope]) -> Result<()> {
     })
 }
 
-/// Every default that applies at `cwd`, in precedence order (session, directories nearest
-/// first, global). `session` is the value of `OP_AWS_SESSION_ITEM`.
-pub fn applicable(defaults: &Defaults, cwd: &Path, session: Option<&str>) -> Vec<Applied> {
-    let mut v = Vec::new();
+/// What the stored defaults and the session say at `cwd`.
+pub struct Here {
+    /// Every default that applies, in precedence order (session, directories nearest first,
+    /// global).
+    pub applicable: Vec<Applied>,
+    /// Directory defaults stored for `cwd` or above that do not apply (directory, item, why).
+    pub ignored: Vec<(PathBuf, String, Ignored)>,
+}
+
+/// [`Here`] at `cwd`; `session` is the value of `OP_AWS_SESSION_ITEM`.
+pub fn applicable(defaults: &Defaults, cwd: &Path, session: Option<&str>) -> Here {
+    let mut applicable = Vec::new();
+    let mut ignored = Vec::new();
     if let Some(s) = session.filter(|s| !s.is_empty()) {
-        v.push(Applied {
+        applicable.push(Applied {
             item: s.to_owned(),
             scope: Scope::Session,
             export: false,
         });
     }
-    for (dir, d) in defaults.directories_for(cwd) {
-        v.push(Applied {
-            item: d.item.clone(),
-            scope: Scope::Directory(dir.to_owned()),
-            export: d.export,
-        });
+    for (dir, d, check) in defaults.directories_for(cwd) {
+        match check {
+            Ok(()) => applicable.push(Applied {
+                item: d.item.clone(),
+                scope: Scope::Directory(dir.to_owned()),
+                export: d.export,
+            }),
+            Err(why) => ignored.push((dir.to_owned(), d.item.clone(), why)),
+        }
     }
     if let Some(g) = &defaults.global {
-        v.push(Applied {
+        applicable.push(Applied {
             item: g.clone(),
             scope: Scope::Global,
             export: false,
         });
     }
-    v
+    Here {
+        applicable,
+        ignored,
+    }
 }
 
 /// The directory as stored: absolute (relative to the caller's `cwd`), symlinks resolved, so
@@ -308,6 +315,7 @@ mod tests {
         );
         let items = |cwd: &str, s: Option<&str>| -> Vec<String> {
             applicable(&d, Path::new(cwd), s)
+                .applicable
                 .into_iter()
                 .map(|a| a.item)
                 .collect()

@@ -403,6 +403,15 @@ fn with_a_cached_role_session() -> (TestEnv, crate::support::sts_server::StsServ
     (env, stub)
 }
 
+/// `op-aws doctor`, its clock check answered by a local STS stub, never by AWS.
+fn doctor(env: &TestEnv) -> std::process::Output {
+    use crate::support::sts_server::{Mode, StsServer};
+    let stub = StsServer::start(Mode::Issue { secs: 3600 });
+    let mut c = env.op_aws(&["doctor"]);
+    c.env("AWS_ENDPOINT_URL_STS", stub.url());
+    crate::support::run_cmd(c, "")
+}
+
 /// Someone else's age recipient (`age1…`), as `age-keygen` makes one.
 fn another_recipient() -> String {
     let out = Command::new(crate::support::require("age-keygen"))
@@ -550,14 +559,14 @@ fn a_vault_from_before_authentication_is_upgraded_at_unlock() {
 fn doctor_reports_a_swapped_recipient() {
     let env = TestEnv::new();
     env.vault();
-    let out = String::from_utf8_lossy(&env.run(&["doctor"]).stdout).into_owned();
+    let out = String::from_utf8_lossy(&doctor(&env).stdout).into_owned();
     assert!(
         out.contains("ok   recipient.txt is the vault identity's"),
         "{out}"
     );
     let public = another_recipient();
     std::fs::write(env.data_dir().join("recipient.txt"), format!("{public}\n")).unwrap();
-    let o = env.run(&["doctor"]);
+    let o = doctor(&env);
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(!o.status.success());
     assert!(
@@ -721,7 +730,7 @@ fn a_symlinked_credentials_file_is_not_replaced() {
         !env.home.join(".aws/credentials.lock").exists(),
         "a stray lock file"
     );
-    let out = String::from_utf8_lossy(&env.run(&["doctor"]).stdout).into_owned();
+    let out = String::from_utf8_lossy(&doctor(&env).stdout).into_owned();
     assert!(out.contains("dotfiles/aws-credentials for p"), "{out}");
     // Without --remove-plaintext the import itself works.
     env.ok(&["import", "--profile", "p"]);
@@ -931,7 +940,7 @@ fn keys_the_parser_skips_and_keys_in_the_config_file_are_found_and_removed() {
         ".aws/config",
         "# team config\r\n[profile cfg]\r\nregion = eu-west-1\r\naws_access_key_id = AKIACONFIG0000000001\r\naws_secret_access_key = cfg-secret\r\n[profile other]\r\nregion = us-east-1\r\n",
     );
-    let out = String::from_utf8_lossy(&env.run(&["doctor"]).stdout).into_owned();
+    let out = String::from_utf8_lossy(&doctor(&env).stdout).into_owned();
     assert!(
         out.contains("warn plaintext keys") && out.contains("old") && out.contains("cfg"),
         "{out}"
@@ -953,6 +962,6 @@ fn keys_the_parser_skips_and_keys_in_the_config_file_are_found_and_removed() {
         std::fs::read_to_string(&config).unwrap(),
         "# team config\r\n[profile cfg]\r\nregion = eu-west-1\r\n[profile other]\r\nregion = us-east-1\r\n"
     );
-    let out = String::from_utf8_lossy(&env.run(&["doctor"]).stdout).into_owned();
+    let out = String::from_utf8_lossy(&doctor(&env).stdout).into_owned();
     assert!(out.contains("ok   no plaintext keys"), "{out}");
 }

@@ -3,26 +3,35 @@
 use crate::support::TestEnv;
 use crate::support::sts_server::{Mode, StsServer};
 
+/// An unlocked vault with item `dev` holding `key_id`, the given `~/.aws/config` (profile `base`
+/// binds `dev`), and STS at a local stub that issues sessions.
+fn with_issuing_sts(key_id: &str, config: &str) -> (TestEnv, StsServer) {
+    let mut env = TestEnv::new();
+    let stub = StsServer::start(Mode::Issue { secs: 3600 });
+    env.set("AWS_ENDPOINT_URL_STS", stub.url());
+    env.set("AWS_REGION", "us-east-1");
+    env.vault();
+    env.add_keys("dev", key_id, "dev-secret", None);
+    env.write(
+        ".aws/config",
+        &format!("[profile base]\nop_aws_item = dev\n{config}"),
+    );
+    (env, stub)
+}
+
 /// An AssumeRole with no `role_session_name` is named for the IAM user behind the item's key
 /// (asked once, then remembered); `source_identity` and the session tags are sent as set; the
 /// cached session shows its name.
 #[test]
 fn role_sessions_name_the_person_and_carry_source_identity_and_tags() {
-    let mut env = TestEnv::new();
-    let stub = StsServer::start(Mode::Issue { secs: 3600 });
-    env.set("AWS_ENDPOINT_URL_STS", stub.url());
-    env.set("AWS_REGION", "us-east-1");
-    env.set("USER", "login-name");
-    env.vault();
-    env.add_keys("dev", "AKIADEV0000000000001", "dev-secret", None);
-    env.write(
-        ".aws/config",
-        "[profile base]\nop_aws_item = dev\n\
-         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n\
+    let (mut env, stub) = with_issuing_sts(
+        "AKIADEV0000000000001",
+        "[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n\
          [profile tagged]\nrole_arn = arn:aws:iam::123456789012:role/Tagged\nsource_profile = base\n\
          source_identity = alice\nsession_tags = team=infra, cost-center=42\ntransitive_session_tags = team\n\
          [profile named]\nrole_arn = arn:aws:iam::123456789012:role/Named\nsource_profile = base\nrole_session_name = ci-job\n",
     );
+    env.set("USER", "login-name");
     env.ok(&["run", "--profile", "admin", "--", "true"]);
     let assume = |arn: &str| {
         stub.requests()
@@ -80,19 +89,12 @@ fn role_sessions_name_the_person_and_carry_source_identity_and_tags() {
 /// Without an IAM user behind the key (the STS answer names none), the login name.
 #[test]
 fn without_a_user_name_the_login_name_names_the_session() {
-    let mut env = TestEnv::new();
-    let stub = StsServer::start(Mode::Issue { secs: 3600 });
-    env.set("AWS_ENDPOINT_URL_STS", stub.url());
-    env.set("AWS_REGION", "us-east-1");
-    env.set("USER", "J. Doe");
-    env.vault();
     // Not an AKIA key: the stub names no IAM user for it.
-    env.add_keys("dev", "XKIADEV0000000000001", "dev-secret", None);
-    env.write(
-        ".aws/config",
-        "[profile base]\nop_aws_item = dev\n\
-         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n",
+    let (mut env, stub) = with_issuing_sts(
+        "XKIADEV0000000000001",
+        "[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n",
     );
+    env.set("USER", "J. Doe");
     env.ok(&["run", "--profile", "admin", "--", "true"]);
     let r = stub
         .requests()
@@ -108,43 +110,15 @@ fn without_a_user_name_the_login_name_names_the_session() {
 /// A bad tag is a config error before anything is sent.
 #[test]
 fn malformed_session_tags_are_a_profile_error() {
-    let mut env = TestEnv::new();
-    let stub = StsServer::start(Mode::Issue { secs: 3600 });
-    env.set("AWS_ENDPOINT_URL_STS", stub.url());
-    env.vault();
-    env.add_keys("dev", "AKIADEV0000000000001", "dev-secret", None);
-    env.write(
-        ".aws/config",
-        "[profile base]\nop_aws_item = dev\n\
-         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\nsession_tags = team\n",
+    let (env, stub) = with_issuing_sts(
+        "AKIADEV0000000000001",
+        "[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\nsession_tags = team\n",
     );
     let o = env.run(&["run", "--profile", "admin", "--", "true"]);
     let e = crate::support::stderr(&o);
     assert!(!o.status.success());
     assert!(e.contains("session_tags") && e.contains("key=value"), "{e}");
     assert!(stub.actions().is_empty(), "{:?}", stub.actions());
-}
-
-/// The user's access key ids in moto, through boto3.
-fn moto_keys(moto: &crate::support::Moto, user: &str) -> Vec<String> {
-    let py = format!(
-        "import boto3,json\n\
-         c=boto3.client('iam',endpoint_url='{u}',region_name='us-east-1',aws_access_key_id='test',aws_secret_access_key='test')\n\
-         print(json.dumps([k['AccessKeyId'] for k in c.list_access_keys(UserName='{user}')['AccessKeyMetadata']]))",
-        u = moto.url()
-    );
-    let out = std::process::Command::new(crate::support::require("python3"))
-        .arg("-c")
-        .arg(py)
-        .env("PATH", crate::support::tools_path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn rotating(
@@ -184,7 +158,7 @@ fn rotate_leaves_exactly_one_working_key_in_the_item() {
     let o = env.run(&["rotate", "alice", "--yes"]);
     let e = crate::support::stderr(&o);
     assert!(o.status.success(), "{e}");
-    let keys = moto_keys(&moto, "alice");
+    let keys = moto.access_keys("alice");
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert_ne!(keys[0], old, "the old key is gone");
     assert_eq!(item_key(&env), keys[0], "the item holds the new key");
@@ -212,17 +186,13 @@ fn rotate_leaves_exactly_one_working_key_in_the_item() {
 #[test]
 fn rotate_refuses_when_the_user_has_two_keys() {
     let (moto, _proxy, env, _arn, old) = rotating(None);
-    let py = format!(
-        "import boto3\nc=boto3.client('iam',endpoint_url='{}',region_name='us-east-1',aws_access_key_id='test',aws_secret_access_key='test')\nprint(c.create_access_key(UserName='alice')['AccessKey']['AccessKeyId'])",
-        moto.url()
-    );
-    let out = std::process::Command::new(crate::support::require("python3"))
-        .arg("-c")
-        .arg(py)
-        .env("PATH", crate::support::tools_path())
-        .output()
-        .unwrap();
-    let other = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let other = moto
+        .boto3(
+            "iam",
+            "print(c.create_access_key(UserName='alice')['AccessKey']['AccessKeyId'])",
+        )
+        .trim()
+        .to_owned();
     let o = env.run(&["rotate", "alice", "--yes"]);
     let e = crate::support::stderr(&o);
     assert!(!o.status.success());
@@ -234,7 +204,7 @@ fn rotate_refuses_when_the_user_has_two_keys() {
         e.contains("hint: ") && e.contains("delete-access-key"),
         "{e}"
     );
-    assert_eq!(moto_keys(&moto, "alice").len(), 2);
+    assert_eq!(moto.access_keys("alice").len(), 2);
     assert_eq!(item_key(&env), old);
 }
 
@@ -251,7 +221,7 @@ fn a_failed_rotation_step_leaves_a_working_key_and_says_where_iam_is() {
         let e = crate::support::stderr(&o);
         assert!(!o.status.success(), "{action}: {e}");
         assert!(e.contains(said), "{action}: {e}");
-        let keys = moto_keys(&moto, "alice");
+        let keys = moto.access_keys("alice");
         let held = item_key(&env);
         assert!(
             keys.contains(&held),
@@ -289,7 +259,7 @@ fn a_failed_rotation_step_leaves_a_working_key_and_says_where_iam_is() {
             let mut c = env.op_aws(&["rotate", "alice", "--resume"]);
             c.env("AWS_ENDPOINT_URL", moto.url());
             crate::support::ok(crate::support::run_cmd(c, ""), &["rotate --resume"]);
-            assert_eq!(moto_keys(&moto, "alice"), [held]);
+            assert_eq!(moto.access_keys("alice"), [held]);
         }
     }
 }

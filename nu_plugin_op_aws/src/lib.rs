@@ -71,10 +71,13 @@ fn env_string(v: &Value) -> Option<String> {
 }
 
 /// A library error as a nu error: `what` failed, the reason labelled at `span`, the hint as help.
+/// The same text the CLI's printer makes safe (no control or bidi characters: an item title or
+/// an AWS message must not drive the terminal), as nu's label and help.
 pub fn fail(what: &str, e: &op_aws::Error, span: Span) -> LabeledError {
-    let err = LabeledError::new(what.to_owned()).with_label(e.to_string(), span);
+    use op_aws::error::one_line;
+    let err = LabeledError::new(one_line(what)).with_label(one_line(&e.to_string()), span);
     match e.hint() {
-        Some(h) => err.with_help(h),
+        Some(h) => err.with_help(one_line(&h)),
         None => err,
     }
 }

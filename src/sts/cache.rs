@@ -24,8 +24,9 @@ use crate::{Result, agent, fsutil, vault};
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 const AGENT_PREFIX: &str = "sts:";
 
-/// What `cache list` shows: never a secret.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What `cache list` shows: never a secret. `expiration`, `created`, `lifetime` and `store` are
+/// filled in by [`Cache::put`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Meta {
     pub key: String,
     /// "role" (AssumeRole) or "mfa-session" (GetSessionToken).

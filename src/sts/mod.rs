@@ -74,10 +74,7 @@ pub fn credentials_for_profile(
             item: item.title.clone(),
             mfa_serial: plan.mfa.as_ref().map(|m| m.serial.clone()),
             session_name,
-            expiration: 0,
-            created: 0,
-            lifetime: 0,
-            store: String::new(),
+            ..Meta::default()
         },
         &creds,
     )?;
@@ -144,11 +141,7 @@ pub fn temporary_credentials(
             role_arn: None,
             item: item.title.clone(),
             mfa_serial: serial.map(str::to_owned),
-            session_name: None,
-            expiration: 0,
-            created: 0,
-            lifetime: 0,
-            store: String::new(),
+            ..Meta::default()
         },
         &creds,
     )?;
@@ -199,11 +192,7 @@ fn assume_roles(
                                 role_arn: None,
                                 item: item.title.clone(),
                                 mfa_serial: Some(m.serial.clone()),
-                                session_name: None,
-                                expiration: 0,
-                                created: 0,
-                                lifetime: 0,
-                                store: String::new(),
+                                ..Meta::default()
                             },
                             &s,
                         )?;

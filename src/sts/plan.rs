@@ -270,10 +270,9 @@ fn transitive_tags(files: &AwsFiles, profile: &str) -> Result<Vec<String>> {
     Ok(keys)
 }
 
-/// A session name for `who` (an IAM user name, a login name), as STS allows: characters outside
-/// `[\w+=,.@-]` become `-`, at most 64, at least 2.
-pub fn session_name_for(who: &str) -> Option<String> {
-    let mut name: String = who
+/// `s` in STS's session-name characters (`[\w+=,.@-]`; others become `-`), at most 64.
+fn session_chars(s: &str) -> String {
+    let mut name: String = s
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
@@ -284,6 +283,13 @@ pub fn session_name_for(who: &str) -> Option<String> {
         })
         .collect();
     name.truncate(64);
+    name
+}
+
+/// A session name for `who` (an IAM user name, a login name), as STS allows; None when nothing
+/// of it is left.
+pub fn session_name_for(who: &str) -> Option<String> {
+    let name = session_chars(who);
     (valid_session_name(&name) && name.chars().any(|c| c.is_ascii_alphanumeric())).then_some(name)
 }
 
@@ -294,19 +300,7 @@ pub fn default_session_name(title: &str) -> String {
         .strip_prefix("op://")
         .and_then(|r| r.rsplit('/').next())
         .unwrap_or(title);
-    let clean: String = title
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let mut name = format!("op-aws-{clean}");
-    name.truncate(64);
-    name
+    session_chars(&format!("op-aws-{title}"))
 }
 
 /// As the AWS CLI: the caller's environment first, then the profiles, then the item, then

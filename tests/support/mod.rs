@@ -295,14 +295,13 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Creates an IAM user with an access key; returns (user ARN, key id, secret).
-    pub fn iam_user(&self, name: &str) -> (String, String, String) {
+    /// Runs `body` in Python with `c`, a boto3 client of `service` against this moto; returns
+    /// what it printed (a failure fails the test, with Python's message).
+    pub fn boto3(&self, service: &str, body: &str) -> String {
         let py = format!(
             "import boto3,json\n\
-             c=boto3.client('iam',endpoint_url='{u}',region_name='us-east-1',aws_access_key_id='test',aws_secret_access_key='test')\n\
-             u=c.create_user(UserName='{name}')['User']['Arn']\n\
-             k=c.create_access_key(UserName='{name}')['AccessKey']\n\
-             print(json.dumps([u,k['AccessKeyId'],k['SecretAccessKey']]))",
+             c=boto3.client('{service}',endpoint_url='{u}',region_name='us-east-1',aws_access_key_id='test',aws_secret_access_key='test')\n\
+             {body}",
             u = self.url()
         );
         let out = Command::new(require("python3"))
@@ -316,8 +315,31 @@ impl Moto {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let v: (String, String, String) = serde_json::from_slice(&out.stdout).unwrap();
-        v
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Creates an IAM user with an access key; returns (user ARN, key id, secret).
+    pub fn iam_user(&self, name: &str) -> (String, String, String) {
+        let out = self.boto3(
+            "iam",
+            &format!(
+                "u=c.create_user(UserName='{name}')['User']['Arn']\n\
+                 k=c.create_access_key(UserName='{name}')['AccessKey']\n\
+                 print(json.dumps([u,k['AccessKeyId'],k['SecretAccessKey']]))"
+            ),
+        );
+        serde_json::from_str(&out).unwrap()
+    }
+
+    /// The access key ids of IAM user `name`.
+    pub fn access_keys(&self, name: &str) -> Vec<String> {
+        let out = self.boto3(
+            "iam",
+            &format!(
+                "print(json.dumps([k['AccessKeyId'] for k in c.list_access_keys(UserName='{name}')['AccessKeyMetadata']]))"
+            ),
+        );
+        serde_json::from_str(&out).unwrap()
     }
 }
 

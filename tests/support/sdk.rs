@@ -1,7 +1,7 @@
 //! What the real-SDK tests share: a moto user whose keys are an item, a role over it, a JS SDK
 //! script, and a Terraform S3 backend.
 
-use super::{Moto, TestEnv, require, tools_dir, tools_path, use_moto};
+use super::{Moto, TestEnv, tools_dir, use_moto};
 
 /// Prints the caller's ARN with the AWS SDK for JavaScript v3 (NODE_PATH finds it).
 pub const WHOAMI_JS: &str = r#"const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");
@@ -32,21 +32,7 @@ pub fn team(env: &mut TestEnv, moto: &Moto) -> String {
 /// `tf/main.tf` in HOME: an S3 backend in moto's bucket `tfstate` (made here), its STS calls to
 /// `sts_url`.
 pub fn s3_backend(env: &TestEnv, moto: &Moto, sts_url: &str) -> std::path::PathBuf {
-    let py = format!(
-        "import boto3; boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
-         aws_access_key_id='test', aws_secret_access_key='test').create_bucket(Bucket='tfstate')",
-        moto.url()
-    );
-    let out = std::process::Command::new(require("python3"))
-        .args(["-c", &py])
-        .env("PATH", tools_path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    moto.boto3("s3", "c.create_bucket(Bucket='tfstate')");
     env.write(
         "tf/main.tf",
         &format!(

@@ -112,6 +112,10 @@ impl SimplePluginCommand for Export {
                 e => fail("cannot export", &e, span),
             }
         })?;
+        // The plugin's stderr is nu's: the same one line the CLI prints.
+        if let Some(line) = r.override_notice(&ctx) {
+            eprintln!("op-aws: {line}");
+        }
         let mut rec = Record::new();
         for (k, v) in &r.env.set {
             rec.push(k, Value::string(v, head));
