@@ -359,6 +359,80 @@ pub fn create_item(ctx: &Ctx, item: &Item) -> Result<String> {
     })
 }
 
+/// Puts a new key pair into a 1Password item: the item's JSON as `op item get` gives it, the
+/// `Access Key ID` and `Secret Access Key` values replaced, back through `op item edit ITEM
+/// --template /dev/stdin` (the secret on op's stdin, never in argv; every other field, section
+/// and note kept). The agent's copy of the item is replaced by the new one.
+pub fn replace_keys(ctx: &Ctx, name: &str, id: &str, secret: &str) -> Result<()> {
+    let r = Reference::parse(name, ctx.config.onepassword_vault.as_deref())?;
+    let what = display_name(&r);
+    let raw = fetch(&ctx.caller, &r)?;
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&raw).map_err(|e| bad_json("op item get", &e))?;
+    let result = edit_with(ctx, &r, &what, &mut json, id, secret);
+    wipe(&mut json);
+    result
+}
+
+fn edit_with(
+    ctx: &Ctx,
+    r: &Reference,
+    what: &str,
+    json: &mut serde_json::Value,
+    id: &str,
+    secret: &str,
+) -> Result<()> {
+    let fields = json
+        .get_mut("fields")
+        .and_then(serde_json::Value::as_array_mut)
+        .ok_or_else(|| Error::OnePassword(format!("{what} has no fields")))?;
+    for (label, value) in [(item::ACCESS_KEY_ID, id), (item::SECRET_ACCESS_KEY, secret)] {
+        let field = fields
+            .iter_mut()
+            .find(|f| {
+                f.get("label")
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|l| l.trim().eq_ignore_ascii_case(label))
+            })
+            .ok_or_else(|| Error::MissingField {
+                item: what.to_owned(),
+                label: label.to_owned(),
+                found: "(see the item in 1Password)".into(),
+            })?;
+        field["value"] = serde_json::Value::String(value.to_owned());
+    }
+    let template =
+        Zeroizing::new(serde_json::to_string(json).map_err(|e| Error::OnePassword(e.to_string()))?);
+    let mut args = vec!["item", "edit", r.item.as_str()];
+    if let Some(v) = &r.vault {
+        args.extend(["--vault", v.as_str()]);
+    }
+    args.extend(["--template", "/dev/stdin", "--format", "json"]);
+    run_op(&ctx.caller, &args, Some(template.as_bytes()), what)?;
+    // The agent may hold the item under the name asked for and under its canonical
+    // `op://Vault/Title`: both get the new keys (an old copy would hand out a deleted key).
+    if let Ok(read) = parse_item(template.as_bytes(), what) {
+        let canonical = Reference::parse(&read.item.title, None).map(|c| c.cache_key());
+        for key in std::iter::once(r.cache_key()).chain(canonical) {
+            if let Some(cached) = to_secret_json(&read.item) {
+                let _ = agent::cache_put(&ctx.dirs, &key, cached);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Zeroes every string in `v` (an item's JSON holds its secrets as plain strings).
+fn wipe(v: &mut serde_json::Value) {
+    use zeroize::Zeroize;
+    match v {
+        serde_json::Value::String(s) => s.zeroize(),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(wipe),
+        serde_json::Value::Object(o) => o.values_mut().for_each(wipe),
+        _ => {}
+    }
+}
+
 /// An API Credential item holding our fields: concealed ones as CONCEALED, the TOTP secret as
 /// OTP (so 1Password shows codes for it), the rest as STRING.
 fn template_json(item: &Item) -> String {

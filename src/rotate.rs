@@ -24,7 +24,9 @@ const PROPAGATION_WAIT: Duration = Duration::from_secs(1);
 
 /// What a rotation will do, for the person to confirm.
 pub struct Prepared {
+    /// The item's canonical name; `given` is the one it was asked by.
     pub item: String,
+    given: String,
     pub user: String,
     user_arn: String,
     pub old: KeyInfo,
@@ -139,11 +141,6 @@ fn delete_if_present(iam: &Iam, signer: &Credentials, user: &str, id: &str) -> R
 
 /// Looks at IAM before anything changes: the user, its keys, and whether a new one fits.
 pub fn prepare(ctx: &Ctx, name: &str) -> Result<Prepared> {
-    if store::store_of(ctx, name) == StoreKind::OnePassword {
-        return Err(Error::Invalid(format!(
-            "rotating a 1Password item ({name}) is not supported yet: nothing was changed"
-        )));
-    }
     if let Some(s) = read_state(ctx, name)? {
         return Err(Error::Rotation {
             what: format!(
@@ -193,6 +190,7 @@ pub fn prepare(ctx: &Ctx, name: &str) -> Result<Prepared> {
     }
     Ok(Prepared {
         item: item.title.clone(),
+        given: name.to_owned(),
         user,
         user_arn,
         old,
@@ -262,29 +260,7 @@ impl Prepared {
             return Err(undo(format!("the new key does not work ({e})")));
         }
         say(&format!("{new_id} works"));
-        let stored = store::update(
-            ctx,
-            vault::Change::Edit {
-                name: self.item.clone(),
-                set: vec![
-                    (
-                        item::ACCESS_KEY_ID.to_owned(),
-                        Zeroizing::new(new_id.clone()),
-                        false,
-                    ),
-                    (
-                        item::SECRET_ACCESS_KEY.to_owned(),
-                        Zeroizing::new(
-                            secrecy::ExposeSecret::expose_secret(&new.secret_access_key).to_owned(),
-                        ),
-                        true,
-                    ),
-                ],
-                rename: Vec::new(),
-                unset: Vec::new(),
-                title: None,
-            },
-        );
+        let stored = store_keys(ctx, &self.given, &new);
         if let Err(e) = stored {
             return Err(undo(format!(
                 "cannot store the new key in {} ({e})",
@@ -328,6 +304,37 @@ impl Prepared {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+/// The new key pair into the item, in whichever store holds it.
+fn store_keys(ctx: &Ctx, item: &str, new: &Credentials) -> Result<()> {
+    let secret = secrecy::ExposeSecret::expose_secret(&new.secret_access_key);
+    match store::store_of(ctx, item) {
+        StoreKind::OnePassword => {
+            crate::onepassword::replace_keys(ctx, item, &new.access_key_id, secret)
+        }
+        StoreKind::Local => store::update(
+            ctx,
+            vault::Change::Edit {
+                name: item.to_owned(),
+                set: vec![
+                    (
+                        item::ACCESS_KEY_ID.to_owned(),
+                        Zeroizing::new(new.access_key_id.clone()),
+                        false,
+                    ),
+                    (
+                        item::SECRET_ACCESS_KEY.to_owned(),
+                        Zeroizing::new(secret.to_owned()),
+                        true,
+                    ),
+                ],
+                rename: Vec::new(),
+                unset: Vec::new(),
+                title: None,
+            },
+        ),
     }
 }
 

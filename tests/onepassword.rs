@@ -679,3 +679,75 @@ fn names_like_op_flags_and_escapes_in_ops_words_stay_harmless() {
         o.stdout
     );
 }
+
+/// `op-aws rotate` of a 1Password item: the new key goes in through `op item edit` with the
+/// template on stdin (no secret in any argv), every other field stays, the agent's copy is the
+/// new one, and IAM is left with exactly that key.
+#[test]
+fn rotate_puts_the_new_key_into_the_1password_item() {
+    let moto = Moto::start();
+    let mut env = op_env();
+    use_moto(&mut env, &moto);
+    let (arn, key_id, secret) = moto.iam_user("opuser");
+    let mut fields = key_fields(&key_id, &secret);
+    fields
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "f4", "type": "STRING", "label": "team notes", "value": "keep me"}));
+    put_items(&env, &[op_item("it1", "Work", "AWS prod", fields)]);
+    config(&env, "store = \"1password\"\n");
+    env.ok(&["unlock"]);
+    let name = "op://Work/AWS prod";
+    // The agent holds the item before the rotation.
+    env.ok(&["run", "--item", name, "--", "true"]);
+    let o = env.run(&["rotate", name, "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let keys = moto.access_keys("opuser");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_ne!(keys[0], key_id);
+    let stored: Value =
+        serde_json::from_slice(&std::fs::read(fake_dir(&env).join("items.json")).unwrap()).unwrap();
+    let fields = stored[0]["fields"].as_array().unwrap();
+    let value = |label: &str| {
+        fields
+            .iter()
+            .find(|f| f["label"].as_str().unwrap().eq_ignore_ascii_case(label))
+            .map(|f| f["value"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(value("access key id").as_deref(), Some(keys[0].as_str()));
+    assert_ne!(value("secret access key").as_deref(), Some(secret.as_str()));
+    assert_eq!(
+        value("team notes").as_deref(),
+        Some("keep me"),
+        "other fields stay"
+    );
+    for c in calls(&env) {
+        let argv = c["argv"].to_string();
+        assert!(
+            !argv.contains(&secret) && !argv.contains(&value("secret access key").unwrap()),
+            "a secret in argv: {argv}"
+        );
+    }
+    let edits: Vec<_> = calls(&env)
+        .into_iter()
+        .filter(|c| c["argv"][1] == "edit")
+        .collect();
+    assert_eq!(edits.len(), 1);
+    assert_eq!(edits[0]["stdin"], "pipe");
+    // The agent hands out the new key, not the deleted one.
+    let gets_before = gets(&env);
+    let out = env.ok(&[
+        "run",
+        "--item",
+        name,
+        "--",
+        "aws",
+        "sts",
+        "get-caller-identity",
+        "--output",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["Arn"], arn.as_str());
+    assert_eq!(gets(&env), gets_before, "served from the agent's new copy");
+}
