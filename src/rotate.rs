@@ -116,7 +116,10 @@ struct Signed {
 
 impl Signed {
     fn open(ctx: &Ctx, name: &str) -> Result<Self> {
-        let item = store::get_item(ctx, name)?;
+        Self::from_item(ctx, store::get_item(ctx, name)?)
+    }
+
+    fn from_item(ctx: &Ctx, item: Item) -> Result<Self> {
         let keys = Credentials::from(&item.access_keys()?);
         let (iam_endpoint, sts_endpoint) = endpoints(ctx)?;
         let region = region(ctx, &item);
@@ -403,4 +406,17 @@ pub fn resume(ctx: &Ctx, name: &str) -> Result<Rotated> {
         s.new,
         state_file(ctx, name).display()
     )))
+}
+
+/// How old the key in `item` is, as IAM says (GetUser, ListAccessKeys): None when IAM does not
+/// list it. For `doctor`; never prompts (the caller passes an item it already holds).
+pub fn key_age(ctx: &Ctx, item: Item) -> Result<Option<Duration>> {
+    let Signed { keys, iam, .. } = Signed::from_item(ctx, item)?;
+    let (user, _) = iam.user(&keys)?;
+    Ok(iam
+        .keys(&keys, &user)?
+        .into_iter()
+        .find(|k| k.id == keys.access_key_id)
+        .and_then(|k| k.created)
+        .and_then(|t| std::time::SystemTime::now().duration_since(t).ok()))
 }

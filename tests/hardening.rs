@@ -391,6 +391,7 @@ fn with_a_cached_role_session() -> (TestEnv, crate::support::sts_server::StsServ
     let mut env = TestEnv::new();
     let stub = StsServer::start(Mode::Issue { secs: 3600 });
     env.set("AWS_ENDPOINT_URL_STS", stub.url());
+    env.set("AWS_ENDPOINT_URL", stub.url());
     env.set("AWS_REGION", "us-east-1");
     env.vault();
     env.add_keys("dev", "AKIADEV0000000000001", "dev-secret", None);
@@ -408,7 +409,8 @@ fn doctor(env: &TestEnv) -> std::process::Output {
     use crate::support::sts_server::{Mode, StsServer};
     let stub = StsServer::start(Mode::Issue { secs: 3600 });
     let mut c = env.op_aws(&["doctor"]);
-    c.env("AWS_ENDPOINT_URL_STS", stub.url());
+    c.env("AWS_ENDPOINT_URL_STS", stub.url())
+        .env("AWS_ENDPOINT_URL", stub.url());
     crate::support::run_cmd(c, "")
 }
 

@@ -86,6 +86,22 @@ fn role_sessions_name_the_person_and_carry_source_identity_and_tags() {
     );
 }
 
+/// `doctor` says how old each held item's key is, and warns past 90 days with the command.
+#[test]
+fn doctor_reports_key_ages_and_warns_past_90_days() {
+    let (mut env, stub) = with_issuing_sts("AKIADEV0000000000001", "");
+    env.set("AWS_ENDPOINT_URL", stub.url());
+    let o = env.run(&["doctor"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("warn dev's access key is ")
+                && l.contains(" days old: run `op-aws rotate 'dev'`")),
+        "{out}"
+    );
+    assert!(!o.status.success(), "a warning is a non-zero exit");
+}
+
 /// Without an IAM user behind the key (the STS answer names none), the login name.
 #[test]
 fn without_a_user_name_the_login_name_names_the_session() {
@@ -181,6 +197,11 @@ fn rotate_leaves_exactly_one_working_key_in_the_item() {
     assert_eq!(v["Arn"], arn.as_str());
     let signers: Vec<String> = proxy.requests().iter().map(|r| r.signer.clone()).collect();
     assert_eq!(signers.last().unwrap(), &keys[0], "{signers:?}");
+    let doctor = String::from_utf8_lossy(&env.run(&["doctor"]).stdout).into_owned();
+    assert!(
+        doctor.contains("ok   alice's access key is 0 days old"),
+        "{doctor}"
+    );
 }
 
 #[test]

@@ -4,6 +4,9 @@ use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
 use op_aws::{agent, vault};
 
+/// Past this, a key is due for `op-aws rotate` (AWS's own advice is 90 days).
+const KEY_AGE_WARN_DAYS: u64 = 90;
+
 /// Check for plaintext keys, the shell integration, the agent, and the clock.
 #[derive(clap::Args)]
 pub struct Args {}
@@ -104,6 +107,32 @@ impl Args {
                     ),
                 ),
                 Err(e) => report(false, format!("cannot check the session cache: {e}")),
+            }
+        }
+        // Each held local item's key age, when IAM can tell (no answer is not a problem here:
+        // the key may lack the permission, or there may be no network).
+        if ctx.config.store == StoreKind::Local
+            && let Ok(Some(listing)) = agent::list(&ctx.dirs)
+        {
+            for l in listing {
+                let Ok(Some(item)) = op_aws::store::held_item(&ctx, &l.title) else {
+                    continue;
+                };
+                if let Ok(Some(age)) = op_aws::rotate::key_age(&ctx, item) {
+                    let days = age.as_secs() / 86_400;
+                    report(
+                        days <= KEY_AGE_WARN_DAYS,
+                        if days > KEY_AGE_WARN_DAYS {
+                            format!(
+                                "{}'s access key is {days} days old: run `op-aws rotate {}`",
+                                l.title,
+                                op_aws::shell::quote_posix(&l.title)
+                            )
+                        } else {
+                            format!("{}'s access key is {days} days old", l.title)
+                        },
+                    );
+                }
             }
         }
         // recipient.txt must be the identity's own (checked when the agent holds it).

@@ -243,6 +243,33 @@ fn serve(
                 body.len()
             )?;
         }
+        // IAM, for doctor's key ages: alice.smith, whose one key (the signer) dates from 2020.
+        Mode::Issue { .. } if act == "GetUser" || act == "ListAccessKeys" => {
+            let user = "<UserName>alice.smith</UserName>";
+            let result = if act == "GetUser" {
+                format!(
+                    "<User><Path>/team/</Path>{user}<UserId>AIDAALICE</UserId>\
+                     <Arn>arn:aws:iam::123456789012:user/team/alice.smith</Arn>\
+                     <CreateDate>2020-01-01T00:00:00Z</CreateDate></User>"
+                )
+            } else {
+                format!(
+                    "{user}<AccessKeyMetadata><member>{user}<AccessKeyId>{signed_by}</AccessKeyId>\
+                     <Status>Active</Status><CreateDate>2020-01-01T00:00:00Z</CreateDate></member>\
+                     </AccessKeyMetadata><IsTruncated>false</IsTruncated>"
+                )
+            };
+            let body = format!(
+                "<{act}Response xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><{act}Result>{result}\
+                 </{act}Result><ResponseMetadata><RequestId>r-iam</RequestId></ResponseMetadata></{act}Response>"
+            );
+            write!(
+                out,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            )?;
+        }
         Mode::Issue { .. } if act == "GetCallerIdentity" => {
             // Long-lived keys belong to the IAM user alice.smith; issued keys to the role.
             let arn = if signed_by.starts_with("AKIA") {
