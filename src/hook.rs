@@ -83,8 +83,8 @@ pub fn hook_env(ctx: &Ctx) -> Result<HookEnv> {
             ));
             out.set(IGNORED_WARNED, &dir.to_string_lossy());
         }
-        Some(_) => {}
-        None => out.unset(IGNORED_WARNED),
+        // Kept when leaving: coming back to the same directory stays quiet.
+        _ => {}
     }
     let old_owned: Vec<String> = var(OWNED)
         .split(' ')

@@ -118,20 +118,20 @@ impl Args {
                 let Ok(Some(item)) = op_aws::store::held_item(&ctx, &l.title) else {
                     continue;
                 };
-                if let Ok(Some(age)) = op_aws::rotate::key_age(&ctx, item) {
-                    let days = age.as_secs() / 86_400;
-                    report(
-                        days <= KEY_AGE_WARN_DAYS,
-                        if days > KEY_AGE_WARN_DAYS {
-                            format!(
-                                "{}'s access key is {days} days old: run `op-aws rotate {}`",
-                                l.title,
-                                op_aws::shell::quote_posix(&l.title)
-                            )
-                        } else {
-                            format!("{}'s access key is {days} days old", l.title)
-                        },
-                    );
+                let age = match op_aws::rotate::key_age(&ctx, item) {
+                    Ok(Some(age)) => age,
+                    // Offline (or a blackholed endpoint): asking for every item would only wait
+                    // out one timeout after another.
+                    Err(op_aws::Error::StsUnreachable { .. }) => break,
+                    _ => continue,
+                };
+                let days = age.as_secs() / 86_400;
+                let what = format!("{}'s access key is {days} days old", l.title);
+                if days > KEY_AGE_WARN_DAYS {
+                    let rotate = op_aws::shell::quote_posix(&l.title);
+                    report(false, format!("{what}: run `op-aws rotate {rotate}`"));
+                } else {
+                    report(true, what);
                 }
             }
         }
