@@ -79,8 +79,14 @@ _op__aws() {
             op__aws,status)
                 cmd="op__aws__subcmd__status"
                 ;;
+            op__aws,trust)
+                cmd="op__aws__subcmd__trust"
+                ;;
             op__aws,unlock)
                 cmd="op__aws__subcmd__unlock"
+                ;;
+            op__aws,untrust)
+                cmd="op__aws__subcmd__untrust"
                 ;;
             op__aws,use)
                 cmd="op__aws__subcmd__use"
@@ -169,8 +175,14 @@ _op__aws() {
             op__aws__subcmd__help,status)
                 cmd="op__aws__subcmd__help__subcmd__status"
                 ;;
+            op__aws__subcmd__help,trust)
+                cmd="op__aws__subcmd__help__subcmd__trust"
+                ;;
             op__aws__subcmd__help,unlock)
                 cmd="op__aws__subcmd__help__subcmd__unlock"
+                ;;
+            op__aws__subcmd__help,untrust)
+                cmd="op__aws__subcmd__help__subcmd__untrust"
                 ;;
             op__aws__subcmd__help,use)
                 cmd="op__aws__subcmd__help__subcmd__use"
@@ -275,7 +287,7 @@ _op__aws() {
 
     case "${cmd}" in
         op__aws)
-            opts="-h -V --help --version init vault unlock lock status item import rotate use inspect clear run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
+            opts="-h -V --help --version init vault unlock lock status item import rotate use inspect clear trust untrust run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -509,7 +521,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help)
-            opts="init vault unlock lock status item import rotate use inspect clear run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
+            opts="init vault unlock lock status item import rotate use inspect clear trust untrust run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -914,7 +926,35 @@ _op__aws() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        op__subcmd__aws__subcmd__help__subcmd__trust)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         op__subcmd__aws__subcmd__help__subcmd__unlock)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__untrust)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1406,6 +1446,20 @@ _op__aws() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        op__subcmd__aws__subcmd__trust)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         op__subcmd__aws__subcmd__unlock)
             opts="-h -V --passphrase-stdin --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1417,6 +1471,20 @@ _op__aws() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__untrust)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -220,6 +220,20 @@ module completions {
     --version(-V)             # Print version
   ]
 
+  # Trust a repository's .op-aws.toml (by path and content): its default item and profiles apply in its directory and below until the file changes
+  export extern "op-aws trust" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    dir?: path                # The directory holding .op-aws.toml (default: the nearest one here or above)
+  ]
+
+  # Stop using a repository's .op-aws.toml
+  export extern "op-aws untrust" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    dir?: path                # The directory holding .op-aws.toml (default: the nearest one here or above)
+  ]
+
   # Run a command with the credentials in effect here, in its environment only
   export extern "op-aws run" [
     --item: string            # Use this item, whatever the defaults say
@@ -287,7 +301,7 @@ module completions {
     shell: string@"nu-complete op-aws completions shell"
   ]
 
-  # The profile names from the AWS config and credentials files, one per line
+  # The profile names from the AWS config and credentials files (and a trusted project file), one per line
   export extern "op-aws profiles" [
     --json                    # With region, role and bound item
     --help(-h)                # Print help
@@ -440,6 +454,14 @@ module completions {
   export extern "op-aws help clear" [
   ]
 
+  # Trust a repository's .op-aws.toml (by path and content): its default item and profiles apply in its directory and below until the file changes
+  export extern "op-aws help trust" [
+  ]
+
+  # Stop using a repository's .op-aws.toml
+  export extern "op-aws help untrust" [
+  ]
+
   # Run a command with the credentials in effect here, in its environment only
   export extern "op-aws help run" [
   ]
@@ -464,7 +486,7 @@ module completions {
   export extern "op-aws help completions" [
   ]
 
-  # The profile names from the AWS config and credentials files, one per line
+  # The profile names from the AWS config and credentials files (and a trusted project file), one per line
   export extern "op-aws help profiles" [
   ]
 

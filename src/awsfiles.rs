@@ -1,7 +1,7 @@
 //! `~/.aws/config` and `~/.aws/credentials`, read with the AWS SDK's own parser so profile
 //! rules (`[profile x]`, `[default]`, credentials-file precedence) match the SDKs exactly.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use aws_runtime::env_config::file::EnvConfigFiles;
@@ -14,6 +14,8 @@ use crate::{Error, Result};
 
 pub struct AwsFiles {
     sections: EnvConfigSections,
+    /// Profiles from a trusted project file (`.op-aws.toml`), keyed as in the AWS config.
+    project: BTreeMap<String, BTreeMap<&'static str, String>>,
 }
 
 /// Keys that make a profile one the AWS tools resolve themselves: op-aws hands it over.
@@ -169,25 +171,79 @@ impl AwsFiles {
                 );
             Error::BadConfig { path, why }
         })?;
-        Ok(Self { sections })
+        Ok(Self {
+            sections,
+            project: BTreeMap::new(),
+        })
+    }
+
+    /// [`Self::load`], with the profiles of the trusted project file at or above the caller's
+    /// directory.
+    pub fn load_here(ctx: &crate::ctx::Ctx) -> Result<Self> {
+        let files = Self::load(&ctx.caller)?;
+        let found = crate::project::find(&ctx.dirs, &ctx.caller.cwd)?;
+        Ok(
+            match found.as_ref().and_then(crate::project::Found::project) {
+                Some(p) => files.with_project(p),
+                None => files,
+            },
+        )
+    }
+
+    /// Adds a trusted project file's profiles. A profile the AWS files define keeps their
+    /// definition and takes only the item that signs it from the project (when the AWS config
+    /// binds none); the others are op-aws-only profiles.
+    #[must_use]
+    pub fn with_project(mut self, project: &crate::project::Project) -> Self {
+        self.project.clone_from(&project.profiles);
+        self
     }
 
     pub fn profile_names(&self) -> Vec<String> {
-        let set: BTreeSet<String> = self.sections.profiles().map(str::to_owned).collect();
+        let set: BTreeSet<String> = self
+            .sections
+            .profiles()
+            .map(str::to_owned)
+            .chain(self.project.keys().cloned())
+            .collect();
         set.into_iter().collect()
     }
 
     pub fn has_profile(&self, name: &str) -> bool {
-        self.sections.get_profile(name).is_some()
+        self.sections.get_profile(name).is_some() || self.project.contains_key(name)
+    }
+
+    /// The profile exists only in the project file: the tools cannot be told its name.
+    pub fn is_project_only(&self, name: &str) -> bool {
+        self.sections.get_profile(name).is_none() && self.project.contains_key(name)
+    }
+
+    /// The profile's `key` comes from the project file, not the AWS config.
+    pub fn from_project(&self, profile: &str, key: &str) -> bool {
+        let in_aws = self
+            .sections
+            .get_profile(profile)
+            .and_then(|p| p.get(key))
+            .is_some_and(|v| !v.trim().is_empty());
+        !in_aws && self.get(profile, key).is_some()
     }
 
     /// A key of a profile (keys are case-insensitive); empty values count as absent.
     pub fn get(&self, profile: &str, key: &str) -> Option<&str> {
-        self.sections
-            .get_profile(profile)
-            .and_then(|p| p.get(key))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
+        let from_project = || {
+            self.project
+                .get(profile)
+                .and_then(|p| p.get(key.to_ascii_lowercase().as_str()))
+                .map(String::as_str)
+        };
+        match self.sections.get_profile(profile) {
+            Some(p) => p
+                .get(key)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .or_else(|| (key == "op_aws_item").then(from_project).flatten()),
+            None => from_project(),
+        }
     }
 
     /// How `selected` resolves, walked as every AWS SDK walks it (the cross-SDK cases in

@@ -132,7 +132,7 @@ pub fn is_executable_name(name: &str) -> bool {
 }
 
 /// toml's messages span several lines (with a source excerpt); keep the first and the position.
-fn one_line(msg: &str) -> String {
+pub(crate) fn one_line(msg: &str) -> String {
     msg.lines()
         .map(str::trim)
         .filter(|l| {

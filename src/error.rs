@@ -54,6 +54,14 @@ pub enum Error {
     BadConfig { path: PathBuf, why: String },
     #[error("no item chosen for this directory")]
     NoDefault,
+    /// No default here but a project file's, which is not trusted (`why`: "is not trusted",
+    /// "changed since it was trusted").
+    #[error("no item chosen for this directory: {path} {why}")]
+    UntrustedProject {
+        path: PathBuf,
+        why: &'static str,
+        dir: PathBuf,
+    },
     #[error("cancelled")]
     Cancelled,
     #[error("1Password: {0}")]
@@ -222,6 +230,10 @@ impl Error {
             }
             Self::BadConfig { .. } => "fix the file, or move it away to start from the defaults".into(),
             Self::NoDefault => "choose one with `op-aws use ITEM` (or pass `--item ITEM`)".into(),
+            Self::UntrustedProject { dir, .. } => format!(
+                "read it, then run `op-aws trust {}`; or choose an item with `op-aws use ITEM`",
+                crate::shell::quote_posix(&dir.to_string_lossy())
+            ),
             Self::OpNotInstalled => {
                 "install the 1Password CLI (https://developer.1password.com/docs/cli/get-started/) or set OP_AWS_OP_PATH".into()
             }
@@ -314,6 +326,11 @@ mod tests {
                 why: h(),
             },
             Error::NoDefault,
+            Error::UntrustedProject {
+                path: p(),
+                why: "is not trusted",
+                dir: p(),
+            },
             Error::Cancelled,
             Error::OnePassword(h()),
             Error::OpNotInstalled,
@@ -385,6 +402,7 @@ mod tests {
                 | Error::Invalid(_)
                 | Error::BadConfig { .. }
                 | Error::NoDefault
+                | Error::UntrustedProject { .. }
                 | Error::Cancelled
                 | Error::OnePassword(_)
                 | Error::OpNotInstalled

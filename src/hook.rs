@@ -28,6 +28,8 @@ const EXPORTED: &str = "__OP_AWS_EXPORT";
 const WARNED: &str = "__OP_AWS_EXPORT_WARNED";
 /// The directory whose ignored default we already told this shell about.
 const IGNORED_WARNED: &str = "__OP_AWS_IGNORED_WARNED";
+/// `HASH@PATH` of the untrusted project file we already told this shell about.
+const UNTRUSTED_WARNED: &str = "__OP_AWS_UNTRUSTED_WARNED";
 
 /// The exported keys' variables: only these (and the expiry) are ever unset for the user.
 const KEY_VARS: [&str; 4] = [
@@ -39,9 +41,9 @@ const KEY_VARS: [&str; 4] = [
 
 pub struct HookEnv {
     pub env: EnvChanges,
-    /// Something to tell the person once (the keys of an export-mode directory are not
-    /// available), already worded for stderr.
-    pub warning: Option<String>,
+    /// What to tell the person once (the keys of an export-mode directory are not available,
+    /// a default or project file not used), each already worded for stderr.
+    pub warnings: Vec<String>,
 }
 
 pub fn hook_env(ctx: &Ctx) -> Result<HookEnv> {
@@ -56,7 +58,7 @@ pub fn hook_env(ctx: &Ctx) -> Result<HookEnv> {
     )?;
     let applied = here.applied.as_ref();
     let mut out = EnvChanges::default();
-    let mut warning = None;
+    let mut warnings = Vec::new();
     match applied {
         Some(a) => {
             out.set("OP_AWS_ITEM", &a.item);
@@ -73,7 +75,7 @@ pub fn hook_env(ctx: &Ctx) -> Result<HookEnv> {
     // per directory per shell, and nothing of it applied.
     match here.ignored.first() {
         Some((dir, item, why)) if var(IGNORED_WARNED) != dir.to_string_lossy() => {
-            warning = Some(format!(
+            warnings.push(format!(
                 "the default for {} (item {:?}) is not applied: {}; if the directory is yours, run `op-aws use {} --directory {}`",
                 dir.display(),
                 crate::error::printable(item),
@@ -85,6 +87,17 @@ pub fn hook_env(ctx: &Ctx) -> Result<HookEnv> {
         }
         // Kept when leaving: coming back to the same directory stays quiet.
         _ => {}
+    }
+    // A project file that is not used (never trusted, changed, unreadable): said once per file
+    // and content per shell, and nothing of it applied.
+    if let Some(found) = &here.project
+        && let Some(notice) = found.untrusted_notice()
+    {
+        let id = format!("{}@{}", found.hash, found.path.display());
+        if var(UNTRUSTED_WARNED) != id {
+            warnings.push(notice);
+            out.set(UNTRUSTED_WARNED, &id);
+        }
     }
     let old_owned: Vec<String> = var(OWNED)
         .split(' ')
@@ -121,7 +134,7 @@ pub fn hook_env(ctx: &Ctx) -> Result<HookEnv> {
             }
             Err(why) => {
                 if var(WARNED) != *id {
-                    warning = Some(format!("{}'s keys are not exported here: {why}", a.item));
+                    warnings.push(format!("{}'s keys are not exported here: {why}", a.item));
                     out.set(WARNED, id);
                 }
                 out.unset(EXPORTED);
@@ -159,7 +172,7 @@ pub fn hook_env(ctx: &Ctx) -> Result<HookEnv> {
     }
     Ok(HookEnv {
         env: out.against(c),
-        warning,
+        warnings,
     })
 }
 

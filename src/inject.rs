@@ -281,6 +281,8 @@ pub const INTEGRATION_MARKERS: &[&str] = &[
     "__OP_AWS_VARS",
     "__OP_AWS_EXPORT",
     "__OP_AWS_EXPORT_WARNED",
+    "__OP_AWS_IGNORED_WARNED",
+    "__OP_AWS_UNTRUSTED_WARNED",
 ];
 
 pub struct EnvInput<'a> {

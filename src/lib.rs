@@ -21,6 +21,7 @@ pub mod notice;
 pub mod onepassword;
 pub mod plaintext;
 pub mod process;
+pub mod project;
 pub mod prompt;
 pub mod report;
 pub mod resolve;

@@ -108,8 +108,41 @@ pub struct Inspect {
     pub region: Option<String>,
     pub region_from: Option<crate::resolve::RegionFrom>,
     pub defaults: Vec<DefaultRow>,
+    /// The project file at or above here, and whether it is used.
+    pub project: Option<ProjectRow>,
     /// Unexpired cached sessions.
     pub sessions: Vec<CacheRow>,
+}
+
+/// A project file (`.op-aws.toml`) and its trust state.
+#[derive(Debug, Serialize)]
+pub struct ProjectRow {
+    pub path: PathBuf,
+    /// "trusted", "untrusted", "changed" (trusted once, with other content) or "unusable".
+    pub trust: &'static str,
+    /// SHA-256 of the content.
+    pub sha256: String,
+    /// What a trusted file sets: its default item and profiles.
+    pub item: Option<String>,
+    pub profiles: Vec<String>,
+    /// Why the file is not used, and what to run.
+    pub notice: Option<String>,
+}
+
+impl ProjectRow {
+    pub fn of(found: &crate::project::Found) -> Self {
+        let project = found.project();
+        Self {
+            path: found.path.clone(),
+            trust: found.state(),
+            sha256: found.hash.clone(),
+            item: project.and_then(|p| p.item.clone()),
+            profiles: project
+                .map(|p| p.profiles.keys().cloned().collect())
+                .unwrap_or_default(),
+            notice: found.untrusted_notice(),
+        }
+    }
 }
 
 pub fn inspect(ctx: &Ctx) -> Result<Inspect> {
@@ -131,6 +164,7 @@ pub fn inspect(ctx: &Ctx) -> Result<Inspect> {
         region,
         region_from,
         defaults: default_rows(ctx, &here.candidates),
+        project: here.project.as_ref().map(ProjectRow::of),
         sessions,
     })
 }
@@ -223,7 +257,7 @@ pub fn profiles(files: &AwsFiles) -> Vec<ProfileRow> {
 
 fn dir_of(s: &Scope) -> Option<PathBuf> {
     match s {
-        Scope::Directory(p) => Some(p.clone()),
+        Scope::Directory(p) | Scope::Project(p) => Some(p.clone()),
         _ => None,
     }
 }

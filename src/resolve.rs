@@ -3,8 +3,9 @@
 //! end (the CLI's run, export, credential-process, status, inspect, clear, hook-env, doctor; the
 //! nushell plugin; the agent) asks [`resolve`], so none can disagree with another.
 //!
-//! Which item: `--item` > a profile bound with `op_aws_item` > session (`OP_AWS_SESSION_ITEM`)
-//! > the nearest directory default > global. Which environment: [`crate::inject::env_changes`].
+//! Which item: `--item` > a profile's item (`op_aws_item`, or the trusted project file's) >
+//! session (`OP_AWS_SESSION_ITEM`) > the nearest directory default > the trusted project file
+//! (`.op-aws.toml`) > global. Which environment: [`crate::inject::env_changes`].
 
 use std::path::PathBuf;
 
@@ -15,6 +16,7 @@ use crate::creds::Credentials;
 use crate::ctx::Ctx;
 use crate::inject::{self, EnvChanges, EnvInput};
 use crate::item::{self, Item};
+use crate::project::{self, Found};
 use crate::scope::{self, Applied, Defaults, Ignored, Scope};
 use crate::{Error, Result, store, sts};
 
@@ -73,6 +75,10 @@ pub struct Resolution {
     /// Directory defaults stored for here or above that do not apply (directory, item, why),
     /// nearest first.
     pub ignored: Vec<(PathBuf, String, Ignored)>,
+    /// The project file (`.op-aws.toml`) at or above here, trusted or not.
+    pub project: Option<Found>,
+    /// The file whose binding names the profile's item (the AWS config or the project file).
+    pub bound_in: Option<PathBuf>,
     pub region: Option<Region>,
     /// For `Env` and `Credentials`.
     pub creds: Option<Credentials>,
@@ -124,10 +130,11 @@ impl Resolution {
             _ => "this terminal's (op-aws use)".to_owned(),
         };
         Some(format!(
-            "profile {profile} uses item {:?} (its op_aws_item in {}), not {:?}, {theirs}",
+            "profile {profile} uses item {:?} (its item in {}), not {:?}, {theirs}",
             crate::error::printable(&used.item),
-            awsfiles::config_path(&ctx.caller)
-                .map_or_else(|_| "the AWS config".into(), |p| p.display().to_string()),
+            self.bound_in
+                .as_ref()
+                .map_or_else(|| "the AWS config".into(), |p| p.display().to_string()),
             crate::error::printable(&set_aside.item),
         ))
     }
@@ -141,12 +148,20 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
         .filter(|p| !p.is_empty())
         .or_else(|| c.profile())
         .map(str::to_owned);
+    let found = project::find(&ctx.dirs, &c.cwd)?;
+    let trusted = found.as_ref().and_then(Found::project);
+    let load = || {
+        AwsFiles::load(c).map(|f| match trusted {
+            Some(p) => f.with_project(p),
+            None => f,
+        })
+    };
     let files = match &profile {
         None => None,
         // What applies here is still worth showing with a broken AWS config; the commands that
         // use the profile report the error.
-        Some(_) if here_only => AwsFiles::load(c).ok(),
-        Some(_) => Some(AwsFiles::load(c).map_err(|e| Error::Step {
+        Some(_) if here_only => load().ok(),
+        Some(_) => Some(load().map_err(|e| Error::Step {
             what: "cannot read the AWS config".into(),
             source: Box::new(e),
         })?),
@@ -179,6 +194,15 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
     // credential-process, the profile's own credential_process is what called us.
     let handover = !matches!(req.want, Want::Credentials)
         && resolved.as_ref().is_some_and(ProfileChain::is_handover);
+    // The tools know the AWS files' profiles only: one from the project file cannot be handed
+    // over, nor named to them.
+    let project_only = matches!((files, &profile), (Some(f), Some(p)) if f.is_project_only(p));
+    if handover && project_only && !here_only {
+        return Err(Error::BadProfile {
+            profile: profile.unwrap_or_default(),
+            why: "comes from the project file and rests on a profile the tool resolves itself (SSO, credential_process, ...); the tool cannot see a project profile, so define it in the AWS config".into(),
+        });
+    }
     let chain = match (&resolved, &profile) {
         (Some(r), _) => r.profiles(),
         (None, Some(p)) => vec![p.clone()],
@@ -193,10 +217,16 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
             export: false,
         });
     }
+    let mut bound_in = None;
     if let (Some(f), Some(r), Some(p)) = (files, &resolved, &profile)
         && !handover
-        && let Some(i) = bound_item(f, r)
+        && let Some((i, by)) = bound_item(f, r)
     {
+        bound_in = if f.from_project(&by, "op_aws_item") {
+            found.as_ref().map(|x| x.path.clone())
+        } else {
+            awsfiles::config_path(c).ok()
+        };
         candidates.push(Applied {
             item: i,
             scope: Scope::Profile(p.clone()),
@@ -204,7 +234,10 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
         });
     }
     let defaults = Defaults::load(&ctx.dirs)?;
-    let stored = scope::applicable(&defaults, &c.cwd, c.session_item());
+    let project_default = found
+        .as_ref()
+        .and_then(|x| Some((x.dir.as_path(), x.project()?.item.as_deref()?)));
+    let stored = scope::applicable(&defaults, &c.cwd, c.session_item(), project_default);
     candidates.extend(stored.applicable);
     let ignored = stored.ignored;
     let applied = candidates.first().cloned();
@@ -228,6 +261,8 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
         candidates,
         chain,
         ignored,
+        project: found.clone(),
+        bound_in,
         creds: None,
         env: EnvChanges::default(),
     };
@@ -255,7 +290,11 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
             Ok(out)
         }
         Want::Env { .. } | Want::Credentials | Want::Temporary => {
-            let applied = out.applied.clone().ok_or(Error::NoDefault)?;
+            let applied = out.applied.clone().ok_or_else(|| {
+                out.project
+                    .as_ref()
+                    .map_or(Error::NoDefault, Found::no_default_error)
+            })?;
             let item = store::get_item(ctx, &applied.item).map_err(|e| Error::Step {
                 what: format!("cannot read item {:?} ({})", applied.item, applied.scope),
                 source: Box::new(e),
@@ -276,7 +315,7 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
                 out.env = inject::env_changes(&EnvInput {
                     tool,
                     creds: &creds,
-                    profile: out.profile.as_deref(),
+                    profile: out.profile.as_deref().filter(|_| !project_only),
                     region: out.region_name(),
                 });
             }
@@ -289,14 +328,14 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
 /// The item whose keys sign the chain: the one bound (`op_aws_item`) to the profile whose
 /// static keys end it, else the nearest binding above it (a role profile may name the item that
 /// signs it).
-fn bound_item(files: &AwsFiles, chain: &ProfileChain) -> Option<String> {
-    if let Base::Item { item, .. } = &chain.base {
-        return Some(item.clone());
+fn bound_item(files: &AwsFiles, chain: &ProfileChain) -> Option<(String, String)> {
+    if let Base::Item { item, profile } = &chain.base {
+        return Some((item.clone(), profile.clone()));
     }
     chain
         .profiles()
-        .iter()
-        .find_map(|p| files.get(p, "op_aws_item").map(str::to_owned))
+        .into_iter()
+        .find_map(|p| Some((files.get(&p, "op_aws_item")?.to_owned(), p)))
 }
 
 fn item_region(item: &Item) -> Option<Region> {

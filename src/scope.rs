@@ -1,5 +1,5 @@
-//! Which item is in effect here: `--item` > a profile bound with `op_aws_item` > session
-//! (`OP_AWS_SESSION_ITEM`) > the nearest directory default > global.
+//! The defaults op-aws stores (directory, global) and where each applies; the precedence over
+//! them is the resolver's (`resolve.rs`).
 //!
 //! Directory and global defaults live in the config directory (`defaults.json`), never in the
 //! project, so cloning a repository can never switch anyone's credentials.
@@ -95,6 +95,8 @@ pub enum Scope {
     Profile(String),
     Session,
     Directory(PathBuf),
+    /// A trusted project file's default: the directory the file is in.
+    Project(PathBuf),
     Global,
 }
 
@@ -105,6 +107,7 @@ impl Scope {
             Self::Profile(_) => "profile",
             Self::Session => "session",
             Self::Directory(_) => "directory",
+            Self::Project(_) => "project",
             Self::Global => "global",
         }
     }
@@ -114,6 +117,11 @@ impl std::fmt::Display for Scope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Directory(p) => write!(f, "directory {}", p.display()),
+            Self::Project(p) => write!(
+                f,
+                "project file {}",
+                p.join(crate::project::FILE_NAME).display()
+            ),
             Self::Profile(p) => write!(f, "profile {p}"),
             other => f.write_str(other.name()),
         }
@@ -235,8 +243,14 @@ pub struct Here {
     pub ignored: Vec<(PathBuf, String, Ignored)>,
 }
 
-/// [`Here`] at `cwd`; `session` is the value of `OP_AWS_SESSION_ITEM`.
-pub fn applicable(defaults: &Defaults, cwd: &Path, session: Option<&str>) -> Here {
+/// [`Here`] at `cwd`; `session` is the value of `OP_AWS_SESSION_ITEM`, `project` a trusted
+/// project file's directory and default item.
+pub fn applicable(
+    defaults: &Defaults,
+    cwd: &Path,
+    session: Option<&str>,
+    project: Option<(&Path, &str)>,
+) -> Here {
     let mut applicable = Vec::new();
     let mut ignored = Vec::new();
     if let Some(s) = session.filter(|s| !s.is_empty()) {
@@ -255,6 +269,13 @@ pub fn applicable(defaults: &Defaults, cwd: &Path, session: Option<&str>) -> Her
             }),
             Err(why) => ignored.push((dir.to_owned(), d.item.clone(), why)),
         }
+    }
+    if let Some((dir, item)) = project {
+        applicable.push(Applied {
+            item: item.to_owned(),
+            scope: Scope::Project(dir.to_owned()),
+            export: false,
+        });
     }
     if let Some(g) = &defaults.global {
         applicable.push(Applied {
@@ -314,14 +335,13 @@ mod tests {
             },
         );
         let items = |cwd: &str, s: Option<&str>| -> Vec<String> {
-            applicable(&d, Path::new(cwd), s)
+            applicable(&d, Path::new(cwd), s, Some((Path::new("/w"), "proj")))
                 .applicable
                 .into_iter()
                 .map(|a| a.item)
                 .collect()
         };
-        assert_eq!(items("/w/a/b", None), ["child", "parent", "g"]);
-        assert_eq!(items("/w/ab", Some("s")), ["s", "parent", "g"]);
-        assert_eq!(items("/elsewhere", None), ["g"]);
+        assert_eq!(items("/w/a/b", None), ["child", "parent", "proj", "g"]);
+        assert_eq!(items("/w/ab", Some("s")), ["s", "parent", "proj", "g"]);
     }
 }

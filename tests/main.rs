@@ -17,3 +17,4 @@ mod resolver;
 mod sdks;
 mod shells;
 mod sts;
+mod teams;

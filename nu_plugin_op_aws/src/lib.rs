@@ -56,8 +56,9 @@ pub fn ctx(engine: &EngineInterface, span: Span) -> Result<Ctx, LabeledError> {
     Ctx::new(caller(engine)?).map_err(|e| fail("cannot read the op-aws settings", &e, span))
 }
 
-pub fn aws_files(c: &Caller, span: Span) -> Result<AwsFiles, LabeledError> {
-    AwsFiles::load(c).map_err(|e| fail("cannot read the AWS files", &e, span))
+/// The caller's AWS files, with a trusted project file's profiles.
+pub fn aws_files(ctx: &Ctx, span: Span) -> Result<AwsFiles, LabeledError> {
+    AwsFiles::load_here(ctx).map_err(|e| fail("cannot read the AWS files", &e, span))
 }
 
 /// What an external process would see for this `$env` value: strings as they are, lists
@@ -114,7 +115,7 @@ pub fn complete_items(engine: &EngineInterface) -> Option<Vec<DynamicSuggestion>
 
 /// Profile names from the caller's AWS files for completion.
 pub fn complete_profiles(engine: &EngineInterface) -> Option<Vec<DynamicSuggestion>> {
-    let names = caller(engine)
+    let names = ctx(engine, Span::unknown())
         .ok()
         .and_then(|c| aws_files(&c, Span::unknown()).ok())
         .map(|f| f.profile_names())

@@ -19,18 +19,32 @@ impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
         let ctx = Ctx::new(caller)?;
         let here = op_aws::report::here(&ctx)?;
-        // A profile's op_aws_item lives in the AWS config, which op-aws never edits.
-        let (bound, removable): (Vec<_>, Vec<_>) = here
+        // A profile's item lives in the AWS config or the project file, and a project default
+        // in the project file: files op-aws never edits.
+        let (kept, removable): (Vec<_>, Vec<_>) = here
             .candidates
             .into_iter()
-            .partition(|a| matches!(a.scope, Scope::Profile(_)));
-        if let Some(b) = bound.first()
-            && !self.all
-        {
+            .partition(|a| matches!(a.scope, Scope::Profile(_) | Scope::Project(_)));
+        let first_kept = kept.first().filter(|k| {
+            // Only one that would be in effect before anything clear removes.
+            !self.all
+                && (matches!(k.scope, Scope::Profile(_))
+                    || removable
+                        .first()
+                        .is_none_or(|r| matches!(r.scope, Scope::Global)))
+        });
+        if let Some(b) = first_kept {
             anyhow::bail!(
-                "{} applies here through {} (op_aws_item in the AWS config), which clear does not edit\nhint: remove op_aws_item from that profile, unset AWS_PROFILE, or pass --all to remove the other defaults",
+                "{} applies here through {}, which clear does not edit\nhint: {}",
                 b.item,
-                b.scope
+                b.scope,
+                match &b.scope {
+                    Scope::Project(d) => format!(
+                        "run `op-aws untrust {}` to stop using the project file, or pass --all to remove the other defaults",
+                        op_aws::shell::quote_posix(&d.to_string_lossy())
+                    ),
+                    _ => "remove the profile's item binding (op_aws_item, or its item in the project file), unset AWS_PROFILE, or pass --all to remove the other defaults".into(),
+                }
             );
         }
         let targets: Vec<_> = if self.all {
@@ -74,11 +88,8 @@ impl Args {
         if let (Some(sh), false) = (sh, shell_changes.is_empty()) {
             print!("{}", shell_changes.render(sh.into()));
         }
-        for b in &bound {
-            eprintln!(
-                "op-aws: {} still applies through {} (op_aws_item in the AWS config)",
-                b.item, b.scope
-            );
+        for b in &kept {
+            eprintln!("op-aws: {} still applies through {}", b.item, b.scope);
         }
         Ok(())
     }

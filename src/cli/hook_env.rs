@@ -21,7 +21,7 @@ impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
         let ctx = Ctx::new(caller)?;
         let h = op_aws::hook::hook_env(&ctx)?;
-        if let Some(w) = &h.warning {
+        for w in &h.warnings {
             eprintln!("op-aws: {w}");
         }
         let text = h.env.render(self.shell.into());

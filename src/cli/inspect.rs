@@ -40,6 +40,15 @@ impl Args {
                 d.item,
             );
         }
+        if let Some(p) = &r.project {
+            println!("project file: {} ({})", p.path.display(), p.trust);
+            if let Some(n) = &p.notice {
+                println!("              {n}");
+            }
+            if !p.profiles.is_empty() {
+                println!("              profiles: {}", p.profiles.join(", "));
+            }
+        }
         if r.chain.len() > 1 {
             println!("chain:        {}", r.chain.join(" -> "));
         }

@@ -25,7 +25,9 @@ mod rotate;
 mod run;
 mod serve;
 mod status;
+mod trust;
 mod unlock;
+mod untrust;
 mod use_;
 mod vault;
 
@@ -66,6 +68,8 @@ pub enum Command {
     Use(use_::Args),
     Inspect(inspect::Args),
     Clear(clear::Args),
+    Trust(trust::Args),
+    Untrust(untrust::Args),
     Run(run::Args),
     Serve(serve::Args),
     Export(export::Args),
@@ -94,6 +98,8 @@ impl Cli {
             Command::Use(a) => a.run(caller),
             Command::Inspect(a) => a.run(caller),
             Command::Clear(a) => a.run(caller),
+            Command::Trust(a) => a.run(caller),
+            Command::Untrust(a) => a.run(caller),
             Command::Run(a) => a.run(caller),
             Command::Serve(a) => a.run(caller),
             Command::Export(a) => a.run(caller),

@@ -4,7 +4,8 @@ use anyhow::Context;
 use op_aws::awsfiles::AwsFiles;
 use op_aws::caller::Caller;
 
-/// The profile names from the AWS config and credentials files, one per line.
+/// The profile names from the AWS config and credentials files (and a trusted project file),
+/// one per line.
 #[derive(clap::Args)]
 pub struct Args {
     /// With region, role and bound item.
@@ -14,7 +15,8 @@ pub struct Args {
 
 impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
-        let files = AwsFiles::load(&caller).context("cannot read the AWS files")?;
+        let ctx = op_aws::ctx::Ctx::new(caller)?;
+        let files = AwsFiles::load_here(&ctx).context("cannot read the AWS files")?;
         if self.json {
             return super::print_json(&op_aws::report::profiles(&files));
         }

@@ -78,12 +78,11 @@ impl SimplePluginCommand for Export {
         let item_flag: Option<Spanned<String>> = call.get_flag("item")?;
         let profile_flag: Option<Spanned<String>> = call.get_flag("profile")?;
         let ctx = crate::ctx(engine, head)?;
-        let c = &ctx.caller;
 
         // The profile named with --profile must exist; one from $env.AWS_PROFILE is the
         // resolver's to judge, as for the CLI.
         if let Some(p) = &profile_flag {
-            let files = crate::aws_files(c, head)?;
+            let files = crate::aws_files(&ctx, head)?;
             if !files.has_profile(&p.item) {
                 let known = files.profile_names();
                 return Err(

@@ -49,7 +49,7 @@ impl SimplePluginCommand for Profiles {
         _input: &Value,
     ) -> Result<Value, LabeledError> {
         let head = call.head;
-        let files = crate::aws_files(&crate::caller(engine)?, head)?;
+        let files = crate::aws_files(&crate::ctx(engine, head)?, head)?;
         let rows = op_aws::report::profiles(&files)
             .into_iter()
             .map(|p| {
