@@ -336,6 +336,9 @@ fn spawn(dirs: &Dirs, exe: &Path) -> Result<()> {
     let mut child = Command::new(exe)
         .arg("agent")
         .env("OP_AWS_RUNTIME_DIR", &dirs.runtime)
+        // It never runs op: a service account's or Connect's token has no business in its environ.
+        .env_remove(crate::onepassword::SERVICE_ACCOUNT_VAR)
+        .env_remove(crate::onepassword::CONNECT_TOKEN_VAR)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -70,6 +70,17 @@ pub enum Error {
     OpNotInstalled,
     #[error("1Password CLI is not signed in")]
     OpNotSignedIn,
+    #[error("{set} is set but {missing} is not: 1Password Connect needs both")]
+    OpConnectIncomplete {
+        set: &'static str,
+        missing: &'static str,
+    },
+    #[error("vault {vault:?} cannot be read by {who}")]
+    OpVaultUnreadable { vault: String, who: &'static str },
+    #[error("1Password rejected {who}: {message}")]
+    OpTokenRejected { who: &'static str, message: String },
+    #[error("{who} reads more than one vault, so op needs to be told which")]
+    OpVaultNeeded { who: &'static str },
     #[error("{0}")]
     Sts(String),
     /// An error answer from STS, as `Code: message`.
@@ -239,6 +250,18 @@ impl Error {
             }
             Self::OnePassword(_) => "that is op's own message; check with `op whoami` and `op item list`".into(),
             Self::OpNotSignedIn => "run `op signin` (in CI, set OP_SERVICE_ACCOUNT_TOKEN)".into(),
+            Self::OpConnectIncomplete { missing, .. } => format!(
+                "set {missing} too (or unset both OP_CONNECT_HOST and OP_CONNECT_TOKEN to use OP_SERVICE_ACCOUNT_TOKEN or your own sign-in)"
+            ),
+            Self::OpVaultUnreadable { vault, .. } => format!(
+                "give it read access to {vault:?} in 1Password (a service account never reads Personal, Private or Employee vaults, nor the default Shared one), or name an item in a vault it can read: op://VAULT/ITEM"
+            ),
+            Self::OpTokenRejected { .. } => {
+                "check the token (expired, revoked, or cut short when it was stored in CI's secrets)".into()
+            }
+            Self::OpVaultNeeded { .. } => {
+                "name items as op://VAULT/ITEM, or set onepassword_vault = \"VAULT\" in config.toml".into()
+            }
             Self::StsCall { op, code, .. }
                 if code == "AccessDenied"
                     && matches!(*op, "GetUser" | "ListAccessKeys" | "CreateAccessKey" | "DeleteAccessKey") =>
@@ -335,6 +358,21 @@ mod tests {
             Error::OnePassword(h()),
             Error::OpNotInstalled,
             Error::OpNotSignedIn,
+            Error::OpConnectIncomplete {
+                set: "OP_CONNECT_HOST",
+                missing: "OP_CONNECT_TOKEN",
+            },
+            Error::OpVaultUnreadable {
+                vault: h(),
+                who: "the service account (OP_SERVICE_ACCOUNT_TOKEN)",
+            },
+            Error::OpTokenRejected {
+                who: "the service account (OP_SERVICE_ACCOUNT_TOKEN)",
+                message: h(),
+            },
+            Error::OpVaultNeeded {
+                who: "the service account (OP_SERVICE_ACCOUNT_TOKEN)",
+            },
             Error::Sts(h()),
             Error::StsCall {
                 op: "AssumeRole",
@@ -407,6 +445,10 @@ mod tests {
                 | Error::OnePassword(_)
                 | Error::OpNotInstalled
                 | Error::OpNotSignedIn
+                | Error::OpConnectIncomplete { .. }
+                | Error::OpVaultUnreadable { .. }
+                | Error::OpTokenRejected { .. }
+                | Error::OpVaultNeeded { .. }
                 | Error::Sts(_)
                 | Error::StsCall { .. }
                 | Error::StsUnreachable { .. }

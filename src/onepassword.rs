@@ -72,13 +72,88 @@ impl Reference {
         }
     }
 
-    /// The agent-cache key: vault and item exactly as given to op.
-    fn cache_key(&self) -> String {
+    /// The agent-cache key: who reads (see [`principal`]), then vault and item exactly as given
+    /// to op.
+    fn cache_key(&self, c: &Caller) -> String {
         format!(
-            "1password\0{}\0{}",
+            "1password\0{}\0{}\0{}",
+            principal(c),
             self.vault.as_deref().unwrap_or(""),
             self.item
         )
+    }
+}
+
+pub const SERVICE_ACCOUNT_VAR: &str = "OP_SERVICE_ACCOUNT_TOKEN";
+pub const CONNECT_HOST_VAR: &str = "OP_CONNECT_HOST";
+pub const CONNECT_TOKEN_VAR: &str = "OP_CONNECT_TOKEN";
+
+/// How `op` signs in for this caller, decided as op decides it: Connect's two variables first,
+/// then a service account's token, else the person's own sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    Person,
+    ServiceAccount,
+    Connect,
+}
+
+impl Auth {
+    /// No person to approve anything: reads are metered (a service account has 1,000 an hour
+    /// on Teams), so the agent keeps them.
+    pub fn is_machine(self) -> bool {
+        !matches!(self, Self::Person)
+    }
+
+    fn who(self) -> &'static str {
+        match self {
+            Self::Person => "your 1Password account",
+            Self::ServiceAccount => "the service account (OP_SERVICE_ACCOUNT_TOKEN)",
+            Self::Connect => "the Connect server's token (OP_CONNECT_TOKEN)",
+        }
+    }
+}
+
+pub fn auth(c: &Caller) -> Result<Auth> {
+    let set = |k: &str| c.var_os(k).is_some_and(|v| !v.is_empty());
+    match (set(CONNECT_HOST_VAR), set(CONNECT_TOKEN_VAR)) {
+        (true, true) => Ok(Auth::Connect),
+        (true, false) => Err(Error::OpConnectIncomplete {
+            set: CONNECT_HOST_VAR,
+            missing: CONNECT_TOKEN_VAR,
+        }),
+        (false, true) => Err(Error::OpConnectIncomplete {
+            set: CONNECT_TOKEN_VAR,
+            missing: CONNECT_HOST_VAR,
+        }),
+        (false, false) if set(SERVICE_ACCOUNT_VAR) => Ok(Auth::ServiceAccount),
+        (false, false) => Ok(Auth::Person),
+    }
+}
+
+/// Who reads, for the agent's cache: a digest of the service account's or Connect's token (two
+/// CI jobs of one user with different tokens never share what they read), else the account
+/// op is told to use.
+fn principal(c: &Caller) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = |parts: &[&str]| {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update(p.as_bytes());
+            h.update([0]);
+        }
+        h.finalize()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let var = |k: &str| c.var(k).unwrap_or_default();
+    match auth(c) {
+        Ok(Auth::Connect) => format!(
+            "connect-{}",
+            digest(&[var(CONNECT_HOST_VAR), var(CONNECT_TOKEN_VAR)])
+        ),
+        Ok(Auth::ServiceAccount) => format!("sa-{}", digest(&[var(SERVICE_ACCOUNT_VAR)])),
+        _ => format!("account-{}", var("OP_ACCOUNT")),
     }
 }
 
@@ -152,7 +227,12 @@ fn run_op(
         .status
         .code()
         .map_or_else(|| "a signal".to_owned(), |c| format!("status {c}"));
-    Err(classify(&stderr, &code, what))
+    Err(classify(
+        &stderr,
+        &code,
+        what,
+        auth(c).unwrap_or(Auth::Person),
+    ))
 }
 
 /// op's own message without its `[ERROR] yyyy/mm/dd hh:mm:ss` prefix, on one line.
@@ -190,9 +270,39 @@ fn strip_log_prefix(line: &str) -> &str {
 }
 
 /// Maps op's failure to the error a user acts on.
-fn classify(stderr: &str, status: &str, what: &str) -> Error {
+fn classify(stderr: &str, status: &str, what: &str, auth: Auth) -> Error {
     let msg = crate::error::printable(&op_message(stderr));
     let lower = msg.to_ascii_lowercase();
+    if auth.is_machine() {
+        // A vault a service account or Connect token cannot read looks to op like no vault.
+        if let Some(vault) = msg
+            .strip_prefix('"')
+            .and_then(|r| r.split_once("\" isn't a vault"))
+            .map(|(v, _)| v.to_owned())
+        {
+            return Error::OpVaultUnreadable {
+                vault,
+                who: auth.who(),
+            };
+        }
+        let rejected = [
+            "invalid token",
+            "invalid service account token",
+            "token is not valid",
+            "unauthorized",
+            "authentication failed",
+            "failed to decode",
+        ];
+        if rejected.iter().any(|s| lower.contains(s)) {
+            return Error::OpTokenRejected {
+                who: auth.who(),
+                message: msg,
+            };
+        }
+        if lower.contains("specify a vault") || lower.contains("--vault flag") {
+            return Error::OpVaultNeeded { who: auth.who() };
+        }
+    }
     let signed_out = [
         "not currently signed in",
         "not signed in",
@@ -218,12 +328,26 @@ fn classify(stderr: &str, status: &str, what: &str) -> Error {
 /// Reads an item, from the agent's memory when it holds it, else with one `op item get`.
 pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
     let r = Reference::parse(name, ctx.config.onepassword_vault.as_deref())?;
-    let key = r.cache_key();
+    let auth = auth(&ctx.caller)?;
+    let key = r.cache_key(&ctx.caller);
     // A broken or absent agent only means a slower read, never a failed one.
     if let Ok(Some(cached)) = agent::cache_get(&ctx.dirs, &key)
         && let Ok(item) = serde_json::from_str::<Item>(&cached)
     {
         return Ok(item);
+    }
+    // No person to ask and metered reads: a machine's reads are kept by an agent, started
+    // here without a passphrase (it holds only what op returns), so a CI job that runs `aws`
+    // 200 times reads each item once.
+    if auth.is_machine() && !matches!(agent::status(&ctx.dirs), Ok(Some(_))) {
+        let _ = std::env::current_exe().map(|exe| {
+            agent::unlock(
+                &ctx.dirs,
+                &crate::store::op_aws_exe(&exe),
+                None,
+                ctx.config.agent_idle(),
+            )
+        });
     }
     // With an agent running, parallel readers of one item (a burst of credential_process
     // calls) queue here so that only the first calls op; the rest find its result cached.
@@ -252,7 +376,8 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
 /// block on op or make it prompt).
 pub fn cached_item(ctx: &Ctx, name: &str) -> Result<Option<Item>> {
     let r = Reference::parse(name, ctx.config.onepassword_vault.as_deref())?;
-    Ok(agent::cache_get(&ctx.dirs, &r.cache_key())?.and_then(|c| serde_json::from_str(&c).ok()))
+    Ok(agent::cache_get(&ctx.dirs, &r.cache_key(&ctx.caller))?
+        .and_then(|c| serde_json::from_str(&c).ok()))
 }
 
 /// A lock per item in the runtime directory, named from the cache key (sanitised: a collision
@@ -412,8 +537,8 @@ fn edit_with(
     // The agent may hold the item under the name asked for and under its canonical
     // `op://Vault/Title`: both get the new keys (an old copy would hand out a deleted key).
     if let Ok(read) = parse_item(template.as_bytes(), what) {
-        let canonical = Reference::parse(&read.item.title, None).map(|c| c.cache_key());
-        for key in std::iter::once(r.cache_key()).chain(canonical) {
+        let canonical = Reference::parse(&read.item.title, None).map(|t| t.cache_key(&ctx.caller));
+        for key in std::iter::once(r.cache_key(&ctx.caller)).chain(canonical) {
             if let Some(cached) = to_secret_json(&read.item) {
                 let _ = agent::cache_put(&ctx.dirs, &key, cached);
             }
@@ -670,19 +795,19 @@ mod tests {
     fn failures_map_to_errors() {
         let signed_out = "[ERROR] 2024/01/02 03:04:05 You are not currently signed in. Please run `op signin --help` for instructions\n";
         assert!(matches!(
-            classify(signed_out, "status 1", "x"),
+            classify(signed_out, "status 1", "x", Auth::Person),
             Error::OpNotSignedIn
         ));
         let missing = "[ERROR] 2024/01/02 03:04:05 \"x\" isn't an item in the \"Work\" vault. Specify the item with its UUID, name, or domain.";
         assert!(
-            matches!(classify(missing, "status 1", "op://Work/x"), Error::NoSuchItem(n) if n == "op://Work/x")
+            matches!(classify(missing, "status 1", "op://Work/x", Auth::Person), Error::NoSuchItem(n) if n == "op://Work/x")
         );
         let vault = "[ERROR] 2024/01/02 03:04:05 \"Nope\" isn't a vault in this account. Specify the vault with its ID or name.";
         assert!(
-            matches!(classify(vault, "status 1", "x"), Error::OnePassword(m) if m.starts_with("\"Nope\" isn't a vault"))
+            matches!(classify(vault, "status 1", "x", Auth::Person), Error::OnePassword(m) if m.starts_with("\"Nope\" isn't a vault"))
         );
         assert!(
-            matches!(classify("", "status 3", "x"), Error::OnePassword(m) if m.contains("status 3"))
+            matches!(classify("", "status 3", "x", Auth::Person), Error::OnePassword(m) if m.contains("status 3"))
         );
     }
 

@@ -305,3 +305,201 @@ fn a_profile_defined_only_in_the_project_file_works_through_aws_profile_in_bash_
         stderr(&o)
     );
 }
+
+mod ci {
+    //! CI: the 1Password store with a service account or Connect, no terminal, no prompt.
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::onepassword::{
+        calls, config, fails, fake_dir, gets, key_fields, op_env, op_item, put_items,
+    };
+
+    const TOKEN: &str = "ops_eyJzaWduSW5BZGRyZXNzIjoiZmFrZSJ9";
+
+    fn ci_world(moto: &Moto) -> (TestEnv, String) {
+        let mut env = op_env();
+        use_moto(&mut env, moto);
+        let (arn, key_id, secret) = moto.iam_user("ci-deployer");
+        put_items(
+            &env,
+            &[
+                op_item("ci1", "Shared CI", "AWS ci", key_fields(&key_id, &secret)),
+                op_item("me1", "Private", "AWS mine", key_fields("AKIAMINE", "x")),
+            ],
+        );
+        std::fs::write(
+            fake_dir(&env).join("tokens.json"),
+            json!({"service-account": TOKEN, "connect": "connect-token"}).to_string(),
+        )
+        .unwrap();
+        config(&env, "store = \"1password\"\n");
+        (env, arn)
+    }
+
+    #[test]
+    fn two_hundred_aws_runs_with_a_service_account_read_the_item_once() {
+        let moto = Moto::start();
+        let (mut env, arn) = ci_world(&moto);
+        env.set("OP_SERVICE_ACCOUNT_TOKEN", TOKEN);
+        // The team's setup: the repository names the shared item; the job trusts its checkout.
+        let repo = mkdir(env.home.join("checkout"));
+        env.write(
+            "checkout/.op-aws.toml",
+            "item = \"op://Shared CI/AWS ci\"\n",
+        );
+        ok(in_dir(&env, &repo, &["trust"]), &["trust"]);
+        assert!(env.agent_pid().is_none(), "no agent before the job");
+
+        // 200 runs, four at a time, none with a terminal (stdin is a pipe).
+        let failures = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        let mut c = env.op_aws(&[
+                            "run",
+                            "--",
+                            "aws",
+                            "sts",
+                            "get-caller-identity",
+                            "--query",
+                            "Arn",
+                            "--output",
+                            "text",
+                        ]);
+                        c.current_dir(&repo);
+                        let o = run_cmd(c, "");
+                        let out = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+                        if !o.status.success() || out != arn {
+                            failures
+                                .lock()
+                                .unwrap()
+                                .push(format!("{out} {}", stderr(&o)));
+                        }
+                    }
+                });
+            }
+        });
+        let failures = failures.into_inner().unwrap();
+        assert!(
+            failures.is_empty(),
+            "{} failed, first: {}",
+            failures.len(),
+            failures[0]
+        );
+        assert_eq!(gets(&env), 1, "one op item get for 200 runs");
+        for c in calls(&env) {
+            assert_eq!(c["auth"], "service-account");
+            assert_eq!(c["stdin"], "null", "op never waits on a terminal: {c}");
+        }
+        // The agent that kept the item holds no token in its environment.
+        let pid = env.agent_pid().expect("an agent started for the job");
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&environ).contains(TOKEN),
+            "the service account token reached the agent's environment"
+        );
+    }
+
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn ci_errors_name_the_missing_variable_or_the_vault_it_cannot_read() {
+        let moto = Moto::start();
+        let (mut env, arn) = ci_world(&moto);
+        let who = |item: &str| -> Vec<String> {
+            [
+                "run",
+                "--item",
+                item,
+                "--",
+                "aws",
+                "sts",
+                "get-caller-identity",
+                "--query",
+                "Arn",
+                "--output",
+                "text",
+            ]
+            .map(str::to_owned)
+            .to_vec()
+        };
+
+        env.set("OP_CONNECT_HOST", "http://127.0.0.1:9");
+        let e = fails(&env, &args(&who("op://Shared CI/AWS ci")));
+        assert!(
+            e.contains("OP_CONNECT_HOST is set but OP_CONNECT_TOKEN is not")
+                && e.contains("hint: set OP_CONNECT_TOKEN"),
+            "{e}"
+        );
+        assert_eq!(gets(&env), 0, "op is not run with half a Connect setup");
+
+        // Connect, both set: it reads the shared vault.
+        env.set("OP_CONNECT_TOKEN", "connect-token");
+        assert_eq!(env.ok(&args(&who("op://Shared CI/AWS ci"))).trim(), arn);
+        assert_eq!(calls(&env).last().unwrap()["auth"], "connect");
+        env.extra_env.retain(|(k, _)| !k.starts_with("OP_CONNECT_"));
+
+        env.set("OP_SERVICE_ACCOUNT_TOKEN", TOKEN);
+        let e = fails(&env, &args(&who("op://Private/AWS mine")));
+        assert!(
+            e.contains(
+                "vault \"Private\" cannot be read by the service account (OP_SERVICE_ACCOUNT_TOKEN)"
+            ),
+            "{e}"
+        );
+        assert!(
+            e.contains("never reads Personal, Private or Employee"),
+            "{e}"
+        );
+
+        // A bare title, with a service account that reads two vaults: op needs the vault.
+        std::fs::write(
+            fake_dir(&env).join("machine-vaults.json"),
+            json!(["Shared CI", "Ops"]).to_string(),
+        )
+        .unwrap();
+        let e = fails(&env, &args(&who("AWS ci")));
+        assert!(
+            e.contains("reads more than one vault") && e.contains("onepassword_vault"),
+            "{e}"
+        );
+
+        env.set("OP_SERVICE_ACCOUNT_TOKEN", "ops_revoked");
+        let e = fails(&env, &args(&who("op://Shared CI/AWS ci")));
+        assert!(e.contains("1Password rejected the service account"), "{e}");
+        assert!(
+            !e.contains("ops_revoked"),
+            "the token is never printed: {e}"
+        );
+    }
+
+    #[test]
+    fn ids_from_the_1password_plugin_name_items() {
+        let moto = Moto::start();
+        let (mut env, arn) = ci_world(&moto);
+        env.set("OP_SERVICE_ACCOUNT_TOKEN", TOKEN);
+        // By vault id and item id, as the 1Password plugin records them.
+        assert_eq!(
+            env.ok(&[
+                "run",
+                "--item",
+                "op://v-shared ci/ci1",
+                "--",
+                "aws",
+                "sts",
+                "get-caller-identity",
+                "--query",
+                "Arn",
+                "--output",
+                "text",
+            ])
+            .trim(),
+            arn
+        );
+    }
+}
