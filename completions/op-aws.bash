@@ -76,6 +76,9 @@ _op__aws() {
             op__aws,serve)
                 cmd="op__aws__subcmd__serve"
                 ;;
+            op__aws,sso)
+                cmd="op__aws__subcmd__sso"
+                ;;
             op__aws,status)
                 cmd="op__aws__subcmd__status"
                 ;;
@@ -172,6 +175,9 @@ _op__aws() {
             op__aws__subcmd__help,serve)
                 cmd="op__aws__subcmd__help__subcmd__serve"
                 ;;
+            op__aws__subcmd__help,sso)
+                cmd="op__aws__subcmd__help__subcmd__sso"
+                ;;
             op__aws__subcmd__help,status)
                 cmd="op__aws__subcmd__help__subcmd__status"
                 ;;
@@ -210,6 +216,18 @@ _op__aws() {
                 ;;
             op__aws__subcmd__help__subcmd__item,show)
                 cmd="op__aws__subcmd__help__subcmd__item__subcmd__show"
+                ;;
+            op__aws__subcmd__help__subcmd__sso,login)
+                cmd="op__aws__subcmd__help__subcmd__sso__subcmd__login"
+                ;;
+            op__aws__subcmd__help__subcmd__sso,logout)
+                cmd="op__aws__subcmd__help__subcmd__sso__subcmd__logout"
+                ;;
+            op__aws__subcmd__help__subcmd__sso,populate)
+                cmd="op__aws__subcmd__help__subcmd__sso__subcmd__populate"
+                ;;
+            op__aws__subcmd__help__subcmd__sso,status)
+                cmd="op__aws__subcmd__help__subcmd__sso__subcmd__status"
                 ;;
             op__aws__subcmd__help__subcmd__vault,create)
                 cmd="op__aws__subcmd__help__subcmd__vault__subcmd__create"
@@ -256,6 +274,36 @@ _op__aws() {
             op__aws__subcmd__item__subcmd__help,show)
                 cmd="op__aws__subcmd__item__subcmd__help__subcmd__show"
                 ;;
+            op__aws__subcmd__sso,help)
+                cmd="op__aws__subcmd__sso__subcmd__help"
+                ;;
+            op__aws__subcmd__sso,login)
+                cmd="op__aws__subcmd__sso__subcmd__login"
+                ;;
+            op__aws__subcmd__sso,logout)
+                cmd="op__aws__subcmd__sso__subcmd__logout"
+                ;;
+            op__aws__subcmd__sso,populate)
+                cmd="op__aws__subcmd__sso__subcmd__populate"
+                ;;
+            op__aws__subcmd__sso,status)
+                cmd="op__aws__subcmd__sso__subcmd__status"
+                ;;
+            op__aws__subcmd__sso__subcmd__help,help)
+                cmd="op__aws__subcmd__sso__subcmd__help__subcmd__help"
+                ;;
+            op__aws__subcmd__sso__subcmd__help,login)
+                cmd="op__aws__subcmd__sso__subcmd__help__subcmd__login"
+                ;;
+            op__aws__subcmd__sso__subcmd__help,logout)
+                cmd="op__aws__subcmd__sso__subcmd__help__subcmd__logout"
+                ;;
+            op__aws__subcmd__sso__subcmd__help,populate)
+                cmd="op__aws__subcmd__sso__subcmd__help__subcmd__populate"
+                ;;
+            op__aws__subcmd__sso__subcmd__help,status)
+                cmd="op__aws__subcmd__sso__subcmd__help__subcmd__status"
+                ;;
             op__aws__subcmd__vault,create)
                 cmd="op__aws__subcmd__vault__subcmd__create"
                 ;;
@@ -287,7 +335,7 @@ _op__aws() {
 
     case "${cmd}" in
         op__aws)
-            opts="-h -V --help --version init vault unlock lock status item import rotate use inspect clear trust untrust run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
+            opts="-h -V --help --version init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -521,7 +569,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help)
-            opts="init vault unlock lock status item import rotate use inspect clear trust untrust run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
+            opts="init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -901,6 +949,76 @@ _op__aws() {
         op__subcmd__aws__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__sso)
+            opts="login logout status populate"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__sso__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__sso__subcmd__logout)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__sso__subcmd__populate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__sso__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1425,6 +1543,188 @@ _op__aws() {
                     COMPREPLY=($(compgen -W "sh fish nu json powershell" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sso)
+            opts="-h -V --help --version login logout status populate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sso__subcmd__help)
+            opts="login logout status populate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sso__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sso__subcmd__help__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sso__subcmd__help__subcmd__logout)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sso__subcmd__help__subcmd__populate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sso__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sso__subcmd__login)
+            opts="-h -V --profile --sso-session --no-browser --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sso-session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sso__subcmd__logout)
+            opts="-h -V --profile --sso-session --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sso-session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sso__subcmd__populate)
+            opts="-h -V --sso-session --prefix --region --dry-run --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --sso-session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sso__subcmd__status)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

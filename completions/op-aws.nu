@@ -194,6 +194,70 @@ module completions {
     item?: string             # The item (default: the one in effect here)
   ]
 
+  # IAM Identity Center: sign in once for every terminal and process; tokens kept encrypted
+  export extern "op-aws sso" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Sign in with the device flow: prints the address and code, opens the browser
+  export extern "op-aws sso login" [
+    --profile: string         # The profile whose SSO session to use (default: AWS_PROFILE)
+    --sso-session: string     # An [sso-session NAME] of the AWS config
+    --no-browser              # Only print the address and code
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Forget the session's tokens (and the role sessions they gave)
+  export extern "op-aws sso logout" [
+    --profile: string         # The profile whose SSO session to use (default: AWS_PROFILE)
+    --sso-session: string     # An [sso-session NAME] of the AWS config
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # The sessions op-aws holds tokens for: expiry, whether it can refresh. Never a token
+  export extern "op-aws sso status" [
+    --json
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Write one profile per account and role into a marked block of the AWS config
+  export extern "op-aws sso populate" [
+    --sso-session: string
+    --prefix: string          # Put before each profile name (default: the session's name and a dash)
+    --region: string          # The profiles' region (default: the session's sso_region)
+    --dry-run                 # Print the change as a diff; write nothing
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws sso help" [
+  ]
+
+  # Sign in with the device flow: prints the address and code, opens the browser
+  export extern "op-aws sso help login" [
+  ]
+
+  # Forget the session's tokens (and the role sessions they gave)
+  export extern "op-aws sso help logout" [
+  ]
+
+  # The sessions op-aws holds tokens for: expiry, whether it can refresh. Never a token
+  export extern "op-aws sso help status" [
+  ]
+
+  # Write one profile per account and role into a marked block of the AWS config
+  export extern "op-aws sso help populate" [
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws sso help help" [
+  ]
+
   # Make ITEM the default: for this terminal (default), a directory and below, or everywhere
   export extern "op-aws use" [
     --session                 # This terminal only (the default); needs the shell integration
@@ -440,6 +504,26 @@ module completions {
 
   # Rotate an item's IAM access key: a new key, checked, stored, then the old one deleted
   export extern "op-aws help rotate" [
+  ]
+
+  # IAM Identity Center: sign in once for every terminal and process; tokens kept encrypted
+  export extern "op-aws help sso" [
+  ]
+
+  # Sign in with the device flow: prints the address and code, opens the browser
+  export extern "op-aws help sso login" [
+  ]
+
+  # Forget the session's tokens (and the role sessions they gave)
+  export extern "op-aws help sso logout" [
+  ]
+
+  # The sessions op-aws holds tokens for: expiry, whether it can refresh. Never a token
+  export extern "op-aws help sso status" [
+  ]
+
+  # Write one profile per account and role into a marked block of the AWS config
+  export extern "op-aws help sso populate" [
   ]
 
   # Make ITEM the default: for this terminal (default), a directory and below, or everywhere

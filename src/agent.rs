@@ -73,6 +73,12 @@ enum Request {
         dir: std::path::PathBuf,
         key: String,
     },
+    /// An SSO token (`sso-KEY.age` in `dir`), decrypted: only a blob whose plaintext is a
+    /// token is answered.
+    SsoToken {
+        dir: std::path::PathBuf,
+        key: String,
+    },
     /// The identity's public recipient.
     Recipient,
 }
@@ -267,6 +273,18 @@ pub fn session(dirs: &Dirs, dir: &Path, key: &str) -> Result<Option<Zeroizing<St
         Ok(r) => Ok(r.and_then(|r| r.value)),
         Err(Error::Locked) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// An SSO token blob, decrypted; `Err(Locked)` when no agent holds the identity.
+pub fn sso_token(dirs: &Dirs, dir: &Path, key: &str) -> Result<Option<Zeroizing<String>>> {
+    let req = Request::SsoToken {
+        dir: dir.to_owned(),
+        key: key.to_owned(),
+    };
+    match ask(dirs, &req)? {
+        Some(r) => Ok(r.value),
+        None => Err(Error::Locked),
     }
 }
 
@@ -710,6 +728,16 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
                 Err(e) => r = Response::fail(&e),
             }
         }
+        Request::SsoToken { dir, key } => match &s.identity {
+            None => r = Response::fail(&Error::Locked),
+            Some(id) => match crate::sso::decrypt_token(id, &dir, &key) {
+                Ok(v) => {
+                    r.value = v;
+                    s.last_used = now;
+                }
+                Err(e) => r = Response::fail(&e),
+            },
+        },
         Request::Session { dir, key } => match &s.identity {
             None => r = Response::fail(&Error::Locked),
             Some(id) => match crate::sts::cache::decrypt_session(id, &dir, &key) {

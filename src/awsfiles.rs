@@ -363,6 +363,20 @@ impl AwsFiles {
             .find(|k| self.get(profile, k).is_some())
     }
 
+    /// A key of an `[sso-session NAME]` section; empty values count as absent.
+    pub fn sso_session_get(&self, name: &str, key: &str) -> Option<&str> {
+        self.sections
+            .sso_session(name)
+            .and_then(|s| s.get(key))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn sso_session_names(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self.sections.sso_sessions().map(str::to_owned).collect();
+        set.into_iter().collect()
+    }
+
     pub fn region(&self, profile: &str) -> Option<&str> {
         self.get(profile, "region")
     }

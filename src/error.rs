@@ -132,6 +132,21 @@ pub enum Error {
     /// A key rotation stopped: what happened and what IAM and the item hold now.
     #[error("{what}")]
     Rotation { what: String, next: Option<String> },
+    /// An error answer from IAM Identity Center, as `Code: message`.
+    #[error("{op}: {code}: {message}")]
+    SsoCall {
+        op: &'static str,
+        code: String,
+        message: String,
+    },
+    #[error("{op}: cannot reach IAM Identity Center at {endpoint}: {why}")]
+    SsoUnreachable {
+        op: &'static str,
+        endpoint: String,
+        why: String,
+    },
+    #[error("SSO session {session:?} needs a sign-in, and no one is here to approve it")]
+    SsoSignInNeeded { session: String, flag: String },
     #[error("an MFA code is needed for {serial} and there is no terminal to ask on")]
     MfaNoTerminal { serial: String, item: String },
 }
@@ -287,6 +302,20 @@ impl Error {
                 "store the base32 secret or otpauth:// URI: `op-aws item edit ITEM --set-secret 'One-Time Password'`".into()
             }
             Self::Rotation { next, .. } => return next.clone(),
+            Self::SsoCall { code, .. } if code == "UnauthorizedException" || code == "InvalidGrantException" => {
+                "the sign-in ended: run `op-aws sso login`".into()
+            }
+            Self::SsoCall { code, .. } if code == "ForbiddenException" => {
+                "your Identity Center user has no access to that account and role: check sso_account_id and sso_role_name (`op-aws sso populate --dry-run` lists what you can use)".into()
+            }
+            Self::SsoCall { code, .. } if code == "AccessDeniedException" || code == "ExpiredTokenException" => {
+                "the sign-in was not approved in time: run `op-aws sso login` and approve it in the browser".into()
+            }
+            Self::SsoCall { .. } => "that is IAM Identity Center's own message; check the session's sso_start_url and sso_region".into(),
+            Self::SsoUnreachable { .. } => {
+                "check the network, and AWS_ENDPOINT_URL_SSO / AWS_ENDPOINT_URL_SSO_OIDC if they are set".into()
+            }
+            Self::SsoSignInNeeded { flag, .. } => format!("run `op-aws sso login {flag}` in a terminal, or set BROWSER"),
             Self::MfaNoTerminal { item, .. } => format!(
                 "store the TOTP secret with `op-aws item edit {item} --set-secret 'One-Time Password'`, or run in a terminal"
             ),
@@ -418,6 +447,20 @@ mod tests {
                 serial: h(),
                 item: h(),
             },
+            Error::SsoCall {
+                op: "GetRoleCredentials",
+                code: h(),
+                message: h(),
+            },
+            Error::SsoUnreachable {
+                op: "CreateToken",
+                endpoint: h(),
+                why: h(),
+            },
+            Error::SsoSignInNeeded {
+                session: h(),
+                flag: h(),
+            },
         ];
         for e in &all {
             match e {
@@ -461,6 +504,9 @@ mod tests {
                 | Error::Remote { .. }
                 | Error::Step { .. }
                 | Error::MfaNoTerminal { .. }
+                | Error::SsoCall { .. }
+                | Error::SsoUnreachable { .. }
+                | Error::SsoSignInNeeded { .. }
                 | Error::Rotation { .. } => {}
             }
         }

@@ -29,6 +29,7 @@ pub mod rotate;
 pub mod scope;
 pub mod server;
 pub mod shell;
+pub mod sso;
 pub mod store;
 pub mod sts;
 pub mod vault;

@@ -79,6 +79,8 @@ pub struct Resolution {
     pub project: Option<Found>,
     /// The file whose binding names the profile's item (the AWS config or the project file).
     pub bound_in: Option<PathBuf>,
+    /// The IAM Identity Center session whose token signs the profile's chain (no item then).
+    pub sso: Option<crate::sso::Session>,
     pub region: Option<Region>,
     /// For `Env` and `Credentials`.
     pub creds: Option<Credentials>,
@@ -192,7 +194,14 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
     // The tool resolves the profile itself (SSO, credential_process, web identity,
     // credential_source, login_session, or a chain that bottoms out in one); for
     // credential-process, the profile's own credential_process is what called us.
+    // An SSO profile whose session op-aws signed in to (`op-aws sso login`) is op-aws's to
+    // serve; without a token of ours, the tool signs in itself, as before.
+    let sso_session = match (files, &resolved) {
+        (Some(f), Some(r)) => crate::sso::held_base(ctx, f, r),
+        _ => None,
+    };
     let handover = !matches!(req.want, Want::Credentials)
+        && sso_session.is_none()
         && resolved.as_ref().is_some_and(ProfileChain::is_handover);
     // The tools know the AWS files' profiles only: one from the project file cannot be handed
     // over, nor named to them.
@@ -263,6 +272,7 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
         ignored,
         project: found.clone(),
         bound_in,
+        sso: sso_session.clone(),
         creds: None,
         env: EnvChanges::default(),
     };
@@ -287,6 +297,34 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
             if let Some(p) = &out.profile {
                 out.env.set("AWS_PROFILE", p);
             }
+            Ok(out)
+        }
+        Want::Env { .. } | Want::Credentials | Want::Temporary
+            if let (Some(f), Some(r), Some(session)) = (files, &resolved, &sso_session) =>
+        {
+            let profile = out.profile.clone().unwrap_or_default();
+            let creds = crate::sso::credentials(ctx, f, r, &profile).map_err(|e| Error::Step {
+                what: format!(
+                    "cannot get credentials for profile {profile:?} from SSO session {:?}",
+                    session.name
+                ),
+                source: Box::new(e),
+            })?;
+            if out.region.is_none() {
+                out.region = Some(Region {
+                    name: session.region.clone(),
+                    from: RegionFrom::Profile,
+                });
+            }
+            if let Want::Env { tool } = req.want {
+                out.env = inject::env_changes(&EnvInput {
+                    tool,
+                    creds: &creds,
+                    profile: out.profile.as_deref().filter(|_| !project_only),
+                    region: out.region_name(),
+                });
+            }
+            out.creds = Some(creds);
             Ok(out)
         }
         Want::Env { .. } | Want::Credentials | Want::Temporary => {

@@ -16,5 +16,6 @@ mod onepassword;
 mod resolver;
 mod sdks;
 mod shells;
+mod sso;
 mod sts;
 mod teams;

@@ -24,6 +24,7 @@ mod profiles;
 mod rotate;
 mod run;
 mod serve;
+mod sso;
 mod status;
 mod trust;
 mod unlock;
@@ -65,6 +66,7 @@ pub enum Command {
     Item(item::Args),
     Import(import::Args),
     Rotate(rotate::Args),
+    Sso(sso::Args),
     Use(use_::Args),
     Inspect(inspect::Args),
     Clear(clear::Args),
@@ -95,6 +97,7 @@ impl Cli {
             Command::Item(a) => a.run(caller),
             Command::Import(a) => a.run(caller),
             Command::Rotate(a) => a.run(caller),
+            Command::Sso(a) => a.run(caller),
             Command::Use(a) => a.run(caller),
             Command::Inspect(a) => a.run(caller),
             Command::Clear(a) => a.run(caller),

@@ -88,30 +88,7 @@ pub fn build(c: &Caller, files: &AwsFiles, item: &Item, profile: &str) -> Result
         (None, None) => None,
     };
 
-    let mut roles = Vec::new();
-    for p in &resolved.roles {
-        let Some(arn) = files.get(p, "role_arn") else {
-            continue;
-        };
-        let chained = !roles.is_empty();
-        let duration = duration(files, p, &ROLE_RANGE)?;
-        if chained && let Some(d) = duration.filter(|d| *d > CHAINED_MAX) {
-            return Err(Error::ChainedDuration {
-                profile: p.clone(),
-                seconds: d,
-            });
-        }
-        roles.push(RoleStep {
-            profile: p.clone(),
-            role_arn: arn.to_owned(),
-            session_name: session_name(files, p)?,
-            external_id: files.get(p, "external_id").map(str::to_owned),
-            duration,
-            source_identity: source_identity(files, p)?,
-            tags: session_tags(files, p)?,
-            transitive_tags: transitive_tags(files, p)?,
-        });
-    }
+    let roles = role_steps(files, &resolved.roles)?;
     let mfa = match serial {
         Some(serial) => Some(MfaStep {
             serial,
@@ -132,6 +109,50 @@ pub fn build(c: &Caller, files: &AwsFiles, item: &Item, profile: &str) -> Result
         mfa,
         roles,
     }))
+}
+
+/// The roles of a chain (bottom first), each checked: `chained_from_start` when the bottom role
+/// is itself signed by a role's credentials (as under SSO), so every step is a chained one.
+pub fn role_steps(files: &AwsFiles, profiles: &[String]) -> Result<Vec<RoleStep>> {
+    role_steps_from(files, profiles, false)
+}
+
+/// [`role_steps`] above credentials that are a role's already (IAM Identity Center's), so
+/// every step is chained and capped at an hour.
+pub fn role_steps_over_role(files: &AwsFiles, profiles: &[String]) -> Result<Vec<RoleStep>> {
+    role_steps_from(files, profiles, true)
+}
+
+fn role_steps_from(
+    files: &AwsFiles,
+    profiles: &[String],
+    chained_from_start: bool,
+) -> Result<Vec<RoleStep>> {
+    let mut roles: Vec<RoleStep> = Vec::new();
+    for p in profiles {
+        let Some(arn) = files.get(p, "role_arn") else {
+            continue;
+        };
+        let chained = chained_from_start || !roles.is_empty();
+        let duration = duration(files, p, &ROLE_RANGE)?;
+        if chained && let Some(d) = duration.filter(|d| *d > CHAINED_MAX) {
+            return Err(Error::ChainedDuration {
+                profile: p.clone(),
+                seconds: d,
+            });
+        }
+        roles.push(RoleStep {
+            profile: p.clone(),
+            role_arn: arn.to_owned(),
+            session_name: session_name(files, p)?,
+            external_id: files.get(p, "external_id").map(str::to_owned),
+            duration,
+            source_identity: source_identity(files, p)?,
+            tags: session_tags(files, p)?,
+            transitive_tags: transitive_tags(files, p)?,
+        });
+    }
+    Ok(roles)
 }
 
 /// The `mfa_serial` the chain names (one device per chain: it signs one GetSessionToken).

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod sdk;
+pub mod sso_server;
 pub mod sts_server;
 pub mod tmux;
 

@@ -1,0 +1,318 @@
+//! The IAM Identity Center calls: aws-sdk-ssooidc (register, device authorization, token) and
+//! aws-sdk-sso (role credentials, accounts, roles), unsigned (they carry the client secret or
+//! the access token), on the same transport as STS.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use aws_sdk_sso::error::ProvideErrorMetadata;
+use secrecy::SecretString;
+
+use crate::creds::Credentials;
+use crate::sts::client::{RETRIES, Transport, timeouts};
+use crate::{Error, Result};
+
+pub struct Clients {
+    transport: Transport,
+    oidc: aws_sdk_ssooidc::Client,
+    portal: aws_sdk_sso::Client,
+    /// Where each goes, for messages.
+    oidc_at: String,
+    portal_at: String,
+}
+
+/// A client registration (90 days, by AWS's default).
+pub struct Registration {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub expires_at: u64,
+}
+
+pub struct DeviceAuthorization {
+    pub device_code: SecretString,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    pub expires_in: u64,
+    pub interval: u64,
+}
+
+pub struct TokenAnswer {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub expires_in: u64,
+}
+
+/// What CreateToken said while the person has not approved yet.
+pub enum Poll {
+    Token(TokenAnswer),
+    Pending,
+    SlowDown,
+}
+
+/// STS's mapping of SDK errors, renamed for Identity Center.
+fn sso_error<E, R>(
+    op: &'static str,
+    endpoint: &str,
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match crate::sts::client::map_err(op, endpoint, e) {
+        Error::StsCall { op, code, message } => Error::SsoCall { op, code, message },
+        Error::StsUnreachable { op, endpoint, why } => Error::SsoUnreachable { op, endpoint, why },
+        other => other,
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Clients {
+    pub fn new(
+        region: &str,
+        oidc_endpoint: Option<&str>,
+        portal_endpoint: Option<&str>,
+    ) -> Result<Self> {
+        let transport = Transport::new()?;
+        let mut o = aws_sdk_ssooidc::Config::builder()
+            .behavior_version(aws_sdk_ssooidc::config::BehaviorVersion::latest())
+            .http_client(transport.http.clone())
+            .region(aws_sdk_ssooidc::config::Region::new(region.to_owned()))
+            .retry_config(
+                aws_sdk_ssooidc::config::retry::RetryConfig::standard().with_max_attempts(RETRIES),
+            )
+            .timeout_config(timeouts());
+        if let Some(ep) = oidc_endpoint {
+            o = o.endpoint_url(ep);
+        }
+        let mut p = aws_sdk_sso::Config::builder()
+            .behavior_version(aws_sdk_sso::config::BehaviorVersion::latest())
+            .http_client(transport.http.clone())
+            .region(aws_sdk_sso::config::Region::new(region.to_owned()))
+            .retry_config(
+                aws_sdk_sso::config::retry::RetryConfig::standard().with_max_attempts(RETRIES),
+            )
+            .timeout_config(timeouts());
+        if let Some(ep) = portal_endpoint {
+            p = p.endpoint_url(ep);
+        }
+        Ok(Self {
+            oidc_at: oidc_endpoint
+                .map_or_else(|| format!("oidc.{region}.amazonaws.com"), str::to_owned),
+            portal_at: portal_endpoint.map_or_else(
+                || format!("portal.sso.{region}.amazonaws.com"),
+                str::to_owned,
+            ),
+            oidc: aws_sdk_ssooidc::Client::from_conf(o.build()),
+            portal: aws_sdk_sso::Client::from_conf(p.build()),
+            transport,
+        })
+    }
+
+    pub fn register(&self, scopes: &[String]) -> Result<Registration> {
+        let req = self
+            .oidc
+            .register_client()
+            .client_name("op-aws")
+            .client_type("public")
+            .set_scopes((!scopes.is_empty()).then(|| scopes.to_vec()));
+        let out = self
+            .transport
+            .rt
+            .block_on(req.send())
+            .map_err(|e| sso_error("RegisterClient", &self.oidc_at, &e))?;
+        Ok(Registration {
+            client_id: out.client_id().unwrap_or_default().to_owned(),
+            client_secret: SecretString::from(out.client_secret().unwrap_or_default()),
+            expires_at: u64::try_from(out.client_secret_expires_at()).unwrap_or(0),
+        })
+    }
+
+    pub fn start_device_authorization(
+        &self,
+        reg: &Registration,
+        start_url: &str,
+    ) -> Result<DeviceAuthorization> {
+        use secrecy::ExposeSecret;
+        let req = self
+            .oidc
+            .start_device_authorization()
+            .client_id(&reg.client_id)
+            .client_secret(reg.client_secret.expose_secret())
+            .start_url(start_url);
+        let out = self
+            .transport
+            .rt
+            .block_on(req.send())
+            .map_err(|e| sso_error("StartDeviceAuthorization", &self.oidc_at, &e))?;
+        Ok(DeviceAuthorization {
+            device_code: SecretString::from(out.device_code().unwrap_or_default()),
+            user_code: out.user_code().unwrap_or_default().to_owned(),
+            verification_uri: out.verification_uri().unwrap_or_default().to_owned(),
+            verification_uri_complete: out.verification_uri_complete().map(str::to_owned),
+            expires_in: u64::try_from(out.expires_in()).unwrap_or(0).clamp(1, 3600),
+            interval: u64::try_from(out.interval()).unwrap_or(5).clamp(1, 60),
+        })
+    }
+
+    /// One CreateToken poll for a device code.
+    pub fn poll(&self, client_id: &str, client_secret: &str, device_code: &str) -> Result<Poll> {
+        let req = self
+            .oidc
+            .create_token()
+            .client_id(client_id)
+            .client_secret(client_secret)
+            .grant_type("urn:ietf:params:oauth:grant-type:device_code")
+            .device_code(device_code);
+        match self.transport.rt.block_on(req.send()) {
+            Ok(out) => Ok(Poll::Token(token_answer(&out))),
+            Err(e) => match sso_error("CreateToken", &self.oidc_at, &e) {
+                Error::SsoCall { code, .. } if code == "AuthorizationPendingException" => {
+                    Ok(Poll::Pending)
+                }
+                Error::SsoCall { code, .. } if code == "SlowDownException" => Ok(Poll::SlowDown),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// CreateToken with the refresh token.
+    pub fn refresh(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        refresh_token: &str,
+    ) -> Result<TokenAnswer> {
+        let req = self
+            .oidc
+            .create_token()
+            .client_id(client_id)
+            .client_secret(client_secret)
+            .grant_type("refresh_token")
+            .refresh_token(refresh_token);
+        let out = self
+            .transport
+            .rt
+            .block_on(req.send())
+            .map_err(|e| sso_error("CreateToken", &self.oidc_at, &e))?;
+        Ok(token_answer(&out))
+    }
+
+    pub fn role_credentials(
+        &self,
+        access_token: &str,
+        account_id: &str,
+        role_name: &str,
+    ) -> Result<Credentials> {
+        let req = self
+            .portal
+            .get_role_credentials()
+            .access_token(access_token)
+            .account_id(account_id)
+            .role_name(role_name);
+        let out = self
+            .transport
+            .rt
+            .block_on(req.send())
+            .map_err(|e| sso_error("GetRoleCredentials", &self.portal_at, &e))?;
+        let rc = out.role_credentials().ok_or_else(|| Error::SsoCall {
+            op: "GetRoleCredentials",
+            code: "Empty".into(),
+            message: "no credentials in the answer".into(),
+        })?;
+        let millis = u64::try_from(rc.expiration()).unwrap_or(0);
+        Ok(Credentials {
+            access_key_id: rc.access_key_id().unwrap_or_default().to_owned(),
+            secret_access_key: SecretString::from(rc.secret_access_key().unwrap_or_default()),
+            session_token: rc.session_token().map(SecretString::from),
+            expiration: Some(UNIX_EPOCH + Duration::from_millis(millis)),
+        })
+    }
+
+    /// Every account the token can use: (id, name).
+    pub fn accounts(&self, access_token: &str) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let req = self
+                .portal
+                .list_accounts()
+                .access_token(access_token)
+                .set_next_token(next.take());
+            let page = self
+                .transport
+                .rt
+                .block_on(req.send())
+                .map_err(|e| sso_error("ListAccounts", &self.portal_at, &e))?;
+            for a in page.account_list() {
+                out.push((
+                    a.account_id().unwrap_or_default().to_owned(),
+                    a.account_name().unwrap_or_default().to_owned(),
+                ));
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() && out.len() < 100_000 => next = Some(t.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// The roles the token can take in `account_id`.
+    pub fn roles(&self, access_token: &str, account_id: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let req = self
+                .portal
+                .list_account_roles()
+                .access_token(access_token)
+                .account_id(account_id)
+                .set_next_token(next.take());
+            let page = self
+                .transport
+                .rt
+                .block_on(req.send())
+                .map_err(|e| sso_error("ListAccountRoles", &self.portal_at, &e))?;
+            out.extend(
+                page.role_list()
+                    .iter()
+                    .filter_map(|r| r.role_name().map(str::to_owned)),
+            );
+            match page.next_token() {
+                Some(t) if !t.is_empty() && out.len() < 100_000 => next = Some(t.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Ends the session at AWS too (best effort: the local copy is gone either way).
+    pub fn logout(&self, access_token: &str) -> Result<()> {
+        let req = self.portal.logout().access_token(access_token);
+        self.transport
+            .rt
+            .block_on(req.send())
+            .map(|_| ())
+            .map_err(|e| sso_error("Logout", &self.portal_at, &e))
+    }
+}
+
+fn token_answer(out: &aws_sdk_ssooidc::operation::create_token::CreateTokenOutput) -> TokenAnswer {
+    TokenAnswer {
+        access_token: SecretString::from(out.access_token().unwrap_or_default()),
+        refresh_token: out
+            .refresh_token()
+            .filter(|t| !t.is_empty())
+            .map(SecretString::from),
+        expires_in: u64::try_from(out.expires_in()).unwrap_or(0),
+    }
+}
+
+/// Seconds since the epoch, for expiries.
+pub fn now_secs() -> u64 {
+    now()
+}

@@ -1,0 +1,329 @@
+//! A local IAM Identity Center for tests: the OIDC service (RegisterClient,
+//! StartDeviceAuthorization, CreateToken) and the portal (GetRoleCredentials, ListAccounts,
+//! ListAccountRoles, Logout) in their restJson1 wire formats, on 127.0.0.1, in a thread. A
+//! device code is approved when its verification URL is visited (what a BROWSER script does).
+//! Stopped on drop.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+#[derive(Default)]
+pub struct State {
+    /// account id → (name, roles)
+    pub accounts: BTreeMap<String, (String, Vec<String>)>,
+    /// (account, role) → (access key id, secret): what GetRoleCredentials hands out.
+    pub role_keys: BTreeMap<(String, String), (String, String)>,
+    /// Lifetime of the access tokens CreateToken issues.
+    pub token_secs: u64,
+    /// CreateToken with a refresh token is refused (InvalidGrantException).
+    pub refuse_refresh: bool,
+    /// How many calls of each operation (and "Visit" for the verification URL).
+    pub calls: BTreeMap<String, usize>,
+    /// Every token issued (access and refresh), to look for in files.
+    pub issued: Vec<String>,
+    devices: BTreeMap<String, (String, bool)>,
+    access: BTreeMap<String, u64>,
+    refresh: Vec<String>,
+    n: usize,
+}
+
+pub struct SsoServer {
+    pub port: u16,
+    pub state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+impl SsoServer {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(State {
+            token_secs: 3600,
+            ..State::default()
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (state2, stop2) = (Arc::clone(&state), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let state = Arc::clone(&state2);
+                std::thread::spawn(move || {
+                    let _ = serve(conn, port, &state);
+                });
+            }
+        });
+        Self {
+            port,
+            state,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn count(&self, op: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .calls
+            .get(op)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().unwrap())
+    }
+}
+
+impl Drop for SsoServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(conn: TcpStream, port: u16, state: &Mutex<State>) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut r = BufReader::new(conn.try_clone()?);
+    let mut out = conn;
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let line = line.trim_end_matches(['\r', '\n']).to_owned();
+        if line.is_empty() {
+            break;
+        }
+        head.push(line);
+    }
+    let header = |name: &str| {
+        head.iter().find_map(|h| {
+            let (k, v) = h.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    };
+    let len: usize = header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    r.read_exact(&mut body)?;
+    let target = head
+        .first()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("/")
+        .to_owned();
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let q: BTreeMap<String, String> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let s = |k: &str| input[k].as_str().unwrap_or_default().to_owned();
+    let bearer = header("x-amz-sso_bearer_token").unwrap_or_default();
+    let mut st = state.lock().unwrap();
+    let mut count = |op: &str| *st.calls.entry(op.to_owned()).or_default() += 1;
+    let (status, err, answer): (u16, Option<&str>, Value) = match path {
+        "/client/register" => {
+            count("RegisterClient");
+            st.n += 1;
+            let scopes = input["scopes"].as_array().map_or(0, Vec::len);
+            (
+                200,
+                None,
+                json!({
+                    "clientId": format!("cid-{}-{scopes}", st.n),
+                    "clientSecret": format!("csecret-{}", st.n),
+                    "clientIdIssuedAt": now(),
+                    "clientSecretExpiresAt": now() + 90 * 86400,
+                }),
+            )
+        }
+        "/device_authorization" => {
+            count("StartDeviceAuthorization");
+            st.n += 1;
+            let device = format!("dc-{}", st.n);
+            let user = format!("WXYZ-{:04}", st.n);
+            st.devices.insert(device.clone(), (user.clone(), false));
+            (
+                200,
+                None,
+                json!({
+                    "deviceCode": device,
+                    "userCode": user,
+                    "verificationUri": format!("http://127.0.0.1:{port}/device"),
+                    "verificationUriComplete": format!("http://127.0.0.1:{port}/device?user_code={user}"),
+                    "expiresIn": 120,
+                    "interval": 1,
+                }),
+            )
+        }
+        "/device" => {
+            count("Visit");
+            let code = q.get("user_code").cloned().unwrap_or_default();
+            for (user, approved) in st.devices.values_mut() {
+                if *user == code {
+                    *approved = true;
+                }
+            }
+            (200, None, json!({"approved": code}))
+        }
+        "/token" => {
+            let grant = s("grantType");
+            // No registration scopes, no refresh token (as AWS does).
+            let refreshable = !s("clientId").ends_with("-0");
+            let issue = |st: &mut State| {
+                st.n += 1;
+                let at = format!("sso-access-token-{:06}-{}", st.n, now());
+                let rt = format!("sso-refresh-token-{:06}-{}", st.n, now());
+                st.access.insert(at.clone(), now() + st.token_secs);
+                st.refresh.push(rt.clone());
+                st.issued.extend([at.clone(), rt.clone()]);
+                json!({"accessToken": at, "tokenType": "Bearer", "expiresIn": st.token_secs, "refreshToken": rt})
+            };
+            if grant == "refresh_token" {
+                count("CreateToken(refresh)");
+                if st.refuse_refresh || !st.refresh.contains(&s("refreshToken")) {
+                    (
+                        400,
+                        Some("InvalidGrantException"),
+                        json!({"error": "invalid_grant", "error_description": "Invalid refresh token provided"}),
+                    )
+                } else {
+                    (200, None, issue(&mut st))
+                }
+            } else {
+                count("CreateToken(device)");
+                match st.devices.get(&s("deviceCode")).cloned() {
+                    Some((_, true)) => {
+                        st.devices.remove(&s("deviceCode"));
+                        let mut t = issue(&mut st);
+                        if !refreshable {
+                            t.as_object_mut().unwrap().remove("refreshToken");
+                        }
+                        (200, None, t)
+                    }
+                    Some((_, false)) => (
+                        400,
+                        Some("AuthorizationPendingException"),
+                        json!({"error": "authorization_pending", "error_description": "Authorization is still pending"}),
+                    ),
+                    None => (
+                        400,
+                        Some("ExpiredTokenException"),
+                        json!({"error": "expired_token"}),
+                    ),
+                }
+            }
+        }
+        "/federation/credentials" => {
+            count("GetRoleCredentials");
+            let valid = st.access.get(&bearer).is_some_and(|exp| *exp > now());
+            let key = (
+                q.get("account_id").cloned().unwrap_or_default(),
+                q.get("role_name").cloned().unwrap_or_default(),
+            );
+            match (valid, st.role_keys.get(&key)) {
+                (false, _) => (
+                    401,
+                    Some("UnauthorizedException"),
+                    json!({"message": "Session token not found or invalid"}),
+                ),
+                (true, None) => (
+                    403,
+                    Some("ForbiddenException"),
+                    json!({"message": "No access"}),
+                ),
+                (true, Some((id, secret))) => (
+                    200,
+                    None,
+                    json!({"roleCredentials": {
+                        "accessKeyId": id, "secretAccessKey": secret,
+                        "sessionToken": format!("sso-role-session-{}", now()),
+                        "expiration": (now() + 3600) * 1000,
+                    }}),
+                ),
+            }
+        }
+        "/assignment/accounts" => {
+            count("ListAccounts");
+            // One account per page, so paging is exercised.
+            let ids: Vec<String> = st.accounts.keys().cloned().collect();
+            let start: usize = q
+                .get("next_token")
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            let page: Vec<Value> = ids.iter().skip(start).take(1).map(|id| {
+                json!({"accountId": id, "accountName": st.accounts[id].0, "emailAddress": "team@example.com"})
+            }).collect();
+            let mut a = json!({"accountList": page});
+            if start + 1 < ids.len() {
+                a["nextToken"] = json!((start + 1).to_string());
+            }
+            (200, None, a)
+        }
+        "/assignment/roles" => {
+            count("ListAccountRoles");
+            let id = q.get("account_id").cloned().unwrap_or_default();
+            let roles: Vec<Value> = st
+                .accounts
+                .get(&id)
+                .map(|(_, r)| r.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| json!({"roleName": r, "accountId": id}))
+                .collect();
+            (200, None, json!({"roleList": roles}))
+        }
+        "/logout" => {
+            count("Logout");
+            st.access.remove(&bearer);
+            (200, None, json!({}))
+        }
+        _ => (
+            404,
+            Some("ResourceNotFoundException"),
+            json!({"message": "no such path"}),
+        ),
+    };
+    drop(st);
+    let body = answer.to_string();
+    let mut resp = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    if let Some(e) = err {
+        resp.push_str(&format!("x-amzn-errortype: {e}\r\n"));
+    }
+    resp.push_str("\r\n");
+    resp.push_str(&body);
+    out.write_all(resp.as_bytes())?;
+    out.flush()
+}
