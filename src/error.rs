@@ -52,6 +52,9 @@ pub enum Error {
     Invalid(String),
     #[error("{path}: {why}")]
     BadConfig { path: PathBuf, why: String },
+    /// A file of 1Password's shell plugin that does not say which item it means.
+    #[error("{path}: not a 1Password shell plugin default: {why}")]
+    OpPluginFile { path: PathBuf, why: String },
     #[error("no item chosen for this directory")]
     NoDefault,
     #[error("cancelled")]
@@ -221,6 +224,9 @@ impl Error {
                 format!("add it with `op-aws item edit {item} --set-secret LABEL`, or rename a field with `op-aws item edit {item} --rename OLD=NEW`")
             }
             Self::BadConfig { .. } => "fix the file, or move it away to start from the defaults".into(),
+            Self::OpPluginFile { .. } => {
+                "op-aws left it as it is; choose that item with `op-aws use op://VAULT/ITEM --directory DIR` (or --global) instead".into()
+            }
             Self::NoDefault => "choose one with `op-aws use ITEM` (or pass `--item ITEM`)".into(),
             Self::OpNotInstalled => {
                 "install the 1Password CLI (https://developer.1password.com/docs/cli/get-started/) or set OP_AWS_OP_PATH".into()
@@ -313,6 +319,10 @@ mod tests {
                 path: p(),
                 why: h(),
             },
+            Error::OpPluginFile {
+                path: p(),
+                why: h(),
+            },
             Error::NoDefault,
             Error::Cancelled,
             Error::OnePassword(h()),
@@ -384,6 +394,7 @@ mod tests {
                 | Error::MissingField { .. }
                 | Error::Invalid(_)
                 | Error::BadConfig { .. }
+                | Error::OpPluginFile { .. }
                 | Error::NoDefault
                 | Error::Cancelled
                 | Error::OnePassword(_)
