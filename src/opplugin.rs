@@ -442,6 +442,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_config_dir_is_ops_choice() {
+        let t = tempfile::tempdir().unwrap();
+        let home = t.path().join("h");
+        let xdg = t.path().join("x");
+        let caller = |extra: &[(&str, &str)]| {
+            let mut vars = vec![
+                ("HOME".to_owned(), home.clone().into_os_string()),
+                ("XDG_CONFIG_HOME".to_owned(), xdg.clone().into_os_string()),
+            ];
+            vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).into())));
+            Caller::new(vars, "/w".into(), false)
+        };
+        // None exists: the last candidate.
+        assert_eq!(config_dir(&caller(&[])).unwrap(), xdg.join("op"));
+        std::fs::create_dir_all(home.join(".config/op")).unwrap();
+        assert_eq!(config_dir(&caller(&[])).unwrap(), home.join(".config/op"));
+        std::fs::create_dir_all(xdg.join(".op")).unwrap();
+        assert_eq!(config_dir(&caller(&[])).unwrap(), xdg.join(".op"));
+        std::fs::create_dir_all(home.join(".op")).unwrap();
+        assert_eq!(config_dir(&caller(&[])).unwrap(), home.join(".op"));
+        assert_eq!(
+            config_dir(&caller(&[("OP_CONFIG_DIR", "rel/op")])).unwrap(),
+            PathBuf::from("/w/rel/op")
+        );
+        assert_eq!(
+            global_file(&caller(&[])).unwrap(),
+            home.join(".op/plugins/used_items/aws.json")
+        );
+    }
+
+    #[test]
     fn both_file_shapes_name_the_item_by_ids() {
         let global = br#"[{"account_id":"ACC","vault_id":"vlt1","item_id":"itm1"}]"#;
         assert_eq!(parse(global).unwrap(), "op://vlt1/itm1");
