@@ -2,8 +2,11 @@
 #
 # `op-aws activate bash` prints a prelude before this file:
 #   __op_aws_wrapped=(aws cdk ...)   the commands to wrap (from `op-aws list`)
+#   __op_aws_op_plugins=PATH         1Password's plugins.sh, if it aliases some of them
+#   __op_aws_op_aliased=(aws ...)    those it aliases
+#   __op_aws_op_rc=PATH              the rc file that sources it, if known
 # shellcheck shell=bash
-# shellcheck disable=SC2154 # __op_aws_wrapped is set by the prelude.
+# shellcheck disable=SC2154 # the __op_aws_ variables above are set by the prelude.
 
 # Include guard: sourcing this twice defines nothing twice.
 if [[ -z "${__op_aws_loaded-}" ]]; then
@@ -15,6 +18,11 @@ if [[ -z "${__op_aws_loaded-}" ]]; then
     # new directory, session item or profile runs `op-aws hook-env` (one process).
     __op_aws_hook() {
         \builtin local __op_aws_status=$?
+        # Once, at the first prompt: aliases made after this file was sourced.
+        if [[ -n "${__op_aws_alias_recheck-}" ]]; then
+            __op_aws_alias_recheck=
+            __op_aws_warn_aliases
+        fi
         \builtin local __op_aws_key="${PWD}|${OP_AWS_SESSION_ITEM-}|${AWS_PROFILE-}"
         if [[ "${__op_aws_state-}" != "${__op_aws_key}" ]]; then
             __op_aws_state=${__op_aws_key}
@@ -70,6 +78,37 @@ if [[ -z "${__op_aws_loaded-}" ]]; then
     done
     \builtin unset __op_aws_cmd
 
+    # bash runs an alias before any function of the same name, so 1Password's plugins.sh
+    # (`alias aws="op plugin run -- aws"`) silently takes `aws` away from op-aws. Say so, once
+    # per name, on stderr; the alias stays: it is the user's, and the hint says how to drop it.
+    __op_aws_warn_aliases() {
+        \builtin shopt -q expand_aliases || \builtin return 0
+        \builtin local __op_aws_c __op_aws_from __op_aws_names='' __op_aws_theirs=''
+        for __op_aws_c in "${__op_aws_wrapped[@]}"; do
+            \builtin alias -- "${__op_aws_c}" >/dev/null 2>&1 || continue
+            [[ " ${__op_aws_alias_warned-} " != *" ${__op_aws_c} "* ]] || continue
+            __op_aws_alias_warned="${__op_aws_alias_warned-} ${__op_aws_c}"
+            __op_aws_names+=" ${__op_aws_c}"
+            __op_aws_from=''
+            if [[ -n "${__op_aws_op_plugins}" && " ${__op_aws_op_aliased[*]-} " == *" ${__op_aws_c} "* ]]; then
+                __op_aws_from=", set by ${__op_aws_op_plugins}"
+                __op_aws_theirs=1
+            fi
+            # shellcheck disable=SC2016 # the backquotes are text.
+            \builtin printf 'op-aws: warning: `%s` is an alias (for `%s`%s), and bash runs an alias before any function: `%s` bypasses op-aws\n' \
+                "${__op_aws_c}" "${BASH_ALIASES[${__op_aws_c}]-}" "${__op_aws_from}" "${__op_aws_c}" >&2
+        done
+        [[ -n "${__op_aws_names}" ]] || \builtin return 0
+        if [[ -n "${__op_aws_theirs}" ]]; then
+            # shellcheck disable=SC2016 # the backquotes are text.
+            \builtin printf 'hint: remove `source %s` from %s (`op-aws import --from-1password-plugin` brings its defaults over), or run `unalias%s`\n' \
+                "${__op_aws_op_plugins}" "${__op_aws_op_rc:-your shell startup file}" "${__op_aws_names}" >&2
+        else
+            # shellcheck disable=SC2016 # the backquotes are text.
+            \builtin printf 'hint: remove the alias from your shell startup files, or run `unalias%s`\n' "${__op_aws_names}" >&2
+        fi
+    }
+
     # aws --profile <TAB> (and --profile=<TAB>) from `op-aws profiles`; anything else goes to
     # the AWS CLI's own completer when it is installed.
     __op_aws_complete_aws() {
@@ -121,5 +160,7 @@ if [[ -z "${__op_aws_loaded-}" ]]; then
     fi
 
     # The state here right away, for scripts that source this and never show a prompt.
+    __op_aws_warn_aliases
     __op_aws_hook
+    __op_aws_alias_recheck=1
 fi

@@ -2,6 +2,9 @@
 #
 # `op-aws activate fish` prints a prelude before this file:
 #   set -g __op_aws_wrapped aws cdk ...   the commands to wrap (from `op-aws list`)
+#   set -g __op_aws_op_plugins PATH       1Password's plugins.sh, if it aliases some of them
+#   set -g __op_aws_op_aliased aws ...    those it aliases
+#   set -g __op_aws_op_rc PATH            the rc file that sources it, if known
 
 # Include guard: sourcing this twice defines nothing twice.
 if not set -q __op_aws_loaded
@@ -54,6 +57,35 @@ if not set -q __op_aws_loaded
         end
     end
     set -e __op_aws_cmd
+
+    # fish's `alias` defines a function, so whichever is defined last wins: 1Password's
+    # plugins.sh sourced before this file loses `aws` to op-aws, sourced after it takes `aws`
+    # away. Check once, at the first prompt, and say so on stderr.
+    function __op_aws_check_aliases --on-event fish_prompt
+        functions -e __op_aws_check_aliases
+        set -l names
+        set -l theirs
+        for c in $__op_aws_wrapped
+            functions -q -- $c; or continue
+            set -l desc (functions --details --verbose -- $c)[5]
+            test "$desc" = "$c with credentials from op-aws"; and continue
+            set -a names $c
+            set -l from
+            if test -n "$__op_aws_op_plugins"; and contains -- $c $__op_aws_op_aliased
+                set from ", set by $__op_aws_op_plugins"
+                set theirs 1
+            end
+            printf 'op-aws: warning: `%s` was defined again after op-aws (%s%s): `%s` bypasses op-aws\n' $c "$desc" "$from" $c >&2
+        end
+        set -q names[1]; or return 0
+        set -l rc $__op_aws_op_rc
+        test -n "$rc"; or set rc config.fish
+        if set -q theirs[1]
+            printf 'hint: remove `source %s` from %s (`op-aws import --from-1password-plugin` brings its defaults over), or source it before op-aws\n' $__op_aws_op_plugins $rc >&2
+        else
+            printf 'hint: define %s before `op-aws activate fish | source`, or not at all\n' "$names" >&2
+        end
+    end
 
     # aws --profile <TAB> (and --profile=<TAB>) from `op-aws profiles`.
     complete -c aws -l profile -x -a '(command op-aws profiles 2>/dev/null)' -d 'AWS profile'

@@ -2,6 +2,9 @@
 #
 # `op-aws activate zsh` prints a prelude before this file:
 #   __op_aws_wrapped=(aws cdk ...)   the commands to wrap (from `op-aws list`)
+#   __op_aws_op_plugins=PATH         1Password's plugins.sh, if it aliases some of them
+#   __op_aws_op_aliased=(aws ...)    those it aliases
+#   __op_aws_op_rc=PATH              the rc file that sources it, if known
 
 # Include guard: sourcing this twice defines nothing twice.
 if [[ -z "${__op_aws_loaded-}" ]]; then
@@ -35,6 +38,11 @@ if [[ -z "${__op_aws_loaded-}" ]]; then
     # and __op_aws_hook returns its own last status only to the hook runner.
     __op_aws_precmd() {
         \builtin local __op_aws_status=$?
+        # Once, at the first prompt: aliases made after this file was sourced.
+        if [[ -n "${__op_aws_alias_recheck-}" ]]; then
+            __op_aws_alias_recheck=
+            __op_aws_warn_aliases
+        fi
         __op_aws_hook
         \builtin return "${__op_aws_status}"
     }
@@ -81,6 +89,35 @@ if [[ -z "${__op_aws_loaded-}" ]]; then
         functions[${__op_aws_cmd}]="\\command op-aws run -- ${__op_aws_cmd} \"\$@\""
     done
     \builtin unset __op_aws_cmd
+
+    # zsh expands an alias before it looks for a function, so 1Password's plugins.sh
+    # (`alias aws="op plugin run -- aws"`) silently takes `aws` away from op-aws. Say so, once
+    # per name, on stderr; the alias stays: it is the user's, and the hint says how to drop it.
+    __op_aws_warn_aliases() {
+        [[ -o aliases ]] || \builtin return 0
+        \builtin emulate -L zsh
+        \builtin local __op_aws_c __op_aws_from __op_aws_names='' __op_aws_theirs=''
+        for __op_aws_c in "${__op_aws_wrapped[@]}"; do
+            (( ${+aliases[${__op_aws_c}]} )) || continue
+            [[ " ${__op_aws_alias_warned-} " != *" ${__op_aws_c} "* ]] || continue
+            typeset -g __op_aws_alias_warned="${__op_aws_alias_warned-} ${__op_aws_c}"
+            __op_aws_names+=" ${__op_aws_c}"
+            __op_aws_from=''
+            if [[ -n "${__op_aws_op_plugins}" && ${__op_aws_op_aliased[(Ie)${__op_aws_c}]} -gt 0 ]]; then
+                __op_aws_from=", set by ${__op_aws_op_plugins}"
+                __op_aws_theirs=1
+            fi
+            \builtin printf 'op-aws: warning: `%s` is an alias (for `%s`%s), and zsh expands an alias before any function: `%s` bypasses op-aws\n' \
+                "${__op_aws_c}" "${aliases[${__op_aws_c}]}" "${__op_aws_from}" "${__op_aws_c}" >&2
+        done
+        [[ -n "${__op_aws_names}" ]] || \builtin return 0
+        if [[ -n "${__op_aws_theirs}" ]]; then
+            \builtin printf 'hint: remove `source %s` from %s (`op-aws import --from-1password-plugin` brings its defaults over), or run `unalias%s`\n' \
+                "${__op_aws_op_plugins}" "${__op_aws_op_rc:-your shell startup file}" "${__op_aws_names}" >&2
+        else
+            \builtin printf 'hint: remove the alias from your shell startup files, or run `unalias%s`\n' "${__op_aws_names}" >&2
+        fi
+    }
 
     __op_aws_profiles() {
         \builtin emulate -L zsh
@@ -130,5 +167,7 @@ if [[ -z "${__op_aws_loaded-}" ]]; then
     add-zsh-hook precmd __op_aws_precmd
 
     # The state here right away, for scripts that source this and never show a prompt.
+    __op_aws_warn_aliases
     __op_aws_hook
+    typeset -g __op_aws_alias_recheck=1
 fi

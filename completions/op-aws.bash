@@ -1175,7 +1175,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__import)
-            opts="-y -h -V --profile --all --from-env --name --remove-plaintext --yes --store --help --version"
+            opts="-y -h -V --profile --all --from-env --name --remove-plaintext --yes --from-1password-plugin --store --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1186,6 +1186,10 @@ _op__aws() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from-1password-plugin)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -127,12 +127,13 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subc
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l profile -d 'A profile to import (repeatable)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l name -d 'The item\'s name, for a single profile (default: the profile\'s name)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l from-1password-plugin -d 'Turn the 1Password shell plugin\'s defaults into op-aws defaults naming the same items: its global default, and each DIR/.op/plugins/aws.json at or below DIR (default: your home). 1Password\'s files are left as they are' -r -F
 complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l store -d '[hidden] Where to put the items: local or 1password (default: the configured store)' -r -f -a "local\t''
 1password\t''"
 complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l all -d 'Every profile with keys in the credentials file'
 complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l from-env -d 'Import AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment'
 complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l remove-plaintext -d 'Then delete exactly the imported key lines from the credentials file'
-complete -c op-aws -n "__fish_op_aws_using_subcommand import" -s y -l yes -d 'Do not ask before removing'
+complete -c op-aws -n "__fish_op_aws_using_subcommand import" -s y -l yes -d 'Do not ask before removing key lines or replacing a default'
 complete -c op-aws -n "__fish_op_aws_using_subcommand import" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand import" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand rotate" -s y -l yes -d 'Do not ask first'

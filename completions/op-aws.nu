@@ -179,7 +179,8 @@ module completions {
     --from-env                # Import AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment
     --name: string            # The item's name, for a single profile (default: the profile's name)
     --remove-plaintext        # Then delete exactly the imported key lines from the credentials file
-    --yes(-y)                 # Do not ask before removing
+    --yes(-y)                 # Do not ask before removing key lines or replacing a default
+    --from-1password-plugin: path # Turn the 1Password shell plugin's defaults into op-aws defaults naming the same items: its global default, and each DIR/.op/plugins/aws.json at or below DIR (default: your home). 1Password's files are left as they are
     --store: string@"nu-complete op-aws import store" # [hidden] Where to put the items: local or 1password (default: the configured store)
     --help(-h)                # Print help
     --version(-V)             # Print version

@@ -52,6 +52,9 @@ pub enum Error {
     Invalid(String),
     #[error("{path}: {why}")]
     BadConfig { path: PathBuf, why: String },
+    /// A file of 1Password's shell plugin that does not say which item it means.
+    #[error("{path}: not a 1Password shell plugin default: {why}")]
+    OpPluginFile { path: PathBuf, why: String },
     #[error("no item chosen for this directory")]
     NoDefault,
     /// No default here but a project file's, which is not trusted (`why`: "is not trusted",
@@ -255,6 +258,9 @@ impl Error {
                 format!("add it with `op-aws item edit {item} --set-secret LABEL`, or rename a field with `op-aws item edit {item} --rename OLD=NEW`")
             }
             Self::BadConfig { .. } => "fix the file, or move it away to start from the defaults".into(),
+            Self::OpPluginFile { .. } => {
+                "op-aws left it as it is; choose that item with `op-aws use op://VAULT/ITEM --directory DIR` (or --global) instead".into()
+            }
             Self::NoDefault => "choose one with `op-aws use ITEM` (or pass `--item ITEM`)".into(),
             Self::UntrustedProject { dir, .. } => format!(
                 "read it, then run `op-aws trust {}`; or choose an item with `op-aws use ITEM`",
@@ -377,6 +383,10 @@ mod tests {
                 path: p(),
                 why: h(),
             },
+            Error::OpPluginFile {
+                path: p(),
+                why: h(),
+            },
             Error::NoDefault,
             Error::UntrustedProject {
                 path: p(),
@@ -482,6 +492,7 @@ mod tests {
                 | Error::MissingField { .. }
                 | Error::Invalid(_)
                 | Error::BadConfig { .. }
+                | Error::OpPluginFile { .. }
                 | Error::NoDefault
                 | Error::UntrustedProject { .. }
                 | Error::Cancelled

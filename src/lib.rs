@@ -19,6 +19,7 @@ pub mod inject;
 pub mod item;
 pub mod notice;
 pub mod onepassword;
+pub mod opplugin;
 pub mod plaintext;
 pub mod process;
 pub mod project;

@@ -13,6 +13,7 @@ mod injection;
 mod keys;
 mod nu;
 mod onepassword;
+mod opplugin;
 mod resolver;
 mod sdks;
 mod shells;

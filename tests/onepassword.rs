@@ -14,7 +14,7 @@ fn fake_op_source() -> PathBuf {
 }
 
 /// A test env whose PATH starts with a directory holding the fake `op`.
-pub(crate) fn op_env() -> TestEnv {
+pub fn op_env() -> TestEnv {
     let mut env = TestEnv::new();
     let bin = env.root.path().join("op-bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -24,7 +24,7 @@ pub(crate) fn op_env() -> TestEnv {
     env
 }
 
-pub(crate) fn config(env: &TestEnv, toml: &str) {
+pub fn config(env: &TestEnv, toml: &str) {
     std::fs::create_dir_all(env.config_dir()).unwrap();
     std::fs::write(env.config_dir().join("config.toml"), toml).unwrap();
 }
@@ -34,7 +34,7 @@ pub(crate) fn fake_dir(env: &TestEnv) -> PathBuf {
 }
 
 /// An item as `op item get --format json` prints it.
-pub(crate) fn op_item(id: &str, vault: &str, title: &str, fields: Value) -> Value {
+pub fn op_item(id: &str, vault: &str, title: &str, fields: Value) -> Value {
     json!({
         "id": id, "title": title, "version": 1,
         "vault": {"id": format!("v-{}", vault.to_lowercase()), "name": vault},
@@ -44,7 +44,7 @@ pub(crate) fn op_item(id: &str, vault: &str, title: &str, fields: Value) -> Valu
     })
 }
 
-pub(crate) fn key_fields(key_id: &str, secret: &str) -> Value {
+pub fn key_fields(key_id: &str, secret: &str) -> Value {
     json!([
         {"id": "notesPlain", "type": "STRING", "purpose": "NOTES", "label": "notesPlain", "value": ""},
         {"id": "f1", "type": "STRING", "label": "access key id", "value": key_id},
@@ -53,7 +53,7 @@ pub(crate) fn key_fields(key_id: &str, secret: &str) -> Value {
     ])
 }
 
-pub(crate) fn put_items(env: &TestEnv, items: &[Value]) {
+pub fn put_items(env: &TestEnv, items: &[Value]) {
     std::fs::create_dir_all(fake_dir(env)).unwrap();
     std::fs::write(
         fake_dir(env).join("items.json"),
@@ -62,7 +62,7 @@ pub(crate) fn put_items(env: &TestEnv, items: &[Value]) {
     .unwrap();
 }
 
-pub(crate) fn calls(env: &TestEnv) -> Vec<Value> {
+pub fn calls(env: &TestEnv) -> Vec<Value> {
     std::fs::read_to_string(fake_dir(env).join("calls.log"))
         .unwrap_or_default()
         .lines()

@@ -2,7 +2,8 @@ use op_aws::awsfiles::AwsFiles;
 use op_aws::caller::Caller;
 use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
-use op_aws::{agent, vault};
+use op_aws::error::printable;
+use op_aws::{agent, opplugin, vault};
 
 /// Past this, a key is due for `op-aws rotate` (AWS's own advice is 90 days).
 const KEY_AGE_WARN_DAYS: u64 = 90;
@@ -64,6 +65,9 @@ impl Args {
         match c.integration() {
             Some(sh) => report(true, format!("shell integration loaded ({sh})")),
             None => report(false, "shell integration not loaded: add `eval \"$(op-aws activate bash)\"` (or zsh, fish, nu) to your rc file".into()),
+        }
+        for (ok, what) in plugin_aliases(&ctx) {
+            report(ok, what);
         }
         if ctx.config.store == StoreKind::Local {
             if vault::exists(&ctx.dirs) {
@@ -171,6 +175,73 @@ impl Args {
         }
         Ok(())
     }
+}
+
+/// 1Password's `plugins.sh` (`alias aws="op plugin run -- aws"`): an alias wins over op-aws's
+/// function in bash and zsh, and in fish when sourced after op-aws. Found in the rc files, or
+/// from the `OP_PLUGIN_ALIASES_SOURCED` it exports.
+fn plugin_aliases(ctx: &Ctx) -> Vec<(bool, String)> {
+    let c = &ctx.caller;
+    let wrapped = ctx.config.wrapped();
+    let shown = |p: &std::path::Path| printable(&p.display().to_string());
+    let fix = "`op-aws import --from-1password-plugin` brings its defaults over";
+    let mut out = Vec::new();
+    let found = opplugin::rc_files(c, None)
+        .and_then(|rc| opplugin::shadowing(c, &rc, &wrapped))
+        .unwrap_or_default();
+    for s in found
+        .iter()
+        .filter(|s| !s.aliased.is_empty() && !s.overridden)
+    {
+        let rc = s.rc.as_deref().map(shown).unwrap_or_default();
+        out.push((
+            false,
+            format!(
+                "{rc} sources {}, whose aliases for {} win over op-aws's functions (`op plugin run` runs them, not op-aws): remove that line ({fix})",
+                shown(&s.plugins_sh),
+                s.aliased.join(", ")
+            ),
+        ));
+    }
+    if out.is_empty() && c.var_os(opplugin::ALIASES_SOURCED_VAR).is_some() {
+        let plugins = opplugin::plugins_sh(c).ok();
+        let aliased = plugins
+            .as_deref()
+            .map(|p| opplugin::aliased(p, &wrapped))
+            .unwrap_or_default();
+        let file = plugins.as_deref().map_or_else(
+            || "1Password's plugins.sh".to_owned(),
+            |p| format!("1Password's {}", shown(p)),
+        );
+        if !plugins.as_deref().is_some_and(std::path::Path::is_file) {
+            out.push((false, format!(
+                "{} is set: this shell sourced 1Password's plugins.sh, and op-aws cannot tell what it aliases ({file} does not exist): its aliases win over op-aws's functions; see `alias`",
+                opplugin::ALIASES_SOURCED_VAR
+            )));
+        } else if !aliased.is_empty() {
+            out.push((false, format!(
+                "{} is set: this shell sourced {file}, whose aliases for {} win over op-aws's functions: remove the `source` line from your rc file ({fix}), or `unalias {}`",
+                opplugin::ALIASES_SOURCED_VAR,
+                aliased.join(", "),
+                aliased.join(" ")
+            )));
+        } else {
+            out.push((
+                true,
+                format!(
+                    "{} is set, but {file} aliases none of the wrapped commands",
+                    opplugin::ALIASES_SOURCED_VAR
+                ),
+            ));
+        }
+    }
+    if out.is_empty() {
+        out.push((
+            true,
+            "no 1Password shell plugin aliases for the wrapped commands".into(),
+        ));
+    }
+    out
 }
 
 fn real_path(p: &std::path::Path) -> std::path::PathBuf {

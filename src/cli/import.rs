@@ -1,11 +1,15 @@
 use std::collections::HashSet;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use op_aws::awsfiles::AwsFiles;
 use op_aws::caller::Caller;
 use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
+use op_aws::error::printable;
 use op_aws::import::{self, Import};
+use op_aws::opplugin::{self, Change, Target};
+use op_aws::scope::Defaults;
 use op_aws::{plaintext, prompt};
 
 /// Import plaintext keys from ~/.aws/credentials (or the environment) into the vault.
@@ -26,9 +30,19 @@ pub struct Args {
     /// Then delete exactly the imported key lines from the credentials file.
     #[arg(long)]
     remove_plaintext: bool,
-    /// Do not ask before removing.
+    /// Do not ask before removing key lines or replacing a default.
     #[arg(long, short)]
     yes: bool,
+    /// Turn the 1Password shell plugin's defaults into op-aws defaults naming the same items:
+    /// its global default, and each DIR/.op/plugins/aws.json at or below DIR (default: your
+    /// home). 1Password's files are left as they are.
+    #[arg(
+        long = "from-1password-plugin",
+        value_name = "DIR",
+        num_args = 0..,
+        conflicts_with_all = ["profile", "all", "from_env", "name", "remove_plaintext", "store"]
+    )]
+    from_1password_plugin: Option<Vec<PathBuf>>,
     /// [hidden] Where to put the items: local or 1password (default: the configured store).
     #[arg(long, hide = true, value_parser = ["local", "1password"])]
     store: Option<String>,
@@ -37,6 +51,9 @@ pub struct Args {
 impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
         let ctx = Ctx::new(caller)?;
+        if let Some(dirs) = &self.from_1password_plugin {
+            return from_1password_plugin(&ctx, dirs, self.yes);
+        }
         let items = if self.from_env {
             vec![import::from_env(
                 &ctx.caller,
@@ -72,6 +89,102 @@ impl Args {
         }
         Ok(())
     }
+}
+
+/// `--from-1password-plugin`: one line per default made (or kept), one per file that could not
+/// be used; a different op-aws default is replaced only after asking, or with `--yes`.
+fn from_1password_plugin(ctx: &Ctx, dirs: &[PathBuf], yes: bool) -> anyhow::Result<()> {
+    let roots = if dirs.is_empty() {
+        vec![ctx.caller.home()?]
+    } else {
+        dirs.to_vec()
+    };
+    let scan = opplugin::scan(&ctx.caller, &roots)?;
+    if scan.found.is_empty() && scan.failed.is_empty() {
+        let below: Vec<String> = scan
+            .roots
+            .iter()
+            .map(|r| printable(&r.display().to_string()))
+            .collect();
+        anyhow::bail!(
+            "nothing to import: no 1Password shell plugin defaults in {} or .op/plugins/aws.json at or below {}\nhint: name the directories that have them (`op-aws import --from-1password-plugin ~/work`); set OP_CONFIG_DIR if op's config is elsewhere",
+            printable(&scan.global_file.display().to_string()),
+            below.join(", ")
+        );
+    }
+    let defaults = Defaults::load(&ctx.dirs).context("cannot import")?;
+    let mut failed = 0;
+    let mut kept = 0;
+    for f in &scan.found {
+        let place = match &f.target {
+            Target::Global => "the global default".to_owned(),
+            Target::Directory(d) => format!(
+                "the default in {} and below",
+                printable(&d.display().to_string())
+            ),
+        };
+        let from = printable(&f.source.display().to_string());
+        let item = &f.item;
+        let replacing = match opplugin::change(&defaults, f) {
+            Change::Same => {
+                eprintln!("op-aws: {item} is already {place} (from {from})");
+                continue;
+            }
+            Change::New => None,
+            Change::Replace(old) => {
+                let old = printable(&old);
+                let ask = || {
+                    prompt::confirm(
+                        &format!("op-aws: {old} is {place}; replace it with {item} (from {from})?"),
+                        false,
+                    )
+                };
+                let replace = yes || (ctx.caller.terminal && ask()?);
+                if !replace {
+                    eprintln!("op-aws: kept {old} as {place}, not {item} (from {from})");
+                    kept += 1;
+                    continue;
+                }
+                Some(old)
+            }
+        };
+        match opplugin::apply(&ctx.dirs, f) {
+            Ok(()) => match replacing {
+                Some(old) => eprintln!("op-aws: {item} is {place}, instead of {old} (from {from})"),
+                None => eprintln!("op-aws: {item} is {place} (from {from})"),
+            },
+            Err(e) => {
+                eprint!(
+                    "{}",
+                    op_aws::error::render(&format!("cannot import {from}: {e}"), None)
+                );
+                failed += 1;
+            }
+        }
+    }
+    for e in &scan.failed {
+        eprint!("{}", op_aws::error::render(&e.to_string(), None));
+        failed += 1;
+    }
+    if let Some(hint) = scan.failed.iter().find_map(op_aws::Error::hint) {
+        eprintln!("hint: {hint}");
+    }
+    if kept > 0 {
+        eprintln!(
+            "hint: to replace op-aws's own defaults with 1Password's, run it again with --yes"
+        );
+    }
+    if ctx.config.store != StoreKind::OnePassword && !scan.found.is_empty() {
+        eprintln!(
+            "op-aws: note: your store is {}: op:// items are read from 1Password all the same; to make 1Password the store for every name, add store = \"1password\" to {}",
+            ctx.config.store.name(),
+            printable(&ctx.dirs.config_file().display().to_string())
+        );
+    }
+    if failed > 0 || kept > 0 {
+        return Err(super::SilentExit(1).into());
+    }
+    Ok(())
 }
 
 /// Stores the items and says so.
