@@ -81,6 +81,9 @@ enum Request {
     },
     /// The identity's public recipient.
     Recipient,
+    /// The environment (or credentials) for a caller and its request: the resolver runs here
+    /// ([`crate::broker`]).
+    Resolve(Box<crate::broker::Asked>),
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -100,12 +103,15 @@ struct Response {
     list: Option<Vec<vault::Listing>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<AgentStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved: Option<Box<crate::broker::Answer>>,
 }
 
 impl Response {
     fn fail(e: &Error) -> Self {
         let code = match e {
             Error::Locked => "locked",
+            Error::NeedsCaller(_) => "caller",
             Error::NoSuchItem(_) => "no_such_item",
             Error::ItemExists(_) => "item_exists",
             _ => "invalid",
@@ -189,6 +195,7 @@ impl Client {
         };
         Err(match resp.code.as_deref() {
             Some("locked") => Error::Locked,
+            Some("caller") => Error::NeedsCaller("the caller"),
             Some("no_such_item") => Error::NoSuchItem(error),
             Some("item_exists") => Error::ItemExists(error),
             Some("invalid") => Error::Remote {
@@ -272,6 +279,28 @@ pub fn session(dirs: &Dirs, dir: &Path, key: &str) -> Result<Option<Zeroizing<St
     match ask(dirs, &req) {
         Ok(r) => Ok(r.and_then(|r| r.value)),
         Err(Error::Locked) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// How long a client waits for a resolution: the agent may be calling STS (20 s per call, a
+/// retry) or Identity Center for it.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Asks the agent to resolve for a caller. `Ok(None)`: no agent runs, or the caller must do it
+/// itself (a terminal, op, a browser).
+pub fn resolve(dirs: &Dirs, asked: crate::broker::Asked) -> Result<Option<crate::broker::Answer>> {
+    let Some(c) = Client::connect(dirs)? else {
+        return Ok(None);
+    };
+    c.reader
+        .get_ref()
+        .set_read_timeout(Some(RESOLVE_TIMEOUT))
+        .map_err(|e| Error::Agent(e.to_string()))?;
+    let req = Request::Resolve(Box::new(asked));
+    match c.call(&req) {
+        Ok(r) => Ok(r.resolved.map(|b| *b)),
+        Err(Error::NeedsCaller(_)) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -650,6 +679,21 @@ fn handle(mut stream: UnixStream, state: &Mutex<State>) {
                 }
             };
             match serde_json::from_slice::<Request>(&line) {
+                // Resolving may call STS for seconds: never under the state's lock, which every
+                // other request (the ones this one makes back to the agent included) needs.
+                Ok(Request::Resolve(asked)) => match state.lock().map(|s| s.dirs.clone()) {
+                    Ok(dirs) => match crate::broker::serve(&dirs, &asked) {
+                        Ok(a) => Response {
+                            resolved: Some(Box::new(a)),
+                            ..Response::default()
+                        },
+                        Err(e) => Response::fail(&e),
+                    },
+                    Err(_) => Response {
+                        error: Some("internal error".into()),
+                        ..Response::default()
+                    },
+                },
                 Ok(req) => answer(req, state),
                 Err(e) => Response {
                     error: Some(format!("bad request: {}", crate::vault::json_error(&e))),
@@ -748,6 +792,8 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
                 Err(e) => r = Response::fail(&e),
             },
         },
+        // Answered in `handle`, away from the state's lock.
+        Request::Resolve(_) => r = Response::fail(&Error::NeedsCaller("the caller")),
         Request::Recipient => match &s.identity {
             None => r = Response::fail(&Error::Locked),
             Some(id) => r.value = Some(Zeroizing::new(id.recipient().to_string())),

@@ -9,6 +9,9 @@ pub struct Ctx {
     pub caller: Caller,
     pub dirs: Dirs,
     pub config: Config,
+    /// The agent resolving for a caller ([`crate::broker`]): what needs the caller itself (a
+    /// terminal, `op`, a browser) is refused with `Error::NeedsCaller`, never attempted.
+    pub in_agent: bool,
 }
 
 impl Ctx {
@@ -19,6 +22,18 @@ impl Ctx {
             caller,
             dirs,
             config,
+            in_agent: false,
+        })
+    }
+
+    /// The context the agent resolves in for `caller`: the agent's own directories.
+    pub fn in_agent(caller: Caller, dirs: Dirs) -> Result<Self> {
+        let config = Config::load(&dirs)?;
+        Ok(Self {
+            caller,
+            dirs,
+            config,
+            in_agent: true,
         })
     }
 }

@@ -150,6 +150,9 @@ pub enum Error {
     },
     #[error("SSO session {session:?} needs a sign-in, and no one is here to approve it")]
     SsoSignInNeeded { session: String, flag: String },
+    /// In the agent: this needs the calling process itself (its terminal, `op`, a browser).
+    #[error("{0} must do this itself")]
+    NeedsCaller(&'static str),
     #[error("an MFA code is needed for {serial} and there is no terminal to ask on")]
     MfaNoTerminal { serial: String, item: String },
 }
@@ -471,6 +474,7 @@ mod tests {
                 session: h(),
                 flag: h(),
             },
+            Error::NeedsCaller("the caller"),
         ];
         for e in &all {
             match e {
@@ -518,6 +522,7 @@ mod tests {
                 | Error::SsoCall { .. }
                 | Error::SsoUnreachable { .. }
                 | Error::SsoSignInNeeded { .. }
+                | Error::NeedsCaller(_)
                 | Error::Rotation { .. } => {}
             }
         }

@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod awsfiles;
+pub mod broker;
 pub mod caller;
 pub mod config;
 pub mod creds;

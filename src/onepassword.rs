@@ -336,6 +336,10 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
     {
         return Ok(item);
     }
+    // op authorizes the caller's terminal session (and may prompt it): never from the agent.
+    if ctx.in_agent {
+        return Err(Error::NeedsCaller("a 1Password read"));
+    }
     // No person to ask and metered reads: a machine's reads are kept by an agent, started
     // here without a passphrase (it holds only what op returns), so a CI job that runs `aws`
     // 200 times reads each item once.

@@ -81,6 +81,8 @@ pub struct Resolution {
     pub bound_in: Option<PathBuf>,
     /// The IAM Identity Center session whose token signs the profile's chain (no item then).
     pub sso: Option<crate::sso::Session>,
+    /// The override notice the agent already decided on ([`Self::override_notice`]).
+    told: Option<String>,
     pub region: Option<Region>,
     /// For `Env` and `Credentials`.
     pub creds: Option<Credentials>,
@@ -111,8 +113,38 @@ impl Resolution {
         (!set_aside.item.eq_ignore_ascii_case(&first.item)).then_some((first, set_aside))
     }
 
+    /// What the agent answered (see [`crate::broker`]): the environment and credentials, and
+    /// the notice it decided on; nothing of how it got there.
+    pub fn brokered(
+        profile: Option<String>,
+        handover: bool,
+        region: Option<Region>,
+        creds: Option<Credentials>,
+        env: EnvChanges,
+        notice: Option<String>,
+    ) -> Self {
+        Self {
+            profile,
+            handover,
+            applied: None,
+            candidates: Vec::new(),
+            chain: Vec::new(),
+            ignored: Vec::new(),
+            project: None,
+            bound_in: None,
+            sso: None,
+            told: notice,
+            region,
+            creds,
+            env,
+        }
+    }
+
     /// [`Self::overridden`] as a line for stderr, the first time for this combination.
     pub fn override_notice(&self, ctx: &Ctx) -> Option<String> {
+        if self.told.is_some() {
+            return self.told.clone();
+        }
         let (used, set_aside) = self.overridden()?;
         let Scope::Profile(profile) = &used.scope else {
             return None;
@@ -142,7 +174,20 @@ impl Resolution {
     }
 }
 
+/// What applies here, or the credentials: from the agent when one runs and can do it for this
+/// caller (it holds the vault, makes the STS calls and keeps the cache: [`crate::broker`]),
+/// else worked out in this process.
 pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
+    if !ctx.in_agent
+        && let Some(r) = crate::broker::ask(ctx, req)?
+    {
+        return Ok(r);
+    }
+    resolve_here(ctx, req)
+}
+
+/// [`resolve`], in this process.
+pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
     let c = &ctx.caller;
     let here_only = matches!(req.want, Want::Here { .. });
     let profile = req
@@ -273,6 +318,7 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
         project: found.clone(),
         bound_in,
         sso: sso_session.clone(),
+        told: None,
         creds: None,
         env: EnvChanges::default(),
     };

@@ -360,6 +360,57 @@ fn the_identity_and_the_vault_never_leave_the_agent() {
     );
 }
 
+/// The broker: for a role profile the agent reads the item, calls STS and caches the session;
+/// the calling process gets the role's temporary credentials and never the item's secret.
+#[test]
+fn the_agent_makes_the_sts_calls_and_the_items_secret_stays_in_it() {
+    use crate::support::sts_server::{Mode, StsServer};
+    let mut env = TestEnv::new();
+    let stub = StsServer::start(Mode::Issue { secs: 3600 });
+    env.set("AWS_ENDPOINT_URL_STS", stub.url());
+    env.set("AWS_REGION", "us-east-1");
+    env.vault();
+    env.add_keys("dev", "AKIADEV0000000000001", "dev-secret", None);
+    env.write(
+        ".aws/config",
+        "[profile base]\nop_aws_item = dev\n\
+         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\nrole_session_name = broker\n",
+    );
+    let front = env.root.path().join("tapped/agent.sock");
+    let tap = Tap::start(&front, sock(&env));
+    env.set(
+        "OP_AWS_RUNTIME_DIR",
+        front.parent().unwrap().display().to_string(),
+    );
+    let show = "printf '%s %s' \"$AWS_ACCESS_KEY_ID\" \"${AWS_SESSION_TOKEN:+token}\"";
+    for _ in 0..2 {
+        let out = env.ok(&["run", "--profile", "admin", "--", "sh", "-c", show]);
+        assert!(
+            out.starts_with("ASIAISSUED") && out.ends_with(" token"),
+            "{out}"
+        );
+    }
+    assert_eq!(
+        stub.count("AssumeRole"),
+        1,
+        "made once, then from the cache"
+    );
+    let signed: Vec<String> = stub.requests().into_iter().map(|r| r.signer).collect();
+    assert!(
+        signed.iter().all(|s| s == "AKIADEV0000000000001"),
+        "{signed:?}"
+    );
+    let seen = tap.text();
+    assert!(
+        seen.contains("\"op\":\"resolve\""),
+        "the caller asked the agent: {seen}"
+    );
+    assert!(
+        !seen.contains("dev-secret"),
+        "the item's secret reached the calling process: {seen}"
+    );
+}
+
 /// The identity as a thief with the passphrase-protected file and the passphrase would have it.
 fn old_identity(env: &TestEnv) -> age::x25519::Identity {
     use std::str::FromStr;

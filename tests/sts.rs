@@ -401,6 +401,47 @@ fn parallel_commands_make_one_sts_call() {
     );
 }
 
+/// The broker's bar: 20 cold commands at once through a role over MFA, every one gets the
+/// role, and STS sees one GetSessionToken (one TOTP code) and one AssumeRole.
+#[test]
+fn twenty_parallel_cold_runs_over_mfa_make_one_session_and_one_role() {
+    let w = world(None, true);
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            let mut c = w.env.op_aws(&[
+                "run",
+                "--",
+                "aws",
+                "--profile",
+                "mfaadmin",
+                "sts",
+                "get-caller-identity",
+                "--query",
+                "Arn",
+                "--output",
+                "text",
+            ]);
+            c.stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            c.spawn().unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let arn = String::from_utf8_lossy(&out.stdout);
+        assert!(arn.contains(":assumed-role/MfaAdmin/"), "{arn}");
+    }
+    assert_eq!(
+        w.proxy.count("GetSessionToken"),
+        1,
+        "{:?}",
+        w.proxy.actions()
+    );
+    assert_eq!(w.proxy.count("AssumeRole"), 1, "{:?}", w.proxy.actions());
+}
+
 /// Runs `run --profile P -- sh -c :` (a command with no arguments runs untouched) against a stub answering `code`; returns stderr.
 fn failing(status: u16, code: &'static str, message: &'static str, profile: &str) -> String {
     let w = world(

@@ -359,7 +359,8 @@ pub fn access_token(
                 write_stored(ctx, session, &new)?;
                 return Ok(SecretString::from(new.access_token.as_str()));
             }
-            // The refresh token is spent or revoked: sign in again below.
+            // The refresh token is spent or revoked: forgotten, so that no one waiting for
+            // this lock tries it again, and a sign-in below.
             Err(Error::SsoCall { code, .. })
                 if matches!(
                     code.as_str(),
@@ -368,9 +369,24 @@ pub fn access_token(
                         | "InvalidClientException"
                         | "UnauthorizedClientException"
                         | "AccessDeniedException"
-                ) => {}
+                ) =>
+            {
+                let spent = Stored {
+                    access_token: s.access_token.clone(),
+                    refresh_token: None,
+                    client_id: s.client_id.clone(),
+                    client_secret: s.client_secret.clone(),
+                    registration_expires_at: s.registration_expires_at,
+                    expires_at: s.expires_at,
+                };
+                write_stored(ctx, session, &spent)?;
+            }
             Err(e) => return Err(e),
         }
+    }
+    // A sign-in is shown on the caller's terminal and opens its browser.
+    if ctx.in_agent {
+        return Err(Error::NeedsCaller("an SSO sign-in"));
     }
     let browser = browser_command(ctx).is_some();
     if !ctx.caller.terminal && !browser {
