@@ -175,12 +175,16 @@ impl Client {
         }))
     }
 
-    fn call(mut self, req: &Request) -> Result<Response> {
+    fn call(self, req: &Request) -> Result<Response> {
         let mut line =
             Zeroizing::new(serde_json::to_vec(req).map_err(|e| Error::Agent(e.to_string()))?);
         line.push(b'\n');
+        self.call_line(&line)
+    }
+
+    fn call_line(mut self, line: &[u8]) -> Result<Response> {
         let io = |e: std::io::Error| Error::AgentConnectionLost(e.to_string());
-        self.reader.get_mut().write_all(&line).map_err(io)?;
+        self.reader.get_mut().write_all(line).map_err(io)?;
         let mut buf = Zeroizing::new(String::new());
         self.reader.read_line(&mut buf).map_err(io)?;
         if buf.is_empty() {
@@ -188,23 +192,43 @@ impl Client {
                 "it closed the connection".into(),
             ));
         }
-        let mut resp: Response = serde_json::from_str(&buf)
+        let resp: Response = serde_json::from_str(&buf)
             .map_err(|e| Error::Agent(format!("bad reply: {}", crate::vault::json_error(&e))))?;
-        let Some(error) = resp.error.take() else {
-            return Ok(resp);
-        };
-        Err(match resp.code.as_deref() {
-            Some("locked") => Error::Locked,
-            Some("caller") => Error::NeedsCaller("the caller"),
-            Some("no_such_item") => Error::NoSuchItem(error),
-            Some("item_exists") => Error::ItemExists(error),
-            Some("invalid") => Error::Remote {
-                message: error,
-                hint: resp.hint.take(),
-            },
-            _ => Error::Agent(error),
-        })
+        decode(resp)
     }
+}
+
+/// A response, or the error it carries mapped back.
+fn decode(mut resp: Response) -> Result<Response> {
+    let Some(error) = resp.error.take() else {
+        return Ok(resp);
+    };
+    Err(match resp.code.as_deref() {
+        Some("locked") => Error::Locked,
+        Some("caller") => Error::NeedsCaller("the caller"),
+        Some("no_such_item") => Error::NoSuchItem(error),
+        Some("item_exists") => Error::ItemExists(error),
+        Some("invalid") => Error::Remote {
+            message: error,
+            hint: resp.hint.take(),
+        },
+        _ => Error::Agent(error),
+    })
+}
+
+thread_local! {
+    /// In the agent, on a thread resolving for a caller: the agent's own state, so what the
+    /// resolver asks of "the agent" is answered here, not over a connection back to itself.
+    static HERE: std::cell::RefCell<Option<Arc<Mutex<State>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `req` answered in this process when this thread is the agent's ([`HERE`]).
+fn in_process(req: Request) -> std::result::Result<Result<Response>, Request> {
+    HERE.with(|h| match h.borrow().as_ref() {
+        Some(state) => Ok(decode(answer(req, state))),
+        None => Err(req),
+    })
 }
 
 fn check_peer(stream: &UnixStream) -> std::result::Result<(), String> {
@@ -223,13 +247,20 @@ fn check_peer(stream: &UnixStream) -> std::result::Result<(), String> {
 
 /// A request that changes nothing, asked again once on a new connection if the first one was
 /// lost (an agent thread starved of CPU past the request deadline, say). `None`: no agent runs.
-fn ask(dirs: &Dirs, req: &Request) -> Result<Option<Response>> {
+fn ask(dirs: &Dirs, req: Request) -> Result<Option<Response>> {
+    let req = match in_process(req) {
+        Ok(answered) => return answered.map(Some),
+        Err(req) => req,
+    };
     let Some(c) = Client::connect(dirs)? else {
         return Ok(None);
     };
-    match c.call(req) {
+    let mut line =
+        Zeroizing::new(serde_json::to_vec(&req).map_err(|e| Error::Agent(e.to_string()))?);
+    line.push(b'\n');
+    match c.call_line(&line) {
         Err(Error::AgentConnectionLost(_)) => match Client::connect(dirs)? {
-            Some(c) => c.call(req).map(Some),
+            Some(c) => c.call_line(&line).map(Some),
             None => Ok(None),
         },
         other => other.map(Some),
@@ -241,7 +272,7 @@ fn ask(dirs: &Dirs, req: &Request) -> Result<Option<Response>> {
 pub fn item(dirs: &Dirs, name: &str) -> Result<Option<Item>> {
     let Some(r) = ask(
         dirs,
-        &Request::Item {
+        Request::Item {
             name: name.to_owned(),
         },
     )?
@@ -258,15 +289,20 @@ pub fn item(dirs: &Dirs, name: &str) -> Result<Option<Item>> {
 
 /// The vault's titles and labels. `None` when no agent runs.
 pub fn list(dirs: &Dirs) -> Result<Option<Vec<vault::Listing>>> {
-    Ok(ask(dirs, &Request::List)?.map(|r| r.list.unwrap_or_default()))
+    Ok(ask(dirs, Request::List)?.map(|r| r.list.unwrap_or_default()))
 }
 
 /// Applies `change` to the vault. `Error::Locked` when no agent holds the identity.
 pub fn update(dirs: &Dirs, change: vault::Change) -> Result<()> {
+    // Never asked twice (unlike [`ask`]): a write lost on the way back may have been applied.
+    let req = match in_process(Request::Update { change }) {
+        Ok(answered) => return answered.map(|_| ()),
+        Err(req) => req,
+    };
     let Some(c) = Client::connect(dirs)? else {
         return Err(Error::Locked);
     };
-    c.call(&Request::Update { change }).map(|_| ())
+    c.call(&req).map(|_| ())
 }
 
 /// The cached session `key` of `dir`, decrypted (JSON). `None` when no agent holds the
@@ -276,7 +312,7 @@ pub fn session(dirs: &Dirs, dir: &Path, key: &str) -> Result<Option<Zeroizing<St
         dir: dir.to_owned(),
         key: key.to_owned(),
     };
-    match ask(dirs, &req) {
+    match ask(dirs, req) {
         Ok(r) => Ok(r.and_then(|r| r.value)),
         Err(Error::Locked) => Ok(None),
         Err(e) => Err(e),
@@ -311,7 +347,7 @@ pub fn sso_token(dirs: &Dirs, dir: &Path, key: &str) -> Result<Option<Zeroizing<
         dir: dir.to_owned(),
         key: key.to_owned(),
     };
-    match ask(dirs, &req)? {
+    match ask(dirs, req)? {
         Some(r) => Ok(r.value),
         None => Err(Error::Locked),
     }
@@ -319,7 +355,7 @@ pub fn sso_token(dirs: &Dirs, dir: &Path, key: &str) -> Result<Option<Zeroizing<
 
 /// The public recipient of the identity the agent holds, if it holds one.
 pub fn recipient(dirs: &Dirs) -> Result<Option<String>> {
-    match ask(dirs, &Request::Recipient) {
+    match ask(dirs, Request::Recipient) {
         Ok(r) => Ok(r.and_then(|r| r.value).map(|v| v.as_str().to_owned())),
         Err(Error::Locked) => Ok(None),
         Err(e) => Err(e),
@@ -327,7 +363,7 @@ pub fn recipient(dirs: &Dirs) -> Result<Option<String>> {
 }
 
 pub fn status(dirs: &Dirs) -> Result<Option<AgentStatus>> {
-    Ok(ask(dirs, &Request::Status)?.and_then(|r| r.status))
+    Ok(ask(dirs, Request::Status)?.and_then(|r| r.status))
 }
 
 /// Forgets everything now; the agent exits. Returns whether an agent was running.
@@ -343,16 +379,21 @@ pub fn cache_get(dirs: &Dirs, key: &str) -> Result<Option<Zeroizing<String>>> {
     let req = Request::CacheGet {
         key: key.to_owned(),
     };
-    Ok(ask(dirs, &req)?.and_then(|r| r.value))
+    Ok(ask(dirs, req)?.and_then(|r| r.value))
 }
 
 /// Stores a value in a running agent; does nothing when none runs.
 pub fn cache_put(dirs: &Dirs, key: &str, value: Zeroizing<String>) -> Result<()> {
+    let req = Request::CachePut {
+        key: key.to_owned(),
+        value,
+    };
+    let req = match in_process(req) {
+        Ok(answered) => return answered.map(|_| ()),
+        Err(req) => req,
+    };
     if let Some(c) = Client::connect(dirs)? {
-        c.call(&Request::CachePut {
-            key: key.to_owned(),
-            value,
-        })?;
+        c.call(&req)?;
     }
     Ok(())
 }
@@ -656,7 +697,7 @@ fn read_request(stream: &mut UnixStream) -> std::result::Result<Zeroizing<Vec<u8
     }
 }
 
-fn handle(mut stream: UnixStream, state: &Mutex<State>) {
+fn handle(mut stream: UnixStream, state: &Arc<Mutex<State>>) {
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
     let resp = match check_peer(&stream) {
         Err(e) => Response {
@@ -682,7 +723,12 @@ fn handle(mut stream: UnixStream, state: &Mutex<State>) {
                 // Resolving may call STS for seconds: never under the state's lock, which every
                 // other request (the ones this one makes back to the agent included) needs.
                 Ok(Request::Resolve(asked)) => match state.lock().map(|s| s.dirs.clone()) {
-                    Ok(dirs) => match crate::broker::serve(&dirs, &asked) {
+                    Ok(dirs) => match {
+                        HERE.with(|h| *h.borrow_mut() = Some(Arc::clone(state)));
+                        let answered = crate::broker::serve(&dirs, &asked);
+                        HERE.with(|h| *h.borrow_mut() = None);
+                        answered
+                    } {
                         Ok(a) => Response {
                             resolved: Some(Box::new(a)),
                             ..Response::default()
