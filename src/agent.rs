@@ -223,6 +223,18 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+/// The broker's answer for `asked`, with this thread marked as the agent's ([`HERE`]).
+fn broker_here(
+    state: &Arc<Mutex<State>>,
+    dirs: &Dirs,
+    asked: &crate::broker::Asked,
+) -> Result<crate::broker::Answer> {
+    HERE.with(|h| *h.borrow_mut() = Some(Arc::clone(state)));
+    let answered = crate::broker::serve(dirs, asked);
+    HERE.with(|h| *h.borrow_mut() = None);
+    answered
+}
+
 /// `req` answered in this process when this thread is the agent's ([`HERE`]).
 fn in_process(req: Request) -> std::result::Result<Result<Response>, Request> {
     HERE.with(|h| match h.borrow().as_ref() {
@@ -723,12 +735,7 @@ fn handle(mut stream: UnixStream, state: &Arc<Mutex<State>>) {
                 // Resolving may call STS for seconds: never under the state's lock, which every
                 // other request (the ones this one makes back to the agent included) needs.
                 Ok(Request::Resolve(asked)) => match state.lock().map(|s| s.dirs.clone()) {
-                    Ok(dirs) => match {
-                        HERE.with(|h| *h.borrow_mut() = Some(Arc::clone(state)));
-                        let answered = crate::broker::serve(&dirs, &asked);
-                        HERE.with(|h| *h.borrow_mut() = None);
-                        answered
-                    } {
+                    Ok(dirs) => match broker_here(state, &dirs, &asked) {
                         Ok(a) => Response {
                             resolved: Some(Box::new(a)),
                             ..Response::default()
