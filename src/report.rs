@@ -110,6 +110,8 @@ pub struct Inspect {
     pub defaults: Vec<DefaultRow>,
     /// The project file at or above here, and whether it is used.
     pub project: Option<ProjectRow>,
+    /// The IAM Identity Center session whose token op-aws holds for the profile (no item then).
+    pub sso_session: Option<String>,
     /// Unexpired cached sessions.
     pub sessions: Vec<CacheRow>,
 }
@@ -165,6 +167,7 @@ pub fn inspect(ctx: &Ctx) -> Result<Inspect> {
         region_from,
         defaults: default_rows(ctx, &here.candidates),
         project: here.project.as_ref().map(ProjectRow::of),
+        sso_session: here.sso.as_ref().map(|s| s.name.clone()),
         sessions,
     })
 }

@@ -155,7 +155,11 @@ fn login_keeps_the_tokens_encrypted_and_status_shows_none() {
     let v: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(v[0]["session"], "corp");
     assert_eq!(v[0]["can_refresh"], true);
-    let text = w.env.ok(&["sso", "status"]) + &w.env.ok(&["inspect", "--json"]);
+    let mut inspect = w.env.op_aws(&["inspect", "--json"]);
+    inspect.env("AWS_PROFILE", "dev");
+    let inspected = ok(run_cmd(inspect, ""), &["inspect"]);
+    assert!(inspected.contains("\"sso_session\": \"corp\""), "{inspected}");
+    let text = w.env.ok(&["sso", "status"]) + &inspected;
     for t in &tokens {
         assert!(
             !text.contains(t.as_str()),
