@@ -158,7 +158,10 @@ fn login_keeps_the_tokens_encrypted_and_status_shows_none() {
     let mut inspect = w.env.op_aws(&["inspect", "--json"]);
     inspect.env("AWS_PROFILE", "dev");
     let inspected = ok(run_cmd(inspect, ""), &["inspect"]);
-    assert!(inspected.contains("\"sso_session\": \"corp\""), "{inspected}");
+    assert!(
+        inspected.contains("\"sso_session\": \"corp\""),
+        "{inspected}"
+    );
     let text = w.env.ok(&["sso", "status"]) + &inspected;
     for t in &tokens {
         assert!(

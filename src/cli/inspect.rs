@@ -50,7 +50,9 @@ impl Args {
             }
         }
         if let Some(s) = &r.sso_session {
-            println!("sso session:  {s} (signed in with op-aws; its role credentials, not an item)");
+            println!(
+                "sso session:  {s} (signed in with op-aws; its role credentials, not an item)"
+            );
         }
         if r.chain.len() > 1 {
             println!("chain:        {}", r.chain.join(" -> "));
