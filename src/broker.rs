@@ -161,6 +161,12 @@ pub fn serve(dirs: &Dirs, asked: &Asked) -> Result<Answer> {
         asked.cwd.clone(),
         false,
     );
+    // A caller with other op-aws directories than ours (another config, vault or cache) is
+    // not ours to answer for.
+    let theirs = Dirs::new(&caller)?;
+    if (&theirs.config, &theirs.data, &theirs.cache) != (&dirs.config, &dirs.data, &dirs.cache) {
+        return Err(Error::NeedsCaller("a caller with other op-aws directories"));
+    }
     let ctx = Ctx::in_agent(caller, dirs.clone())?;
     let want = match asked.want {
         WireWant::Env => Want::Env { tool: &asked.tool },
