@@ -345,55 +345,49 @@ pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
             }
             Ok(out)
         }
-        Want::Env { .. } | Want::Credentials | Want::Temporary
-            if let (Some(f), Some(r), Some(session)) = (files, &resolved, &sso_session) =>
-        {
-            let profile = out.profile.clone().unwrap_or_default();
-            let creds = crate::sso::credentials(ctx, f, r, &profile).map_err(|e| Error::Step {
-                what: format!(
-                    "cannot get credentials for profile {profile:?} from SSO session {:?}",
-                    session.name
-                ),
-                source: Box::new(e),
-            })?;
-            if out.region.is_none() {
-                out.region = Some(Region {
-                    name: session.region.clone(),
-                    from: RegionFrom::Profile,
-                });
-            }
-            if let Want::Env { tool } = req.want {
-                out.env = inject::env_changes(&EnvInput {
-                    tool,
-                    creds: &creds,
-                    profile: out.profile.as_deref().filter(|_| !project_only),
-                    region: out.region_name(),
-                });
-            }
-            out.creds = Some(creds);
-            Ok(out)
-        }
         Want::Env { .. } | Want::Credentials | Want::Temporary => {
-            let applied = out.applied.clone().ok_or_else(|| {
-                out.project
-                    .as_ref()
-                    .map_or(Error::NoDefault, Found::no_default_error)
-            })?;
-            let item = store::get_item(ctx, &applied.item).map_err(|e| Error::Step {
-                what: format!("cannot read item {:?} ({})", applied.item, applied.scope),
-                source: Box::new(e),
-            })?;
-            let creds = if req.want == Want::Temporary {
-                sts::temporary_credentials(ctx, &item, files, out.profile.as_deref())
-            } else {
-                credentials(ctx, &item, files, out.profile.as_deref())
-            }
-            .map_err(|e| Error::Step {
-                what: format!("cannot get credentials from item {:?}", applied.item),
-                source: Box::new(e),
-            })?;
+            let (creds, region) = match (files, &resolved, &sso_session) {
+                // Signed in with `op-aws sso login`: no item, the SSO session's role.
+                (Some(f), Some(r), Some(session)) => {
+                    let profile = out.profile.clone().unwrap_or_default();
+                    let creds =
+                        crate::sso::credentials(ctx, f, r, &profile).map_err(|e| Error::Step {
+                            what: format!(
+                                "cannot get credentials for profile {profile:?} from SSO session {:?}",
+                                session.name
+                            ),
+                            source: Box::new(e),
+                        })?;
+                    let region = Region {
+                        name: session.region.clone(),
+                        from: RegionFrom::Profile,
+                    };
+                    (creds, Some(region))
+                }
+                _ => {
+                    let applied = out.applied.clone().ok_or_else(|| {
+                        out.project
+                            .as_ref()
+                            .map_or(Error::NoDefault, Found::no_default_error)
+                    })?;
+                    let item = store::get_item(ctx, &applied.item).map_err(|e| Error::Step {
+                        what: format!("cannot read item {:?} ({})", applied.item, applied.scope),
+                        source: Box::new(e),
+                    })?;
+                    let creds = if req.want == Want::Temporary {
+                        sts::temporary_credentials(ctx, &item, files, out.profile.as_deref())
+                    } else {
+                        credentials(ctx, &item, files, out.profile.as_deref())
+                    }
+                    .map_err(|e| Error::Step {
+                        what: format!("cannot get credentials from item {:?}", applied.item),
+                        source: Box::new(e),
+                    })?;
+                    (creds, item_region(&item))
+                }
+            };
             if out.region.is_none() {
-                out.region = item_region(&item);
+                out.region = region;
             }
             if let Want::Env { tool } = req.want {
                 out.env = inject::env_changes(&EnvInput {
