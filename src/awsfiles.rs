@@ -95,6 +95,15 @@ fn file_path(c: &Caller, var: &str, default: &str) -> Result<PathBuf> {
     })
 }
 
+/// The lock every op-aws writer of an AWS file takes (`import --remove-plaintext`, `sso
+/// populate`): in op-aws's runtime directory, keyed by the path, so nothing is left next to the
+/// user's file.
+pub fn lock(ctx: &crate::ctx::Ctx, path: &std::path::Path) -> Result<crate::fsutil::LockGuard> {
+    crate::fsutil::ensure_private_dir(&ctx.dirs.runtime)?;
+    let key = crate::sts::plan::hash(&serde_json::json!(["aws-file", path]));
+    crate::fsutil::lock_exclusive(&ctx.dirs.runtime.join(format!("aws-file-{key}")))
+}
+
 /// Polls a future that never waits (the SDK's loader reads files synchronously).
 fn ready<F: std::future::Future>(f: F) -> F::Output {
     let mut f = std::pin::pin!(f);

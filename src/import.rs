@@ -158,9 +158,7 @@ fn plan_one(
     kind: FileKind,
     profiles: &HashSet<String>,
 ) -> Result<Option<Removal>> {
-    fsutil::ensure_private_dir(&ctx.dirs.runtime)?;
-    let key = crate::sts::plan::hash(&serde_json::json!(["aws-file", path]));
-    let lock = fsutil::lock_exclusive(&ctx.dirs.runtime.join(format!("aws-file-{key}")))?;
+    let lock = crate::awsfiles::lock(ctx, &path)?;
     let Some(bytes) = fsutil::read_optional(&path)?.map(zeroize::Zeroizing::new) else {
         return Ok(None);
     };

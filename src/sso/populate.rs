@@ -115,6 +115,7 @@ pub fn populate(
     let region = opts.region.unwrap_or(&session.region);
 
     let link = awsfiles::config_path(&ctx.caller)?;
+    let _lock = awsfiles::lock(ctx, &link)?;
     // A symbolic link (dotfiles) stays one: its target is rewritten.
     let path = match std::fs::symlink_metadata(&link) {
         Ok(m) if m.file_type().is_symlink() => {
@@ -125,7 +126,6 @@ pub fn populate(
     if let Some(dir) = path.parent().filter(|d| !d.exists()) {
         fsutil::ensure_private_dir(dir)?;
     }
-    let _lock = fsutil::lock_exclusive(&path)?;
     let (old_bytes, mode) = match std::fs::read(&path) {
         Ok(b) => {
             let mode = std::fs::metadata(&path)
