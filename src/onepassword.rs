@@ -141,10 +141,7 @@ fn principal(c: &Caller) -> String {
             h.update(p.as_bytes());
             h.update([0]);
         }
-        h.finalize()[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        crate::sts::plan::hex(&h.finalize()[..12])
     };
     let var = |k: &str| c.var(k).unwrap_or_default();
     match auth(c) {

@@ -153,7 +153,7 @@ pub fn find(dirs: &Dirs, cwd: &Path) -> Result<Option<Found>> {
     let (hash, trust) = match read(&path) {
         Err(e) => (String::new(), unusable(e)),
         Ok(bytes) => {
-            let hash = hex(&Sha256::digest(&bytes));
+            let hash = crate::sts::plan::hex(&Sha256::digest(&bytes));
             let trust = match Trusted::load(dirs)?.files.get(&path) {
                 Some(h) if *h == hash => parse(&bytes, &path).map_or_else(unusable, Trust::Trusted),
                 Some(_) => Trust::Changed,
@@ -176,7 +176,11 @@ pub fn in_dir(dir: &Path) -> Result<(PathBuf, String, Project)> {
     let path = dir.join(FILE_NAME);
     let bytes = read(&path)?;
     let project = parse(&bytes, &path)?;
-    Ok((path, hex(&Sha256::digest(&bytes)), project))
+    Ok((
+        path,
+        crate::sts::plan::hex(&Sha256::digest(&bytes)),
+        project,
+    ))
 }
 
 /// Trusts the file at `path` with content `hash`.
@@ -299,14 +303,6 @@ fn check_value(key: &str, v: String) -> std::result::Result<String, String> {
         return Err(format!("{key} has control characters"));
     }
     Ok(t.to_owned())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 /// `trusted.json` in the config directory: project file path → SHA-256 of the trusted content.

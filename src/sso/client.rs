@@ -66,12 +66,6 @@ where
     }
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 impl Clients {
     pub fn new(
         region: &str,
@@ -312,7 +306,4 @@ fn token_answer(out: &aws_sdk_ssooidc::operation::create_token::CreateTokenOutpu
     }
 }
 
-/// Seconds since the epoch, for expiries.
-pub fn now_secs() -> u64 {
-    now()
-}
+pub use crate::sts::cache::now_secs;

@@ -462,34 +462,25 @@ fn device_sign_in(
     Ok(SecretString::from(stored.access_token.as_str()))
 }
 
-/// `BROWSER` (the first of a `:`-separated list), else `xdg-open` or `open` on the PATH.
+/// `BROWSER` (the first of a `:`-separated list), else `xdg-open` or `open`, found as the
+/// caller's shell would find it.
 fn browser_command(ctx: &Ctx) -> Option<PathBuf> {
     let c = &ctx.caller;
-    if let Some(b) = c
+    let named = c
         .var("BROWSER")
-        .and_then(|b| b.split(':').next().map(str::to_owned))
-        && !b.trim().is_empty()
-    {
-        return Some(PathBuf::from(b.trim()));
+        .and_then(|b| b.split(':').next())
+        .map(str::trim)
+        .filter(|b| !b.is_empty());
+    match named {
+        Some(b) => c.which(std::ffi::OsStr::new(b)).map(|p| c.absolute(&p)),
+        None => ["xdg-open", "open"]
+            .iter()
+            .find_map(|b| c.which(std::ffi::OsStr::new(b))),
     }
-    let path = c.var_os("PATH")?;
-    std::env::split_paths(&path)
-        .filter(|d| d.is_absolute())
-        .flat_map(|d| [d.join("xdg-open"), d.join("open")])
-        .find(|p| p.is_file())
 }
 
 fn open_browser(ctx: &Ctx, url: &str) -> std::result::Result<(), String> {
-    let exe = browser_command(ctx).ok_or("no BROWSER, xdg-open or open")?;
-    let exe = if exe.components().count() > 1 {
-        ctx.caller.absolute(&exe)
-    } else {
-        let path = ctx.caller.var_os("PATH").unwrap_or_default();
-        std::env::split_paths(&path)
-            .map(|d| d.join(&exe))
-            .find(|p| p.is_file())
-            .ok_or_else(|| format!("{} not found on PATH", exe.display()))?
-    };
+    let exe = browser_command(ctx).ok_or("no BROWSER, xdg-open or open found")?;
     let mut child = std::process::Command::new(&exe)
         .env_clear()
         .envs(ctx.caller.vars())

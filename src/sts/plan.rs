@@ -488,8 +488,18 @@ impl Plan {
 }
 
 pub fn hash(v: &serde_json::Value) -> String {
-    let digest = Sha256::digest(v.to_string().as_bytes());
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(v.to_string().as_bytes())[..16])
+}
+
+/// Bytes as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
