@@ -15,7 +15,9 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
@@ -35,8 +37,10 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_REQUEST: u64 = 64 * 1024;
 /// A client gets this long for its whole request, however slowly it trickles in.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
-/// Connections served at once; more wait in the kernel's backlog.
+/// Connections served at once; more are closed unread (the client then resolves itself).
 const MAX_CONNECTIONS: usize = 64;
+/// Threads kept waiting for the next connection.
+const SPARE_THREADS: usize = 4;
 /// The 1Password cache: entries and bytes.
 const MAX_CACHE_ENTRIES: usize = 1024;
 const MAX_CACHE_BYTES: usize = 8 * 1024 * 1024;
@@ -591,33 +595,91 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
     spawn_signal_handler(Arc::clone(&state), sock.clone());
     spawn_watchdog(Arc::clone(&state), sock.clone());
     println!("ready");
-    // Each connection on a thread of its own, so no client can stall another.
-    let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let pool = Pool::new(Arc::clone(&state), sock.clone());
     for conn in listener.incoming() {
         if state.lock().map(|s| s.stop).unwrap_or(true) {
             break;
         }
-        let Ok(stream) = conn else { continue };
-        if open.load(std::sync::atomic::Ordering::SeqCst) >= MAX_CONNECTIONS {
-            continue;
+        if let Ok(stream) = conn {
+            pool.dispatch(stream);
         }
-        open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let (state, open, sock) = (Arc::clone(&state), Arc::clone(&open), sock.clone());
-        std::thread::spawn(move || {
-            handle(stream, &state);
-            open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-            if state.lock().map(|s| s.stop).unwrap_or(true) {
-                // Wake the accept loop so it sees the flag.
-                wake(&sock);
-            }
-        });
     }
+    // Threads waiting for a connection see the channel close and exit.
+    drop(pool);
     if let Ok(mut s) = state.lock() {
         s.forget();
     }
     let _ = std::fs::remove_file(&sock);
     drop(lock_file);
     Ok(())
+}
+
+/// Connections, each on a thread of its own so that no client can stall another. A thread that
+/// is done waits for the next connection (up to [`SPARE_THREADS`] of them wait), so a request
+/// does not pay for creating a thread.
+struct Pool {
+    state: Arc<Mutex<State>>,
+    sock: std::path::PathBuf,
+    tx: mpsc::Sender<UnixStream>,
+    rx: Arc<Mutex<mpsc::Receiver<UnixStream>>>,
+    /// Threads waiting on `rx` that no connection has been promised to yet.
+    idle: Arc<AtomicUsize>,
+    /// Threads alive, busy or waiting.
+    open: Arc<AtomicUsize>,
+}
+
+impl Pool {
+    fn new(state: Arc<Mutex<State>>, sock: std::path::PathBuf) -> Self {
+        let (tx, rx) = mpsc::channel();
+        Self {
+            state,
+            sock,
+            tx,
+            rx: Arc::new(Mutex::new(rx)),
+            idle: Arc::new(AtomicUsize::new(0)),
+            open: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    fn dispatch(&self, stream: UnixStream) {
+        // Claimed before sending, so each connection sent has a waiting thread of its own.
+        if self
+            .idle
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            let _ = self.tx.send(stream);
+            return;
+        }
+        if self.open.load(SeqCst) >= MAX_CONNECTIONS {
+            return;
+        }
+        self.open.fetch_add(1, SeqCst);
+        let (state, sock) = (Arc::clone(&self.state), self.sock.clone());
+        let (rx, idle, open) = (
+            Arc::clone(&self.rx),
+            Arc::clone(&self.idle),
+            Arc::clone(&self.open),
+        );
+        std::thread::spawn(move || {
+            let mut next = Some(stream);
+            while let Some(stream) = next.take() {
+                handle(stream, &state);
+                if state.lock().map(|s| s.stop).unwrap_or(true) {
+                    // Wake the accept loop so it sees the flag.
+                    wake(&sock);
+                    break;
+                }
+                if idle.load(SeqCst) >= SPARE_THREADS {
+                    break;
+                }
+                idle.fetch_add(1, SeqCst);
+                // Err: the accept loop has ended.
+                next = rx.lock().ok().and_then(|rx| rx.recv().ok());
+            }
+            open.fetch_sub(1, SeqCst);
+        });
+    }
 }
 
 /// No core dumps, no ptrace from other processes of the user (the agent never execs, so the

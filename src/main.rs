@@ -1,15 +1,13 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 mod cli;
 
 fn main() -> ExitCode {
     op_aws::process::harden();
     restore_sigpipe();
     // Backtraces would print paths and internals, never anything a user can act on.
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::from_process();
     // The one place the process's environment, directory and terminal are read.
     let result = op_aws::caller::Caller::from_process()
         .map_err(anyhow::Error::from)

@@ -10,6 +10,7 @@ mod endpoint;
 mod foundation;
 mod hardening;
 mod injection;
+mod install;
 mod keys;
 mod nu;
 mod onepassword;

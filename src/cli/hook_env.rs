@@ -10,7 +10,7 @@ use op_aws::ctx::Ctx;
 use op_aws::shell::Shell;
 
 /// [internal] What the shell integration's cd hook evaluates.
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug)]
 #[command(hide = true)]
 pub struct Args {
     #[arg(long, value_enum)]

@@ -87,6 +87,28 @@ pub enum Command {
 }
 
 impl Cli {
+    /// The command line. `run` and `hook-env` start on every command and every prompt, so they
+    /// are parsed against their own arguments alone, without building the other subcommands
+    /// (for a process this short, that is most of clap's allocations and code touched). Whatever
+    /// does not parse there — `--help`, `--version`, a typo — goes to the whole parser, which
+    /// handles it as ever.
+    pub fn from_process() -> Self {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        Self::from_args(args)
+    }
+
+    fn from_args(args: Vec<std::ffi::OsString>) -> Self {
+        let command = match args.get(1).and_then(|a| a.to_str()) {
+            Some("run") => parse_one("run", &args[2..]).map(Command::Run),
+            Some("hook-env") => parse_one("hook-env", &args[2..]).map(Command::HookEnv),
+            _ => None,
+        };
+        match command {
+            Some(command) => Self { command },
+            None => Self::parse_from(args),
+        }
+    }
+
     pub fn run(self, caller: Caller) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Init(a) => a.run(caller),
@@ -118,6 +140,22 @@ impl Cli {
         }
         .map(|()| ExitCode::SUCCESS)
     }
+}
+
+/// One subcommand's arguments, parsed by a parser of that subcommand alone; None when they do
+/// not parse (the whole parser then says why).
+fn parse_one<A: clap::Args + clap::FromArgMatches>(
+    name: &'static str,
+    args: &[std::ffi::OsString],
+) -> Option<A> {
+    let cmd = A::augment_args(
+        clap::Command::new(name)
+            .no_binary_name(true)
+            // As `propagate_version` gives every subcommand: `op-aws run --version` is that.
+            .version(env!("CARGO_PKG_VERSION")),
+    );
+    let matches = cmd.try_get_matches_from(args).ok()?;
+    A::from_arg_matches(&matches).ok()
 }
 
 /// For `op-aws completions`.
@@ -180,5 +218,73 @@ pub fn scope_text(s: &op_aws::report::Status) -> String {
         (Some("profile"), _, Some(p)) => format!("profile {p}"),
         (Some(name), _, _) => name.to_owned(),
         (None, _, _) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<std::ffi::OsString> {
+        s.split(' ').map(Into::into).collect()
+    }
+
+    /// What the one-subcommand parsers accept, the whole parser reads the same way; what they
+    /// refuse goes to it.
+    #[test]
+    fn run_and_hook_env_parse_alone_as_in_the_whole_parser() {
+        let fast = [
+            "op-aws run -- true",
+            "op-aws run true",
+            "op-aws run -- aws --profile admin s3 ls",
+            "op-aws run aws --profile admin s3 ls",
+            "op-aws run --item prod --profile admin -- terraform apply -auto-approve",
+            "op-aws run --item=prod -- aws",
+            "op-aws run --server -- terraform plan",
+            "op-aws run --no-server -- aws -- --",
+            "op-aws run --prof x -- aws",
+            "op-aws hook-env --shell bash",
+            "op-aws hook-env --shell=nu",
+        ];
+        let slow = [
+            "op-aws run",
+            "op-aws run --help",
+            "op-aws run -h",
+            "op-aws run --version",
+            "op-aws run -V",
+            "op-aws run --server --no-server -- x",
+            "op-aws hook-env",
+            "op-aws hook-env --shell tcsh",
+            "op-aws hook-env --help",
+        ];
+        for line in fast {
+            let text = |c: Command| match c {
+                Command::Run(a) => format!("{a:?}"),
+                Command::HookEnv(a) => format!("{a:?}"),
+                _ => unreachable!("{line}"),
+            };
+            let whole = text(Cli::try_parse_from(argv(line)).unwrap().command);
+            let alone = text(Cli::from_args(argv(line)).command);
+            assert_eq!(alone, whole, "{line}");
+            let a = argv(line);
+            let parsed = match a[1].to_str() {
+                Some("run") => parse_one::<run::Args>("run", &a[2..]).is_some(),
+                _ => parse_one::<hook_env::Args>("hook-env", &a[2..]).is_some(),
+            };
+            assert!(parsed, "parsed alone: {line}");
+        }
+        for line in slow {
+            let a = argv(line);
+            let parsed = match a[1].to_str() {
+                Some("run") => parse_one::<run::Args>("run", &a[2..]).is_some(),
+                _ => parse_one::<hook_env::Args>("hook-env", &a[2..]).is_some(),
+            };
+            let whole_ok = Cli::try_parse_from(argv(line)).is_ok();
+            assert!(
+                !parsed || whole_ok,
+                "accepted alone, refused by the whole parser: {line}"
+            );
+            assert!(!parsed, "left to the whole parser: {line}");
+        }
     }
 }

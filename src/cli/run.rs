@@ -11,7 +11,7 @@ use op_aws::resolve::{Request, Want};
 use super::SilentExit;
 
 /// Run a command with the credentials in effect here, in its environment only.
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug)]
 #[command(trailing_var_arg = true)]
 pub struct Args {
     /// Use this item, whatever the defaults say.

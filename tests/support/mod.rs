@@ -49,6 +49,8 @@ pub struct TestEnv {
     pub root: tempfile::TempDir,
     pub home: PathBuf,
     pub extra_env: Vec<(String, String)>,
+    /// The op-aws binary the test runs (the one cargo built, unless a test says otherwise).
+    pub exe: PathBuf,
 }
 
 impl TestEnv {
@@ -63,6 +65,7 @@ impl TestEnv {
             root,
             home,
             extra_env: Vec::new(),
+            exe: bin(),
         }
     }
 
@@ -136,7 +139,7 @@ impl TestEnv {
     }
 
     pub fn op_aws(&self, args: &[&str]) -> Command {
-        let mut c = self.command(bin());
+        let mut c = self.command(&self.exe);
         c.args(args);
         c
     }

@@ -1,0 +1,48 @@
+//! Paired timing: runs the commands given (each one argument, split on spaces) round-robin,
+//! `ROUNDS` rounds (default 1000) after 30 warm-up rounds, and prints each one's median wall
+//! time and the median of its per-round difference to the first command. Interleaving keeps a
+//! slow spell of the machine from landing on one command only, as back-to-back series do.
+//! Built with plain `rustc -O` by bench/paired.sh.
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+fn main() {
+    let cmds: Vec<Vec<String>> = std::env::args()
+        .skip(1)
+        .map(|c| c.split(' ').map(str::to_owned).collect())
+        .collect();
+    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(1000);
+    let mut times = vec![Vec::with_capacity(rounds); cmds.len()];
+    for round in 0..rounds + 30 {
+        // A different command goes first each round.
+        for k in 0..cmds.len() {
+            let i = (k + round) % cmds.len();
+            let t = Instant::now();
+            let status = Command::new(&cmds[i][0])
+                .args(&cmds[i][1..])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .status()
+                .expect("run the command");
+            let d = t.elapsed().as_secs_f64() * 1000.0;
+            assert!(status.success(), "{:?} failed", cmds[i]);
+            if round >= 30 {
+                times[i].push(d);
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for i in 0..cmds.len() {
+        let mut diffs: Vec<f64> = times[i].iter().zip(&times[0]).map(|(a, b)| a - b).collect();
+        let m = median(&mut times[i].clone());
+        println!(
+            "{:>40}: {m:7.3} ms  {:+7.3} ms over {}",
+            cmds[i].join(" ").chars().take(40).collect::<String>(),
+            median(&mut diffs),
+            cmds[0][0]
+        );
+    }
+}
