@@ -38,11 +38,16 @@ fn main() {
     for i in 0..cmds.len() {
         let mut diffs: Vec<f64> = times[i].iter().zip(&times[0]).map(|(a, b)| a - b).collect();
         let m = median(&mut times[i].clone());
+        // The program's file name, not its directory.
+        let name = cmds[i][0].rsplit('/').next().unwrap_or_default();
+        let label = [name.to_owned()].into_iter().chain(cmds[i][1..].iter().map(|a| {
+            a.rsplit('/').next().unwrap_or_default().to_owned()
+        }));
         println!(
             "{:>40}: {m:7.3} ms  {:+7.3} ms over {}",
-            cmds[i].join(" ").chars().take(40).collect::<String>(),
+            label.collect::<Vec<_>>().join(" "),
             median(&mut diffs),
-            cmds[0][0]
+            cmds[0][0].rsplit('/').next().unwrap_or_default()
         );
     }
 }

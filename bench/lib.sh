@@ -4,8 +4,10 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/op-aws/target}
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin op-aws
-OP_AWS=$CARGO_TARGET_DIR/release/op-aws
+tools=${OP_AWS_TOOLS:-$HOME/.cache/op-aws/tools}
+# What the README installs (scripts/install: linked statically on Linux), kept in the cache.
+"$root/scripts/install" --quiet --force --root "$CARGO_TARGET_DIR/bench-install" 2>/dev/null
+OP_AWS=$CARGO_TARGET_DIR/bench-install/bin/op-aws
 
 if ! command -v hyperfine >/dev/null 2>&1; then
   apt-get install -y -qq hyperfine >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
@@ -28,6 +30,38 @@ bench_vault() {
   echo 'bench passphrase' | "$OP_AWS" unlock --passphrase-stdin
   echo 'benchsecret' | "$OP_AWS" item add prod --set 'Access Key ID=AKIABENCH000000001' --set-secret 'Secret Access Key'
   export OP_AWS_SESSION_ITEM=prod
+}
+
+# A role profile `admin` over the item, its session cached by one real AssumeRole against moto,
+# which is then stopped: an STS call during the runs would fail them instead of skewing them.
+bench_role() {
+  local moto_server log moto_pid port=
+  moto_server=$(PATH="$tools/venv/bin:$PATH" command -v moto_server) || {
+    echo "moto_server not found: run scripts/test-deps" >&2
+    exit 1
+  }
+  mkdir -p "$bench_home/.aws"
+  cat >"$AWS_CONFIG_FILE" <<'EOF'
+[profile base]
+op_aws_item = prod
+
+[profile admin]
+role_arn = arn:aws:iam::210987654321:role/Admin
+source_profile = base
+EOF
+  log=$bench_home/moto.log
+  "$moto_server" -H 127.0.0.1 -p 0 2>"$log" &
+  moto_pid=$!
+  for _ in $(seq 100); do
+    port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' "$log" | head -n1)
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { kill "$moto_pid"; echo "moto did not start" >&2; exit 1; }
+  AWS_ENDPOINT_URL_STS=http://127.0.0.1:$port "$OP_AWS" run --profile admin -- true x
+  kill "$moto_pid"
+  wait "$moto_pid" 2>/dev/null || true
+  export AWS_ENDPOINT_URL_STS=http://127.0.0.1:$port
 }
 
 # Runs hyperfine on A and B (no shell in between) and prints medians, ratio and difference.

@@ -44,6 +44,8 @@ const SPARE_THREADS: usize = 4;
 /// The 1Password cache: entries and bytes.
 const MAX_CACHE_ENTRIES: usize = 1024;
 const MAX_CACHE_BYTES: usize = 8 * 1024 * 1024;
+/// Decrypted STS sessions kept (a few KiB each); past it, all are dropped and read again.
+const MAX_SESSIONS: usize = 256;
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -466,10 +468,16 @@ fn spawn(dirs: &Dirs, exe: &Path) -> Result<()> {
 struct State {
     dirs: Dirs,
     identity: Option<Identity>,
+    /// The identity's public recipient, worked out once (a scalar multiplication that every
+    /// cache lookup would otherwise repeat).
+    recipient: Option<String>,
     /// The decrypted vault, and the file's identity when it was read (re-read on change).
     vault: Option<(FileStamp, vault::VaultData)>,
     cache: HashMap<String, Zeroizing<String>>,
     cache_bytes: usize,
+    /// Cached STS sessions as decrypted, by file (decrypted again only when the file changed):
+    /// an X25519 decryption per `aws` command would be most of a cached role's cost.
+    sessions: HashMap<std::path::PathBuf, (FileStamp, Zeroizing<String>)>,
     started: Duration,
     unlocked_at: Option<Duration>,
     idle: Duration,
@@ -484,9 +492,39 @@ impl State {
     }
     fn forget(&mut self) {
         self.identity = None;
+        self.recipient = None;
         self.vault = None;
         self.cache.clear();
         self.cache_bytes = 0;
+        self.sessions.clear();
+    }
+
+    /// Cached session `key` of `dir`, decrypted; from memory while its file is unchanged.
+    fn session(&mut self, dir: &Path, key: &str) -> Result<Option<Zeroizing<String>>> {
+        let id = self.identity.as_ref().ok_or(Error::Locked)?;
+        let path = crate::sts::cache::session_file(dir, key)
+            .ok_or_else(|| Error::Invalid("not a cached session".into()))?;
+        // Stamped before reading: a file replaced meanwhile only makes the next one read it.
+        let stamp = FileStamp::of(&path);
+        if stamp.0.is_some()
+            && let Some((s, plain)) = self.sessions.get(&path)
+            && *s == stamp
+        {
+            return Ok(Some(plain.clone()));
+        }
+        let plain = crate::sts::cache::decrypt_session(id, dir, key)?;
+        match &plain {
+            Some(p) => {
+                if self.sessions.len() >= MAX_SESSIONS {
+                    self.sessions.clear();
+                }
+                self.sessions.insert(path, (stamp, p.clone()));
+            }
+            None => {
+                self.sessions.remove(&path);
+            }
+        }
+        Ok(plain)
     }
 
     /// The vault as it is on disk now (decrypted again only when the file changed).
@@ -581,9 +619,11 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
     let state = Arc::new(Mutex::new(State {
         dirs: dirs.clone(),
         identity: None,
+        recipient: None,
         vault: None,
         cache: HashMap::new(),
         cache_bytes: 0,
+        sessions: HashMap::new(),
         started: now,
         unlocked_at: None,
         // Until the first unlock arrives, a short fuse.
@@ -844,8 +884,10 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
                     r.error = Some("malformed identity".into());
                     return r;
                 };
+                s.recipient = Some(id.recipient().to_string());
                 s.identity = Some(id);
                 s.vault = None;
+                s.sessions.clear();
                 s.unlocked_at = Some(now);
             }
             s.idle = clamp_idle(idle_secs);
@@ -897,21 +939,18 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
                 Err(e) => r = Response::fail(&e),
             },
         },
-        Request::Session { dir, key } => match &s.identity {
-            None => r = Response::fail(&Error::Locked),
-            Some(id) => match crate::sts::cache::decrypt_session(id, &dir, &key) {
-                Ok(v) => {
-                    r.value = v;
-                    s.last_used = now;
-                }
-                Err(e) => r = Response::fail(&e),
-            },
+        Request::Session { dir, key } => match s.session(&dir, &key) {
+            Ok(v) => {
+                r.value = v;
+                s.last_used = now;
+            }
+            Err(e) => r = Response::fail(&e),
         },
         // Answered in `handle`, away from the state's lock.
         Request::Resolve(_) => r = Response::fail(&Error::NeedsCaller("the caller")),
-        Request::Recipient => match &s.identity {
+        Request::Recipient => match &s.recipient {
             None => r = Response::fail(&Error::Locked),
-            Some(id) => r.value = Some(Zeroizing::new(id.recipient().to_string())),
+            Some(p) => r.value = Some(Zeroizing::new(p.clone())),
         },
         Request::Lock => {
             s.forget();

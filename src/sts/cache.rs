@@ -69,16 +69,21 @@ pub struct Cache<'a> {
 
 /// In the agent: the session blob `dir/sts-KEY.age`, decrypted, if it is one. Anything that
 /// does not decrypt to exactly a session (the vault, another file) is refused.
+/// The file of cached session `key` in `dir`; None when `key` is not one (a request naming
+/// another file).
+pub fn session_file(dir: &std::path::Path, key: &str) -> Option<PathBuf> {
+    (key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| dir.join(format!("sts-{key}.age")))
+}
+
 pub fn decrypt_session(
     id: &vault::Identity,
     dir: &std::path::Path,
     key: &str,
 ) -> crate::Result<Option<Zeroizing<String>>> {
     let bad = || crate::Error::Invalid("not a cached session".into());
-    if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad());
-    }
-    let Some(ct) = fsutil::read_optional(&dir.join(format!("sts-{key}.age")))? else {
+    let path = session_file(dir, key).ok_or_else(bad)?;
+    let Some(ct) = fsutil::read_optional(&path)? else {
         return Ok(None);
     };
     let Ok(plain) = id.decrypt(&ct) else {
