@@ -61,7 +61,7 @@ impl Iam {
         aws_sdk_iam::Client::from_conf(b.build())
     }
 
-    fn where_(&self) -> String {
+    fn host(&self) -> String {
         self.endpoint
             .clone()
             .unwrap_or_else(|| "iam.amazonaws.com".to_owned())
@@ -73,7 +73,7 @@ impl Iam {
             .transport
             .rt
             .block_on(self.sdk(signer).get_user().send())
-            .map_err(|e| map_err("GetUser", &self.where_(), &e))?;
+            .map_err(|e| map_err("GetUser", &self.host(), &e))?;
         let u = out.user().ok_or_else(|| Error::StsCall {
             op: "GetUser",
             code: "NoUser".into(),
@@ -87,7 +87,7 @@ impl Iam {
             .transport
             .rt
             .block_on(self.sdk(signer).list_access_keys().user_name(user).send())
-            .map_err(|e| map_err("ListAccessKeys", &self.where_(), &e))?;
+            .map_err(|e| map_err("ListAccessKeys", &self.host(), &e))?;
         Ok(out
             .access_key_metadata()
             .iter()
@@ -109,7 +109,7 @@ impl Iam {
             .transport
             .rt
             .block_on(self.sdk(signer).create_access_key().user_name(user).send())
-            .map_err(|e| map_err("CreateAccessKey", &self.where_(), &e))?;
+            .map_err(|e| map_err("CreateAccessKey", &self.host(), &e))?;
         let k = out.access_key().ok_or_else(|| Error::StsCall {
             op: "CreateAccessKey",
             code: "NoKey".into(),
@@ -131,7 +131,7 @@ impl Iam {
                     .access_key_id(id)
                     .send(),
             )
-            .map_err(|e| map_err("DeleteAccessKey", &self.where_(), &e))?;
+            .map_err(|e| map_err("DeleteAccessKey", &self.host(), &e))?;
         Ok(())
     }
 }

@@ -28,13 +28,13 @@ impl Args {
             println!("defaults:     none here (choose one with `op-aws use ITEM`)");
         }
         for d in &r.defaults {
-            let where_ = match (&d.path, &d.profile) {
+            let place = match (&d.path, &d.profile) {
                 (Some(p), _) => p.display().to_string(),
                 (_, Some(p)) => format!("profile {p}, {}", d.store),
                 _ => d.store.to_owned(),
             };
             println!(
-                "{} {:<10} {} [{where_}]",
+                "{} {:<10} {} [{place}]",
                 if d.active { "*" } else { " " },
                 d.scope,
                 d.item,

@@ -29,7 +29,7 @@ mod status;
 mod trust;
 mod unlock;
 mod untrust;
-mod use_;
+mod r#use;
 mod vault;
 
 /// A deliberate non-zero exit whose message (if any) was already printed.
@@ -67,7 +67,7 @@ pub enum Command {
     Import(import::Args),
     Rotate(rotate::Args),
     Sso(sso::Args),
-    Use(use_::Args),
+    Use(r#use::Args),
     Inspect(inspect::Args),
     Clear(clear::Args),
     Trust(trust::Args),

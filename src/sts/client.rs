@@ -95,7 +95,7 @@ impl Client {
         aws_sdk_sts::Client::from_conf(b.build())
     }
 
-    fn where_(&self) -> String {
+    fn host(&self) -> String {
         self.endpoint
             .clone()
             .unwrap_or_else(|| format!("sts.{}.amazonaws.com", self.region))
@@ -118,7 +118,7 @@ impl Client {
             .transport
             .rt
             .block_on(req.send())
-            .map_err(|e| map_err("GetSessionToken", &self.where_(), &e))?;
+            .map_err(|e| map_err("GetSessionToken", &self.host(), &e))?;
         convert("GetSessionToken", out.credentials())
     }
 
@@ -156,7 +156,7 @@ impl Client {
             .transport
             .rt
             .block_on(req.send())
-            .map_err(|e| map_err("AssumeRole", &self.where_(), &e))?;
+            .map_err(|e| map_err("AssumeRole", &self.host(), &e))?;
         convert("AssumeRole", out.credentials())
     }
 }
@@ -168,7 +168,7 @@ impl Client {
             .transport
             .rt
             .block_on(self.sdk(signer).get_caller_identity().send())
-            .map_err(|e| map_err("GetCallerIdentity", &self.where_(), &e))?;
+            .map_err(|e| map_err("GetCallerIdentity", &self.host(), &e))?;
         out.arn().map(str::to_owned).ok_or_else(|| Error::StsCall {
             op: "GetCallerIdentity",
             code: "NoArn".into(),
@@ -197,7 +197,7 @@ impl Client {
         let header = date.lock().ok().and_then(|mut d| d.take());
         let Some(header) = header else {
             return Err(match sent {
-                Err(e) => map_err("GetCallerIdentity", &self.where_(), &e),
+                Err(e) => map_err("GetCallerIdentity", &self.host(), &e),
                 Ok(_) => Error::Sts("STS answered without a Date header".into()),
             });
         };

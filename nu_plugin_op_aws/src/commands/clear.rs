@@ -85,7 +85,7 @@ impl SimplePluginCommand for Clear {
         }
         scope::remove_stored(&ctx.dirs, &scopes)
             .map_err(|e| fail("cannot save the defaults", &e, head))?;
-        super::use_::refresh_hook(engine, head)?;
+        super::r#use::refresh_hook(engine, head)?;
         Ok(Value::list(
             targets.iter().map(|a| applied_row(a, head)).collect(),
             head,
