@@ -46,6 +46,7 @@ const MAX_CACHE_ENTRIES: usize = 1024;
 const MAX_CACHE_BYTES: usize = 8 * 1024 * 1024;
 /// Decrypted STS sessions kept (a few KiB each); past it, all are dropped and read again.
 const MAX_SESSIONS: usize = 256;
+const MAX_SESSION_BYTES: usize = 16 * 1024;
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -514,13 +515,14 @@ impl State {
         }
         let plain = crate::sts::cache::decrypt_session(id, dir, key)?;
         match &plain {
-            Some(p) => {
+            // A session is a few hundred bytes; anything bigger is answered, never kept.
+            Some(p) if p.len() <= MAX_SESSION_BYTES => {
                 if self.sessions.len() >= MAX_SESSIONS {
                     self.sessions.clear();
                 }
                 self.sessions.insert(path, (stamp, p.clone()));
             }
-            None => {
+            _ => {
                 self.sessions.remove(&path);
             }
         }
