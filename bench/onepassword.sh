@@ -3,7 +3,7 @@
 # run calls `op`) and warm (`op-aws unlock` started a cache-only agent; no `op` call at all).
 # `op` is tests/support/fake-op (a Python script, ~20-40 ms a call); the real op costs
 # 0.2-2 s a call, which the cold figure would add and the warm one never pays.
-# (`true x`, not `true`: a command with no arguments runs untouched, without credentials.)
+# (`true x` keeps the figures comparable with the earlier runs of this bench.)
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
