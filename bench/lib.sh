@@ -6,7 +6,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/op-aws/target}
 tools=${OP_AWS_TOOLS:-$HOME/.cache/op-aws/tools}
 # What the README installs (scripts/install: linked statically on Linux), kept in the cache.
-"$root/scripts/install" --quiet --force --root "$CARGO_TARGET_DIR/bench-install" 2>/dev/null
+"$root/scripts/install" --quiet --force --root "$CARGO_TARGET_DIR/bench-install"
 OP_AWS=$CARGO_TARGET_DIR/bench-install/bin/op-aws
 
 if ! command -v hyperfine >/dev/null 2>&1; then
