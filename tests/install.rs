@@ -39,7 +39,11 @@ fn the_installed_binary_is_static_and_does_sts_through_localhost() {
         let (kind, interp) = elf_kind(&exe);
         const ET_DYN: u16 = 3;
         assert_eq!(kind, ET_DYN, "position-independent (ASLR kept)");
-        assert!(!interp, "no dynamic loader: linked statically");
+        assert!(
+            !interp,
+            "no dynamic loader: linked statically (scripts/install falls back to dynamic linking \
+             only when glibc's libc.a is not installed, and says so)"
+        );
     }
     assert_eq!(
         ok(
