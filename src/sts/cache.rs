@@ -58,7 +58,7 @@ struct Stored {
 }
 
 enum Backend {
-    Files(age::x25519::Recipient),
+    Files,
     Agent,
 }
 
@@ -127,18 +127,24 @@ fn blob_path(ctx: &Ctx, key: &str) -> PathBuf {
 impl<'a> Cache<'a> {
     pub fn open(ctx: &'a Ctx) -> Result<Self> {
         let backend = if vault::exists(&ctx.dirs) {
-            // With the identity in the agent, the recipient is its own, and the file must agree.
-            let file = vault::recipient(&ctx.dirs)?;
-            if let Ok(Some(held)) = agent::recipient(&ctx.dirs)
-                && held != file.to_string()
-            {
-                return Err(vault::recipient_mismatch(&ctx.dirs));
-            }
-            Backend::Files(file)
+            Backend::Files
         } else {
             Backend::Agent
         };
         Ok(Self { ctx, backend })
+    }
+
+    /// What a new session is encrypted to: `recipient.txt`, which must be the public half of the
+    /// identity the agent holds. Checked before each write — a read is decrypted by the agent
+    /// with its own identity, whatever the file says.
+    fn recipient(&self) -> Result<age::x25519::Recipient> {
+        let file = vault::recipient(&self.ctx.dirs)?;
+        if let Ok(Some(held)) = agent::recipient(&self.ctx.dirs)
+            && held != file.to_string()
+        {
+            return Err(vault::recipient_mismatch(&self.ctx.dirs));
+        }
+        Ok(file)
     }
 
     /// Serialises the STS calls for `key` across processes (released on drop).
@@ -157,7 +163,7 @@ impl<'a> Cache<'a> {
             return None;
         }
         let stored: Stored = match &self.backend {
-            Backend::Files(_) => {
+            Backend::Files => {
                 // The agent decrypts it: the identity never leaves it.
                 let v = agent::session(&self.ctx.dirs, &self.ctx.dirs.cache, key).ok()??;
                 serde_json::from_str(&v).ok()?
@@ -198,9 +204,9 @@ impl<'a> Cache<'a> {
         meta.created = now_secs();
         meta.lifetime = meta.expiration.saturating_sub(meta.created);
         match &self.backend {
-            Backend::Files(r) => {
+            Backend::Files => {
                 meta.store = "file".into();
-                let ct = vault::encrypt(r, json.as_bytes())?;
+                let ct = vault::encrypt(&self.recipient()?, json.as_bytes())?;
                 // The secret first: metadata without a blob is a miss, never a wrong answer.
                 fsutil::write_atomic(&blob_path(self.ctx, &meta.key), &ct, 0o600)?;
             }
