@@ -38,16 +38,14 @@ fn main() {
     for i in 0..cmds.len() {
         let mut diffs: Vec<f64> = times[i].iter().zip(&times[0]).map(|(a, b)| a - b).collect();
         let m = median(&mut times[i].clone());
-        // The program's file name, not its directory.
-        let name = cmds[i][0].rsplit('/').next().unwrap_or_default();
-        let label = [name.to_owned()].into_iter().chain(cmds[i][1..].iter().map(|a| {
-            a.rsplit('/').next().unwrap_or_default().to_owned()
-        }));
+        // File names, not their directories: the floor's and op-aws's paths are temporary.
+        let base = |a: &String| a.rsplit('/').next().unwrap_or_default().to_owned();
+        let label: Vec<String> = cmds[i].iter().map(base).collect();
         println!(
             "{:>40}: {m:7.3} ms  {:+7.3} ms over {}",
-            label.collect::<Vec<_>>().join(" "),
+            label.join(" "),
             median(&mut diffs),
-            cmds[0][0].rsplit('/').next().unwrap_or_default()
+            base(&cmds[0][0])
         );
     }
 }

@@ -513,7 +513,7 @@ impl State {
         {
             return Ok(Some(plain.clone()));
         }
-        let plain = crate::sts::cache::decrypt_session(id, dir, key)?;
+        let plain = crate::sts::cache::decrypt_session(id, &path)?;
         match &plain {
             // A session is a few hundred bytes; anything bigger is answered, never kept.
             Some(p) if p.len() <= MAX_SESSION_BYTES => {

@@ -656,6 +656,33 @@ fn doctor_replaces_a_cached_session_that_does_not_decrypt() {
     assert_eq!(stub.count("AssumeRole"), 2);
 }
 
+/// The agent keeps a cached session decrypted in memory while its file is unchanged: a file
+/// replaced under it is read again, and one that no longer decrypts is a miss, never the
+/// session it remembered.
+#[test]
+fn a_session_file_replaced_under_the_agent_is_read_again() {
+    let (env, stub) = with_a_cached_role_session();
+    let first = env.ok(&["run", "--profile", "admin", "--", "env"]);
+    let again = env.ok(&["run", "--profile", "admin", "--", "env"]);
+    let key = |out: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix("AWS_ACCESS_KEY_ID="))
+            .map(str::to_owned)
+            .unwrap()
+    };
+    assert_eq!(key(&first), key(&again), "served from the cache");
+    assert_eq!(stub.count("AssumeRole"), 1);
+    let blob = session_blobs(&env).pop().unwrap();
+    std::fs::write(&blob, b"not a session any more").unwrap();
+    let after = env.ok(&["run", "--profile", "admin", "--", "env"]);
+    assert_eq!(
+        stub.count("AssumeRole"),
+        2,
+        "the changed file was a miss, not the remembered session"
+    );
+    assert_ne!(key(&after), key(&first));
+}
+
 /// A directory default belongs to the directory it was made for (owner, device, inode): one
 /// recreated at the same path, by another user (world-writable parent, shared machine) or by
 /// anyone, inherits nothing, export included; the hook says so once per shell.

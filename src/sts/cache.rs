@@ -67,8 +67,6 @@ pub struct Cache<'a> {
     backend: Backend,
 }
 
-/// In the agent: the session blob `dir/sts-KEY.age`, decrypted, if it is one. Anything that
-/// does not decrypt to exactly a session (the vault, another file) is refused.
 /// The file of cached session `key` in `dir`; None when `key` is not one (a request naming
 /// another file).
 pub fn session_file(dir: &std::path::Path, key: &str) -> Option<PathBuf> {
@@ -76,14 +74,14 @@ pub fn session_file(dir: &std::path::Path, key: &str) -> Option<PathBuf> {
         .then(|| dir.join(format!("sts-{key}.age")))
 }
 
+/// In the agent: the session blob at `path` (a [`session_file`]), decrypted, if it is one.
+/// Anything that does not decrypt to exactly a session (the vault, another file) is refused.
 pub fn decrypt_session(
     id: &vault::Identity,
-    dir: &std::path::Path,
-    key: &str,
+    path: &std::path::Path,
 ) -> crate::Result<Option<Zeroizing<String>>> {
     let bad = || crate::Error::Invalid("not a cached session".into());
-    let path = session_file(dir, key).ok_or_else(bad)?;
-    let Some(ct) = fsutil::read_optional(&path)? else {
+    let Some(ct) = fsutil::read_optional(path)? else {
         return Ok(None);
     };
     let Ok(plain) = id.decrypt(&ct) else {
