@@ -301,8 +301,8 @@ module completions {
 
   # Run a command with the credentials in effect here, in its environment only
   export extern "op-aws run" [
-    --item: string            # Use this item, whatever the defaults say
-    --profile: string         # Use this profile from ~/.aws/config (roles, MFA, region)
+    --item: string            # Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)
+    --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
     --server                  # Serve the credentials from a loopback endpoint (refreshed as they run out) instead of putting keys in the command's environment; the default with `server = true` in config.toml
     --no-server               # Keys in the environment, even with `server = true` in config.toml
     --help(-h)                # Print help
@@ -316,8 +316,8 @@ module completions {
 
   # Serve credentials on a loopback endpoint for IDEs and GUIs; prints the variables to set
   export extern "op-aws serve" [
-    --item: string
-    --profile: string
+    --item: string            # Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)
+    --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
     --format: string@"nu-complete op-aws serve format"
     --help(-h)                # Print help
     --version(-V)             # Print version
@@ -329,8 +329,8 @@ module completions {
 
   # Print the credentials for a shell (or a program) to load
   export extern "op-aws export" [
-    --item: string
-    --profile: string
+    --item: string            # Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)
+    --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
     --format: string@"nu-complete op-aws export format"
     --help(-h)                # Print help
     --version(-V)             # Print version
@@ -338,8 +338,8 @@ module completions {
 
   # For `credential_process = op-aws credential-process --profile P` in ~/.aws/config
   export extern "op-aws credential-process" [
-    --item: string
-    --profile: string         # The profile being resolved (its role, MFA and op_aws_item apply)
+    --item: string            # Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)
+    --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]

@@ -70,7 +70,7 @@ impl Config {
             why,
         };
         let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
-        let cfg: Self = toml::from_str(&text).map_err(|e| bad(one_line(&e.to_string())))?;
+        let cfg: Self = toml::from_str(&text).map_err(|e| bad(toml_message(&e.to_string())))?;
         for name in cfg.wrap.iter().flatten().chain(&cfg.wrap_extra) {
             if !is_executable_name(name) {
                 return Err(bad(format!("{name:?} is not a command name")));
@@ -86,7 +86,7 @@ impl Config {
             )));
         }
         for e in &cfg.trusted_endpoints {
-            crate::sts::plan::parse_endpoint(e).map_err(|why| {
+            parse_endpoint(e).map_err(|why| {
                 bad(format!(
                     "trusted_endpoints: {:?}: {why}",
                     crate::error::printable(e)
@@ -116,11 +116,23 @@ impl Config {
         self.agent_timeout
             .as_deref()
             .and_then(|t| humantime::parse_duration(t).ok())
-            .map_or(crate::agent::DEFAULT_IDLE, |d| {
-                crate::agent::clamp_idle(d.as_secs())
-            })
+            .map_or(DEFAULT_IDLE, |d| clamp_idle(d.as_secs()))
     }
 }
+
+/// The agent forgets everything after this long unused, unless config.toml says otherwise.
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(10 * 60);
+/// ... and after this long whatever happens.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+
+/// The idle timeout asked for, within 1 s and the absolute limit (any number from the wire or
+/// config.toml is clamped, never trusted).
+pub fn clamp_idle(secs: u64) -> Duration {
+    Duration::from_secs(secs.clamp(1, MAX_LIFETIME.as_secs()))
+}
+
+/// The AWS tools that read `--profile` themselves (and ignore environment keys when they see it).
+pub const PROFILE_TOOLS: &[&str] = &["aws", "cdk", "sam", "eksctl", "awslogs"];
 
 /// Names that are safe to turn into shell functions in every supported shell.
 pub fn is_executable_name(name: &str) -> bool {
@@ -132,7 +144,7 @@ pub fn is_executable_name(name: &str) -> bool {
 }
 
 /// toml's messages span several lines (with a source excerpt); keep the first and the position.
-pub(crate) fn one_line(msg: &str) -> String {
+pub(crate) fn toml_message(msg: &str) -> String {
     msg.lines()
         .map(str::trim)
         .filter(|l| {
@@ -144,4 +156,19 @@ pub(crate) fn one_line(msg: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(": ")
+}
+
+/// An endpoint URL as the HTTP client will read it: http(s), a host, no user name or password.
+pub fn parse_endpoint(endpoint: &str) -> std::result::Result<url::Url, &'static str> {
+    let u = url::Url::parse(endpoint.trim()).map_err(|_| "not a URL")?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err("not an http(s) URL");
+    }
+    if u.host().is_none() {
+        return Err("names no host");
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("holds a user name or password");
+    }
+    Ok(u)
 }

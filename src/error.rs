@@ -119,6 +119,12 @@ pub enum Error {
     ChainedDuration { profile: String, seconds: u32 },
     #[error("the item's One-Time Password is not usable: {0}")]
     BadTotp(String),
+    /// `clear` without `--all` where the default in effect lives in a file op-aws never edits.
+    #[error("{item} applies here through {scope}, which clear does not edit")]
+    ClearKept {
+        item: String,
+        scope: crate::scope::Scope,
+    },
     /// An error the agent met on our behalf, as it said it (and its hint).
     #[error("{message}")]
     Remote {
@@ -234,6 +240,13 @@ impl Error {
         Some(match self {
             Self::Step { source, .. } => return source.hint(),
             Self::Remote { hint, .. } => return hint.clone(),
+            Self::ClearKept { scope: crate::scope::Scope::Project(d), .. } => format!(
+                "run `op-aws untrust {}` to stop using the project file, or pass --all to remove the other defaults",
+                crate::shell::quote_posix(&d.to_string_lossy())
+            ),
+            Self::ClearKept { .. } => {
+                "remove the profile's item binding (op_aws_item, or its item in the project file), unset AWS_PROFILE, or pass --all to remove the other defaults".into()
+            }
             Self::RelativeDirOverride { var, .. } => format!("set {var} to an absolute path, or unset it"),
             Self::NoVault(_) => "create one with `op-aws vault create` (or run `op-aws init`)".into(),
             Self::VaultExists(_) => "use the existing vault, or move it away first".into(),
@@ -292,7 +305,7 @@ impl Error {
             {
                 "rotating needs the item's IAM user to be allowed iam:GetUser, iam:ListAccessKeys, iam:CreateAccessKey and iam:DeleteAccessKey on itself".into()
             }
-            Self::StsCall { code, message, .. } => return crate::sts::client::hint(code, message),
+            Self::StsCall { code, message, .. } => return sts_hint(code, message),
             Self::StsUnreachable { .. } => {
                 "check the network, and AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL if they are set".into()
             }
@@ -331,6 +344,34 @@ impl Error {
             _ => return None,
         })
     }
+}
+
+/// The next step for an STS error code, shown under the error.
+fn sts_hint(code: &str, message: &str) -> Option<String> {
+    let m = message.to_ascii_lowercase();
+    Some(match code {
+        "AccessDenied" if m.contains("multifactorauthentication") || m.contains("mfa") => {
+            "check the item's One-Time Password and MFA Serial (`op-aws item show ITEM`) and this machine's clock; each code works once".into()
+        }
+        "AccessDenied" if m.contains("session credentials") => {
+            "the item holds temporary keys; store long-lived IAM user keys in it instead".into()
+        }
+        "AccessDenied" => "check the role's trust policy allows this user (and the external_id or MFA it requires)".into(),
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
+            "run `op-aws cache clear` and retry; if the item holds temporary keys, store long-lived ones".into()
+        }
+        "InvalidClientTokenId" | "UnrecognizedClientException" => {
+            "the item's Access Key ID is not a valid key (deleted, or mistyped): `op-aws item edit ITEM --set 'Access Key ID=...'`".into()
+        }
+        "SignatureDoesNotMatch" => {
+            "the item's Secret Access Key does not match its key ID: `op-aws item edit ITEM --set-secret 'Secret Access Key'`".into()
+        }
+        "ValidationError" if m.contains("chain") => {
+            "role chaining allows at most 1 hour: set duration_seconds to 3600 or less".into()
+        }
+        "ValidationError" => "check role_arn, role_session_name and duration_seconds in ~/.aws/config".into(),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -427,6 +468,10 @@ mod tests {
                 why: h(),
             },
             Error::UntrustedEndpoint(h()),
+            Error::ClearKept {
+                item: h(),
+                scope: crate::scope::Scope::Directory(h().into()),
+            },
             Error::NoSuchProfile {
                 profile: h(),
                 files: h(),
@@ -516,6 +561,7 @@ mod tests {
                 | Error::MfaSerialConflict { .. }
                 | Error::ChainedDuration { .. }
                 | Error::BadTotp(_)
+                | Error::ClearKept { .. }
                 | Error::Remote { .. }
                 | Error::Step { .. }
                 | Error::MfaNoTerminal { .. }
@@ -567,5 +613,45 @@ mod tests {
             "op-aws: no terminal\nhint: pass --yes\n"
         );
         assert_eq!(render("a\n  b", None), "op-aws: a b\n");
+    }
+
+    #[test]
+    fn hints_follow_the_aws_code_and_message() {
+        let h = |c, m| sts_hint(c, m).unwrap_or_default();
+        assert!(
+            h(
+                "AccessDenied",
+                "MultiFactorAuthentication failed with invalid MFA one time pass code."
+            )
+            .contains("One-Time Password")
+        );
+        assert!(
+            h(
+                "AccessDenied",
+                "Cannot call GetSessionToken with session credentials"
+            )
+            .contains("long-lived")
+        );
+        assert!(
+            h(
+                "AccessDenied",
+                "User: x is not authorized to perform: sts:AssumeRole"
+            )
+            .contains("trust policy")
+        );
+        assert!(
+            h(
+                "ExpiredToken",
+                "The security token included in the request is expired"
+            )
+            .contains("cache clear")
+        );
+        assert!(h("InvalidClientTokenId", "").contains("Access Key ID"));
+        assert!(h("SignatureDoesNotMatch", "").contains("Secret Access Key"));
+        assert!(
+            h("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+                .contains("3600")
+        );
+        assert_eq!(sts_hint("Throttling", "Rate exceeded"), None);
     }
 }

@@ -5,11 +5,9 @@ use std::ffi::{OsStr, OsString};
 use secrecy::ExposeSecret;
 
 use crate::caller::Caller;
+use crate::config::PROFILE_TOOLS;
 use crate::creds::Credentials;
 use crate::shell::{self, Syntax};
-
-/// The AWS tools that read `--profile` themselves (and ignore environment keys when they see it).
-pub const PROFILE_TOOLS: &[&str] = &["aws", "cdk", "sam", "eksctl", "awslogs"];
 
 /// Tools built on botocore (the AWS CLI, boto3), which prefer injected keys over `AWS_PROFILE`:
 /// they keep it, so the profile's other settings (output, endpoints, s3 options) still apply.

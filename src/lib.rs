@@ -5,12 +5,14 @@
 
 pub mod agent;
 pub mod awsfiles;
-pub mod broker;
 pub mod caller;
+pub mod change;
 pub mod config;
 pub mod creds;
 pub mod ctx;
+pub mod digest;
 pub mod dirs;
+pub mod endpoint;
 pub mod error;
 pub mod fsutil;
 pub mod hook;
@@ -29,7 +31,6 @@ pub mod report;
 pub mod resolve;
 pub mod rotate;
 pub mod scope;
-pub mod server;
 pub mod shell;
 pub mod sso;
 pub mod store;

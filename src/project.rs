@@ -53,7 +53,7 @@ struct RawProfile {
 }
 
 /// A parsed, valid project file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Project {
     /// The default item for the directory and below.
     pub item: Option<String>,
@@ -62,7 +62,7 @@ pub struct Project {
 }
 
 /// The project file that applies at a directory: the nearest `.op-aws.toml` at or above it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Found {
     /// The directory the file is in (symlinks resolved).
     pub dir: PathBuf,
@@ -72,7 +72,7 @@ pub struct Found {
     pub trust: Trust,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Trust {
     Trusted(Project),
     /// Never trusted at this path.
@@ -82,6 +82,35 @@ pub enum Trust {
     /// Not a file op-aws reads (a symlink, a FIFO, too big), or a trusted file this version of
     /// op-aws cannot parse: why.
     Unusable(String),
+}
+
+/// As the agent's answer carries it: the keys are the ones [`PROFILE_KEYS`] names, or none.
+impl<'de> Deserialize<'de> for Project {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            item: Option<String>,
+            profiles: BTreeMap<String, BTreeMap<String, String>>,
+        }
+        let w = Wire::deserialize(d)?;
+        let mut profiles = BTreeMap::new();
+        for (name, keys) in w.profiles {
+            let mut known = BTreeMap::new();
+            for (k, v) in keys {
+                let key = PROFILE_KEYS
+                    .iter()
+                    .map(|(_, aws)| *aws)
+                    .find(|aws| *aws == k)
+                    .ok_or_else(|| serde::de::Error::custom(format!("unknown key {k:?}")))?;
+                known.insert(key, v);
+            }
+            profiles.insert(name, known);
+        }
+        Ok(Self {
+            item: w.item,
+            profiles,
+        })
+    }
 }
 
 impl Found {
@@ -153,7 +182,7 @@ pub fn find(dirs: &Dirs, cwd: &Path) -> Result<Option<Found>> {
     let (hash, trust) = match read(&path) {
         Err(e) => (String::new(), unusable(e)),
         Ok(bytes) => {
-            let hash = crate::sts::plan::hex(&Sha256::digest(&bytes));
+            let hash = crate::digest::hex(&Sha256::digest(&bytes));
             let trust = match Trusted::load(dirs)?.files.get(&path) {
                 Some(h) if *h == hash => parse(&bytes, &path).map_or_else(unusable, Trust::Trusted),
                 Some(_) => Trust::Changed,
@@ -176,11 +205,7 @@ pub fn in_dir(dir: &Path) -> Result<(PathBuf, String, Project)> {
     let path = dir.join(FILE_NAME);
     let bytes = read(&path)?;
     let project = parse(&bytes, &path)?;
-    Ok((
-        path,
-        crate::sts::plan::hex(&Sha256::digest(&bytes)),
-        project,
-    ))
+    Ok((path, crate::digest::hex(&Sha256::digest(&bytes)), project))
 }
 
 /// Trusts the file at `path` with content `hash`.
@@ -236,7 +261,7 @@ fn parse(bytes: &[u8], path: &Path) -> Result<Project> {
     };
     let text = std::str::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
     let raw: Raw =
-        toml::from_str(text).map_err(|e| bad(crate::config::one_line(&e.to_string())))?;
+        toml::from_str(text).map_err(|e| bad(crate::config::toml_message(&e.to_string())))?;
     let item = raw
         .item
         .map(|i| check_value("item", i))

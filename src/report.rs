@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::agent::{self, AgentStatus};
+use crate::agent::protocol::AgentStatus;
 use crate::awsfiles::AwsFiles;
 use crate::config::StoreKind;
 use crate::ctx::Ctx;
@@ -34,7 +34,7 @@ pub struct Status {
 }
 
 pub fn status(ctx: &Ctx) -> Result<Status> {
-    let agent = agent::status(&ctx.dirs)?;
+    let agent = ctx.agent.status()?;
     let here = here(ctx)?;
     let current = here.applied.as_ref();
     let (region, region_from) = split_region(here.region.clone());
@@ -74,25 +74,45 @@ pub struct DefaultRow {
     pub export: bool,
 }
 
-/// A cached STS session.
-#[derive(Debug, Serialize)]
+/// A cached STS session: its metadata (the fields read through [`Meta`]) and how long it has
+/// left.
+#[derive(Debug)]
 pub struct CacheRow {
-    pub key: String,
-    pub kind: String,
-    pub profile: String,
-    pub role_arn: Option<String>,
-    pub item: String,
-    pub mfa_serial: Option<String>,
-    /// The role session's name, as CloudTrail shows it.
-    pub session_name: Option<String>,
-    /// Seconds since the epoch.
-    #[serde(skip)]
-    pub expiration_secs: u64,
-    /// RFC 3339.
-    pub expiration: String,
+    pub meta: Meta,
     pub expires_in_secs: u64,
     pub fresh: bool,
-    pub store: String,
+}
+
+impl std::ops::Deref for CacheRow {
+    type Target = Meta;
+    fn deref(&self) -> &Meta {
+        &self.meta
+    }
+}
+
+/// `cache list --json` and `inspect --json`: the expiry as RFC 3339, the rest as kept.
+impl Serialize for CacheRow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let m = &self.meta;
+        let exp = std::time::UNIX_EPOCH + std::time::Duration::from_secs(m.expiration);
+        let mut out = s.serialize_struct("CacheRow", 11)?;
+        out.serialize_field("key", &m.key)?;
+        out.serialize_field("kind", &m.kind)?;
+        out.serialize_field("profile", &m.profile)?;
+        out.serialize_field("role_arn", &m.role_arn)?;
+        out.serialize_field("item", &m.item)?;
+        out.serialize_field("mfa_serial", &m.mfa_serial)?;
+        out.serialize_field("session_name", &m.session_name)?;
+        out.serialize_field(
+            "expiration",
+            &humantime::format_rfc3339_seconds(exp).to_string(),
+        )?;
+        out.serialize_field("expires_in_secs", &self.expires_in_secs)?;
+        out.serialize_field("fresh", &self.fresh)?;
+        out.serialize_field("store", &m.store)?;
+        out.end()
+    }
 }
 
 /// `op-aws inspect`.
@@ -152,7 +172,7 @@ pub fn inspect(ctx: &Ctx) -> Result<Inspect> {
     let now = cache::now_secs();
     let sessions = cache_rows(ctx)?
         .into_iter()
-        .filter(|m| m.expiration_secs > now)
+        .filter(|m| m.expiration > now)
         .collect();
     let current = here.applied.as_ref();
     let (region, region_from) = split_region(here.region.clone());
@@ -207,26 +227,16 @@ pub fn here(ctx: &Ctx) -> Result<Resolution> {
 pub fn cache_rows(ctx: &Ctx) -> Result<Vec<CacheRow>> {
     let now = cache::now_secs();
     Ok(cache::list(ctx)?
-        .iter()
+        .into_iter()
         .map(|m| cache_row(m, now))
         .collect())
 }
 
-fn cache_row(m: &Meta, now: u64) -> CacheRow {
-    let exp = std::time::UNIX_EPOCH + std::time::Duration::from_secs(m.expiration);
+fn cache_row(m: Meta, now: u64) -> CacheRow {
     CacheRow {
-        key: m.key.clone(),
-        kind: m.kind.clone(),
-        profile: m.profile.clone(),
-        role_arn: m.role_arn.clone(),
-        item: m.item.clone(),
-        mfa_serial: m.mfa_serial.clone(),
-        session_name: m.session_name.clone(),
-        expiration_secs: m.expiration,
-        expiration: humantime::format_rfc3339_seconds(exp).to_string(),
         expires_in_secs: m.expiration.saturating_sub(now),
         fresh: cache::is_fresh(m.lifetime, m.expiration, now),
-        store: m.store.clone(),
+        meta: m,
     }
 }
 

@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::awsfiles::{self, AwsFiles, Base, ProfileChain};
 use crate::creds::Credentials;
@@ -46,7 +46,7 @@ pub enum Want<'a> {
 }
 
 /// Where the region came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RegionFrom {
     Shell,
@@ -54,7 +54,7 @@ pub enum RegionFrom {
     Item,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Region {
     pub name: String,
     pub from: RegionFrom,
@@ -81,8 +81,9 @@ pub struct Resolution {
     pub bound_in: Option<PathBuf>,
     /// The IAM Identity Center session whose token signs the profile's chain (no item then).
     pub sso: Option<crate::sso::Session>,
-    /// The override notice the agent already decided on ([`Self::override_notice`]).
-    told: Option<String>,
+    /// The override notice, once decided ([`Self::override_notice`]): by the agent, for an
+    /// answer it made.
+    pub(crate) told: Option<Option<String>>,
     pub region: Option<Region>,
     /// For `Env` and `Credentials`.
     pub creds: Option<Credentials>,
@@ -113,37 +114,10 @@ impl Resolution {
         (!set_aside.item.eq_ignore_ascii_case(&first.item)).then_some((first, set_aside))
     }
 
-    /// What the agent answered (see [`crate::broker`]): the environment and credentials, and
-    /// the notice it decided on; nothing of how it got there.
-    pub fn brokered(
-        profile: Option<String>,
-        handover: bool,
-        region: Option<Region>,
-        creds: Option<Credentials>,
-        env: EnvChanges,
-        notice: Option<String>,
-    ) -> Self {
-        Self {
-            profile,
-            handover,
-            applied: None,
-            candidates: Vec::new(),
-            chain: Vec::new(),
-            ignored: Vec::new(),
-            project: None,
-            bound_in: None,
-            sso: None,
-            told: notice,
-            region,
-            creds,
-            env,
-        }
-    }
-
     /// [`Self::overridden`] as a line for stderr, the first time for this combination.
     pub fn override_notice(&self, ctx: &Ctx) -> Option<String> {
-        if self.told.is_some() {
-            return self.told.clone();
+        if let Some(told) = &self.told {
+            return told.clone();
         }
         let (used, set_aside) = self.overridden()?;
         let Scope::Profile(profile) = &used.scope else {
@@ -175,12 +149,10 @@ impl Resolution {
 }
 
 /// What applies here, or the credentials: from the agent when one runs and can do it for this
-/// caller (it holds the vault, makes the STS calls and keeps the cache: [`crate::broker`]),
-/// else worked out in this process.
+/// caller (it holds the vault, makes the STS calls and keeps the cache), else worked out in
+/// this process. Either way the same [`Resolution`], every fact of it.
 pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
-    if !ctx.in_agent
-        && let Some(r) = crate::broker::ask(ctx, req)?
-    {
+    if let Some(r) = ctx.agent.resolve(&ctx.caller, req)? {
         return Ok(r);
     }
     resolve_here(ctx, req)
@@ -263,37 +235,20 @@ pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
         (None, None) => Vec::new(),
     };
 
-    let mut candidates = Vec::new();
-    if let Some(i) = req.item {
-        candidates.push(Applied {
-            item: i.to_owned(),
-            scope: Scope::Flag,
-            export: false,
-        });
-    }
-    let mut bound_in = None;
-    if let (Some(f), Some(r), Some(p)) = (files, &resolved, &profile)
-        && !handover
-        && let Some((i, by)) = bound_item(f, r)
-    {
-        bound_in = if f.from_project(&by, "op_aws_item") {
-            found.as_ref().map(|x| x.path.clone())
-        } else {
-            awsfiles::config_path(c).ok()
-        };
-        candidates.push(Applied {
-            item: i,
-            scope: Scope::Profile(p.clone()),
-            export: false,
-        });
-    }
-    let defaults = Defaults::load(&ctx.dirs)?;
-    let project_default = found
-        .as_ref()
-        .and_then(|x| Some((x.dir.as_path(), x.project()?.item.as_deref()?)));
-    let stored = scope::applicable(&defaults, &c.cwd, c.session_item(), project_default);
-    candidates.extend(stored.applicable);
-    let ignored = stored.ignored;
+    let Which {
+        candidates,
+        ignored,
+        bound_in,
+    } = which_item(
+        ctx,
+        req.item,
+        found.as_ref(),
+        Bound {
+            files,
+            chain: resolved.as_ref().filter(|_| !handover),
+            profile: profile.as_deref(),
+        },
+    )?;
     let applied = candidates.first().cloned();
 
     let profile_region = || {
@@ -401,6 +356,69 @@ pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
             Ok(out)
         }
     }
+}
+
+/// Which item: every default that applies here, in precedence order.
+pub struct Which {
+    /// `--item`, a profile's binding, session, directory defaults (nearest first), the trusted
+    /// project file's default, global.
+    pub candidates: Vec<Applied>,
+    /// Directory defaults stored for here or above that do not apply, and why.
+    pub ignored: Vec<(PathBuf, String, Ignored)>,
+    /// The file whose binding names the profile's item.
+    pub bound_in: Option<PathBuf>,
+}
+
+/// The profile whose binding (`op_aws_item`) may name the item: its files and resolved chain
+/// (none for a profile the tool resolves itself).
+pub struct Bound<'a> {
+    pub files: Option<&'a AwsFiles>,
+    pub chain: Option<&'a ProfileChain>,
+    pub profile: Option<&'a str>,
+}
+
+/// Which item applies for the caller of `ctx`: `item` (`--item`) > a profile's item > session
+/// > the nearest directory default > the trusted project file (`found`) > global.
+pub fn which_item(
+    ctx: &Ctx,
+    item: Option<&str>,
+    found: Option<&Found>,
+    bound: Bound<'_>,
+) -> Result<Which> {
+    let c = &ctx.caller;
+    let mut candidates = Vec::new();
+    if let Some(i) = item {
+        candidates.push(Applied {
+            item: i.to_owned(),
+            scope: Scope::Flag,
+            export: false,
+        });
+    }
+    let mut bound_in = None;
+    if let (Some(f), Some(r), Some(p)) = (bound.files, bound.chain, bound.profile)
+        && let Some((i, by)) = bound_item(f, r)
+    {
+        bound_in = if f.from_project(&by, "op_aws_item") {
+            found.map(|x| x.path.clone())
+        } else {
+            awsfiles::config_path(c).ok()
+        };
+        candidates.push(Applied {
+            item: i,
+            scope: Scope::Profile(p.to_owned()),
+            export: false,
+        });
+    }
+    let defaults = Defaults::load(&ctx.dirs)?;
+    let project_default =
+        found.and_then(|x| Some((x.dir.as_path(), x.project()?.item.as_deref()?)));
+    let stored = scope::applicable(&defaults, &c.cwd, c.session_item(), project_default);
+    candidates.extend(stored.applicable);
+    Ok(Which {
+        candidates,
+        ignored: stored.ignored,
+        bound_in,
+    })
 }
 
 /// The item whose keys sign the chain: the one bound (`op_aws_item`) to the profile whose

@@ -53,7 +53,7 @@ struct Unfinished {
 }
 
 fn state_file(ctx: &Ctx, item: &str) -> PathBuf {
-    let key = plan::hash(&serde_json::json!(["rotate", item.to_ascii_lowercase()]));
+    let key = crate::digest::hash(&serde_json::json!(["rotate", item.to_ascii_lowercase()]));
     ctx.dirs.data.join(format!("rotation-{}.json", &key[..16]))
 }
 

@@ -1,4 +1,4 @@
-//! Issue 16, IAM Identity Center: `op-aws sso login` against a local OIDC and portal stub (a
+//! IAM Identity Center: `op-aws sso login` against a local OIDC and portal stub (a
 //! BROWSER script approves the device code by visiting its URL), tokens only encrypted, one
 //! refresh or sign-in for 20 parallel commands, `sso populate` byte-exact outside its block,
 //! and the real aws CLI (against moto) through the wrapper with op-aws's credentials.

@@ -1,4 +1,4 @@
-//! Issue 14, teams: a repository's `.op-aws.toml`, used only once trusted and only while its
+//! Teams: a repository's `.op-aws.toml`, used only once trusted and only while its
 //! content is the trusted one; the precedence table case by case; a profile defined only in the
 //! project file through the real wrappers in bash and nu, against moto.
 

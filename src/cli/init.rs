@@ -73,8 +73,7 @@ fn guided(ctx: &Ctx) -> anyhow::Result<(String, ScopeArg)> {
         let pass = super::vault::new_passphrase(false)?;
         vault::create(&ctx.dirs, pass.clone(), None).context("cannot create the vault")?;
         let id = vault::unlock(&ctx.dirs, pass)?;
-        let exe = store::op_aws_exe(&std::env::current_exe()?);
-        op_aws::agent::unlock(&ctx.dirs, &exe, Some(&id), ctx.config.agent_idle())?;
+        ctx.agent.unlock(Some(&id), ctx.config.agent_idle())?;
     }
     let files = AwsFiles::load(&ctx.caller).context("cannot read the AWS files")?;
     let existing = store::list_titles(ctx).unwrap_or_default();

@@ -280,3 +280,15 @@ mod tests {
         }
     }
 }
+
+/// `--item` and `--profile`: which credentials, the same for every command that hands them out.
+#[derive(clap::Args, Debug, Default)]
+pub struct Which {
+    /// Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item).
+    #[arg(long, value_name = "NAME")]
+    pub item: Option<String>,
+    /// Use this profile from the AWS config: its role, MFA, region and op_aws_item apply
+    /// (default: AWS_PROFILE).
+    #[arg(long)]
+    pub profile: Option<String>,
+}

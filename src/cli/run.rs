@@ -14,12 +14,8 @@ use super::SilentExit;
 #[derive(clap::Args, Debug)]
 #[command(trailing_var_arg = true)]
 pub struct Args {
-    /// Use this item, whatever the defaults say.
-    #[arg(long)]
-    item: Option<String>,
-    /// Use this profile from ~/.aws/config (roles, MFA, region).
-    #[arg(long)]
-    profile: Option<String>,
+    #[command(flatten)]
+    which: super::Which,
     /// Serve the credentials from a loopback endpoint (refreshed as they run out) instead of
     /// putting keys in the command's environment; the default with `server = true` in config.toml.
     #[arg(long, conflicts_with = "no_server")]
@@ -50,12 +46,12 @@ impl Args {
             return not_found(&program);
         };
         let ctx = Ctx::new(caller)?;
-        let profile = plan.profile.as_deref().or(self.profile.as_deref());
+        let profile = plan.profile.as_deref().or(self.which.profile.as_deref());
         if (self.server || ctx.config.server) && !self.no_server {
             let here = op_aws::resolve::resolve(
                 &ctx,
                 &Request {
-                    item: self.item.as_deref(),
+                    item: self.which.item.as_deref(),
                     profile,
                     want: Want::Here { peek: false },
                 },
@@ -64,7 +60,7 @@ impl Args {
             if !here.handover {
                 return super::serve::run_with_endpoint(
                     &ctx,
-                    self.item.as_deref(),
+                    self.which.item.as_deref(),
                     profile,
                     &path,
                     &program,
@@ -75,7 +71,7 @@ impl Args {
         let r = super::resolve_or_pick(
             &ctx,
             &Request {
-                item: self.item.as_deref(),
+                item: self.which.item.as_deref(),
                 profile,
                 want: Want::Env { tool: &plan.tool },
             },

@@ -1,5 +1,5 @@
 //! `op-aws serve` and `op-aws run --server`: the loopback credentials endpoint
-//! ([`op_aws::server`]) for an IDE, a GUI or one command.
+//! ([`op_aws::endpoint`]) for an IDE, a GUI or one command.
 
 use std::ffi::OsString;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
+use op_aws::endpoint::Endpoint;
 use op_aws::inject::EnvChanges;
 use op_aws::resolve::{Request, Resolution, Want};
-use op_aws::server::Endpoint;
 use op_aws::shell::Format;
 
 use super::SilentExit;
@@ -20,10 +20,8 @@ use super::SilentExit;
 /// Serve credentials on a loopback endpoint for IDEs and GUIs; prints the variables to set.
 #[derive(clap::Args)]
 pub struct Args {
-    #[arg(long)]
-    item: Option<String>,
-    #[arg(long)]
-    profile: Option<String>,
+    #[command(flatten)]
+    which: super::Which,
     #[arg(long, value_enum, default_value = "sh")]
     format: Format,
 }
@@ -31,7 +29,11 @@ pub struct Args {
 impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
         let ctx = Ctx::new(caller)?;
-        let (r, serving) = prime(&ctx, self.item.as_deref(), self.profile.as_deref())?;
+        let (r, serving, item) = prime(
+            &ctx,
+            self.which.item.as_deref(),
+            self.which.profile.as_deref(),
+        )?;
         let ep = Endpoint::start(&serving)?;
         let env = endpoint_env(&ep, &r);
         let text = match self.format.syntax() {
@@ -50,40 +52,48 @@ impl Args {
         std::io::stdout().flush()?;
         eprintln!(
             "op-aws: serving {} until interrupted or `op-aws lock`",
-            r.applied.as_ref().map_or("", |a| a.item.as_str())
+            item.as_deref().unwrap_or_default()
         );
         stop_on_signals();
-        let item = r.applied.as_ref().map(|a| a.item.clone());
         let locked = || {
             ctx.config.store == op_aws::config::StoreKind::Local
-                && !op_aws::agent::status(&ctx.dirs)
+                && !ctx
+                    .agent
+                    .status()
                     .ok()
                     .flatten()
                     .is_some_and(|a| a.unlocked)
         };
         let last_check = std::cell::Cell::new(std::time::Instant::now());
-        ep.serve(&serving, item.as_deref(), self.profile.as_deref(), &|| {
-            if STOP.load(Ordering::SeqCst) {
-                return true;
-            }
-            if last_check.get().elapsed() >= Duration::from_secs(1) {
-                last_check.set(std::time::Instant::now());
-                return locked();
-            }
-            false
-        });
+        ep.serve(
+            &serving,
+            item.as_deref(),
+            self.which.profile.as_deref(),
+            &|| {
+                if STOP.load(Ordering::SeqCst) {
+                    return true;
+                }
+                if last_check.get().elapsed() >= Duration::from_secs(1) {
+                    last_check.set(std::time::Instant::now());
+                    return locked();
+                }
+                false
+            },
+        );
         eprintln!("op-aws: the endpoint stopped");
         Ok(())
     }
 }
 
 /// The first answer, asked with the person at the terminal (a passphrase, an MFA code, a
-/// picker), and the context the endpoint then serves with: the same, without a terminal.
+/// picker); the context the endpoint then serves with: the same, without a terminal; and the
+/// item it serves for its whole life: the one asked for, else the one that answered first
+/// (never whatever a later default says).
 fn prime(
     ctx: &Ctx,
     item: Option<&str>,
     profile: Option<&str>,
-) -> anyhow::Result<(Resolution, Ctx)> {
+) -> anyhow::Result<(Resolution, Ctx, Option<String>)> {
     let r = super::resolve_or_pick(
         ctx,
         &Request {
@@ -94,7 +104,10 @@ fn prime(
     )?;
     let mut caller = ctx.caller.clone();
     caller.terminal = false;
-    Ok((r, Ctx::new(caller)?))
+    let serving = item
+        .map(str::to_owned)
+        .or_else(|| r.applied.as_ref().map(|a| a.item.clone()));
+    Ok((r, Ctx::new(caller)?, serving))
 }
 
 /// The endpoint's variables and the region, for the command or the IDE.
@@ -117,10 +130,9 @@ pub fn run_with_endpoint(
     program: &OsString,
     args: &[OsString],
 ) -> anyhow::Result<()> {
-    let (r, serving) = prime(ctx, item, profile)?;
+    let (r, serving, item) = prime(ctx, item, profile)?;
     let ep = Endpoint::start(&serving)?;
     let env = endpoint_env(&ep, &r);
-    let item = r.applied.as_ref().map(|a| a.item.clone());
     drop(r);
     // Blocked here, before any thread starts, so that only the waiting thread below takes them;
     // the child starts with an empty mask (std resets it).

@@ -1,7 +1,8 @@
 use anyhow::Context;
 use op_aws::caller::Caller;
+use op_aws::config::MAX_LIFETIME;
 use op_aws::config::StoreKind;
-use op_aws::{Error, agent, ctx::Ctx, prompt, store, vault};
+use op_aws::{Error, ctx::Ctx, prompt, vault};
 
 /// Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours).
 #[derive(clap::Args)]
@@ -19,11 +20,12 @@ impl Args {
         let ctx = Ctx::new(caller)?;
         let idle = self.timeout.unwrap_or_else(|| ctx.config.agent_idle());
         anyhow::ensure!(idle.as_secs() >= 1, "--timeout must be at least one second");
-        let idle = idle.min(agent::MAX_LIFETIME);
-        let exe = store::op_aws_exe(&std::env::current_exe()?);
+        let idle = idle.min(MAX_LIFETIME);
         if ctx.config.store == StoreKind::OnePassword && !vault::exists(&ctx.dirs) {
             // Nothing to decrypt: the agent only remembers what `op` returns.
-            agent::unlock(&ctx.dirs, &exe, None, idle).context("cannot start the agent")?;
+            ctx.agent
+                .unlock(None, idle)
+                .context("cannot start the agent")?;
             return Ok(());
         }
         vault::ensure_exists(&ctx.dirs).context("cannot unlock")?;
@@ -47,7 +49,9 @@ impl Args {
             }
             Err(e) => return Err(e).context("cannot unlock"),
         };
-        agent::unlock(&ctx.dirs, &exe, Some(&id), idle).context("cannot start the agent")?;
+        ctx.agent
+            .unlock(Some(&id), idle)
+            .context("cannot start the agent")?;
         Ok(())
     }
 }

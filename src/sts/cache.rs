@@ -17,7 +17,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::creds::Credentials;
 use crate::ctx::Ctx;
-use crate::{Result, agent, fsutil, vault};
+use crate::{Result, fsutil, vault};
 
 /// Entries are used until this long before they expire, so a command never starts with
 /// credentials about to die under it.
@@ -137,7 +137,7 @@ impl<'a> Cache<'a> {
     /// with its own identity, whatever the file says.
     fn recipient(&self) -> Result<age::x25519::Recipient> {
         let file = vault::recipient(&self.ctx.dirs)?;
-        if let Ok(Some(held)) = agent::recipient(&self.ctx.dirs)
+        if let Ok(Some(held)) = self.ctx.agent.recipient()
             && held != file.to_string()
         {
             return Err(vault::recipient_mismatch(&self.ctx.dirs));
@@ -163,12 +163,15 @@ impl<'a> Cache<'a> {
         let stored: Stored = match &self.backend {
             Backend::Files => {
                 // The agent decrypts it: the identity never leaves it.
-                let v = agent::session(&self.ctx.dirs, &self.ctx.dirs.cache, key).ok()??;
+                let v = self.ctx.agent.session(&self.ctx.dirs.cache, key).ok()??;
                 serde_json::from_str(&v).ok()?
             }
             Backend::Agent => {
-                let v =
-                    agent::cache_get(&self.ctx.dirs, &format!("{AGENT_PREFIX}{key}")).ok()??;
+                let v = self
+                    .ctx
+                    .agent
+                    .cache_get(&format!("{AGENT_PREFIX}{key}"))
+                    .ok()??;
                 serde_json::from_str(&v).ok()?
             }
         };
@@ -210,7 +213,9 @@ impl<'a> Cache<'a> {
             }
             Backend::Agent => {
                 meta.store = "agent".into();
-                agent::cache_put(&self.ctx.dirs, &format!("{AGENT_PREFIX}{}", meta.key), json)?;
+                self.ctx
+                    .agent
+                    .cache_put(&format!("{AGENT_PREFIX}{}", meta.key), json)?;
             }
         }
         let m =
@@ -235,7 +240,7 @@ fn read_meta(path: &std::path::Path) -> Option<Meta> {
 pub fn drop_unreadable(ctx: &Ctx) -> Result<Vec<Meta>> {
     let mut bad = Vec::new();
     for m in list(ctx)?.into_iter().filter(|m| m.store == "file") {
-        match agent::session(&ctx.dirs, &ctx.dirs.cache, &m.key) {
+        match ctx.agent.session(&ctx.dirs.cache, &m.key) {
             Ok(Some(_)) | Ok(None) => {}
             Err(crate::Error::Locked) => {}
             Err(_) => {
@@ -252,8 +257,7 @@ fn remove_entry(ctx: &Ctx, key: &str) {
     let _ = std::fs::remove_file(blob_path(ctx, key));
     let _ = std::fs::remove_file(meta_path(ctx, key));
     // The agent has no delete: an empty value reads back as a miss.
-    let _ = agent::cache_put(
-        &ctx.dirs,
+    let _ = ctx.agent.cache_put(
         &format!("{AGENT_PREFIX}{key}"),
         Zeroizing::new(String::new()),
     );

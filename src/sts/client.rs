@@ -265,13 +265,13 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let one_line = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let single_spaced = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
     match e {
         SdkError::ServiceError(_) => Error::StsCall {
             op,
             code: crate::error::printable(e.code().unwrap_or("UnknownError")),
             // AWS's message, or whatever answered in its place: never raw to a terminal.
-            message: crate::error::printable(&one_line(
+            message: crate::error::printable(&single_spaced(
                 e.message().unwrap_or("(no message)").to_owned(),
             )),
         },
@@ -283,7 +283,7 @@ where
         SdkError::DispatchFailure(d) => Error::StsUnreachable {
             op,
             endpoint: endpoint.to_owned(),
-            why: one_line(match d.as_connector_error() {
+            why: single_spaced(match d.as_connector_error() {
                 Some(c) => causes(c),
                 None => "the request could not be sent".into(),
             }),
@@ -292,7 +292,7 @@ where
         SdkError::ConstructionFailure(_) => Error::StsUnreachable {
             op,
             endpoint: endpoint.to_owned(),
-            why: one_line(causes(e)),
+            why: single_spaced(causes(e)),
         },
         // Never echo the body: a half-readable response may hold credentials.
         _ => Error::StsUnreachable {
@@ -316,77 +316,4 @@ fn causes(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     parts.join(": ")
-}
-
-/// The next step for an STS error code, shown under the error.
-pub fn hint(code: &str, message: &str) -> Option<String> {
-    let m = message.to_ascii_lowercase();
-    Some(match code {
-        "AccessDenied" if m.contains("multifactorauthentication") || m.contains("mfa") => {
-            "check the item's One-Time Password and MFA Serial (`op-aws item show ITEM`) and this machine's clock; each code works once".into()
-        }
-        "AccessDenied" if m.contains("session credentials") => {
-            "the item holds temporary keys; store long-lived IAM user keys in it instead".into()
-        }
-        "AccessDenied" => "check the role's trust policy allows this user (and the external_id or MFA it requires)".into(),
-        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
-            "run `op-aws cache clear` and retry; if the item holds temporary keys, store long-lived ones".into()
-        }
-        "InvalidClientTokenId" | "UnrecognizedClientException" => {
-            "the item's Access Key ID is not a valid key (deleted, or mistyped): `op-aws item edit ITEM --set 'Access Key ID=...'`".into()
-        }
-        "SignatureDoesNotMatch" => {
-            "the item's Secret Access Key does not match its key ID: `op-aws item edit ITEM --set-secret 'Secret Access Key'`".into()
-        }
-        "ValidationError" if m.contains("chain") => {
-            "role chaining allows at most 1 hour: set duration_seconds to 3600 or less".into()
-        }
-        "ValidationError" => "check role_arn, role_session_name and duration_seconds in ~/.aws/config".into(),
-        _ => return None,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hints_follow_the_aws_code_and_message() {
-        let h = |c, m| hint(c, m).unwrap_or_default();
-        assert!(
-            h(
-                "AccessDenied",
-                "MultiFactorAuthentication failed with invalid MFA one time pass code."
-            )
-            .contains("One-Time Password")
-        );
-        assert!(
-            h(
-                "AccessDenied",
-                "Cannot call GetSessionToken with session credentials"
-            )
-            .contains("long-lived")
-        );
-        assert!(
-            h(
-                "AccessDenied",
-                "User: x is not authorized to perform: sts:AssumeRole"
-            )
-            .contains("trust policy")
-        );
-        assert!(
-            h(
-                "ExpiredToken",
-                "The security token included in the request is expired"
-            )
-            .contains("cache clear")
-        );
-        assert!(h("InvalidClientTokenId", "").contains("Access Key ID"));
-        assert!(h("SignatureDoesNotMatch", "").contains("Secret Access Key"));
-        assert!(
-            h("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
-                .contains("3600")
-        );
-        assert_eq!(hint("Throttling", "Rate exceeded"), None);
-    }
 }

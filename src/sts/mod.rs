@@ -107,7 +107,7 @@ pub fn temporary_credentials(
     let endpoint = plan::endpoint(&ctx.caller, files, profile.unwrap_or("default"));
     let serial = item.get(crate::item::MFA_SERIAL).map(str::trim);
     let cache = Cache::open(ctx)?;
-    let key = plan::hash(&serde_json::json!({
+    let key = crate::digest::hash(&serde_json::json!({
         "v": 1,
         "item": item.title,
         "key": keys.access_key_id,
