@@ -85,6 +85,18 @@ impl Endpoint {
 
     /// Answers until `stop` says so (checked every 200 ms). `ctx` must have no terminal: the
     /// endpoint never asks anyone anything.
+    /// Whether what the endpoint serves is gone: the local store locked (`op-aws lock`, or the
+    /// agent's limits). Serving then stops; a 1Password store has no lock of its own here.
+    pub fn locked(ctx: &Ctx) -> bool {
+        ctx.config.store == crate::config::StoreKind::Local
+            && !ctx
+                .agent
+                .status()
+                .ok()
+                .flatten()
+                .is_some_and(|a| a.unlocked)
+    }
+
     pub fn serve(
         &self,
         ctx: &Ctx,

@@ -288,3 +288,115 @@ fn a_job_outlives_its_sessions() {
         keys.len()
     );
 }
+
+const DEV_KEY: &str = "AKIADEV0000000000001";
+const PROD_KEY: &str = "AKIAPROD000000000001";
+
+/// Two items, `dev` the global default and `prod` asked for, and STS at a stub whose sessions
+/// last 4 seconds (refreshed with 1 second left). `agent`: the agent resolves; else the
+/// process itself (a caller whose context is too big to send to the agent).
+fn two_items(agent: bool) -> (TestEnv, StsServer) {
+    let mut env = TestEnv::new();
+    env.vault();
+    env.add_keys("dev", DEV_KEY, "devsecret", None);
+    env.add_keys("prod", PROD_KEY, "prodsecret", None);
+    env.ok(&["use", "dev", "--global"]);
+    let sts = StsServer::start(Mode::Issue { secs: 4 });
+    env.set("AWS_ENDPOINT_URL_STS", sts.url());
+    env.set("AWS_REGION", "us-east-1");
+    env.write(
+        ".aws/config",
+        "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/Deploy\nsource_profile = base\n[profile base]\n",
+    );
+    if !agent {
+        env.set("OP_AWS_TEST_PAD", crate::support::too_big_for_the_agent());
+    }
+    (env, sts)
+}
+
+/// Asks the endpoint for credentials, waits past the session's refresh point, asks again:
+/// the two key ids (a refresh in between).
+const TWO_ASKS: &str = r#"
+import json, os, time, urllib.request
+def ask():
+    req = urllib.request.Request(os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+        headers={"Authorization": open(os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]).read()})
+    return json.load(urllib.request.urlopen(req))["AccessKeyId"]
+first = ask()
+time.sleep(4)
+print(first, ask())
+"#;
+
+/// Every STS request was signed with prod's key (none with the default's), and the endpoint
+/// asked STS more than once (it refreshed).
+fn assert_only_prod(sts: &StsServer, what: &str, action: &str) {
+    let reqs = sts.requests();
+    assert!(
+        reqs.iter().all(|r| r.signer == PROD_KEY),
+        "{what}: a request not signed with prod's key: {reqs:?}"
+    );
+    assert!(
+        reqs.iter().filter(|r| r.action == action).count() >= 2,
+        "{what}: no refresh: {reqs:?}"
+    );
+    assert!(
+        !reqs.iter().any(|r| r.signer == DEV_KEY),
+        "{what}: {reqs:?}"
+    );
+}
+
+#[test]
+fn run_server_serves_the_item_it_was_asked_for_across_refreshes() {
+    for agent in [true, false] {
+        for (profile, action) in [(None, "GetSessionToken"), (Some("deploy"), "AssumeRole")] {
+            let (env, sts) = two_items(agent);
+            let mut args = vec!["run", "--server", "--item", "prod"];
+            if let Some(p) = profile {
+                args.extend(["--profile", p]);
+            }
+            args.extend(["--", "python3", "-c", TWO_ASKS]);
+            let out = env.ok(&args);
+            let ids: Vec<&str> = out.split_whitespace().collect();
+            let what = format!("agent={agent} profile={profile:?}");
+            assert!(ids.len() == 2 && ids[0] != ids[1], "{what}: {out}");
+            assert_only_prod(&sts, &what, action);
+            if profile.is_some() {
+                assert!(
+                    sts.requests()
+                        .iter()
+                        .filter(|r| r.action == "AssumeRole")
+                        .all(|r| r.params["RoleArn"].ends_with(":role/Deploy")),
+                    "{what}: {:?}",
+                    sts.requests()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn serve_serves_the_item_it_was_asked_for_across_refreshes() {
+    for agent in [true, false] {
+        for (profile, action) in [(None, "GetSessionToken"), (Some("deploy"), "AssumeRole")] {
+            let (env, sts) = two_items(agent);
+            let mut args = vec!["--item", "prod"];
+            if let Some(p) = profile {
+                args.extend(["--profile", p]);
+            }
+            let (mut child, vars) = serve(&env, &args);
+            let mut c = env.command(require("python3"));
+            c.args(["-c", TWO_ASKS]);
+            for (k, v) in vars.as_object().unwrap() {
+                c.env(k, v.as_str().unwrap());
+            }
+            let out = run_cmd(c, "");
+            let _ = child.kill();
+            let _ = child.wait();
+            let out = ok(out, &["python3 via serve"]);
+            let ids: Vec<&str> = out.split_whitespace().collect();
+            let what = format!("serve agent={agent} profile={profile:?}");
+            assert!(ids.len() == 2 && ids[0] != ids[1], "{what}: {out}");
+            assert_only_prod(&sts, &what, action);
+        }
+    }
+}

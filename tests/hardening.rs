@@ -1045,3 +1045,101 @@ fn keys_the_parser_skips_and_keys_in_the_config_file_are_found_and_removed() {
     let out = String::from_utf8_lossy(&doctor(&env).stdout).into_owned();
     assert!(out.contains("ok   no plaintext keys"), "{out}");
 }
+
+/// An agent whose runtime directory was deleted under it (a logout's cleanup, `rm -rf`) can no
+/// longer be woken through its socket: on SIGTERM it forgets and exits all the same.
+#[test]
+fn agent_exits_on_sigterm_after_its_runtime_directory_is_gone() {
+    let env = TestEnv::new();
+    env.vault();
+    let pid = env.agent_pid().expect("the agent runs");
+    std::fs::remove_dir_all(env.runtime_dir()).unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let mut gone = false;
+    for _ in 0..100 {
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if !gone {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    assert!(
+        gone,
+        "the agent went on after SIGTERM without its runtime directory"
+    );
+}
+
+/// `op-aws lock` under `run --server`: the endpoint stops listening and its token file goes
+/// at once, while the command runs on (and is told).
+#[test]
+fn run_server_stops_listening_on_lock() {
+    use std::io::BufRead;
+    let mut env = TestEnv::new();
+    env.vault();
+    env.add_keys("acme", "AKIAACMEACMEACMEACME", "acme-secret", None);
+    let sts =
+        crate::support::sts_server::StsServer::start(crate::support::sts_server::Mode::Issue {
+            secs: 900,
+        });
+    env.set("AWS_ENDPOINT_URL_STS", sts.url());
+    env.set("AWS_REGION", "us-east-1");
+    let mut child = env
+        .op_aws(&[
+            "run",
+            "--server",
+            "--item",
+            "acme",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\"; echo \"$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE\"; sleep 30",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.next().unwrap().unwrap();
+    let token_file = lines.next().unwrap().unwrap();
+    let port = url
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_owned();
+    assert!(std::path::Path::new(&token_file).exists());
+    env.ok(&["lock"]);
+    let mut stopped = false;
+    for _ in 0..100 {
+        let listening = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_ok();
+        if !listening && !std::path::Path::new(&token_file).exists() {
+            stopped = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let still_running = child.try_wait().unwrap().is_none();
+    // SIGTERM reaches the command through op-aws: nothing is left behind.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        stopped,
+        "the endpoint still listens (or its token file is there) after lock"
+    );
+    assert!(
+        still_running,
+        "the command was ended; only the endpoint should stop"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("locked: the credentials endpoint stopped"),
+        "{err}"
+    );
+}

@@ -64,6 +64,32 @@ fn hook_env(env: &TestEnv, dir: &Path) -> Answer {
     }
 }
 
+/// What `op-aws run -- env` gets: the item (by its key id) and the region, answered by the
+/// agent, or (`local`) resolved in the process (a context too big to send).
+fn cli_run(env: &TestEnv, dir: &Path, local: bool) -> (Option<String>, Option<String>) {
+    let mut c = env.op_aws(&["run", "--", "env"]);
+    c.current_dir(dir);
+    if local {
+        c.env("OP_AWS_TEST_PAD", crate::support::too_big_for_the_agent());
+    }
+    let out = ok(run_cmd(c, ""), &["run -- env"]);
+    let get = |k: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .map(str::to_owned)
+    };
+    let item = get("AWS_ACCESS_KEY_ID").map(|id| {
+        match id.as_str() {
+            "AKIADEVDEVDEVDEVDEV1" => "dev",
+            "AKIAPRODPRODPRODPROD" => "prod",
+            "AKIABOUNDBOUNDBOUND1" => "bound",
+            other => other,
+        }
+        .to_owned()
+    });
+    (item, get("AWS_REGION"))
+}
+
 fn nu_json(env: &TestEnv, dir: &Path, script: &str) -> serde_json::Value {
     let plugin = crate::support::bin().with_file_name("nu_plugin_op_aws");
     let mut c = env.command(require("nu"));
@@ -141,6 +167,20 @@ fn every_front_end_names_the_same_item_scope_and_region() {
             hook_want,
             "{what}: plugin inspect"
         );
+        // What `run` hands out, whoever resolves it; a role needs STS, left to the STS tests.
+        if want.item.is_some() && env.extra_env.iter().all(|(_, v)| v != "admin") {
+            let got = (want.item.clone(), want.region);
+            assert_eq!(
+                cli_run(env, dir, false),
+                got,
+                "{what}: run, the agent answering"
+            );
+            assert_eq!(
+                cli_run(env, dir, true),
+                got,
+                "{what}: run, resolved in process"
+            );
+        }
     };
 
     check(&env, "no default", &home, a(None, None, None));

@@ -55,30 +55,12 @@ impl Args {
             item.as_deref().unwrap_or_default()
         );
         stop_on_signals();
-        let locked = || {
-            ctx.config.store == op_aws::config::StoreKind::Local
-                && !ctx
-                    .agent
-                    .status()
-                    .ok()
-                    .flatten()
-                    .is_some_and(|a| a.unlocked)
-        };
-        let last_check = std::cell::Cell::new(std::time::Instant::now());
+        let stop = until_locked(&ctx, || STOP.load(Ordering::SeqCst));
         ep.serve(
             &serving,
             item.as_deref(),
             self.which.profile.as_deref(),
-            &|| {
-                if STOP.load(Ordering::SeqCst) {
-                    return true;
-                }
-                if last_check.get().elapsed() >= Duration::from_secs(1) {
-                    last_check.set(std::time::Instant::now());
-                    return locked();
-                }
-                false
-            },
+            &stop,
         );
         eprintln!("op-aws: the endpoint stopped");
         Ok(())
@@ -167,15 +149,21 @@ pub fn run_with_endpoint(
     let done = AtomicBool::new(false);
     let status = std::thread::scope(|s| {
         s.spawn(|| {
-            ep.serve(&serving, item.as_deref(), profile, &|| {
-                done.load(Ordering::SeqCst)
-            });
+            let stop = until_locked(ctx, || done.load(Ordering::SeqCst));
+            ep.serve(&serving, item.as_deref(), profile, &stop);
+            if !done.load(Ordering::SeqCst) {
+                eprintln!(
+                    "op-aws: locked: the credentials endpoint stopped; {} runs on without it",
+                    program.to_string_lossy()
+                );
+            }
+            // Listening ends and the token file goes now, not when the command ends.
+            drop(ep);
         });
         let status = child.wait();
         done.store(true, Ordering::SeqCst);
         status
     })?;
-    drop(ep);
     let code = status
         .code()
         .or_else(|| status.signal().map(|s| 128 + s))
@@ -184,6 +172,21 @@ pub fn run_with_endpoint(
         return Ok(());
     }
     Err(SilentExit(u8::try_from(code).unwrap_or(1)).into())
+}
+
+/// `stop`, or the store locked (checked once a second: a round trip to the agent).
+fn until_locked<'a>(ctx: &'a Ctx, stop: impl Fn() -> bool + 'a) -> impl Fn() -> bool + 'a {
+    let last_check = std::cell::Cell::new(std::time::Instant::now());
+    move || {
+        if stop() {
+            return true;
+        }
+        if last_check.get().elapsed() >= Duration::from_secs(1) {
+            last_check.set(std::time::Instant::now());
+            return Endpoint::locked(ctx);
+        }
+        false
+    }
 }
 
 fn forwarded_signals() -> nix::sys::signal::SigSet {

@@ -45,6 +45,12 @@ pub fn require(tool: &str) -> PathBuf {
         })
 }
 
+/// A variable's value that makes a caller's context too big to send to the agent (48 KiB),
+/// so the caller resolves in its own process: the local path, with the agent still running.
+pub fn too_big_for_the_agent() -> String {
+    "x".repeat(50 * 1024)
+}
+
 pub struct TestEnv {
     pub root: tempfile::TempDir,
     pub home: PathBuf,
