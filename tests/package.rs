@@ -306,7 +306,10 @@ fn the_package_installs_completes_and_removes_cleanly() {
     sh(&env, "dpkg", &["-i", deb.to_str().unwrap()]);
 
     // The system's PATH only: nothing of the build tree.
-    env.set("PATH", "/usr/local/bin:/usr/bin:/bin");
+    env.set(
+        "PATH",
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    );
     let version = sh(&env, "/usr/bin/op-aws", &["--version"]);
     assert!(version.starts_with("op-aws "), "{version}");
     assert_eq!(
