@@ -54,6 +54,9 @@ pub struct Config {
     /// name, a corporate proxy).
     #[serde(default)]
     pub trusted_endpoints: Vec<String>,
+    /// The console's federation endpoint for `op-aws login` (default: the partition's own);
+    /// used only when it is AWS's own, loopback, or in `trusted_endpoints`.
+    pub federation_endpoint: Option<String>,
 }
 
 impl Config {
@@ -89,6 +92,14 @@ impl Config {
             parse_endpoint(e).map_err(|why| {
                 bad(format!(
                     "trusted_endpoints: {:?}: {why}",
+                    crate::error::printable(e)
+                ))
+            })?;
+        }
+        if let Some(e) = &cfg.federation_endpoint {
+            parse_endpoint(e).map_err(|why| {
+                bad(format!(
+                    "federation_endpoint: {:?}: {why}",
                     crate::error::printable(e)
                 ))
             })?;

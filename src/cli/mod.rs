@@ -20,6 +20,8 @@ mod inspect;
 mod item;
 mod list;
 mod lock;
+mod login;
+mod manpages;
 mod profiles;
 mod rotate;
 mod run;
@@ -74,6 +76,7 @@ pub enum Command {
     Untrust(untrust::Args),
     Run(run::Args),
     Serve(serve::Args),
+    Login(login::Args),
     Export(export::Args),
     CredentialProcess(credential_process::Args),
     Activate(activate::Args),
@@ -84,6 +87,7 @@ pub enum Command {
     Doctor(doctor::Args),
     HookEnv(hook_env::Args),
     Agent(agent::Args),
+    Manpages(manpages::Args),
 }
 
 impl Cli {
@@ -127,6 +131,7 @@ impl Cli {
             Command::Untrust(a) => a.run(caller),
             Command::Run(a) => a.run(caller),
             Command::Serve(a) => a.run(caller),
+            Command::Login(a) => a.run(caller),
             Command::Export(a) => a.run(caller),
             Command::CredentialProcess(a) => a.run(caller),
             Command::Activate(a) => a.run(caller),
@@ -137,6 +142,7 @@ impl Cli {
             Command::Doctor(a) => a.run(caller),
             Command::HookEnv(a) => a.run(caller),
             Command::Agent(a) => a.run(caller),
+            Command::Manpages(a) => a.run(caller),
         }
         .map(|()| ExitCode::SUCCESS)
     }
@@ -158,7 +164,7 @@ fn parse_one<A: clap::Args + clap::FromArgMatches>(
     A::from_arg_matches(&matches).ok()
 }
 
-/// For `op-aws completions`.
+/// For `op-aws completions` and `op-aws manpages`.
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }

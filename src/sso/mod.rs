@@ -460,7 +460,7 @@ fn device_sign_in(
 
 /// `BROWSER` (the first of a `:`-separated list), else `xdg-open` or `open`, found as the
 /// caller's shell would find it.
-fn browser_command(ctx: &Ctx) -> Option<PathBuf> {
+pub(crate) fn browser_command(ctx: &Ctx) -> Option<PathBuf> {
     let c = &ctx.caller;
     let named = c
         .var("BROWSER")
@@ -475,7 +475,7 @@ fn browser_command(ctx: &Ctx) -> Option<PathBuf> {
     }
 }
 
-fn open_browser(ctx: &Ctx, url: &str) -> std::result::Result<(), String> {
+pub(crate) fn open_browser(ctx: &Ctx, url: &str) -> std::result::Result<(), String> {
     let exe = browser_command(ctx).ok_or("no BROWSER, xdg-open or open found")?;
     let mut child = std::process::Command::new(&exe)
         .env_clear()

@@ -122,6 +122,30 @@ impl Client {
         convert("GetSessionToken", out.credentials())
     }
 
+    /// GetFederationToken, signed with an IAM user's long-lived keys: a session the console
+    /// accepts (GetSessionToken's is refused there). `policy` bounds it (the user's own
+    /// permissions still apply: the session has their intersection).
+    pub fn get_federation_token(
+        &self,
+        keys: &Credentials,
+        name: &str,
+        policy: &str,
+        duration: Option<u32>,
+    ) -> Result<Credentials> {
+        let req = self
+            .sdk(keys)
+            .get_federation_token()
+            .name(name)
+            .policy(policy)
+            .set_duration_seconds(duration.map(to_i32));
+        let out = self
+            .transport
+            .rt
+            .block_on(req.send())
+            .map_err(|e| map_err("GetFederationToken", &self.host(), &e))?;
+        convert("GetFederationToken", out.credentials())
+    }
+
     /// AssumeRole for `step`; `session_name` is the step's own or the one naming the person.
     pub fn assume_role(
         &self,

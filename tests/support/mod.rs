@@ -2,6 +2,7 @@
 //! binary run with a scrubbed environment, and servers (agent, moto) stopped on drop.
 #![allow(dead_code)]
 
+pub mod federation_server;
 pub mod sdk;
 pub mod sso_server;
 pub mod sts_server;

@@ -27,7 +27,8 @@ pub struct Recorded {
 pub enum Mode {
     /// Relay to this upstream (moto) and record.
     Forward(u16),
-    /// Answer AssumeRole and GetSessionToken itself with made-up credentials valid for `secs`
+    /// Answer AssumeRole, GetSessionToken and GetFederationToken itself with made-up
+    /// credentials valid for `secs`
     /// (key ids `ASIAISSUED000000000N`, numbered in order), so a whole chain shows on the wire
     /// without moto; anything else gets an error.
     Issue { secs: u64 },
@@ -218,15 +219,26 @@ fn serve(
             )?;
         }
         Mode::FailOne { port, .. } => forward(*port, &req, &mut out)?,
-        Mode::Issue { secs } if act == "AssumeRole" || act == "GetSessionToken" => {
+        Mode::Issue { secs }
+            if matches!(
+                act.as_str(),
+                "AssumeRole" | "GetSessionToken" | "GetFederationToken"
+            ) =>
+        {
             let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
             let exp =
                 humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(*secs));
-            let role = if act == "AssumeRole" {
-                "<AssumedRoleUser><AssumedRoleId>AROAISSUED:op-aws</AssumedRoleId>\
-                 <Arn>arn:aws:sts::123456789012:assumed-role/Issued/op-aws</Arn></AssumedRoleUser>"
-            } else {
-                ""
+            let role = match act.as_str() {
+                "AssumeRole" => {
+                    "<AssumedRoleUser><AssumedRoleId>AROAISSUED:op-aws</AssumedRoleId>\
+                     <Arn>arn:aws:sts::123456789012:assumed-role/Issued/op-aws</Arn></AssumedRoleUser>"
+                }
+                "GetFederationToken" => {
+                    "<FederatedUser><FederatedUserId>123456789012:op-aws</FederatedUserId>\
+                     <Arn>arn:aws:sts::123456789012:federated-user/op-aws</Arn></FederatedUser>\
+                     <PackedPolicySize>6</PackedPolicySize>"
+                }
+                _ => "",
             };
             let body = format!(
                 "<{act}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><{act}Result>\
