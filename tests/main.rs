@@ -5,6 +5,7 @@
 
 mod support;
 
+mod children;
 mod conformance;
 mod endpoint;
 mod foundation;
