@@ -328,17 +328,24 @@ fn another_users_connections_starve_no_endpoint() {
     BufReader::new(flood.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
+    // Both stopped even when the request below panics.
+    struct Stop<'a>(&'a mut Child);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _flood = Stop(&mut flood);
+    let serve_id = child.id();
+    let _serve = Stop(&mut child);
     let (status, body) = get(&url, Some(&token(&vars)));
-    let threads = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+    let threads = std::fs::read_to_string(format!("/proc/{serve_id}/status"))
         .unwrap()
         .lines()
         .find_map(|l| l.strip_prefix("Threads:"))
         .map(|t| t.trim().parse::<u32>().unwrap())
         .unwrap();
-    let _ = flood.kill();
-    let _ = flood.wait();
-    let _ = child.kill();
-    let _ = child.wait();
     assert_eq!(line.trim(), "ready");
     assert_eq!(status, 200, "{body}");
     assert!(threads < 20, "{threads} threads for 200 idle connections");
