@@ -181,14 +181,13 @@ pub enum Error {
 /// become U+FFFD.
 pub fn printable(s: &str) -> String {
     s.chars()
-        .map(|c| {
-            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
+        .map(|c| if unprintable(c) { '\u{fffd}' } else { c })
         .collect()
+}
+
+/// What [`printable`] replaces: a control character or a bidirectional override.
+pub fn unprintable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `s` on one line, safe for a terminal: its lines trimmed and joined with spaces, tabs as

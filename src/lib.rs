@@ -34,6 +34,7 @@ pub mod resolve;
 pub mod rotate;
 pub mod scope;
 pub mod shell;
+pub mod sockets;
 pub mod sso;
 pub mod store;
 pub mod sts;

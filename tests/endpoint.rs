@@ -400,3 +400,65 @@ fn serve_serves_the_item_it_was_asked_for_across_refreshes() {
         }
     }
 }
+
+/// Another user's connections (200, held open) neither starve the endpoint nor grow it: they
+/// are closed unread, its own client is answered, and it keeps a handful of threads.
+#[test]
+fn another_users_connections_starve_no_endpoint() {
+    if !nix::unistd::geteuid().is_root() || !std::path::Path::new("/usr/bin/python3").exists() {
+        println!("skipped: needs root and /usr/bin/python3 (to connect as another user)");
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let mut env = TestEnv::new();
+    let stub = StsServer::start(Mode::Issue { secs: 3600 });
+    env.set("AWS_ENDPOINT_URL_STS", stub.url());
+    env.set("AWS_REGION", "us-east-1");
+    env.vault();
+    env.add_keys("dev", "AKIADEV0000000000001", "dev-secret", None);
+    let (mut child, vars) = serve(&env, &["--item", "dev"]);
+    let url = vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
+    // nobody opens 200 connections, sends nothing, and holds them.
+    let mut flood = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import socket,sys,time\n\
+             held=[socket.create_connection(('127.0.0.1',int(sys.argv[1]))) for _ in range(200)]\n\
+             print('ready',flush=True)\n\
+             time.sleep(60)\n",
+            port,
+        ])
+        .uid(65534)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(flood.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // Both stopped even when the request below panics.
+    struct Stop<'a>(&'a mut Child);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _flood = Stop(&mut flood);
+    let serve_id = child.id();
+    let _serve = Stop(&mut child);
+    let (status, body) = get(&url, Some(&token(&vars)));
+    let threads = std::fs::read_to_string(format!("/proc/{serve_id}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .map(|t| t.trim().parse::<u32>().unwrap())
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    assert_eq!(status, 200, "{body}");
+    assert!(threads < 20, "{threads} threads for 200 idle connections");
+}

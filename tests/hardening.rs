@@ -1143,3 +1143,266 @@ fn run_server_stops_listening_on_lock() {
         "{err}"
     );
 }
+
+/// Every file under `dir` that `id` decrypts (an age file encrypted to it).
+fn opened_by(id: &age::x25519::Identity, dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            out.extend(opened_by(id, &p));
+        } else if ft.is_file() && std::fs::read(&p).is_ok_and(|ct| age::decrypt(id, &ct).is_ok()) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// recipient.txt replaced by an attacker's (`age-keygen`'s public key, the secret kept).
+fn swap_recipient(env: &TestEnv) -> age::x25519::Identity {
+    let attacker = age::x25519::Identity::generate();
+    std::fs::write(
+        env.data_dir().join("recipient.txt"),
+        format!("{}\n", attacker.to_public()),
+    )
+    .unwrap();
+    attacker
+}
+
+/// With the vault unlocked, a swapped recipient.txt receives nothing: a new session is refused
+/// (one line naming the file), an item written lands in a vault only the identity opens.
+#[test]
+fn a_swapped_recipient_receives_no_session_and_no_item() {
+    let (env, stub) = with_a_cached_role_session();
+    env.write(
+        ".aws/config",
+        "[profile base]\nop_aws_item = dev\n\
+         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n\
+         [profile other]\nrole_arn = arn:aws:iam::123456789012:role/Other\nsource_profile = base\n",
+    );
+    let attacker = swap_recipient(&env);
+    let o = env.run(&["run", "--profile", "other", "--", "true"]);
+    let e = crate::support::stderr(&o);
+    assert!(!o.status.success(), "a session was written: {e}");
+    assert!(
+        e.starts_with("op-aws: ") && e.contains("recipient.txt"),
+        "{e}"
+    );
+    assert_eq!(stub.count("AssumeRole"), 2, "asked, then refused to keep");
+    env.ok_with_stdin(
+        &[
+            "item",
+            "add",
+            "new",
+            "--set",
+            "Access Key ID=AKIANEW0000000000001",
+            "--set-secret",
+            "Secret Access Key",
+        ],
+        "new-secret\n",
+    );
+    assert_eq!(
+        opened_by(&attacker, env.root.path()),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+/// The 1Password store beside a local vault that is locked: a role session over a 1Password
+/// item is kept in the agent's memory, never in a file encrypted to a recipient.txt nothing
+/// checked (swapped here); what op returned stays in memory too.
+#[test]
+fn beside_a_locked_vault_a_swapped_recipient_receives_no_session() {
+    use crate::onepassword::{config, key_fields, op_env, op_item, put_items};
+    use crate::support::sts_server::{Mode, StsServer};
+    let mut env = op_env();
+    let stub = StsServer::start(Mode::Issue { secs: 3600 });
+    env.set("AWS_ENDPOINT_URL_STS", stub.url());
+    env.vault();
+    env.ok(&["lock"]);
+    put_items(
+        &env,
+        &[op_item(
+            "i1",
+            "Shared CI",
+            "dev",
+            key_fields("AKIAOPDEV00000000001", "op-dev-secret"),
+        )],
+    );
+    config(&env, "store = \"1password\"\n");
+    // A CI job's service account: the agent that keeps what op returned runs, without the
+    // vault's identity.
+    env.set("OP_SERVICE_ACCOUNT_TOKEN", "ops_test");
+    env.write(
+        ".aws/config",
+        "[profile base]\nop_aws_item = op://Shared CI/dev\n\
+         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n",
+    );
+    let attacker = swap_recipient(&env);
+    for _ in 0..2 {
+        let out = env.ok(&["run", "--profile", "admin", "--", "env"]);
+        assert!(out.contains("AWS_ACCESS_KEY_ID=ASIAISSUED"), "{out}");
+    }
+    assert!(session_blobs(&env).is_empty(), "{:?}", session_blobs(&env));
+    assert_eq!(
+        stub.count("AssumeRole"),
+        1,
+        "the session was kept (in memory)"
+    );
+    assert_eq!(
+        opened_by(&attacker, env.root.path()),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+/// Root with another user's HOME (`env -i HOME=/home/u op-aws vault create`): refused before
+/// anything is created, so no root-owned `~/.local` breaks the user's own programs.
+#[test]
+fn another_users_home_gets_no_directory_of_ours() {
+    use std::os::unix::fs::MetadataExt;
+    if !nix::unistd::geteuid().is_root() {
+        println!("skipped: needs root (to give the HOME to another user)");
+        return;
+    }
+    let env = TestEnv::new();
+    let home = env.root.path().join("u");
+    std::fs::create_dir(&home).unwrap();
+    // nobody
+    nix::unistd::chown(&home, Some(65534.into()), Some(65534.into())).unwrap();
+    let entries = || std::fs::read_dir(&home).unwrap().count();
+    let mut c = Command::new(crate::support::bin());
+    c.env_clear()
+        .env("HOME", &home)
+        .env("PATH", crate::support::tools_path())
+        .env("LANG", "C.UTF-8")
+        .current_dir(env.root.path())
+        .args([
+            "vault",
+            "create",
+            "--passphrase-stdin",
+            "--work-factor",
+            "10",
+        ]);
+    let o = crate::support::run_cmd(c, &format!("{PASS}\n{PASS}\n"));
+    let e = crate::support::stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.starts_with("op-aws: ") && e.contains("another user"),
+        "{e}"
+    );
+    assert_eq!(entries(), 0, "vault create made something in {home:?}");
+    assert_eq!(std::fs::metadata(&home).unwrap().uid(), 65534);
+}
+
+/// Nothing op-aws prints from a name it did not write (a directory, an item title from
+/// 1Password) can drive the terminal: escape sequences (OSC 52 writes the clipboard), and
+/// bidirectional overrides, are shown as U+FFFD; titles that hold them are refused at `item add`.
+#[test]
+fn names_op_aws_did_not_write_never_reach_the_terminal_raw() {
+    use crate::onepassword::{config, key_fields, op_item, put_items};
+    let hostile = |o: &std::process::Output| -> Option<String> {
+        let all = [o.stdout.as_slice(), o.stderr.as_slice()].concat();
+        let text = String::from_utf8_lossy(&all).into_owned();
+        text.chars()
+            .any(|c| {
+                (c.is_control() && c != '\n' && c != '\t') || ('\u{202a}'..='\u{202e}').contains(&c)
+            })
+            .then_some(text)
+    };
+    let env = TestEnv::new();
+    env.vault();
+    env.add_keys("dev", "AKIADEV0000000000001", "s", None);
+    // A title with an escape sequence is refused, one line and a hint, the vault unchanged.
+    let vault = std::fs::read(env.data_dir().join("vault.age")).unwrap();
+    for title in [
+        "evil\u{1b}]2;pwned\u{7}",
+        "evil\u{202e}txt.exe",
+        "two\nlines",
+    ] {
+        let o = env.run_with_stdin(
+            &[
+                "item",
+                "add",
+                title,
+                "--set",
+                "Access Key ID=AKIAX",
+                "--set-secret",
+                "Secret Access Key",
+            ],
+            "s\n",
+        );
+        let e = crate::support::stderr(&o);
+        assert!(!o.status.success(), "{title:?} accepted");
+        assert!(e.contains("control characters"), "{e}");
+        assert_eq!(e.lines().count(), 2, "{e}");
+        assert_eq!(hostile(&o), None);
+        assert_eq!(
+            std::fs::read(env.data_dir().join("vault.age")).unwrap(),
+            vault,
+            "the vault changed"
+        );
+    }
+    // Repositories named to clear the screen, retitle the window, fill the clipboard, reverse
+    // the text; each with an untrusted project file and a directory default.
+    for name in [
+        "repo\u{1b}[2J",
+        "repo\u{1b}]2;owned\u{7}",
+        "repo\u{1b}]52;c;SGVsbG8=\u{7}",
+        "repo\u{202e}gpj.exe",
+    ] {
+        let dir = env.home.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(".op-aws.toml"), "item = \"dev\"\n").unwrap();
+        let at = |args: &[&str]| {
+            let mut c = env.op_aws(args);
+            c.current_dir(&dir).env("OP_AWS_SHELL", "bash");
+            crate::support::run_cmd(c, "")
+        };
+        // What hook-env prints on stdout is shell code for `eval`, quoted; its notice is
+        // what reaches the terminal.
+        let mut o = at(&["hook-env", "--shell", "bash"]);
+        o.stdout.clear();
+        assert_eq!(hostile(&o), None, "{name:?}: hook-env");
+        for args in [
+            &["status"][..],
+            &["inspect"],
+            &["trust"],
+            &["status"],
+            &["inspect"],
+            &["use", "dev", "--directory"],
+            &["inspect"],
+            &["untrust"],
+        ] {
+            let o = at(args);
+            assert_eq!(hostile(&o), None, "{name:?}: {args:?}");
+        }
+    }
+    // Titles from 1Password: listed, used, shown in status.
+    let mut env = crate::onepassword::op_env();
+    put_items(
+        &env,
+        &[op_item(
+            "e1",
+            "Private",
+            "evil\u{1b}]52;c;SGVsbG8=\u{7}\u{202e}",
+            key_fields("AKIAEVIL000000000001", "s"),
+        )],
+    );
+    config(
+        &env,
+        "store = \"1password\"\nonepassword_vault = \"Private\"\n",
+    );
+    let o = env.run(&["item", "list"]);
+    assert!(o.status.success(), "{}", crate::support::stderr(&o));
+    assert_eq!(hostile(&o), None, "item list");
+    env.set(
+        "OP_AWS_SESSION_ITEM",
+        "evil\u{1b}]52;c;SGVsbG8=\u{7}\u{202e}",
+    );
+    for args in [&["status"][..], &["inspect"]] {
+        assert_eq!(hostile(&env.run(args)), None, "{args:?}");
+    }
+}

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod children;
 mod conformance;
 mod console;
 mod endpoint;

@@ -304,3 +304,48 @@ fn doctor_asks_the_profiles_sts_endpoint() {
     );
     assert_eq!(reqs[0].region, "eu-central-1", "nor with its region");
 }
+
+/// A profile the AWS tool signs in for itself (`login_session`, SSO, `credential_process`):
+/// `inspect` and `status` say so, and show no item as applying to it, in text and JSON.
+#[test]
+fn inspect_and_status_say_a_handover_profile_is_the_tools_own() {
+    let mut env = TestEnv::new();
+    env.vault();
+    env.add_keys("dev", "AKIADEV0000000000001", "s", None);
+    env.ok(&["use", "dev", "--global"]);
+    env.write(
+        ".aws/config",
+        "[profile lg]\nlogin_session = arn:aws:iam::123456789012:user/me\nregion = eu-west-1\n\
+         [profile cp]\ncredential_process = /bin/false\n",
+    );
+    let before: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "--json"])).unwrap();
+    assert_eq!(before["item"], "dev", "the global item, with no profile");
+    assert_eq!(before["handover"], false);
+    for profile in ["lg", "cp"] {
+        env.set("AWS_PROFILE", profile);
+        let v: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "--json"])).unwrap();
+        assert_eq!(v["handover"], true, "{profile}: {v}");
+        assert!(v["item"].is_null(), "{profile}: {v}");
+        assert!(
+            v["defaults"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["active"] == false),
+            "{profile}: {v}"
+        );
+        let text = env.ok(&["inspect"]);
+        assert!(
+            text.contains(&format!("{profile} is handed to the AWS tool")),
+            "{text}"
+        );
+        let s: serde_json::Value = serde_json::from_str(&env.ok(&["status", "--json"])).unwrap();
+        assert_eq!(s["handover"], true, "{profile}: {s}");
+        assert!(s["item"].is_null(), "{profile}: {s}");
+        let text = env.ok(&["status"]);
+        assert!(
+            text.contains("handed to the AWS tool") && !text.contains("item:   dev"),
+            "{text}"
+        );
+    }
+}

@@ -5,6 +5,21 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use op_aws::caller::Caller;
 
+/// `println!` for a line made of strings op-aws did not write (paths, item and profile names,
+/// regions): each passed through [`op_aws::error::printable`], so none can drive the terminal.
+macro_rules! show {
+    ($($arg:tt)*) => {
+        println!("{}", op_aws::error::printable(&format!($($arg)*)))
+    };
+}
+
+/// [`show!`] on stderr.
+macro_rules! eshow {
+    ($($arg:tt)*) => {
+        eprintln!("{}", op_aws::error::printable(&format!($($arg)*)))
+    };
+}
+
 mod activate;
 mod agent;
 mod cache;
@@ -197,7 +212,7 @@ pub fn resolve_or_pick(
                 "op-aws: no item is chosen here; use which one for this command?",
                 &titles,
             )?;
-            eprintln!(
+            eshow!(
                 "op-aws: to stop asking, run `op-aws use {}` (add --directory or --global)",
                 titles[i]
             );
@@ -209,7 +224,7 @@ pub fn resolve_or_pick(
         }
         Ok(r) => {
             if let Some(line) = r.override_notice(ctx) {
-                eprintln!("op-aws: {line}");
+                eshow!("op-aws: {line}");
             }
             Ok(r)
         }

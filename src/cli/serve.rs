@@ -34,6 +34,9 @@ impl Args {
             self.which.item.as_deref(),
             self.which.profile.as_deref(),
         )?;
+        // Before the endpoint's threads start, so that none of them takes a signal by default
+        // (op-aws gone, its token file left behind).
+        stop_on_signals();
         let ep = Endpoint::start(&serving)?;
         let env = endpoint_env(&ep, &r);
         let text = match self.format.syntax() {
@@ -54,7 +57,6 @@ impl Args {
             "op-aws: serving {} until interrupted or `op-aws lock`",
             item.as_deref().unwrap_or_default()
         );
-        stop_on_signals();
         let stop = until_locked(&ctx, || STOP.load(Ordering::SeqCst));
         ep.serve(
             &serving,
@@ -113,20 +115,27 @@ pub fn run_with_endpoint(
     args: &[OsString],
 ) -> anyhow::Result<()> {
     let (r, serving, item) = prime(ctx, item, profile)?;
-    let ep = Endpoint::start(&serving)?;
-    let env = endpoint_env(&ep, &r);
-    drop(r);
-    // Blocked here, before any thread starts, so that only the waiting thread below takes them;
-    // the child starts with an empty mask (std resets it).
+    // Blocked before any thread starts (the endpoint's own start in `Endpoint::start`): a
+    // thread that had them unblocked would take a SIGTERM by default, and op-aws would die with
+    // the command left running and the token file left behind. Only the waiting thread below
+    // takes them.
     let forwarded = forwarded_signals();
     let _ = forwarded.thread_block();
+    let ep = Endpoint::start(&serving)?;
+    let env = op_aws::inject::for_command(&ctx.caller, endpoint_env(&ep, &r));
+    drop(r);
     let mut cmd = Command::new(path);
     cmd.arg0(program).args(args);
-    for k in &env.unset {
-        cmd.env_remove(k);
-    }
-    for (k, v) in &env.set {
-        cmd.env(k, v);
+    super::run::apply(&mut cmd, &env);
+    // The command starts with no signal blocked (std leaves the mask as it is): ours blocks the
+    // forwarded ones, and a SIGTERM must end the command, not wait in its queue.
+    // SAFETY: between fork and exec only pthread_sigmask runs, which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::signal::SigSet::empty()
+                .thread_set_mask()
+                .map_err(std::io::Error::from)
+        });
     }
     op_aws::process::restore_core_limit();
     let mut child = cmd

@@ -39,15 +39,31 @@ pub fn credentials_for_profile(
     if let Some(c) = cache.get_fresh(&key) {
         return Ok(Some(c));
     }
-    let _lock = cache.lock(&key)?;
-    // Another process may have done the work while we waited for the lock.
-    if let Some(c) = cache.get_fresh(&key) {
-        return Ok(Some(c));
-    }
+    let deadline = std::time::Instant::now() + client::CALL_DEADLINE;
+    // Another process may have done the work (or found STS silent) while we waited.
+    let _lock = match cache.turn(&key, deadline)? {
+        cache::Turn::Cached(c) => return Ok(Some(c)),
+        cache::Turn::Mine(lock) => lock,
+    };
+    let made = make_profile_session(ctx, &cache, &plan, item, &keys, key.clone(), deadline);
+    cache.settle(&key, &made);
+    made.map(Some)
+}
+
+/// The STS calls for `plan`, and the session cached.
+fn make_profile_session(
+    ctx: &Ctx,
+    cache: &Cache,
+    plan: &Plan,
+    item: &Item,
+    keys: &crate::item::AccessKeys,
+    key: String,
+    deadline: std::time::Instant,
+) -> Result<Credentials> {
     // Every STS flow starts with a request signed by the item's long-lived keys.
     plan::check_endpoint(plan.endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
-    let client = Client::new(&plan.region, plan.endpoint.as_deref())?;
-    let base = Credentials::from(&keys);
+    let client = Client::new(&plan.region, plan.endpoint.as_deref())?.until(deadline);
+    let base = Credentials::from(keys);
     let person = plan
         .roles
         .iter()
@@ -61,7 +77,7 @@ pub fn credentials_for_profile(
             .ok_or_else(|| Error::Sts("nothing to ask STS for".into()))?;
         mfa_session(ctx, &client, item, &base, &mfa.serial, mfa.duration)?
     } else {
-        assume_roles(ctx, &cache, &client, item, &plan, base, person.as_deref())?
+        assume_roles(ctx, cache, &client, item, plan, base, person.as_deref())?
     };
     let top = plan.roles.last();
     let session_name = top.and_then(|r| r.session_name.clone().or_else(|| person.clone()));
@@ -78,7 +94,7 @@ pub fn credentials_for_profile(
         },
         &creds,
     )?;
-    Ok(Some(creds))
+    Ok(creds)
 }
 
 /// Temporary credentials from `item` for `profile`, whatever the profile asks: its role or MFA
@@ -117,17 +133,20 @@ pub fn temporary_credentials(
     if let Some(c) = cache.get_fresh(&key) {
         return Ok(c);
     }
-    let _lock = cache.lock(&key)?;
-    if let Some(c) = cache.get_fresh(&key) {
-        return Ok(c);
-    }
-    plan::check_endpoint(endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
-    let client = Client::new(&region, endpoint.as_deref())?;
-    let base = Credentials::from(&keys);
-    let creds = match serial {
-        Some(serial) => mfa_session(ctx, &client, item, &base, serial, None)?,
-        None => client.get_session_token(&base, None, None)?,
+    let deadline = std::time::Instant::now() + client::CALL_DEADLINE;
+    let _lock = match cache.turn(&key, deadline)? {
+        cache::Turn::Cached(c) => return Ok(c),
+        cache::Turn::Mine(lock) => lock,
     };
+    plan::check_endpoint(endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
+    let client = Client::new(&region, endpoint.as_deref())?.until(deadline);
+    let base = Credentials::from(&keys);
+    let made = match serial {
+        Some(serial) => mfa_session(ctx, &client, item, &base, serial, None),
+        None => client.get_session_token(&base, None, None),
+    };
+    cache.settle(&key, &made);
+    let creds = made?;
     cache.put(
         Meta {
             key,

@@ -38,6 +38,13 @@ pub enum Mode {
         action: &'static str,
         code: &'static str,
     },
+    /// Relay to this upstream (moto), except that once `action` has been relayed (done by
+    /// the upstream), the process `pid` is killed (SIGKILL) before it hears the answer.
+    KillAfter {
+        port: u16,
+        action: &'static str,
+        pid: Arc<std::sync::atomic::AtomicI32>,
+    },
     /// Answer everything with this AWS error.
     Fail {
         status: u16,
@@ -219,6 +226,14 @@ fn serve(
             )?;
         }
         Mode::FailOne { port, .. } => forward(*port, &req, &mut out)?,
+        Mode::KillAfter { port, action, pid } if act == *action => {
+            forward(*port, &req, &mut Vec::new())?;
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid.load(Ordering::SeqCst)),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        Mode::KillAfter { port, .. } => forward(*port, &req, &mut out)?,
         Mode::Issue { secs }
             if matches!(
                 act.as_str(),
@@ -344,7 +359,7 @@ fn parse_form(s: &str) -> BTreeMap<String, String> {
     form_urlencoded::parse(s.as_bytes()).into_owned().collect()
 }
 
-fn forward(port: u16, req: &Request, out: &mut TcpStream) -> std::io::Result<()> {
+fn forward(port: u16, req: &Request, out: &mut impl Write) -> std::io::Result<()> {
     let mut up = TcpStream::connect(("127.0.0.1", port))?;
     let mut bytes = Vec::new();
     for (i, h) in req.head.iter().enumerate() {
