@@ -66,7 +66,7 @@ impl Args {
             Some(sh) => report(true, format!("shell integration loaded ({sh})")),
             None => report(false, "shell integration not loaded: add `eval \"$(op-aws activate bash)\"` (or zsh, fish, nu) to your rc file".into()),
         }
-        if let Some(p) = std::env::current_exe()
+        if let Some(p) = op_aws::process::op_aws_exe()
             .ok()
             .and_then(|exe| op_aws::install::packaged(&exe))
         {

@@ -56,7 +56,7 @@ impl Args {
         let install = shell::install(login_shell(&ctx.caller));
         eprintln!("\n{}\n", install.how);
         println!("{}", install.line);
-        if let Some(p) = std::env::current_exe()
+        if let Some(p) = op_aws::process::op_aws_exe()
             .ok()
             .and_then(|exe| op_aws::install::packaged(&exe))
         {
