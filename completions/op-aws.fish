@@ -189,14 +189,14 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand trust" -s h -l help -d 'Pr
 complete -c op-aws -n "__fish_op_aws_using_subcommand trust" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand untrust" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand untrust" -s V -l version -d 'Print version'
-complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l item -d 'Use this item, whatever the defaults say' -r
-complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l profile -d 'Use this profile from ~/.aws/config (roles, MFA, region)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l item -d 'Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l profile -d 'Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l server -d 'Serve the credentials from a loopback endpoint (refreshed as they run out) instead of putting keys in the command\'s environment; the default with `server = true` in config.toml'
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l no-server -d 'Keys in the environment, even with `server = true` in config.toml'
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -s V -l version -d 'Print version'
-complete -c op-aws -n "__fish_op_aws_using_subcommand serve" -l item -r
-complete -c op-aws -n "__fish_op_aws_using_subcommand serve" -l profile -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand serve" -l item -d 'Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand serve" -l profile -d 'Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand serve" -l format -r -f -a "sh\t''
 fish\t''
 nu\t''
@@ -212,8 +212,8 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand login" -l path -d 'The con
 complete -c op-aws -n "__fish_op_aws_using_subcommand login" -l print -d 'Print the sign-in URL (good for about 15 minutes) instead of opening a browser'
 complete -c op-aws -n "__fish_op_aws_using_subcommand login" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand login" -s V -l version -d 'Print version'
-complete -c op-aws -n "__fish_op_aws_using_subcommand export" -l item -r
-complete -c op-aws -n "__fish_op_aws_using_subcommand export" -l profile -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand export" -l item -d 'Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand export" -l profile -d 'Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand export" -l format -r -f -a "sh\t''
 fish\t''
 nu\t''
@@ -221,8 +221,8 @@ json\t''
 powershell\t''"
 complete -c op-aws -n "__fish_op_aws_using_subcommand export" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand export" -s V -l version -d 'Print version'
-complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -l item -r
-complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -l profile -d 'The profile being resolved (its role, MFA and op_aws_item apply)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -l item -d 'Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -l profile -d 'Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand activate" -s h -l help -d 'Print help (see more with \'--help\')'
