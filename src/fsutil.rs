@@ -105,7 +105,8 @@ pub struct LockGuard {
     _file: File,
 }
 
-pub fn lock_exclusive(path: &Path) -> Result<LockGuard> {
+/// `<path>.lock`, opened (made 0600 if missing) for locking.
+fn open_lock(path: &Path) -> Result<(File, PathBuf)> {
     let lock_path = lock_path(path);
     let file = OpenOptions::new()
         .create(true)
@@ -114,6 +115,11 @@ pub fn lock_exclusive(path: &Path) -> Result<LockGuard> {
         .mode(0o600)
         .open(&lock_path)
         .map_err(|e| Error::io(&lock_path, e))?;
+    Ok((file, lock_path))
+}
+
+pub fn lock_exclusive(path: &Path) -> Result<LockGuard> {
+    let (file, lock_path) = open_lock(path)?;
     file.lock().map_err(|e| Error::io(&lock_path, e))?;
     Ok(LockGuard { _file: file })
 }
@@ -124,14 +130,7 @@ pub fn lock_exclusive_until(
     path: &Path,
     deadline: std::time::Instant,
 ) -> Result<Option<LockGuard>> {
-    let lock_path = lock_path(path);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&lock_path)
-        .map_err(|e| Error::io(&lock_path, e))?;
+    let (file, lock_path) = open_lock(path)?;
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(Some(LockGuard { _file: file })),

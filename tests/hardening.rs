@@ -1406,3 +1406,24 @@ fn names_op_aws_did_not_write_never_reach_the_terminal_raw() {
         assert_eq!(hostile(&env.run(args)), None, "{args:?}");
     }
 }
+
+/// An agent started by a command of a caller with 1Password sign-in variables (a CI job's
+/// service account, Connect, a session) holds none of them: it never runs `op`.
+#[test]
+fn an_agent_started_with_sign_in_variables_holds_none_of_them() {
+    let mut env = TestEnv::new();
+    env.set("OP_CONNECT_HOST", "http://127.0.0.1:9");
+    env.set("OP_SESSION_myaccount", "session-secret-value");
+    env.set("OP_SERVICE_ACCOUNT_TOKEN", "ops_secret_value");
+    env.vault();
+    let pid = env.agent_pid().expect("the agent runs");
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let text = String::from_utf8_lossy(&environ);
+    for k in [
+        "OP_CONNECT_HOST",
+        "OP_SESSION_myaccount",
+        "OP_SERVICE_ACCOUNT_TOKEN",
+    ] {
+        assert!(!text.contains(k), "{k} reached the agent's environment");
+    }
+}
