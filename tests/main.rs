@@ -6,6 +6,7 @@
 mod support;
 
 mod conformance;
+mod crash;
 mod endpoint;
 mod foundation;
 mod hardening;
@@ -15,6 +16,7 @@ mod keys;
 mod nu;
 mod onepassword;
 mod opplugin;
+mod quoting;
 mod resolver;
 mod sdks;
 mod shells;

@@ -72,7 +72,21 @@ impl Clients {
         oidc_endpoint: Option<&str>,
         portal_endpoint: Option<&str>,
     ) -> Result<Self> {
-        let transport = Transport::new()?;
+        Ok(Self::with_transport(
+            Transport::new()?,
+            region,
+            oidc_endpoint,
+            portal_endpoint,
+        ))
+    }
+
+    #[doc(hidden)]
+    pub fn with_transport(
+        transport: Transport,
+        region: &str,
+        oidc_endpoint: Option<&str>,
+        portal_endpoint: Option<&str>,
+    ) -> Self {
         let mut o = aws_sdk_ssooidc::Config::builder()
             .behavior_version(aws_sdk_ssooidc::config::BehaviorVersion::latest())
             .http_client(transport.http.clone())
@@ -95,7 +109,7 @@ impl Clients {
         if let Some(ep) = portal_endpoint {
             p = p.endpoint_url(ep);
         }
-        Ok(Self {
+        Self {
             oidc_at: oidc_endpoint
                 .map_or_else(|| format!("oidc.{region}.amazonaws.com"), str::to_owned),
             portal_at: portal_endpoint.map_or_else(
@@ -105,7 +119,7 @@ impl Clients {
             oidc: aws_sdk_ssooidc::Client::from_conf(o.build()),
             portal: aws_sdk_sso::Client::from_conf(p.build()),
             transport,
-        })
+        }
     }
 
     pub fn register(&self, scopes: &[String]) -> Result<Registration> {

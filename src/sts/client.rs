@@ -47,6 +47,15 @@ impl Transport {
         });
         Ok(Self { rt, http })
     }
+
+    /// A transport over `http` (the fuzz targets' canned answers), on `rt`.
+    #[doc(hidden)]
+    pub fn with_http(
+        rt: tokio::runtime::Runtime,
+        http: aws_sdk_sts::config::SharedHttpClient,
+    ) -> Self {
+        Self { rt, http }
+    }
 }
 
 /// The SDKs' view of our credentials.
@@ -73,11 +82,16 @@ pub fn timeouts() -> TimeoutConfig {
 
 impl Client {
     pub fn new(region: &str, endpoint: Option<&str>) -> Result<Self> {
-        Ok(Self {
-            transport: Transport::new()?,
+        Ok(Self::with_transport(Transport::new()?, region, endpoint))
+    }
+
+    #[doc(hidden)]
+    pub fn with_transport(transport: Transport, region: &str, endpoint: Option<&str>) -> Self {
+        Self {
+            transport,
             region: region.to_owned(),
             endpoint: endpoint.map(str::to_owned),
-        })
+        }
     }
 
     fn sdk(&self, signer: &Credentials) -> aws_sdk_sts::Client {
