@@ -3,7 +3,7 @@
 //!
 //! Holds: no secret in any error; a resolved chain only names profiles that exist, each role
 //! profile has a role, each links to the next by `source_profile`, no profile twice; what was
-//! read, written out again as a config file, reads back the same (keys, names, chains); and
+//! read, written out again, reads back the same (keys, names, chains); and
 //! every profile the SDK's parser gives a key pair is one the byte scanner (import, doctor)
 //! finds.
 //!
@@ -118,7 +118,13 @@ fn render(sections: &[Section], tail: &str) -> String {
             };
             let value = match &p.value {
                 Value::Profile(n) => n.text(),
-                Value::Secret => SECRET.to_owned(),
+                // The secret where secrets go (under another key it is just that key's value).
+                Value::Secret
+                    if ["aws_secret_access_key", "aws_session_token"].contains(&key.as_str()) =>
+                {
+                    SECRET.to_owned()
+                }
+                Value::Secret => "not-a-secret".to_owned(),
                 Value::Arn(n) => format!("arn:aws:iam::{n}:role/R{n}"),
                 Value::Raw(v) => v.clone(),
             };
@@ -257,7 +263,8 @@ fn check(config: &str, credentials: &str, selected: &str) {
         }
     }
 
-    // Written out again as one config file, it reads back the same.
+    // Written out again, it reads back the same. As a credentials file: `[NAME]` holds any
+    // name either file can (a config file's `[profile NAME]` cannot hold an empty one).
     let snap = snapshot(&files);
     if snap.iter().any(|(_, _, v)| {
         v.as_deref()
@@ -267,11 +274,7 @@ fn check(config: &str, credentials: &str, selected: &str) {
     }
     let mut again = String::new();
     for p in &names {
-        if p == "default" {
-            again.push_str("[default]\n");
-        } else {
-            again.push_str(&format!("[profile {p}]\n"));
-        }
+        again.push_str(&format!("[{p}]\n"));
         for (q, k, v) in &snap {
             if q == p
                 && let Some(v) = v
@@ -280,7 +283,7 @@ fn check(config: &str, credentials: &str, selected: &str) {
             }
         }
     }
-    let reread = AwsFiles::from_strings(&again, "").expect("what was read reads again");
+    let reread = AwsFiles::from_strings("", &again).expect("what was read reads again");
     assert_eq!(reread.profile_names(), names, "{again}");
     assert_eq!(snapshot(&reread), snap, "{again}");
     let chain_again = reread.resolve_chain(&selected);

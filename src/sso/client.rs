@@ -234,10 +234,28 @@ impl Clients {
             message: "no credentials in the answer".into(),
         })?;
         let millis = u64::try_from(rc.expiration()).unwrap_or(0);
+        // Each part present: incomplete credentials would be cached and fail every command.
+        let part = |v: Option<&str>| {
+            v.map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let (Some(id), Some(secret), Some(token)) = (
+            part(rc.access_key_id()),
+            part(rc.secret_access_key()),
+            part(rc.session_token()),
+        ) else {
+            return Err(Error::SsoCall {
+                op: "GetRoleCredentials",
+                code: "IncompleteCredentials".into(),
+                message: "the answer had credentials without a key id, secret or session token"
+                    .into(),
+            });
+        };
         Ok(Credentials {
-            access_key_id: rc.access_key_id().unwrap_or_default().to_owned(),
-            secret_access_key: SecretString::from(rc.secret_access_key().unwrap_or_default()),
-            session_token: rc.session_token().map(SecretString::from),
+            access_key_id: id,
+            secret_access_key: SecretString::from(secret),
+            session_token: Some(SecretString::from(token)),
             expiration: Some(UNIX_EPOCH + Duration::from_millis(millis)),
         })
     }
