@@ -173,4 +173,31 @@ for req in [
 ]:
     put("endpoint_http", req)
 
+# agent: first byte (even: unlocked), then request lines; IDENTITY stands for the vault's.
+asked = dict(vars=[["HOME", "/nonexistent"], ["AWS_PROFILE", "p"]], cwd="/", item=None, profile="p",
+             want="env", tool="aws")
+lines = [
+    {"op": "status"}, {"op": "item", "name": "one"}, {"op": "item", "name": "nope"}, {"op": "list"},
+    {"op": "recipient"}, {"op": "cache_get", "key": "k"}, {"op": "cache_put", "key": "k2", "value": "v"},
+    {"op": "session", "dir": "/tmp", "key": "0123456789abcdef0123456789abcdef"},
+    {"op": "session", "dir": "/tmp", "key": "../vault"},
+    {"op": "sso_token", "dir": "/tmp", "key": "0123456789abcdef0123456789abcdef"},
+    {"op": "update", "change": {"change": "add", "items": [
+        {"title": "three", "fields": [{"label": "Access Key ID", "value": "AKIA3", "concealed": False}]}]}},
+    {"op": "update", "change": {"change": "add", "items": [{"title": "one", "fields": []}]}},
+    {"op": "update", "change": {"change": "edit", "name": "one", "set": [["Default Region", "eu-west-1", False]],
+                                "rename": [], "unset": ["MFA Serial"], "title": None}},
+    {"op": "update", "change": {"change": "remove", "name": "two"}},
+    {"op": "resolve", **asked},
+    {"op": "unlock", "identity": None, "idle_secs": 60},
+    {"op": "lock"},
+]
+for first in (0, 1):
+    for l in lines:
+        put("agent", bytes([first]) + json.dumps(l).encode())
+    put("agent", bytes([first]) + b"\n".join(json.dumps(l).encode() for l in lines[:6]))
+put("agent", bytes([1]) + b'{"op":"unlock","identity":"IDENTITY","idle_secs":60}\n{"op":"item","name":"two"}\n{"op":"list"}')
+put("agent", bytes([1]) + b'{"op":"unlock","identity":"AGE-SECRET-KEY-1XYZ","idle_secs":60}')
+put("agent", bytes([0]) + b'{"op":"item","name":"one"')
+
 print(out_root)

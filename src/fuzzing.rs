@@ -27,3 +27,23 @@ pub fn op_item(json: &[u8], requested: &str) -> Result<(Item, bool)> {
 pub fn op_item_cache_json(item: &Item) -> Option<Zeroizing<String>> {
     crate::onepassword::to_secret_json(item)
 }
+
+/// The agent's request handling in this process: its decoder and handler on a state that is
+/// locked or holds `identity` (a Resolve request is decoded, then refused unrun).
+pub struct Agent(crate::agent::InProcess);
+
+impl Agent {
+    pub fn new(dirs: crate::dirs::Dirs, identity: Option<crate::vault::Identity>) -> Self {
+        Self(crate::agent::InProcess::new(dirs, identity))
+    }
+
+    /// The line the agent writes back for request `line` (without its newline).
+    pub fn answer(&self, line: &[u8]) -> Zeroizing<Vec<u8>> {
+        self.0.answer_line(line)
+    }
+
+    /// Everything a request can change (secrets digested), to compare before and after.
+    pub fn state(&self) -> String {
+        self.0.digest()
+    }
+}
