@@ -63,7 +63,7 @@ fn a_killed_atomic_write_leaves_the_old_file_or_the_new_one() {
     let path = dir.path().join("file");
     op_aws::fsutil::write_atomic(&path, &vec![b'a'; SIZE], 0o600).unwrap();
     let mut saw = [0; 2];
-    for after in delays(80, Duration::from_millis(60)) {
+    for after in delays(80, Duration::from_millis(300)) {
         // This test binary, run as the writer below: it writes the file over and over.
         let child = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "crash::writer", "--ignored", "--nocapture"])
