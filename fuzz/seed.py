@@ -2,7 +2,7 @@
 """Writes the seed inputs of every fuzz target into fuzz/seeds/<target>/ (then `scripts/fuzz
 --seed` minimises them into fuzz/corpus/<target>/ with `cargo fuzz cmin`). The seeds are the
 shapes the tests use (tests/*.rs, the fake op in tests/support/fake-op) and the SDKs'
-profile-chain conformance cases (tests/fixtures/assume-role-tests.json, else the shared copy).
+profile-chain conformance cases (tests/fixtures/conformance/assume-role-tests.json).
 """
 
 import hashlib
@@ -29,8 +29,7 @@ def aws(config, credentials, profile):
 
 
 conformance = None
-for p in [os.path.join(root, "..", "tests", "fixtures", "assume-role-tests.json"),
-          "/work/shared/conformance/assume-role-tests.json"]:
+for p in [os.path.join(root, "..", "tests", "fixtures", "conformance", "assume-role-tests.json")]:
     if os.path.exists(p):
         conformance = json.load(open(p))
         break

@@ -109,7 +109,9 @@ fn vault_create_leaves_no_vault_or_a_whole_one() {
             );
         } else {
             // "No vault": what unlock says (its hint: `vault create`), and that works.
-            let e = vault::unlock(&d, pass(PASS)).unwrap_err();
+            let Err(e) = vault::unlock(&d, pass(PASS)) else {
+                panic!("crash before write {n}: no vault, yet it unlocks");
+            };
             assert!(
                 matches!(e, Error::NoVault(_)),
                 "crash before write {n}: {e}"

@@ -16,7 +16,7 @@ use std::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
-use op_aws::server::Endpoint;
+use op_aws::endpoint::Endpoint;
 
 struct World {
     addr: String,
