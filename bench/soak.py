@@ -73,7 +73,11 @@ def raw(kind, req, check):
         return record(kind, t0, False, type(e).__name__)
     if not data:
         return record(kind, t0, False, "closed")
-    r = json.loads(data)
+    try:
+        r = json.loads(data)
+    except ValueError:
+        # Cut off mid-answer: the agent exits on `lock` (the lock/unlock client) at once.
+        return record(kind, t0, False, "answer cut off")
     if r.get("error"):
         return record(kind, t0, False, r.get("code") or r["error"][:40])
     problem = check(r)
