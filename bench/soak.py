@@ -131,7 +131,13 @@ def malformed(rng):
         data = agent_call(line)
     except OSError as e:
         return record("malformed", t0, False, type(e).__name__)
-    r = json.loads(data) if data else {}
+    if not data:
+        # Closed unanswered: the agent exiting on `lock`.
+        return record("malformed", t0, False, "closed")
+    try:
+        r = json.loads(data)
+    except ValueError:
+        return record("malformed", t0, False, "answer cut off")
     # A refusal is the answer wanted; anything else is wrong.
     if not r.get("error"):
         with lock:
