@@ -104,6 +104,16 @@ pub fn lock(ctx: &crate::ctx::Ctx, path: &std::path::Path) -> Result<crate::fsut
     crate::fsutil::lock_exclusive(&ctx.dirs.runtime.join(format!("aws-file-{key}")))
 }
 
+/// A value of the AWS config for a message: its first line only. The SDKs read indented lines
+/// after a property as part of its value, and an indented line may be a secret (found by the
+/// `aws_files` fuzz target: `aws_secret_access_key` indented under `source_profile`).
+pub(crate) fn shown(value: &str) -> String {
+    match value.split_once('\n') {
+        Some((first, _)) => format!("{:?} (and the indented lines after it)", first.trim()),
+        None => format!("{value:?}"),
+    }
+}
+
 /// Polls a future that never waits (the SDK's loader reads files synchronously).
 fn ready<F: std::future::Future>(f: F) -> F::Output {
     let mut f = std::pin::pin!(f);
@@ -271,13 +281,17 @@ impl AwsFiles {
         let base = loop {
             if !self.has_profile(&name) {
                 let from = visited.last().map_or(selected, String::as_str);
-                return Err(bad(from, format!("source_profile {name:?} does not exist")));
+                return Err(bad(
+                    from,
+                    format!("source_profile {} does not exist", shown(&name)),
+                ));
             }
             if visited.contains(&name) {
                 visited.push(name);
+                let names: Vec<String> = visited.iter().map(|n| shown(n)).collect();
                 return Err(bad(
                     selected,
-                    format!("source_profile loop: {}", visited.join(" -> ")),
+                    format!("source_profile loop: {}", names.join(" -> ")),
                 ));
             }
             visited.push(name.clone());
@@ -446,6 +460,24 @@ mod tests {
             [
                 "a", "admin", "b", "base", "nosource", "oversso", "plain", "sso", "top"
             ]
+        );
+    }
+
+    /// Found by the `aws_files` fuzz target: an indented line after `source_profile` is part
+    /// of its value (as every SDK reads it), and the error named the whole value.
+    #[test]
+    fn indented_lines_of_a_value_stay_out_of_errors() {
+        let f = AwsFiles::from_strings(
+            "[profile dev]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = base\n  \
+             aws_secret_access_key = wJalrSECRET\n",
+            "",
+        )
+        .unwrap();
+        let e = f.resolve_chain("dev").unwrap_err().to_string();
+        assert!(!e.contains("wJalrSECRET"), "{e}");
+        assert!(
+            e.contains("\"base\" (and the indented lines after it) does not exist"),
+            "{e}"
         );
     }
 }

@@ -68,6 +68,11 @@ impl Config {
         let Some(bytes) = fsutil::read_optional(path)? else {
             return Ok(Self::default());
         };
+        Self::parse(bytes, path)
+    }
+
+    /// The settings in `bytes`, read from `path` (named in errors).
+    pub(crate) fn parse(bytes: Vec<u8>, path: &Path) -> Result<Self> {
         let bad = |why: String| Error::BadConfig {
             path: path.to_owned(),
             why,

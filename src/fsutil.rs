@@ -79,6 +79,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
             "it is owned by another user",
         ));
     }
+    #[cfg(test)]
+    if crash::now() {
+        return Err(Error::io(
+            path,
+            std::io::Error::other("crashed here (test)"),
+        ));
+    }
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".op-aws-")
@@ -155,5 +162,45 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Tests: a process that dies before its Nth file write (every later write of the thread fails
+/// too), to check that what each step leaves is usable (src/crash_tests.rs).
+#[cfg(test)]
+pub(crate) mod crash {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Writes that still happen; `None`: no crash.
+        static WRITES_LEFT: Cell<Option<usize>> = const { Cell::new(None) };
+        static WRITES: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn now() -> bool {
+        WRITES.with(|w| w.set(w.get() + 1));
+        WRITES_LEFT.with(|w| match w.get() {
+            Some(0) => true,
+            Some(n) => {
+                w.set(Some(n - 1));
+                false
+            }
+            None => false,
+        })
+    }
+
+    /// Runs `f` as a process that dies before its write number `n` (0: before the first).
+    pub(crate) fn before_write<T>(n: usize, f: impl FnOnce() -> T) -> T {
+        WRITES_LEFT.with(|w| w.set(Some(n)));
+        let out = f();
+        WRITES_LEFT.with(|w| w.set(None));
+        out
+    }
+
+    /// How many files `f` writes.
+    pub(crate) fn writes_of<T>(f: impl FnOnce() -> T) -> (usize, T) {
+        let before = WRITES.with(Cell::get);
+        let out = f();
+        (WRITES.with(Cell::get) - before, out)
     }
 }

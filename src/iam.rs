@@ -37,11 +37,16 @@ pub fn region_for(sts_region: &str) -> &'static str {
 
 impl Iam {
     pub fn new(region: &str, endpoint: Option<&str>) -> Result<Self> {
-        Ok(Self {
-            transport: Transport::new()?,
+        Ok(Self::with_transport(Transport::new()?, region, endpoint))
+    }
+
+    #[doc(hidden)]
+    pub fn with_transport(transport: Transport, region: &str, endpoint: Option<&str>) -> Self {
+        Self {
+            transport,
             region: region.to_owned(),
             endpoint: endpoint.map(str::to_owned),
-        })
+        }
     }
 
     fn sdk(&self, signer: &Credentials) -> aws_sdk_iam::Client {

@@ -16,6 +16,8 @@ pub mod dirs;
 pub mod endpoint;
 pub mod error;
 pub mod fsutil;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hook;
 pub mod iam;
 pub mod import;
@@ -39,5 +41,8 @@ pub mod sso;
 pub mod store;
 pub mod sts;
 pub mod vault;
+
+#[cfg(test)]
+mod crash_tests;
 
 pub use error::{Error, Result};

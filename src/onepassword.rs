@@ -390,7 +390,7 @@ fn read_lock(dirs: &Dirs, key: &str) -> Result<fsutil::LockGuard> {
 
 /// The item as JSON, written into one buffer big enough that it never reallocates (a
 /// reallocation would leave a copy of the secret behind, unzeroed).
-fn to_secret_json(item: &Item) -> Option<Zeroizing<String>> {
+pub(crate) fn to_secret_json(item: &Item) -> Option<Zeroizing<String>> {
     let size: usize = item
         .fields
         .iter()
@@ -625,10 +625,10 @@ fn secret_string<'de, D: Deserializer<'de>>(
 }
 
 /// What one `op item get` gave us.
-struct Read {
-    item: Item,
+pub(crate) struct Read {
+    pub(crate) item: Item,
     /// op returned the OTP field's current code but not its secret.
-    code_only: bool,
+    pub(crate) code_only: bool,
 }
 
 /// A value op hid instead of revealing (`[use 'op item get … --reveal' to reveal]`).
@@ -639,7 +639,7 @@ fn is_placeholder(v: &str) -> bool {
 /// Maps op's JSON into an item. Labels match case-insensitively; the first field of a label
 /// wins; `Region` stands in for a missing `Default Region` (as in 1Password's plugin); an
 /// OTP-type field becomes `One-Time Password` unless a field already has that label.
-fn parse_item(json: &[u8], requested: &str) -> Result<Read> {
+pub(crate) fn parse_item(json: &[u8], requested: &str) -> Result<Read> {
     let op: OpItem = serde_json::from_slice(json).map_err(|e| bad_json("op item get", &e))?;
     let vault = op
         .vault

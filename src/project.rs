@@ -296,7 +296,7 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn parse(bytes: &[u8], path: &Path) -> Result<Project> {
+pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<Project> {
     let bad = |why: String| Error::BadConfig {
         path: path.to_owned(),
         why,

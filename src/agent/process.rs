@@ -372,22 +372,7 @@ fn handle(mut stream: UnixStream, state: &Arc<Mutex<State>>) {
                     return;
                 }
             };
-            match serde_json::from_slice::<Request>(&line) {
-                // Resolving may call STS for seconds: never under the state's lock, which every
-                // other request (the ones this one makes back to the agent included) needs.
-                Ok(Request::Resolve(asked)) => match state.lock().map(|s| s.dirs.clone()) {
-                    Ok(dirs) => match resolve_for(state, &dirs, &asked) {
-                        Ok(a) => Response {
-                            resolved: Some(Box::new(a)),
-                            ..Response::default()
-                        },
-                        Err(e) => Response::fail(&e),
-                    },
-                    Err(_) => Response::refuse("internal error"),
-                },
-                Ok(req) => answer(req, state),
-                Err(e) => Response::refuse(format!("bad request: {}", vault::json_error(&e))),
-            }
+            respond(&line, state, true)
         }
     };
     let Ok(mut out) = serde_json::to_vec(&resp).map(Zeroizing::new) else {
@@ -395,6 +380,92 @@ fn handle(mut stream: UnixStream, state: &Arc<Mutex<State>>) {
     };
     out.push(b'\n');
     let _ = stream.write_all(&out);
+}
+
+/// The answer to one request line (`resolve`: whether a Resolve request is run; the fuzz
+/// targets leave the resolver to its own tests, as it would call STS).
+fn respond(line: &[u8], state: &Arc<Mutex<State>>, resolve: bool) -> Response {
+    match serde_json::from_slice::<Request>(line) {
+        // Resolving may call STS for seconds: never under the state's lock, which every
+        // other request (the ones this one makes back to the agent included) needs.
+        Ok(Request::Resolve(asked)) if resolve => match state.lock().map(|s| s.dirs.clone()) {
+            Ok(dirs) => match resolve_for(state, &dirs, &asked) {
+                Ok(a) => Response {
+                    resolved: Some(Box::new(a)),
+                    ..Response::default()
+                },
+                Err(e) => Response::fail(&e),
+            },
+            Err(_) => Response::refuse("internal error"),
+        },
+        Ok(req) => answer(req, state),
+        Err(e) => Response::refuse(format!("bad request: {}", vault::json_error(&e))),
+    }
+}
+
+/// For the fuzz targets ([`crate::fuzzing::Agent`]): an agent's state in this process, locked
+/// or holding `identity`, answering request lines as the agent does.
+pub(crate) struct InProcess(Arc<Mutex<State>>);
+
+impl InProcess {
+    pub(crate) fn new(dirs: Dirs, identity: Option<Identity>) -> Self {
+        let now = clock::now();
+        Self(Arc::new(Mutex::new(State {
+            dirs,
+            recipient: identity.as_ref().map(|i| i.recipient().to_string()),
+            unlocked_at: identity.as_ref().map(|_| now),
+            identity,
+            vault: None,
+            cache: HashMap::new(),
+            cache_bytes: 0,
+            sessions: HashMap::new(),
+            started: now,
+            idle: crate::config::DEFAULT_IDLE,
+            last_used: now,
+            stop: false,
+        })))
+    }
+
+    /// The line the agent writes back for `line` (a Resolve request is refused unrun).
+    pub(crate) fn answer_line(&self, line: &[u8]) -> Zeroizing<Vec<u8>> {
+        let resp = respond(line, &self.0, false);
+        Zeroizing::new(serde_json::to_vec(&resp).unwrap_or_default())
+    }
+
+    /// Everything a request can change, secrets digested.
+    pub(crate) fn digest(&self) -> String {
+        use sha2::Digest;
+        let hex = |b: &[u8]| -> String {
+            sha2::Sha256::digest(b)
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect()
+        };
+        let Ok(s) = self.0.lock() else {
+            return "poisoned".into();
+        };
+        let mut cache: Vec<(&String, String)> = s
+            .cache
+            .iter()
+            .map(|(k, v)| (k, hex(v.as_bytes())))
+            .collect();
+        cache.sort();
+        let mut sessions: Vec<&std::path::PathBuf> = s.sessions.keys().collect();
+        sessions.sort();
+        let vault = std::fs::read(s.dirs.vault_file())
+            .map(|b| hex(&b))
+            .unwrap_or_default();
+        format!(
+            "{:?} {:?} {vault} {cache:?} {} {sessions:?} {:?} {:?} {:?} {}",
+            s.recipient,
+            s.identity.as_ref().map(|i| i.recipient().to_string()),
+            s.cache_bytes,
+            s.unlocked_at,
+            s.idle,
+            s.last_used,
+            s.stop,
+        )
+    }
 }
 
 fn answer(req: Request, state: &Mutex<State>) -> Response {

@@ -72,7 +72,21 @@ impl Clients {
         oidc_endpoint: Option<&str>,
         portal_endpoint: Option<&str>,
     ) -> Result<Self> {
-        let transport = Transport::new()?;
+        Ok(Self::with_transport(
+            Transport::new()?,
+            region,
+            oidc_endpoint,
+            portal_endpoint,
+        ))
+    }
+
+    #[doc(hidden)]
+    pub fn with_transport(
+        transport: Transport,
+        region: &str,
+        oidc_endpoint: Option<&str>,
+        portal_endpoint: Option<&str>,
+    ) -> Self {
         let mut o = aws_sdk_ssooidc::Config::builder()
             .behavior_version(aws_sdk_ssooidc::config::BehaviorVersion::latest())
             .http_client(transport.http.clone())
@@ -95,7 +109,7 @@ impl Clients {
         if let Some(ep) = portal_endpoint {
             p = p.endpoint_url(ep);
         }
-        Ok(Self {
+        Self {
             oidc_at: oidc_endpoint
                 .map_or_else(|| format!("oidc.{region}.amazonaws.com"), str::to_owned),
             portal_at: portal_endpoint.map_or_else(
@@ -105,7 +119,7 @@ impl Clients {
             oidc: aws_sdk_ssooidc::Client::from_conf(o.build()),
             portal: aws_sdk_sso::Client::from_conf(p.build()),
             transport,
-        })
+        }
     }
 
     pub fn register(&self, scopes: &[String]) -> Result<Registration> {
@@ -220,10 +234,28 @@ impl Clients {
             message: "no credentials in the answer".into(),
         })?;
         let millis = u64::try_from(rc.expiration()).unwrap_or(0);
+        // Each part present: incomplete credentials would be cached and fail every command.
+        let part = |v: Option<&str>| {
+            v.map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let (Some(id), Some(secret), Some(token)) = (
+            part(rc.access_key_id()),
+            part(rc.secret_access_key()),
+            part(rc.session_token()),
+        ) else {
+            return Err(Error::SsoCall {
+                op: "GetRoleCredentials",
+                code: "IncompleteCredentials".into(),
+                message: "the answer had credentials without a key id, secret or session token"
+                    .into(),
+            });
+        };
         Ok(Credentials {
-            access_key_id: rc.access_key_id().unwrap_or_default().to_owned(),
-            secret_access_key: SecretString::from(rc.secret_access_key().unwrap_or_default()),
-            session_token: rc.session_token().map(SecretString::from),
+            access_key_id: id,
+            secret_access_key: SecretString::from(secret),
+            session_token: Some(SecretString::from(token)),
             expiration: Some(UNIX_EPOCH + Duration::from_millis(millis)),
         })
     }

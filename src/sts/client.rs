@@ -63,6 +63,15 @@ impl Transport {
         });
         Ok(Self { rt, http })
     }
+
+    /// A transport over `http` (the fuzz targets' canned answers), on `rt`.
+    #[doc(hidden)]
+    pub fn with_http(
+        rt: tokio::runtime::Runtime,
+        http: aws_sdk_sts::config::SharedHttpClient,
+    ) -> Self {
+        Self { rt, http }
+    }
 }
 
 /// The SDKs' view of our credentials.
@@ -89,12 +98,17 @@ pub fn timeouts() -> TimeoutConfig {
 
 impl Client {
     pub fn new(region: &str, endpoint: Option<&str>) -> Result<Self> {
-        Ok(Self {
-            transport: Transport::new()?,
+        Ok(Self::with_transport(Transport::new()?, region, endpoint))
+    }
+
+    #[doc(hidden)]
+    pub fn with_transport(transport: Transport, region: &str, endpoint: Option<&str>) -> Self {
+        Self {
+            transport,
             region: region.to_owned(),
             endpoint: endpoint.map(str::to_owned),
             deadline: None,
-        })
+        }
     }
 
     /// Every call made through this client ends by `deadline`.
@@ -319,6 +333,19 @@ fn convert(op: &'static str, c: Option<&aws_sdk_sts::types::Credentials>) -> Res
         code: "BadExpiration".into(),
         message: "the response had an expiration out of range".into(),
     })?;
+    // A garbled answer can parse with a part empty: such credentials would be cached and handed
+    // out, failing every command, until they expire.
+    if [c.access_key_id(), c.secret_access_key(), c.session_token()]
+        .iter()
+        .any(|v| v.trim().is_empty())
+    {
+        return Err(Error::StsCall {
+            op,
+            code: "IncompleteCredentials".into(),
+            message: "the response had credentials without a key id, secret or session token"
+                .into(),
+        });
+    }
     Ok(Credentials {
         access_key_id: c.access_key_id().to_owned(),
         secret_access_key: SecretString::from(c.secret_access_key()),
@@ -384,4 +411,32 @@ fn causes(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     parts.join(": ")
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `sdk_answers` fuzz target: a garbled AssumeRole answer parsed with an empty
+    /// session token, and was cached and handed out.
+    #[test]
+    fn credentials_with_an_empty_part_are_refused() {
+        let creds = |id: &str, secret: &str, token: &str| {
+            aws_sdk_sts::types::Credentials::builder()
+                .access_key_id(id)
+                .secret_access_key(secret)
+                .session_token(token)
+                .expiration(aws_sdk_sts::primitives::DateTime::from_secs(1_900_000_000))
+                .build()
+                .unwrap()
+        };
+        assert!(convert("AssumeRole", Some(&creds("ASIA", "s", "t"))).is_ok());
+        for c in [
+            creds("", "s", "t"),
+            creds("ASIA", "", "t"),
+            creds("ASIA", "s", " "),
+        ] {
+            let e = convert("AssumeRole", Some(&c)).unwrap_err();
+            assert!(e.to_string().contains("IncompleteCredentials"), "{e}");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! assume bottom-up, the MFA device, durations, session names, region and endpoint. Validation
 //! happens here so a bad config fails before any code is spent.
 
-use crate::awsfiles::AwsFiles;
+use crate::awsfiles::{AwsFiles, shown};
 use crate::caller::Caller;
 use crate::item::{self, Item};
 use crate::{Error, Result};
@@ -163,7 +163,9 @@ fn config_serial(files: &AwsFiles, chain: &[String]) -> Result<Option<(String, S
                     return Err(bad(
                         p,
                         format!(
-                            "mfa_serial {s} differs from {t} in profile {q:?}; op-aws signs one MFA session per chain"
+                            "mfa_serial {} differs from {} in profile {q:?}; op-aws signs one MFA session per chain",
+                            shown(s),
+                            shown(t)
                         ),
                     ));
                 }
@@ -188,7 +190,8 @@ fn duration(
         _ => Err(bad(
             profile,
             format!(
-                "duration_seconds = {v} is not a number of seconds from {} to {}",
+                "duration_seconds = {} is not a number of seconds from {} to {}",
+                shown(v),
                 range.start(),
                 range.end()
             ),
@@ -210,7 +213,10 @@ fn session_name(files: &AwsFiles, profile: &str) -> Result<Option<String>> {
     if !valid_session_name(n) {
         return Err(bad(
             profile,
-            format!("role_session_name {n:?} must be 2 to 64 letters, digits or _+=,.@-"),
+            format!(
+                "role_session_name {} must be 2 to 64 letters, digits or _+=,.@-",
+                shown(n)
+            ),
         ));
     }
     Ok(Some(n.to_owned()))
@@ -224,7 +230,8 @@ fn source_identity(files: &AwsFiles, profile: &str) -> Result<Option<String>> {
         return Err(bad(
             profile,
             format!(
-                "source_identity {n:?} must be 2 to 64 letters, digits or _+=,.@- (not starting with aws:)"
+                "source_identity {} must be 2 to 64 letters, digits or _+=,.@- (not starting with aws:)",
+                shown(n)
             ),
         ));
     }
@@ -249,7 +256,8 @@ fn session_tags(files: &AwsFiles, profile: &str) -> Result<Vec<(String, String)>
             bad(
                 profile,
                 format!(
-                    "session_tags: {pair:?} is not key=value (the form is key1=value1,key2=value2)"
+                    "session_tags: {} is not key=value (the form is key1=value1,key2=value2)",
+                    shown(pair)
                 ),
             )
         })?;
@@ -258,7 +266,8 @@ fn session_tags(files: &AwsFiles, profile: &str) -> Result<Vec<(String, String)>
             return Err(bad(
                 profile,
                 format!(
-                    "session_tags: {pair:?} is not a valid tag (key 1-128, value up to 256 of letters, digits, spaces, _.:/=+-@)"
+                    "session_tags: {} is not a valid tag (key 1-128, value up to 256 of letters, digits, spaces, _.:/=+-@)",
+                    shown(pair)
                 ),
             ));
         }
@@ -283,7 +292,7 @@ fn transitive_tags(files: &AwsFiles, profile: &str) -> Result<Vec<String>> {
     if let Some(k) = keys.iter().find(|k| !valid_tag_text(k, 128)) {
         return Err(bad(
             profile,
-            format!("transitive_session_tags: {k:?} is not a tag key"),
+            format!("transitive_session_tags: {} is not a tag key", shown(k)),
         ));
     }
     Ok(keys)

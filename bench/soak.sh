@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2154 # bench_home comes from lib.sh.
+# The agent under long mixed load (not a timed test): for SOAK_SECONDS (default 1800), CLIENTS
+# (default 50) concurrent clients mix `op-aws run` through the real CLI (items, and role
+# profiles whose sessions moto issues for 15 minutes and `cache clear` drops now and then),
+# raw valid agent requests, malformed and slow requests, item writes and lock/unlock cycles.
+# It reports requests served, errors by kind, p50/p99 latency per kind, and the agent's RSS,
+# open fds and threads sampled every second; and checks 0 wrong answers (each answer against
+# the item asked for), 0 lost writes, RSS and fds flat after warm-up, and p99 of `status`
+# under 50 ms while slow clients run. OP_AWS=path uses that binary instead of installing the
+# README's way.
+#
+#   SOAK_SECONDS=1800 bench/soak.sh
+set -euo pipefail
+if [ -z "${OP_AWS:-}" ]; then
+  # shellcheck source=bench/lib.sh
+  source "$(dirname "$0")/lib.sh"
+else
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  tools=${OP_AWS_TOOLS:-$HOME/.cache/op-aws/tools}
+  bench_home=$(mktemp -d /tmp/op-aws-soak.XXXXXX)
+  export HOME=$bench_home
+  export OP_AWS_CONFIG_DIR=$bench_home/cfg OP_AWS_DATA_DIR=$bench_home/data
+  export OP_AWS_CACHE_DIR=$bench_home/cache OP_AWS_RUNTIME_DIR=$bench_home/run
+  export AWS_CONFIG_FILE=$bench_home/.aws/config AWS_SHARED_CREDENTIALS_FILE=$bench_home/.aws/credentials
+  cleanup() {
+    "$OP_AWS" lock >/dev/null 2>&1 || true
+    rm -rf "$bench_home"
+  }
+  trap cleanup EXIT
+fi
+
+moto_server=$(PATH="$tools/venv/bin:$PATH" command -v moto_server) || {
+  echo "moto_server not found: run scripts/test-deps" >&2
+  exit 1
+}
+"$moto_server" -H 127.0.0.1 -p 0 2>"$bench_home/moto.log" &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true; cleanup' EXIT
+port=
+for _ in $(seq 100); do
+  port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' "$bench_home/moto.log" | head -n1)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || {
+  echo "moto did not start" >&2
+  exit 1
+}
+export AWS_ENDPOINT_URL_STS=http://127.0.0.1:$port AWS_REGION=us-east-1
+
+echo 'soak passphrase' | "$OP_AWS" vault create --passphrase-stdin --work-factor 10 2>/dev/null
+echo 'soak passphrase' | "$OP_AWS" unlock --passphrase-stdin
+mkdir -p "$bench_home/.aws"
+: >"$AWS_CONFIG_FILE"
+for i in $(seq 0 9); do
+  printf 'soaksecret%s\n' "$i" | "$OP_AWS" item add "soak$i" \
+    --set "Access Key ID=AKIASOAK00000000000$i" --set-secret 'Secret Access Key' 2>/dev/null
+  printf '[profile base%s]\nop_aws_item = soak%s\n\n[profile role%s]\nrole_arn = arn:aws:iam::210987654321:role/Soak%s\nsource_profile = base%s\nduration_seconds = 900\n\n' \
+    "$i" "$i" "$i" "$i" "$i" >>"$AWS_CONFIG_FILE"
+done
+
+python3 "$root/bench/soak.py" "$OP_AWS" "$OP_AWS_RUNTIME_DIR/agent.sock" \
+  "${SOAK_SECONDS:-1800}" "${CLIENTS:-50}"

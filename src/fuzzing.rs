@@ -1,0 +1,49 @@
+//! Entry points for the fuzz targets in `fuzz/` (not an API): the parsers of outside bytes that
+//! are private to their modules, reached without the files around them.
+
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use crate::Result;
+use crate::item::Item;
+
+/// `.op-aws.toml`, as `trust` and the cd hook parse it.
+pub fn project(bytes: &[u8]) -> Result<crate::project::Project> {
+    crate::project::parse(bytes, Path::new("/fuzz/.op-aws.toml"))
+}
+
+/// `config.toml`.
+pub fn config(bytes: &[u8]) -> Result<crate::config::Config> {
+    crate::config::Config::parse(bytes.to_vec(), Path::new("/fuzz/config.toml"))
+}
+
+/// `op item get --format json`: the item, and whether op gave only a one-time code.
+pub fn op_item(json: &[u8], requested: &str) -> Result<(Item, bool)> {
+    crate::onepassword::parse_item(json, requested).map(|r| (r.item, r.code_only))
+}
+
+/// The JSON a 1Password item is kept as in the agent.
+pub fn op_item_cache_json(item: &Item) -> Option<Zeroizing<String>> {
+    crate::onepassword::to_secret_json(item)
+}
+
+/// The agent's request handling in this process: its decoder and handler on a state that is
+/// locked or holds `identity` (a Resolve request is decoded, then refused unrun).
+pub struct Agent(crate::agent::process::InProcess);
+
+impl Agent {
+    pub fn new(dirs: crate::dirs::Dirs, identity: Option<crate::vault::Identity>) -> Self {
+        Self(crate::agent::process::InProcess::new(dirs, identity))
+    }
+
+    /// The line the agent writes back for request `line` (without its newline).
+    pub fn answer(&self, line: &[u8]) -> Zeroizing<Vec<u8>> {
+        self.0.answer_line(line)
+    }
+
+    /// Everything a request can change (secrets digested), to compare before and after.
+    pub fn state(&self) -> String {
+        self.0.digest()
+    }
+}
