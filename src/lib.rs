@@ -21,6 +21,7 @@ pub mod item;
 pub mod notice;
 pub mod onepassword;
 pub mod opplugin;
+pub mod pinentry;
 pub mod plaintext;
 pub mod process;
 pub mod project;
@@ -34,6 +35,7 @@ pub mod shell;
 pub mod sso;
 pub mod store;
 pub mod sts;
+pub mod unlock;
 pub mod vault;
 
 pub use error::{Error, Result};

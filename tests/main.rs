@@ -21,3 +21,4 @@ mod shells;
 mod sso;
 mod sts;
 mod teams;
+mod unlock;
