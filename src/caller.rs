@@ -181,7 +181,16 @@ mod tests {
     fn the_command_stops_at_the_wrapped_program() {
         let w = |v: &[&str]| command_words(v.iter().map(OsString::from));
         assert_eq!(
-            w(&["/usr/bin/op-aws", "run", "--profile", "a", "--", "aws", "s3", "cp"]),
+            w(&[
+                "/usr/bin/op-aws",
+                "run",
+                "--profile",
+                "a",
+                "--",
+                "aws",
+                "s3",
+                "cp"
+            ]),
             "op-aws run --profile a -- aws"
         );
         assert_eq!(w(&["op-aws", "unlock"]), "op-aws unlock");

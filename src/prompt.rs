@@ -28,7 +28,8 @@ impl Asker {
         if !caller.is_process {
             return Self::Nobody;
         }
-        Pinentry::locate(caller, config.pinentry_program.as_deref()).map_or(Self::Nobody, Self::Pinentry)
+        Pinentry::locate(caller, config.pinentry_program.as_deref())
+            .map_or(Self::Nobody, Self::Pinentry)
     }
 
     pub fn can_ask(&self) -> bool {

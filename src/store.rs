@@ -58,11 +58,7 @@ pub fn update(ctx: &Ctx, change: vault::Change) -> Result<()> {
 /// Asks the agent (`Ok(None)`: none runs); when it is not there or locked, unlocks (asking the
 /// person about `item`) and asks once more. One round trip when the agent is unlocked: the hot
 /// path.
-fn with_agent<T>(
-    ctx: &Ctx,
-    item: Option<&str>,
-    ask: impl Fn() -> Result<Option<T>>,
-) -> Result<T> {
+fn with_agent<T>(ctx: &Ctx, item: Option<&str>, ask: impl Fn() -> Result<Option<T>>) -> Result<T> {
     vault::ensure_exists(&ctx.dirs)?;
     match ask() {
         Ok(Some(v)) => return Ok(v),

@@ -89,7 +89,9 @@ pub fn passphrase(ctx: &Ctx, asker: &Asker, why: &str, error: Option<&str>) -> R
         Asker::Nobody => return Err(Error::LockedNoTerminal),
     };
     let first = error.map(|e| format!("{}.", crate::error::printable(e)));
-    let mut error = first.as_deref().filter(|_| matches!(asker, Asker::Pinentry(_)));
+    let mut error = first
+        .as_deref()
+        .filter(|_| matches!(asker, Asker::Pinentry(_)));
     for attempt in 1..=attempts {
         let pass = asker
             .secret(&ctx.caller, why, "vault passphrase:", error)?

@@ -29,7 +29,10 @@ impl Pin {
         env.set("PINENTRY_LOG", log.display().to_string());
         write_config(
             env,
-            &format!("pinentry_program = {:?}\n", fake_pinentry().display().to_string()),
+            &format!(
+                "pinentry_program = {:?}\n",
+                fake_pinentry().display().to_string()
+            ),
         );
         Self { log }
     }
@@ -111,15 +114,22 @@ fn a_locked_vault_is_unlocked_through_pinentry_from_a_process_without_a_terminal
     let desc = cmds.iter().find(|c| c.starts_with("SETDESC ")).unwrap();
     // Who asks (the command, up to the program it runs) and why (the item).
     assert!(desc.contains("op-aws run --item acme -- sh"), "{desc}");
-    assert!(!desc.contains("echo"), "the program's arguments stay out: {desc}");
-    assert!(desc.contains("vault is locked") && desc.contains("item \"acme\""), "{desc}");
+    assert!(
+        !desc.contains("echo"),
+        "the program's arguments stay out: {desc}"
+    );
+    assert!(
+        desc.contains("vault is locked") && desc.contains("item \"acme\""),
+        "{desc}"
+    );
     assert_eq!(
         cmds.iter().filter(|c| *c == "GETPIN").count(),
         2,
         "a wrong passphrase is asked again: {cmds:?}"
     );
     assert!(
-        cmds.iter().any(|c| c.starts_with("SETERROR Wrong passphrase")),
+        cmds.iter()
+            .any(|c| c.starts_with("SETERROR Wrong passphrase")),
         "{cmds:?}"
     );
     // The passphrase reached op-aws on the pinentry's stdout only: not its argv, not its
@@ -142,7 +152,10 @@ fn unlock_itself_asks_through_pinentry() {
             .any(|c| c.starts_with("SETDESC ") && c.contains("op-aws unlock")),
         "{cmds:?}"
     );
-    assert!(cmds.contains(&"SETPROMPT vault passphrase:".to_owned()), "{cmds:?}");
+    assert!(
+        cmds.contains(&"SETPROMPT vault passphrase:".to_owned()),
+        "{cmds:?}"
+    );
 }
 
 #[test]
@@ -234,7 +247,8 @@ fn an_mfa_code_is_typed_in_pinentry() {
         "{desc}"
     );
     assert!(
-        cmds.iter().any(|c| c == "SETERROR An MFA code is 6 digits."),
+        cmds.iter()
+            .any(|c| c == "SETERROR An MFA code is 6 digits."),
         "five digits are asked again: {cmds:?}"
     );
 }
@@ -253,8 +267,9 @@ fn a_confirmation_goes_to_pinentry_and_no_keeps_the_file() {
     assert!(std::fs::read_to_string(&creds).unwrap().contains(SECRET));
     let cmds = pin.commands();
     assert!(
-        cmds.iter()
-            .any(|c| c.starts_with("SETDESC ") && c.contains("remove") && c.contains("credentials")),
+        cmds.iter().any(|c| c.starts_with("SETDESC ")
+            && c.contains("remove")
+            && c.contains("credentials")),
         "{cmds:?}"
     );
     assert!(cmds.iter().any(|c| c == "CONFIRM"), "{cmds:?}");
@@ -279,7 +294,10 @@ fn pinentry_tty_asks_on_the_terminal_gpg_tty_names() {
     t.send(&[PASS, "Enter"]);
     let screen = t.wait_for("op-aws to exit", |s| s.contains("rc="));
     assert!(screen.contains("rc=0"), "{screen}");
-    assert!(!screen.contains(PASS), "the passphrase was echoed: {screen}");
+    assert!(
+        !screen.contains(PASS),
+        "the passphrase was echoed: {screen}"
+    );
     assert!(unlocked(&env));
 }
 
@@ -384,7 +402,15 @@ fn a_security_key_unlocks_with_no_passphrase_typed() {
 
     // A command that finds the vault locked unlocks it the same way.
     env.ok(&["lock"]);
-    let out = env.run(&["run", "--item", "acme", "--", "sh", "-c", "echo KEY=$AWS_ACCESS_KEY_ID"]);
+    let out = env.run(&[
+        "run",
+        "--item",
+        "acme",
+        "--",
+        "sh",
+        "-c",
+        "echo KEY=$AWS_ACCESS_KEY_ID",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("KEY={KEY}")));
 
@@ -495,7 +521,10 @@ fn a_pin_request_is_answered_through_pinentry() {
             .any(|d| d.contains("key \"desk\"") && d.contains("Enter the PIN of your optest key")),
         "{descs:?}"
     );
-    assert!(!pin.log().contains("4242"), "the PIN is in no argv or environment");
+    assert!(
+        !pin.log().contains("4242"),
+        "the PIN is in no argv or environment"
+    );
 
     // A wrong PIN: the key fails, the passphrase is asked next.
     env.ok(&["lock"]);
@@ -514,7 +543,10 @@ fn a_pin_request_is_answered_at_the_terminal() {
     let t = Tmux::start(&env, &[], "sh");
     t.send(&["op-aws unlock; echo rc=$?", "Enter"]);
     let screen = t.wait_for("the PIN prompt", |s| s.contains("PIN:"));
-    assert!(screen.contains("Enter the PIN of your optest key"), "{screen}");
+    assert!(
+        screen.contains("Enter the PIN of your optest key"),
+        "{screen}"
+    );
     t.send(&["4242", "Enter"]);
     let screen = t.wait_for("op-aws to exit", |s| s.contains("rc="));
     assert!(screen.contains("rc=0"), "{screen}");
@@ -557,7 +589,10 @@ fn rekey_and_a_new_passphrase_keep_every_key_working() {
     let (env, key) = locked_vault_with_a_key();
     key.add(&env, "spare");
     let before = std::fs::read_to_string(env.data_dir().join("recipient.txt")).unwrap();
-    env.ok_with_stdin(&["vault", "rekey", "--passphrase-stdin"], &format!("{PASS}\n"));
+    env.ok_with_stdin(
+        &["vault", "rekey", "--passphrase-stdin"],
+        &format!("{PASS}\n"),
+    );
     let after = std::fs::read_to_string(env.data_dir().join("recipient.txt")).unwrap();
     assert_ne!(before, after, "a new identity");
     env.ok(&["lock"]);

@@ -240,7 +240,9 @@ fn key(ctx: &Ctx, cmd: KeyCmd) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else if keys.is_empty() {
                 eprintln!("op-aws: no security keys; the passphrase alone unlocks the vault");
-                eprintln!("hint: add one with `op-aws vault key add --recipient R --identity-file F`");
+                eprintln!(
+                    "hint: add one with `op-aws vault key add --recipient R --identity-file F`"
+                );
             } else {
                 for k in &keys {
                     println!(

@@ -62,7 +62,8 @@ pub fn list(dirs: &Dirs) -> Result<Vec<Key>> {
 }
 
 fn save(dirs: &Dirs, keys: Vec<Key>) -> Result<()> {
-    let json = serde_json::to_vec_pretty(&Index { keys }).map_err(|e| Error::Invalid(e.to_string()))?;
+    let json =
+        serde_json::to_vec_pretty(&Index { keys }).map_err(|e| Error::Invalid(e.to_string()))?;
     fsutil::write_atomic(&index_path(dirs), &json, 0o600)
 }
 
@@ -70,7 +71,8 @@ fn save(dirs: &Dirs, keys: Vec<Key>) -> Result<()> {
 pub fn valid_label(l: &str) -> bool {
     (1..=64).contains(&l.len())
         && !l.starts_with(['.', '-'])
-        && l.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && l.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// Wraps `id` to `recipient` and lists it: `identity_file` is the file the plugin generated
@@ -93,9 +95,7 @@ pub fn add(
     let identity = identity_file
         .lines()
         .map(str::trim)
-        .find(|l| {
-            age::plugin::Identity::from_str(l).is_ok_and(|i| i.plugin() == plugin)
-        })
+        .find(|l| age::plugin::Identity::from_str(l).is_ok_and(|i| i.plugin() == plugin))
         .ok_or_else(|| {
             Error::Invalid(format!(
                 "the identity file has no AGE-PLUGIN-{}-1… line",
@@ -115,7 +115,13 @@ pub fn add(
         Some(l) if keys.iter().any(|k| k.label == l) => return Err(Error::KeyExists(l.to_owned())),
         Some(l) => l.to_owned(),
         None => (1..)
-            .map(|n| if n == 1 { plugin.clone() } else { format!("{plugin}-{n}") })
+            .map(|n| {
+                if n == 1 {
+                    plugin.clone()
+                } else {
+                    format!("{plugin}-{n}")
+                }
+            })
             .find(|l| !keys.iter().any(|k| &k.label == l))
             .unwrap_or_default(),
     };
@@ -237,7 +243,10 @@ pub fn plugin_binary(caller: &Caller, name: &str) -> std::result::Result<PathBuf
     use std::os::unix::fs::MetadataExt;
     let binary = plugin_binary_name(name);
     let me = nix::unistd::getuid().as_raw();
-    let cwd = caller.cwd.canonicalize().unwrap_or_else(|_| caller.cwd.clone());
+    let cwd = caller
+        .cwd
+        .canonicalize()
+        .unwrap_or_else(|_| caller.cwd.clone());
     let Some(path_var) = caller.var_os("PATH") else {
         return Err(format!("{binary} is not installed (PATH is not set)"));
     };
