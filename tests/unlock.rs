@@ -24,7 +24,9 @@ impl Pin {
     /// `pinentry_program` set to the fake, which answers `answers` in order.
     fn install(env: &mut TestEnv, answers: &[&str]) -> Self {
         let answers_file = env.write("pinentry/answers", &(answers.join("\n") + "\n"));
+        let _ = std::fs::remove_file(env.home.join("pinentry/answers.used"));
         let log = env.home.join("pinentry/log");
+        let _ = std::fs::remove_file(&log);
         env.set("PINENTRY_ANSWERS", answers_file.display().to_string());
         env.set("PINENTRY_LOG", log.display().to_string());
         write_config(
@@ -55,6 +57,11 @@ fn write_config(env: &TestEnv, text: &str) {
     let p = env.config_dir().join("config.toml");
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, text).unwrap();
+}
+
+/// The shell printed `rc=N` after the command (the command line itself holds `rc=$?`).
+fn exited(screen: &str) -> bool {
+    screen.lines().any(|l| l.starts_with("rc="))
 }
 
 fn locked_vault_with_keys() -> TestEnv {
@@ -284,7 +291,7 @@ fn pinentry_tty_asks_on_the_terminal_gpg_tty_names() {
     write_config(&env, "pinentry_program = \"pinentry-tty\"\n");
     let t = Tmux::start(&env, &[], "sh");
     t.send(&[
-        "GPG_TTY=$(tty) op-aws unlock </dev/null; echo rc=$?",
+        "GPG_TTY=$(tty); export GPG_TTY; op-aws unlock </dev/null; echo rc=$?",
         "Enter",
     ]);
     let screen = t.wait_for("the pinentry-tty prompt", |s| {
@@ -292,7 +299,7 @@ fn pinentry_tty_asks_on_the_terminal_gpg_tty_names() {
     });
     assert!(screen.contains("vault is locked"), "{screen}");
     t.send(&[PASS, "Enter"]);
-    let screen = t.wait_for("op-aws to exit", |s| s.contains("rc="));
+    let screen = t.wait_for("op-aws to exit", exited);
     assert!(screen.contains("rc=0"), "{screen}");
     assert!(
         !screen.contains(PASS),
@@ -521,9 +528,16 @@ fn a_pin_request_is_answered_through_pinentry() {
             .any(|d| d.contains("key \"desk\"") && d.contains("Enter the PIN of your optest key")),
         "{descs:?}"
     );
+    // (OPTEST_PIN is the test plugin's own knob, in every process's environment.)
+    let leaked: Vec<_> = pin
+        .log()
+        .lines()
+        .filter(|l| !l.starts_with("ENV OPTEST_PIN=") && l.contains("4242"))
+        .map(str::to_owned)
+        .collect();
     assert!(
-        !pin.log().contains("4242"),
-        "the PIN is in no argv or environment"
+        leaked.is_empty(),
+        "the PIN reached the pinentry: {leaked:?}"
     );
 
     // A wrong PIN: the key fails, the passphrase is asked next.
@@ -533,7 +547,11 @@ fn a_pin_request_is_answered_through_pinentry() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(key.log().contains("identity-v1 wrong-pin"), "{}", key.log());
     assert!(stderr(&out).contains("wrong PIN"), "{}", stderr(&out));
-    assert!(pin.commands().iter().filter(|c| *c == "GETPIN").count() == 2);
+    assert_eq!(
+        pin.commands().iter().filter(|c| *c == "GETPIN").count(),
+        2,
+        "the PIN, then the passphrase"
+    );
 }
 
 #[test]
@@ -548,7 +566,7 @@ fn a_pin_request_is_answered_at_the_terminal() {
         "{screen}"
     );
     t.send(&["4242", "Enter"]);
-    let screen = t.wait_for("op-aws to exit", |s| s.contains("rc="));
+    let screen = t.wait_for("op-aws to exit", exited);
     assert!(screen.contains("rc=0"), "{screen}");
     assert!(!screen.contains("4242"), "the PIN was echoed: {screen}");
     assert!(key.log().contains("identity-v1 unwrapped"), "{}", key.log());

@@ -220,8 +220,9 @@ pub fn open(ctx: &Ctx, asker: &Asker, key: &Key) -> Result<Identity> {
     Identity::from_key_text(&ctx.dirs, &path, &text)
 }
 
-/// age's messages span lines (plugin errors list each one).
+/// age's messages span lines (plugin errors list each one) and isolate names with U+2068/9.
 fn one_line(s: &str) -> String {
+    let s = s.replace(['\u{2068}', '\u{2069}'], "");
     crate::error::printable(
         &s.lines()
             .map(str::trim)
