@@ -24,6 +24,11 @@ pub struct Caller {
     pub cwd: PathBuf,
     /// stdin and stderr are both a terminal: a person can be asked.
     pub terminal: bool,
+    /// The caller's process, whose ancestry tells an agent apart ([`crate::agents`]); None when
+    /// the front end does not know it (the nushell plugin's caller).
+    pub pid: Option<u32>,
+    /// Person or agent, decided once ([`crate::agents::of`]) or carried from the front end.
+    class: std::sync::OnceLock<crate::agents::Class>,
 }
 
 impl Caller {
@@ -38,6 +43,8 @@ impl Caller {
                 .collect(),
             cwd,
             terminal: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+            pid: Some(std::process::id()),
+            class: std::sync::OnceLock::new(),
         })
     }
 
@@ -51,7 +58,25 @@ impl Caller {
             vars: vars.into_iter().collect(),
             cwd,
             terminal,
+            pid: None,
+            class: std::sync::OnceLock::new(),
         }
+    }
+
+    /// This caller, already classified (by the front end that asked the agent).
+    #[must_use]
+    pub fn with_class(self, class: crate::agents::Class) -> Self {
+        let cell = std::sync::OnceLock::new();
+        let _ = cell.set(class);
+        Self {
+            class: cell,
+            ..self
+        }
+    }
+
+    /// Where the class is kept once decided.
+    pub fn class_cell(&self) -> &std::sync::OnceLock<crate::agents::Class> {
+        &self.class
     }
 
     /// A variable that is set, non-empty and text.

@@ -161,6 +161,9 @@ pub enum Error {
     NeedsCaller(&'static str),
     #[error("an MFA code is needed for {serial} and there is no terminal to ask on")]
     MfaNoTerminal { serial: String, item: String },
+    /// An AI coding agent asked for what its policy does not give it ([`crate::policy`]).
+    #[error("{why}")]
+    AgentRefused { why: String, hint: String },
 }
 
 /// Text op-aws did not write itself (item titles, `op`'s and AWS's messages, paths), made safe
@@ -239,6 +242,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Self::Step { source, .. } => return source.hint(),
+            Self::AgentRefused { hint, .. } => hint.clone(),
             Self::Remote { hint, .. } => return hint.clone(),
             Self::ClearKept { scope: crate::scope::Scope::Project(d), .. } => format!(
                 "run `op-aws untrust {}` to stop using the project file, or pass --all to remove the other defaults",
@@ -520,6 +524,10 @@ mod tests {
                 flag: h(),
             },
             Error::NeedsCaller("the caller"),
+            Error::AgentRefused {
+                why: h(),
+                hint: h(),
+            },
         ];
         for e in &all {
             match e {
@@ -569,6 +577,7 @@ mod tests {
                 | Error::SsoUnreachable { .. }
                 | Error::SsoSignInNeeded { .. }
                 | Error::NeedsCaller(_)
+                | Error::AgentRefused { .. }
                 | Error::Rotation { .. } => {}
             }
         }

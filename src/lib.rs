@@ -4,6 +4,9 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod agents;
+pub mod approval;
+pub mod audit;
 pub mod awsfiles;
 pub mod caller;
 pub mod change;
@@ -24,6 +27,7 @@ pub mod notice;
 pub mod onepassword;
 pub mod opplugin;
 pub mod plaintext;
+pub mod policy;
 pub mod process;
 pub mod project;
 pub mod prompt;

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod agents;
 mod conformance;
 mod endpoint;
 mod foundation;

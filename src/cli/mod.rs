@@ -7,6 +7,7 @@ use op_aws::caller::Caller;
 
 mod activate;
 mod agent;
+mod audit;
 mod cache;
 mod clear;
 mod completions;
@@ -81,6 +82,7 @@ pub enum Command {
     Profiles(profiles::Args),
     List(list::Args),
     Cache(cache::Args),
+    Audit(audit::Args),
     Doctor(doctor::Args),
     HookEnv(hook_env::Args),
     Agent(agent::Args),
@@ -134,6 +136,7 @@ impl Cli {
             Command::Profiles(a) => a.run(caller),
             Command::List(a) => a.run(caller),
             Command::Cache(a) => a.run(caller),
+            Command::Audit(a) => a.run(caller),
             Command::Doctor(a) => a.run(caller),
             Command::HookEnv(a) => a.run(caller),
             Command::Agent(a) => a.run(caller),
@@ -197,6 +200,7 @@ pub fn resolve_or_pick(
             );
             let picked = op_aws::resolve::Request {
                 item: Some(&titles[i]),
+                ask: req.ask.clone(),
                 ..*req
             };
             Ok(op_aws::resolve::resolve(ctx, &picked)?)

@@ -12,6 +12,7 @@ use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
 use op_aws::endpoint::Endpoint;
 use op_aws::inject::EnvChanges;
+use op_aws::policy::{Ask, Via};
 use op_aws::resolve::{Request, Resolution, Want};
 use op_aws::shell::Format;
 
@@ -29,10 +30,15 @@ pub struct Args {
 impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
         let ctx = Ctx::new(caller)?;
+        let ask = Ask {
+            via: Via::Endpoint,
+            ..Ask::default()
+        };
         let (r, serving, item) = prime(
             &ctx,
             self.which.item.as_deref(),
             self.which.profile.as_deref(),
+            &ask,
         )?;
         let ep = Endpoint::start(&serving)?;
         let env = endpoint_env(&ep, &r);
@@ -93,6 +99,7 @@ fn prime(
     ctx: &Ctx,
     item: Option<&str>,
     profile: Option<&str>,
+    ask: &Ask,
 ) -> anyhow::Result<(Resolution, Ctx, Option<String>)> {
     let r = super::resolve_or_pick(
         ctx,
@@ -100,6 +107,7 @@ fn prime(
             item,
             profile,
             want: Want::Temporary,
+            ask: ask.clone(),
         },
     )?;
     let mut caller = ctx.caller.clone();
@@ -129,9 +137,15 @@ pub fn run_with_endpoint(
     path: &Path,
     program: &OsString,
     args: &[OsString],
+    ask: &Ask,
 ) -> anyhow::Result<()> {
-    let (r, serving, item) = prime(ctx, item, profile)?;
-    let ep = Endpoint::start(&serving)?;
+    let ask = Ask {
+        via: Via::Endpoint,
+        ..ask.clone()
+    };
+    let (r, serving, item) = prime(ctx, item, profile, &ask)?;
+    let mut ep = Endpoint::start(&serving)?;
+    ep.ask = ask;
     let env = endpoint_env(&ep, &r);
     drop(r);
     // Blocked here, before any thread starts, so that only the waiting thread below takes them;

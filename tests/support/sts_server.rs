@@ -218,7 +218,9 @@ fn serve(
             )?;
         }
         Mode::FailOne { port, .. } => forward(*port, &req, &mut out)?,
-        Mode::Issue { secs } if act == "AssumeRole" || act == "GetSessionToken" => {
+        Mode::Issue { secs }
+            if act == "AssumeRole" || act == "GetSessionToken" || act == "GetFederationToken" =>
+        {
             let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
             let exp =
                 humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(*secs));
