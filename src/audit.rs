@@ -131,7 +131,9 @@ pub fn append(path: &Path, e: &Entry) -> Result<()> {
     fsutil::ensure_private_dir(dir)?;
     rotate_if_full(path)?;
     let io = |err| Error::io(path, err);
+    // Readable too: the last byte says whether a torn line needs closing.
     let f = OpenOptions::new()
+        .read(true)
         .append(true)
         .create(true)
         .mode(0o600)
