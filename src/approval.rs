@@ -1,5 +1,7 @@
 //! `agents = "approve"`: the person, not the agent, says yes. The question goes through the
-//! person's own prompt (a pinentry dialog, see [`Confirm`]); the agent's stdin is never read.
+//! person's own prompt: a pinentry dialog ([`crate::pinentry`], `pinentry_program`), or what a
+//! front end sets with [`set_confirm`]. The asking process's stdin is never read: pinentry
+//! talks over its own pipes.
 //! A yes is remembered for `approval_remember` (10 minutes by default) per agent, item, profile
 //! and policy, in `approvals.json` in the runtime directory (no secret in it).
 
@@ -110,9 +112,6 @@ pub fn check(
     if ctx.agent.is_in_process() {
         return Err(Error::NeedsCaller("the person's approval"));
     }
-    let Some(confirm) = CONFIRM.get() else {
-        return Err(refused(&agent, "no way to ask the person here"));
-    };
     let q = Question {
         agent: agent.clone(),
         why: decision.class.why().to_owned(),
@@ -123,7 +122,14 @@ pub fn check(
         policy: policy.clone(),
         minutes: decision.scope.duration.unwrap_or(3600) / 60,
     };
-    if !confirm(ctx, &q)? {
+    let yes = match CONFIRM.get() {
+        Some(confirm) => confirm(ctx, &q)?,
+        None => pinentry_confirm(ctx, &q).map_err(|e| match e {
+            Error::AgentRefused { .. } => e,
+            e => refused(&agent, &format!("the dialog failed: {e}")),
+        })?,
+    };
+    if !yes {
         decision.approved = Some("denied by the person".into());
         return Err(refused(&agent, "the person said no (or did not answer)"));
     }
@@ -138,6 +144,25 @@ pub fn check(
     }
     decision.approved = Some("approved by the person".into());
     Ok(())
+}
+
+/// The question in a pinentry dialog (CONFIRM): Allow or Deny; cancel and close are a no.
+fn pinentry_confirm(ctx: &Ctx, q: &Question) -> Result<bool> {
+    let Some(p) =
+        crate::pinentry::Pinentry::locate(&ctx.caller, ctx.config.pinentry_program.as_deref())
+    else {
+        return Err(refused(
+            &q.agent,
+            "no pinentry to ask the person with (set pinentry_program in config.toml)",
+        ));
+    };
+    p.confirm(&crate::pinentry::Dialog {
+        title: "op-aws: an AI agent asks for AWS credentials".into(),
+        desc: q.text(),
+        ok: Some("Allow".into()),
+        cancel: Some("Deny".into()),
+        ..crate::pinentry::Dialog::default()
+    })
 }
 
 fn refused(agent: &str, why: &str) -> Error {

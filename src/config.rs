@@ -54,6 +54,9 @@ pub struct Config {
     /// name, a corporate proxy).
     #[serde(default)]
     pub trusted_endpoints: Vec<String>,
+    /// The pinentry that asks when there is no terminal (a path, or a name on PATH); without
+    /// it, `pinentry` on PATH where there is a display or `GPG_TTY`.
+    pub pinentry_program: Option<String>,
     /// What an AI coding agent gets by default ([`crate::policy`]); a profile's
     /// `op_aws_agents`, an item's `Agents` field and the project file refine it.
     pub agents: Option<crate::policy::AgentPolicy>,

@@ -161,6 +161,9 @@ pub enum Error {
     NeedsCaller(&'static str),
     #[error("an MFA code is needed for {serial} and there is no terminal to ask on")]
     MfaNoTerminal { serial: String, item: String },
+    /// The pinentry program failed (not the person cancelling: that is [`Error::Cancelled`]).
+    #[error("pinentry {program}: {why}")]
+    Pinentry { program: PathBuf, why: String },
     /// An AI coding agent asked for what its policy does not give it ([`crate::policy`]).
     #[error("{why}")]
     AgentRefused { why: String, hint: String },
@@ -243,6 +246,7 @@ impl Error {
         Some(match self {
             Self::Step { source, .. } => return source.hint(),
             Self::AgentRefused { hint, .. } => hint.clone(),
+            Self::Pinentry { .. } => "check pinentry_program in config.toml (a pinentry speaking the Assuan protocol), or run the command in a terminal".into(),
             Self::Remote { hint, .. } => return hint.clone(),
             Self::ClearKept { scope: crate::scope::Scope::Project(d), .. } => format!(
                 "run `op-aws untrust {}` to stop using the project file, or pass --all to remove the other defaults",
@@ -528,6 +532,10 @@ mod tests {
                 why: h(),
                 hint: h(),
             },
+            Error::Pinentry {
+                program: p(),
+                why: h(),
+            },
         ];
         for e in &all {
             match e {
@@ -578,6 +586,7 @@ mod tests {
                 | Error::SsoSignInNeeded { .. }
                 | Error::NeedsCaller(_)
                 | Error::AgentRefused { .. }
+                | Error::Pinentry { .. }
                 | Error::Rotation { .. } => {}
             }
         }

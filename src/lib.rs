@@ -26,6 +26,7 @@ pub mod item;
 pub mod notice;
 pub mod onepassword;
 pub mod opplugin;
+pub mod pinentry;
 pub mod plaintext;
 pub mod policy;
 pub mod process;

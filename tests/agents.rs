@@ -452,3 +452,68 @@ fn the_audit_log_holds_every_line_and_survives_a_torn_one() {
     assert!(table.starts_with("TIME"), "{table}");
     assert_eq!(env.ok(&["audit", "--agent", "--json"]).trim(), "[]");
 }
+
+/// `approve`: the person answers in a (scripted) pinentry; a "y" on the agent's own stdin is
+/// never taken for a yes. No: one line, nothing issued, the trail says denied. Yes: served,
+/// and remembered for the next command.
+#[test]
+fn approval_comes_from_the_person_not_the_agents_stdin() {
+    let pinentry =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake-pinentry");
+    let mut w = world(&format!(
+        "agents = \"approve\"\npinentry_program = {:?}\n",
+        pinentry.display().to_string()
+    ));
+    let answers = w.env.write("pinentry-answers", "no\nyes\n");
+    let log = w.env.home.join("pinentry.log");
+    w.env.set("PINENTRY_ANSWERS", answers.display().to_string());
+    w.env.set("PINENTRY_LOG", log.display().to_string());
+    let run = |w: &World| {
+        run_cmd(
+            agent_cmd(&w.env, &["run", "--profile", "admin", "--", "true"]),
+            "y\ny\nyes\n",
+        )
+    };
+    let out = run(&w);
+    assert!(
+        !out.status.success(),
+        "a no, whatever the agent's stdin says"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("said no"), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("op-aws:")).count(),
+        1,
+        "{err}"
+    );
+    assert!(assume_roles(&w.proxy).is_empty(), "nothing issued");
+    let trail = audit(&w.env);
+    assert_eq!(trail.last().unwrap()["outcome"], "denied", "{trail:?}");
+    let asked = std::fs::read_to_string(&log).unwrap();
+    assert!(asked.contains("CONFIRM"), "{asked}");
+    assert!(
+        asked.contains("claude-code"),
+        "the dialog names the agent: {asked}"
+    );
+    assert!(asked.contains("role/Admin"), "and the role: {asked}");
+    // The person says yes: served; the next command needs no new question.
+    let out = run(&w);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(assume_roles(&w.proxy).len(), 1);
+    let out = run(&w);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let starts = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("START"))
+        .count();
+    assert_eq!(starts, 2, "the approval is remembered");
+    let trail = audit(&w.env);
+    let n = trail.len();
+    assert_eq!(
+        trail[n - 2]["approved"],
+        "approved by the person",
+        "{trail:?}"
+    );
+    assert_eq!(trail[n - 1]["approved"], "approved earlier (remembered)");
+}
