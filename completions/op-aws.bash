@@ -22,6 +22,9 @@ _op__aws() {
             op__aws,agent)
                 cmd="op__aws__subcmd__agent"
                 ;;
+            op__aws,audit)
+                cmd="op__aws__subcmd__audit"
+                ;;
             op__aws,cache)
                 cmd="op__aws__subcmd__cache"
                 ;;
@@ -120,6 +123,9 @@ _op__aws() {
                 ;;
             op__aws__subcmd__help,agent)
                 cmd="op__aws__subcmd__help__subcmd__agent"
+                ;;
+            op__aws__subcmd__help,audit)
+                cmd="op__aws__subcmd__help__subcmd__audit"
                 ;;
             op__aws__subcmd__help,cache)
                 cmd="op__aws__subcmd__help__subcmd__cache"
@@ -335,7 +341,7 @@ _op__aws() {
 
     case "${cmd}" in
         op__aws)
-            opts="-h -V --help --version init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
+            opts="-h -V --help --version init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve export credential-process activate completions profiles list cache audit doctor hook-env agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -369,6 +375,24 @@ _op__aws() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__audit)
+            opts="-h -V --since --agent --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -569,7 +593,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help)
-            opts="init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve export credential-process activate completions profiles list cache doctor hook-env agent help"
+            opts="init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve export credential-process activate completions profiles list cache audit doctor hook-env agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -597,6 +621,20 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help__subcmd__agent)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__audit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1507,7 +1545,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__run)
-            opts="-h -V --item --profile --server --no-server --help --version"
+            opts="-h -V --item --profile --server --no-server --read-only --policy-arn --policy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1518,6 +1556,14 @@ _op__aws() {
                     return 0
                     ;;
                 --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy-arn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -305,6 +305,9 @@ module completions {
     --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
     --server                  # Serve the credentials from a loopback endpoint (refreshed as they run out) instead of putting keys in the command's environment; the default with `server = true` in config.toml
     --no-server               # Keys in the environment, even with `server = true` in config.toml
+    --read-only               # A read-only session: AWS's ReadOnlyAccess as its session policy
+    --policy-arn: string      # A managed policy the session is limited to (repeatable)
+    --policy: path            # An inline session policy (a JSON file) the session is limited to
     --help(-h)                # Print help
     --version(-V)             # Print version
     ...command: string        # The command and its arguments (after `--`)
@@ -414,6 +417,15 @@ module completions {
 
   # Print this message or the help of the given subcommand(s)
   export extern "op-aws cache help help" [
+  ]
+
+  # Every release of credentials (and every refusal): when, to which caller (person or agent), which item, profile, role, session policy, expiry, and how it was approved
+  export extern "op-aws audit" [
+    --since: string           # Only entries this recent: a duration ("1h", "2d") or a time (RFC 3339)
+    --agent                   # Only releases to (and refusals of) AI coding agents
+    --json                    # One JSON object per entry, as the log holds them
+    --help(-h)                # Print help
+    --version(-V)             # Print version
   ]
 
   # Check for plaintext keys, the shell integration, the agent, and the clock
@@ -589,6 +601,10 @@ module completions {
 
   # Forget cached sessions, so the next command asks STS again
   export extern "op-aws help cache clear" [
+  ]
+
+  # Every release of credentials (and every refusal): when, to which caller (person or agent), which item, profile, role, session policy, expiry, and how it was approved
+  export extern "op-aws help audit" [
   ]
 
   # Check for plaintext keys, the shell integration, the agent, and the clock

@@ -119,7 +119,7 @@ pub fn check(
         item: crate::error::printable(item),
         profile: profile.map(str::to_owned),
         role: role.map(str::to_owned),
-        policy: policy.clone(),
+        policy,
         minutes: decision.scope.duration.unwrap_or(3600) / 60,
     };
     let yes = match CONFIRM.get() {
@@ -178,7 +178,7 @@ pub fn command_line(ctx: &Ctx, ask: &Ask) -> String {
     let argv = ctx
         .caller
         .pid
-        .map(|pid| crate::audit::proc_cmdline(pid))
+        .map(crate::audit::proc_cmdline)
         .unwrap_or_default();
     if argv.is_empty() {
         ask.via.name().to_owned()
