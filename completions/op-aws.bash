@@ -67,6 +67,12 @@ _op__aws() {
             op__aws,lock)
                 cmd="op__aws__subcmd__lock"
                 ;;
+            op__aws,login)
+                cmd="op__aws__subcmd__login"
+                ;;
+            op__aws,manpages)
+                cmd="op__aws__subcmd__manpages"
+                ;;
             op__aws,profiles)
                 cmd="op__aws__subcmd__profiles"
                 ;;
@@ -168,6 +174,12 @@ _op__aws() {
                 ;;
             op__aws__subcmd__help,lock)
                 cmd="op__aws__subcmd__help__subcmd__lock"
+                ;;
+            op__aws__subcmd__help,login)
+                cmd="op__aws__subcmd__help__subcmd__login"
+                ;;
+            op__aws__subcmd__help,manpages)
+                cmd="op__aws__subcmd__help__subcmd__manpages"
                 ;;
             op__aws__subcmd__help,profiles)
                 cmd="op__aws__subcmd__help__subcmd__profiles"
@@ -341,7 +353,7 @@ _op__aws() {
 
     case "${cmd}" in
         op__aws)
-            opts="-h -V --help --version init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve export credential-process activate completions profiles list cache audit doctor hook-env agent help"
+            opts="-h -V --help --version init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache audit doctor hook-env agent manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -593,7 +605,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help)
-            opts="init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve export credential-process activate completions profiles list cache audit doctor hook-env agent help"
+            opts="init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache audit doctor hook-env agent manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -929,6 +941,34 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help__subcmd__lock)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__manpages)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1503,6 +1543,54 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__lock)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__login)
+            opts="-h -V --item --profile --print --duration --region --path --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --item)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__manpages)
             opts="-h -V --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -326,6 +326,18 @@ module completions {
     --version(-V)             # Print version
   ]
 
+  # Open the AWS console signed in as the item or profile in effect (or print the sign-in URL)
+  export extern "op-aws login" [
+    --item: string            # The item to use, as `op-aws run --item`
+    --profile: string         # The profile whose credentials sign in, as `op-aws run --profile` (default: AWS_PROFILE)
+    --print                   # Print the sign-in URL (good for about 15 minutes) instead of opening a browser
+    --duration: string        # How long the console session lasts: 15m to 12h (36h with an IAM user's own keys)
+    --region: string          # The console's region (default: the region `op-aws run` would use, else us-east-1)
+    --path: string            # The console page to open, e.g. `s3/home` or `cloudwatch/home#logsV2:` (default: home)
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
   def "nu-complete op-aws export format" [] {
     [ "sh" "fish" "nu" "json" "powershell" ]
   }
@@ -451,6 +463,13 @@ module completions {
     --version(-V)             # Print version
   ]
 
+  # [internal] Write the manual pages into DIR
+  export extern "op-aws manpages" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    dir: path
+  ]
+
   # Print this message or the help of the given subcommand(s)
   export extern "op-aws help" [
   ]
@@ -567,6 +586,10 @@ module completions {
   export extern "op-aws help serve" [
   ]
 
+  # Open the AWS console signed in as the item or profile in effect (or print the sign-in URL)
+  export extern "op-aws help login" [
+  ]
+
   # Print the credentials for a shell (or a program) to load
   export extern "op-aws help export" [
   ]
@@ -617,6 +640,10 @@ module completions {
 
   # [internal] The agent process, started by `op-aws unlock`
   export extern "op-aws help agent" [
+  ]
+
+  # [internal] Write the manual pages into DIR
+  export extern "op-aws help manpages" [
   ]
 
   # Print this message or the help of the given subcommand(s)

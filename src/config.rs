@@ -70,6 +70,9 @@ pub struct Config {
     pub agent_session: Option<String>,
     /// How long a person's approval (`agents = "approve"`) holds, e.g. "10m" (the default).
     pub approval_remember: Option<String>,
+    /// The console's federation endpoint for `op-aws login` (default: the partition's own);
+    /// used only when it is AWS's own, loopback, or in `trusted_endpoints`.
+    pub federation_endpoint: Option<String>,
 }
 
 impl Config {
@@ -133,6 +136,14 @@ impl Config {
             if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(bad(format!("agent_markers: {m:?} is not VAR or VAR=VALUE")));
             }
+        }
+        if let Some(e) = &cfg.federation_endpoint {
+            parse_endpoint(e).map_err(|why| {
+                bad(format!(
+                    "federation_endpoint: {:?}: {why}",
+                    crate::error::printable(e)
+                ))
+            })?;
         }
         if let Some(t) = &cfg.agent_timeout {
             humantime::parse_duration(t).map_err(|e| bad(format!("agent_timeout {t:?}: {e}")))?;

@@ -19,7 +19,7 @@ pub struct Ctx {
 impl Ctx {
     pub fn new(caller: Caller) -> Result<Self> {
         let dirs = Dirs::new(&caller)?;
-        let agent = Link::to(&dirs);
+        let agent = Link::for_caller(&dirs, &caller);
         Self::with_link(caller, dirs, agent)
     }
 

@@ -103,6 +103,19 @@ pub enum Error {
         "STS endpoint {0} is not AWS's own, loopback or in trusted_endpoints: not sending it a request signed with the item's keys or carrying an MFA code"
     )]
     UntrustedEndpoint(String),
+    #[error(
+        "console federation endpoint {0} is not AWS's own, loopback or in trusted_endpoints: not sending it a session"
+    )]
+    UntrustedFederationEndpoint(String),
+    /// An error answer from the console's federation endpoint.
+    #[error("the console sign-in at {endpoint} answered {status}: {why}")]
+    ConsoleRefused {
+        endpoint: String,
+        status: u16,
+        why: String,
+    },
+    #[error("cannot reach the console sign-in at {endpoint}: {why}")]
+    ConsoleUnreachable { endpoint: String, why: String },
     #[error("profile {profile:?} is defined nowhere (looked in {files})")]
     NoSuchProfile { profile: String, files: String },
     #[error("profile {profile:?}: {why}")]
@@ -174,14 +187,13 @@ pub enum Error {
 /// become U+FFFD.
 pub fn printable(s: &str) -> String {
     s.chars()
-        .map(|c| {
-            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
+        .map(|c| if unprintable(c) { '\u{fffd}' } else { c })
         .collect()
+}
+
+/// What [`printable`] replaces: a control character or a bidirectional override.
+pub fn unprintable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `s` on one line, safe for a terminal: its lines trimmed and joined with spaces, tabs as
@@ -320,6 +332,15 @@ impl Error {
             Self::UntrustedEndpoint(ep) => format!(
                 "if you trust it, add it to config.toml: trusted_endpoints = [\"{ep}\"]; else unset AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL or the profile's endpoint_url"
             ),
+            Self::UntrustedFederationEndpoint(ep) => format!(
+                "if you trust it, add it to config.toml: trusted_endpoints = [\"{ep}\"]; else remove federation_endpoint from config.toml"
+            ),
+            Self::ConsoleRefused { .. } => {
+                "the console takes a role's or an SSO session, or an IAM user's (op-aws asks GetFederationToken for it); check the credentials with `op-aws run -- aws sts get-caller-identity`".into()
+            }
+            Self::ConsoleUnreachable { .. } => {
+                "check the network, and federation_endpoint in config.toml if it is set".into()
+            }
             Self::NoSuchProfile { .. } => {
                 "see the profiles with `op-aws profiles`; check AWS_PROFILE and --profile".into()
             }
@@ -480,6 +501,16 @@ mod tests {
                 item: h(),
                 scope: crate::scope::Scope::Directory(h().into()),
             },
+            Error::UntrustedFederationEndpoint(h()),
+            Error::ConsoleRefused {
+                endpoint: h(),
+                status: 400,
+                why: h(),
+            },
+            Error::ConsoleUnreachable {
+                endpoint: h(),
+                why: h(),
+            },
             Error::NoSuchProfile {
                 profile: h(),
                 files: h(),
@@ -572,6 +603,9 @@ mod tests {
                 | Error::StsCall { .. }
                 | Error::StsUnreachable { .. }
                 | Error::UntrustedEndpoint(_)
+                | Error::UntrustedFederationEndpoint(_)
+                | Error::ConsoleRefused { .. }
+                | Error::ConsoleUnreachable { .. }
                 | Error::NoSuchProfile { .. }
                 | Error::BadProfile { .. }
                 | Error::MfaSerialConflict { .. }

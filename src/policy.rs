@@ -69,6 +69,8 @@ pub enum Via {
     Export,
     CredentialProcess,
     Endpoint,
+    /// `op-aws login`: a console sign-in URL.
+    Console,
 }
 
 impl Via {
@@ -78,6 +80,7 @@ impl Via {
             Self::Export => "export",
             Self::CredentialProcess => "credential-process",
             Self::Endpoint => "endpoint",
+            Self::Console => "login",
         }
     }
 }
@@ -301,14 +304,49 @@ pub fn decide(
 /// `item show --reveal`: never for an agent (whatever its policy: the item's secrets are
 /// long-lived); the refusal goes to the audit trail.
 pub fn may_reveal(ctx: &Ctx, item: &str) -> Result<()> {
+    never_for_agents(
+        ctx,
+        "reveal",
+        Some(item),
+        &|agent| {
+            format!(
+                "item show --reveal would show item {:?}'s secrets to agent {agent}: refused",
+                crate::error::printable(item)
+            )
+        },
+        "an agent uses credentials through `op-aws run -- CMD` or the endpoint (`op-aws run --server -- CMD`); a person reveals in their own terminal",
+    )
+}
+
+/// `op-aws login`: never for an agent (whatever its policy: a console sign-in is the account
+/// in a browser for hours, out of a session policy's and the audit trail's reach).
+pub fn may_sign_in(ctx: &Ctx, item: Option<&str>) -> Result<()> {
+    never_for_agents(
+        ctx,
+        Via::Console.name(),
+        item,
+        &|agent| {
+            format!(
+                "a console sign-in URL for agent {agent}: refused (a browser session is beyond any session policy)"
+            )
+        },
+        "a person runs `op-aws login` in their own terminal; an agent uses `op-aws run -- CMD`",
+    )
+}
+
+/// Refuses an agent caller what no policy grants it, with the refusal in the audit trail.
+fn never_for_agents(
+    ctx: &Ctx,
+    via: &str,
+    item: Option<&str>,
+    why: &dyn Fn(&str) -> String,
+    hint: &str,
+) -> Result<()> {
     let class = crate::agents::of(ctx);
     let Some(agent) = class.agent() else {
         return Ok(());
     };
-    let why = format!(
-        "item show --reveal would show item {:?}'s secrets to agent {agent}: refused",
-        crate::error::printable(item)
-    );
+    let why = why(agent);
     let e = crate::audit::Entry {
         time: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         outcome: "refused".into(),
@@ -317,8 +355,8 @@ pub fn may_reveal(ctx: &Ctx, item: &str) -> Result<()> {
         class: class.name().into(),
         agent: Some(agent.to_owned()),
         why: class.why().to_owned(),
-        via: "reveal".into(),
-        item: Some(item.to_owned()),
+        via: via.into(),
+        item: item.map(str::to_owned),
         policy: "-".into(),
         approved: why.clone(),
         ..crate::audit::Entry::default()
@@ -326,7 +364,7 @@ pub fn may_reveal(ctx: &Ctx, item: &str) -> Result<()> {
     let _ = crate::audit::append(&crate::audit::log_path(ctx), &e);
     Err(Error::AgentRefused {
         why,
-        hint: "an agent uses credentials through `op-aws run -- CMD` or the endpoint (`op-aws run --server -- CMD`); a person reveals in their own terminal".into(),
+        hint: hint.into(),
     })
 }
 

@@ -74,6 +74,9 @@ pub struct Found {
     /// SHA-256 of the content, hex.
     pub hash: String,
     pub trust: Trust,
+    /// Why the file may be someone else's ([`foreign`]): never offered for trust without
+    /// naming its owner.
+    pub foreign: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -161,12 +164,46 @@ impl Found {
                 return Some(format!("{why}; the project file is not used"));
             }
         };
-        Some(format!(
-            "{} {why}; run `op-aws trust {}` after reading it",
-            self.path.display(),
-            crate::shell::quote_posix(&self.dir.to_string_lossy()),
-        ))
+        let path = crate::error::printable(&self.path.display().to_string());
+        let dir = crate::error::printable(&crate::shell::quote_posix(&self.dir.to_string_lossy()));
+        Some(match &self.foreign {
+            // Not offered as one of ours: `trust` names the owner and asks.
+            Some(whose) => format!(
+                "{path} {why} and {whose}; it is not used (`op-aws trust {dir}` asks first)"
+            ),
+            None => format!("{path} {why}; run `op-aws trust {dir}` after reading it"),
+        })
     }
+}
+
+/// Why the project file at `path` may not be the user's own: it belongs to another user, or
+/// its directory can be written by others (a shared parent like /tmp or /srv, where anyone can
+/// put one). `None`: the user's file in a directory only the owner writes.
+pub fn foreign(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    let owner = |uid: u32| match nix::unistd::User::from_uid(uid.into()) {
+        Ok(Some(u)) => format!("{} (uid {uid})", crate::error::printable(&u.name)),
+        _ => format!("uid {uid}"),
+    };
+    let file = std::fs::symlink_metadata(path).ok()?;
+    if file.uid() != me {
+        return Some(format!("it belongs to {}", owner(file.uid())));
+    }
+    let dir = path.parent()?;
+    let md = std::fs::metadata(dir).ok()?;
+    // Group-writable counts only when the group is not the user's own (user private groups
+    // and a umask of 002 make every directory group-writable).
+    let others_write = md.mode() & 0o002 != 0
+        || (md.mode() & 0o020 != 0 && md.gid() != nix::unistd::getegid().as_raw());
+    if others_write {
+        return Some(format!(
+            "{} can be written by other users (it belongs to {})",
+            crate::error::printable(&dir.display().to_string()),
+            owner(md.uid())
+        ));
+    }
+    None
 }
 
 /// The nearest project file at or above `cwd`, and whether it is trusted. Cheap when there is
@@ -198,11 +235,16 @@ pub fn find(dirs: &Dirs, cwd: &Path) -> Result<Option<Found>> {
             (hash, trust)
         }
     };
+    let foreign = match trust {
+        Trust::Untrusted | Trust::Changed => foreign(&path),
+        _ => None,
+    };
     Ok(Some(Found {
         dir,
         path,
         hash,
         trust,
+        foreign,
     }))
 }
 

@@ -27,6 +27,9 @@ pub struct Status {
     pub scope: Option<&'static str>,
     pub scope_path: Option<PathBuf>,
     pub profile: Option<String>,
+    /// The profile is handed to the AWS tool, which signs in itself (SSO, `login_session`,
+    /// `credential_process`, web identity): no item applies.
+    pub handover: bool,
     pub region: Option<String>,
     pub region_from: Option<crate::resolve::RegionFrom>,
     pub integration: Option<String>,
@@ -65,7 +68,7 @@ impl CallerRow {
 pub fn status(ctx: &Ctx) -> Result<Status> {
     let agent = ctx.agent.status()?;
     let here = here(ctx)?;
-    let current = here.applied.as_ref();
+    let current = here.applied.as_ref().filter(|_| !here.handover);
     let (region, region_from) = split_region(here.region.clone());
     Ok(Status {
         store: ctx.config.store.name(),
@@ -76,6 +79,7 @@ pub fn status(ctx: &Ctx) -> Result<Status> {
         scope: current.map(|a| a.scope.name()),
         scope_path: current.and_then(|a| dir_of(&a.scope)),
         profile: here.profile.clone(),
+        handover: here.handover,
         region,
         region_from,
         integration: ctx.caller.integration().map(str::to_owned),
@@ -151,6 +155,8 @@ pub struct Inspect {
     pub wrapped: Vec<String>,
     pub integration: Option<String>,
     pub profile: Option<String>,
+    /// The profile is handed to the AWS tool, which signs in itself: no item, no default applies.
+    pub handover: bool,
     /// The profiles that take part in the profile's credentials, top first.
     pub chain: Vec<String>,
     pub item: Option<String>,
@@ -206,18 +212,24 @@ pub fn inspect(ctx: &Ctx) -> Result<Inspect> {
         .into_iter()
         .filter(|m| m.expiration > now)
         .collect();
-    let current = here.applied.as_ref();
+    let current = here.applied.as_ref().filter(|_| !here.handover);
     let (region, region_from) = split_region(here.region.clone());
+    let mut defaults = default_rows(ctx, &here.candidates);
+    if here.handover {
+        // They apply to other profiles, not to this one.
+        defaults.iter_mut().for_each(|d| d.active = false);
+    }
     Ok(Inspect {
         wrapped: ctx.config.wrapped(),
         integration: ctx.caller.integration().map(str::to_owned),
         profile: here.profile.clone(),
+        handover: here.handover,
         chain: here.chain.clone(),
         item: current.map(|a| a.item.clone()),
         scope: current.map(|a| a.scope.name()),
         region,
         region_from,
-        defaults: default_rows(ctx, &here.candidates),
+        defaults,
         project: here.project.as_ref().map(ProjectRow::of),
         sso_session: here.sso.as_ref().map(|s| s.name.clone()),
         sessions,

@@ -265,6 +265,18 @@ fn refusals_for_agents_leave_a_person_alone() {
         let mine = w.env.ok(&args);
         assert!(mine.contains(&w.secret), "{args:?}: {mine}");
     }
+    // A console sign-in is never an agent's, whatever the policy (refused before any STS call).
+    let out = run_cmd(
+        agent_cmd(&w.env, &["login", "--item", "acme", "--print"]),
+        "",
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("sign-in") && err.contains("refused") && err.contains("hint: "),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
     // deny refuses everything, in one line; the person still runs.
     w.env.write("cfg/config.toml", "agents = \"deny\"\n");
     let out = run_cmd(
@@ -282,7 +294,7 @@ fn refusals_for_agents_leave_a_person_alone() {
     w.env.ok(&["run", "--item", "acme", "--", "true"]);
     let log = audit(&w.env);
     let refused = log.iter().filter(|e| e["outcome"] == "refused").count();
-    assert_eq!(refused, 3, "export, reveal, deny: {log:?}");
+    assert_eq!(refused, 4, "export, reveal, login, deny: {log:?}");
     assert_no_secret(&w.env, &[w.secret.as_str()]);
 }
 

@@ -26,8 +26,13 @@ const RESOLVE_TIMEOUT: Duration = Duration::from_secs(90);
 /// Where the agent is, for a context ([`crate::ctx::Ctx::agent`]).
 #[derive(Clone)]
 pub enum Link {
-    /// Over the agent's socket in this runtime directory.
-    Socket { runtime: PathBuf, socket: PathBuf },
+    /// Over the agent's socket in this runtime directory. `scrub`: the caller's variables that
+    /// sign op-aws in, kept out of an agent started from here (it never runs `op`).
+    Socket {
+        runtime: PathBuf,
+        socket: PathBuf,
+        scrub: Vec<String>,
+    },
     /// This process is the agent: answered on its own state.
     InProcess(Arc<dyn Answerer>),
 }
@@ -38,7 +43,23 @@ impl Link {
         Self::Socket {
             runtime: dirs.runtime.clone(),
             socket: dirs.agent_socket(),
+            scrub: Vec::new(),
         }
+    }
+
+    /// The agent of `dirs`, for `caller`: an agent started from here gets none of the
+    /// caller's variables that sign op-aws in ([`crate::inject::is_sign_in_var`]).
+    pub fn for_caller(dirs: &Dirs, caller: &Caller) -> Self {
+        let mut link = Self::to(dirs);
+        if let Self::Socket { scrub, .. } = &mut link {
+            *scrub = caller
+                .vars()
+                .map(|(k, _)| k)
+                .filter(|k| crate::inject::is_sign_in_var(k))
+                .cloned()
+                .collect();
+        }
+        link
     }
 
     /// This process is the agent: what needs the caller itself (a terminal, `op`, a browser)
@@ -49,7 +70,9 @@ impl Link {
 
     fn connect(&self) -> Result<Option<Client>> {
         match self {
-            Self::Socket { runtime, socket } => Client::connect(runtime, socket),
+            Self::Socket {
+                runtime, socket, ..
+            } => Client::connect(runtime, socket),
             Self::InProcess(_) => Ok(None),
         }
     }
@@ -215,10 +238,10 @@ impl Link {
         if self.ask_once(req())?.is_some() {
             return Ok(());
         }
-        let Self::Socket { runtime, .. } = self else {
+        let Self::Socket { runtime, scrub, .. } = self else {
             return Ok(());
         };
-        spawn(runtime)?;
+        spawn(runtime, scrub)?;
         match self.ask_once(req())? {
             Some(_) => Ok(()),
             None => Err(Error::Agent(
@@ -287,10 +310,14 @@ impl Client {
 }
 
 /// Starts `op-aws agent` for `runtime` and waits until it listens.
-fn spawn(runtime: &Path) -> Result<()> {
+fn spawn(runtime: &Path, scrub: &[String]) -> Result<()> {
     fsutil::ensure_private_dir(runtime)?;
     let exe = crate::process::op_aws_exe().map_err(|e| Error::Agent(e.to_string()))?;
-    let mut child = Command::new(&exe)
+    let mut cmd = Command::new(&exe);
+    for k in scrub {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd
         .arg("agent")
         .env("OP_AWS_RUNTIME_DIR", runtime)
         // It never runs op: a service account's or Connect's token has no business in its environ.

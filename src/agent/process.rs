@@ -305,8 +305,13 @@ fn harden() {
     crate::process::harden();
 }
 
+/// Wakes the accept loop so it sees the stop flag. When the socket is gone (its runtime
+/// directory deleted under it), nothing can wake it: the secrets are forgotten already, so the
+/// process ends here.
 fn wake(sock: &Path) {
-    let _ = UnixStream::connect(sock);
+    if UnixStream::connect(sock).is_err() {
+        std::process::exit(0);
+    }
 }
 
 fn spawn_watchdog(state: Arc<Mutex<State>>, sock: std::path::PathBuf) {

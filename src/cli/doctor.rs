@@ -66,6 +66,12 @@ impl Args {
             Some(sh) => report(true, format!("shell integration loaded ({sh})")),
             None => report(false, "shell integration not loaded: add `eval \"$(op-aws activate bash)\"` (or zsh, fish, nu) to your rc file".into()),
         }
+        if let Some(p) = op_aws::process::op_aws_exe()
+            .ok()
+            .and_then(|exe| op_aws::install::packaged(&exe))
+        {
+            report(true, packaged_line(&p));
+        }
         for (ok, what) in plugin_aliases(&ctx) {
             report(ok, what);
         }
@@ -244,6 +250,14 @@ fn plugin_aliases(ctx: &Ctx) -> Vec<(bool, String)> {
         ));
     }
     out
+}
+
+/// What the Debian package already put in place, and the one step it cannot take for nu.
+pub fn packaged_line(p: &op_aws::install::Packaged) -> String {
+    format!(
+        "installed from the Debian package: completions and man pages are in place; in nu, `plugin add {}` adds the plugin",
+        p.plugin.display()
+    )
 }
 
 fn real_path(p: &std::path::Path) -> std::path::PathBuf {

@@ -56,6 +56,12 @@ impl Args {
         let install = shell::install(login_shell(&ctx.caller));
         eprintln!("\n{}\n", install.how);
         println!("{}", install.line);
+        if let Some(p) = op_aws::process::op_aws_exe()
+            .ok()
+            .and_then(|exe| op_aws::install::packaged(&exe))
+        {
+            eprintln!("{}", super::doctor::packaged_line(&p));
+        }
         Ok(())
     }
 }

@@ -5,6 +5,21 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use op_aws::caller::Caller;
 
+/// `println!` for a line made of strings op-aws did not write (paths, item and profile names,
+/// regions): each passed through [`op_aws::error::printable`], so none can drive the terminal.
+macro_rules! show {
+    ($($arg:tt)*) => {
+        println!("{}", op_aws::error::printable(&format!($($arg)*)))
+    };
+}
+
+/// [`show!`] on stderr.
+macro_rules! eshow {
+    ($($arg:tt)*) => {
+        eprintln!("{}", op_aws::error::printable(&format!($($arg)*)))
+    };
+}
+
 mod activate;
 mod agent;
 mod audit;
@@ -21,6 +36,8 @@ mod inspect;
 mod item;
 mod list;
 mod lock;
+mod login;
+mod manpages;
 mod profiles;
 mod rotate;
 mod run;
@@ -75,6 +92,7 @@ pub enum Command {
     Untrust(untrust::Args),
     Run(run::Args),
     Serve(serve::Args),
+    Login(login::Args),
     Export(export::Args),
     CredentialProcess(credential_process::Args),
     Activate(activate::Args),
@@ -86,6 +104,7 @@ pub enum Command {
     Doctor(doctor::Args),
     HookEnv(hook_env::Args),
     Agent(agent::Args),
+    Manpages(manpages::Args),
 }
 
 impl Cli {
@@ -129,6 +148,7 @@ impl Cli {
             Command::Untrust(a) => a.run(caller),
             Command::Run(a) => a.run(caller),
             Command::Serve(a) => a.run(caller),
+            Command::Login(a) => a.run(caller),
             Command::Export(a) => a.run(caller),
             Command::CredentialProcess(a) => a.run(caller),
             Command::Activate(a) => a.run(caller),
@@ -140,6 +160,7 @@ impl Cli {
             Command::Doctor(a) => a.run(caller),
             Command::HookEnv(a) => a.run(caller),
             Command::Agent(a) => a.run(caller),
+            Command::Manpages(a) => a.run(caller),
         }
         .map(|()| ExitCode::SUCCESS)
     }
@@ -161,7 +182,7 @@ fn parse_one<A: clap::Args + clap::FromArgMatches>(
     A::from_arg_matches(&matches).ok()
 }
 
-/// For `op-aws completions`.
+/// For `op-aws completions` and `op-aws manpages`.
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
@@ -194,7 +215,7 @@ pub fn resolve_or_pick(
                 "op-aws: no item is chosen here; use which one for this command?",
                 &titles,
             )?;
-            eprintln!(
+            eshow!(
                 "op-aws: to stop asking, run `op-aws use {}` (add --directory or --global)",
                 titles[i]
             );
@@ -207,7 +228,7 @@ pub fn resolve_or_pick(
         }
         Ok(r) => {
             if let Some(line) = r.override_notice(ctx) {
-                eprintln!("op-aws: {line}");
+                eshow!("op-aws: {line}");
             }
             Ok(r)
         }

@@ -5,7 +5,7 @@ use std::process::Command;
 use anyhow::Context;
 use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
-use op_aws::inject;
+use op_aws::inject::{self, EnvChanges};
 use op_aws::policy::{Ask, Via};
 use op_aws::resolve::{Request, Want};
 
@@ -49,7 +49,13 @@ impl Args {
         let plan = inject::plan(&self.command);
         let program = plan.argv[0].clone();
         if !plan.needs_auth {
-            return exec(Command::new(&program).args(&self.command[1..]), &program);
+            let mut cmd = Command::new(&program);
+            cmd.args(&self.command[1..]);
+            apply(
+                &mut cmd,
+                &inject::for_command(&caller, EnvChanges::default()),
+            );
+            return exec(&mut cmd, &program);
         }
         // Checked before the vault is opened, so a typo never asks for a passphrase.
         let Some(path) = caller.which(&program) else {
@@ -95,7 +101,7 @@ impl Args {
                 );
             }
         }
-        let r = super::resolve_or_pick(
+        let mut r = super::resolve_or_pick(
             &ctx,
             &Request {
                 item: self.which.item.as_deref(),
@@ -114,19 +120,29 @@ impl Args {
         } else {
             cmd.args(&plan.argv[1..]);
         }
-        for k in &r.env.unset {
-            cmd.env_remove(k);
-        }
-        for (k, v) in &r.env.set {
-            cmd.env(k, v);
-        }
+        let env = inject::for_command(&ctx.caller, std::mem::take(&mut r.env));
         drop(r);
+        apply(&mut cmd, &env);
+        drop(env);
         exec(&mut cmd, &program)
+    }
+}
+
+/// `env` applied to the command's environment (which starts as ours).
+pub(super) fn apply(cmd: &mut Command, env: &EnvChanges) {
+    for k in &env.unset {
+        cmd.env_remove(k);
+    }
+    for (k, v) in &env.set {
+        cmd.env(k, v);
     }
 }
 
 fn exec(cmd: &mut Command, program: &OsString) -> anyhow::Result<()> {
     op_aws::process::restore_core_limit();
+    // The command starts with no signal blocked, whatever mask op-aws was started with (exec
+    // keeps it, and std does not reset it).
+    let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
     let err = cmd.exec();
     match err.kind() {
         std::io::ErrorKind::NotFound => not_found(program),

@@ -40,6 +40,9 @@ impl Args {
             self.which.profile.as_deref(),
             &ask,
         )?;
+        // Before the endpoint's threads start, so that none of them takes a signal by default
+        // (op-aws gone, its token file left behind).
+        stop_on_signals();
         let ep = Endpoint::start(&serving)?;
         let env = endpoint_env(&ep, &r);
         let text = match self.format.syntax() {
@@ -60,31 +63,12 @@ impl Args {
             "op-aws: serving {} until interrupted or `op-aws lock`",
             item.as_deref().unwrap_or_default()
         );
-        stop_on_signals();
-        let locked = || {
-            ctx.config.store == op_aws::config::StoreKind::Local
-                && !ctx
-                    .agent
-                    .status()
-                    .ok()
-                    .flatten()
-                    .is_some_and(|a| a.unlocked)
-        };
-        let last_check = std::cell::Cell::new(std::time::Instant::now());
+        let stop = until_locked(&ctx, || STOP.load(Ordering::SeqCst));
         ep.serve(
             &serving,
             item.as_deref(),
             self.which.profile.as_deref(),
-            &|| {
-                if STOP.load(Ordering::SeqCst) {
-                    return true;
-                }
-                if last_check.get().elapsed() >= Duration::from_secs(1) {
-                    last_check.set(std::time::Instant::now());
-                    return locked();
-                }
-                false
-            },
+            &stop,
         );
         eprintln!("op-aws: the endpoint stopped");
         Ok(())
@@ -144,21 +128,28 @@ pub fn run_with_endpoint(
         ..ask.clone()
     };
     let (r, serving, item) = prime(ctx, item, profile, &ask)?;
-    let mut ep = Endpoint::start(&serving)?;
-    ep.ask = ask;
-    let env = endpoint_env(&ep, &r);
-    drop(r);
-    // Blocked here, before any thread starts, so that only the waiting thread below takes them;
-    // the child starts with an empty mask (std resets it).
+    // Blocked before any thread starts (the endpoint's own start in `Endpoint::start`): a
+    // thread that had them unblocked would take a SIGTERM by default, and op-aws would die with
+    // the command left running and the token file left behind. Only the waiting thread below
+    // takes them.
     let forwarded = forwarded_signals();
     let _ = forwarded.thread_block();
+    let mut ep = Endpoint::start(&serving)?;
+    ep.ask = ask;
+    let env = op_aws::inject::for_command(&ctx.caller, endpoint_env(&ep, &r));
+    drop(r);
     let mut cmd = Command::new(path);
     cmd.arg0(program).args(args);
-    for k in &env.unset {
-        cmd.env_remove(k);
-    }
-    for (k, v) in &env.set {
-        cmd.env(k, v);
+    super::run::apply(&mut cmd, &env);
+    // The command starts with no signal blocked (std leaves the mask as it is): ours blocks the
+    // forwarded ones, and a SIGTERM must end the command, not wait in its queue.
+    // SAFETY: between fork and exec only pthread_sigmask runs, which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::signal::SigSet::empty()
+                .thread_set_mask()
+                .map_err(std::io::Error::from)
+        });
     }
     op_aws::process::restore_core_limit();
     let mut child = cmd
@@ -181,15 +172,21 @@ pub fn run_with_endpoint(
     let done = AtomicBool::new(false);
     let status = std::thread::scope(|s| {
         s.spawn(|| {
-            ep.serve(&serving, item.as_deref(), profile, &|| {
-                done.load(Ordering::SeqCst)
-            });
+            let stop = until_locked(ctx, || done.load(Ordering::SeqCst));
+            ep.serve(&serving, item.as_deref(), profile, &stop);
+            if !done.load(Ordering::SeqCst) {
+                eprintln!(
+                    "op-aws: locked: the credentials endpoint stopped; {} runs on without it",
+                    program.to_string_lossy()
+                );
+            }
+            // Listening ends and the token file goes now, not when the command ends.
+            drop(ep);
         });
         let status = child.wait();
         done.store(true, Ordering::SeqCst);
         status
     })?;
-    drop(ep);
     let code = status
         .code()
         .or_else(|| status.signal().map(|s| 128 + s))
@@ -198,6 +195,21 @@ pub fn run_with_endpoint(
         return Ok(());
     }
     Err(SilentExit(u8::try_from(code).unwrap_or(1)).into())
+}
+
+/// `stop`, or the store locked (checked once a second: a round trip to the agent).
+fn until_locked<'a>(ctx: &'a Ctx, stop: impl Fn() -> bool + 'a) -> impl Fn() -> bool + 'a {
+    let last_check = std::cell::Cell::new(std::time::Instant::now());
+    move || {
+        if stop() {
+            return true;
+        }
+        if last_check.get().elapsed() >= Duration::from_secs(1) {
+            last_check.set(std::time::Instant::now());
+            return Endpoint::locked(ctx);
+        }
+        false
+    }
 }
 
 fn forwarded_signals() -> nix::sys::signal::SigSet {

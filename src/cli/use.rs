@@ -40,11 +40,11 @@ impl Args {
             .with_context(|| format!("cannot use {:?}", self.item))?;
         let item = &used.item;
         match &used.scope {
-            Scope::Directory(dir) => eprintln!(
+            Scope::Directory(dir) => eshow!(
                 "op-aws: {item} is the default in {} and below",
                 dir.display()
             ),
-            Scope::Global => eprintln!("op-aws: {item} is the global default"),
+            Scope::Global => eshow!("op-aws: {item} is the global default"),
             _ => match ctx.caller.calling_shell() {
                 Some(sh) => {
                     let mut change = EnvChanges::default();
@@ -52,10 +52,10 @@ impl Args {
                     print!("{}", change.render(sh.into()));
                 }
                 None => {
-                    eprintln!(
+                    eshow!(
                         "op-aws: this terminal was not changed: the shell integration is not loaded"
                     );
-                    eprintln!(
+                    eshow!(
                         "hint: add `eval \"$(op-aws activate bash)\"` (or zsh, fish, nu) to your shell's rc file, or run: export {SESSION_VAR}={}",
                         shell::quote_posix(item)
                     );

@@ -261,12 +261,22 @@ fn write_stored(ctx: &Ctx, session: &Session, stored: &Stored) -> Result<()> {
     let key = session.key();
     let json =
         Zeroizing::new(serde_json::to_string(stored).map_err(|e| Error::Invalid(e.to_string()))?);
-    let store = if vault::exists(&ctx.dirs) {
-        let ct = vault::encrypt(&vault::recipient(&ctx.dirs)?, json.as_bytes())?;
+    // Encrypted to recipient.txt only once it is checked against the identity the agent holds
+    // (a swapped one is refused: the tokens would open with someone else's key).
+    let recipient = if vault::exists(&ctx.dirs) {
+        let held = ctx.agent.recipient().ok().flatten();
+        vault::checked_recipient(&ctx.dirs, held.as_deref())?
+    } else {
+        None
+    };
+    let store = if let Some(recipient) = recipient {
+        let ct = vault::encrypt(&recipient, json.as_bytes())?;
         fsutil::write_atomic(&blob_path(ctx, &key), &ct, 0o600)?;
         "file"
     } else {
-        // No vault to encrypt to: the agent alone holds it (gone on lock), never a file.
+        // No vault, or none unlocked, to check a recipient against: the agent alone holds it
+        // (gone on lock), never a file.
+        let _ = std::fs::remove_file(blob_path(ctx, &key));
         if ctx.agent.status()?.is_none() {
             ctx.agent.unlock(None, ctx.config.agent_idle())?;
         }
@@ -460,7 +470,7 @@ fn device_sign_in(
 
 /// `BROWSER` (the first of a `:`-separated list), else `xdg-open` or `open`, found as the
 /// caller's shell would find it.
-fn browser_command(ctx: &Ctx) -> Option<PathBuf> {
+pub(crate) fn browser_command(ctx: &Ctx) -> Option<PathBuf> {
     let c = &ctx.caller;
     let named = c
         .var("BROWSER")
@@ -475,7 +485,7 @@ fn browser_command(ctx: &Ctx) -> Option<PathBuf> {
     }
 }
 
-fn open_browser(ctx: &Ctx, url: &str) -> std::result::Result<(), String> {
+pub(crate) fn open_browser(ctx: &Ctx, url: &str) -> std::result::Result<(), String> {
     let exe = browser_command(ctx).ok_or("no BROWSER, xdg-open or open found")?;
     let mut child = std::process::Command::new(&exe)
         .env_clear()

@@ -17,6 +17,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::creds::Credentials;
 use crate::ctx::Ctx;
+use crate::sts::client;
 use crate::{Result, fsutil, vault};
 
 /// Entries are used until this long before they expire, so a command never starts with
@@ -138,23 +139,71 @@ impl<'a> Cache<'a> {
         Ok(Self { ctx, backend })
     }
 
-    /// What a new session is encrypted to: `recipient.txt`, which must be the public half of the
-    /// identity the agent holds. Checked before each write — a read is decrypted by the agent
-    /// with its own identity, whatever the file says.
-    fn recipient(&self) -> Result<age::x25519::Recipient> {
-        let file = vault::recipient(&self.ctx.dirs)?;
-        if let Ok(Some(held)) = self.ctx.agent.recipient()
-            && held != file.to_string()
-        {
-            return Err(vault::recipient_mismatch(&self.ctx.dirs));
-        }
-        Ok(file)
+    /// What a new session is encrypted to: `recipient.txt` once checked against the identity
+    /// the agent holds ([`vault::checked_recipient`]); None when no agent holds one (the
+    /// session is then kept in the agent's memory). Checked before each write — a read is
+    /// decrypted by the agent with its own identity, whatever the file says.
+    fn recipient(&self) -> Result<Option<age::x25519::Recipient>> {
+        let held = self.ctx.agent.recipient().ok().flatten();
+        vault::checked_recipient(&self.ctx.dirs, held.as_deref())
     }
 
     /// Serialises the STS calls for `key` across processes (released on drop).
     pub fn lock(&self, key: &str) -> Result<fsutil::LockGuard> {
         fsutil::ensure_private_dir(&self.ctx.dirs.cache)?;
         fsutil::lock_exclusive(&meta_path(self.ctx, key))
+    }
+
+    /// One call's turn at STS for `key`: the lock, taken by `deadline`, unless the call that
+    /// held it while this one waited could not reach STS — then that outcome, shared (a silent
+    /// STS must cost every waiter one timeout, not one each in turn).
+    pub fn turn(&self, key: &str, deadline: std::time::Instant) -> Result<Turn> {
+        let asked = SystemTime::now();
+        fsutil::ensure_private_dir(&self.ctx.dirs.cache)?;
+        let Some(lock) = fsutil::lock_exclusive_until(&meta_path(self.ctx, key), deadline)? else {
+            return Err(crate::Error::Sts(
+                "STS did not answer in time (another command has been waiting for the same session)"
+                    .into(),
+            ));
+        };
+        if let Some(c) = self.get_fresh(key) {
+            return Ok(Turn::Cached(c));
+        }
+        let failed = fsutil::read_optional(&unreachable_path(self.ctx, key))
+            .ok()
+            .flatten()
+            .and_then(|b| serde_json::from_slice::<Unreachable>(&b).ok())
+            .filter(|u| u.at_ms >= millis(asked));
+        if let Some(u) = failed {
+            return Err(crate::Error::StsUnreachable {
+                op: client::op_name(&u.op),
+                endpoint: u.endpoint,
+                why: format!("{} (asked once for every command waiting on it)", u.why),
+            });
+        }
+        Ok(Turn::Mine(lock))
+    }
+
+    /// After a turn: an unreachable STS written down for the waiters ([`Cache::turn`]),
+    /// anything else forgotten.
+    pub fn settle<T>(&self, key: &str, result: &Result<T>) {
+        let path = unreachable_path(self.ctx, key);
+        match result {
+            Err(crate::Error::StsUnreachable { op, endpoint, why }) => {
+                let u = Unreachable {
+                    op: (*op).to_owned(),
+                    endpoint: endpoint.clone(),
+                    why: why.clone(),
+                    at_ms: millis(SystemTime::now()),
+                };
+                if let Ok(json) = serde_json::to_vec(&u) {
+                    let _ = fsutil::write_atomic(&path, &json, 0o600);
+                }
+            }
+            _ => {
+                let _ = std::fs::remove_file(path);
+            }
+        }
     }
 
     /// The credentials for `key` if they have more than the margin left. An unreadable entry
@@ -166,13 +215,13 @@ impl<'a> Cache<'a> {
         if !is_fresh(meta.lifetime, meta.expiration, now) {
             return None;
         }
-        let stored: Stored = match &self.backend {
-            Backend::Files => {
+        let stored: Stored = match (&self.backend, meta.store.as_str()) {
+            (Backend::Files, "file") => {
                 // The agent decrypts it: the identity never leaves it.
                 let v = self.ctx.agent.session(&self.ctx.dirs.cache, key).ok()??;
                 serde_json::from_str(&v).ok()?
             }
-            Backend::Agent => {
+            _ => {
                 let v = self
                     .ctx
                     .agent
@@ -210,15 +259,23 @@ impl<'a> Cache<'a> {
         meta.expiration = stored.expiration;
         meta.created = now_secs();
         meta.lifetime = meta.expiration.saturating_sub(meta.created);
-        match &self.backend {
-            Backend::Files => {
+        let recipient = match &self.backend {
+            Backend::Files => self.recipient()?,
+            Backend::Agent => None,
+        };
+        match recipient {
+            Some(recipient) => {
                 meta.store = "file".into();
-                let ct = vault::encrypt(&self.recipient()?, json.as_bytes())?;
+                let ct = vault::encrypt(&recipient, json.as_bytes())?;
                 // The secret first: metadata without a blob is a miss, never a wrong answer.
                 fsutil::write_atomic(&blob_path(self.ctx, &meta.key), &ct, 0o600)?;
             }
-            Backend::Agent => {
+            // No vault, or a vault no agent holds the identity of (1Password items beside a
+            // locked vault): nothing to check a recipient against, so no file.
+            None => {
                 meta.store = "agent".into();
+                // A blob from when the identity was held would only be stale beside it.
+                let _ = std::fs::remove_file(blob_path(self.ctx, &meta.key));
                 self.ctx
                     .agent
                     .cache_put(&format!("{AGENT_PREFIX}{}", meta.key), json)?;
@@ -233,6 +290,31 @@ impl<'a> Cache<'a> {
     pub fn remove(&self, key: &str) {
         remove_entry(self.ctx, key);
     }
+}
+
+/// What [`Cache::turn`] gives a call.
+pub enum Turn {
+    /// Another call made the session while this one waited.
+    Cached(Credentials),
+    /// This call makes it, holding the lock.
+    Mine(fsutil::LockGuard),
+}
+
+/// An STS call that could not reach STS (no secret: what, where, why, when).
+#[derive(Serialize, Deserialize)]
+struct Unreachable {
+    op: String,
+    endpoint: String,
+    why: String,
+    at_ms: u128,
+}
+
+fn unreachable_path(ctx: &Ctx, key: &str) -> PathBuf {
+    ctx.dirs.cache.join(format!("sts-{key}.unreachable"))
+}
+
+fn millis(t: SystemTime) -> u128 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis())
 }
 
 fn read_meta(path: &std::path::Path) -> Option<Meta> {

@@ -18,11 +18,27 @@ use crate::{Error, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
+/// The whole of one command's STS work (its turn in the queue for a session, who the person
+/// is, an MFA session, each role), however many calls it makes.
+pub const CALL_DEADLINE: Duration = Duration::from_secs(60);
 
 pub struct Client {
     transport: Transport,
     region: String,
     endpoint: Option<String>,
+    /// No call made through this client runs past it.
+    deadline: Option<std::time::Instant>,
+}
+
+/// The operations a shared outcome ([`super::cache::Cache::turn`]) can name, as the errors
+/// name them.
+pub fn op_name(op: &str) -> &'static str {
+    match op {
+        "GetSessionToken" => "GetSessionToken",
+        "AssumeRole" => "AssumeRole",
+        "GetCallerIdentity" => "GetCallerIdentity",
+        _ => "STS",
+    }
 }
 
 /// A current-thread runtime and the HTTPS client built inside it: what every AWS client of
@@ -78,22 +94,49 @@ impl Client {
             transport: Transport::new()?,
             region: region.to_owned(),
             endpoint: endpoint.map(str::to_owned),
+            deadline: None,
         })
     }
 
+    /// Every call made through this client ends by `deadline`.
+    pub fn until(mut self, deadline: std::time::Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
     fn sdk(&self, signer: &Credentials) -> aws_sdk_sts::Client {
+        self.sdk_with(signer, RETRIES)
+    }
+
+    /// `attempts`: 1 for a request that carries an MFA code, which AWS accepts once: a retry
+    /// after an answer that never came (a 500, a timeout) would send the same code again.
+    fn sdk_with(&self, signer: &Credentials, attempts: u32) -> aws_sdk_sts::Client {
         let mut b = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .http_client(self.transport.http.clone())
             .region(Region::new(self.region.clone()))
             .credentials_provider(sdk_credentials(signer))
             // One retry for a flaky network; AWS errors (bad code, denied) are not retried.
-            .retry_config(RetryConfig::standard().with_max_attempts(RETRIES))
-            .timeout_config(timeouts());
+            .retry_config(RetryConfig::standard().with_max_attempts(attempts))
+            .timeout_config(self.timeouts());
         if let Some(ep) = &self.endpoint {
             b = b.endpoint_url(ep);
         }
         aws_sdk_sts::Client::from_conf(b.build())
+    }
+
+    /// [`timeouts`], cut to what is left before the deadline.
+    fn timeouts(&self) -> TimeoutConfig {
+        let Some(deadline) = self.deadline else {
+            return timeouts();
+        };
+        let left = deadline
+            .saturating_duration_since(std::time::Instant::now())
+            .max(Duration::from_millis(1));
+        TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT.min(left))
+            .operation_timeout(OPERATION_TIMEOUT.min(left))
+            .build()
     }
 
     fn host(&self) -> String {
@@ -109,8 +152,9 @@ impl Client {
         mfa: Option<(&str, &str)>,
         duration: Option<u32>,
     ) -> Result<Credentials> {
+        let attempts = if mfa.is_some() { 1 } else { RETRIES };
         let req = self
-            .sdk(base)
+            .sdk_with(base, attempts)
             .get_session_token()
             .set_serial_number(mfa.map(|(s, _)| s.to_owned()))
             .set_token_code(mfa.map(|(_, c)| c.to_owned()))

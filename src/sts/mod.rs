@@ -42,15 +42,42 @@ pub fn credentials_for_profile(
     if let Some(c) = cache.get_fresh(&key) {
         return Ok(Some(c));
     }
-    let _lock = cache.lock(&key)?;
-    // Another process may have done the work while we waited for the lock.
-    if let Some(c) = cache.get_fresh(&key) {
-        return Ok(Some(c));
-    }
+    let deadline = std::time::Instant::now() + client::CALL_DEADLINE;
+    // Another process may have done the work (or found STS silent) while we waited.
+    let _lock = match cache.turn(&key, deadline)? {
+        cache::Turn::Cached(c) => return Ok(Some(c)),
+        cache::Turn::Mine(lock) => lock,
+    };
+    let made = make_profile_session(
+        ctx,
+        &cache,
+        &plan,
+        item,
+        &keys,
+        scope,
+        key.clone(),
+        deadline,
+    );
+    cache.settle(&key, &made);
+    made.map(Some)
+}
+
+/// The STS calls for `plan`, and the session cached.
+#[allow(clippy::too_many_arguments)]
+fn make_profile_session(
+    ctx: &Ctx,
+    cache: &Cache,
+    plan: &Plan,
+    item: &Item,
+    keys: &crate::item::AccessKeys,
+    scope: &Scope,
+    key: String,
+    deadline: std::time::Instant,
+) -> Result<Credentials> {
     // Every STS flow starts with a request signed by the item's long-lived keys.
     plan::check_endpoint(plan.endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
-    let client = Client::new(&plan.region, plan.endpoint.as_deref())?;
-    let base = Credentials::from(&keys);
+    let client = Client::new(&plan.region, plan.endpoint.as_deref())?.until(deadline);
+    let base = Credentials::from(keys);
     let person = (!plan.roles.is_empty()
         && (scope.agent.is_some() || plan.roles.iter().any(|r| r.session_name.is_none())))
     .then(|| person(ctx, &client, item, &base));
@@ -69,10 +96,10 @@ pub fn credentials_for_profile(
     } else {
         assume_roles(
             ctx,
-            &cache,
+            cache,
             &client,
             item,
-            &plan,
+            plan,
             base,
             person.as_deref(),
             scope,
@@ -106,7 +133,7 @@ pub fn credentials_for_profile(
         },
         &creds,
     )?;
-    Ok(Some(creds))
+    Ok(creds)
 }
 
 /// A plain request's cache key as it is (what the cache held before scopes existed); a scoped
@@ -193,18 +220,21 @@ pub fn temporary_credentials(
     if let Some(c) = cache.get_fresh(&key) {
         return Ok(c);
     }
-    let _lock = cache.lock(&key)?;
-    if let Some(c) = cache.get_fresh(&key) {
-        return Ok(c);
-    }
-    plan::check_endpoint(endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
-    let client = Client::new(&region, endpoint.as_deref())?;
-    let base = Credentials::from(&keys);
-    let creds = match serial {
-        _ if federated => federation(&client, item, &base, scope)?,
-        Some(serial) => mfa_session(ctx, &client, item, &base, serial, scope.duration)?,
-        None => client.get_session_token(&base, None, scope.duration)?,
+    let deadline = std::time::Instant::now() + client::CALL_DEADLINE;
+    let _lock = match cache.turn(&key, deadline)? {
+        cache::Turn::Cached(c) => return Ok(c),
+        cache::Turn::Mine(lock) => lock,
     };
+    plan::check_endpoint(endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
+    let client = Client::new(&region, endpoint.as_deref())?.until(deadline);
+    let base = Credentials::from(&keys);
+    let made = match serial {
+        _ if federated => federation(&client, item, &base, scope),
+        Some(serial) => mfa_session(ctx, &client, item, &base, serial, scope.duration),
+        None => client.get_session_token(&base, None, scope.duration),
+    };
+    cache.settle(&key, &made);
+    let creds = made?;
     let kind = match (federated, serial) {
         (true, _) => "federation",
         (false, Some(_)) => "mfa-session",

@@ -387,8 +387,8 @@ const AWS_DOMAINS: &[&str] = &[
 
 /// Whether STS at `endpoint` (None: AWS's own, as the SDK resolves it) may receive a request
 /// signed with long-lived keys or carrying a generated MFA code: such a request can be replayed
-/// to real STS by whoever receives it. AWS's own domains over https, loopback, and what
-/// `trusted_endpoints` lists; a project's `AWS_ENDPOINT_URL` or `endpoint_url` is not enough.
+/// to real STS by whoever receives it. AWS's own domains over https, loopback where only the
+/// user's own sockets listen on the port, and what `trusted_endpoints` lists; a project's `AWS_ENDPOINT_URL` or `endpoint_url` is not enough.
 pub fn check_endpoint(endpoint: Option<&str>, trusted: &[String]) -> Result<()> {
     let Some(ep) = endpoint else {
         return Ok(());
@@ -416,6 +416,11 @@ pub fn check_endpoint(endpoint: Option<&str>, trusted: &[String]) -> Result<()> 
             let d = d.trim_end_matches('.').to_ascii_lowercase();
             d.strip_suffix(a).is_some_and(|rest| rest.ends_with('.'))
         }));
+    // Loopback is ours only when what listens there is: another user's listener on the port
+    // would receive the request (and its code) as well as any.
+    let loopback = loopback
+        && u.port_or_known_default()
+            .is_none_or(crate::sockets::listeners_are_ours);
     if loopback || aws || trusted.iter().any(same) {
         Ok(())
     } else {

@@ -2,6 +2,7 @@
 //! binary run with a scrubbed environment, and servers (agent, moto) stopped on drop.
 #![allow(dead_code)]
 
+pub mod federation_server;
 pub mod sdk;
 pub mod sso_server;
 pub mod sts_server;
@@ -43,6 +44,12 @@ pub fn require(tool: &str) -> PathBuf {
         .unwrap_or_else(|| {
             panic!("{tool} is not installed: run scripts/test-deps (scripts/test does)")
         })
+}
+
+/// A variable's value that makes a caller's context too big to send to the agent (48 KiB),
+/// so the caller resolves in its own process: the local path, with the agent still running.
+pub fn too_big_for_the_agent() -> String {
+    "x".repeat(50 * 1024)
 }
 
 pub struct TestEnv {
