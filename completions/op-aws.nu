@@ -301,10 +301,13 @@ module completions {
 
   # Run a command with the credentials in effect here, in its environment only
   export extern "op-aws run" [
-    --item: string            # Use this item, whatever the defaults say
-    --profile: string         # Use this profile from ~/.aws/config (roles, MFA, region)
+    --item: string            # Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)
+    --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
     --server                  # Serve the credentials from a loopback endpoint (refreshed as they run out) instead of putting keys in the command's environment; the default with `server = true` in config.toml
     --no-server               # Keys in the environment, even with `server = true` in config.toml
+    --read-only               # A read-only session: AWS's ReadOnlyAccess as its session policy
+    --policy-arn: string      # A managed policy the session is limited to (repeatable)
+    --policy: path            # An inline session policy (a JSON file) the session is limited to
     --help(-h)                # Print help
     --version(-V)             # Print version
     ...command: string        # The command and its arguments (after `--`)
@@ -316,9 +319,21 @@ module completions {
 
   # Serve credentials on a loopback endpoint for IDEs and GUIs; prints the variables to set
   export extern "op-aws serve" [
-    --item: string
-    --profile: string
+    --item: string            # Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)
+    --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
     --format: string@"nu-complete op-aws serve format"
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Open the AWS console signed in as the item or profile in effect (or print the sign-in URL)
+  export extern "op-aws login" [
+    --item: string            # The item to use, as `op-aws run --item`
+    --profile: string         # The profile whose credentials sign in, as `op-aws run --profile` (default: AWS_PROFILE)
+    --print                   # Print the sign-in URL (good for about 15 minutes) instead of opening a browser
+    --duration: string        # How long the console session lasts: 15m to 12h (36h with an IAM user's own keys)
+    --region: string          # The console's region (default: the region `op-aws run` would use, else us-east-1)
+    --path: string            # The console page to open, e.g. `s3/home` or `cloudwatch/home#logsV2:` (default: home)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -329,8 +344,8 @@ module completions {
 
   # Print the credentials for a shell (or a program) to load
   export extern "op-aws export" [
-    --item: string
-    --profile: string
+    --item: string            # Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)
+    --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
     --format: string@"nu-complete op-aws export format"
     --help(-h)                # Print help
     --version(-V)             # Print version
@@ -338,8 +353,8 @@ module completions {
 
   # For `credential_process = op-aws credential-process --profile P` in ~/.aws/config
   export extern "op-aws credential-process" [
-    --item: string
-    --profile: string         # The profile being resolved (its role, MFA and op_aws_item apply)
+    --item: string            # Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)
+    --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -416,6 +431,15 @@ module completions {
   export extern "op-aws cache help help" [
   ]
 
+  # Every release of credentials (and every refusal): when, to which caller (person or agent), which item, profile, role, session policy, expiry, and how it was approved
+  export extern "op-aws audit" [
+    --since: string           # Only entries this recent: a duration ("1h", "2d") or a time (RFC 3339)
+    --agent                   # Only releases to (and refusals of) AI coding agents
+    --json                    # One JSON object per entry, as the log holds them
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
   # Check for plaintext keys, the shell integration, the agent, and the clock
   export extern "op-aws doctor" [
     --help(-h)                # Print help
@@ -437,6 +461,13 @@ module completions {
   export extern "op-aws agent" [
     --help(-h)                # Print help
     --version(-V)             # Print version
+  ]
+
+  # [internal] Write the manual pages into DIR
+  export extern "op-aws manpages" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    dir: path
   ]
 
   # Print this message or the help of the given subcommand(s)
@@ -555,6 +586,10 @@ module completions {
   export extern "op-aws help serve" [
   ]
 
+  # Open the AWS console signed in as the item or profile in effect (or print the sign-in URL)
+  export extern "op-aws help login" [
+  ]
+
   # Print the credentials for a shell (or a program) to load
   export extern "op-aws help export" [
   ]
@@ -591,6 +626,10 @@ module completions {
   export extern "op-aws help cache clear" [
   ]
 
+  # Every release of credentials (and every refusal): when, to which caller (person or agent), which item, profile, role, session policy, expiry, and how it was approved
+  export extern "op-aws help audit" [
+  ]
+
   # Check for plaintext keys, the shell integration, the agent, and the clock
   export extern "op-aws help doctor" [
   ]
@@ -601,6 +640,10 @@ module completions {
 
   # [internal] The agent process, started by `op-aws unlock`
   export extern "op-aws help agent" [
+  ]
+
+  # [internal] Write the manual pages into DIR
+  export extern "op-aws help manpages" [
   ]
 
   # Print this message or the help of the given subcommand(s)

@@ -100,7 +100,7 @@ fn file_path(c: &Caller, var: &str, default: &str) -> Result<PathBuf> {
 /// user's file.
 pub fn lock(ctx: &crate::ctx::Ctx, path: &std::path::Path) -> Result<crate::fsutil::LockGuard> {
     crate::fsutil::ensure_private_dir(&ctx.dirs.runtime)?;
-    let key = crate::sts::plan::hash(&serde_json::json!(["aws-file", path]));
+    let key = crate::digest::hash(&serde_json::json!(["aws-file", path]));
     crate::fsutil::lock_exclusive(&ctx.dirs.runtime.join(format!("aws-file-{key}")))
 }
 

@@ -31,6 +31,11 @@ pub struct Caller {
     /// What the person ran, for a prompt to say who asks: op-aws's own words and the program
     /// it runs, never that program's arguments.
     pub command: Option<String>,
+    /// The caller's process, whose ancestry tells an agent apart ([`crate::agents`]); None when
+    /// the front end does not know it (the nushell plugin's caller).
+    pub pid: Option<u32>,
+    /// Person or agent, decided once ([`crate::agents::of`]) or carried from the front end.
+    class: std::sync::OnceLock<crate::agents::Class>,
 }
 
 impl Caller {
@@ -47,6 +52,8 @@ impl Caller {
             terminal: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
             is_process: true,
             command: Some(command_words(std::env::args_os())),
+            pid: Some(std::process::id()),
+            class: std::sync::OnceLock::new(),
         })
     }
 
@@ -62,7 +69,25 @@ impl Caller {
             terminal,
             is_process: false,
             command: None,
+            pid: None,
+            class: std::sync::OnceLock::new(),
         }
+    }
+
+    /// This caller, already classified (by the front end that asked the agent).
+    #[must_use]
+    pub fn with_class(self, class: crate::agents::Class) -> Self {
+        let cell = std::sync::OnceLock::new();
+        let _ = cell.set(class);
+        Self {
+            class: cell,
+            ..self
+        }
+    }
+
+    /// Where the class is kept once decided.
+    pub fn class_cell(&self) -> &std::sync::OnceLock<crate::agents::Class> {
+        &self.class
     }
 
     /// A variable that is set, non-empty and text.

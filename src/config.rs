@@ -57,6 +57,22 @@ pub struct Config {
     /// The pinentry that asks when there is no terminal (a path, or a name on PATH); without
     /// it, `pinentry` on PATH where there is a display or `GPG_TTY`.
     pub pinentry_program: Option<String>,
+    /// What an AI coding agent gets by default ([`crate::policy`]); a profile's
+    /// `op_aws_agents`, an item's `Agents` field and the project file refine it.
+    pub agents: Option<crate::policy::AgentPolicy>,
+    /// More environment markers of an agent: `VAR` (any value) or `VAR=VALUE`.
+    #[serde(default)]
+    pub agent_markers: Vec<String>,
+    /// More executable names that are agents (seen among a caller's ancestors).
+    #[serde(default)]
+    pub agent_executables: Vec<String>,
+    /// How long an agent's session lasts, e.g. "15m" (the default; 15 minutes to 12 hours).
+    pub agent_session: Option<String>,
+    /// How long a person's approval (`agents = "approve"`) holds, e.g. "10m" (the default).
+    pub approval_remember: Option<String>,
+    /// The console's federation endpoint for `op-aws login` (default: the partition's own);
+    /// used only when it is AWS's own, loopback, or in `trusted_endpoints`.
+    pub federation_endpoint: Option<String>,
 }
 
 impl Config {
@@ -73,7 +89,7 @@ impl Config {
             why,
         };
         let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
-        let cfg: Self = toml::from_str(&text).map_err(|e| bad(one_line(&e.to_string())))?;
+        let cfg: Self = toml::from_str(&text).map_err(|e| bad(toml_message(&e.to_string())))?;
         for name in cfg.wrap.iter().flatten().chain(&cfg.wrap_extra) {
             if !is_executable_name(name) {
                 return Err(bad(format!("{name:?} is not a command name")));
@@ -89,9 +105,42 @@ impl Config {
             )));
         }
         for e in &cfg.trusted_endpoints {
-            crate::sts::plan::parse_endpoint(e).map_err(|why| {
+            parse_endpoint(e).map_err(|why| {
                 bad(format!(
                     "trusted_endpoints: {:?}: {why}",
+                    crate::error::printable(e)
+                ))
+            })?;
+        }
+        for (key, v) in [
+            ("agent_session", &cfg.agent_session),
+            ("approval_remember", &cfg.approval_remember),
+        ] {
+            if let Some(t) = v {
+                humantime::parse_duration(t).map_err(|e| bad(format!("{key} {t:?}: {e}")))?;
+            }
+        }
+        if let Some(s) = cfg
+            .agent_session
+            .as_deref()
+            .and_then(|t| humantime::parse_duration(t).ok())
+            && !(900..=43200).contains(&s.as_secs())
+        {
+            return Err(bad(format!(
+                "agent_session {:?} must be from 15m to 12h (what STS issues)",
+                cfg.agent_session.as_deref().unwrap_or_default()
+            )));
+        }
+        for m in &cfg.agent_markers {
+            let var = m.split_once('=').map_or(m.as_str(), |(k, _)| k);
+            if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(bad(format!("agent_markers: {m:?} is not VAR or VAR=VALUE")));
+            }
+        }
+        if let Some(e) = &cfg.federation_endpoint {
+            parse_endpoint(e).map_err(|why| {
+                bad(format!(
+                    "federation_endpoint: {:?}: {why}",
                     crate::error::printable(e)
                 ))
             })?;
@@ -115,15 +164,44 @@ impl Config {
         v
     }
 
+    /// An agent's session length in seconds (15 minutes unless `agent_session` says).
+    pub fn agent_session_secs(&self) -> u32 {
+        self.agent_session
+            .as_deref()
+            .and_then(|t| humantime::parse_duration(t).ok())
+            .and_then(|d| u32::try_from(d.as_secs()).ok())
+            .unwrap_or(crate::policy::AGENT_SESSION_SECS)
+    }
+
+    /// How long an approval holds (10 minutes unless `approval_remember` says).
+    pub fn approval_remember(&self) -> Duration {
+        self.approval_remember
+            .as_deref()
+            .and_then(|t| humantime::parse_duration(t).ok())
+            .unwrap_or(crate::policy::APPROVAL_REMEMBER)
+    }
+
     pub fn agent_idle(&self) -> Duration {
         self.agent_timeout
             .as_deref()
             .and_then(|t| humantime::parse_duration(t).ok())
-            .map_or(crate::agent::DEFAULT_IDLE, |d| {
-                crate::agent::clamp_idle(d.as_secs())
-            })
+            .map_or(DEFAULT_IDLE, |d| clamp_idle(d.as_secs()))
     }
 }
+
+/// The agent forgets everything after this long unused, unless config.toml says otherwise.
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(10 * 60);
+/// ... and after this long whatever happens.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+
+/// The idle timeout asked for, within 1 s and the absolute limit (any number from the wire or
+/// config.toml is clamped, never trusted).
+pub fn clamp_idle(secs: u64) -> Duration {
+    Duration::from_secs(secs.clamp(1, MAX_LIFETIME.as_secs()))
+}
+
+/// The AWS tools that read `--profile` themselves (and ignore environment keys when they see it).
+pub const PROFILE_TOOLS: &[&str] = &["aws", "cdk", "sam", "eksctl", "awslogs"];
 
 /// Names that are safe to turn into shell functions in every supported shell.
 pub fn is_executable_name(name: &str) -> bool {
@@ -135,7 +213,7 @@ pub fn is_executable_name(name: &str) -> bool {
 }
 
 /// toml's messages span several lines (with a source excerpt); keep the first and the position.
-pub(crate) fn one_line(msg: &str) -> String {
+pub(crate) fn toml_message(msg: &str) -> String {
     msg.lines()
         .map(str::trim)
         .filter(|l| {
@@ -147,4 +225,19 @@ pub(crate) fn one_line(msg: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(": ")
+}
+
+/// An endpoint URL as the HTTP client will read it: http(s), a host, no user name or password.
+pub fn parse_endpoint(endpoint: &str) -> std::result::Result<url::Url, &'static str> {
+    let u = url::Url::parse(endpoint.trim()).map_err(|_| "not a URL")?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err("not an http(s) URL");
+    }
+    if u.host().is_none() {
+        return Err("names no host");
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("holds a user name or password");
+    }
+    Ok(u)
 }

@@ -1,6 +1,8 @@
-//! What every command needs: the caller's context, the directories and the user's settings.
+//! What every command needs: the caller's context, the directories, the user's settings and
+//! the way to the agent.
 
 use crate::Result;
+use crate::agent::client::Link;
 use crate::caller::Caller;
 use crate::config::Config;
 use crate::dirs::Dirs;
@@ -9,31 +11,27 @@ pub struct Ctx {
     pub caller: Caller,
     pub dirs: Dirs,
     pub config: Config,
-    /// The agent resolving for a caller ([`crate::broker`]): what needs the caller itself (a
-    /// terminal, `op`, a browser) is refused with `Error::NeedsCaller`, never attempted.
-    pub in_agent: bool,
+    /// How the resolver and the engines reach the agent: its socket, or, inside the agent,
+    /// its own state ([`Link::is_in_process`]).
+    pub agent: Link,
 }
 
 impl Ctx {
     pub fn new(caller: Caller) -> Result<Self> {
         let dirs = Dirs::new(&caller)?;
-        let config = Config::load(&dirs)?;
-        Ok(Self {
-            caller,
-            dirs,
-            config,
-            in_agent: false,
-        })
+        let agent = Link::for_caller(&dirs, &caller);
+        Self::with_link(caller, dirs, agent)
     }
 
-    /// The context the agent resolves in for `caller`: the agent's own directories.
-    pub fn in_agent(caller: Caller, dirs: Dirs) -> Result<Self> {
+    /// A context in `dirs` that reaches the agent through `agent` (the agent resolving for a
+    /// caller uses its own directories and itself).
+    pub fn with_link(caller: Caller, dirs: Dirs, agent: Link) -> Result<Self> {
         let config = Config::load(&dirs)?;
         Ok(Self {
             caller,
             dirs,
             config,
-            in_agent: true,
+            agent,
         })
     }
 }

@@ -103,6 +103,19 @@ pub enum Error {
         "STS endpoint {0} is not AWS's own, loopback or in trusted_endpoints: not sending it a request signed with the item's keys or carrying an MFA code"
     )]
     UntrustedEndpoint(String),
+    #[error(
+        "console federation endpoint {0} is not AWS's own, loopback or in trusted_endpoints: not sending it a session"
+    )]
+    UntrustedFederationEndpoint(String),
+    /// An error answer from the console's federation endpoint.
+    #[error("the console sign-in at {endpoint} answered {status}: {why}")]
+    ConsoleRefused {
+        endpoint: String,
+        status: u16,
+        why: String,
+    },
+    #[error("cannot reach the console sign-in at {endpoint}: {why}")]
+    ConsoleUnreachable { endpoint: String, why: String },
     #[error("profile {profile:?} is defined nowhere (looked in {files})")]
     NoSuchProfile { profile: String, files: String },
     #[error("profile {profile:?}: {why}")]
@@ -119,6 +132,12 @@ pub enum Error {
     ChainedDuration { profile: String, seconds: u32 },
     #[error("the item's One-Time Password is not usable: {0}")]
     BadTotp(String),
+    /// `clear` without `--all` where the default in effect lives in a file op-aws never edits.
+    #[error("{item} applies here through {scope}, which clear does not edit")]
+    ClearKept {
+        item: String,
+        scope: crate::scope::Scope,
+    },
     /// An error the agent met on our behalf, as it said it (and its hint).
     #[error("{message}")]
     Remote {
@@ -165,6 +184,9 @@ pub enum Error {
     /// The pinentry program failed (not the person cancelling: that is [`Error::Cancelled`]).
     #[error("pinentry {program}: {why}")]
     Pinentry { program: PathBuf, why: String },
+    /// An AI coding agent asked for what its policy does not give it ([`crate::policy`]).
+    #[error("{why}")]
+    AgentRefused { why: String, hint: String },
 }
 
 /// Text op-aws did not write itself (item titles, `op`'s and AWS's messages, paths), made safe
@@ -172,14 +194,13 @@ pub enum Error {
 /// become U+FFFD.
 pub fn printable(s: &str) -> String {
     s.chars()
-        .map(|c| {
-            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
+        .map(|c| if unprintable(c) { '\u{fffd}' } else { c })
         .collect()
+}
+
+/// What [`printable`] replaces: a control character or a bidirectional override.
+pub fn unprintable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `s` on one line, safe for a terminal: its lines trimmed and joined with spaces, tabs as
@@ -243,7 +264,16 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Self::Step { source, .. } => return source.hint(),
+            Self::AgentRefused { hint, .. } => hint.clone(),
+            Self::Pinentry { .. } => "check pinentry_program in config.toml (a pinentry speaking the Assuan protocol), or run the command in a terminal".into(),
             Self::Remote { hint, .. } => return hint.clone(),
+            Self::ClearKept { scope: crate::scope::Scope::Project(d), .. } => format!(
+                "run `op-aws untrust {}` to stop using the project file, or pass --all to remove the other defaults",
+                crate::shell::quote_posix(&d.to_string_lossy())
+            ),
+            Self::ClearKept { .. } => {
+                "remove the profile's item binding (op_aws_item, or its item in the project file), unset AWS_PROFILE, or pass --all to remove the other defaults".into()
+            }
             Self::RelativeDirOverride { var, .. } => format!("set {var} to an absolute path, or unset it"),
             Self::NoVault(_) => "create one with `op-aws vault create` (or run `op-aws init`)".into(),
             Self::VaultExists(_) => "use the existing vault, or move it away first".into(),
@@ -262,7 +292,6 @@ impl Error {
             Self::Key { .. } => "unlock with the passphrase: `op-aws unlock --passphrase`; see the keys with `op-aws vault key list`".into(),
             Self::NoSuchKey(_) => "see the keys with `op-aws vault key list`".into(),
             Self::KeyExists(_) => "choose another label with --name, or remove it with `op-aws vault key rm LABEL`".into(),
-            Self::Pinentry { .. } => "check pinentry_program in config.toml (a pinentry speaking the Assuan protocol), or run the command in a terminal".into(),
             Self::Agent(_) | Self::AgentConnectionLost(_) => "run `op-aws lock`, then `op-aws unlock`".into(),
             Self::NoSuchItem(n) if n.starts_with("op://") => {
                 "check the vault and title with `op item list --vault VAULT` (names are op://Vault/Item)".into()
@@ -307,13 +336,22 @@ impl Error {
             {
                 "rotating needs the item's IAM user to be allowed iam:GetUser, iam:ListAccessKeys, iam:CreateAccessKey and iam:DeleteAccessKey on itself".into()
             }
-            Self::StsCall { code, message, .. } => return crate::sts::client::hint(code, message),
+            Self::StsCall { code, message, .. } => return sts_hint(code, message),
             Self::StsUnreachable { .. } => {
                 "check the network, and AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL if they are set".into()
             }
             Self::UntrustedEndpoint(ep) => format!(
                 "if you trust it, add it to config.toml: trusted_endpoints = [\"{ep}\"]; else unset AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL or the profile's endpoint_url"
             ),
+            Self::UntrustedFederationEndpoint(ep) => format!(
+                "if you trust it, add it to config.toml: trusted_endpoints = [\"{ep}\"]; else remove federation_endpoint from config.toml"
+            ),
+            Self::ConsoleRefused { .. } => {
+                "the console takes a role's or an SSO session, or an IAM user's (op-aws asks GetFederationToken for it); check the credentials with `op-aws run -- aws sts get-caller-identity`".into()
+            }
+            Self::ConsoleUnreachable { .. } => {
+                "check the network, and federation_endpoint in config.toml if it is set".into()
+            }
             Self::NoSuchProfile { .. } => {
                 "see the profiles with `op-aws profiles`; check AWS_PROFILE and --profile".into()
             }
@@ -346,6 +384,34 @@ impl Error {
             _ => return None,
         })
     }
+}
+
+/// The next step for an STS error code, shown under the error.
+fn sts_hint(code: &str, message: &str) -> Option<String> {
+    let m = message.to_ascii_lowercase();
+    Some(match code {
+        "AccessDenied" if m.contains("multifactorauthentication") || m.contains("mfa") => {
+            "check the item's One-Time Password and MFA Serial (`op-aws item show ITEM`) and this machine's clock; each code works once".into()
+        }
+        "AccessDenied" if m.contains("session credentials") => {
+            "the item holds temporary keys; store long-lived IAM user keys in it instead".into()
+        }
+        "AccessDenied" => "check the role's trust policy allows this user (and the external_id or MFA it requires)".into(),
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
+            "run `op-aws cache clear` and retry; if the item holds temporary keys, store long-lived ones".into()
+        }
+        "InvalidClientTokenId" | "UnrecognizedClientException" => {
+            "the item's Access Key ID is not a valid key (deleted, or mistyped): `op-aws item edit ITEM --set 'Access Key ID=...'`".into()
+        }
+        "SignatureDoesNotMatch" => {
+            "the item's Secret Access Key does not match its key ID: `op-aws item edit ITEM --set-secret 'Secret Access Key'`".into()
+        }
+        "ValidationError" if m.contains("chain") => {
+            "role chaining allows at most 1 hour: set duration_seconds to 3600 or less".into()
+        }
+        "ValidationError" => "check role_arn, role_session_name and duration_seconds in ~/.aws/config".into(),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -452,6 +518,20 @@ mod tests {
                 why: h(),
             },
             Error::UntrustedEndpoint(h()),
+            Error::ClearKept {
+                item: h(),
+                scope: crate::scope::Scope::Directory(h().into()),
+            },
+            Error::UntrustedFederationEndpoint(h()),
+            Error::ConsoleRefused {
+                endpoint: h(),
+                status: 400,
+                why: h(),
+            },
+            Error::ConsoleUnreachable {
+                endpoint: h(),
+                why: h(),
+            },
             Error::NoSuchProfile {
                 profile: h(),
                 files: h(),
@@ -500,6 +580,14 @@ mod tests {
                 flag: h(),
             },
             Error::NeedsCaller("the caller"),
+            Error::AgentRefused {
+                why: h(),
+                hint: h(),
+            },
+            Error::Pinentry {
+                program: p(),
+                why: h(),
+            },
         ];
         for e in &all {
             match e {
@@ -540,11 +628,15 @@ mod tests {
                 | Error::StsCall { .. }
                 | Error::StsUnreachable { .. }
                 | Error::UntrustedEndpoint(_)
+                | Error::UntrustedFederationEndpoint(_)
+                | Error::ConsoleRefused { .. }
+                | Error::ConsoleUnreachable { .. }
                 | Error::NoSuchProfile { .. }
                 | Error::BadProfile { .. }
                 | Error::MfaSerialConflict { .. }
                 | Error::ChainedDuration { .. }
                 | Error::BadTotp(_)
+                | Error::ClearKept { .. }
                 | Error::Remote { .. }
                 | Error::Step { .. }
                 | Error::MfaNoTerminal { .. }
@@ -552,6 +644,7 @@ mod tests {
                 | Error::SsoUnreachable { .. }
                 | Error::SsoSignInNeeded { .. }
                 | Error::NeedsCaller(_)
+                | Error::AgentRefused { .. }
                 | Error::Rotation { .. } => {}
             }
         }
@@ -596,5 +689,45 @@ mod tests {
             "op-aws: no terminal\nhint: pass --yes\n"
         );
         assert_eq!(render("a\n  b", None), "op-aws: a b\n");
+    }
+
+    #[test]
+    fn hints_follow_the_aws_code_and_message() {
+        let h = |c, m| sts_hint(c, m).unwrap_or_default();
+        assert!(
+            h(
+                "AccessDenied",
+                "MultiFactorAuthentication failed with invalid MFA one time pass code."
+            )
+            .contains("One-Time Password")
+        );
+        assert!(
+            h(
+                "AccessDenied",
+                "Cannot call GetSessionToken with session credentials"
+            )
+            .contains("long-lived")
+        );
+        assert!(
+            h(
+                "AccessDenied",
+                "User: x is not authorized to perform: sts:AssumeRole"
+            )
+            .contains("trust policy")
+        );
+        assert!(
+            h(
+                "ExpiredToken",
+                "The security token included in the request is expired"
+            )
+            .contains("cache clear")
+        );
+        assert!(h("InvalidClientTokenId", "").contains("Access Key ID"));
+        assert!(h("SignatureDoesNotMatch", "").contains("Secret Access Key"));
+        assert!(
+            h("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+                .contains("3600")
+        );
+        assert_eq!(sts_hint("Throttling", "Rate exceeded"), None);
     }
 }

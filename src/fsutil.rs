@@ -14,6 +14,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     match fs::symlink_metadata(dir) {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            refuse_another_users_parent(dir)?;
             fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
@@ -23,6 +24,28 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
         Err(e) => return Err(Error::io(dir, e)),
     }
     check_private_dir(dir)
+}
+
+/// Before `dir` and its missing parents are made: the nearest directory that exists must be
+/// ours (or root's, like /tmp or /run/user). Root with another user's HOME (`env -i HOME=…`,
+/// `sudo -E`) would otherwise leave directories like `~/.local/share` owned by root, and the
+/// user's own programs failing on them.
+fn refuse_another_users_parent(dir: &Path) -> Result<()> {
+    let me = nix::unistd::geteuid().as_raw();
+    for parent in dir.ancestors().skip(1) {
+        match fs::metadata(parent) {
+            Ok(md) if md.uid() == me || md.uid() == 0 => return Ok(()),
+            Ok(_) => {
+                return Err(Error::UnsafePath(
+                    parent.into(),
+                    "it belongs to another user: nothing was created in it",
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(parent, e)),
+        }
+    }
+    Ok(())
 }
 
 pub fn check_private_dir(dir: &Path) -> Result<()> {
@@ -82,7 +105,8 @@ pub struct LockGuard {
     _file: File,
 }
 
-pub fn lock_exclusive(path: &Path) -> Result<LockGuard> {
+/// `<path>.lock`, opened (made 0600 if missing) for locking.
+fn open_lock(path: &Path) -> Result<(File, PathBuf)> {
     let lock_path = lock_path(path);
     let file = OpenOptions::new()
         .create(true)
@@ -91,8 +115,32 @@ pub fn lock_exclusive(path: &Path) -> Result<LockGuard> {
         .mode(0o600)
         .open(&lock_path)
         .map_err(|e| Error::io(&lock_path, e))?;
+    Ok((file, lock_path))
+}
+
+pub fn lock_exclusive(path: &Path) -> Result<LockGuard> {
+    let (file, lock_path) = open_lock(path)?;
     file.lock().map_err(|e| Error::io(&lock_path, e))?;
     Ok(LockGuard { _file: file })
+}
+
+/// [`lock_exclusive`], waiting for it at most until `deadline`: `None` when another holder
+/// keeps it past then.
+pub fn lock_exclusive_until(
+    path: &Path,
+    deadline: std::time::Instant,
+) -> Result<Option<LockGuard>> {
+    let (file, lock_path) = open_lock(path)?;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(LockGuard { _file: file })),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
+        }
+    }
 }
 
 fn lock_path(path: &Path) -> PathBuf {

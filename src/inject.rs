@@ -5,11 +5,9 @@ use std::ffi::{OsStr, OsString};
 use secrecy::ExposeSecret;
 
 use crate::caller::Caller;
+use crate::config::PROFILE_TOOLS;
 use crate::creds::Credentials;
 use crate::shell::{self, Syntax};
-
-/// The AWS tools that read `--profile` themselves (and ignore environment keys when they see it).
-pub const PROFILE_TOOLS: &[&str] = &["aws", "cdk", "sam", "eksctl", "awslogs"];
 
 /// Tools built on botocore (the AWS CLI, boto3), which prefer injected keys over `AWS_PROFILE`:
 /// they keep it, so the profile's other settings (output, endpoints, s3 options) still apply.
@@ -285,6 +283,39 @@ pub const INTEGRATION_MARKERS: &[&str] = &[
     "__OP_AWS_UNTRUSTED_WARNED",
 ];
 
+/// Variables that sign op-aws itself in (to 1Password: a service account's token, Connect's
+/// host and token, a person's `op signin` session). op-aws needs them only to run `op`; a
+/// command it starts never does (a CI job's whole 1Password access would reach every step).
+const OP_AWS_SIGN_IN_VARS: &[&str] = &[crate::onepassword::SERVICE_ACCOUNT_VAR];
+/// The same, by prefix: `OP_CONNECT_HOST`/`OP_CONNECT_TOKEN` and whatever else Connect reads,
+/// `OP_SESSION_<account>`.
+const OP_AWS_SIGN_IN_PREFIXES: &[&str] = &["OP_CONNECT_", "OP_SESSION_"];
+
+/// Whether `k` signs op-aws in ([`OP_AWS_SIGN_IN_VARS`], [`OP_AWS_SIGN_IN_PREFIXES`]).
+pub fn is_sign_in_var(k: &str) -> bool {
+    OP_AWS_SIGN_IN_VARS.contains(&k) || OP_AWS_SIGN_IN_PREFIXES.iter().any(|p| k.starts_with(p))
+}
+
+/// What every command op-aws starts (`run`, with or without credentials, `run --server`, the
+/// wrappers, which go through `run`) has taken out of the caller's environment, whatever else
+/// it gets: the variables that sign op-aws in, and the shell integration's markers (they
+/// describe the caller's shell, not the command: a nested shell would believe the integration
+/// is loaded). `changes` (the credentials, the endpoint) are kept.
+pub fn for_command(caller: &Caller, mut changes: EnvChanges) -> EnvChanges {
+    let mut names: Vec<&str> = caller
+        .vars()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| is_sign_in_var(k))
+        .collect();
+    names.extend(INTEGRATION_MARKERS);
+    for k in names {
+        if !changes.set.iter().any(|(s, _)| s == k) {
+            changes.unset(k);
+        }
+    }
+    changes
+}
+
 pub struct EnvInput<'a> {
     /// The tool that reads the credentials; empty for a shell (`export`).
     pub tool: &'a str,
@@ -468,6 +499,39 @@ mod tests {
             assert!(e.unset.contains(&"AWS_PROFILE".to_owned()), "{tool}");
             assert!(!e.set.iter().any(|(k, _)| k == "AWS_PROFILE"), "{tool}");
         }
+    }
+
+    #[test]
+    fn a_command_loses_op_aws_sign_in_and_the_integrations_markers() {
+        let caller = Caller::new(
+            [
+                ("OP_SERVICE_ACCOUNT_TOKEN", "ops_x"),
+                ("OP_CONNECT_HOST", "http://c"),
+                ("OP_CONNECT_TOKEN", "t"),
+                ("OP_SESSION_my", "s"),
+                ("OP_ACCOUNT", "my"),
+                ("OP_AWS_SHELL", "bash"),
+                ("HOME", "/h"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.into())),
+            "/".into(),
+            false,
+        );
+        let mut given = EnvChanges::default();
+        given.set("AWS_ACCESS_KEY_ID", "AKIA");
+        let env = for_command(&caller, given);
+        assert_eq!(env.set, [("AWS_ACCESS_KEY_ID".into(), "AKIA".into())]);
+        for k in [
+            "OP_SERVICE_ACCOUNT_TOKEN",
+            "OP_CONNECT_HOST",
+            "OP_CONNECT_TOKEN",
+            "OP_SESSION_my",
+            "OP_AWS_SHELL",
+            "__OP_AWS_EXPORT",
+        ] {
+            assert!(env.unset.iter().any(|u| u == k), "{k}: {:?}", env.unset);
+        }
+        assert!(!env.unset.iter().any(|u| u == "HOME" || u == "OP_ACCOUNT"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub fn first_time(ctx: &Ctx, key: &serde_json::Value) -> bool {
     {
         return true;
     }
-    let path = dir.join(crate::sts::plan::hash(key));
+    let path = dir.join(crate::digest::hash(key));
     match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -19,7 +19,7 @@ use crate::caller::Caller;
 use crate::ctx::Ctx;
 use crate::dirs::Dirs;
 use crate::item::{self, Item};
-use crate::{Error, Result, agent, fsutil};
+use crate::{Error, Result, fsutil};
 
 /// Names the `op` executable (a path, or a name looked up on PATH) instead of `op`.
 pub const OP_PATH_VAR: &str = "OP_AWS_OP_PATH";
@@ -141,7 +141,7 @@ fn principal(c: &Caller) -> String {
             h.update(p.as_bytes());
             h.update([0]);
         }
-        crate::sts::plan::hex(&h.finalize()[..12])
+        crate::digest::hex(&h.finalize()[..12])
     };
     let var = |k: &str| c.var(k).unwrap_or_default();
     match auth(c) {
@@ -328,34 +328,27 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
     let auth = auth(&ctx.caller)?;
     let key = r.cache_key(&ctx.caller);
     // A broken or absent agent only means a slower read, never a failed one.
-    if let Ok(Some(cached)) = agent::cache_get(&ctx.dirs, &key)
+    if let Ok(Some(cached)) = ctx.agent.cache_get(&key)
         && let Ok(item) = serde_json::from_str::<Item>(&cached)
     {
         return Ok(item);
     }
     // op authorizes the caller's terminal session (and may prompt it): never from the agent.
-    if ctx.in_agent {
+    if ctx.agent.is_in_process() {
         return Err(Error::NeedsCaller("a 1Password read"));
     }
     // No person to ask and metered reads: a machine's reads are kept by an agent, started
     // here without a passphrase (it holds only what op returns), so a CI job that runs `aws`
     // 200 times reads each item once.
-    if auth.is_machine() && !matches!(agent::status(&ctx.dirs), Ok(Some(_))) {
-        let _ = std::env::current_exe().map(|exe| {
-            agent::unlock(
-                &ctx.dirs,
-                &crate::store::op_aws_exe(&exe),
-                None,
-                ctx.config.agent_idle(),
-            )
-        });
+    if auth.is_machine() && !matches!(ctx.agent.status(), Ok(Some(_))) {
+        let _ = ctx.agent.unlock(None, ctx.config.agent_idle());
     }
     // With an agent running, parallel readers of one item (a burst of credential_process
     // calls) queue here so that only the first calls op; the rest find its result cached.
-    let _queue = match agent::status(&ctx.dirs) {
+    let _queue = match ctx.agent.status() {
         Ok(Some(_)) => {
             let q = read_lock(&ctx.dirs, &key)?;
-            if let Ok(Some(cached)) = agent::cache_get(&ctx.dirs, &key)
+            if let Ok(Some(cached)) = ctx.agent.cache_get(&key)
                 && let Ok(item) = serde_json::from_str::<Item>(&cached)
             {
                 return Ok(item);
@@ -368,7 +361,7 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
     if read.code_only {
         read = fresh_code(ctx, &r, name, read)?;
     } else if let Some(json) = to_secret_json(&read.item) {
-        let _ = agent::cache_put(&ctx.dirs, &key, json);
+        let _ = ctx.agent.cache_put(&key, json);
     }
     Ok(read.item)
 }
@@ -377,7 +370,9 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
 /// block on op or make it prompt).
 pub fn cached_item(ctx: &Ctx, name: &str) -> Result<Option<Item>> {
     let r = Reference::parse(name, ctx.config.onepassword_vault.as_deref())?;
-    Ok(agent::cache_get(&ctx.dirs, &r.cache_key(&ctx.caller))?
+    Ok(ctx
+        .agent
+        .cache_get(&r.cache_key(&ctx.caller))?
         .and_then(|c| serde_json::from_str(&c).ok()))
 }
 
@@ -541,7 +536,7 @@ fn edit_with(
         let canonical = Reference::parse(&read.item.title, None).map(|t| t.cache_key(&ctx.caller));
         for key in std::iter::once(r.cache_key(&ctx.caller)).chain(canonical) {
             if let Some(cached) = to_secret_json(&read.item) {
-                let _ = agent::cache_put(&ctx.dirs, &key, cached);
+                let _ = ctx.agent.cache_put(&key, cached);
             }
         }
     }

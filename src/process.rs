@@ -30,3 +30,18 @@ pub fn restore_core_limit() {
         let _ = setrlimit(Resource::RLIMIT_CORE, (*soft).min(hard), hard);
     }
 }
+
+/// The `op-aws` binary to start the agent with: this one, unless this is the nushell plugin
+/// (then the `op-aws` beside it).
+#[allow(clippy::disallowed_methods)] // the one place: which binary starts the agent
+pub fn op_aws_exe() -> std::io::Result<std::path::PathBuf> {
+    let current = std::env::current_exe()?;
+    let is_plugin = current
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("nu_plugin"));
+    Ok(if is_plugin {
+        current.with_file_name("op-aws")
+    } else {
+        current
+    })
+}

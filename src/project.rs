@@ -35,6 +35,8 @@ const PROFILE_KEYS: &[(&str, &str)] = &[
 #[serde(deny_unknown_fields)]
 struct Raw {
     item: Option<String>,
+    /// What agents may have here: only ever stricter than the person's own setting.
+    agents: Option<crate::policy::AgentPolicy>,
     #[serde(default)]
     profiles: BTreeMap<String, RawProfile>,
 }
@@ -53,16 +55,18 @@ struct RawProfile {
 }
 
 /// A parsed, valid project file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Project {
     /// The default item for the directory and below.
     pub item: Option<String>,
+    /// `agents = "..."`: makes the agents' policy stricter here, never looser.
+    pub agents: Option<crate::policy::AgentPolicy>,
     /// Profile name → AWS config key (`item` as `op_aws_item`) → value.
     pub profiles: BTreeMap<String, BTreeMap<&'static str, String>>,
 }
 
 /// The project file that applies at a directory: the nearest `.op-aws.toml` at or above it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Found {
     /// The directory the file is in (symlinks resolved).
     pub dir: PathBuf,
@@ -70,9 +74,12 @@ pub struct Found {
     /// SHA-256 of the content, hex.
     pub hash: String,
     pub trust: Trust,
+    /// Why the file may be someone else's ([`foreign`]): never offered for trust without
+    /// naming its owner.
+    pub foreign: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Trust {
     Trusted(Project),
     /// Never trusted at this path.
@@ -82,6 +89,38 @@ pub enum Trust {
     /// Not a file op-aws reads (a symlink, a FIFO, too big), or a trusted file this version of
     /// op-aws cannot parse: why.
     Unusable(String),
+}
+
+/// As the agent's answer carries it: the keys are the ones [`PROFILE_KEYS`] names, or none.
+impl<'de> Deserialize<'de> for Project {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            item: Option<String>,
+            #[serde(default)]
+            agents: Option<crate::policy::AgentPolicy>,
+            profiles: BTreeMap<String, BTreeMap<String, String>>,
+        }
+        let w = Wire::deserialize(d)?;
+        let mut profiles = BTreeMap::new();
+        for (name, keys) in w.profiles {
+            let mut known = BTreeMap::new();
+            for (k, v) in keys {
+                let key = PROFILE_KEYS
+                    .iter()
+                    .map(|(_, aws)| *aws)
+                    .find(|aws| *aws == k)
+                    .ok_or_else(|| serde::de::Error::custom(format!("unknown key {k:?}")))?;
+                known.insert(key, v);
+            }
+            profiles.insert(name, known);
+        }
+        Ok(Self {
+            item: w.item,
+            agents: w.agents,
+            profiles,
+        })
+    }
 }
 
 impl Found {
@@ -125,12 +164,46 @@ impl Found {
                 return Some(format!("{why}; the project file is not used"));
             }
         };
-        Some(format!(
-            "{} {why}; run `op-aws trust {}` after reading it",
-            self.path.display(),
-            crate::shell::quote_posix(&self.dir.to_string_lossy()),
-        ))
+        let path = crate::error::printable(&self.path.display().to_string());
+        let dir = crate::error::printable(&crate::shell::quote_posix(&self.dir.to_string_lossy()));
+        Some(match &self.foreign {
+            // Not offered as one of ours: `trust` names the owner and asks.
+            Some(whose) => format!(
+                "{path} {why} and {whose}; it is not used (`op-aws trust {dir}` asks first)"
+            ),
+            None => format!("{path} {why}; run `op-aws trust {dir}` after reading it"),
+        })
     }
+}
+
+/// Why the project file at `path` may not be the user's own: it belongs to another user, or
+/// its directory can be written by others (a shared parent like /tmp or /srv, where anyone can
+/// put one). `None`: the user's file in a directory only the owner writes.
+pub fn foreign(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    let owner = |uid: u32| match nix::unistd::User::from_uid(uid.into()) {
+        Ok(Some(u)) => format!("{} (uid {uid})", crate::error::printable(&u.name)),
+        _ => format!("uid {uid}"),
+    };
+    let file = std::fs::symlink_metadata(path).ok()?;
+    if file.uid() != me {
+        return Some(format!("it belongs to {}", owner(file.uid())));
+    }
+    let dir = path.parent()?;
+    let md = std::fs::metadata(dir).ok()?;
+    // Group-writable counts only when the group is not the user's own (user private groups
+    // and a umask of 002 make every directory group-writable).
+    let others_write = md.mode() & 0o002 != 0
+        || (md.mode() & 0o020 != 0 && md.gid() != nix::unistd::getegid().as_raw());
+    if others_write {
+        return Some(format!(
+            "{} can be written by other users (it belongs to {})",
+            crate::error::printable(&dir.display().to_string()),
+            owner(md.uid())
+        ));
+    }
+    None
 }
 
 /// The nearest project file at or above `cwd`, and whether it is trusted. Cheap when there is
@@ -153,7 +226,7 @@ pub fn find(dirs: &Dirs, cwd: &Path) -> Result<Option<Found>> {
     let (hash, trust) = match read(&path) {
         Err(e) => (String::new(), unusable(e)),
         Ok(bytes) => {
-            let hash = crate::sts::plan::hex(&Sha256::digest(&bytes));
+            let hash = crate::digest::hex(&Sha256::digest(&bytes));
             let trust = match Trusted::load(dirs)?.files.get(&path) {
                 Some(h) if *h == hash => parse(&bytes, &path).map_or_else(unusable, Trust::Trusted),
                 Some(_) => Trust::Changed,
@@ -162,11 +235,16 @@ pub fn find(dirs: &Dirs, cwd: &Path) -> Result<Option<Found>> {
             (hash, trust)
         }
     };
+    let foreign = match trust {
+        Trust::Untrusted | Trust::Changed => foreign(&path),
+        _ => None,
+    };
     Ok(Some(Found {
         dir,
         path,
         hash,
         trust,
+        foreign,
     }))
 }
 
@@ -176,11 +254,7 @@ pub fn in_dir(dir: &Path) -> Result<(PathBuf, String, Project)> {
     let path = dir.join(FILE_NAME);
     let bytes = read(&path)?;
     let project = parse(&bytes, &path)?;
-    Ok((
-        path,
-        crate::sts::plan::hex(&Sha256::digest(&bytes)),
-        project,
-    ))
+    Ok((path, crate::digest::hex(&Sha256::digest(&bytes)), project))
 }
 
 /// Trusts the file at `path` with content `hash`.
@@ -236,7 +310,7 @@ fn parse(bytes: &[u8], path: &Path) -> Result<Project> {
     };
     let text = std::str::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
     let raw: Raw =
-        toml::from_str(text).map_err(|e| bad(crate::config::one_line(&e.to_string())))?;
+        toml::from_str(text).map_err(|e| bad(crate::config::toml_message(&e.to_string())))?;
     let item = raw
         .item
         .map(|i| check_value("item", i))
@@ -291,7 +365,11 @@ fn parse(bytes: &[u8], path: &Path) -> Result<Project> {
         }
         profiles.insert(name, keys);
     }
-    Ok(Project { item, profiles })
+    Ok(Project {
+        item,
+        agents: raw.agents,
+        profiles,
+    })
 }
 
 fn check_value(key: &str, v: String) -> std::result::Result<String, String> {

@@ -170,7 +170,7 @@ pub fn pick(title: &str, choices: &[String]) -> Result<usize> {
     let mut err = std::io::stderr();
     let _ = writeln!(err, "{title}");
     for (i, c) in choices.iter().enumerate() {
-        let _ = writeln!(err, "  {}) {c}", i + 1);
+        let _ = writeln!(err, "  {}) {}", i + 1, crate::error::printable(c));
     }
     loop {
         let _ = write!(err, "choose 1-{}: ", choices.len());

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::agent::{self, AgentStatus};
+use crate::agent::protocol::AgentStatus;
 use crate::awsfiles::AwsFiles;
 use crate::config::StoreKind;
 use crate::ctx::Ctx;
@@ -27,16 +27,48 @@ pub struct Status {
     pub scope: Option<&'static str>,
     pub scope_path: Option<PathBuf>,
     pub profile: Option<String>,
+    /// The profile is handed to the AWS tool, which signs in itself (SSO, `login_session`,
+    /// `credential_process`, web identity): no item applies.
+    pub handover: bool,
     pub region: Option<String>,
     pub region_from: Option<crate::resolve::RegionFrom>,
     pub integration: Option<String>,
     pub wrapped: Vec<String>,
+    /// Who is asking: person or agent, and why.
+    pub caller: CallerRow,
+}
+
+/// The caller's class ([`crate::agents`]) and the agents' policy before a profile's or an
+/// item's own (config.toml's, tightened by a trusted project file).
+#[derive(Debug, Serialize)]
+pub struct CallerRow {
+    #[serde(flatten)]
+    pub class: crate::agents::Class,
+    pub agents_policy: &'static str,
+    pub agents_policy_from: String,
+}
+
+impl CallerRow {
+    pub fn of(ctx: &Ctx, project: Option<&crate::project::Found>) -> Self {
+        let (mut m, mut from) = match ctx.config.agents {
+            Some(m) => (m, "config.toml".to_owned()),
+            None => (crate::policy::AgentPolicy::Allow, "the default".to_owned()),
+        };
+        if let Some(p) = project.and_then(|f| f.project()?.agents).filter(|p| *p > m) {
+            (m, from) = (p, "the project file".into());
+        }
+        Self {
+            class: crate::agents::of(ctx).clone(),
+            agents_policy: m.name(),
+            agents_policy_from: from,
+        }
+    }
 }
 
 pub fn status(ctx: &Ctx) -> Result<Status> {
-    let agent = agent::status(&ctx.dirs)?;
+    let agent = ctx.agent.status()?;
     let here = here(ctx)?;
-    let current = here.applied.as_ref();
+    let current = here.applied.as_ref().filter(|_| !here.handover);
     let (region, region_from) = split_region(here.region.clone());
     Ok(Status {
         store: ctx.config.store.name(),
@@ -47,10 +79,12 @@ pub fn status(ctx: &Ctx) -> Result<Status> {
         scope: current.map(|a| a.scope.name()),
         scope_path: current.and_then(|a| dir_of(&a.scope)),
         profile: here.profile.clone(),
+        handover: here.handover,
         region,
         region_from,
         integration: ctx.caller.integration().map(str::to_owned),
         wrapped: ctx.config.wrapped(),
+        caller: CallerRow::of(ctx, here.project.as_ref()),
     })
 }
 
@@ -74,25 +108,45 @@ pub struct DefaultRow {
     pub export: bool,
 }
 
-/// A cached STS session.
-#[derive(Debug, Serialize)]
+/// A cached STS session: its metadata (the fields read through [`Meta`]) and how long it has
+/// left.
+#[derive(Debug)]
 pub struct CacheRow {
-    pub key: String,
-    pub kind: String,
-    pub profile: String,
-    pub role_arn: Option<String>,
-    pub item: String,
-    pub mfa_serial: Option<String>,
-    /// The role session's name, as CloudTrail shows it.
-    pub session_name: Option<String>,
-    /// Seconds since the epoch.
-    #[serde(skip)]
-    pub expiration_secs: u64,
-    /// RFC 3339.
-    pub expiration: String,
+    pub meta: Meta,
     pub expires_in_secs: u64,
     pub fresh: bool,
-    pub store: String,
+}
+
+impl std::ops::Deref for CacheRow {
+    type Target = Meta;
+    fn deref(&self) -> &Meta {
+        &self.meta
+    }
+}
+
+/// `cache list --json` and `inspect --json`: the expiry as RFC 3339, the rest as kept.
+impl Serialize for CacheRow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let m = &self.meta;
+        let exp = std::time::UNIX_EPOCH + std::time::Duration::from_secs(m.expiration);
+        let mut out = s.serialize_struct("CacheRow", 11)?;
+        out.serialize_field("key", &m.key)?;
+        out.serialize_field("kind", &m.kind)?;
+        out.serialize_field("profile", &m.profile)?;
+        out.serialize_field("role_arn", &m.role_arn)?;
+        out.serialize_field("item", &m.item)?;
+        out.serialize_field("mfa_serial", &m.mfa_serial)?;
+        out.serialize_field("session_name", &m.session_name)?;
+        out.serialize_field(
+            "expiration",
+            &humantime::format_rfc3339_seconds(exp).to_string(),
+        )?;
+        out.serialize_field("expires_in_secs", &self.expires_in_secs)?;
+        out.serialize_field("fresh", &self.fresh)?;
+        out.serialize_field("store", &m.store)?;
+        out.end()
+    }
 }
 
 /// `op-aws inspect`.
@@ -101,6 +155,8 @@ pub struct Inspect {
     pub wrapped: Vec<String>,
     pub integration: Option<String>,
     pub profile: Option<String>,
+    /// The profile is handed to the AWS tool, which signs in itself: no item, no default applies.
+    pub handover: bool,
     /// The profiles that take part in the profile's credentials, top first.
     pub chain: Vec<String>,
     pub item: Option<String>,
@@ -114,6 +170,8 @@ pub struct Inspect {
     pub sso_session: Option<String>,
     /// Unexpired cached sessions.
     pub sessions: Vec<CacheRow>,
+    /// Who is asking: person or agent, and why.
+    pub caller: CallerRow,
 }
 
 /// A project file (`.op-aws.toml`) and its trust state.
@@ -152,23 +210,30 @@ pub fn inspect(ctx: &Ctx) -> Result<Inspect> {
     let now = cache::now_secs();
     let sessions = cache_rows(ctx)?
         .into_iter()
-        .filter(|m| m.expiration_secs > now)
+        .filter(|m| m.expiration > now)
         .collect();
-    let current = here.applied.as_ref();
+    let current = here.applied.as_ref().filter(|_| !here.handover);
     let (region, region_from) = split_region(here.region.clone());
+    let mut defaults = default_rows(ctx, &here.candidates);
+    if here.handover {
+        // They apply to other profiles, not to this one.
+        defaults.iter_mut().for_each(|d| d.active = false);
+    }
     Ok(Inspect {
         wrapped: ctx.config.wrapped(),
         integration: ctx.caller.integration().map(str::to_owned),
         profile: here.profile.clone(),
+        handover: here.handover,
         chain: here.chain.clone(),
         item: current.map(|a| a.item.clone()),
         scope: current.map(|a| a.scope.name()),
         region,
         region_from,
-        defaults: default_rows(ctx, &here.candidates),
+        defaults,
         project: here.project.as_ref().map(ProjectRow::of),
         sso_session: here.sso.as_ref().map(|s| s.name.clone()),
         sessions,
+        caller: CallerRow::of(ctx, here.project.as_ref()),
     })
 }
 
@@ -200,6 +265,7 @@ pub fn here(ctx: &Ctx) -> Result<Resolution> {
             item: None,
             profile: None,
             want: Want::Here { peek: true },
+            ask: Default::default(),
         },
     )
 }
@@ -207,26 +273,16 @@ pub fn here(ctx: &Ctx) -> Result<Resolution> {
 pub fn cache_rows(ctx: &Ctx) -> Result<Vec<CacheRow>> {
     let now = cache::now_secs();
     Ok(cache::list(ctx)?
-        .iter()
+        .into_iter()
         .map(|m| cache_row(m, now))
         .collect())
 }
 
-fn cache_row(m: &Meta, now: u64) -> CacheRow {
-    let exp = std::time::UNIX_EPOCH + std::time::Duration::from_secs(m.expiration);
+fn cache_row(m: Meta, now: u64) -> CacheRow {
     CacheRow {
-        key: m.key.clone(),
-        kind: m.kind.clone(),
-        profile: m.profile.clone(),
-        role_arn: m.role_arn.clone(),
-        item: m.item.clone(),
-        mfa_serial: m.mfa_serial.clone(),
-        session_name: m.session_name.clone(),
-        expiration_secs: m.expiration,
-        expiration: humantime::format_rfc3339_seconds(exp).to_string(),
         expires_in_secs: m.expiration.saturating_sub(now),
         fresh: cache::is_fresh(m.lifetime, m.expiration, now),
-        store: m.store.clone(),
+        meta: m,
     }
 }
 

@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::awsfiles::{self, AwsFiles, Base, ProfileChain};
 use crate::creds::Credentials;
@@ -27,6 +27,9 @@ pub struct Request<'a> {
     /// `AWS_PROFILE`.
     pub profile: Option<&'a str>,
     pub want: Want<'a>,
+    /// Which command releases the credentials and the session policy it asks for
+    /// ([`crate::policy`]).
+    pub ask: crate::policy::Ask,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +49,7 @@ pub enum Want<'a> {
 }
 
 /// Where the region came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RegionFrom {
     Shell,
@@ -54,7 +57,7 @@ pub enum RegionFrom {
     Item,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Region {
     pub name: String,
     pub from: RegionFrom,
@@ -81,13 +84,16 @@ pub struct Resolution {
     pub bound_in: Option<PathBuf>,
     /// The IAM Identity Center session whose token signs the profile's chain (no item then).
     pub sso: Option<crate::sso::Session>,
-    /// The override notice the agent already decided on ([`Self::override_notice`]).
-    told: Option<String>,
+    /// The override notice, once decided ([`Self::override_notice`]): by the agent, for an
+    /// answer it made.
+    pub(crate) told: Option<Option<String>>,
     pub region: Option<Region>,
     /// For `Env` and `Credentials`.
     pub creds: Option<Credentials>,
     /// For `Env`: what to set and unset in the tool's (or the shell's) environment.
     pub env: EnvChanges,
+    /// For `Env`, `Credentials`, `Temporary`: who asked and under which policy it was released.
+    pub decision: Option<crate::policy::Decision>,
 }
 
 impl Resolution {
@@ -113,37 +119,10 @@ impl Resolution {
         (!set_aside.item.eq_ignore_ascii_case(&first.item)).then_some((first, set_aside))
     }
 
-    /// What the agent answered (see [`crate::broker`]): the environment and credentials, and
-    /// the notice it decided on; nothing of how it got there.
-    pub fn brokered(
-        profile: Option<String>,
-        handover: bool,
-        region: Option<Region>,
-        creds: Option<Credentials>,
-        env: EnvChanges,
-        notice: Option<String>,
-    ) -> Self {
-        Self {
-            profile,
-            handover,
-            applied: None,
-            candidates: Vec::new(),
-            chain: Vec::new(),
-            ignored: Vec::new(),
-            project: None,
-            bound_in: None,
-            sso: None,
-            told: notice,
-            region,
-            creds,
-            env,
-        }
-    }
-
     /// [`Self::overridden`] as a line for stderr, the first time for this combination.
     pub fn override_notice(&self, ctx: &Ctx) -> Option<String> {
-        if self.told.is_some() {
-            return self.told.clone();
+        if let Some(told) = &self.told {
+            return told.clone();
         }
         let (used, set_aside) = self.overridden()?;
         let Scope::Profile(profile) = &used.scope else {
@@ -175,19 +154,24 @@ impl Resolution {
 }
 
 /// What applies here, or the credentials: from the agent when one runs and can do it for this
-/// caller (it holds the vault, makes the STS calls and keeps the cache: [`crate::broker`]),
-/// else worked out in this process.
+/// caller (it holds the vault, makes the STS calls and keeps the cache), else worked out in
+/// this process. Either way the same [`Resolution`], every fact of it.
 pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
-    if !ctx.in_agent
-        && let Some(r) = crate::broker::ask(ctx, req)?
-    {
+    if let Some(r) = ctx.agent.resolve(&ctx.caller, req)? {
         return Ok(r);
     }
     resolve_here(ctx, req)
 }
 
-/// [`resolve`], in this process.
+/// [`resolve`], in this process; each release and refusal goes to the audit trail.
 pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
+    let r = resolve_in_process(ctx, req);
+    // In the agent, a request handed back to its caller is logged by the caller.
+    crate::audit::after(ctx, req, &r);
+    r
+}
+
+fn resolve_in_process(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
     let c = &ctx.caller;
     let here_only = matches!(req.want, Want::Here { .. });
     let profile = req
@@ -263,37 +247,20 @@ pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
         (None, None) => Vec::new(),
     };
 
-    let mut candidates = Vec::new();
-    if let Some(i) = req.item {
-        candidates.push(Applied {
-            item: i.to_owned(),
-            scope: Scope::Flag,
-            export: false,
-        });
-    }
-    let mut bound_in = None;
-    if let (Some(f), Some(r), Some(p)) = (files, &resolved, &profile)
-        && !handover
-        && let Some((i, by)) = bound_item(f, r)
-    {
-        bound_in = if f.from_project(&by, "op_aws_item") {
-            found.as_ref().map(|x| x.path.clone())
-        } else {
-            awsfiles::config_path(c).ok()
-        };
-        candidates.push(Applied {
-            item: i,
-            scope: Scope::Profile(p.clone()),
-            export: false,
-        });
-    }
-    let defaults = Defaults::load(&ctx.dirs)?;
-    let project_default = found
-        .as_ref()
-        .and_then(|x| Some((x.dir.as_path(), x.project()?.item.as_deref()?)));
-    let stored = scope::applicable(&defaults, &c.cwd, c.session_item(), project_default);
-    candidates.extend(stored.applicable);
-    let ignored = stored.ignored;
+    let Which {
+        candidates,
+        ignored,
+        bound_in,
+    } = which_item(
+        ctx,
+        req.item,
+        found.as_ref(),
+        Bound {
+            files,
+            chain: resolved.as_ref().filter(|_| !handover),
+            profile: profile.as_deref(),
+        },
+    )?;
     let applied = candidates.first().cloned();
 
     let profile_region = || {
@@ -321,6 +288,7 @@ pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
         told: None,
         creds: None,
         env: EnvChanges::default(),
+        decision: None,
     };
 
     match req.want {
@@ -350,6 +318,29 @@ pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
                 // Signed in with `op-aws sso login`: no item, the SSO session's role.
                 (Some(f), Some(r), Some(session)) => {
                     let profile = out.profile.clone().unwrap_or_default();
+                    let mut decision = crate::policy::decide(
+                        ctx,
+                        &req.ask,
+                        None,
+                        files,
+                        Some(&profile),
+                        trusted.and_then(|p| p.agents),
+                        Some(&session.region),
+                    )?;
+                    crate::policy::unscoped_only(
+                        &decision,
+                        "IAM Identity Center role credentials",
+                    )?;
+                    let sso = format!("sso:{}", session.name);
+                    crate::approval::check(
+                        ctx,
+                        &mut decision,
+                        &req.ask,
+                        &sso,
+                        Some(&profile),
+                        None,
+                    )?;
+                    out.decision = Some(decision);
                     let creds =
                         crate::sso::credentials(ctx, f, r, &profile).map_err(|e| Error::Step {
                             what: format!(
@@ -374,15 +365,52 @@ pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
                         what: format!("cannot read item {:?} ({})", applied.item, applied.scope),
                         source: Box::new(e),
                     })?;
+                    let mut decision = crate::policy::decide(
+                        ctx,
+                        &req.ask,
+                        Some(&item),
+                        files,
+                        out.profile.as_deref(),
+                        trusted.and_then(|p| p.agents),
+                        out.region_name()
+                            .or(item_region(&item).as_ref().map(|r| r.name.as_str())),
+                    )?;
+                    decision.role = out
+                        .profile
+                        .as_deref()
+                        .and_then(|p| files?.get(p, "role_arn"))
+                        .map(str::to_owned);
+                    let role = decision.role.clone();
+                    crate::approval::check(
+                        ctx,
+                        &mut decision,
+                        &req.ask,
+                        &applied.item,
+                        out.profile.as_deref(),
+                        role.as_deref(),
+                    )?;
+                    let scope = &decision.scope;
                     let creds = if req.want == Want::Temporary {
-                        sts::temporary_credentials(ctx, &item, files, out.profile.as_deref())
+                        sts::temporary_credentials(ctx, &item, files, out.profile.as_deref(), scope)
                     } else {
-                        credentials(ctx, &item, files, out.profile.as_deref())
+                        credentials(
+                            ctx,
+                            &item,
+                            files,
+                            out.profile.as_deref(),
+                            &decision,
+                            &req.ask,
+                        )
                     }
-                    .map_err(|e| Error::Step {
-                        what: format!("cannot get credentials from item {:?}", applied.item),
-                        source: Box::new(e),
+                    .map_err(|e| match e {
+                        // The policy's own word, as it is.
+                        Error::AgentRefused { .. } => e,
+                        e => Error::Step {
+                            what: format!("cannot get credentials from item {:?}", applied.item),
+                            source: Box::new(e),
+                        },
                     })?;
+                    out.decision = Some(decision);
                     (creds, item_region(&item))
                 }
             };
@@ -401,6 +429,69 @@ pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
             Ok(out)
         }
     }
+}
+
+/// Which item: every default that applies here, in precedence order.
+pub struct Which {
+    /// `--item`, a profile's binding, session, directory defaults (nearest first), the trusted
+    /// project file's default, global.
+    pub candidates: Vec<Applied>,
+    /// Directory defaults stored for here or above that do not apply, and why.
+    pub ignored: Vec<(PathBuf, String, Ignored)>,
+    /// The file whose binding names the profile's item.
+    pub bound_in: Option<PathBuf>,
+}
+
+/// The profile whose binding (`op_aws_item`) may name the item: its files and resolved chain
+/// (none for a profile the tool resolves itself).
+pub struct Bound<'a> {
+    pub files: Option<&'a AwsFiles>,
+    pub chain: Option<&'a ProfileChain>,
+    pub profile: Option<&'a str>,
+}
+
+/// Which item applies for the caller of `ctx`: `item` (`--item`) > a profile's item > session
+/// > the nearest directory default > the trusted project file (`found`) > global.
+pub fn which_item(
+    ctx: &Ctx,
+    item: Option<&str>,
+    found: Option<&Found>,
+    bound: Bound<'_>,
+) -> Result<Which> {
+    let c = &ctx.caller;
+    let mut candidates = Vec::new();
+    if let Some(i) = item {
+        candidates.push(Applied {
+            item: i.to_owned(),
+            scope: Scope::Flag,
+            export: false,
+        });
+    }
+    let mut bound_in = None;
+    if let (Some(f), Some(r), Some(p)) = (bound.files, bound.chain, bound.profile)
+        && let Some((i, by)) = bound_item(f, r)
+    {
+        bound_in = if f.from_project(&by, "op_aws_item") {
+            found.map(|x| x.path.clone())
+        } else {
+            awsfiles::config_path(c).ok()
+        };
+        candidates.push(Applied {
+            item: i,
+            scope: Scope::Profile(p.to_owned()),
+            export: false,
+        });
+    }
+    let defaults = Defaults::load(&ctx.dirs)?;
+    let project_default =
+        found.and_then(|x| Some((x.dir.as_path(), x.project()?.item.as_deref()?)));
+    let stored = scope::applicable(&defaults, &c.cwd, c.session_item(), project_default);
+    candidates.extend(stored.applicable);
+    Ok(Which {
+        candidates,
+        ignored: stored.ignored,
+        bound_in,
+    })
 }
 
 /// The item whose keys sign the chain: the one bound (`op_aws_item`) to the profile whose
@@ -427,17 +518,37 @@ fn item_region(item: &Item) -> Option<Region> {
 }
 
 /// The credentials `item` yields for `profile`: temporary ones when the profile's chain needs
-/// STS, else the item's long-lived keys.
+/// STS or the decision asks for a session (a policy, an agent), else the item's long-lived keys.
 fn credentials(
     ctx: &Ctx,
     item: &Item,
     files: Option<&AwsFiles>,
     profile: Option<&str>,
+    decision: &crate::policy::Decision,
+    ask: &crate::policy::Ask,
 ) -> Result<Credentials> {
     let keys = item.access_keys()?;
+    let scope = &decision.scope;
     let temporary = match (files, profile) {
-        (Some(f), Some(p)) => sts::credentials_for_profile(ctx, item, f, p)?,
+        (Some(f), Some(p)) => sts::credentials_for_profile(ctx, item, f, p, scope)?,
         _ => None,
     };
-    Ok(temporary.unwrap_or_else(|| Credentials::from(&keys)))
+    if let Some(t) = temporary {
+        return Ok(t);
+    }
+    if let Some(agent) = decision.class.agent()
+        && ask.via == crate::policy::Via::CredentialProcess
+    {
+        return Err(Error::AgentRefused {
+            why: format!(
+                "credential-process would hand item {:?}'s own long-lived keys to agent {agent}: refused",
+                crate::error::printable(&item.title)
+            ),
+            hint: "use `op-aws run -- CMD` (a short session) or `op-aws run --server -- CMD` (the credentials endpoint)".into(),
+        });
+    }
+    if scope.needs_session() {
+        return sts::temporary_credentials(ctx, item, files, profile, scope);
+    }
+    Ok(Credentials::from(&keys))
 }

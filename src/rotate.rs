@@ -42,18 +42,32 @@ pub struct Rotated {
     pub new: String,
 }
 
-/// An unfinished rotation, as written down between its steps.
+/// An unfinished rotation, as written down between its steps: first the intent (before
+/// CreateAccessKey, `new` empty: a kill before the answer arrives leaves a key nothing else
+/// records), then the new key's id.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Unfinished {
     item: String,
     user: String,
     old: String,
+    /// Empty until CreateAccessKey has answered.
+    #[serde(default)]
     new: String,
 }
 
+impl Unfinished {
+    fn new_key(&self) -> &str {
+        if self.new.is_empty() {
+            "not known yet"
+        } else {
+            &self.new
+        }
+    }
+}
+
 fn state_file(ctx: &Ctx, item: &str) -> PathBuf {
-    let key = plan::hash(&serde_json::json!(["rotate", item.to_ascii_lowercase()]));
+    let key = crate::digest::hash(&serde_json::json!(["rotate", item.to_ascii_lowercase()]));
     ctx.dirs.data.join(format!("rotation-{}.json", &key[..16]))
 }
 
@@ -148,7 +162,8 @@ pub fn prepare(ctx: &Ctx, name: &str) -> Result<Prepared> {
         return Err(Error::Rotation {
             what: format!(
                 "a rotation of {name} did not finish (old key {}, new key {})",
-                s.old, s.new
+                s.old,
+                s.new_key()
             ),
             next: Some(format!("run `op-aws rotate {} --resume`", quote(name))),
         });
@@ -209,24 +224,26 @@ impl Prepared {
     pub fn execute(self, ctx: &Ctx, mut say: impl FnMut(&str)) -> Result<Rotated> {
         let iam = &self.iam;
         let old_id = self.keys.access_key_id.clone();
-        let (new_id, new_secret) =
-            iam.create_key(&self.keys, &self.user)
-                .map_err(|e| Error::Rotation {
-                    what: format!(
-                        "cannot create a new key ({e}); nothing changed: {} still holds {old_id}",
-                        self.item
-                    ),
-                    next: None,
-                })?;
-        write_state(
-            ctx,
-            &Unfinished {
-                item: self.item.clone(),
-                user: self.user.clone(),
-                old: old_id.clone(),
-                new: new_id.clone(),
-            },
-        )?;
+        let mut state = Unfinished {
+            item: self.item.clone(),
+            user: self.user.clone(),
+            old: old_id.clone(),
+            new: String::new(),
+        };
+        write_state(ctx, &state)?;
+        let (new_id, new_secret) = iam.create_key(&self.keys, &self.user).map_err(|e| {
+            // IAM said no: nothing to find later.
+            remove_state(ctx, &self.item);
+            Error::Rotation {
+                what: format!(
+                    "cannot create a new key ({e}); nothing changed: {} still holds {old_id}",
+                    self.item
+                ),
+                next: None,
+            }
+        })?;
+        state.new.clone_from(&new_id);
+        write_state(ctx, &state)?;
         say(&format!("created {new_id} for {}", self.user));
         let new = Credentials {
             access_key_id: new_id.clone(),
@@ -379,6 +396,9 @@ pub fn resume(ctx: &Ctx, name: &str) -> Result<Rotated> {
         return Err(Error::Invalid(format!("no unfinished rotation of {name}")));
     };
     let Signed { keys, iam, .. } = Signed::open(ctx, name)?;
+    if s.new.is_empty() && keys.access_key_id == s.old {
+        return resume_intent(ctx, &iam, &keys, &s, name);
+    }
     if keys.access_key_id == s.new {
         finish(ctx, &iam, &keys, &s.item, &s.user, &s.old, &s.new)?;
         return Ok(Rotated {
@@ -403,9 +423,47 @@ pub fn resume(ctx: &Ctx, name: &str) -> Result<Rotated> {
         s.item,
         keys.access_key_id,
         s.old,
-        s.new,
+        s.new_key(),
         state_file(ctx, name).display()
     )))
+}
+
+/// A rotation stopped around CreateAccessKey (killed before the new key's id was written
+/// down): the user had only the item's key then, so any other key IAM lists now is the one it
+/// created, whose secret was never kept. It is deleted.
+fn resume_intent(
+    ctx: &Ctx,
+    iam: &Iam,
+    keys: &Credentials,
+    s: &Unfinished,
+    name: &str,
+) -> Result<Rotated> {
+    let created: Vec<String> = iam
+        .keys(keys, &s.user)?
+        .into_iter()
+        .map(|k| k.id)
+        .filter(|id| *id != s.old)
+        .collect();
+    for id in &created {
+        delete_if_present(iam, keys, &s.user, id)?;
+    }
+    remove_state(ctx, &s.item);
+    let what = match created.as_slice() {
+        [] => format!(
+            "the unfinished rotation created no key; {} still holds {}, which works",
+            s.item, s.old
+        ),
+        ids => format!(
+            "the unfinished new key {} was deleted; {} still holds {}, which works",
+            ids.join(", "),
+            s.item,
+            s.old
+        ),
+    };
+    Err(Error::Rotation {
+        what,
+        next: Some(format!("run `op-aws rotate {}` to rotate", quote(name))),
+    })
 }
 
 /// How old the key in `item` is, as IAM says (GetUser, ListAccessKeys): None when IAM does not

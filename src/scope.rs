@@ -42,7 +42,7 @@ pub struct DirDefault {
 }
 
 /// Why a directory default that is stored for a directory above the caller is not applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Ignored {
     /// The directory is not the user's (now).
@@ -88,7 +88,7 @@ impl DirDefault {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "scope", content = "path")]
 pub enum Scope {
     Flag,
@@ -128,12 +128,12 @@ impl std::fmt::Display for Scope {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Applied {
     pub item: String,
     #[serde(flatten)]
     pub scope: Scope,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub export: bool,
 }
 

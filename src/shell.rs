@@ -94,7 +94,7 @@ pub fn nu_wrappers(wrapped: &[String]) -> String {
     let mut out = String::from("\n# The wrapped commands (`op-aws list`).\n");
     for name in wrapped {
         let q = serde_json::Value::from(name.as_str());
-        if crate::inject::PROFILE_TOOLS.contains(&name.as_str()) {
+        if crate::config::PROFILE_TOOLS.contains(&name.as_str()) {
             // The rest of `aws` completes through the AWS CLI's own aws_completer.
             let rest = if name == "aws" {
                 "...rest: string@\"nu-complete aws\""

@@ -5,7 +5,7 @@ use crate::config::StoreKind;
 use crate::ctx::Ctx;
 use crate::item::Item;
 use crate::vault;
-use crate::{Error, Result, agent, onepassword, unlock};
+use crate::{Error, Result, onepassword, unlock};
 
 /// The store an item name refers to.
 pub fn store_of(ctx: &Ctx, name: &str) -> StoreKind {
@@ -19,7 +19,7 @@ pub fn store_of(ctx: &Ctx, name: &str) -> StoreKind {
 pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
     match store_of(ctx, name) {
         StoreKind::OnePassword => onepassword::get_item(ctx, name),
-        StoreKind::Local => with_agent(ctx, Some(name), || agent::item(&ctx.dirs, name)),
+        StoreKind::Local => with_agent(ctx, Some(name), || ctx.agent.item(name)),
     }
 }
 
@@ -29,7 +29,7 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
 pub fn held_item(ctx: &Ctx, name: &str) -> Result<Option<Item>> {
     match store_of(ctx, name) {
         StoreKind::OnePassword => onepassword::cached_item(ctx, name),
-        StoreKind::Local => match agent::item(&ctx.dirs, name) {
+        StoreKind::Local => match ctx.agent.item(name) {
             Err(Error::Locked) => Ok(None),
             other => other,
         },
@@ -46,13 +46,13 @@ pub fn list_titles(ctx: &Ctx) -> Result<Vec<String>> {
 
 /// The local vault's items, titles and labels only.
 pub fn list(ctx: &Ctx) -> Result<Vec<vault::Listing>> {
-    with_agent(ctx, None, || agent::list(&ctx.dirs))
+    with_agent(ctx, None, || ctx.agent.list())
 }
 
 /// Changes the local vault (the agent applies it; unlocking first, on a terminal).
 pub fn update(ctx: &Ctx, change: vault::Change) -> Result<()> {
     unlocked_for(ctx, None)?;
-    agent::update(&ctx.dirs, change)
+    ctx.agent.update(change)
 }
 
 /// Asks the agent (`Ok(None)`: none runs); when it is not there or locked, unlocks (asking the
@@ -91,28 +91,10 @@ pub fn unlocked(ctx: &Ctx) -> Result<()> {
 /// As [`unlocked`]; a prompt names `item` (and the caller's profile) as the reason.
 pub fn unlocked_for(ctx: &Ctx, item: Option<&str>) -> Result<()> {
     vault::ensure_exists(&ctx.dirs)?;
-    if agent::status(&ctx.dirs)?.is_some_and(|a| a.unlocked) {
+    if ctx.agent.status()?.is_some_and(|a| a.unlocked) {
         return Ok(());
     }
     let why = unlock::why_locked(item, ctx.caller.profile());
     let id = unlock::open(ctx, unlock::Method::Keys, &why)?;
-    let exe = std::env::current_exe().map_err(|e| Error::Agent(e.to_string()))?;
-    agent::unlock(
-        &ctx.dirs,
-        &op_aws_exe(&exe),
-        Some(&id),
-        ctx.config.agent_idle(),
-    )
-}
-
-/// The `op-aws` binary to start the agent with: ourselves, unless we are the nushell plugin.
-pub fn op_aws_exe(current: &std::path::Path) -> std::path::PathBuf {
-    let is_plugin = current
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with("nu_plugin"));
-    if is_plugin {
-        current.with_file_name("op-aws")
-    } else {
-        current.to_owned()
-    }
+    ctx.agent.unlock(Some(&id), ctx.config.agent_idle())
 }

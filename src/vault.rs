@@ -119,14 +119,26 @@ pub enum Change {
     },
 }
 
+/// An item name is shown in terminals (`item list`, `status`, the hook's notices): no empty
+/// one, and none that holds control characters (escape sequences) or bidirectional overrides.
+pub fn check_title(title: &str) -> Result<()> {
+    if title.trim().is_empty() {
+        return Err(Error::Invalid("the item name is empty".into()));
+    }
+    if title.chars().any(crate::error::unprintable) {
+        return Err(Error::Invalid(format!(
+            "the item name {title:?} holds control characters (escape sequences, line breaks)\nhint: choose a name without them"
+        )));
+    }
+    Ok(())
+}
+
 impl Change {
     pub fn apply(&self, data: &mut VaultData) -> Result<()> {
         match self {
             Self::Add { items } => {
                 for i in items {
-                    if i.title.trim().is_empty() {
-                        return Err(Error::Invalid("the item name is empty".into()));
-                    }
+                    check_title(&i.title)?;
                     if data.find(&i.title).is_some() {
                         return Err(Error::ItemExists(i.title.clone()));
                     }
@@ -140,6 +152,9 @@ impl Change {
                 unset,
                 title,
             } => {
+                if let Some(t) = title {
+                    check_title(t)?;
+                }
                 if let Some(t) = title
                     && !t.eq_ignore_ascii_case(name)
                     && data.find(t).is_some()
@@ -441,6 +456,24 @@ pub fn check_recipient(dirs: &Dirs, id: &Identity) -> Result<()> {
         return Err(recipient_mismatch(dirs));
     }
     Ok(())
+}
+
+/// What a new encrypted file (a cached session, an SSO token) may be encrypted to:
+/// `recipient.txt`, once it is the public half of the identity an unlocked agent holds
+/// (`held`); a swapped one is refused. None when no identity is held: nothing to check against,
+/// so the caller writes no encrypted file (it keeps the secret in the agent's memory).
+pub fn checked_recipient(
+    dirs: &Dirs,
+    held: Option<&str>,
+) -> Result<Option<age::x25519::Recipient>> {
+    let Some(held) = held else {
+        return Ok(None);
+    };
+    let on_disk = recipient(dirs)?;
+    if on_disk.to_string() != held {
+        return Err(recipient_mismatch(dirs));
+    }
+    Ok(Some(on_disk))
 }
 
 pub fn recipient_mismatch(dirs: &Dirs) -> Error {

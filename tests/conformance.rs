@@ -1,5 +1,5 @@
-//! The AWS SDKs' shared profile-chain cases (`../shared/conformance/assume-role-tests.json`, from
-//! the Rust SDK's aws-config), run against op-aws for real: static keys of a case become vault
+//! The AWS SDKs' shared profile-chain cases (`tests/fixtures/conformance/assume-role-tests.json`,
+//! from the Rust SDK's aws-config; source and license beside it), run against op-aws for real: static keys of a case become vault
 //! items bound to their profile with `op_aws_item` (and leave the config file, as
 //! `import --remove-plaintext` would), `op-aws run --profile SELECTED -- env` runs against a
 //! local STS stub, and the chain is read off the wire: who signed each AssumeRole, for which
@@ -18,9 +18,8 @@ use crate::support::sts_server::{Mode, StsServer};
 
 fn cases() -> Vec<Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/conformance/assume-role-tests.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (shared/ lies beside the clone)", path.display()));
+        .join("tests/fixtures/conformance/assume-role-tests.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str::<Vec<Value>>(&text).unwrap()
 }
 

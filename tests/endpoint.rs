@@ -288,3 +288,177 @@ fn a_job_outlives_its_sessions() {
         keys.len()
     );
 }
+
+const DEV_KEY: &str = "AKIADEV0000000000001";
+const PROD_KEY: &str = "AKIAPROD000000000001";
+
+/// Two items, `dev` the global default and `prod` asked for, and STS at a stub whose sessions
+/// last 4 seconds (refreshed with 1 second left). `agent`: the agent resolves; else the
+/// process itself (a caller whose context is too big to send to the agent).
+fn two_items(agent: bool) -> (TestEnv, StsServer) {
+    let mut env = TestEnv::new();
+    env.vault();
+    env.add_keys("dev", DEV_KEY, "devsecret", None);
+    env.add_keys("prod", PROD_KEY, "prodsecret", None);
+    env.ok(&["use", "dev", "--global"]);
+    let sts = StsServer::start(Mode::Issue { secs: 4 });
+    env.set("AWS_ENDPOINT_URL_STS", sts.url());
+    env.set("AWS_REGION", "us-east-1");
+    env.write(
+        ".aws/config",
+        "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/Deploy\nsource_profile = base\n[profile base]\n",
+    );
+    if !agent {
+        env.set("OP_AWS_TEST_PAD", crate::support::too_big_for_the_agent());
+    }
+    (env, sts)
+}
+
+/// Asks the endpoint for credentials, waits past the session's refresh point, asks again:
+/// the two key ids (a refresh in between).
+const TWO_ASKS: &str = r#"
+import json, os, time, urllib.request
+def ask():
+    req = urllib.request.Request(os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+        headers={"Authorization": open(os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]).read()})
+    return json.load(urllib.request.urlopen(req))["AccessKeyId"]
+first = ask()
+time.sleep(4)
+print(first, ask())
+"#;
+
+/// Every STS request was signed with prod's key (none with the default's), and the endpoint
+/// asked STS more than once (it refreshed).
+fn assert_only_prod(sts: &StsServer, what: &str, action: &str) {
+    let reqs = sts.requests();
+    assert!(
+        reqs.iter().all(|r| r.signer == PROD_KEY),
+        "{what}: a request not signed with prod's key: {reqs:?}"
+    );
+    assert!(
+        reqs.iter().filter(|r| r.action == action).count() >= 2,
+        "{what}: no refresh: {reqs:?}"
+    );
+    assert!(
+        !reqs.iter().any(|r| r.signer == DEV_KEY),
+        "{what}: {reqs:?}"
+    );
+}
+
+#[test]
+fn run_server_serves_the_item_it_was_asked_for_across_refreshes() {
+    for agent in [true, false] {
+        for (profile, action) in [(None, "GetSessionToken"), (Some("deploy"), "AssumeRole")] {
+            let (env, sts) = two_items(agent);
+            let mut args = vec!["run", "--server", "--item", "prod"];
+            if let Some(p) = profile {
+                args.extend(["--profile", p]);
+            }
+            args.extend(["--", "python3", "-c", TWO_ASKS]);
+            let out = env.ok(&args);
+            let ids: Vec<&str> = out.split_whitespace().collect();
+            let what = format!("agent={agent} profile={profile:?}");
+            assert!(ids.len() == 2 && ids[0] != ids[1], "{what}: {out}");
+            assert_only_prod(&sts, &what, action);
+            if profile.is_some() {
+                assert!(
+                    sts.requests()
+                        .iter()
+                        .filter(|r| r.action == "AssumeRole")
+                        .all(|r| r.params["RoleArn"].ends_with(":role/Deploy")),
+                    "{what}: {:?}",
+                    sts.requests()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn serve_serves_the_item_it_was_asked_for_across_refreshes() {
+    for agent in [true, false] {
+        for (profile, action) in [(None, "GetSessionToken"), (Some("deploy"), "AssumeRole")] {
+            let (env, sts) = two_items(agent);
+            let mut args = vec!["--item", "prod"];
+            if let Some(p) = profile {
+                args.extend(["--profile", p]);
+            }
+            let (mut child, vars) = serve(&env, &args);
+            let mut c = env.command(require("python3"));
+            c.args(["-c", TWO_ASKS]);
+            for (k, v) in vars.as_object().unwrap() {
+                c.env(k, v.as_str().unwrap());
+            }
+            let out = run_cmd(c, "");
+            let _ = child.kill();
+            let _ = child.wait();
+            let out = ok(out, &["python3 via serve"]);
+            let ids: Vec<&str> = out.split_whitespace().collect();
+            let what = format!("serve agent={agent} profile={profile:?}");
+            assert!(ids.len() == 2 && ids[0] != ids[1], "{what}: {out}");
+            assert_only_prod(&sts, &what, action);
+        }
+    }
+}
+
+/// Another user's connections (200, held open) neither starve the endpoint nor grow it: they
+/// are closed unread, its own client is answered, and it keeps a handful of threads.
+#[test]
+fn another_users_connections_starve_no_endpoint() {
+    if !nix::unistd::geteuid().is_root() || !std::path::Path::new("/usr/bin/python3").exists() {
+        println!("skipped: needs root and /usr/bin/python3 (to connect as another user)");
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let mut env = TestEnv::new();
+    let stub = StsServer::start(Mode::Issue { secs: 3600 });
+    env.set("AWS_ENDPOINT_URL_STS", stub.url());
+    env.set("AWS_REGION", "us-east-1");
+    env.vault();
+    env.add_keys("dev", "AKIADEV0000000000001", "dev-secret", None);
+    let (mut child, vars) = serve(&env, &["--item", "dev"]);
+    let url = vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
+    // nobody opens 200 connections, sends nothing, and holds them.
+    let mut flood = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import socket,sys,time\n\
+             held=[socket.create_connection(('127.0.0.1',int(sys.argv[1]))) for _ in range(200)]\n\
+             print('ready',flush=True)\n\
+             time.sleep(60)\n",
+            port,
+        ])
+        .uid(65534)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(flood.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // Both stopped even when the request below panics.
+    struct Stop<'a>(&'a mut Child);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _flood = Stop(&mut flood);
+    let serve_id = child.id();
+    let _serve = Stop(&mut child);
+    let (status, body) = get(&url, Some(&token(&vars)));
+    let threads = std::fs::read_to_string(format!("/proc/{serve_id}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .map(|t| t.trim().parse::<u32>().unwrap())
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    assert_eq!(status, 200, "{body}");
+    assert!(threads < 20, "{threads} threads for 200 idle connections");
+}

@@ -1,4 +1,4 @@
-//! Issue 2: the vault, the agent, items and import, through the real binary.
+//! The vault, the agent, items and import, through the real binary.
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};

@@ -1045,3 +1045,385 @@ fn keys_the_parser_skips_and_keys_in_the_config_file_are_found_and_removed() {
     let out = String::from_utf8_lossy(&doctor(&env).stdout).into_owned();
     assert!(out.contains("ok   no plaintext keys"), "{out}");
 }
+
+/// An agent whose runtime directory was deleted under it (a logout's cleanup, `rm -rf`) can no
+/// longer be woken through its socket: on SIGTERM it forgets and exits all the same.
+#[test]
+fn agent_exits_on_sigterm_after_its_runtime_directory_is_gone() {
+    let env = TestEnv::new();
+    env.vault();
+    let pid = env.agent_pid().expect("the agent runs");
+    std::fs::remove_dir_all(env.runtime_dir()).unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let mut gone = false;
+    for _ in 0..100 {
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if !gone {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    assert!(
+        gone,
+        "the agent went on after SIGTERM without its runtime directory"
+    );
+}
+
+/// `op-aws lock` under `run --server`: the endpoint stops listening and its token file goes
+/// at once, while the command runs on (and is told).
+#[test]
+fn run_server_stops_listening_on_lock() {
+    use std::io::BufRead;
+    let mut env = TestEnv::new();
+    env.vault();
+    env.add_keys("acme", "AKIAACMEACMEACMEACME", "acme-secret", None);
+    let sts =
+        crate::support::sts_server::StsServer::start(crate::support::sts_server::Mode::Issue {
+            secs: 900,
+        });
+    env.set("AWS_ENDPOINT_URL_STS", sts.url());
+    env.set("AWS_REGION", "us-east-1");
+    let mut child = env
+        .op_aws(&[
+            "run",
+            "--server",
+            "--item",
+            "acme",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\"; echo \"$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE\"; sleep 30",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.next().unwrap().unwrap();
+    let token_file = lines.next().unwrap().unwrap();
+    let port = url
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_owned();
+    assert!(std::path::Path::new(&token_file).exists());
+    env.ok(&["lock"]);
+    let mut stopped = false;
+    for _ in 0..100 {
+        let listening = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_ok();
+        if !listening && !std::path::Path::new(&token_file).exists() {
+            stopped = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let still_running = child.try_wait().unwrap().is_none();
+    // SIGTERM reaches the command through op-aws: nothing is left behind.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        stopped,
+        "the endpoint still listens (or its token file is there) after lock"
+    );
+    assert!(
+        still_running,
+        "the command was ended; only the endpoint should stop"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("locked: the credentials endpoint stopped"),
+        "{err}"
+    );
+}
+
+/// Every file under `dir` that `id` decrypts (an age file encrypted to it).
+fn opened_by(id: &age::x25519::Identity, dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            out.extend(opened_by(id, &p));
+        } else if ft.is_file() && std::fs::read(&p).is_ok_and(|ct| age::decrypt(id, &ct).is_ok()) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// recipient.txt replaced by an attacker's (`age-keygen`'s public key, the secret kept).
+fn swap_recipient(env: &TestEnv) -> age::x25519::Identity {
+    let attacker = age::x25519::Identity::generate();
+    std::fs::write(
+        env.data_dir().join("recipient.txt"),
+        format!("{}\n", attacker.to_public()),
+    )
+    .unwrap();
+    attacker
+}
+
+/// With the vault unlocked, a swapped recipient.txt receives nothing: a new session is refused
+/// (one line naming the file), an item written lands in a vault only the identity opens.
+#[test]
+fn a_swapped_recipient_receives_no_session_and_no_item() {
+    let (env, stub) = with_a_cached_role_session();
+    env.write(
+        ".aws/config",
+        "[profile base]\nop_aws_item = dev\n\
+         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n\
+         [profile other]\nrole_arn = arn:aws:iam::123456789012:role/Other\nsource_profile = base\n",
+    );
+    let attacker = swap_recipient(&env);
+    let o = env.run(&["run", "--profile", "other", "--", "true"]);
+    let e = crate::support::stderr(&o);
+    assert!(!o.status.success(), "a session was written: {e}");
+    assert!(
+        e.starts_with("op-aws: ") && e.contains("recipient.txt"),
+        "{e}"
+    );
+    assert_eq!(stub.count("AssumeRole"), 2, "asked, then refused to keep");
+    env.ok_with_stdin(
+        &[
+            "item",
+            "add",
+            "new",
+            "--set",
+            "Access Key ID=AKIANEW0000000000001",
+            "--set-secret",
+            "Secret Access Key",
+        ],
+        "new-secret\n",
+    );
+    assert_eq!(
+        opened_by(&attacker, env.root.path()),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+/// The 1Password store beside a local vault that is locked: a role session over a 1Password
+/// item is kept in the agent's memory, never in a file encrypted to a recipient.txt nothing
+/// checked (swapped here); what op returned stays in memory too.
+#[test]
+fn beside_a_locked_vault_a_swapped_recipient_receives_no_session() {
+    use crate::onepassword::{config, key_fields, op_env, op_item, put_items};
+    use crate::support::sts_server::{Mode, StsServer};
+    let mut env = op_env();
+    let stub = StsServer::start(Mode::Issue { secs: 3600 });
+    env.set("AWS_ENDPOINT_URL_STS", stub.url());
+    env.vault();
+    env.ok(&["lock"]);
+    put_items(
+        &env,
+        &[op_item(
+            "i1",
+            "Shared CI",
+            "dev",
+            key_fields("AKIAOPDEV00000000001", "op-dev-secret"),
+        )],
+    );
+    config(&env, "store = \"1password\"\n");
+    // A CI job's service account: the agent that keeps what op returned runs, without the
+    // vault's identity.
+    env.set("OP_SERVICE_ACCOUNT_TOKEN", "ops_test");
+    env.write(
+        ".aws/config",
+        "[profile base]\nop_aws_item = op://Shared CI/dev\n\
+         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n",
+    );
+    let attacker = swap_recipient(&env);
+    for _ in 0..2 {
+        let out = env.ok(&["run", "--profile", "admin", "--", "env"]);
+        assert!(out.contains("AWS_ACCESS_KEY_ID=ASIAISSUED"), "{out}");
+    }
+    assert!(session_blobs(&env).is_empty(), "{:?}", session_blobs(&env));
+    assert_eq!(
+        stub.count("AssumeRole"),
+        1,
+        "the session was kept (in memory)"
+    );
+    assert_eq!(
+        opened_by(&attacker, env.root.path()),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+/// Root with another user's HOME (`env -i HOME=/home/u op-aws vault create`): refused before
+/// anything is created, so no root-owned `~/.local` breaks the user's own programs.
+#[test]
+fn another_users_home_gets_no_directory_of_ours() {
+    use std::os::unix::fs::MetadataExt;
+    if !nix::unistd::geteuid().is_root() {
+        println!("skipped: needs root (to give the HOME to another user)");
+        return;
+    }
+    let env = TestEnv::new();
+    let home = env.root.path().join("u");
+    std::fs::create_dir(&home).unwrap();
+    // nobody
+    nix::unistd::chown(&home, Some(65534.into()), Some(65534.into())).unwrap();
+    let entries = || std::fs::read_dir(&home).unwrap().count();
+    let mut c = Command::new(crate::support::bin());
+    c.env_clear()
+        .env("HOME", &home)
+        .env("PATH", crate::support::tools_path())
+        .env("LANG", "C.UTF-8")
+        .current_dir(env.root.path())
+        .args([
+            "vault",
+            "create",
+            "--passphrase-stdin",
+            "--work-factor",
+            "10",
+        ]);
+    let o = crate::support::run_cmd(c, &format!("{PASS}\n{PASS}\n"));
+    let e = crate::support::stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.starts_with("op-aws: ") && e.contains("another user"),
+        "{e}"
+    );
+    assert_eq!(entries(), 0, "vault create made something in {home:?}");
+    assert_eq!(std::fs::metadata(&home).unwrap().uid(), 65534);
+}
+
+/// Nothing op-aws prints from a name it did not write (a directory, an item title from
+/// 1Password) can drive the terminal: escape sequences (OSC 52 writes the clipboard), and
+/// bidirectional overrides, are shown as U+FFFD; titles that hold them are refused at `item add`.
+#[test]
+fn names_op_aws_did_not_write_never_reach_the_terminal_raw() {
+    use crate::onepassword::{config, key_fields, op_item, put_items};
+    let hostile = |o: &std::process::Output| -> Option<String> {
+        let all = [o.stdout.as_slice(), o.stderr.as_slice()].concat();
+        let text = String::from_utf8_lossy(&all).into_owned();
+        text.chars()
+            .any(|c| {
+                (c.is_control() && c != '\n' && c != '\t') || ('\u{202a}'..='\u{202e}').contains(&c)
+            })
+            .then_some(text)
+    };
+    let env = TestEnv::new();
+    env.vault();
+    env.add_keys("dev", "AKIADEV0000000000001", "s", None);
+    // A title with an escape sequence is refused, one line and a hint, the vault unchanged.
+    let vault = std::fs::read(env.data_dir().join("vault.age")).unwrap();
+    for title in [
+        "evil\u{1b}]2;pwned\u{7}",
+        "evil\u{202e}txt.exe",
+        "two\nlines",
+    ] {
+        let o = env.run_with_stdin(
+            &[
+                "item",
+                "add",
+                title,
+                "--set",
+                "Access Key ID=AKIAX",
+                "--set-secret",
+                "Secret Access Key",
+            ],
+            "s\n",
+        );
+        let e = crate::support::stderr(&o);
+        assert!(!o.status.success(), "{title:?} accepted");
+        assert!(e.contains("control characters"), "{e}");
+        assert_eq!(e.lines().count(), 2, "{e}");
+        assert_eq!(hostile(&o), None);
+        assert_eq!(
+            std::fs::read(env.data_dir().join("vault.age")).unwrap(),
+            vault,
+            "the vault changed"
+        );
+    }
+    // Repositories named to clear the screen, retitle the window, fill the clipboard, reverse
+    // the text; each with an untrusted project file and a directory default.
+    for name in [
+        "repo\u{1b}[2J",
+        "repo\u{1b}]2;owned\u{7}",
+        "repo\u{1b}]52;c;SGVsbG8=\u{7}",
+        "repo\u{202e}gpj.exe",
+    ] {
+        let dir = env.home.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(".op-aws.toml"), "item = \"dev\"\n").unwrap();
+        let at = |args: &[&str]| {
+            let mut c = env.op_aws(args);
+            c.current_dir(&dir).env("OP_AWS_SHELL", "bash");
+            crate::support::run_cmd(c, "")
+        };
+        // What hook-env prints on stdout is shell code for `eval`, quoted; its notice is
+        // what reaches the terminal.
+        let mut o = at(&["hook-env", "--shell", "bash"]);
+        o.stdout.clear();
+        assert_eq!(hostile(&o), None, "{name:?}: hook-env");
+        for args in [
+            &["status"][..],
+            &["inspect"],
+            &["trust"],
+            &["status"],
+            &["inspect"],
+            &["use", "dev", "--directory"],
+            &["inspect"],
+            &["untrust"],
+        ] {
+            let o = at(args);
+            assert_eq!(hostile(&o), None, "{name:?}: {args:?}");
+        }
+    }
+    // Titles from 1Password: listed, used, shown in status.
+    let mut env = crate::onepassword::op_env();
+    put_items(
+        &env,
+        &[op_item(
+            "e1",
+            "Private",
+            "evil\u{1b}]52;c;SGVsbG8=\u{7}\u{202e}",
+            key_fields("AKIAEVIL000000000001", "s"),
+        )],
+    );
+    config(
+        &env,
+        "store = \"1password\"\nonepassword_vault = \"Private\"\n",
+    );
+    let o = env.run(&["item", "list"]);
+    assert!(o.status.success(), "{}", crate::support::stderr(&o));
+    assert_eq!(hostile(&o), None, "item list");
+    env.set(
+        "OP_AWS_SESSION_ITEM",
+        "evil\u{1b}]52;c;SGVsbG8=\u{7}\u{202e}",
+    );
+    for args in [&["status"][..], &["inspect"]] {
+        assert_eq!(hostile(&env.run(args)), None, "{args:?}");
+    }
+}
+
+/// An agent started by a command of a caller with 1Password sign-in variables (a CI job's
+/// service account, Connect, a session) holds none of them: it never runs `op`.
+#[test]
+fn an_agent_started_with_sign_in_variables_holds_none_of_them() {
+    let mut env = TestEnv::new();
+    env.set("OP_CONNECT_HOST", "http://127.0.0.1:9");
+    env.set("OP_SESSION_myaccount", "session-secret-value");
+    env.set("OP_SERVICE_ACCOUNT_TOKEN", "ops_secret_value");
+    env.vault();
+    let pid = env.agent_pid().expect("the agent runs");
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let text = String::from_utf8_lossy(&environ);
+    for k in [
+        "OP_CONNECT_HOST",
+        "OP_SESSION_myaccount",
+        "OP_SERVICE_ACCOUNT_TOKEN",
+    ] {
+        assert!(!text.contains(k), "{k} reached the agent's environment");
+    }
+}

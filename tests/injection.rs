@@ -1,4 +1,4 @@
-//! Issue 3: scopes, `run`, `clear`, export and credential_process, proven with the real AWS CLI
+//! Scopes, `run`, `clear`, export and credential_process, proven with the real AWS CLI
 //! against moto.
 
 use std::os::unix::fs::PermissionsExt;

@@ -17,7 +17,7 @@ fn installed() -> PathBuf {
 }
 
 /// The ELF file type and whether a program header asks for an interpreter (the dynamic loader).
-fn elf_kind(exe: &std::path::Path) -> (u16, bool) {
+pub fn elf_kind(exe: &std::path::Path) -> (u16, bool) {
     let b = std::fs::read(exe).unwrap();
     assert_eq!(&b[..4], b"\x7fELF", "an ELF file");
     assert_eq!(b[4], 2, "64-bit");

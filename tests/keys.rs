@@ -284,3 +284,59 @@ fn a_failed_rotation_step_leaves_a_working_key_and_says_where_iam_is() {
         }
     }
 }
+
+/// A rotation killed (SIGKILL) after IAM created the new key and before op-aws heard of it
+/// leaves its intent written down: the next `rotate` says so, and `--resume` finds the key
+/// nothing recorded and deletes it; then a rotation works again.
+#[test]
+fn a_rotation_killed_at_create_access_key_is_resumed() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI32, Ordering};
+    let moto = crate::support::Moto::start();
+    let pid = Arc::new(AtomicI32::new(0));
+    let proxy = StsServer::start(Mode::KillAfter {
+        port: moto.port,
+        action: "CreateAccessKey",
+        pid: Arc::clone(&pid),
+    });
+    let mut env = TestEnv::new();
+    env.set("AWS_ENDPOINT_URL", proxy.url());
+    env.set("AWS_REGION", "us-east-1");
+    let (_arn, old, secret) = moto.iam_user("alice");
+    env.vault();
+    env.add_keys("alice", &old, &secret, None);
+    let mut c = env.op_aws(&["rotate", "alice", "--yes"]);
+    let child = c
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    pid.store(child.id() as i32, Ordering::SeqCst);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(9),
+        "op-aws was not killed at CreateAccessKey"
+    );
+    assert_eq!(moto.access_keys("alice").len(), 2, "IAM made the key");
+    assert_eq!(item_key(&env), old);
+    // The next rotate knows: an unfinished rotation, and --resume.
+    let e = crate::support::stderr(&env.run(&["rotate", "alice", "--yes"]));
+    assert!(
+        e.contains("did not finish") && e.contains("op-aws rotate 'alice' --resume"),
+        "{e}"
+    );
+    let mut c = env.op_aws(&["rotate", "alice", "--resume"]);
+    c.env("AWS_ENDPOINT_URL", moto.url());
+    let o = crate::support::run_cmd(c, "");
+    let e = crate::support::stderr(&o);
+    assert!(e.contains("was deleted"), "{e}");
+    assert_eq!(moto.access_keys("alice"), std::slice::from_ref(&old), "{e}");
+    assert_eq!(item_key(&env), old);
+    let mut c = env.op_aws(&["rotate", "alice", "--yes"]);
+    c.env("AWS_ENDPOINT_URL", moto.url());
+    crate::support::ok(crate::support::run_cmd(c, ""), &["rotate"]);
+    assert_eq!(moto.access_keys("alice").len(), 1);
+    assert_ne!(item_key(&env), old);
+}

@@ -5,7 +5,10 @@
 
 mod support;
 
+mod agents;
+mod children;
 mod conformance;
+mod console;
 mod endpoint;
 mod foundation;
 mod hardening;
@@ -15,6 +18,7 @@ mod keys;
 mod nu;
 mod onepassword;
 mod opplugin;
+mod package;
 mod resolver;
 mod sdks;
 mod shells;

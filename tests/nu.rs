@@ -44,6 +44,24 @@ fn module(env: &TestEnv) -> PathBuf {
     env.write("op-aws.nu", &text)
 }
 
+/// The defaults that apply at `dir`, as `inspect --json` lists them: (scope, item).
+fn defaults_at(env: &TestEnv, dir: &Path) -> Vec<(String, String)> {
+    let mut c = env.op_aws(&["inspect", "--json"]);
+    c.current_dir(dir);
+    let v: serde_json::Value = serde_json::from_str(&ok(run_cmd(c, ""), &["inspect"])).unwrap();
+    v["defaults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["scope"].as_str().unwrap().to_owned(),
+                d["item"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 fn vault_with_items(env: &TestEnv) {
     env.vault();
     env.add_keys(
@@ -391,27 +409,9 @@ fn plugin_directory_and_global_defaults_are_the_ones_the_cli_reads() {
         "op-aws use dev --directory proj | get path; op-aws use prod --global | get scope",
     );
     assert_eq!(out, "global");
-    let inspect = |dir: &Path| -> serde_json::Value {
-        let mut c = env.op_aws(&["inspect", "--json"]);
-        c.current_dir(dir);
-        serde_json::from_str(&ok(run_cmd(c, ""), &["inspect"])).unwrap()
-    };
-    let rows = |v: &serde_json::Value| -> Vec<(String, String)> {
-        v["defaults"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| {
-                (
-                    d["scope"].as_str().unwrap().to_owned(),
-                    d["item"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
-    };
     let pair = |s: &str, i: &str| (s.to_owned(), i.to_owned());
     assert_eq!(
-        rows(&inspect(&proj.join("sub"))),
+        defaults_at(&env, &proj.join("sub")),
         [pair("directory", "dev"), pair("global", "prod")]
     );
     // clear --all from below proj removes both, as `op-aws clear --all` would.
@@ -421,7 +421,7 @@ fn plugin_directory_and_global_defaults_are_the_ones_the_cli_reads() {
         "cd proj/sub; op-aws clear --all | get scope | str join ','",
     );
     assert_eq!(cleared, "directory,global");
-    assert_eq!(rows(&inspect(&proj)), []);
+    assert_eq!(defaults_at(&env, &proj), []);
 }
 
 #[test]
@@ -468,4 +468,95 @@ fn roles_through_the_plugin_export_and_the_wrappers_profile_flag() {
         cached,
         r#"[{"profile":"admin","kind":"role","role_arn":"arn:aws:iam::210987654321:role/Admin","fresh":true}]"#
     );
+}
+
+/// `clear` is decided once, in the library: the plugin and the CLI remove the same defaults,
+/// and refuse the same way, on every scope — a trusted project file's default included (which
+/// neither edits).
+#[test]
+fn plugin_and_cli_clear_agree_on_every_scope() {
+    // One fresh setup per run: a trusted project file (item dev) in proj, a directory default
+    // (prod) in proj/sub when `directory`, and a global default (prod).
+    let setup = |directory: bool| {
+        let env = TestEnv::new();
+        vault_with_items(&env);
+        let sub = env.home.join("proj/sub");
+        std::fs::create_dir_all(&sub).unwrap();
+        env.write("proj/.op-aws.toml", "item = \"dev\"\n");
+        let mut c = env.op_aws(&["trust"]);
+        c.current_dir(env.home.join("proj"));
+        ok(run_cmd(c, ""), &["trust"]);
+        env.ok(&["use", "prod", "--global"]);
+        if directory {
+            env.ok(&["use", "prod", "--directory", sub.to_str().unwrap()]);
+        }
+        (env, sub)
+    };
+    for (directory, all) in [(false, false), (true, false), (true, true), (false, true)] {
+        let what = format!("directory default: {directory}, --all: {all}");
+        let (cli_env, sub) = setup(directory);
+        let mut c = cli_env.op_aws(&if all {
+            vec!["clear", "--all", "--force"]
+        } else {
+            vec!["clear", "--force"]
+        });
+        c.current_dir(&sub);
+        let cli = run_cmd(c, "");
+        let cli_err = crate::support::stderr(&cli);
+        let cli_removed: Vec<(String, String)> = cli_err
+            .lines()
+            .filter_map(|l| l.strip_prefix("op-aws: removed "))
+            .map(|l| {
+                let (item, scope) = l.split_once(" (").unwrap();
+                let scope = scope.trim_end_matches(')').split(' ').next().unwrap();
+                (scope.to_owned(), item.to_owned())
+            })
+            .collect();
+
+        let (nu_env, nu_sub) = setup(directory);
+        let script = format!(
+            "op-aws clear{} | each {{|r| $'($r.scope)=($r.item)' }} | str join ','",
+            if all { " --all" } else { "" }
+        );
+        let nu = nu_in(&nu_env, &nu_sub, true, &script);
+        let nu_removed: Vec<(String, String)> = String::from_utf8_lossy(&nu.stdout)
+            .trim()
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (s, i) = p.split_once('=').unwrap();
+                (s.to_owned(), i.to_owned())
+            })
+            .collect();
+
+        assert_eq!(
+            cli.status.success(),
+            nu.status.success(),
+            "{what}: {cli_err} / {nu:?}"
+        );
+        assert_eq!(cli_removed, nu_removed, "{what}: removed");
+        assert_eq!(
+            defaults_at(&cli_env, &sub),
+            defaults_at(&nu_env, &nu_sub),
+            "{what}: left"
+        );
+        // The project file's default is never reported removed, and stays.
+        assert!(
+            !cli_removed.iter().any(|(s, _)| s == "project"),
+            "{what}: {cli_removed:?}"
+        );
+        assert!(
+            defaults_at(&cli_env, &sub).contains(&("project".to_owned(), "dev".to_owned())),
+            "{what}"
+        );
+        if !directory && !all {
+            // The project file's default is the one in effect: both refuse, naming untrust.
+            let nu_err = String::from_utf8_lossy(&nu.stderr);
+            assert!(
+                !cli.status.success() && cli_err.contains("op-aws untrust"),
+                "{cli_err}"
+            );
+            assert!(nu_err.contains("op-aws untrust"), "{nu_err}");
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! Issue 7: the 1Password store, proven with a fake `op` (tests/support/fake-op) that speaks
+//! The 1Password store, proven with a fake `op` (tests/support/fake-op) that speaks
 //! op's JSON, counts its calls and fails the way op does, and the real AWS CLI against moto.
 
 use std::path::{Path, PathBuf};

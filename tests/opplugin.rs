@@ -1,4 +1,4 @@
-//! Issue 14: coming from 1Password's shell plugin. Its defaults (`used_items/aws.json`,
+//! Coming from 1Password's shell plugin. Its defaults (`used_items/aws.json`,
 //! `<dir>/.op/plugins/aws.json`) become op-aws defaults the fake `op` then serves; its
 //! `plugins.sh` aliases, which beat op-aws's functions in bash and zsh, are named by `activate`
 //! and `doctor`. 1Password's files are never changed.

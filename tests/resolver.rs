@@ -64,6 +64,32 @@ fn hook_env(env: &TestEnv, dir: &Path) -> Answer {
     }
 }
 
+/// What `op-aws run -- env` gets: the item (by its key id) and the region, answered by the
+/// agent, or (`local`) resolved in the process (a context too big to send).
+fn cli_run(env: &TestEnv, dir: &Path, local: bool) -> (Option<String>, Option<String>) {
+    let mut c = env.op_aws(&["run", "--", "env"]);
+    c.current_dir(dir);
+    if local {
+        c.env("OP_AWS_TEST_PAD", crate::support::too_big_for_the_agent());
+    }
+    let out = ok(run_cmd(c, ""), &["run -- env"]);
+    let get = |k: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .map(str::to_owned)
+    };
+    let item = get("AWS_ACCESS_KEY_ID").map(|id| {
+        match id.as_str() {
+            "AKIADEVDEVDEVDEVDEV1" => "dev",
+            "AKIAPRODPRODPRODPROD" => "prod",
+            "AKIABOUNDBOUNDBOUND1" => "bound",
+            other => other,
+        }
+        .to_owned()
+    });
+    (item, get("AWS_REGION"))
+}
+
 fn nu_json(env: &TestEnv, dir: &Path, script: &str) -> serde_json::Value {
     let plugin = crate::support::bin().with_file_name("nu_plugin_op_aws");
     let mut c = env.command(require("nu"));
@@ -141,6 +167,20 @@ fn every_front_end_names_the_same_item_scope_and_region() {
             hook_want,
             "{what}: plugin inspect"
         );
+        // What `run` hands out, whoever resolves it; a role needs STS, left to the STS tests.
+        if want.item.is_some() && env.extra_env.iter().all(|(_, v)| v != "admin") {
+            let got = (want.item.clone(), want.region);
+            assert_eq!(
+                cli_run(env, dir, false),
+                got,
+                "{what}: run, the agent answering"
+            );
+            assert_eq!(
+                cli_run(env, dir, true),
+                got,
+                "{what}: run, resolved in process"
+            );
+        }
     };
 
     check(&env, "no default", &home, a(None, None, None));
@@ -263,4 +303,49 @@ fn doctor_asks_the_profiles_sts_endpoint() {
         "doctor did not reach the profile's endpoint_url"
     );
     assert_eq!(reqs[0].region, "eu-central-1", "nor with its region");
+}
+
+/// A profile the AWS tool signs in for itself (`login_session`, SSO, `credential_process`):
+/// `inspect` and `status` say so, and show no item as applying to it, in text and JSON.
+#[test]
+fn inspect_and_status_say_a_handover_profile_is_the_tools_own() {
+    let mut env = TestEnv::new();
+    env.vault();
+    env.add_keys("dev", "AKIADEV0000000000001", "s", None);
+    env.ok(&["use", "dev", "--global"]);
+    env.write(
+        ".aws/config",
+        "[profile lg]\nlogin_session = arn:aws:iam::123456789012:user/me\nregion = eu-west-1\n\
+         [profile cp]\ncredential_process = /bin/false\n",
+    );
+    let before: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "--json"])).unwrap();
+    assert_eq!(before["item"], "dev", "the global item, with no profile");
+    assert_eq!(before["handover"], false);
+    for profile in ["lg", "cp"] {
+        env.set("AWS_PROFILE", profile);
+        let v: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "--json"])).unwrap();
+        assert_eq!(v["handover"], true, "{profile}: {v}");
+        assert!(v["item"].is_null(), "{profile}: {v}");
+        assert!(
+            v["defaults"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["active"] == false),
+            "{profile}: {v}"
+        );
+        let text = env.ok(&["inspect"]);
+        assert!(
+            text.contains(&format!("{profile} is handed to the AWS tool")),
+            "{text}"
+        );
+        let s: serde_json::Value = serde_json::from_str(&env.ok(&["status", "--json"])).unwrap();
+        assert_eq!(s["handover"], true, "{profile}: {s}");
+        assert!(s["item"].is_null(), "{profile}: {s}");
+        let text = env.ok(&["status"]);
+        assert!(
+            text.contains("handed to the AWS tool") && !text.contains("item:   dev"),
+            "{text}"
+        );
+    }
 }

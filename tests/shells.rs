@@ -1,4 +1,4 @@
-//! Issue 5: the bash, zsh and fish integration, driven through the real shells: sourced in
+//! The bash, zsh and fish integration, driven through the real shells: sourced in
 //! strict mode, interactive under a tmux pty, completing, linted, and against moto.
 
 use std::os::unix::fs::PermissionsExt;

@@ -1,4 +1,4 @@
-//! Issue 16, IAM Identity Center: `op-aws sso login` against a local OIDC and portal stub (a
+//! IAM Identity Center: `op-aws sso login` against a local OIDC and portal stub (a
 //! BROWSER script approves the device code by visiting its URL), tokens only encrypted, one
 //! refresh or sign-in for 20 parallel commands, `sso populate` byte-exact outside its block,
 //! and the real aws CLI (against moto) through the wrapper with op-aws's credentials.
@@ -379,4 +379,51 @@ fn without_a_terminal_or_browser_an_expired_session_says_to_sign_in() {
             && e.contains("hint: run `op-aws sso login --sso-session corp`"),
         "{e}"
     );
+}
+
+/// recipient.txt swapped for an attacker's: a refresh (vault unlocked) is refused before any
+/// token is written; a sign-in with the vault locked keeps the tokens in the agent alone. No
+/// file opens with the attacker's key.
+#[test]
+fn a_swapped_recipient_receives_no_sso_token() {
+    let w = world();
+    // Tokens as good as expired from the start: the next use refreshes them.
+    w.sso.with(|s| s.token_secs = 60);
+    assert!(login(&w).status.success());
+    w.sso.with(|s| s.token_secs = 3600);
+    let attacker = age::x25519::Identity::generate();
+    std::fs::write(
+        w.env.data_dir().join("recipient.txt"),
+        format!("{}\n", attacker.to_public()),
+    )
+    .unwrap();
+    let o = arn_of(&w, "dev");
+    let e = stderr(&o);
+    assert!(
+        !o.status.success(),
+        "refreshed over a swapped recipient: {e}"
+    );
+    assert!(e.contains("recipient.txt"), "{e}");
+    // Swapped while locked: the sign-in is kept by the agent alone, and serves.
+    let locked = world();
+    locked.env.ok(&["lock"]);
+    std::fs::write(
+        locked.env.data_dir().join("recipient.txt"),
+        format!("{}\n", attacker.to_public()),
+    )
+    .unwrap();
+    let o = login(&locked);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = ok(arn_of(&locked, "dev"), &["run dev"]);
+    assert_eq!(out.trim(), locked.arn);
+    for w in [&w, &locked] {
+        let mut files = Vec::new();
+        all_files(w.env.root.path(), &mut files);
+        for (path, bytes) in &files {
+            assert!(
+                age::decrypt(&attacker, bytes).is_err(),
+                "{path} opens with the attacker's key"
+            );
+        }
+    }
 }

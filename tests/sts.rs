@@ -656,3 +656,125 @@ fn without_a_secret_the_code_is_asked_on_the_terminal() {
     assert_eq!(gst[0].params["TokenCode"], "314159");
     assert_eq!(gst[0].params["SerialNumber"], SERIAL);
 }
+
+/// A request that carries an MFA code is sent once: STS answering 500 gets no retry (the SDK's
+/// would send the same code again, and AWS accepts a code once).
+#[test]
+fn a_request_with_an_mfa_code_is_never_retried() {
+    let w = world(
+        Some(Mode::Fail {
+            status: 500,
+            code: "InternalFailure",
+            message: "try again",
+        }),
+        true,
+    );
+    let o = w.env.run(&["run", "--profile", "mfa", "--", "true"]);
+    assert!(!o.status.success());
+    assert_eq!(
+        w.proxy.count("GetSessionToken"),
+        1,
+        "{:?}",
+        w.proxy.actions()
+    );
+}
+
+/// A loopback STS endpoint is trusted with a code and the item's signature only when the
+/// socket listening there is the user's own: another user's listener on 127.0.0.1 receives
+/// nothing (unless `trusted_endpoints` names it).
+#[test]
+fn another_users_loopback_listener_receives_no_request() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::os::unix::process::CommandExt;
+    if !nix::unistd::geteuid().is_root() || !std::path::Path::new("/usr/bin/python3").exists() {
+        println!("skipped: needs root and /usr/bin/python3 (to listen as another user)");
+        return;
+    }
+    let mut listener = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import socket\n\
+             s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(16)\n\
+             print(s.getsockname()[1], flush=True)\n\
+             while True:\n    c,_=s.accept(); print('connected', flush=True); c.close()\n",
+        ])
+        .uid(65534)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(listener.stdout.take().unwrap());
+    let mut port = String::new();
+    out.read_line(&mut port).unwrap();
+    let url = format!("http://127.0.0.1:{}", port.trim());
+    let mut w = world(Some(Mode::Issue { secs: 3600 }), true);
+    w.env.set("AWS_ENDPOINT_URL_STS", &url);
+    let o = w.env.run(&["run", "--profile", "mfa", "--", "true"]);
+    let e = crate::support::stderr(&o);
+    let _ = listener.kill();
+    let _ = listener.wait();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(!o.status.success(), "{e}");
+    assert!(e.contains(&url), "the error names the endpoint: {e}");
+    assert!(
+        !rest.contains("connected"),
+        "the other user's listener was asked"
+    );
+    assert_eq!(w.proxy.count("GetSessionToken"), 0);
+}
+
+/// A silent STS (it accepts connections and never answers): parallel commands that need the
+/// same session share the one call's outcome instead of each waiting out its own timeout in
+/// turn. Counted at the listener: the connections of one call, not one call per command.
+#[test]
+fn commands_waiting_on_a_silent_sts_share_its_outcome() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (seen, done) = (Arc::clone(&accepted), Arc::clone(&stop));
+    let hole = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            if done.load(Ordering::SeqCst) {
+                break;
+            }
+            seen.fetch_add(1, Ordering::SeqCst);
+            held.push(conn);
+        }
+    });
+    let mut w = world(Some(Mode::Issue { secs: 3600 }), false);
+    w.env
+        .set("AWS_ENDPOINT_URL_STS", format!("http://127.0.0.1:{port}"));
+    w.env.write(
+        ".aws/config",
+        "[profile base]\nop_aws_item = acme\n\
+         [profile slow]\nrole_arn = arn:aws:iam::123456789012:role/Slow\nsource_profile = base\nrole_session_name = slow\n",
+    );
+    const RUNS: usize = 6;
+    let failed: Vec<String> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..RUNS)
+            .map(|_| s.spawn(|| w.env.run(&["run", "--profile", "slow", "--", "true"])))
+            .collect();
+        runs.into_iter()
+            .map(|r| r.join().unwrap())
+            .filter(|o| !o.status.success())
+            .map(|o| stderr(&o))
+            .collect()
+    });
+    stop.store(true, Ordering::SeqCst);
+    let _ = std::net::TcpStream::connect(("127.0.0.1", port));
+    hole.join().unwrap();
+    assert_eq!(failed.len(), RUNS, "{failed:?}");
+    assert!(
+        failed.iter().all(|e| e.contains("cannot reach STS")),
+        "{failed:?}"
+    );
+    let n = accepted.load(Ordering::SeqCst);
+    assert!(
+        n <= 2,
+        "{n} connections for {RUNS} commands: each asked STS itself"
+    );
+}

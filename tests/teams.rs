@@ -1,4 +1,4 @@
-//! Issue 14, teams: a repository's `.op-aws.toml`, used only once trusted and only while its
+//! Teams: a repository's `.op-aws.toml`, used only once trusted and only while its
 //! content is the trusted one; the precedence table case by case; a profile defined only in the
 //! project file through the real wrappers in bash and nu, against moto.
 
@@ -304,6 +304,58 @@ fn a_profile_defined_only_in_the_project_file_works_through_aws_profile_in_bash_
         "{}",
         stderr(&o)
     );
+}
+
+/// A project file in a shared parent (mode 1777, like /tmp), written there by another user, is
+/// never trusted by a bare `op-aws trust` without a person confirming it knowing whose it is,
+/// nor offered by the hook as one to trust; nor is a file of one's own in a directory others
+/// can write.
+#[test]
+fn trust_never_adopts_a_file_someone_else_could_have_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    env.vault();
+    env.add_keys("prod", "AKIAPROD000000000001", "s", None);
+    let shared = mkdir(env.root.path().join("shared"));
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let file = shared.join(".op-aws.toml");
+    std::fs::write(&file, "item = \"prod\"\n").unwrap();
+    let repo = mkdir(shared.join("mine"));
+    let root = nix::unistd::geteuid().is_root();
+    if root {
+        // nobody's file
+        nix::unistd::chown(&file, Some(65534.into()), Some(65534.into())).unwrap();
+    } else {
+        println!(
+            "not root: only the world-writable directory is tried (no second user to own the file)"
+        );
+    }
+    let o = in_dir(&env, &repo, &["trust"]);
+    let e = stderr(&o);
+    assert!(!o.status.success(), "trusted: {e}");
+    assert!(e.starts_with("op-aws: refusing to trust "), "{e}");
+    if root {
+        assert!(e.contains("belongs to") && e.contains("65534"), "{e}");
+    } else {
+        assert!(e.contains("can be written by other users"), "{e}");
+    }
+    assert_eq!(e.lines().count(), 2, "one line and a hint: {e}");
+    assert!(!env.config_dir().join("trusted.json").exists());
+    let (_, notice) = hook(&env, &repo, None);
+    assert!(
+        notice.contains("it is not used") && !notice.contains("run `op-aws trust"),
+        "the hook offered it: {notice}"
+    );
+    // One's own file, in a directory anyone can write: the same.
+    if root {
+        nix::unistd::chown(&file, Some(nix::unistd::geteuid()), None).unwrap();
+        let e = stderr(&in_dir(&env, &repo, &["trust"]));
+        assert!(e.contains("can be written by other users"), "{e}");
+        assert!(!env.config_dir().join("trusted.json").exists());
+    }
+    // The same file in a directory of one's own is trusted as before.
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    ok(in_dir(&env, &repo, &["trust"]), &["trust"]);
 }
 
 mod ci {

@@ -1,15 +1,17 @@
 //! One vault per test process, served by an in-process agent, for the examples to run against:
 //! items `dev` (region eu-west-1) and `prod`, profiles `admin` (a role over dev) and `dev`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use nu_plugin_test_support::PluginTest;
 use nu_protocol::Value;
+use op_aws::agent::client::Link;
+use op_aws::agent::process;
 use op_aws::dirs::Dirs;
 use op_aws::item::{self, Item};
-use op_aws::{agent, vault};
+use op_aws::vault;
 use secrecy::SecretString;
 
 use crate::OpAwsPlugin;
@@ -72,14 +74,14 @@ fn fixture() -> &'static Fixture {
 
         // The agent's loop, in a thread of this test process (no op-aws binary needed).
         let served = dirs.clone();
-        std::thread::spawn(move || agent::serve(&served));
+        std::thread::spawn(move || process::serve(&served));
         for _ in 0..500 {
             if dirs.agent_socket().exists() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        agent::unlock(&dirs, Path::new("/nonexistent/op-aws"), Some(&id), Duration::from_secs(600)).unwrap();
+        Link::to(&dirs).unlock(Some(&id), Duration::from_secs(600)).unwrap();
         Fixture { root, vars }
     })
 }

@@ -4,6 +4,7 @@
 //! The plugin process outlives any one call and runs in its own directory, so nothing here
 //! reads the process environment or working directory: [`caller`] carries the caller's `$env`
 //! and `$env.PWD` into the library, whose resolver answers every command.
+#![forbid(unsafe_code)]
 
 use std::ffi::OsString;
 use std::path::PathBuf;

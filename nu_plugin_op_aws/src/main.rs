@@ -1,3 +1,5 @@
+#![forbid(unsafe_code)]
+
 fn main() {
     // The plugin holds what `op-aws export` returned: no core dumps, not dumpable.
     op_aws::process::harden();

@@ -1,5 +1,6 @@
+use op_aws::agent::process;
 use op_aws::caller::Caller;
-use op_aws::{agent, dirs::Dirs};
+use op_aws::dirs::Dirs;
 
 /// [internal] The agent process, started by `op-aws unlock`.
 #[derive(clap::Args)]
@@ -8,7 +9,7 @@ pub struct Args {}
 
 impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
-        agent::serve(&Dirs::new(&caller)?)?;
+        process::serve(&Dirs::new(&caller)?)?;
         Ok(())
     }
 }

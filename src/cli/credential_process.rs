@@ -5,11 +5,8 @@ use op_aws::resolve::{Request, Want};
 /// For `credential_process = op-aws credential-process --profile P` in ~/.aws/config.
 #[derive(clap::Args)]
 pub struct Args {
-    #[arg(long)]
-    item: Option<String>,
-    /// The profile being resolved (its role, MFA and op_aws_item apply).
-    #[arg(long)]
-    profile: Option<String>,
+    #[command(flatten)]
+    which: super::Which,
 }
 
 impl Args {
@@ -18,9 +15,13 @@ impl Args {
         let r = super::resolve_or_pick(
             &ctx,
             &Request {
-                item: self.item.as_deref(),
-                profile: self.profile.as_deref(),
+                item: self.which.item.as_deref(),
+                profile: self.which.profile.as_deref(),
                 want: Want::Credentials,
+                ask: op_aws::policy::Ask {
+                    via: op_aws::policy::Via::CredentialProcess,
+                    ..Default::default()
+                },
             },
         )?;
         let creds = r.creds.as_ref().expect("credentials were asked for");

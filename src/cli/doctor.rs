@@ -3,7 +3,7 @@ use op_aws::caller::Caller;
 use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
 use op_aws::error::printable;
-use op_aws::{agent, opplugin, vault};
+use op_aws::{opplugin, vault};
 
 /// Past this, a key is due for `op-aws rotate` (AWS's own advice is 90 days).
 const KEY_AGE_WARN_DAYS: u64 = 90;
@@ -66,6 +66,12 @@ impl Args {
             Some(sh) => report(true, format!("shell integration loaded ({sh})")),
             None => report(false, "shell integration not loaded: add `eval \"$(op-aws activate bash)\"` (or zsh, fish, nu) to your rc file".into()),
         }
+        if let Some(p) = op_aws::process::op_aws_exe()
+            .ok()
+            .and_then(|exe| op_aws::install::packaged(&exe))
+        {
+            report(true, packaged_line(&p));
+        }
         for (ok, what) in plugin_aliases(&ctx) {
             report(ok, what);
         }
@@ -79,7 +85,7 @@ impl Args {
                 );
             }
         }
-        match agent::status(&ctx.dirs) {
+        match ctx.agent.status() {
             Ok(Some(a)) => report(
                 true,
                 format!(
@@ -92,7 +98,9 @@ impl Args {
             Err(e) => report(false, format!("agent: {e}")),
         }
         // Cached sessions that no longer decrypt (or were encrypted to another key).
-        if op_aws::agent::status(&ctx.dirs)
+        if ctx
+            .agent
+            .status()
             .ok()
             .flatten()
             .is_some_and(|a| a.unlocked)
@@ -116,7 +124,7 @@ impl Args {
         // Each held local item's key age, when IAM can tell (no answer is not a problem here:
         // the key may lack the permission, or there may be no network).
         if ctx.config.store == StoreKind::Local
-            && let Ok(Some(listing)) = agent::list(&ctx.dirs)
+            && let Ok(Some(listing)) = ctx.agent.list()
         {
             for l in listing {
                 let Ok(Some(item)) = op_aws::store::held_item(&ctx, &l.title) else {
@@ -141,7 +149,7 @@ impl Args {
         }
         // recipient.txt must be the identity's own (checked when the agent holds it).
         if vault::exists(&ctx.dirs)
-            && let Ok(Some(held)) = agent::recipient(&ctx.dirs)
+            && let Ok(Some(held)) = ctx.agent.recipient()
         {
             match vault::recipient(&ctx.dirs) {
                 Ok(r) if r.to_string() == held => {
@@ -242,6 +250,14 @@ fn plugin_aliases(ctx: &Ctx) -> Vec<(bool, String)> {
         ));
     }
     out
+}
+
+/// What the Debian package already put in place, and the one step it cannot take for nu.
+pub fn packaged_line(p: &op_aws::install::Packaged) -> String {
+    format!(
+        "installed from the Debian package: completions and man pages are in place; in nu, `plugin add {}` adds the plugin",
+        p.plugin.display()
+    )
 }
 
 fn real_path(p: &std::path::Path) -> std::path::PathBuf {

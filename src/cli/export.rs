@@ -8,10 +8,8 @@ use secrecy::ExposeSecret;
 /// Print the credentials for a shell (or a program) to load.
 #[derive(clap::Args)]
 pub struct Args {
-    #[arg(long)]
-    item: Option<String>,
-    #[arg(long)]
-    profile: Option<String>,
+    #[command(flatten)]
+    which: super::Which,
     #[arg(long, value_enum, default_value = "sh")]
     format: Format,
 }
@@ -26,9 +24,13 @@ impl Args {
         let r = super::resolve_or_pick(
             &ctx,
             &Request {
-                item: self.item.as_deref(),
-                profile: self.profile.as_deref(),
+                item: self.which.item.as_deref(),
+                profile: self.which.profile.as_deref(),
                 want,
+                ask: op_aws::policy::Ask {
+                    via: op_aws::policy::Via::Export,
+                    ..Default::default()
+                },
             },
         )?;
         match self.format.syntax() {

@@ -22,7 +22,7 @@ impl Args {
         let ctx = Ctx::new(caller)?;
         let h = op_aws::hook::hook_env(&ctx)?;
         for w in &h.warnings {
-            eprintln!("op-aws: {w}");
+            eshow!("op-aws: {w}");
         }
         let text = h.env.render(self.shell.into());
         std::io::stdout().lock().write_all(text.as_bytes())?;

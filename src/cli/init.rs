@@ -56,6 +56,12 @@ impl Args {
         let install = shell::install(login_shell(&ctx.caller));
         eprintln!("\n{}\n", install.how);
         println!("{}", install.line);
+        if let Some(p) = op_aws::process::op_aws_exe()
+            .ok()
+            .and_then(|exe| op_aws::install::packaged(&exe))
+        {
+            eprintln!("{}", super::doctor::packaged_line(&p));
+        }
         Ok(())
     }
 }
@@ -73,8 +79,7 @@ fn guided(ctx: &Ctx) -> anyhow::Result<(String, ScopeArg)> {
         let pass = super::vault::new_passphrase(false)?;
         vault::create(&ctx.dirs, pass.clone(), None).context("cannot create the vault")?;
         let id = vault::unlock(&ctx.dirs, pass)?;
-        let exe = store::op_aws_exe(&std::env::current_exe()?);
-        op_aws::agent::unlock(&ctx.dirs, &exe, Some(&id), ctx.config.agent_idle())?;
+        ctx.agent.unlock(Some(&id), ctx.config.agent_idle())?;
     }
     let files = AwsFiles::load(&ctx.caller).context("cannot read the AWS files")?;
     let existing = store::list_titles(ctx).unwrap_or_default();

@@ -17,15 +17,21 @@ impl Args {
         if self.json {
             return super::print_json(&r);
         }
-        println!("wrapped:      {}", r.wrapped.join(", "));
-        println!(
+        show!("wrapped:      {}", r.wrapped.join(", "));
+        show!(
             "integration:  {}",
             r.integration
                 .as_deref()
                 .unwrap_or("not loaded in this shell")
         );
+        if r.handover {
+            show!(
+                "profile:      {} is handed to the AWS tool, which signs in itself (no item applies)",
+                r.profile.as_deref().unwrap_or_default()
+            );
+        }
         if r.defaults.is_empty() {
-            println!("defaults:     none here (choose one with `op-aws use ITEM`)");
+            show!("defaults:     none here (choose one with `op-aws use ITEM`)");
         }
         for d in &r.defaults {
             let place = match (&d.path, &d.profile) {
@@ -33,32 +39,35 @@ impl Args {
                 (_, Some(p)) => format!("profile {p}, {}", d.store),
                 _ => d.store.to_owned(),
             };
-            println!(
+            show!(
                 "{} {:<10} {} [{place}]",
                 if d.active { "*" } else { " " },
                 d.scope,
                 d.item,
             );
         }
+        println!("caller:       {}", r.caller.class);
+        println!(
+            "agents:       {} ({}; a profile's op_aws_agents or an item's Agents field may refine it)",
+            r.caller.agents_policy, r.caller.agents_policy_from
+        );
         if let Some(p) = &r.project {
-            println!("project file: {} ({})", p.path.display(), p.trust);
+            show!("project file: {} ({})", p.path.display(), p.trust);
             if let Some(n) = &p.notice {
-                println!("              {n}");
+                show!("              {n}");
             }
             if !p.profiles.is_empty() {
-                println!("              profiles: {}", p.profiles.join(", "));
+                show!("              profiles: {}", p.profiles.join(", "));
             }
         }
         if let Some(s) = &r.sso_session {
-            println!(
-                "sso session:  {s} (signed in with op-aws; its role credentials, not an item)"
-            );
+            show!("sso session:  {s} (signed in with op-aws; its role credentials, not an item)");
         }
         if r.chain.len() > 1 {
-            println!("chain:        {}", r.chain.join(" -> "));
+            show!("chain:        {}", r.chain.join(" -> "));
         }
         if let Some(region) = &r.region {
-            println!("region:       {region}");
+            show!("region:       {region}");
         }
         for m in &r.sessions {
             let name = m
@@ -66,7 +75,7 @@ impl Args {
                 .as_deref()
                 .map(|n| format!(" as {n}"))
                 .unwrap_or_default();
-            println!(
+            show!(
                 "session:      {} {}{name} (item {}), {} left",
                 m.profile,
                 m.role_arn.as_deref().unwrap_or("MFA session"),

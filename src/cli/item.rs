@@ -131,7 +131,7 @@ impl Args {
                             .collect::<Vec<_>>(),
                     )?;
                 } else {
-                    titles.iter().for_each(|t| println!("{t}"));
+                    titles.iter().for_each(|t| show!("{t}"));
                 }
             }
             Cmd::List { json } => {
@@ -140,24 +140,27 @@ impl Args {
                     super::print_json(&items)?;
                 } else {
                     for i in &items {
-                        println!("{}", i.title);
+                        show!("{}", i.title);
                     }
                 }
             }
             Cmd::Show { name, json, reveal } => {
+                if reveal {
+                    op_aws::policy::may_reveal(&ctx, &name)?;
+                }
                 let item = store::get_item(&ctx, &name)
                     .with_context(|| format!("cannot show item {name:?}"))?;
                 if json {
                     super::print_json(&item.to_json(reveal))?;
                 } else {
-                    println!("{}", item.title);
+                    show!("{}", item.title);
                     for f in &item.fields {
                         let v = if f.concealed && !reveal {
                             "********"
                         } else {
                             f.value.as_str()
                         };
-                        println!("  {}: {v}", f.label);
+                        show!("  {}: {v}", f.label);
                     }
                 }
             }

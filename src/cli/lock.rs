@@ -1,4 +1,4 @@
-use op_aws::agent;
+use op_aws::agent::client::Link;
 use op_aws::caller::Caller;
 
 /// Forget every secret now: the agent exits.
@@ -8,7 +8,7 @@ pub struct Args {}
 impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
         let dirs = op_aws::dirs::Dirs::new(&caller)?;
-        if !agent::lock(&dirs)? {
+        if !Link::to(&dirs).lock()? {
             eprintln!("op-aws: already locked");
         }
         Ok(())

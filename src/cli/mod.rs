@@ -5,8 +5,24 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use op_aws::caller::Caller;
 
+/// `println!` for a line made of strings op-aws did not write (paths, item and profile names,
+/// regions): each passed through [`op_aws::error::printable`], so none can drive the terminal.
+macro_rules! show {
+    ($($arg:tt)*) => {
+        println!("{}", op_aws::error::printable(&format!($($arg)*)))
+    };
+}
+
+/// [`show!`] on stderr.
+macro_rules! eshow {
+    ($($arg:tt)*) => {
+        eprintln!("{}", op_aws::error::printable(&format!($($arg)*)))
+    };
+}
+
 mod activate;
 mod agent;
+mod audit;
 mod cache;
 mod clear;
 mod completions;
@@ -20,6 +36,8 @@ mod inspect;
 mod item;
 mod list;
 mod lock;
+mod login;
+mod manpages;
 mod profiles;
 mod rotate;
 mod run;
@@ -74,6 +92,7 @@ pub enum Command {
     Untrust(untrust::Args),
     Run(run::Args),
     Serve(serve::Args),
+    Login(login::Args),
     Export(export::Args),
     CredentialProcess(credential_process::Args),
     Activate(activate::Args),
@@ -81,9 +100,11 @@ pub enum Command {
     Profiles(profiles::Args),
     List(list::Args),
     Cache(cache::Args),
+    Audit(audit::Args),
     Doctor(doctor::Args),
     HookEnv(hook_env::Args),
     Agent(agent::Args),
+    Manpages(manpages::Args),
 }
 
 impl Cli {
@@ -127,6 +148,7 @@ impl Cli {
             Command::Untrust(a) => a.run(caller),
             Command::Run(a) => a.run(caller),
             Command::Serve(a) => a.run(caller),
+            Command::Login(a) => a.run(caller),
             Command::Export(a) => a.run(caller),
             Command::CredentialProcess(a) => a.run(caller),
             Command::Activate(a) => a.run(caller),
@@ -134,9 +156,11 @@ impl Cli {
             Command::Profiles(a) => a.run(caller),
             Command::List(a) => a.run(caller),
             Command::Cache(a) => a.run(caller),
+            Command::Audit(a) => a.run(caller),
             Command::Doctor(a) => a.run(caller),
             Command::HookEnv(a) => a.run(caller),
             Command::Agent(a) => a.run(caller),
+            Command::Manpages(a) => a.run(caller),
         }
         .map(|()| ExitCode::SUCCESS)
     }
@@ -158,7 +182,7 @@ fn parse_one<A: clap::Args + clap::FromArgMatches>(
     A::from_arg_matches(&matches).ok()
 }
 
-/// For `op-aws completions`.
+/// For `op-aws completions` and `op-aws manpages`.
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
@@ -191,19 +215,20 @@ pub fn resolve_or_pick(
                 "op-aws: no item is chosen here; use which one for this command?",
                 &titles,
             )?;
-            eprintln!(
+            eshow!(
                 "op-aws: to stop asking, run `op-aws use {}` (add --directory or --global)",
                 titles[i]
             );
             let picked = op_aws::resolve::Request {
                 item: Some(&titles[i]),
+                ask: req.ask.clone(),
                 ..*req
             };
             Ok(op_aws::resolve::resolve(ctx, &picked)?)
         }
         Ok(r) => {
             if let Some(line) = r.override_notice(ctx) {
-                eprintln!("op-aws: {line}");
+                eshow!("op-aws: {line}");
             }
             Ok(r)
         }
@@ -279,4 +304,16 @@ mod tests {
             assert!(!parses_alone(line), "left to the whole parser: {line}");
         }
     }
+}
+
+/// `--item` and `--profile`: which credentials, the same for every command that hands them out.
+#[derive(clap::Args, Debug, Default)]
+pub struct Which {
+    /// Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item).
+    #[arg(long, value_name = "NAME")]
+    pub item: Option<String>,
+    /// Use this profile from the AWS config: its role, MFA, region and op_aws_item apply
+    /// (default: AWS_PROFILE).
+    #[arg(long)]
+    pub profile: Option<String>,
 }

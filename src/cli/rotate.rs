@@ -27,6 +27,7 @@ impl Args {
                     item: None,
                     profile: None,
                     want: Want::Here { peek: false },
+                    ask: Default::default(),
                 },
             )?
             .applied

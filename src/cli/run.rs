@@ -5,7 +5,8 @@ use std::process::Command;
 use anyhow::Context;
 use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
-use op_aws::inject;
+use op_aws::inject::{self, EnvChanges};
+use op_aws::policy::{Ask, Via};
 use op_aws::resolve::{Request, Want};
 
 use super::SilentExit;
@@ -14,12 +15,8 @@ use super::SilentExit;
 #[derive(clap::Args, Debug)]
 #[command(trailing_var_arg = true)]
 pub struct Args {
-    /// Use this item, whatever the defaults say.
-    #[arg(long)]
-    item: Option<String>,
-    /// Use this profile from ~/.aws/config (roles, MFA, region).
-    #[arg(long)]
-    profile: Option<String>,
+    #[command(flatten)]
+    which: super::Which,
     /// Serve the credentials from a loopback endpoint (refreshed as they run out) instead of
     /// putting keys in the command's environment; the default with `server = true` in config.toml.
     #[arg(long, conflicts_with = "no_server")]
@@ -27,6 +24,15 @@ pub struct Args {
     /// Keys in the environment, even with `server = true` in config.toml.
     #[arg(long)]
     no_server: bool,
+    /// A read-only session: AWS's ReadOnlyAccess as its session policy.
+    #[arg(long)]
+    read_only: bool,
+    /// A managed policy the session is limited to (repeatable).
+    #[arg(long, value_name = "ARN")]
+    policy_arn: Vec<String>,
+    /// An inline session policy (a JSON file) the session is limited to.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<std::path::PathBuf>,
     /// The command and its arguments (after `--`).
     #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -43,41 +49,65 @@ impl Args {
         let plan = inject::plan(&self.command);
         let program = plan.argv[0].clone();
         if !plan.needs_auth {
-            return exec(Command::new(&program).args(&self.command[1..]), &program);
+            let mut cmd = Command::new(&program);
+            cmd.args(&self.command[1..]);
+            apply(
+                &mut cmd,
+                &inject::for_command(&caller, EnvChanges::default()),
+            );
+            return exec(&mut cmd, &program);
         }
         // Checked before the vault is opened, so a typo never asks for a passphrase.
         let Some(path) = caller.which(&program) else {
             return not_found(&program);
         };
+        let ask = Ask {
+            via: Via::Run,
+            read_only: self.read_only,
+            policy_arns: self.policy_arn.clone(),
+            policy: match &self.policy {
+                Some(f) => {
+                    let path = caller.absolute(f);
+                    let text = std::fs::read_to_string(&path).with_context(|| {
+                        format!("cannot read the session policy {}", path.display())
+                    })?;
+                    Some(text.trim().to_owned())
+                }
+                None => None,
+            },
+        };
         let ctx = Ctx::new(caller)?;
-        let profile = plan.profile.as_deref().or(self.profile.as_deref());
+        let profile = plan.profile.as_deref().or(self.which.profile.as_deref());
         if (self.server || ctx.config.server) && !self.no_server {
             let here = op_aws::resolve::resolve(
                 &ctx,
                 &Request {
-                    item: self.item.as_deref(),
+                    item: self.which.item.as_deref(),
                     profile,
                     want: Want::Here { peek: false },
+                    ask: Default::default(),
                 },
             )?;
             // A profile the tool resolves itself needs no endpoint: handed over below.
             if !here.handover {
                 return super::serve::run_with_endpoint(
                     &ctx,
-                    self.item.as_deref(),
+                    self.which.item.as_deref(),
                     profile,
                     &path,
                     &program,
                     &plan.argv[1..],
+                    &ask,
                 );
             }
         }
-        let r = super::resolve_or_pick(
+        let mut r = super::resolve_or_pick(
             &ctx,
             &Request {
-                item: self.item.as_deref(),
+                item: self.which.item.as_deref(),
                 profile,
                 want: Want::Env { tool: &plan.tool },
+                ask,
             },
         )?;
         // Exec the file found above (no second PATH search); the command keeps its own argv[0].
@@ -90,19 +120,29 @@ impl Args {
         } else {
             cmd.args(&plan.argv[1..]);
         }
-        for k in &r.env.unset {
-            cmd.env_remove(k);
-        }
-        for (k, v) in &r.env.set {
-            cmd.env(k, v);
-        }
+        let env = inject::for_command(&ctx.caller, std::mem::take(&mut r.env));
         drop(r);
+        apply(&mut cmd, &env);
+        drop(env);
         exec(&mut cmd, &program)
+    }
+}
+
+/// `env` applied to the command's environment (which starts as ours).
+pub(super) fn apply(cmd: &mut Command, env: &EnvChanges) {
+    for k in &env.unset {
+        cmd.env_remove(k);
+    }
+    for (k, v) in &env.set {
+        cmd.env(k, v);
     }
 }
 
 fn exec(cmd: &mut Command, program: &OsString) -> anyhow::Result<()> {
     op_aws::process::restore_core_limit();
+    // The command starts with no signal blocked, whatever mask op-aws was started with (exec
+    // keeps it, and std does not reset it).
+    let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
     let err = cmd.exec();
     match err.kind() {
         std::io::ErrorKind::NotFound => not_found(program),

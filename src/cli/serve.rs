@@ -1,5 +1,5 @@
 //! `op-aws serve` and `op-aws run --server`: the loopback credentials endpoint
-//! ([`op_aws::server`]) for an IDE, a GUI or one command.
+//! ([`op_aws::endpoint`]) for an IDE, a GUI or one command.
 
 use std::ffi::OsString;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
+use op_aws::endpoint::Endpoint;
 use op_aws::inject::EnvChanges;
+use op_aws::policy::{Ask, Via};
 use op_aws::resolve::{Request, Resolution, Want};
-use op_aws::server::Endpoint;
 use op_aws::shell::Format;
 
 use super::SilentExit;
@@ -20,10 +21,8 @@ use super::SilentExit;
 /// Serve credentials on a loopback endpoint for IDEs and GUIs; prints the variables to set.
 #[derive(clap::Args)]
 pub struct Args {
-    #[arg(long)]
-    item: Option<String>,
-    #[arg(long)]
-    profile: Option<String>,
+    #[command(flatten)]
+    which: super::Which,
     #[arg(long, value_enum, default_value = "sh")]
     format: Format,
 }
@@ -31,7 +30,19 @@ pub struct Args {
 impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
         let ctx = Ctx::new(caller)?;
-        let (r, serving) = prime(&ctx, self.item.as_deref(), self.profile.as_deref())?;
+        let ask = Ask {
+            via: Via::Endpoint,
+            ..Ask::default()
+        };
+        let (r, serving, item) = prime(
+            &ctx,
+            self.which.item.as_deref(),
+            self.which.profile.as_deref(),
+            &ask,
+        )?;
+        // Before the endpoint's threads start, so that none of them takes a signal by default
+        // (op-aws gone, its token file left behind).
+        stop_on_signals();
         let ep = Endpoint::start(&serving)?;
         let env = endpoint_env(&ep, &r);
         let text = match self.format.syntax() {
@@ -50,51 +61,45 @@ impl Args {
         std::io::stdout().flush()?;
         eprintln!(
             "op-aws: serving {} until interrupted or `op-aws lock`",
-            r.applied.as_ref().map_or("", |a| a.item.as_str())
+            item.as_deref().unwrap_or_default()
         );
-        stop_on_signals();
-        let item = r.applied.as_ref().map(|a| a.item.clone());
-        let locked = || {
-            ctx.config.store == op_aws::config::StoreKind::Local
-                && !op_aws::agent::status(&ctx.dirs)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|a| a.unlocked)
-        };
-        let last_check = std::cell::Cell::new(std::time::Instant::now());
-        ep.serve(&serving, item.as_deref(), self.profile.as_deref(), &|| {
-            if STOP.load(Ordering::SeqCst) {
-                return true;
-            }
-            if last_check.get().elapsed() >= Duration::from_secs(1) {
-                last_check.set(std::time::Instant::now());
-                return locked();
-            }
-            false
-        });
+        let stop = until_locked(&ctx, || STOP.load(Ordering::SeqCst));
+        ep.serve(
+            &serving,
+            item.as_deref(),
+            self.which.profile.as_deref(),
+            &stop,
+        );
         eprintln!("op-aws: the endpoint stopped");
         Ok(())
     }
 }
 
 /// The first answer, asked with the person at the terminal (a passphrase, an MFA code, a
-/// picker), and the context the endpoint then serves with: the same, without a terminal.
+/// picker); the context the endpoint then serves with: the same, without a terminal; and the
+/// item it serves for its whole life: the one asked for, else the one that answered first
+/// (never whatever a later default says).
 fn prime(
     ctx: &Ctx,
     item: Option<&str>,
     profile: Option<&str>,
-) -> anyhow::Result<(Resolution, Ctx)> {
+    ask: &Ask,
+) -> anyhow::Result<(Resolution, Ctx, Option<String>)> {
     let r = super::resolve_or_pick(
         ctx,
         &Request {
             item,
             profile,
             want: Want::Temporary,
+            ask: ask.clone(),
         },
     )?;
     let mut caller = ctx.caller.clone();
     caller.terminal = false;
-    Ok((r, Ctx::new(caller)?))
+    let serving = item
+        .map(str::to_owned)
+        .or_else(|| r.applied.as_ref().map(|a| a.item.clone()));
+    Ok((r, Ctx::new(caller)?, serving))
 }
 
 /// The endpoint's variables and the region, for the command or the IDE.
@@ -116,23 +121,35 @@ pub fn run_with_endpoint(
     path: &Path,
     program: &OsString,
     args: &[OsString],
+    ask: &Ask,
 ) -> anyhow::Result<()> {
-    let (r, serving) = prime(ctx, item, profile)?;
-    let ep = Endpoint::start(&serving)?;
-    let env = endpoint_env(&ep, &r);
-    let item = r.applied.as_ref().map(|a| a.item.clone());
-    drop(r);
-    // Blocked here, before any thread starts, so that only the waiting thread below takes them;
-    // the child starts with an empty mask (std resets it).
+    let ask = Ask {
+        via: Via::Endpoint,
+        ..ask.clone()
+    };
+    let (r, serving, item) = prime(ctx, item, profile, &ask)?;
+    // Blocked before any thread starts (the endpoint's own start in `Endpoint::start`): a
+    // thread that had them unblocked would take a SIGTERM by default, and op-aws would die with
+    // the command left running and the token file left behind. Only the waiting thread below
+    // takes them.
     let forwarded = forwarded_signals();
     let _ = forwarded.thread_block();
+    let mut ep = Endpoint::start(&serving)?;
+    ep.ask = ask;
+    let env = op_aws::inject::for_command(&ctx.caller, endpoint_env(&ep, &r));
+    drop(r);
     let mut cmd = Command::new(path);
     cmd.arg0(program).args(args);
-    for k in &env.unset {
-        cmd.env_remove(k);
-    }
-    for (k, v) in &env.set {
-        cmd.env(k, v);
+    super::run::apply(&mut cmd, &env);
+    // The command starts with no signal blocked (std leaves the mask as it is): ours blocks the
+    // forwarded ones, and a SIGTERM must end the command, not wait in its queue.
+    // SAFETY: between fork and exec only pthread_sigmask runs, which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::signal::SigSet::empty()
+                .thread_set_mask()
+                .map_err(std::io::Error::from)
+        });
     }
     op_aws::process::restore_core_limit();
     let mut child = cmd
@@ -155,15 +172,21 @@ pub fn run_with_endpoint(
     let done = AtomicBool::new(false);
     let status = std::thread::scope(|s| {
         s.spawn(|| {
-            ep.serve(&serving, item.as_deref(), profile, &|| {
-                done.load(Ordering::SeqCst)
-            });
+            let stop = until_locked(ctx, || done.load(Ordering::SeqCst));
+            ep.serve(&serving, item.as_deref(), profile, &stop);
+            if !done.load(Ordering::SeqCst) {
+                eprintln!(
+                    "op-aws: locked: the credentials endpoint stopped; {} runs on without it",
+                    program.to_string_lossy()
+                );
+            }
+            // Listening ends and the token file goes now, not when the command ends.
+            drop(ep);
         });
         let status = child.wait();
         done.store(true, Ordering::SeqCst);
         status
     })?;
-    drop(ep);
     let code = status
         .code()
         .or_else(|| status.signal().map(|s| 128 + s))
@@ -172,6 +195,21 @@ pub fn run_with_endpoint(
         return Ok(());
     }
     Err(SilentExit(u8::try_from(code).unwrap_or(1)).into())
+}
+
+/// `stop`, or the store locked (checked once a second: a round trip to the agent).
+fn until_locked<'a>(ctx: &'a Ctx, stop: impl Fn() -> bool + 'a) -> impl Fn() -> bool + 'a {
+    let last_check = std::cell::Cell::new(std::time::Instant::now());
+    move || {
+        if stop() {
+            return true;
+        }
+        if last_check.get().elapsed() >= Duration::from_secs(1) {
+            last_check.set(std::time::Instant::now());
+            return Endpoint::locked(ctx);
+        }
+        false
+    }
 }
 
 fn forwarded_signals() -> nix::sys::signal::SigSet {

@@ -20,39 +20,48 @@ impl Args {
             return super::print_json(&s);
         }
         let dur = |secs: u64| humantime::format_duration(Duration::from_secs(secs));
-        println!("store:  {}", s.store);
+        show!("store:  {}", s.store);
         match &s.agent {
             _ if s.needs_vault() => {
-                println!("vault:  none (create one with `op-aws vault create`)");
+                show!("vault:  none (create one with `op-aws vault create`)");
             }
-            Some(a) if a.unlocked => println!(
+            Some(a) if a.unlocked => show!(
                 "vault:  unlocked for {}, locks in {}",
                 dur(a.unlocked_secs),
                 dur(a.expires_in_secs)
             ),
             _ if ctx.config.store == StoreKind::OnePassword => match &s.agent {
-                Some(a) => println!(
+                Some(a) => show!(
                     "agent:  running, {} cached read(s), forgets them in {}",
                     a.cached_entries,
                     dur(a.expires_in_secs)
                 ),
-                None => println!(
+                None => show!(
                     "agent:  not running (every read calls `op`; `op-aws unlock` caches them)"
                 ),
             },
-            _ => println!("vault:  locked"),
+            _ => show!("vault:  locked"),
         }
         match (&s.item, &s.scope) {
-            (Some(item), Some(_)) => println!("item:   {item} ({})", super::scope_text(&s)),
-            _ => println!("item:   none here (choose one with `op-aws use ITEM`)"),
+            _ if s.handover => show!(
+                "item:   none: profile {} is handed to the AWS tool, which signs in itself",
+                s.profile.as_deref().unwrap_or_default()
+            ),
+            (Some(item), Some(_)) => show!("item:   {item} ({})", super::scope_text(&s)),
+            _ => show!("item:   none here (choose one with `op-aws use ITEM`)"),
         }
+        println!("caller: {}", s.caller.class);
+        println!(
+            "agents: {} ({})",
+            s.caller.agents_policy, s.caller.agents_policy_from
+        );
         if let Some(r) = &s.region {
             let from = s.region_from.as_ref().map_or("", |f| match f {
                 op_aws::resolve::RegionFrom::Shell => " (the shell's)",
                 op_aws::resolve::RegionFrom::Profile => " (the profile's)",
                 op_aws::resolve::RegionFrom::Item => " (the item's)",
             });
-            println!("region: {r}{from}");
+            show!("region: {r}{from}");
         }
         Ok(())
     }

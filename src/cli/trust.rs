@@ -1,6 +1,7 @@
 use anyhow::Context;
 use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
+use op_aws::error::printable;
 use op_aws::project;
 
 /// Trust a repository's .op-aws.toml (by path and content): its default item and profiles apply
@@ -16,21 +17,41 @@ impl Args {
         let ctx = Ctx::new(caller)?;
         let dir = project_dir(&ctx, self.dir.as_deref())?;
         let (path, hash, p) = project::in_dir(&dir).context("cannot trust the project file")?;
+        let shown = printable(&path.display().to_string());
+        if let Some(whose) = project::foreign(&path) {
+            // Someone else's file (a shared parent directory's, say) would choose the item for
+            // everything below it: never without the person saying so, knowing whose it is.
+            let what = show(&p);
+            if !ctx.caller.terminal {
+                anyhow::bail!(
+                    "refusing to trust {shown}: {whose}\nhint: read it, then run `op-aws trust {}` in a terminal to confirm",
+                    printable(&op_aws::shell::quote_posix(&dir.to_string_lossy()))
+                );
+            }
+            eprintln!("op-aws: {shown}: {whose}. It says:");
+            what.iter().for_each(|l| eprintln!("{l}"));
+            if !op_aws::prompt::confirm("op-aws: trust it anyway?", false)? {
+                anyhow::bail!("{shown} was not trusted");
+            }
+        }
         project::trust(&ctx.dirs, &path, &hash)?;
-        eprintln!(
-            "op-aws: trusted {} (sha256 {})",
-            path.display(),
-            &hash[..16]
-        );
-        if let Some(item) = &p.item {
-            eprintln!("  default item: {item}");
-        }
-        for (name, keys) in &p.profiles {
-            let what: Vec<String> = keys.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-            eprintln!("  profile {name}: {}", what.join(", "));
-        }
+        eprintln!("op-aws: trusted {shown} (sha256 {})", &hash[..16]);
+        show(&p).iter().for_each(|l| eprintln!("{l}"));
         Ok(())
     }
+}
+
+/// What a project file sets, one line each, safe for a terminal.
+fn show(p: &project::Project) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(item) = &p.item {
+        out.push(format!("  default item: {}", printable(item)));
+    }
+    for (name, keys) in &p.profiles {
+        let what: Vec<String> = keys.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        out.push(printable(&format!("  profile {name}: {}", what.join(", "))));
+    }
+    out
 }
 
 /// DIR as given (relative to the caller), else the directory of the nearest project file.

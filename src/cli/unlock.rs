@@ -1,7 +1,8 @@
 use anyhow::Context;
 use op_aws::caller::Caller;
+use op_aws::config::MAX_LIFETIME;
 use op_aws::config::StoreKind;
-use op_aws::{agent, ctx::Ctx, prompt, store, unlock, vault};
+use op_aws::{ctx::Ctx, prompt, unlock, vault};
 
 /// Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours).
 #[derive(clap::Args)]
@@ -22,11 +23,12 @@ impl Args {
         let ctx = Ctx::new(caller)?;
         let idle = self.timeout.unwrap_or_else(|| ctx.config.agent_idle());
         anyhow::ensure!(idle.as_secs() >= 1, "--timeout must be at least one second");
-        let idle = idle.min(agent::MAX_LIFETIME);
-        let exe = store::op_aws_exe(&std::env::current_exe()?);
+        let idle = idle.min(MAX_LIFETIME);
         if ctx.config.store == StoreKind::OnePassword && !vault::exists(&ctx.dirs) {
             // Nothing to decrypt: the agent only remembers what `op` returns.
-            agent::unlock(&ctx.dirs, &exe, None, idle).context("cannot start the agent")?;
+            ctx.agent
+                .unlock(None, idle)
+                .context("cannot start the agent")?;
             return Ok(());
         }
         vault::ensure_exists(&ctx.dirs).context("cannot unlock")?;
@@ -43,7 +45,9 @@ impl Args {
         };
         let why = unlock::why_locked(None, None);
         let id = unlock::open(&ctx, method, &why).context("cannot unlock")?;
-        agent::unlock(&ctx.dirs, &exe, Some(&id), idle).context("cannot start the agent")?;
+        ctx.agent
+            .unlock(Some(&id), idle)
+            .context("cannot start the agent")?;
         Ok(())
     }
 }

@@ -17,9 +17,9 @@ impl Args {
         let dir = dir.canonicalize().unwrap_or(dir);
         let path = dir.join(project::FILE_NAME);
         if project::untrust(&ctx.dirs, &path)? {
-            eprintln!("op-aws: {} is no longer trusted", path.display());
+            eshow!("op-aws: {} is no longer trusted", path.display());
         } else {
-            eprintln!("op-aws: {} was not trusted", path.display());
+            eshow!("op-aws: {} was not trusted", path.display());
         }
         Ok(())
     }

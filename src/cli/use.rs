@@ -1,10 +1,10 @@
 use anyhow::Context;
 use op_aws::caller::Caller;
+use op_aws::change::{self, Target};
 use op_aws::ctx::Ctx;
 use op_aws::inject::EnvChanges;
-use op_aws::scope::{self, SESSION_VAR};
+use op_aws::scope::{SESSION_VAR, Scope};
 use op_aws::shell;
-use op_aws::store;
 
 /// Make ITEM the default: for this terminal (default), a directory and below, or everywhere.
 #[derive(clap::Args)]
@@ -28,36 +28,40 @@ pub struct Args {
 impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
         let ctx = Ctx::new(caller)?;
-        let item = store::existing_name(&ctx, &self.item)
+        let target = match (&self.directory, self.global) {
+            (Some(dir), _) => Target::Directory {
+                dir,
+                export: self.export,
+            },
+            (None, true) => Target::Global,
+            (None, false) => Target::Session,
+        };
+        let used = change::use_item(&ctx, &self.item, target)
             .with_context(|| format!("cannot use {:?}", self.item))?;
-        if let Some(dir) = &self.directory {
-            let dir = scope::normalize_dir(dir, &ctx.caller.cwd)?;
-            scope::set_directory(&ctx.dirs, &dir, &item, self.export)?;
-            eprintln!(
+        let item = &used.item;
+        match &used.scope {
+            Scope::Directory(dir) => eshow!(
                 "op-aws: {item} is the default in {} and below",
                 dir.display()
-            );
-        } else if self.global {
-            scope::set_global(&ctx.dirs, &item)?;
-            eprintln!("op-aws: {item} is the global default");
-        } else {
-            match ctx.caller.calling_shell() {
+            ),
+            Scope::Global => eshow!("op-aws: {item} is the global default"),
+            _ => match ctx.caller.calling_shell() {
                 Some(sh) => {
                     let mut change = EnvChanges::default();
-                    change.set(SESSION_VAR, &item);
+                    change.set(SESSION_VAR, item);
                     print!("{}", change.render(sh.into()));
                 }
                 None => {
-                    eprintln!(
+                    eshow!(
                         "op-aws: this terminal was not changed: the shell integration is not loaded"
                     );
-                    eprintln!(
+                    eshow!(
                         "hint: add `eval \"$(op-aws activate bash)\"` (or zsh, fish, nu) to your shell's rc file, or run: export {SESSION_VAR}={}",
-                        shell::quote_posix(&item)
+                        shell::quote_posix(item)
                     );
                     return Err(super::SilentExit(1).into());
                 }
-            }
+            },
         }
         Ok(())
     }

@@ -156,9 +156,8 @@ fn rekey(
     })
     .context("cannot rekey the vault")?;
     let dropped = op_aws::sts::cache::clear(ctx, None)?;
-    if op_aws::agent::status(&ctx.dirs)?.is_some_and(|a| a.unlocked) {
-        let exe = op_aws::store::op_aws_exe(&std::env::current_exe()?);
-        op_aws::agent::unlock(&ctx.dirs, &exe, Some(&id), ctx.config.agent_idle())?;
+    if ctx.agent.status()?.is_some_and(|a| a.unlocked) {
+        ctx.agent.unlock(Some(&id), ctx.config.agent_idle())?;
     }
     eprintln!(
         "op-aws: the vault has a new identity; {dropped} cached session{} dropped",

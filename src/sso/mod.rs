@@ -20,7 +20,7 @@ use crate::creds::Credentials;
 use crate::ctx::Ctx;
 use crate::sts::cache::{Cache, Meta};
 use crate::sts::plan;
-use crate::{Error, Result, agent, fsutil, vault};
+use crate::{Error, Result, fsutil, vault};
 
 use client::{Clients, Poll};
 
@@ -31,7 +31,7 @@ const TOKEN_MARGIN_SECS: u64 = 5 * 60;
 const AGENT_PREFIX: &str = "sso:";
 
 /// An `[sso-session NAME]` (or a legacy profile's `sso_start_url`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     pub name: String,
     pub start_url: String,
@@ -44,7 +44,9 @@ pub struct Session {
 impl Session {
     /// The token's key: the session's name and start URL.
     pub fn key(&self) -> String {
-        plan::hash(&serde_json::json!({"v": 1, "sso": self.name, "start_url": self.start_url}))
+        crate::digest::hash(
+            &serde_json::json!({"v": 1, "sso": self.name, "start_url": self.start_url}),
+        )
     }
 
     /// How people name it in commands.
@@ -239,15 +241,15 @@ fn read_stored(ctx: &Ctx, key: &str) -> Result<Option<Stored>> {
         return Ok(None);
     };
     let json = if meta.store == "file" {
-        match agent::sso_token(&ctx.dirs, &ctx.dirs.cache, key) {
+        match ctx.agent.sso_token(&ctx.dirs.cache, key) {
             Err(Error::Locked) => {
                 crate::store::unlocked(ctx)?;
-                agent::sso_token(&ctx.dirs, &ctx.dirs.cache, key)?
+                ctx.agent.sso_token(&ctx.dirs.cache, key)?
             }
             other => other?,
         }
     } else {
-        agent::cache_get(&ctx.dirs, &format!("{AGENT_PREFIX}{key}"))?
+        ctx.agent.cache_get(&format!("{AGENT_PREFIX}{key}"))?
     };
     Ok(json
         .filter(|j| !j.is_empty())
@@ -259,22 +261,26 @@ fn write_stored(ctx: &Ctx, session: &Session, stored: &Stored) -> Result<()> {
     let key = session.key();
     let json =
         Zeroizing::new(serde_json::to_string(stored).map_err(|e| Error::Invalid(e.to_string()))?);
-    let store = if vault::exists(&ctx.dirs) {
-        let ct = vault::encrypt(&vault::recipient(&ctx.dirs)?, json.as_bytes())?;
+    // Encrypted to recipient.txt only once it is checked against the identity the agent holds
+    // (a swapped one is refused: the tokens would open with someone else's key).
+    let recipient = if vault::exists(&ctx.dirs) {
+        let held = ctx.agent.recipient().ok().flatten();
+        vault::checked_recipient(&ctx.dirs, held.as_deref())?
+    } else {
+        None
+    };
+    let store = if let Some(recipient) = recipient {
+        let ct = vault::encrypt(&recipient, json.as_bytes())?;
         fsutil::write_atomic(&blob_path(ctx, &key), &ct, 0o600)?;
         "file"
     } else {
-        // No vault to encrypt to: the agent alone holds it (gone on lock), never a file.
-        if agent::status(&ctx.dirs)?.is_none() {
-            let exe = std::env::current_exe().map_err(|e| Error::Agent(e.to_string()))?;
-            agent::unlock(
-                &ctx.dirs,
-                &crate::store::op_aws_exe(&exe),
-                None,
-                ctx.config.agent_idle(),
-            )?;
+        // No vault, or none unlocked, to check a recipient against: the agent alone holds it
+        // (gone on lock), never a file.
+        let _ = std::fs::remove_file(blob_path(ctx, &key));
+        if ctx.agent.status()?.is_none() {
+            ctx.agent.unlock(None, ctx.config.agent_idle())?;
         }
-        agent::cache_put(&ctx.dirs, &format!("{AGENT_PREFIX}{key}"), json)?;
+        ctx.agent.cache_put(&format!("{AGENT_PREFIX}{key}"), json)?;
         "agent"
     };
     let now = client::now_secs();
@@ -385,7 +391,7 @@ pub fn access_token(
         }
     }
     // A sign-in is shown on the caller's terminal and opens its browser.
-    if ctx.in_agent {
+    if ctx.agent.is_in_process() {
         return Err(Error::NeedsCaller("an SSO sign-in"));
     }
     let browser = browser_command(ctx).is_some();
@@ -464,7 +470,7 @@ fn device_sign_in(
 
 /// `BROWSER` (the first of a `:`-separated list), else `xdg-open` or `open`, found as the
 /// caller's shell would find it.
-fn browser_command(ctx: &Ctx) -> Option<PathBuf> {
+pub(crate) fn browser_command(ctx: &Ctx) -> Option<PathBuf> {
     let c = &ctx.caller;
     let named = c
         .var("BROWSER")
@@ -479,7 +485,7 @@ fn browser_command(ctx: &Ctx) -> Option<PathBuf> {
     }
 }
 
-fn open_browser(ctx: &Ctx, url: &str) -> std::result::Result<(), String> {
+pub(crate) fn open_browser(ctx: &Ctx, url: &str) -> std::result::Result<(), String> {
     let exe = browser_command(ctx).ok_or("no BROWSER, xdg-open or open found")?;
     let mut child = std::process::Command::new(&exe)
         .env_clear()
@@ -516,8 +522,7 @@ pub fn logout(ctx: &Ctx, files: Option<&AwsFiles>, session: &Session) -> Result<
     }
     let _ = std::fs::remove_file(blob_path(ctx, &key));
     let _ = std::fs::remove_file(meta_path(ctx, &key));
-    let _ = agent::cache_put(
-        &ctx.dirs,
+    let _ = ctx.agent.cache_put(
         &format!("{AGENT_PREFIX}{key}"),
         Zeroizing::new(String::new()),
     );
@@ -548,7 +553,7 @@ pub fn credentials(
         .ok_or_else(|| bad(base_profile, "is not an SSO profile".into()))?;
     let cache = Cache::open(ctx)?;
     let label = item_label(&session);
-    let base_key = plan::hash(&serde_json::json!({
+    let base_key = crate::digest::hash(&serde_json::json!({
         "v": 1, "sso-role": session.key(), "account": account, "role": role,
     }));
     let base = cached(&cache, &base_key, || {
@@ -569,7 +574,7 @@ pub fn credentials(
     if roles.is_empty() {
         return Ok(base);
     }
-    let top_key = plan::hash(&serde_json::json!({
+    let top_key = crate::digest::hash(&serde_json::json!({
         "v": 1,
         "sso-chain": base_key,
         "roles": roles.iter().map(|r| (&r.role_arn, &r.session_name, &r.external_id, r.duration)).collect::<Vec<_>>(),

@@ -17,7 +17,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::creds::Credentials;
 use crate::ctx::Ctx;
-use crate::{Result, agent, fsutil, vault};
+use crate::sts::client;
+use crate::{Result, fsutil, vault};
 
 /// Entries are used until this long before they expire, so a command never starts with
 /// credentials about to die under it.
@@ -38,6 +39,12 @@ pub struct Meta {
     /// The role session's name (CloudTrail's), for roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_name: Option<String>,
+    /// The session policy, described ([`crate::policy::SessionPolicy::describe`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The agent the session was made for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
     /// Seconds since the epoch.
     pub expiration: u64,
     pub created: u64,
@@ -132,23 +139,71 @@ impl<'a> Cache<'a> {
         Ok(Self { ctx, backend })
     }
 
-    /// What a new session is encrypted to: `recipient.txt`, which must be the public half of the
-    /// identity the agent holds. Checked before each write — a read is decrypted by the agent
-    /// with its own identity, whatever the file says.
-    fn recipient(&self) -> Result<age::x25519::Recipient> {
-        let file = vault::recipient(&self.ctx.dirs)?;
-        if let Ok(Some(held)) = agent::recipient(&self.ctx.dirs)
-            && held != file.to_string()
-        {
-            return Err(vault::recipient_mismatch(&self.ctx.dirs));
-        }
-        Ok(file)
+    /// What a new session is encrypted to: `recipient.txt` once checked against the identity
+    /// the agent holds ([`vault::checked_recipient`]); None when no agent holds one (the
+    /// session is then kept in the agent's memory). Checked before each write — a read is
+    /// decrypted by the agent with its own identity, whatever the file says.
+    fn recipient(&self) -> Result<Option<age::x25519::Recipient>> {
+        let held = self.ctx.agent.recipient().ok().flatten();
+        vault::checked_recipient(&self.ctx.dirs, held.as_deref())
     }
 
     /// Serialises the STS calls for `key` across processes (released on drop).
     pub fn lock(&self, key: &str) -> Result<fsutil::LockGuard> {
         fsutil::ensure_private_dir(&self.ctx.dirs.cache)?;
         fsutil::lock_exclusive(&meta_path(self.ctx, key))
+    }
+
+    /// One call's turn at STS for `key`: the lock, taken by `deadline`, unless the call that
+    /// held it while this one waited could not reach STS — then that outcome, shared (a silent
+    /// STS must cost every waiter one timeout, not one each in turn).
+    pub fn turn(&self, key: &str, deadline: std::time::Instant) -> Result<Turn> {
+        let asked = SystemTime::now();
+        fsutil::ensure_private_dir(&self.ctx.dirs.cache)?;
+        let Some(lock) = fsutil::lock_exclusive_until(&meta_path(self.ctx, key), deadline)? else {
+            return Err(crate::Error::Sts(
+                "STS did not answer in time (another command has been waiting for the same session)"
+                    .into(),
+            ));
+        };
+        if let Some(c) = self.get_fresh(key) {
+            return Ok(Turn::Cached(c));
+        }
+        let failed = fsutil::read_optional(&unreachable_path(self.ctx, key))
+            .ok()
+            .flatten()
+            .and_then(|b| serde_json::from_slice::<Unreachable>(&b).ok())
+            .filter(|u| u.at_ms >= millis(asked));
+        if let Some(u) = failed {
+            return Err(crate::Error::StsUnreachable {
+                op: client::op_name(&u.op),
+                endpoint: u.endpoint,
+                why: format!("{} (asked once for every command waiting on it)", u.why),
+            });
+        }
+        Ok(Turn::Mine(lock))
+    }
+
+    /// After a turn: an unreachable STS written down for the waiters ([`Cache::turn`]),
+    /// anything else forgotten.
+    pub fn settle<T>(&self, key: &str, result: &Result<T>) {
+        let path = unreachable_path(self.ctx, key);
+        match result {
+            Err(crate::Error::StsUnreachable { op, endpoint, why }) => {
+                let u = Unreachable {
+                    op: (*op).to_owned(),
+                    endpoint: endpoint.clone(),
+                    why: why.clone(),
+                    at_ms: millis(SystemTime::now()),
+                };
+                if let Ok(json) = serde_json::to_vec(&u) {
+                    let _ = fsutil::write_atomic(&path, &json, 0o600);
+                }
+            }
+            _ => {
+                let _ = std::fs::remove_file(path);
+            }
+        }
     }
 
     /// The credentials for `key` if they have more than the margin left. An unreadable entry
@@ -160,15 +215,18 @@ impl<'a> Cache<'a> {
         if !is_fresh(meta.lifetime, meta.expiration, now) {
             return None;
         }
-        let stored: Stored = match &self.backend {
-            Backend::Files => {
+        let stored: Stored = match (&self.backend, meta.store.as_str()) {
+            (Backend::Files, "file") => {
                 // The agent decrypts it: the identity never leaves it.
-                let v = agent::session(&self.ctx.dirs, &self.ctx.dirs.cache, key).ok()??;
+                let v = self.ctx.agent.session(&self.ctx.dirs.cache, key).ok()??;
                 serde_json::from_str(&v).ok()?
             }
-            Backend::Agent => {
-                let v =
-                    agent::cache_get(&self.ctx.dirs, &format!("{AGENT_PREFIX}{key}")).ok()??;
+            _ => {
+                let v = self
+                    .ctx
+                    .agent
+                    .cache_get(&format!("{AGENT_PREFIX}{key}"))
+                    .ok()??;
                 serde_json::from_str(&v).ok()?
             }
         };
@@ -201,16 +259,26 @@ impl<'a> Cache<'a> {
         meta.expiration = stored.expiration;
         meta.created = now_secs();
         meta.lifetime = meta.expiration.saturating_sub(meta.created);
-        match &self.backend {
-            Backend::Files => {
+        let recipient = match &self.backend {
+            Backend::Files => self.recipient()?,
+            Backend::Agent => None,
+        };
+        match recipient {
+            Some(recipient) => {
                 meta.store = "file".into();
-                let ct = vault::encrypt(&self.recipient()?, json.as_bytes())?;
+                let ct = vault::encrypt(&recipient, json.as_bytes())?;
                 // The secret first: metadata without a blob is a miss, never a wrong answer.
                 fsutil::write_atomic(&blob_path(self.ctx, &meta.key), &ct, 0o600)?;
             }
-            Backend::Agent => {
+            // No vault, or a vault no agent holds the identity of (1Password items beside a
+            // locked vault): nothing to check a recipient against, so no file.
+            None => {
                 meta.store = "agent".into();
-                agent::cache_put(&self.ctx.dirs, &format!("{AGENT_PREFIX}{}", meta.key), json)?;
+                // A blob from when the identity was held would only be stale beside it.
+                let _ = std::fs::remove_file(blob_path(self.ctx, &meta.key));
+                self.ctx
+                    .agent
+                    .cache_put(&format!("{AGENT_PREFIX}{}", meta.key), json)?;
             }
         }
         let m =
@@ -224,6 +292,31 @@ impl<'a> Cache<'a> {
     }
 }
 
+/// What [`Cache::turn`] gives a call.
+pub enum Turn {
+    /// Another call made the session while this one waited.
+    Cached(Credentials),
+    /// This call makes it, holding the lock.
+    Mine(fsutil::LockGuard),
+}
+
+/// An STS call that could not reach STS (no secret: what, where, why, when).
+#[derive(Serialize, Deserialize)]
+struct Unreachable {
+    op: String,
+    endpoint: String,
+    why: String,
+    at_ms: u128,
+}
+
+fn unreachable_path(ctx: &Ctx, key: &str) -> PathBuf {
+    ctx.dirs.cache.join(format!("sts-{key}.unreachable"))
+}
+
+fn millis(t: SystemTime) -> u128 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis())
+}
+
 fn read_meta(path: &std::path::Path) -> Option<Meta> {
     let bytes = fsutil::read_optional(path).ok()??;
     serde_json::from_slice(&bytes).ok()
@@ -235,7 +328,7 @@ fn read_meta(path: &std::path::Path) -> Option<Meta> {
 pub fn drop_unreadable(ctx: &Ctx) -> Result<Vec<Meta>> {
     let mut bad = Vec::new();
     for m in list(ctx)?.into_iter().filter(|m| m.store == "file") {
-        match agent::session(&ctx.dirs, &ctx.dirs.cache, &m.key) {
+        match ctx.agent.session(&ctx.dirs.cache, &m.key) {
             Ok(Some(_)) | Ok(None) => {}
             Err(crate::Error::Locked) => {}
             Err(_) => {
@@ -252,8 +345,7 @@ fn remove_entry(ctx: &Ctx, key: &str) {
     let _ = std::fs::remove_file(blob_path(ctx, key));
     let _ = std::fs::remove_file(meta_path(ctx, key));
     // The agent has no delete: an empty value reads back as a miss.
-    let _ = agent::cache_put(
-        &ctx.dirs,
+    let _ = ctx.agent.cache_put(
         &format!("{AGENT_PREFIX}{key}"),
         Zeroizing::new(String::new()),
     );

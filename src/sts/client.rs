@@ -13,15 +13,32 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::plan::RoleStep;
 use crate::creds::Credentials;
+use crate::policy::SessionPolicy;
 use crate::{Error, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
+/// The whole of one command's STS work (its turn in the queue for a session, who the person
+/// is, an MFA session, each role), however many calls it makes.
+pub const CALL_DEADLINE: Duration = Duration::from_secs(60);
 
 pub struct Client {
     transport: Transport,
     region: String,
     endpoint: Option<String>,
+    /// No call made through this client runs past it.
+    deadline: Option<std::time::Instant>,
+}
+
+/// The operations a shared outcome ([`super::cache::Cache::turn`]) can name, as the errors
+/// name them.
+pub fn op_name(op: &str) -> &'static str {
+    match op {
+        "GetSessionToken" => "GetSessionToken",
+        "AssumeRole" => "AssumeRole",
+        "GetCallerIdentity" => "GetCallerIdentity",
+        _ => "STS",
+    }
 }
 
 /// A current-thread runtime and the HTTPS client built inside it: what every AWS client of
@@ -77,22 +94,49 @@ impl Client {
             transport: Transport::new()?,
             region: region.to_owned(),
             endpoint: endpoint.map(str::to_owned),
+            deadline: None,
         })
     }
 
+    /// Every call made through this client ends by `deadline`.
+    pub fn until(mut self, deadline: std::time::Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
     fn sdk(&self, signer: &Credentials) -> aws_sdk_sts::Client {
+        self.sdk_with(signer, RETRIES)
+    }
+
+    /// `attempts`: 1 for a request that carries an MFA code, which AWS accepts once: a retry
+    /// after an answer that never came (a 500, a timeout) would send the same code again.
+    fn sdk_with(&self, signer: &Credentials, attempts: u32) -> aws_sdk_sts::Client {
         let mut b = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .http_client(self.transport.http.clone())
             .region(Region::new(self.region.clone()))
             .credentials_provider(sdk_credentials(signer))
             // One retry for a flaky network; AWS errors (bad code, denied) are not retried.
-            .retry_config(RetryConfig::standard().with_max_attempts(RETRIES))
-            .timeout_config(timeouts());
+            .retry_config(RetryConfig::standard().with_max_attempts(attempts))
+            .timeout_config(self.timeouts());
         if let Some(ep) = &self.endpoint {
             b = b.endpoint_url(ep);
         }
         aws_sdk_sts::Client::from_conf(b.build())
+    }
+
+    /// [`timeouts`], cut to what is left before the deadline.
+    fn timeouts(&self) -> TimeoutConfig {
+        let Some(deadline) = self.deadline else {
+            return timeouts();
+        };
+        let left = deadline
+            .saturating_duration_since(std::time::Instant::now())
+            .max(Duration::from_millis(1));
+        TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT.min(left))
+            .operation_timeout(OPERATION_TIMEOUT.min(left))
+            .build()
     }
 
     fn host(&self) -> String {
@@ -108,8 +152,9 @@ impl Client {
         mfa: Option<(&str, &str)>,
         duration: Option<u32>,
     ) -> Result<Credentials> {
+        let attempts = if mfa.is_some() { 1 } else { RETRIES };
         let req = self
-            .sdk(base)
+            .sdk_with(base, attempts)
             .get_session_token()
             .set_serial_number(mfa.map(|(s, _)| s.to_owned()))
             .set_token_code(mfa.map(|(_, c)| c.to_owned()))
@@ -129,17 +174,18 @@ impl Client {
         step: &RoleStep,
         session_name: &str,
     ) -> Result<Credentials> {
-        let tags = step
-            .tags
-            .iter()
-            .map(|(k, v)| {
-                aws_sdk_sts::types::Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-                    .map_err(|e| Error::Sts(format!("session tag {k:?}: {e}")))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        self.assume_role_scoped(signer, step, session_name, &SessionPolicy::default())
+    }
+
+    /// [`Self::assume_role`] with a session policy (`PolicyArns`, `Policy`).
+    pub fn assume_role_scoped(
+        &self,
+        signer: &Credentials,
+        step: &RoleStep,
+        session_name: &str,
+        policy: &SessionPolicy,
+    ) -> Result<Credentials> {
+        let tags = sdk_tags(&step.tags)?;
         let req = self
             .sdk(signer)
             .assume_role()
@@ -151,7 +197,9 @@ impl Client {
             .set_tags((!tags.is_empty()).then_some(tags))
             .set_transitive_tag_keys(
                 (!step.transitive_tags.is_empty()).then(|| step.transitive_tags.clone()),
-            );
+            )
+            .set_policy_arns(policy_arns(policy))
+            .set_policy(policy.inline.clone());
         let out = self
             .transport
             .rt
@@ -162,6 +210,33 @@ impl Client {
 }
 
 impl Client {
+    /// GetFederationToken: a session of an IAM user's long-lived keys limited by `policy` (what
+    /// `run --read-only` gives where there is no role to assume).
+    pub fn get_federation_token(
+        &self,
+        base: &Credentials,
+        name: &str,
+        policy: &SessionPolicy,
+        duration: Option<u32>,
+        tags: &[(String, String)],
+    ) -> Result<Credentials> {
+        let tags = sdk_tags(tags)?;
+        let req = self
+            .sdk(base)
+            .get_federation_token()
+            .name(name)
+            .set_duration_seconds(duration.map(to_i32))
+            .set_policy_arns(policy_arns(policy))
+            .set_policy(policy.inline.clone())
+            .set_tags((!tags.is_empty()).then_some(tags));
+        let out = self
+            .transport
+            .rt
+            .block_on(req.send())
+            .map_err(|e| map_err("GetFederationToken", &self.host(), &e))?;
+        convert("GetFederationToken", out.credentials())
+    }
+
     /// The ARN `signer` belongs to (GetCallerIdentity).
     pub fn caller_arn(&self, signer: &Credentials) -> Result<String> {
         let out = self
@@ -233,6 +308,31 @@ impl aws_sdk_sts::config::Intercept for DateHeader {
     }
 }
 
+fn sdk_tags(tags: &[(String, String)]) -> Result<Vec<aws_sdk_sts::types::Tag>> {
+    tags.iter()
+        .map(|(k, v)| {
+            aws_sdk_sts::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| Error::Sts(format!("session tag {k:?}: {e}")))
+        })
+        .collect()
+}
+
+fn policy_arns(p: &SessionPolicy) -> Option<Vec<aws_sdk_sts::types::PolicyDescriptorType>> {
+    (!p.arns.is_empty()).then(|| {
+        p.arns
+            .iter()
+            .map(|a| {
+                aws_sdk_sts::types::PolicyDescriptorType::builder()
+                    .arn(a)
+                    .build()
+            })
+            .collect()
+    })
+}
+
 fn to_i32(d: u32) -> i32 {
     // Durations were validated to at most 129600 s.
     i32::try_from(d).unwrap_or(i32::MAX)
@@ -265,13 +365,13 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let one_line = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let single_spaced = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
     match e {
         SdkError::ServiceError(_) => Error::StsCall {
             op,
             code: crate::error::printable(e.code().unwrap_or("UnknownError")),
             // AWS's message, or whatever answered in its place: never raw to a terminal.
-            message: crate::error::printable(&one_line(
+            message: crate::error::printable(&single_spaced(
                 e.message().unwrap_or("(no message)").to_owned(),
             )),
         },
@@ -283,7 +383,7 @@ where
         SdkError::DispatchFailure(d) => Error::StsUnreachable {
             op,
             endpoint: endpoint.to_owned(),
-            why: one_line(match d.as_connector_error() {
+            why: single_spaced(match d.as_connector_error() {
                 Some(c) => causes(c),
                 None => "the request could not be sent".into(),
             }),
@@ -292,7 +392,7 @@ where
         SdkError::ConstructionFailure(_) => Error::StsUnreachable {
             op,
             endpoint: endpoint.to_owned(),
-            why: one_line(causes(e)),
+            why: single_spaced(causes(e)),
         },
         // Never echo the body: a half-readable response may hold credentials.
         _ => Error::StsUnreachable {
@@ -316,77 +416,4 @@ fn causes(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     parts.join(": ")
-}
-
-/// The next step for an STS error code, shown under the error.
-pub fn hint(code: &str, message: &str) -> Option<String> {
-    let m = message.to_ascii_lowercase();
-    Some(match code {
-        "AccessDenied" if m.contains("multifactorauthentication") || m.contains("mfa") => {
-            "check the item's One-Time Password and MFA Serial (`op-aws item show ITEM`) and this machine's clock; each code works once".into()
-        }
-        "AccessDenied" if m.contains("session credentials") => {
-            "the item holds temporary keys; store long-lived IAM user keys in it instead".into()
-        }
-        "AccessDenied" => "check the role's trust policy allows this user (and the external_id or MFA it requires)".into(),
-        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
-            "run `op-aws cache clear` and retry; if the item holds temporary keys, store long-lived ones".into()
-        }
-        "InvalidClientTokenId" | "UnrecognizedClientException" => {
-            "the item's Access Key ID is not a valid key (deleted, or mistyped): `op-aws item edit ITEM --set 'Access Key ID=...'`".into()
-        }
-        "SignatureDoesNotMatch" => {
-            "the item's Secret Access Key does not match its key ID: `op-aws item edit ITEM --set-secret 'Secret Access Key'`".into()
-        }
-        "ValidationError" if m.contains("chain") => {
-            "role chaining allows at most 1 hour: set duration_seconds to 3600 or less".into()
-        }
-        "ValidationError" => "check role_arn, role_session_name and duration_seconds in ~/.aws/config".into(),
-        _ => return None,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hints_follow_the_aws_code_and_message() {
-        let h = |c, m| hint(c, m).unwrap_or_default();
-        assert!(
-            h(
-                "AccessDenied",
-                "MultiFactorAuthentication failed with invalid MFA one time pass code."
-            )
-            .contains("One-Time Password")
-        );
-        assert!(
-            h(
-                "AccessDenied",
-                "Cannot call GetSessionToken with session credentials"
-            )
-            .contains("long-lived")
-        );
-        assert!(
-            h(
-                "AccessDenied",
-                "User: x is not authorized to perform: sts:AssumeRole"
-            )
-            .contains("trust policy")
-        );
-        assert!(
-            h(
-                "ExpiredToken",
-                "The security token included in the request is expired"
-            )
-            .contains("cache clear")
-        );
-        assert!(h("InvalidClientTokenId", "").contains("Access Key ID"));
-        assert!(h("SignatureDoesNotMatch", "").contains("Secret Access Key"));
-        assert!(
-            h("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
-                .contains("3600")
-        );
-        assert_eq!(hint("Throttling", "Rate exceeded"), None);
-    }
 }

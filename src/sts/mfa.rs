@@ -28,7 +28,7 @@ impl CodeGuard {
 }
 
 fn state_path(ctx: &Ctx, serial: &str) -> PathBuf {
-    let h = super::plan::hash(&serde_json::json!(["mfa-step", serial]));
+    let h = crate::digest::hash(&serde_json::json!(["mfa-step", serial]));
     ctx.dirs.cache.join(format!("mfa-{h}.step"))
 }
 

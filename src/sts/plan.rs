@@ -2,8 +2,6 @@
 //! assume bottom-up, the MFA device, durations, session names, region and endpoint. Validation
 //! happens here so a bad config fails before any code is spent.
 
-use sha2::{Digest, Sha256};
-
 use crate::awsfiles::AwsFiles;
 use crate::caller::Caller;
 use crate::item::{self, Item};
@@ -387,33 +385,18 @@ const AWS_DOMAINS: &[&str] = &[
     "amazonaws.eu",
 ];
 
-/// An endpoint URL as the HTTP client will read it: http(s), a host, no user name or password.
-pub fn parse_endpoint(endpoint: &str) -> std::result::Result<url::Url, &'static str> {
-    let u = url::Url::parse(endpoint.trim()).map_err(|_| "not a URL")?;
-    if !matches!(u.scheme(), "http" | "https") {
-        return Err("not an http(s) URL");
-    }
-    if u.host().is_none() {
-        return Err("names no host");
-    }
-    if !u.username().is_empty() || u.password().is_some() {
-        return Err("holds a user name or password");
-    }
-    Ok(u)
-}
-
 /// Whether STS at `endpoint` (None: AWS's own, as the SDK resolves it) may receive a request
 /// signed with long-lived keys or carrying a generated MFA code: such a request can be replayed
-/// to real STS by whoever receives it. AWS's own domains over https, loopback, and what
-/// `trusted_endpoints` lists; a project's `AWS_ENDPOINT_URL` or `endpoint_url` is not enough.
+/// to real STS by whoever receives it. AWS's own domains over https, loopback where only the
+/// user's own sockets listen on the port, and what `trusted_endpoints` lists; a project's `AWS_ENDPOINT_URL` or `endpoint_url` is not enough.
 pub fn check_endpoint(endpoint: Option<&str>, trusted: &[String]) -> Result<()> {
     let Some(ep) = endpoint else {
         return Ok(());
     };
     let untrusted = || Error::UntrustedEndpoint(crate::error::printable(ep.trim()));
-    let u = parse_endpoint(ep).map_err(|_| untrusted())?;
+    let u = crate::config::parse_endpoint(ep).map_err(|_| untrusted())?;
     let same = |t: &String| {
-        parse_endpoint(t).is_ok_and(|t| {
+        crate::config::parse_endpoint(t).is_ok_and(|t| {
             t.scheme() == u.scheme()
                 && t.host() == u.host()
                 && t.port_or_known_default() == u.port_or_known_default()
@@ -433,6 +416,11 @@ pub fn check_endpoint(endpoint: Option<&str>, trusted: &[String]) -> Result<()> 
             let d = d.trim_end_matches('.').to_ascii_lowercase();
             d.strip_suffix(a).is_some_and(|rest| rest.ends_with('.'))
         }));
+    // Loopback is ours only when what listens there is: another user's listener on the port
+    // would receive the request (and its code) as well as any.
+    let loopback = loopback
+        && u.port_or_known_default()
+            .is_none_or(crate::sockets::listeners_are_ours);
     if loopback || aws || trusted.iter().any(same) {
         Ok(())
     } else {
@@ -458,7 +446,7 @@ impl Plan {
                 ])
             })
             .collect();
-        hash(&serde_json::json!({
+        crate::digest::hash(&serde_json::json!({
             "v": 2,
             "item": item.title,
             "key": access_key_id,
@@ -472,7 +460,7 @@ impl Plan {
     /// The cache key of the MFA session under the roles: shared by every role of the item.
     pub fn mfa_key(&self, item: &Item, access_key_id: &str) -> Option<String> {
         let m = self.mfa.as_ref()?;
-        Some(hash(&serde_json::json!({
+        Some(crate::digest::hash(&serde_json::json!({
             "v": 1,
             "item": item.title,
             "key": access_key_id,
@@ -485,21 +473,6 @@ impl Plan {
     pub fn base_profile(&self) -> &str {
         self.chain.last().map_or(&self.profile, String::as_str)
     }
-}
-
-pub fn hash(v: &serde_json::Value) -> String {
-    hex(&Sha256::digest(v.to_string().as_bytes())[..16])
-}
-
-/// Bytes as lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 #[cfg(test)]

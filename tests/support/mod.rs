@@ -2,6 +2,7 @@
 //! binary run with a scrubbed environment, and servers (agent, moto) stopped on drop.
 #![allow(dead_code)]
 
+pub mod federation_server;
 pub mod sdk;
 pub mod sso_server;
 pub mod sts_server;
@@ -43,6 +44,12 @@ pub fn require(tool: &str) -> PathBuf {
         .unwrap_or_else(|| {
             panic!("{tool} is not installed: run scripts/test-deps (scripts/test does)")
         })
+}
+
+/// A variable's value that makes a caller's context too big to send to the agent (48 KiB),
+/// so the caller resolves in its own process: the local path, with the agent still running.
+pub fn too_big_for_the_agent() -> String {
+    "x".repeat(50 * 1024)
 }
 
 pub struct TestEnv {
@@ -268,10 +275,17 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// moto with these variables (`INITIAL_NO_AUTH_ACTION_COUNT`: requests after the first N
+    /// are authenticated, so a wrong key or signature is refused).
+    pub fn start_with(vars: &[(&str, &str)]) -> Self {
         let exe = require("moto_server");
         let mut child = Command::new(exe)
             .args(["-H", "127.0.0.1", "-p", "0"])
             .env("PATH", tools_path())
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -27,7 +27,8 @@ pub struct Recorded {
 pub enum Mode {
     /// Relay to this upstream (moto) and record.
     Forward(u16),
-    /// Answer AssumeRole and GetSessionToken itself with made-up credentials valid for `secs`
+    /// Answer AssumeRole, GetSessionToken and GetFederationToken itself with made-up
+    /// credentials valid for `secs`
     /// (key ids `ASIAISSUED000000000N`, numbered in order), so a whole chain shows on the wire
     /// without moto; anything else gets an error.
     Issue { secs: u64 },
@@ -36,6 +37,13 @@ pub enum Mode {
         port: u16,
         action: &'static str,
         code: &'static str,
+    },
+    /// Relay to this upstream (moto), except that once `action` has been relayed (done by
+    /// the upstream), the process `pid` is killed (SIGKILL) before it hears the answer.
+    KillAfter {
+        port: u16,
+        action: &'static str,
+        pid: Arc<std::sync::atomic::AtomicI32>,
     },
     /// Answer everything with this AWS error.
     Fail {
@@ -218,15 +226,34 @@ fn serve(
             )?;
         }
         Mode::FailOne { port, .. } => forward(*port, &req, &mut out)?,
-        Mode::Issue { secs } if act == "AssumeRole" || act == "GetSessionToken" => {
+        Mode::KillAfter { port, action, pid } if act == *action => {
+            forward(*port, &req, &mut Vec::new())?;
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid.load(Ordering::SeqCst)),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        Mode::KillAfter { port, .. } => forward(*port, &req, &mut out)?,
+        Mode::Issue { secs }
+            if matches!(
+                act.as_str(),
+                "AssumeRole" | "GetSessionToken" | "GetFederationToken"
+            ) =>
+        {
             let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
             let exp =
                 humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(*secs));
-            let role = if act == "AssumeRole" {
-                "<AssumedRoleUser><AssumedRoleId>AROAISSUED:op-aws</AssumedRoleId>\
-                 <Arn>arn:aws:sts::123456789012:assumed-role/Issued/op-aws</Arn></AssumedRoleUser>"
-            } else {
-                ""
+            let role = match act.as_str() {
+                "AssumeRole" => {
+                    "<AssumedRoleUser><AssumedRoleId>AROAISSUED:op-aws</AssumedRoleId>\
+                     <Arn>arn:aws:sts::123456789012:assumed-role/Issued/op-aws</Arn></AssumedRoleUser>"
+                }
+                "GetFederationToken" => {
+                    "<FederatedUser><FederatedUserId>123456789012:op-aws</FederatedUserId>\
+                     <Arn>arn:aws:sts::123456789012:federated-user/op-aws</Arn></FederatedUser>\
+                     <PackedPolicySize>6</PackedPolicySize>"
+                }
+                _ => "",
             };
             let body = format!(
                 "<{act}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><{act}Result>\
@@ -332,7 +359,7 @@ fn parse_form(s: &str) -> BTreeMap<String, String> {
     form_urlencoded::parse(s.as_bytes()).into_owned().collect()
 }
 
-fn forward(port: u16, req: &Request, out: &mut TcpStream) -> std::io::Result<()> {
+fn forward(port: u16, req: &Request, out: &mut impl Write) -> std::io::Result<()> {
     let mut up = TcpStream::connect(("127.0.0.1", port))?;
     let mut bytes = Vec::new();
     for (i, h) in req.head.iter().enumerate() {

@@ -59,9 +59,9 @@ impl SimplePluginCommand for Cache {
                 let left = i64::try_from(m.expires_in_secs).unwrap_or(0);
                 Value::record(
                     record! {
-                        "profile" => Value::string(m.profile, head),
-                        "kind" => Value::string(m.kind, head),
-                        "item" => Value::string(m.item, head),
+                        "profile" => Value::string(&m.profile, head),
+                        "kind" => Value::string(&m.kind, head),
+                        "item" => Value::string(&m.item, head),
                         "role_arn" => opt_str(m.role_arn.as_deref(), head),
                         "mfa_serial" => opt_str(m.mfa_serial.as_deref(), head),
                         "expires_in" => Value::duration(left.saturating_mul(1_000_000_000), head),

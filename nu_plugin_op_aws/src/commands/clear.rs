@@ -2,7 +2,8 @@ use nu_plugin::{EngineInterface, EvaluatedCall, SimplePluginCommand};
 use nu_protocol::{
     Category, Example, LabeledError, PipelineData, Signature, Span, Type, Value, record,
 };
-use op_aws::scope::{self, Applied, SESSION_VAR, Scope};
+use op_aws::change;
+use op_aws::scope::{Applied, SESSION_VAR, Scope};
 
 use crate::{OpAwsPlugin, fail};
 
@@ -56,38 +57,19 @@ impl SimplePluginCommand for Clear {
     ) -> Result<Value, LabeledError> {
         let head = call.head;
         let ctx = crate::ctx(engine, head)?;
-        let here = op_aws::report::here(&ctx)
-            .map_err(|e| fail("cannot tell what applies here", &e, head))?;
-        // A profile's op_aws_item lives in the AWS config, which op-aws never edits.
-        let (bound, removable): (Vec<Applied>, Vec<Applied>) = here
-            .candidates
-            .into_iter()
-            .partition(|a| matches!(a.scope, Scope::Profile(_)));
-        let all = call.has_flag("all")?;
-        if let Some(b) = bound.first()
-            && !all
-        {
-            return Err(LabeledError::new(format!(
-                "{} applies here through {} (op_aws_item in the AWS config), which clear does not edit",
-                b.item, b.scope
-            ))
-            .with_label("nothing was removed", head)
-            .with_help("remove op_aws_item from that profile, hide AWS_PROFILE, or pass --all to remove the other defaults"));
-        }
-        let targets: Vec<Applied> = if all {
-            removable
-        } else {
-            removable.into_iter().take(1).collect()
-        };
-        let scopes: Vec<Scope> = targets.iter().map(|a| a.scope.clone()).collect();
-        if scopes.contains(&Scope::Session) {
+        let plan = change::plan_clear(&ctx, call.has_flag("all")?).map_err(|e| match &e {
+            op_aws::Error::ClearKept { .. } => LabeledError::new(e.to_string())
+                .with_label("nothing was removed", head)
+                .with_help(e.hint().unwrap_or_default()),
+            _ => fail("cannot tell what applies here", &e, head),
+        })?;
+        if plan.session().is_some() {
             hide_env(engine, SESSION_VAR, head)?;
         }
-        scope::remove_stored(&ctx.dirs, &scopes)
-            .map_err(|e| fail("cannot save the defaults", &e, head))?;
+        change::clear(&ctx, &plan).map_err(|e| fail("cannot save the defaults", &e, head))?;
         super::r#use::refresh_hook(engine, head)?;
         Ok(Value::list(
-            targets.iter().map(|a| applied_row(a, head)).collect(),
+            plan.remove.iter().map(|a| applied_row(a, head)).collect(),
             head,
         ))
     }

@@ -4,7 +4,8 @@ use nu_protocol::{
     Category, DynamicSuggestion, Example, LabeledError, Signature, Span, Spanned, SyntaxShape,
     Type, Value, record,
 };
-use op_aws::scope::{self, SESSION_VAR};
+use op_aws::change::{self, Target};
+use op_aws::scope::{SESSION_VAR, Scope};
 use op_aws::{Error, store};
 
 use crate::{OpAwsPlugin, fail};
@@ -110,7 +111,18 @@ impl SimplePluginCommand for Use {
         }
 
         let ctx = crate::ctx(engine, head)?;
-        let name = store::existing_name(&ctx, &item.item).map_err(|e| match &e {
+        let (raw_dir, dir_span) = dir
+            .as_ref()
+            .map_or((".", head), |d| (d.item.as_str(), d.span));
+        let target = match scope_flag {
+            "directory" => Target::Directory {
+                dir: std::path::Path::new(raw_dir),
+                export: call.has_flag("export")?,
+            },
+            "global" => Target::Global,
+            _ => Target::Session,
+        };
+        let used = change::use_item(&ctx, &item.item, target).map_err(|e| match &e {
             Error::NoSuchItem(_) => {
                 let known = store::list_titles(&ctx).unwrap_or_default();
                 LabeledError::new(format!("cannot use {:?}", item.item))
@@ -121,29 +133,17 @@ impl SimplePluginCommand for Use {
                         format!("known items: {}", known.join(", "))
                     })
             }
+            _ if scope_flag == "directory" => fail("cannot use that directory", &e, dir_span),
             _ => fail(&format!("cannot use {:?}", item.item), &e, item.span),
         })?;
-
-        let path = match scope_flag {
-            "directory" => {
-                let (raw, span) = dir
-                    .as_ref()
-                    .map_or((".", head), |d| (d.item.as_str(), d.span));
-                let path = scope::normalize_dir(std::path::Path::new(raw), &ctx.caller.cwd)
-                    .map_err(|e| fail("cannot use that directory", &e, span))?;
-                scope::set_directory(&ctx.dirs, &path, &name, call.has_flag("export")?)
-                    .map_err(|e| fail("cannot save the default", &e, head))?;
-                Value::string(path.display().to_string(), head)
-            }
-            "global" => {
-                scope::set_global(&ctx.dirs, &name)
-                    .map_err(|e| fail("cannot save the default", &e, head))?;
-                Value::nothing(head)
-            }
-            _ => {
+        let name = used.item;
+        let path = match &used.scope {
+            Scope::Directory(path) => Value::string(path.display().to_string(), head),
+            Scope::Session => {
                 engine.add_env_var(SESSION_VAR, Value::string(&name, head))?;
                 Value::nothing(head)
             }
+            _ => Value::nothing(head),
         };
         refresh_hook(engine, head)?;
         Ok(Value::record(

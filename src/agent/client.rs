@@ -1,0 +1,342 @@
+//! The agent's client side: [`Link`], the one way the resolver, the engines and the front ends
+//! reach the agent — over its socket, or in this process when this process is the agent.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use zeroize::Zeroizing;
+
+use super::protocol::{AgentStatus, Answerer, Asked, Request, Response, check_peer, decode};
+use crate::caller::Caller;
+use crate::dirs::Dirs;
+use crate::item::Item;
+use crate::resolve::{Request as Resolve, Resolution};
+use crate::vault::{self, Identity};
+use crate::{Error, Result, fsutil};
+
+/// How long a client waits for a resolution: the agent may be calling STS (20 s per call, a
+/// retry) or Identity Center for it.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Where the agent is, for a context ([`crate::ctx::Ctx::agent`]).
+#[derive(Clone)]
+pub enum Link {
+    /// Over the agent's socket in this runtime directory. `scrub`: the caller's variables that
+    /// sign op-aws in, kept out of an agent started from here (it never runs `op`).
+    Socket {
+        runtime: PathBuf,
+        socket: PathBuf,
+        scrub: Vec<String>,
+    },
+    /// This process is the agent: answered on its own state.
+    InProcess(Arc<dyn Answerer>),
+}
+
+impl Link {
+    /// The agent of `dirs` (its runtime directory), over the socket.
+    pub fn to(dirs: &Dirs) -> Self {
+        Self::Socket {
+            runtime: dirs.runtime.clone(),
+            socket: dirs.agent_socket(),
+            scrub: Vec::new(),
+        }
+    }
+
+    /// The agent of `dirs`, for `caller`: an agent started from here gets none of the
+    /// caller's variables that sign op-aws in ([`crate::inject::is_sign_in_var`]).
+    pub fn for_caller(dirs: &Dirs, caller: &Caller) -> Self {
+        let mut link = Self::to(dirs);
+        if let Self::Socket { scrub, .. } = &mut link {
+            *scrub = caller
+                .vars()
+                .map(|(k, _)| k)
+                .filter(|k| crate::inject::is_sign_in_var(k))
+                .cloned()
+                .collect();
+        }
+        link
+    }
+
+    /// This process is the agent: what needs the caller itself (a terminal, `op`, a browser)
+    /// is refused with `Error::NeedsCaller`, never attempted.
+    pub fn is_in_process(&self) -> bool {
+        matches!(self, Self::InProcess(_))
+    }
+
+    fn connect(&self) -> Result<Option<Client>> {
+        match self {
+            Self::Socket {
+                runtime, socket, ..
+            } => Client::connect(runtime, socket),
+            Self::InProcess(_) => Ok(None),
+        }
+    }
+
+    /// A request that changes nothing, asked again once on a new connection if the first one
+    /// was lost (an agent thread starved of CPU past the request deadline, say). `None`: no
+    /// agent runs.
+    fn ask(&self, req: Request) -> Result<Option<Response>> {
+        if let Self::InProcess(here) = self {
+            return decode(here.answer(req)).map(Some);
+        }
+        let Some(c) = self.connect()? else {
+            return Ok(None);
+        };
+        let line = encode(&req)?;
+        match c.call_line(&line) {
+            Err(Error::AgentConnectionLost(_)) => match self.connect()? {
+                Some(c) => c.call_line(&line).map(Some),
+                None => Ok(None),
+            },
+            other => other.map(Some),
+        }
+    }
+
+    /// A request that may change something: never asked twice (a write lost on the way back
+    /// may have been applied). `None`: no agent runs.
+    fn ask_once(&self, req: Request) -> Result<Option<Response>> {
+        match self {
+            Self::InProcess(here) => decode(here.answer(req)).map(Some),
+            Self::Socket { .. } => match self.connect()? {
+                Some(c) => c.call_line(&encode(&req)?).map(Some),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// One item from the unlocked vault. `None` when no agent runs; `Error::Locked` when it
+    /// holds no identity.
+    pub fn item(&self, name: &str) -> Result<Option<Item>> {
+        let Some(r) = self.ask(Request::Item {
+            name: name.to_owned(),
+        })?
+        else {
+            return Ok(None);
+        };
+        let json = r
+            .value
+            .ok_or_else(|| Error::Agent("it sent no item".into()))?;
+        serde_json::from_str(&json)
+            .map(Some)
+            .map_err(|e| Error::Agent(format!("bad item: {}", vault::json_error(&e))))
+    }
+
+    /// The vault's titles and labels. `None` when no agent runs.
+    pub fn list(&self) -> Result<Option<Vec<vault::Listing>>> {
+        Ok(self.ask(Request::List)?.map(|r| r.list.unwrap_or_default()))
+    }
+
+    /// Applies `change` to the vault. `Error::Locked` when no agent holds the identity.
+    pub fn update(&self, change: vault::Change) -> Result<()> {
+        self.ask_once(Request::Update { change })?
+            .map(|_| ())
+            .ok_or(Error::Locked)
+    }
+
+    /// The cached session `key` of `dir`, decrypted (JSON). `None` when no agent holds the
+    /// identity.
+    pub fn session(&self, dir: &Path, key: &str) -> Result<Option<Zeroizing<String>>> {
+        let req = Request::Session {
+            dir: dir.to_owned(),
+            key: key.to_owned(),
+        };
+        match self.ask(req) {
+            Ok(r) => Ok(r.and_then(|r| r.value)),
+            Err(Error::Locked) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// An SSO token blob, decrypted; `Err(Locked)` when no agent holds the identity.
+    pub fn sso_token(&self, dir: &Path, key: &str) -> Result<Option<Zeroizing<String>>> {
+        let req = Request::SsoToken {
+            dir: dir.to_owned(),
+            key: key.to_owned(),
+        };
+        match self.ask(req)? {
+            Some(r) => Ok(r.value),
+            None => Err(Error::Locked),
+        }
+    }
+
+    /// The public recipient of the identity the agent holds, if it holds one.
+    pub fn recipient(&self) -> Result<Option<String>> {
+        match self.ask(Request::Recipient) {
+            Ok(r) => Ok(r.and_then(|r| r.value).map(|v| v.as_str().to_owned())),
+            Err(Error::Locked) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn status(&self) -> Result<Option<AgentStatus>> {
+        Ok(self.ask(Request::Status)?.and_then(|r| r.status))
+    }
+
+    /// Forgets everything now; the agent exits. Returns whether an agent was running.
+    pub fn lock(&self) -> Result<bool> {
+        Ok(self.ask_once(Request::Lock)?.is_some())
+    }
+
+    /// A value the agent keeps for its lifetime (1Password reads). `None` when no agent runs.
+    pub fn cache_get(&self, key: &str) -> Result<Option<Zeroizing<String>>> {
+        let req = Request::CacheGet {
+            key: key.to_owned(),
+        };
+        Ok(self.ask(req)?.and_then(|r| r.value))
+    }
+
+    /// Stores a value in a running agent; does nothing when none runs.
+    pub fn cache_put(&self, key: &str, value: Zeroizing<String>) -> Result<()> {
+        let req = Request::CachePut {
+            key: key.to_owned(),
+            value,
+        };
+        self.ask_once(req).map(|_| ())
+    }
+
+    /// The agent's resolution for `caller`'s request. `Ok(None)`: resolve in this process (no
+    /// agent, this process is the agent, or the request needs the caller: a terminal, op, a
+    /// browser, a context too big to send).
+    pub fn resolve(&self, caller: &Caller, req: &Resolve<'_>) -> Result<Option<Resolution>> {
+        let Some(asked) = Asked::new(caller, req) else {
+            return Ok(None);
+        };
+        let Some(c) = self.connect()? else {
+            return Ok(None);
+        };
+        c.reader
+            .get_ref()
+            .set_read_timeout(Some(RESOLVE_TIMEOUT))
+            .map_err(|e| Error::Agent(e.to_string()))?;
+        match c.call_line(&encode(&Request::Resolve(Box::new(asked)))?) {
+            Ok(r) => Ok(r.resolved.map(|a| a.into_resolution())),
+            // No agent, or one that cannot do it for us: the caller does it.
+            Err(
+                Error::NeedsCaller(_)
+                | Error::Locked
+                | Error::Agent(_)
+                | Error::AgentConnectionLost(_),
+            ) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Hands `identity` (or, for the 1Password store, nothing but a cache) to the agent,
+    /// starting it (`op-aws agent`) when none runs.
+    pub fn unlock(&self, identity: Option<&Identity>, idle: Duration) -> Result<()> {
+        let idle_secs = crate::config::clamp_idle(idle.as_secs()).as_secs();
+        let req = || Request::Unlock {
+            identity: identity
+                .map(|i| Zeroizing::new(i.to_secret_string().expose_secret().to_owned())),
+            idle_secs,
+        };
+        if self.ask_once(req())?.is_some() {
+            return Ok(());
+        }
+        let Self::Socket { runtime, scrub, .. } = self else {
+            return Ok(());
+        };
+        spawn(runtime, scrub)?;
+        match self.ask_once(req())? {
+            Some(_) => Ok(()),
+            None => Err(Error::Agent(
+                "it started but its socket is not there".into(),
+            )),
+        }
+    }
+}
+
+fn encode(req: &Request) -> Result<Zeroizing<Vec<u8>>> {
+    let mut line =
+        Zeroizing::new(serde_json::to_vec(req).map_err(|e| Error::Agent(e.to_string()))?);
+    line.push(b'\n');
+    Ok(line)
+}
+
+struct Client {
+    reader: BufReader<UnixStream>,
+}
+
+impl Client {
+    fn connect(runtime: &Path, sock: &Path) -> Result<Option<Self>> {
+        match std::fs::symlink_metadata(runtime) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            _ => fsutil::check_private_dir(runtime)?,
+        }
+        let stream = match UnixStream::connect(sock) {
+            Ok(s) => s,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(Error::io(sock, e)),
+        };
+        check_peer(&stream).map_err(Error::Agent)?;
+        let timeout = Some(super::protocol::IO_TIMEOUT);
+        stream
+            .set_read_timeout(timeout)
+            .map_err(|e| Error::io(sock, e))?;
+        stream
+            .set_write_timeout(timeout)
+            .map_err(|e| Error::io(sock, e))?;
+        Ok(Some(Self {
+            reader: BufReader::new(stream),
+        }))
+    }
+
+    fn call_line(mut self, line: &[u8]) -> Result<Response> {
+        let io = |e: std::io::Error| Error::AgentConnectionLost(e.to_string());
+        self.reader.get_mut().write_all(line).map_err(io)?;
+        let mut buf = Zeroizing::new(String::new());
+        self.reader.read_line(&mut buf).map_err(io)?;
+        if buf.is_empty() {
+            return Err(Error::AgentConnectionLost(
+                "it closed the connection".into(),
+            ));
+        }
+        let resp: Response = serde_json::from_str(&buf)
+            .map_err(|e| Error::Agent(format!("bad reply: {}", vault::json_error(&e))))?;
+        decode(resp)
+    }
+}
+
+/// Starts `op-aws agent` for `runtime` and waits until it listens.
+fn spawn(runtime: &Path, scrub: &[String]) -> Result<()> {
+    fsutil::ensure_private_dir(runtime)?;
+    let exe = crate::process::op_aws_exe().map_err(|e| Error::Agent(e.to_string()))?;
+    let mut cmd = Command::new(&exe);
+    for k in scrub {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd
+        .arg("agent")
+        .env("OP_AWS_RUNTIME_DIR", runtime)
+        // It never runs op: a service account's or Connect's token has no business in its environ.
+        .env_remove(crate::onepassword::SERVICE_ACCOUNT_VAR)
+        .env_remove(crate::onepassword::CONNECT_TOKEN_VAR)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| Error::Agent(format!("cannot start {}: {e}", exe.display())))?;
+    // The agent prints one line once its socket accepts connections (or why it could not).
+    let mut line = String::new();
+    let out = child.stdout.take().expect("stdout is piped");
+    BufReader::new(out)
+        .read_line(&mut line)
+        .map_err(|e| Error::Agent(e.to_string()))?;
+    match line.trim() {
+        "ready" | "running" => Ok(()),
+        "" => Err(Error::Agent("it exited before it was ready".into())),
+        other => Err(Error::Agent(other.to_owned())),
+    }
+}

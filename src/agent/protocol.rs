@@ -1,0 +1,409 @@
+//! The agent's wire protocol: one JSON request line, one JSON response line, per connection,
+//! over a Unix socket in a 0700 directory; each side checks the other's uid (SO_PEERCRED).
+//!
+//! Every request and answer type is here, with the caller's context as it travels
+//! ([`Asked`]) and a resolution as it comes back ([`Answer`]): an answer carries everything a
+//! local [`Resolution`] does, so a front end shows and uses the same facts whether or not the
+//! agent answered.
+
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::{Duration, UNIX_EPOCH};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::caller::Caller;
+use crate::creds::Credentials;
+use crate::inject::EnvChanges;
+use crate::project::Found;
+use crate::resolve::{Region, Request as Resolve, Resolution, Want};
+use crate::scope::{Applied, Ignored};
+use crate::{Error, Result, vault};
+
+/// How long either side waits for the other to read or write.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// One request line at most (an identity, an item: a few KiB); longer is refused unread.
+pub const MAX_REQUEST: u64 = 64 * 1024;
+/// A client gets this long for its whole request, however slowly it trickles in.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
+/// A request's variables and directory at most (within [`MAX_REQUEST`]).
+const MAX_CONTEXT: usize = 48 * 1024;
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    Status,
+    Unlock {
+        identity: Option<Zeroizing<String>>,
+        idle_secs: u64,
+    },
+    Lock,
+    CacheGet {
+        key: String,
+    },
+    CachePut {
+        key: String,
+        value: Zeroizing<String>,
+    },
+    /// The vault's item titles and field labels (never a value).
+    List,
+    /// One item, revealed.
+    Item {
+        name: String,
+    },
+    /// A change to the vault, applied and re-encrypted by the agent.
+    Update {
+        change: vault::Change,
+    },
+    /// A cached STS session (`sts-KEY.age` in `dir`), decrypted: only a blob whose plaintext is
+    /// a session is answered, so this decrypts nothing else (not the vault).
+    Session {
+        dir: PathBuf,
+        key: String,
+    },
+    /// An SSO token (`sso-KEY.age` in `dir`), decrypted: only a blob whose plaintext is a
+    /// token is answered.
+    SsoToken {
+        dir: PathBuf,
+        key: String,
+    },
+    /// The identity's public recipient.
+    Recipient,
+    /// The environment (or credentials) for a caller and its request: the resolver runs in
+    /// the agent.
+    Resolve(Box<Asked>),
+}
+
+#[derive(Serialize, Deserialize, Default)]
+pub struct Response {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What kind of error, for the client to map back: "locked", "caller", "no_such_item",
+    /// "item_exists", "invalid".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The error's next command to run, carried to the client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Zeroizing<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list: Option<Vec<vault::Listing>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<AgentStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<Box<Answer>>,
+}
+
+impl Response {
+    /// An error as the wire carries it (mapped back by [`decode`]).
+    pub fn fail(e: &Error) -> Self {
+        let code = match e {
+            Error::Locked => "locked",
+            Error::NeedsCaller(_) => "caller",
+            Error::NoSuchItem(_) => "no_such_item",
+            Error::ItemExists(_) => "item_exists",
+            _ => "invalid",
+        };
+        Self {
+            error: Some(match e {
+                Error::NoSuchItem(n) | Error::ItemExists(n) => n.clone(),
+                other => other.to_string(),
+            }),
+            code: Some(code.into()),
+            hint: e.hint(),
+            ..Self::default()
+        }
+    }
+
+    /// An error of the connection or the request itself (no code: the client reports it as
+    /// the agent's).
+    pub fn refuse(why: impl Into<String>) -> Self {
+        Self {
+            error: Some(why.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// A response, or the error it carries mapped back.
+pub fn decode(mut resp: Response) -> Result<Response> {
+    let Some(error) = resp.error.take() else {
+        return Ok(resp);
+    };
+    Err(match resp.code.as_deref() {
+        Some("locked") => Error::Locked,
+        Some("caller") => Error::NeedsCaller("the caller"),
+        Some("no_such_item") => Error::NoSuchItem(error),
+        Some("item_exists") => Error::ItemExists(error),
+        Some("invalid") => Error::Remote {
+            message: error,
+            hint: resp.hint.take(),
+        },
+        _ => Error::Agent(error),
+    })
+}
+
+/// What `op-aws status` shows about the agent.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct AgentStatus {
+    pub pid: u32,
+    /// The vault identity is held (the local store is unlocked).
+    pub unlocked: bool,
+    pub unlocked_secs: u64,
+    /// Seconds until it forgets everything (idle timeout or the absolute limit, the sooner).
+    pub expires_in_secs: u64,
+    pub cached_entries: usize,
+}
+
+/// Answers requests in this process: the agent's own state, for the resolver running inside
+/// the agent (what it asks of "the agent" needs no connection back to itself).
+pub trait Answerer: Send + Sync {
+    fn answer(&self, req: Request) -> Response;
+}
+
+/// The peer is of our uid, or why not.
+pub fn check_peer(stream: &UnixStream) -> std::result::Result<(), String> {
+    let cred = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)
+        .map_err(|e| format!("cannot read peer credentials: {e}"))?;
+    let me = nix::unistd::geteuid().as_raw();
+    if cred.uid() == me {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing a peer of uid {} (we are uid {me})",
+            cred.uid()
+        ))
+    }
+}
+
+/// One request line, within [`MAX_REQUEST`] bytes and [`REQUEST_DEADLINE`] for all of it.
+pub fn read_request(stream: &mut UnixStream) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + REQUEST_DEADLINE;
+    let mut buf = Zeroizing::new(Vec::with_capacity(4096));
+    let mut chunk = Zeroizing::new([0u8; 4096]);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err("request too slow".into());
+        }
+        let _ = stream.set_read_timeout(Some(left));
+        let n = stream
+            .read(&mut chunk[..])
+            .map_err(|_| "request too slow".to_owned())?;
+        if n == 0 {
+            return Err("no request".into());
+        }
+        if let Some(end) = chunk[..n].iter().position(|b| *b == b'\n') {
+            buf.extend_from_slice(&chunk[..end]);
+            return Ok(buf);
+        }
+        if buf.len() + n > usize::try_from(MAX_REQUEST).unwrap_or(usize::MAX) {
+            return Err("request too long".into());
+        }
+        // Grow by hand: a reallocation would leave an unzeroed copy of a secret behind.
+        if buf.capacity() < buf.len() + n {
+            let mut bigger = Zeroizing::new(Vec::with_capacity((buf.len() + n) * 2));
+            bigger.extend_from_slice(&buf);
+            buf = bigger;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A caller's context and request as they travel to the agent.
+#[derive(Serialize, Deserialize)]
+pub struct Asked {
+    vars: Vec<(String, Zeroizing<String>)>,
+    cwd: PathBuf,
+    item: Option<String>,
+    profile: Option<String>,
+    want: WireWant,
+    tool: String,
+    /// The caller's pid and class, decided by the front end (it sees its own ancestry), and
+    /// what it asks for ([`crate::policy`]).
+    #[serde(default)]
+    pid: Option<u32>,
+    #[serde(default)]
+    class: Option<crate::agents::Class>,
+    #[serde(default)]
+    ask: crate::policy::Ask,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum WireWant {
+    Env,
+    Credentials,
+    Temporary,
+}
+
+impl Asked {
+    /// `req` for `caller`, as sent; `None` when it is not the agent's to answer: what applies
+    /// here (no secret needed), a variable that is not UTF-8, or a context too big to send
+    /// (the local resolver then sees it exactly).
+    pub fn new(caller: &Caller, req: &Resolve<'_>) -> Option<Self> {
+        let (want, tool) = match req.want {
+            Want::Here { .. } => return None,
+            Want::Env { tool } => (WireWant::Env, tool),
+            Want::Credentials => (WireWant::Credentials, ""),
+            Want::Temporary => (WireWant::Temporary, ""),
+        };
+        let mut size = caller.cwd.as_os_str().len();
+        let mut vars = Vec::new();
+        for (k, v) in caller.vars() {
+            let v = v.to_str()?;
+            size += k.len() + v.len() + 8;
+            vars.push((k.clone(), Zeroizing::new(v.to_owned())));
+        }
+        (size <= MAX_CONTEXT).then(|| Self {
+            vars,
+            cwd: caller.cwd.clone(),
+            item: req.item.map(str::to_owned),
+            profile: req.profile.map(str::to_owned),
+            want,
+            tool: tool.to_owned(),
+            pid: caller.pid,
+            class: caller.class_cell().get().cloned(),
+            ask: req.ask.clone(),
+        })
+    }
+
+    /// The caller as the agent resolves for it (never at a terminal: the agent has none).
+    pub fn caller(&self) -> Caller {
+        let mut c = Caller::new(
+            self.vars
+                .iter()
+                .map(|(k, v)| (k.clone(), std::ffi::OsString::from(v.as_str()))),
+            self.cwd.clone(),
+            false,
+        );
+        c.pid = self.pid;
+        match &self.class {
+            Some(class) => c.with_class(class.clone()),
+            None => c,
+        }
+    }
+
+    /// The request as the resolver takes it.
+    pub fn request(&self) -> Resolve<'_> {
+        Resolve {
+            item: self.item.as_deref(),
+            profile: self.profile.as_deref(),
+            want: match self.want {
+                WireWant::Env => Want::Env { tool: &self.tool },
+                WireWant::Credentials => Want::Credentials,
+                WireWant::Temporary => Want::Temporary,
+            },
+            ask: self.ask.clone(),
+        }
+    }
+}
+
+/// A [`Resolution`] as it travels back: every fact of it, the secrets in wiped buffers.
+#[derive(Serialize, Deserialize)]
+pub struct Answer {
+    profile: Option<String>,
+    handover: bool,
+    applied: Option<Applied>,
+    candidates: Vec<Applied>,
+    chain: Vec<String>,
+    ignored: Vec<(PathBuf, String, Ignored)>,
+    project: Option<Found>,
+    bound_in: Option<PathBuf>,
+    sso: Option<crate::sso::Session>,
+    notice: Option<String>,
+    region: Option<Region>,
+    creds: Option<WireCreds>,
+    set: Vec<(String, Zeroizing<String>)>,
+    unset: Vec<String>,
+    /// Who asked and under which policy it was released.
+    #[serde(default)]
+    decision: Option<crate::policy::Decision>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireCreds {
+    access_key_id: String,
+    secret_access_key: Zeroizing<String>,
+    session_token: Option<Zeroizing<String>>,
+    expiration: Option<u64>,
+}
+
+impl Answer {
+    /// `r` for the wire, with the override notice the agent decided on.
+    pub fn new(r: &Resolution, notice: Option<String>) -> Self {
+        Self {
+            profile: r.profile.clone(),
+            handover: r.handover,
+            applied: r.applied.clone(),
+            candidates: r.candidates.clone(),
+            chain: r.chain.clone(),
+            ignored: r.ignored.clone(),
+            project: r.project.clone(),
+            bound_in: r.bound_in.clone(),
+            sso: r.sso.clone(),
+            notice,
+            region: r.region.clone(),
+            creds: r.creds.as_ref().map(|c| WireCreds {
+                access_key_id: c.access_key_id.clone(),
+                secret_access_key: Zeroizing::new(c.secret_access_key.expose_secret().to_owned()),
+                session_token: c
+                    .session_token
+                    .as_ref()
+                    .map(|t| Zeroizing::new(t.expose_secret().to_owned())),
+                expiration: c
+                    .expiration
+                    .and_then(|e| e.duration_since(UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs()),
+            }),
+            set: r
+                .env
+                .set
+                .iter()
+                .map(|(k, v)| (k.clone(), Zeroizing::new(v.clone())))
+                .collect(),
+            unset: r.env.unset.clone(),
+            decision: r.decision.clone(),
+        }
+    }
+
+    /// The resolution the agent made, as the caller uses it.
+    pub fn into_resolution(self) -> Resolution {
+        let mut env = EnvChanges::default();
+        for (k, v) in &self.set {
+            env.set(k, v);
+        }
+        for k in &self.unset {
+            env.unset(k);
+        }
+        let creds = self.creds.as_ref().map(|c| Credentials {
+            access_key_id: c.access_key_id.clone(),
+            secret_access_key: SecretString::from(c.secret_access_key.as_str()),
+            session_token: c
+                .session_token
+                .as_ref()
+                .map(|t| SecretString::from(t.as_str())),
+            expiration: c.expiration.map(|s| UNIX_EPOCH + Duration::from_secs(s)),
+        });
+        Resolution {
+            profile: self.profile,
+            handover: self.handover,
+            applied: self.applied,
+            candidates: self.candidates,
+            chain: self.chain,
+            ignored: self.ignored,
+            project: self.project,
+            bound_in: self.bound_in,
+            sso: self.sso,
+            told: Some(self.notice),
+            region: self.region,
+            creds,
+            env,
+            decision: self.decision,
+        }
+    }
+}

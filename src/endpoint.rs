@@ -1,0 +1,303 @@
+//! The loopback credentials endpoint (`op-aws run --server`, `op-aws serve`): the container
+//! credentials protocol every AWS SDK speaks (`AWS_CONTAINER_CREDENTIALS_FULL_URI` plus a token),
+//! so a long job, an IDE or a GUI asks for fresh credentials whenever it needs them instead of
+//! holding keys frozen in its environment. Each answer is the resolver's, so a role or MFA session
+//! is refreshed (once, for every asker) before it runs out, and a locked vault answers nothing.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::ctx::Ctx;
+use crate::inject::EnvChanges;
+use crate::resolve::{Request, Want, resolve};
+use crate::{Error, Result, fsutil};
+
+pub const FULL_URI_VAR: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+pub const TOKEN_FILE_VAR: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
+
+/// Connections answered at once; more wait in the kernel's queue until one is done.
+const MAX_CONNECTIONS: usize = 8;
+/// A client gets this long to send its request, however slowly it trickles in.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
+/// A request (line and headers) is a few hundred bytes; longer is refused unread.
+const MAX_REQUEST: usize = 16 * 1024;
+
+/// A listening endpoint; its token file goes when it is dropped.
+pub struct Endpoint {
+    listener: std::net::TcpListener,
+    pub url: String,
+    token: Zeroizing<String>,
+    pub token_file: PathBuf,
+    /// The session policy every answer is scoped to (`run --server --read-only`).
+    pub ask: crate::policy::Ask,
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.token_file);
+    }
+}
+
+/// What the endpoint reads of a request: its method and the token it presents.
+struct Head {
+    method: String,
+    authorization: Option<Zeroizing<String>>,
+}
+
+/// The request line and headers of one HTTP/1.1 request, read by [`REQUEST_DEADLINE`] and
+/// within [`MAX_REQUEST`] bytes; None when the client does not send one in time.
+fn read_head(conn: &std::net::TcpStream) -> Option<Head> {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + REQUEST_DEADLINE;
+    conn.set_nonblocking(false).ok()?;
+    let mut buf = Zeroizing::new(Vec::with_capacity(1024));
+    let mut chunk = [0u8; 1024];
+    let end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let left = deadline.checked_duration_since(std::time::Instant::now())?;
+        conn.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .ok()?;
+        let n = (&*conn).read(&mut chunk).ok().filter(|n| *n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.len() > MAX_REQUEST {
+            return None;
+        }
+    };
+    let text = std::str::from_utf8(&buf[..end]).ok()?;
+    let mut lines = text.split("\r\n");
+    let method = lines.next()?.split(' ').next()?.to_owned();
+    let authorization = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("authorization"))
+        .map(|(_, v)| Zeroizing::new(v.trim().to_owned()));
+    Some(Head {
+        method,
+        authorization,
+    })
+}
+
+/// Token files of endpoints whose process is gone without removing its own (SIGKILL, a
+/// power cut): a token that nothing checks any more is removed with the next endpoint.
+fn remove_orphaned_token_files(runtime: &std::path::Path) {
+    let Ok(rd) = std::fs::read_dir(runtime) else {
+        return;
+    };
+    for e in rd.filter_map(std::result::Result::ok) {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("endpoint-")?.strip_suffix(".token"))
+            .and_then(|rest| rest.rsplit_once('-'))
+            .and_then(|(_, pid)| pid.parse::<i32>().ok())
+            .filter(|pid| *pid > 0)
+        else {
+            continue;
+        };
+        let gone = matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+            Err(nix::errno::Errno::ESRCH)
+        );
+        if gone {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+impl Endpoint {
+    /// Listens on 127.0.0.1 (a free port) with a fresh random token, written 0600 into the
+    /// runtime directory.
+    pub fn start(ctx: &Ctx) -> Result<Self> {
+        let cannot = |e: std::io::Error| Error::Invalid(format!("cannot listen on 127.0.0.1: {e}"));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(cannot)?;
+        // Accepted by the serving loop, which also watches for its stop.
+        listener.set_nonblocking(true).map_err(cannot)?;
+        let port = listener.local_addr().map_err(cannot)?.port();
+        let mut raw = Zeroizing::new([0u8; 32]);
+        getrandom::getrandom(&mut raw[..])
+            .map_err(|e| Error::Invalid(format!("no randomness for the token: {e}")))?;
+        let token = Zeroizing::new(raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        fsutil::ensure_private_dir(&ctx.dirs.runtime)?;
+        remove_orphaned_token_files(&ctx.dirs.runtime);
+        let token_file = ctx
+            .dirs
+            .runtime
+            .join(format!("endpoint-{port}-{}.token", std::process::id()));
+        fsutil::write_atomic(&token_file, token.as_bytes(), 0o600)?;
+        Ok(Self {
+            listener,
+            url: format!("http://127.0.0.1:{port}/op-aws/credentials"),
+            token,
+            token_file,
+            ask: crate::policy::Ask {
+                via: crate::policy::Via::Endpoint,
+                ..crate::policy::Ask::default()
+            },
+        })
+    }
+
+    /// What a process needs to ask this endpoint, and no keys (nor a profile, which the SDKs
+    /// would try before the endpoint).
+    pub fn env(&self) -> EnvChanges {
+        let mut c = EnvChanges::default();
+        c.set(FULL_URI_VAR, &self.url);
+        c.set(TOKEN_FILE_VAR, &self.token_file.to_string_lossy());
+        for k in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN",
+            "AWS_CREDENTIAL_EXPIRATION",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_PROFILE",
+        ] {
+            c.unset(k);
+        }
+        c
+    }
+
+    /// Whether what the endpoint serves is gone: the local store locked (`op-aws lock`, or the
+    /// agent's limits). Serving then stops; a 1Password store has no lock of its own here.
+    pub fn locked(ctx: &Ctx) -> bool {
+        ctx.config.store == crate::config::StoreKind::Local
+            && !ctx
+                .agent
+                .status()
+                .ok()
+                .flatten()
+                .is_some_and(|a| a.unlocked)
+    }
+
+    /// Answers until `stop` says so (checked every 50 ms). `ctx` must have no terminal: the
+    /// endpoint never asks anyone anything. A connection from another user's socket is closed
+    /// unread; the user's own are answered at most [`MAX_CONNECTIONS`] at a time, each given
+    /// [`REQUEST_DEADLINE`] for its request, so no client holds a thread for long.
+    pub fn serve(
+        &self,
+        ctx: &Ctx,
+        item: Option<&str>,
+        profile: Option<&str>,
+        stop: &dyn Fn() -> bool,
+    ) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let busy = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            while !stop() {
+                if busy.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+                let conn = match self.listener.accept() {
+                    Ok((conn, peer)) => {
+                        if !crate::sockets::is_ours(peer) {
+                            continue;
+                        }
+                        conn
+                    }
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(50));
+                        continue;
+                    }
+                };
+                busy.fetch_add(1, Ordering::SeqCst);
+                let busy = &busy;
+                s.spawn(move || {
+                    self.converse(ctx, item, profile, conn);
+                    busy.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+    }
+
+    /// One request on `conn`, one answer, then the connection is closed.
+    fn converse(
+        &self,
+        ctx: &Ctx,
+        item: Option<&str>,
+        profile: Option<&str>,
+        mut conn: std::net::TcpStream,
+    ) {
+        use std::io::Write;
+        let Some(head) = read_head(&conn) else {
+            return;
+        };
+        let (status, body) = self.answer(ctx, item, profile, &head);
+        let reason = match status {
+            200 => "OK",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            405 => "Method Not Allowed",
+            _ => "Service Unavailable",
+        };
+        let mut out = Zeroizing::new(format!(
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        ));
+        out.push_str(&body);
+        let _ = conn.set_write_timeout(Some(REQUEST_DEADLINE));
+        let _ = conn.write_all(out.as_bytes());
+    }
+
+    fn answer(
+        &self,
+        ctx: &Ctx,
+        item: Option<&str>,
+        profile: Option<&str>,
+        req: &Head,
+    ) -> (u16, Zeroizing<String>) {
+        let error = |code: u16, msg: &str| {
+            (
+                code,
+                Zeroizing::new(serde_json::json!({ "code": "Error", "message": msg }).to_string()),
+            )
+        };
+        if req.method != "GET" {
+            return error(405, "GET only");
+        }
+        let presented = req.authorization.as_deref().map(|t| t.as_str());
+        match presented {
+            None => return error(401, "no authorization token"),
+            Some(t) if !bool::from(t.as_bytes().ct_eq(self.token.as_bytes())) => {
+                return error(403, "wrong authorization token");
+            }
+            Some(_) => {}
+        }
+        let r = resolve(
+            ctx,
+            &Request {
+                item,
+                profile,
+                want: Want::Temporary,
+                ask: self.ask.clone(),
+            },
+        );
+        let creds = match r.as_ref().map(|r| r.creds.as_ref()) {
+            Ok(Some(c)) => c,
+            Ok(None) => return error(503, "no credentials"),
+            // Locked, or STS refused: the asker sees that it cannot have them, never why in
+            // detail (the person at the terminal sees it from op-aws).
+            Err(Error::Step { source, .. })
+                if matches!(**source, Error::LockedNoTerminal | Error::Locked) =>
+            {
+                return error(403, "the vault is locked");
+            }
+            Err(e) => return error(503, &e.to_string()),
+        };
+        let (Some(token), Some(exp)) = (&creds.session_token, creds.expiration_rfc3339()) else {
+            return error(503, "no temporary credentials");
+        };
+        let body = serde_json::json!({
+            "AccessKeyId": creds.access_key_id,
+            "SecretAccessKey": creds.secret_access_key.expose_secret(),
+            "Token": token.expose_secret(),
+            "Expiration": exp,
+        });
+        (200, Zeroizing::new(body.to_string()))
+    }
+}
