@@ -250,11 +250,23 @@ _op__aws() {
             op__aws__subcmd__help__subcmd__vault,create)
                 cmd="op__aws__subcmd__help__subcmd__vault__subcmd__create"
                 ;;
+            op__aws__subcmd__help__subcmd__vault,key)
+                cmd="op__aws__subcmd__help__subcmd__vault__subcmd__key"
+                ;;
             op__aws__subcmd__help__subcmd__vault,passphrase)
                 cmd="op__aws__subcmd__help__subcmd__vault__subcmd__passphrase"
                 ;;
             op__aws__subcmd__help__subcmd__vault,rekey)
                 cmd="op__aws__subcmd__help__subcmd__vault__subcmd__rekey"
+                ;;
+            op__aws__subcmd__help__subcmd__vault__subcmd__key,add)
+                cmd="op__aws__subcmd__help__subcmd__vault__subcmd__key__subcmd__add"
+                ;;
+            op__aws__subcmd__help__subcmd__vault__subcmd__key,list)
+                cmd="op__aws__subcmd__help__subcmd__vault__subcmd__key__subcmd__list"
+                ;;
+            op__aws__subcmd__help__subcmd__vault__subcmd__key,rm)
+                cmd="op__aws__subcmd__help__subcmd__vault__subcmd__key__subcmd__rm"
                 ;;
             op__aws__subcmd__item,add)
                 cmd="op__aws__subcmd__item__subcmd__add"
@@ -328,6 +340,9 @@ _op__aws() {
             op__aws__subcmd__vault,help)
                 cmd="op__aws__subcmd__vault__subcmd__help"
                 ;;
+            op__aws__subcmd__vault,key)
+                cmd="op__aws__subcmd__vault__subcmd__key"
+                ;;
             op__aws__subcmd__vault,passphrase)
                 cmd="op__aws__subcmd__vault__subcmd__passphrase"
                 ;;
@@ -340,11 +355,47 @@ _op__aws() {
             op__aws__subcmd__vault__subcmd__help,help)
                 cmd="op__aws__subcmd__vault__subcmd__help__subcmd__help"
                 ;;
+            op__aws__subcmd__vault__subcmd__help,key)
+                cmd="op__aws__subcmd__vault__subcmd__help__subcmd__key"
+                ;;
             op__aws__subcmd__vault__subcmd__help,passphrase)
                 cmd="op__aws__subcmd__vault__subcmd__help__subcmd__passphrase"
                 ;;
             op__aws__subcmd__vault__subcmd__help,rekey)
                 cmd="op__aws__subcmd__vault__subcmd__help__subcmd__rekey"
+                ;;
+            op__aws__subcmd__vault__subcmd__help__subcmd__key,add)
+                cmd="op__aws__subcmd__vault__subcmd__help__subcmd__key__subcmd__add"
+                ;;
+            op__aws__subcmd__vault__subcmd__help__subcmd__key,list)
+                cmd="op__aws__subcmd__vault__subcmd__help__subcmd__key__subcmd__list"
+                ;;
+            op__aws__subcmd__vault__subcmd__help__subcmd__key,rm)
+                cmd="op__aws__subcmd__vault__subcmd__help__subcmd__key__subcmd__rm"
+                ;;
+            op__aws__subcmd__vault__subcmd__key,add)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__add"
+                ;;
+            op__aws__subcmd__vault__subcmd__key,help)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__help"
+                ;;
+            op__aws__subcmd__vault__subcmd__key,list)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__list"
+                ;;
+            op__aws__subcmd__vault__subcmd__key,rm)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__rm"
+                ;;
+            op__aws__subcmd__vault__subcmd__key__subcmd__help,add)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__add"
+                ;;
+            op__aws__subcmd__vault__subcmd__key__subcmd__help,help)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__help"
+                ;;
+            op__aws__subcmd__vault__subcmd__key__subcmd__help,list)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__list"
+                ;;
+            op__aws__subcmd__vault__subcmd__key__subcmd__help,rm)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__rm"
                 ;;
             *)
                 ;;
@@ -1179,7 +1230,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help__subcmd__vault)
-            opts="create passphrase rekey"
+            opts="create passphrase rekey key"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1195,6 +1246,62 @@ _op__aws() {
         op__subcmd__aws__subcmd__help__subcmd__vault__subcmd__create)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__vault__subcmd__key)
+            opts="add list rm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__vault__subcmd__key__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__vault__subcmd__key__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__vault__subcmd__key__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1899,7 +2006,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__unlock)
-            opts="-h -V --passphrase-stdin --timeout --help --version"
+            opts="-h -V --passphrase-stdin --passphrase --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1949,7 +2056,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault)
-            opts="-h -V --help --version create passphrase rekey help"
+            opts="-h -V --help --version create passphrase rekey key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1981,7 +2088,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault__subcmd__help)
-            opts="create passphrase rekey help"
+            opts="create passphrase rekey key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2022,6 +2129,62 @@ _op__aws() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        op__subcmd__aws__subcmd__vault__subcmd__help__subcmd__key)
+            opts="add list rm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__help__subcmd__key__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__help__subcmd__key__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__help__subcmd__key__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         op__subcmd__aws__subcmd__vault__subcmd__help__subcmd__passphrase)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -2038,6 +2201,144 @@ _op__aws() {
             ;;
         op__subcmd__aws__subcmd__vault__subcmd__help__subcmd__rekey)
             opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key)
+            opts="-h -V --help --version add list rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__add)
+            opts="-h -V --recipient --identity-file --name --passphrase-stdin --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --recipient)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__help)
+            opts="add list rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__list)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__rm)
+            opts="-h -V --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

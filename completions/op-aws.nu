@@ -49,6 +49,56 @@ module completions {
     --version(-V)             # Print version
   ]
 
+  # Security keys, Touch ID, TPMs (age plugins) that unlock the vault without the passphrase
+  export extern "op-aws vault key" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Wrap the vault identity to an age plugin's recipient (asks for the passphrase)
+  export extern "op-aws vault key add" [
+    --recipient: string       # The plugin's recipient, e.g. age1yubikey1…
+    --identity-file: path     # The identity file the plugin generated (it names the key; it is no secret)
+    --name: string            # A label for the key (default: the plugin's name)
+    --passphrase-stdin        # Read the passphrase from the first line of stdin
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # The keys, in the order `unlock` tries them
+  export extern "op-aws vault key list" [
+    --json
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Forget a key (its wrapped file is deleted)
+  export extern "op-aws vault key rm" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    label: string
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws vault key help" [
+  ]
+
+  # Wrap the vault identity to an age plugin's recipient (asks for the passphrase)
+  export extern "op-aws vault key help add" [
+  ]
+
+  # The keys, in the order `unlock` tries them
+  export extern "op-aws vault key help list" [
+  ]
+
+  # Forget a key (its wrapped file is deleted)
+  export extern "op-aws vault key help rm" [
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws vault key help help" [
+  ]
+
   # Print this message or the help of the given subcommand(s)
   export extern "op-aws vault help" [
   ]
@@ -65,13 +115,30 @@ module completions {
   export extern "op-aws vault help rekey" [
   ]
 
+  # Security keys, Touch ID, TPMs (age plugins) that unlock the vault without the passphrase
+  export extern "op-aws vault help key" [
+  ]
+
+  # Wrap the vault identity to an age plugin's recipient (asks for the passphrase)
+  export extern "op-aws vault help key add" [
+  ]
+
+  # The keys, in the order `unlock` tries them
+  export extern "op-aws vault help key list" [
+  ]
+
+  # Forget a key (its wrapped file is deleted)
+  export extern "op-aws vault help key rm" [
+  ]
+
   # Print this message or the help of the given subcommand(s)
   export extern "op-aws vault help help" [
   ]
 
   # Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours)
   export extern "op-aws unlock" [
-    --passphrase-stdin        # Read the passphrase from the first line of stdin
+    --passphrase-stdin        # Read the passphrase from the first line of stdin (no security key is tried)
+    --passphrase              # Ask for the passphrase without trying the security keys first
     --timeout: string         # Forget everything after this long unused, e.g. 10m, 1h
     --help(-h)                # Print help
     --version(-V)             # Print version
@@ -492,6 +559,22 @@ module completions {
 
   # A new vault identity: the vault re-encrypted to it, cached sessions dropped, so a stolen copy of the old identity opens nothing new (the passphrase stays)
   export extern "op-aws help vault rekey" [
+  ]
+
+  # Security keys, Touch ID, TPMs (age plugins) that unlock the vault without the passphrase
+  export extern "op-aws help vault key" [
+  ]
+
+  # Wrap the vault identity to an age plugin's recipient (asks for the passphrase)
+  export extern "op-aws help vault key add" [
+  ]
+
+  # The keys, in the order `unlock` tries them
+  export extern "op-aws help vault key list" [
+  ]
+
+  # Forget a key (its wrapped file is deleted)
+  export extern "op-aws help vault key rm" [
   ]
 
   # Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours)
