@@ -22,6 +22,9 @@ _op__aws() {
             op__aws,agent)
                 cmd="op__aws__subcmd__agent"
                 ;;
+            op__aws,audit)
+                cmd="op__aws__subcmd__audit"
+                ;;
             op__aws,cache)
                 cmd="op__aws__subcmd__cache"
                 ;;
@@ -126,6 +129,9 @@ _op__aws() {
                 ;;
             op__aws__subcmd__help,agent)
                 cmd="op__aws__subcmd__help__subcmd__agent"
+                ;;
+            op__aws__subcmd__help,audit)
+                cmd="op__aws__subcmd__help__subcmd__audit"
                 ;;
             op__aws__subcmd__help,cache)
                 cmd="op__aws__subcmd__help__subcmd__cache"
@@ -244,11 +250,23 @@ _op__aws() {
             op__aws__subcmd__help__subcmd__vault,create)
                 cmd="op__aws__subcmd__help__subcmd__vault__subcmd__create"
                 ;;
+            op__aws__subcmd__help__subcmd__vault,key)
+                cmd="op__aws__subcmd__help__subcmd__vault__subcmd__key"
+                ;;
             op__aws__subcmd__help__subcmd__vault,passphrase)
                 cmd="op__aws__subcmd__help__subcmd__vault__subcmd__passphrase"
                 ;;
             op__aws__subcmd__help__subcmd__vault,rekey)
                 cmd="op__aws__subcmd__help__subcmd__vault__subcmd__rekey"
+                ;;
+            op__aws__subcmd__help__subcmd__vault__subcmd__key,add)
+                cmd="op__aws__subcmd__help__subcmd__vault__subcmd__key__subcmd__add"
+                ;;
+            op__aws__subcmd__help__subcmd__vault__subcmd__key,list)
+                cmd="op__aws__subcmd__help__subcmd__vault__subcmd__key__subcmd__list"
+                ;;
+            op__aws__subcmd__help__subcmd__vault__subcmd__key,rm)
+                cmd="op__aws__subcmd__help__subcmd__vault__subcmd__key__subcmd__rm"
                 ;;
             op__aws__subcmd__item,add)
                 cmd="op__aws__subcmd__item__subcmd__add"
@@ -322,6 +340,9 @@ _op__aws() {
             op__aws__subcmd__vault,help)
                 cmd="op__aws__subcmd__vault__subcmd__help"
                 ;;
+            op__aws__subcmd__vault,key)
+                cmd="op__aws__subcmd__vault__subcmd__key"
+                ;;
             op__aws__subcmd__vault,passphrase)
                 cmd="op__aws__subcmd__vault__subcmd__passphrase"
                 ;;
@@ -334,11 +355,47 @@ _op__aws() {
             op__aws__subcmd__vault__subcmd__help,help)
                 cmd="op__aws__subcmd__vault__subcmd__help__subcmd__help"
                 ;;
+            op__aws__subcmd__vault__subcmd__help,key)
+                cmd="op__aws__subcmd__vault__subcmd__help__subcmd__key"
+                ;;
             op__aws__subcmd__vault__subcmd__help,passphrase)
                 cmd="op__aws__subcmd__vault__subcmd__help__subcmd__passphrase"
                 ;;
             op__aws__subcmd__vault__subcmd__help,rekey)
                 cmd="op__aws__subcmd__vault__subcmd__help__subcmd__rekey"
+                ;;
+            op__aws__subcmd__vault__subcmd__help__subcmd__key,add)
+                cmd="op__aws__subcmd__vault__subcmd__help__subcmd__key__subcmd__add"
+                ;;
+            op__aws__subcmd__vault__subcmd__help__subcmd__key,list)
+                cmd="op__aws__subcmd__vault__subcmd__help__subcmd__key__subcmd__list"
+                ;;
+            op__aws__subcmd__vault__subcmd__help__subcmd__key,rm)
+                cmd="op__aws__subcmd__vault__subcmd__help__subcmd__key__subcmd__rm"
+                ;;
+            op__aws__subcmd__vault__subcmd__key,add)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__add"
+                ;;
+            op__aws__subcmd__vault__subcmd__key,help)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__help"
+                ;;
+            op__aws__subcmd__vault__subcmd__key,list)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__list"
+                ;;
+            op__aws__subcmd__vault__subcmd__key,rm)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__rm"
+                ;;
+            op__aws__subcmd__vault__subcmd__key__subcmd__help,add)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__add"
+                ;;
+            op__aws__subcmd__vault__subcmd__key__subcmd__help,help)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__help"
+                ;;
+            op__aws__subcmd__vault__subcmd__key__subcmd__help,list)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__list"
+                ;;
+            op__aws__subcmd__vault__subcmd__key__subcmd__help,rm)
+                cmd="op__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__rm"
                 ;;
             *)
                 ;;
@@ -347,7 +404,7 @@ _op__aws() {
 
     case "${cmd}" in
         op__aws)
-            opts="-h -V --help --version init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache doctor hook-env agent manpages help"
+            opts="-h -V --help --version init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache audit doctor hook-env agent manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -381,6 +438,24 @@ _op__aws() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__audit)
+            opts="-h -V --since --agent --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -581,7 +656,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help)
-            opts="init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache doctor hook-env agent manpages help"
+            opts="init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache audit doctor hook-env agent manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -609,6 +684,20 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help__subcmd__agent)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__audit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1141,7 +1230,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help__subcmd__vault)
-            opts="create passphrase rekey"
+            opts="create passphrase rekey key"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1157,6 +1246,62 @@ _op__aws() {
         op__subcmd__aws__subcmd__help__subcmd__vault__subcmd__create)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__vault__subcmd__key)
+            opts="add list rm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__vault__subcmd__key__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__vault__subcmd__key__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__vault__subcmd__key__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1595,7 +1740,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__run)
-            opts="-h -V --item --profile --server --no-server --help --version"
+            opts="-h -V --item --profile --server --no-server --read-only --policy-arn --policy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1606,6 +1751,14 @@ _op__aws() {
                     return 0
                     ;;
                 --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy-arn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1853,7 +2006,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__unlock)
-            opts="-h -V --passphrase-stdin --timeout --help --version"
+            opts="-h -V --passphrase-stdin --passphrase --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1903,7 +2056,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault)
-            opts="-h -V --help --version create passphrase rekey help"
+            opts="-h -V --help --version create passphrase rekey key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1935,7 +2088,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault__subcmd__help)
-            opts="create passphrase rekey help"
+            opts="create passphrase rekey key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1976,6 +2129,62 @@ _op__aws() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        op__subcmd__aws__subcmd__vault__subcmd__help__subcmd__key)
+            opts="add list rm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__help__subcmd__key__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__help__subcmd__key__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__help__subcmd__key__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         op__subcmd__aws__subcmd__vault__subcmd__help__subcmd__passphrase)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1992,6 +2201,144 @@ _op__aws() {
             ;;
         op__subcmd__aws__subcmd__vault__subcmd__help__subcmd__rekey)
             opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key)
+            opts="-h -V --help --version add list rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__add)
+            opts="-h -V --recipient --identity-file --name --passphrase-stdin --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --recipient)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__help)
+            opts="add list rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__list)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__rm)
+            opts="-h -V --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

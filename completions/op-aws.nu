@@ -49,6 +49,56 @@ module completions {
     --version(-V)             # Print version
   ]
 
+  # Security keys, Touch ID, TPMs (age plugins) that unlock the vault without the passphrase
+  export extern "op-aws vault key" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Wrap the vault identity to an age plugin's recipient (asks for the passphrase)
+  export extern "op-aws vault key add" [
+    --recipient: string       # The plugin's recipient, e.g. age1yubikey1…
+    --identity-file: path     # The identity file the plugin generated (it names the key; it is no secret)
+    --name: string            # A label for the key (default: the plugin's name)
+    --passphrase-stdin        # Read the passphrase from the first line of stdin
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # The keys, in the order `unlock` tries them
+  export extern "op-aws vault key list" [
+    --json
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Forget a key (its wrapped file is deleted)
+  export extern "op-aws vault key rm" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    label: string
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws vault key help" [
+  ]
+
+  # Wrap the vault identity to an age plugin's recipient (asks for the passphrase)
+  export extern "op-aws vault key help add" [
+  ]
+
+  # The keys, in the order `unlock` tries them
+  export extern "op-aws vault key help list" [
+  ]
+
+  # Forget a key (its wrapped file is deleted)
+  export extern "op-aws vault key help rm" [
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws vault key help help" [
+  ]
+
   # Print this message or the help of the given subcommand(s)
   export extern "op-aws vault help" [
   ]
@@ -65,13 +115,30 @@ module completions {
   export extern "op-aws vault help rekey" [
   ]
 
+  # Security keys, Touch ID, TPMs (age plugins) that unlock the vault without the passphrase
+  export extern "op-aws vault help key" [
+  ]
+
+  # Wrap the vault identity to an age plugin's recipient (asks for the passphrase)
+  export extern "op-aws vault help key add" [
+  ]
+
+  # The keys, in the order `unlock` tries them
+  export extern "op-aws vault help key list" [
+  ]
+
+  # Forget a key (its wrapped file is deleted)
+  export extern "op-aws vault help key rm" [
+  ]
+
   # Print this message or the help of the given subcommand(s)
   export extern "op-aws vault help help" [
   ]
 
   # Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours)
   export extern "op-aws unlock" [
-    --passphrase-stdin        # Read the passphrase from the first line of stdin
+    --passphrase-stdin        # Read the passphrase from the first line of stdin (no security key is tried)
+    --passphrase              # Ask for the passphrase without trying the security keys first
     --timeout: string         # Forget everything after this long unused, e.g. 10m, 1h
     --help(-h)                # Print help
     --version(-V)             # Print version
@@ -305,6 +372,9 @@ module completions {
     --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
     --server                  # Serve the credentials from a loopback endpoint (refreshed as they run out) instead of putting keys in the command's environment; the default with `server = true` in config.toml
     --no-server               # Keys in the environment, even with `server = true` in config.toml
+    --read-only               # A read-only session: AWS's ReadOnlyAccess as its session policy
+    --policy-arn: string      # A managed policy the session is limited to (repeatable)
+    --policy: path            # An inline session policy (a JSON file) the session is limited to
     --help(-h)                # Print help
     --version(-V)             # Print version
     ...command: string        # The command and its arguments (after `--`)
@@ -428,6 +498,15 @@ module completions {
   export extern "op-aws cache help help" [
   ]
 
+  # Every release of credentials (and every refusal): when, to which caller (person or agent), which item, profile, role, session policy, expiry, and how it was approved
+  export extern "op-aws audit" [
+    --since: string           # Only entries this recent: a duration ("1h", "2d") or a time (RFC 3339)
+    --agent                   # Only releases to (and refusals of) AI coding agents
+    --json                    # One JSON object per entry, as the log holds them
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
   # Check for plaintext keys, the shell integration, the agent, and the clock
   export extern "op-aws doctor" [
     --help(-h)                # Print help
@@ -480,6 +559,22 @@ module completions {
 
   # A new vault identity: the vault re-encrypted to it, cached sessions dropped, so a stolen copy of the old identity opens nothing new (the passphrase stays)
   export extern "op-aws help vault rekey" [
+  ]
+
+  # Security keys, Touch ID, TPMs (age plugins) that unlock the vault without the passphrase
+  export extern "op-aws help vault key" [
+  ]
+
+  # Wrap the vault identity to an age plugin's recipient (asks for the passphrase)
+  export extern "op-aws help vault key add" [
+  ]
+
+  # The keys, in the order `unlock` tries them
+  export extern "op-aws help vault key list" [
+  ]
+
+  # Forget a key (its wrapped file is deleted)
+  export extern "op-aws help vault key rm" [
   ]
 
   # Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours)
@@ -612,6 +707,10 @@ module completions {
 
   # Forget cached sessions, so the next command asks STS again
   export extern "op-aws help cache clear" [
+  ]
+
+  # Every release of credentials (and every refusal): when, to which caller (person or agent), which item, profile, role, session policy, expiry, and how it was approved
+  export extern "op-aws help audit" [
   ]
 
   # Check for plaintext keys, the shell integration, the agent, and the clock

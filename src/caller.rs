@@ -24,6 +24,18 @@ pub struct Caller {
     pub cwd: PathBuf,
     /// stdin and stderr are both a terminal: a person can be asked.
     pub terminal: bool,
+    /// The running process's own context ([`Caller::from_process`]): it may start a pinentry
+    /// or an age plugin for the person (age finds plugins on the process's PATH). Never so in
+    /// the agent answering for someone else, nor in the nushell plugin.
+    pub is_process: bool,
+    /// What the person ran, for a prompt to say who asks: op-aws's own words and the program
+    /// it runs, never that program's arguments.
+    pub command: Option<String>,
+    /// The caller's process, whose ancestry tells an agent apart ([`crate::agents`]); None when
+    /// the front end does not know it (the nushell plugin's caller).
+    pub pid: Option<u32>,
+    /// Person or agent, decided once ([`crate::agents::of`]) or carried from the front end.
+    class: std::sync::OnceLock<crate::agents::Class>,
 }
 
 impl Caller {
@@ -38,6 +50,10 @@ impl Caller {
                 .collect(),
             cwd,
             terminal: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+            is_process: true,
+            command: Some(command_words(std::env::args_os())),
+            pid: Some(std::process::id()),
+            class: std::sync::OnceLock::new(),
         })
     }
 
@@ -51,7 +67,27 @@ impl Caller {
             vars: vars.into_iter().collect(),
             cwd,
             terminal,
+            is_process: false,
+            command: None,
+            pid: None,
+            class: std::sync::OnceLock::new(),
         }
+    }
+
+    /// This caller, already classified (by the front end that asked the agent).
+    #[must_use]
+    pub fn with_class(self, class: crate::agents::Class) -> Self {
+        let cell = std::sync::OnceLock::new();
+        let _ = cell.set(class);
+        Self {
+            class: cell,
+            ..self
+        }
+    }
+
+    /// Where the class is kept once decided.
+    pub fn class_cell(&self) -> &std::sync::OnceLock<crate::agents::Class> {
+        &self.class
     }
 
     /// A variable that is set, non-empty and text.
@@ -136,5 +172,52 @@ impl Caller {
         std::env::split_paths(self.var_os("PATH")?)
             .map(|d| self.absolute(&d).join(p))
             .find(|c| ok(c))
+    }
+}
+
+/// `op-aws run --profile admin -- aws s3 cp a b` → `op-aws run --profile admin -- aws`: the
+/// wrapped program's arguments are its own business (they may hold anything).
+fn command_words(args: impl Iterator<Item = OsString>) -> String {
+    let mut words = Vec::new();
+    let mut after_dashes = false;
+    for (i, a) in args.enumerate() {
+        let a = a.to_string_lossy().into_owned();
+        let a = if i == 0 {
+            Path::new(&a)
+                .file_name()
+                .map_or(a.clone(), |n| n.to_string_lossy().into_owned())
+        } else {
+            a
+        };
+        words.push(crate::error::printable(&a));
+        if after_dashes {
+            break;
+        }
+        after_dashes = a == "--";
+    }
+    words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_stops_at_the_wrapped_program() {
+        let w = |v: &[&str]| command_words(v.iter().map(OsString::from));
+        assert_eq!(
+            w(&[
+                "/usr/bin/op-aws",
+                "run",
+                "--profile",
+                "a",
+                "--",
+                "aws",
+                "s3",
+                "cp"
+            ]),
+            "op-aws run --profile a -- aws"
+        );
+        assert_eq!(w(&["op-aws", "unlock"]), "op-aws unlock");
     }
 }

@@ -54,6 +54,22 @@ pub struct Config {
     /// name, a corporate proxy).
     #[serde(default)]
     pub trusted_endpoints: Vec<String>,
+    /// The pinentry that asks when there is no terminal (a path, or a name on PATH); without
+    /// it, `pinentry` on PATH where there is a display or `GPG_TTY`.
+    pub pinentry_program: Option<String>,
+    /// What an AI coding agent gets by default ([`crate::policy`]); a profile's
+    /// `op_aws_agents`, an item's `Agents` field and the project file refine it.
+    pub agents: Option<crate::policy::AgentPolicy>,
+    /// More environment markers of an agent: `VAR` (any value) or `VAR=VALUE`.
+    #[serde(default)]
+    pub agent_markers: Vec<String>,
+    /// More executable names that are agents (seen among a caller's ancestors).
+    #[serde(default)]
+    pub agent_executables: Vec<String>,
+    /// How long an agent's session lasts, e.g. "15m" (the default; 15 minutes to 12 hours).
+    pub agent_session: Option<String>,
+    /// How long a person's approval (`agents = "approve"`) holds, e.g. "10m" (the default).
+    pub approval_remember: Option<String>,
     /// The console's federation endpoint for `op-aws login` (default: the partition's own);
     /// used only when it is AWS's own, loopback, or in `trusted_endpoints`.
     pub federation_endpoint: Option<String>,
@@ -101,6 +117,31 @@ impl Config {
                 ))
             })?;
         }
+        for (key, v) in [
+            ("agent_session", &cfg.agent_session),
+            ("approval_remember", &cfg.approval_remember),
+        ] {
+            if let Some(t) = v {
+                humantime::parse_duration(t).map_err(|e| bad(format!("{key} {t:?}: {e}")))?;
+            }
+        }
+        if let Some(s) = cfg
+            .agent_session
+            .as_deref()
+            .and_then(|t| humantime::parse_duration(t).ok())
+            && !(900..=43200).contains(&s.as_secs())
+        {
+            return Err(bad(format!(
+                "agent_session {:?} must be from 15m to 12h (what STS issues)",
+                cfg.agent_session.as_deref().unwrap_or_default()
+            )));
+        }
+        for m in &cfg.agent_markers {
+            let var = m.split_once('=').map_or(m.as_str(), |(k, _)| k);
+            if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(bad(format!("agent_markers: {m:?} is not VAR or VAR=VALUE")));
+            }
+        }
         if let Some(e) = &cfg.federation_endpoint {
             parse_endpoint(e).map_err(|why| {
                 bad(format!(
@@ -126,6 +167,23 @@ impl Config {
             }
         }
         v
+    }
+
+    /// An agent's session length in seconds (15 minutes unless `agent_session` says).
+    pub fn agent_session_secs(&self) -> u32 {
+        self.agent_session
+            .as_deref()
+            .and_then(|t| humantime::parse_duration(t).ok())
+            .and_then(|d| u32::try_from(d.as_secs()).ok())
+            .unwrap_or(crate::policy::AGENT_SESSION_SECS)
+    }
+
+    /// How long an approval holds (10 minutes unless `approval_remember` says).
+    pub fn approval_remember(&self) -> Duration {
+        self.approval_remember
+            .as_deref()
+            .and_then(|t| humantime::parse_duration(t).ok())
+            .unwrap_or(crate::policy::APPROVAL_REMEMBER)
     }
 
     pub fn agent_idle(&self) -> Duration {

@@ -62,6 +62,7 @@ pub struct Login {
 
 /// The sign-in URL for what `run` would use here with `req`'s item and profile.
 pub fn login(ctx: &Ctx, req: &Request<'_>) -> Result<Login> {
+    crate::policy::may_sign_in(ctx, req.item)?;
     // A configured endpoint is vetted before anything is asked of STS.
     let configured = ctx
         .config
@@ -75,6 +76,10 @@ pub fn login(ctx: &Ctx, req: &Request<'_>) -> Result<Login> {
             item: req.item,
             profile: req.profile,
             want: Want::Here { peek: true },
+            ask: crate::policy::Ask {
+                via: crate::policy::Via::Console,
+                ..Default::default()
+            },
         },
     )?;
     if here.handover {
@@ -102,6 +107,10 @@ pub fn login(ctx: &Ctx, req: &Request<'_>) -> Result<Login> {
                 item: req.item,
                 profile: req.profile,
                 want: Want::Credentials,
+                ask: crate::policy::Ask {
+                    via: crate::policy::Via::Console,
+                    ..Default::default()
+                },
             },
         )?;
         let creds = r
@@ -135,8 +144,12 @@ pub fn login(ctx: &Ctx, req: &Request<'_>) -> Result<Login> {
         let creds = client.get_federation_token(
             &Credentials::from(&keys),
             &federation_name(&item.title),
-            FEDERATION_POLICY,
+            &crate::policy::SessionPolicy {
+                arns: Vec::new(),
+                inline: Some(FEDERATION_POLICY.to_owned()),
+            },
             duration,
+            &[],
         )?;
         (creds, Session::Federation, keys.region)
     };

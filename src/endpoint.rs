@@ -32,6 +32,8 @@ pub struct Endpoint {
     pub url: String,
     token: Zeroizing<String>,
     pub token_file: PathBuf,
+    /// The session policy every answer is scoped to (`run --server --read-only`).
+    pub ask: crate::policy::Ask,
 }
 
 impl Drop for Endpoint {
@@ -132,6 +134,10 @@ impl Endpoint {
             url: format!("http://127.0.0.1:{port}/op-aws/credentials"),
             token,
             token_file,
+            ask: crate::policy::Ask {
+                via: crate::policy::Via::Endpoint,
+                ..crate::policy::Ask::default()
+            },
         })
     }
 
@@ -268,6 +274,7 @@ impl Endpoint {
                 item,
                 profile,
                 want: Want::Temporary,
+                ask: self.ask.clone(),
             },
         );
         let creds = match r.as_ref().map(|r| r.creds.as_ref()) {

@@ -32,7 +32,7 @@ pub enum Error {
     CorruptVault { path: PathBuf, why: String },
     #[error("the vault is locked")]
     Locked,
-    #[error("no terminal to ask for the passphrase")]
+    #[error("the vault is locked and there is no terminal or pinentry to ask for the passphrase")]
     LockedNoTerminal,
     #[error("the agent failed: {0}")]
     Agent(String),
@@ -172,8 +172,21 @@ pub enum Error {
     /// In the agent: this needs the calling process itself (its terminal, `op`, a browser).
     #[error("{0} must do this itself")]
     NeedsCaller(&'static str),
-    #[error("an MFA code is needed for {serial} and there is no terminal to ask on")]
+    #[error("an MFA code is needed for {serial} and there is no terminal or pinentry to ask on")]
     MfaNoTerminal { serial: String, item: String },
+    /// A security key (an age plugin) could not open the vault, or wrap it.
+    #[error("key {label:?}: {why}")]
+    Key { label: String, why: String },
+    #[error("no key labelled {0:?}")]
+    NoSuchKey(String),
+    #[error("a key labelled {0:?} already exists")]
+    KeyExists(String),
+    /// The pinentry program failed (not the person cancelling: that is [`Error::Cancelled`]).
+    #[error("pinentry {program}: {why}")]
+    Pinentry { program: PathBuf, why: String },
+    /// An AI coding agent asked for what its policy does not give it ([`crate::policy`]).
+    #[error("{why}")]
+    AgentRefused { why: String, hint: String },
 }
 
 /// Text op-aws did not write itself (item titles, `op`'s and AWS's messages, paths), made safe
@@ -251,6 +264,8 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Self::Step { source, .. } => return source.hint(),
+            Self::AgentRefused { hint, .. } => hint.clone(),
+            Self::Pinentry { .. } => "check pinentry_program in config.toml (a pinentry speaking the Assuan protocol), or run the command in a terminal".into(),
             Self::Remote { hint, .. } => return hint.clone(),
             Self::ClearKept { scope: crate::scope::Scope::Project(d), .. } => format!(
                 "run `op-aws untrust {}` to stop using the project file, or pass --all to remove the other defaults",
@@ -272,7 +287,11 @@ impl Error {
             Self::CorruptVault { .. } => {
                 "the file was left as it is; restore it from a backup (it is a standard age file)".into()
             }
-            Self::Locked | Self::LockedNoTerminal => "run `op-aws unlock` (or `op-aws unlock --passphrase-stdin` in scripts)".into(),
+            Self::Locked => "run `op-aws unlock` (or `op-aws unlock --passphrase-stdin` in scripts)".into(),
+            Self::LockedNoTerminal => "run `op-aws unlock` in a terminal (or `op-aws unlock --passphrase-stdin` in scripts), or install pinentry (or set pinentry_program in config.toml) so op-aws can ask without one".into(),
+            Self::Key { .. } => "unlock with the passphrase: `op-aws unlock --passphrase`; see the keys with `op-aws vault key list`".into(),
+            Self::NoSuchKey(_) => "see the keys with `op-aws vault key list`".into(),
+            Self::KeyExists(_) => "choose another label with --name, or remove it with `op-aws vault key rm LABEL`".into(),
             Self::Agent(_) | Self::AgentConnectionLost(_) => "run `op-aws lock`, then `op-aws unlock`".into(),
             Self::NoSuchItem(n) if n.starts_with("op://") => {
                 "check the vault and title with `op item list --vault VAULT` (names are op://Vault/Item)".into()
@@ -360,7 +379,7 @@ impl Error {
             }
             Self::SsoSignInNeeded { flag, .. } => format!("run `op-aws sso login {flag}` in a terminal, or set BROWSER"),
             Self::MfaNoTerminal { item, .. } => format!(
-                "store the TOTP secret with `op-aws item edit {item} --set-secret 'One-Time Password'`, or run in a terminal"
+                "store the TOTP secret with `op-aws item edit {item} --set-secret 'One-Time Password'`, or run in a terminal, or install pinentry (or set pinentry_program in config.toml)"
             ),
             _ => return None,
         })
@@ -428,6 +447,16 @@ mod tests {
             },
             Error::Locked,
             Error::LockedNoTerminal,
+            Error::Pinentry {
+                program: p(),
+                why: h(),
+            },
+            Error::Key {
+                label: h(),
+                why: h(),
+            },
+            Error::NoSuchKey(h()),
+            Error::KeyExists(h()),
             Error::Agent(h()),
             Error::AgentConnectionLost(h()),
             Error::NoSuchItem(h()),
@@ -551,6 +580,14 @@ mod tests {
                 flag: h(),
             },
             Error::NeedsCaller("the caller"),
+            Error::AgentRefused {
+                why: h(),
+                hint: h(),
+            },
+            Error::Pinentry {
+                program: p(),
+                why: h(),
+            },
         ];
         for e in &all {
             match e {
@@ -565,6 +602,10 @@ mod tests {
                 | Error::CorruptVault { .. }
                 | Error::Locked
                 | Error::LockedNoTerminal
+                | Error::Pinentry { .. }
+                | Error::Key { .. }
+                | Error::NoSuchKey(_)
+                | Error::KeyExists(_)
                 | Error::Agent(_)
                 | Error::AgentConnectionLost(_)
                 | Error::NoSuchItem(_)
@@ -603,6 +644,7 @@ mod tests {
                 | Error::SsoUnreachable { .. }
                 | Error::SsoSignInNeeded { .. }
                 | Error::NeedsCaller(_)
+                | Error::AgentRefused { .. }
                 | Error::Rotation { .. } => {}
             }
         }

@@ -54,6 +54,7 @@ pub fn hook_env(ctx: &Ctx) -> Result<HookEnv> {
             item: None,
             profile: None,
             want: Want::Here { peek: false },
+            ask: Default::default(),
         },
     )?;
     let applied = here.applied.as_ref();

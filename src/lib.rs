@@ -4,6 +4,9 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod agents;
+pub mod approval;
+pub mod audit;
 pub mod awsfiles;
 pub mod caller;
 pub mod change;
@@ -27,7 +30,9 @@ pub mod item;
 pub mod notice;
 pub mod onepassword;
 pub mod opplugin;
+pub mod pinentry;
 pub mod plaintext;
+pub mod policy;
 pub mod process;
 pub mod project;
 pub mod prompt;
@@ -40,6 +45,7 @@ pub mod sockets;
 pub mod sso;
 pub mod store;
 pub mod sts;
+pub mod unlock;
 pub mod vault;
 
 #[cfg(test)]

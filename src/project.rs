@@ -35,6 +35,8 @@ const PROFILE_KEYS: &[(&str, &str)] = &[
 #[serde(deny_unknown_fields)]
 struct Raw {
     item: Option<String>,
+    /// What agents may have here: only ever stricter than the person's own setting.
+    agents: Option<crate::policy::AgentPolicy>,
     #[serde(default)]
     profiles: BTreeMap<String, RawProfile>,
 }
@@ -57,6 +59,8 @@ struct RawProfile {
 pub struct Project {
     /// The default item for the directory and below.
     pub item: Option<String>,
+    /// `agents = "..."`: makes the agents' policy stricter here, never looser.
+    pub agents: Option<crate::policy::AgentPolicy>,
     /// Profile name → AWS config key (`item` as `op_aws_item`) → value.
     pub profiles: BTreeMap<String, BTreeMap<&'static str, String>>,
 }
@@ -93,6 +97,8 @@ impl<'de> Deserialize<'de> for Project {
         #[derive(Deserialize)]
         struct Wire {
             item: Option<String>,
+            #[serde(default)]
+            agents: Option<crate::policy::AgentPolicy>,
             profiles: BTreeMap<String, BTreeMap<String, String>>,
         }
         let w = Wire::deserialize(d)?;
@@ -111,6 +117,7 @@ impl<'de> Deserialize<'de> for Project {
         }
         Ok(Self {
             item: w.item,
+            agents: w.agents,
             profiles,
         })
     }
@@ -358,7 +365,11 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<Project> {
         }
         profiles.insert(name, keys);
     }
-    Ok(Project { item, profiles })
+    Ok(Project {
+        item,
+        agents: raw.agents,
+        profiles,
+    })
 }
 
 fn check_value(key: &str, v: String) -> std::result::Result<String, String> {

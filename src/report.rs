@@ -34,6 +34,35 @@ pub struct Status {
     pub region_from: Option<crate::resolve::RegionFrom>,
     pub integration: Option<String>,
     pub wrapped: Vec<String>,
+    /// Who is asking: person or agent, and why.
+    pub caller: CallerRow,
+}
+
+/// The caller's class ([`crate::agents`]) and the agents' policy before a profile's or an
+/// item's own (config.toml's, tightened by a trusted project file).
+#[derive(Debug, Serialize)]
+pub struct CallerRow {
+    #[serde(flatten)]
+    pub class: crate::agents::Class,
+    pub agents_policy: &'static str,
+    pub agents_policy_from: String,
+}
+
+impl CallerRow {
+    pub fn of(ctx: &Ctx, project: Option<&crate::project::Found>) -> Self {
+        let (mut m, mut from) = match ctx.config.agents {
+            Some(m) => (m, "config.toml".to_owned()),
+            None => (crate::policy::AgentPolicy::Allow, "the default".to_owned()),
+        };
+        if let Some(p) = project.and_then(|f| f.project()?.agents).filter(|p| *p > m) {
+            (m, from) = (p, "the project file".into());
+        }
+        Self {
+            class: crate::agents::of(ctx).clone(),
+            agents_policy: m.name(),
+            agents_policy_from: from,
+        }
+    }
 }
 
 pub fn status(ctx: &Ctx) -> Result<Status> {
@@ -55,6 +84,7 @@ pub fn status(ctx: &Ctx) -> Result<Status> {
         region_from,
         integration: ctx.caller.integration().map(str::to_owned),
         wrapped: ctx.config.wrapped(),
+        caller: CallerRow::of(ctx, here.project.as_ref()),
     })
 }
 
@@ -140,6 +170,8 @@ pub struct Inspect {
     pub sso_session: Option<String>,
     /// Unexpired cached sessions.
     pub sessions: Vec<CacheRow>,
+    /// Who is asking: person or agent, and why.
+    pub caller: CallerRow,
 }
 
 /// A project file (`.op-aws.toml`) and its trust state.
@@ -201,6 +233,7 @@ pub fn inspect(ctx: &Ctx) -> Result<Inspect> {
         project: here.project.as_ref().map(ProjectRow::of),
         sso_session: here.sso.as_ref().map(|s| s.name.clone()),
         sessions,
+        caller: CallerRow::of(ctx, here.project.as_ref()),
     })
 }
 
@@ -232,6 +265,7 @@ pub fn here(ctx: &Ctx) -> Result<Resolution> {
             item: None,
             profile: None,
             want: Want::Here { peek: true },
+            ask: Default::default(),
         },
     )
 }

@@ -27,6 +27,9 @@ pub struct Request<'a> {
     /// `AWS_PROFILE`.
     pub profile: Option<&'a str>,
     pub want: Want<'a>,
+    /// Which command releases the credentials and the session policy it asks for
+    /// ([`crate::policy`]).
+    pub ask: crate::policy::Ask,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +92,8 @@ pub struct Resolution {
     pub creds: Option<Credentials>,
     /// For `Env`: what to set and unset in the tool's (or the shell's) environment.
     pub env: EnvChanges,
+    /// For `Env`, `Credentials`, `Temporary`: who asked and under which policy it was released.
+    pub decision: Option<crate::policy::Decision>,
 }
 
 impl Resolution {
@@ -158,8 +163,15 @@ pub fn resolve(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
     resolve_here(ctx, req)
 }
 
-/// [`resolve`], in this process.
+/// [`resolve`], in this process; each release and refusal goes to the audit trail.
 pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
+    let r = resolve_in_process(ctx, req);
+    // In the agent, a request handed back to its caller is logged by the caller.
+    crate::audit::after(ctx, req, &r);
+    r
+}
+
+fn resolve_in_process(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
     let c = &ctx.caller;
     let here_only = matches!(req.want, Want::Here { .. });
     let profile = req
@@ -276,6 +288,7 @@ pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
         told: None,
         creds: None,
         env: EnvChanges::default(),
+        decision: None,
     };
 
     match req.want {
@@ -305,6 +318,29 @@ pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
                 // Signed in with `op-aws sso login`: no item, the SSO session's role.
                 (Some(f), Some(r), Some(session)) => {
                     let profile = out.profile.clone().unwrap_or_default();
+                    let mut decision = crate::policy::decide(
+                        ctx,
+                        &req.ask,
+                        None,
+                        files,
+                        Some(&profile),
+                        trusted.and_then(|p| p.agents),
+                        Some(&session.region),
+                    )?;
+                    crate::policy::unscoped_only(
+                        &decision,
+                        "IAM Identity Center role credentials",
+                    )?;
+                    let sso = format!("sso:{}", session.name);
+                    crate::approval::check(
+                        ctx,
+                        &mut decision,
+                        &req.ask,
+                        &sso,
+                        Some(&profile),
+                        None,
+                    )?;
+                    out.decision = Some(decision);
                     let creds =
                         crate::sso::credentials(ctx, f, r, &profile).map_err(|e| Error::Step {
                             what: format!(
@@ -329,15 +365,52 @@ pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
                         what: format!("cannot read item {:?} ({})", applied.item, applied.scope),
                         source: Box::new(e),
                     })?;
+                    let mut decision = crate::policy::decide(
+                        ctx,
+                        &req.ask,
+                        Some(&item),
+                        files,
+                        out.profile.as_deref(),
+                        trusted.and_then(|p| p.agents),
+                        out.region_name()
+                            .or(item_region(&item).as_ref().map(|r| r.name.as_str())),
+                    )?;
+                    decision.role = out
+                        .profile
+                        .as_deref()
+                        .and_then(|p| files?.get(p, "role_arn"))
+                        .map(str::to_owned);
+                    let role = decision.role.clone();
+                    crate::approval::check(
+                        ctx,
+                        &mut decision,
+                        &req.ask,
+                        &applied.item,
+                        out.profile.as_deref(),
+                        role.as_deref(),
+                    )?;
+                    let scope = &decision.scope;
                     let creds = if req.want == Want::Temporary {
-                        sts::temporary_credentials(ctx, &item, files, out.profile.as_deref())
+                        sts::temporary_credentials(ctx, &item, files, out.profile.as_deref(), scope)
                     } else {
-                        credentials(ctx, &item, files, out.profile.as_deref())
+                        credentials(
+                            ctx,
+                            &item,
+                            files,
+                            out.profile.as_deref(),
+                            &decision,
+                            &req.ask,
+                        )
                     }
-                    .map_err(|e| Error::Step {
-                        what: format!("cannot get credentials from item {:?}", applied.item),
-                        source: Box::new(e),
+                    .map_err(|e| match e {
+                        // The policy's own word, as it is.
+                        Error::AgentRefused { .. } => e,
+                        e => Error::Step {
+                            what: format!("cannot get credentials from item {:?}", applied.item),
+                            source: Box::new(e),
+                        },
                     })?;
+                    out.decision = Some(decision);
                     (creds, item_region(&item))
                 }
             };
@@ -445,17 +518,37 @@ fn item_region(item: &Item) -> Option<Region> {
 }
 
 /// The credentials `item` yields for `profile`: temporary ones when the profile's chain needs
-/// STS, else the item's long-lived keys.
+/// STS or the decision asks for a session (a policy, an agent), else the item's long-lived keys.
 fn credentials(
     ctx: &Ctx,
     item: &Item,
     files: Option<&AwsFiles>,
     profile: Option<&str>,
+    decision: &crate::policy::Decision,
+    ask: &crate::policy::Ask,
 ) -> Result<Credentials> {
     let keys = item.access_keys()?;
+    let scope = &decision.scope;
     let temporary = match (files, profile) {
-        (Some(f), Some(p)) => sts::credentials_for_profile(ctx, item, f, p)?,
+        (Some(f), Some(p)) => sts::credentials_for_profile(ctx, item, f, p, scope)?,
         _ => None,
     };
-    Ok(temporary.unwrap_or_else(|| Credentials::from(&keys)))
+    if let Some(t) = temporary {
+        return Ok(t);
+    }
+    if let Some(agent) = decision.class.agent()
+        && ask.via == crate::policy::Via::CredentialProcess
+    {
+        return Err(Error::AgentRefused {
+            why: format!(
+                "credential-process would hand item {:?}'s own long-lived keys to agent {agent}: refused",
+                crate::error::printable(&item.title)
+            ),
+            hint: "use `op-aws run -- CMD` (a short session) or `op-aws run --server -- CMD` (the credentials endpoint)".into(),
+        });
+    }
+    if scope.needs_session() {
+        return sts::temporary_credentials(ctx, item, files, profile, scope);
+    }
+    Ok(Credentials::from(&keys))
 }

@@ -5,7 +5,7 @@ use crate::config::StoreKind;
 use crate::ctx::Ctx;
 use crate::item::Item;
 use crate::vault;
-use crate::{Error, Result, onepassword, prompt};
+use crate::{Error, Result, onepassword, unlock};
 
 /// The store an item name refers to.
 pub fn store_of(ctx: &Ctx, name: &str) -> StoreKind {
@@ -19,7 +19,7 @@ pub fn store_of(ctx: &Ctx, name: &str) -> StoreKind {
 pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
     match store_of(ctx, name) {
         StoreKind::OnePassword => onepassword::get_item(ctx, name),
-        StoreKind::Local => with_agent(ctx, || ctx.agent.item(name)),
+        StoreKind::Local => with_agent(ctx, Some(name), || ctx.agent.item(name)),
     }
 }
 
@@ -46,25 +46,26 @@ pub fn list_titles(ctx: &Ctx) -> Result<Vec<String>> {
 
 /// The local vault's items, titles and labels only.
 pub fn list(ctx: &Ctx) -> Result<Vec<vault::Listing>> {
-    with_agent(ctx, || ctx.agent.list())
+    with_agent(ctx, None, || ctx.agent.list())
 }
 
 /// Changes the local vault (the agent applies it; unlocking first, on a terminal).
 pub fn update(ctx: &Ctx, change: vault::Change) -> Result<()> {
-    unlocked(ctx)?;
+    unlocked_for(ctx, None)?;
     ctx.agent.update(change)
 }
 
-/// Asks the agent (`Ok(None)`: none runs); when it is not there or locked, unlocks on the
-/// terminal and asks once more. One round trip when the agent is unlocked: the hot path.
-fn with_agent<T>(ctx: &Ctx, ask: impl Fn() -> Result<Option<T>>) -> Result<T> {
+/// Asks the agent (`Ok(None)`: none runs); when it is not there or locked, unlocks (asking the
+/// person about `item`) and asks once more. One round trip when the agent is unlocked: the hot
+/// path.
+fn with_agent<T>(ctx: &Ctx, item: Option<&str>, ask: impl Fn() -> Result<Option<T>>) -> Result<T> {
     vault::ensure_exists(&ctx.dirs)?;
     match ask() {
         Ok(Some(v)) => return Ok(v),
         Ok(None) | Err(Error::Locked) => {}
         Err(e) => return Err(e),
     }
-    unlocked(ctx)?;
+    unlocked_for(ctx, item)?;
     ask()?.ok_or(Error::Locked)
 }
 
@@ -82,16 +83,18 @@ pub fn existing_name(ctx: &Ctx, name: &str) -> Result<String> {
 }
 
 /// An agent that holds the vault identity: already running, else started after asking for the
-/// passphrase on the terminal, else an error naming `op-aws unlock`.
+/// passphrase (the terminal, else pinentry), else an error naming `op-aws unlock`.
 pub fn unlocked(ctx: &Ctx) -> Result<()> {
+    unlocked_for(ctx, None)
+}
+
+/// As [`unlocked`]; a prompt names `item` (and the caller's profile) as the reason.
+pub fn unlocked_for(ctx: &Ctx, item: Option<&str>) -> Result<()> {
     vault::ensure_exists(&ctx.dirs)?;
     if ctx.agent.status()?.is_some_and(|a| a.unlocked) {
         return Ok(());
     }
-    if !ctx.caller.terminal {
-        return Err(Error::LockedNoTerminal);
-    }
-    let pass = prompt::read_hidden("op-aws: vault passphrase: ")?;
-    let id = vault::unlock(&ctx.dirs, pass)?;
+    let why = unlock::why_locked(item, ctx.caller.profile());
+    let id = unlock::open(ctx, unlock::Method::Keys, &why)?;
     ctx.agent.unlock(Some(&id), ctx.config.agent_idle())
 }

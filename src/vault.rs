@@ -4,7 +4,8 @@
 //!   (scrypt), so the passphrase is stretched once per unlock, not once per read;
 //! - `vault.age`: the items as JSON, age-encrypted to that identity's recipient;
 //! - `recipient.txt`: the public recipient (`age1…`), so writers that only encrypt (the STS
-//!   cache) need no unlock.
+//!   cache) need no unlock;
+//! - `key-LABEL.age` and `keys.json`: the identity wrapped to security keys ([`crate::unlock::keys`]).
 //!
 //! Both `.age` files are standard age files: `age -d identity.age > key.txt` then
 //! `age -d -i key.txt vault.age` gets everything out without op-aws (see docs/vault.md).
@@ -232,6 +233,16 @@ impl Identity {
     pub fn recipient(&self) -> age::x25519::Recipient {
         self.0.to_public()
     }
+    /// The identity as its file holds it (what a security key wraps).
+    pub fn key_text(&self) -> Zeroizing<String> {
+        key_text(&self.0)
+    }
+    /// An identity file's decrypted text (from `path`), checked against `recipient.txt`.
+    pub fn from_key_text(dirs: &Dirs, path: &Path, text: &[u8]) -> Result<Self> {
+        let id = parse_key_text(path, text)?;
+        check_recipient(dirs, &id)?;
+        Ok(id)
+    }
     pub fn decrypt(
         &self,
         ciphertext: &[u8],
@@ -298,12 +309,16 @@ fn protect(
     if let Some(wf) = work_factor {
         recipient.set_work_factor(wf);
     }
-    let key_text = Zeroizing::new(format!(
+    encrypt(&recipient, key_text(identity).as_bytes())
+}
+
+/// What an identity file holds once decrypted: a standard age identity file.
+fn key_text(identity: &age::x25519::Identity) -> Zeroizing<String> {
+    Zeroizing::new(format!(
         "# op-aws vault identity; public key: {}\n{AUTH_MARKER}\n{}\n",
         identity.to_public(),
         identity.to_string().expose_secret()
-    ));
-    encrypt(&recipient, key_text.as_bytes())
+    ))
 }
 
 /// Re-encrypts the identity with a new passphrase; the vault itself is untouched (it is
@@ -324,23 +339,32 @@ pub fn change_passphrase(
 /// re-encrypted to it, the new identity protected with `new` (or the same passphrase), and
 /// `recipient.txt` replaced. Returns the new identity. Nothing is written when the passphrase is
 /// wrong; an interruption at any point leaves a vault that the identity file on disk opens
-/// (the vault is first encrypted to both identities). The caller drops the session cache.
+/// (the vault is first encrypted to both identities). `rewrap` gives the files (path,
+/// contents) that wrap the new identity for each security key; it runs before anything is
+/// written, so a key that cannot be re-wrapped stops the rekey with nothing changed. The caller
+/// drops the session cache.
 pub fn rekey(
     dirs: &Dirs,
     passphrase: SecretString,
     new: Option<SecretString>,
     work_factor: Option<u8>,
+    rewrap: impl FnOnce(&Identity) -> Result<Vec<(std::path::PathBuf, Vec<u8>)>>,
 ) -> Result<Identity> {
     // A replaced recipient.txt is what rekey repairs: it is written anew below. (Opened before
     // the lock: upgrading an old vault takes it.)
     let old = open_identity(dirs, passphrase.clone(), false)?;
     let _lock = fsutil::lock_exclusive(&dirs.vault_file())?;
     let data = load(dirs, &old)?;
-    let next = age::x25519::Identity::generate();
+    let next = Identity(age::x25519::Identity::generate());
+    let wrapped = rewrap(&next)?;
+    let next = next.0;
     let ct = seal(&[&old.0, &next], &data)?;
     fsutil::write_atomic(&dirs.vault_file(), &ct, 0o600)?;
     let identity_ct = protect(&next, new.unwrap_or(passphrase), work_factor)?;
     fsutil::write_atomic(&dirs.identity_file(), &identity_ct, 0o600)?;
+    for (path, bytes) in &wrapped {
+        fsutil::write_atomic(path, bytes, 0o600)?;
+    }
     fsutil::write_atomic(
         &dirs.recipient_file(),
         format!("{}\n", next.to_public()).as_bytes(),
@@ -371,15 +395,8 @@ fn open_identity(dirs: &Dirs, passphrase: SecretString, check: bool) -> Result<I
         }
         Err(e) => return Err(corrupt(&path, &e.to_string())),
     };
+    let id = parse_key_text(&path, &text)?;
     let text = std::str::from_utf8(&text).map_err(|_| corrupt(&path, "not text"))?;
-    let key = text
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
-        .ok_or_else(|| corrupt(&path, "no AGE-SECRET-KEY line"))?;
-    let id = age::x25519::Identity::from_str(key)
-        .map(Identity)
-        .map_err(|_| corrupt(&path, "malformed AGE-SECRET-KEY line"))?;
     if check {
         check_recipient(dirs, &id)?;
     }
@@ -387,6 +404,18 @@ fn open_identity(dirs: &Dirs, passphrase: SecretString, check: bool) -> Result<I
         authenticate_legacy(dirs, &id, passphrase, work_factor_of(&ct))?;
     }
     Ok(id)
+}
+
+fn parse_key_text(path: &Path, text: &[u8]) -> Result<Identity> {
+    let text = std::str::from_utf8(text).map_err(|_| corrupt(path, "not text"))?;
+    let key = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .ok_or_else(|| corrupt(path, "no AGE-SECRET-KEY line"))?;
+    age::x25519::Identity::from_str(key)
+        .map(Identity)
+        .map_err(|_| corrupt(path, "malformed AGE-SECRET-KEY line"))
 }
 
 /// A vault from before authentication, opened with the passphrase (which proves it is the

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod agents;
 mod children;
 mod conformance;
 mod console;
@@ -26,3 +27,4 @@ mod shells;
 mod sso;
 mod sts;
 mod teams;
+mod unlock;

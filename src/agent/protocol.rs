@@ -223,6 +223,14 @@ pub struct Asked {
     profile: Option<String>,
     want: WireWant,
     tool: String,
+    /// The caller's pid and class, decided by the front end (it sees its own ancestry), and
+    /// what it asks for ([`crate::policy`]).
+    #[serde(default)]
+    pid: Option<u32>,
+    #[serde(default)]
+    class: Option<crate::agents::Class>,
+    #[serde(default)]
+    ask: crate::policy::Ask,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -258,18 +266,26 @@ impl Asked {
             profile: req.profile.map(str::to_owned),
             want,
             tool: tool.to_owned(),
+            pid: caller.pid,
+            class: caller.class_cell().get().cloned(),
+            ask: req.ask.clone(),
         })
     }
 
     /// The caller as the agent resolves for it (never at a terminal: the agent has none).
     pub fn caller(&self) -> Caller {
-        Caller::new(
+        let mut c = Caller::new(
             self.vars
                 .iter()
                 .map(|(k, v)| (k.clone(), std::ffi::OsString::from(v.as_str()))),
             self.cwd.clone(),
             false,
-        )
+        );
+        c.pid = self.pid;
+        match &self.class {
+            Some(class) => c.with_class(class.clone()),
+            None => c,
+        }
     }
 
     /// The request as the resolver takes it.
@@ -282,6 +298,7 @@ impl Asked {
                 WireWant::Credentials => Want::Credentials,
                 WireWant::Temporary => Want::Temporary,
             },
+            ask: self.ask.clone(),
         }
     }
 }
@@ -303,6 +320,9 @@ pub struct Answer {
     creds: Option<WireCreds>,
     set: Vec<(String, Zeroizing<String>)>,
     unset: Vec<String>,
+    /// Who asked and under which policy it was released.
+    #[serde(default)]
+    decision: Option<crate::policy::Decision>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -347,6 +367,7 @@ impl Answer {
                 .map(|(k, v)| (k.clone(), Zeroizing::new(v.clone())))
                 .collect(),
             unset: r.env.unset.clone(),
+            decision: r.decision.clone(),
         }
     }
 
@@ -382,6 +403,7 @@ impl Answer {
             region: self.region,
             creds,
             env,
+            decision: self.decision,
         }
     }
 }

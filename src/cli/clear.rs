@@ -28,7 +28,10 @@ impl Args {
                 .iter()
                 .map(|a| format!("{} ({})", a.item, a.scope))
                 .collect();
-            if !prompt::confirm(&format!("remove the default {}?", list.join(", ")), true)? {
+            let question = format!("remove the default {}?", list.join(", "));
+            // Nobody to ask (a script): removed as asked, as always.
+            let asker = prompt::Asker::for_caller(&ctx.caller, &ctx.config);
+            if asker.confirm(&ctx.caller, &question, true)? == Some(false) {
                 return Ok(());
             }
         }

@@ -18,6 +18,10 @@ impl Args {
                 item: self.which.item.as_deref(),
                 profile: self.which.profile.as_deref(),
                 want: Want::Credentials,
+                ask: op_aws::policy::Ask {
+                    via: op_aws::policy::Via::CredentialProcess,
+                    ..Default::default()
+                },
             },
         )?;
         let creds = r.creds.as_ref().expect("credentials were asked for");

@@ -27,6 +27,10 @@ impl Args {
                 item: self.which.item.as_deref(),
                 profile: self.which.profile.as_deref(),
                 want,
+                ask: op_aws::policy::Ask {
+                    via: op_aws::policy::Via::Export,
+                    ..Default::default()
+                },
             },
         )?;
         match self.format.syntax() {

@@ -224,11 +224,14 @@ fn apply_removal(ctx: &Ctx, planned: Vec<import::Removal>, yes: bool) -> anyhow:
         .collect::<Vec<_>>()
         .join(" and ");
     if !yes {
-        anyhow::ensure!(
-            ctx.caller.terminal,
-            "not removing {what} without a terminal to ask on\nhint: pass --yes"
-        );
-        if !prompt::confirm(&format!("remove {what}?"), false)? {
+        let asker = prompt::Asker::for_caller(&ctx.caller, &ctx.config);
+        let answer = asker.confirm(&ctx.caller, &format!("remove {what}?"), false)?;
+        let Some(answer) = answer else {
+            anyhow::bail!(
+                "not removing {what} without a terminal or pinentry to ask on\nhint: pass --yes"
+            );
+        };
+        if !answer {
             eprintln!("op-aws: left the files as they were");
             return Ok(());
         }

@@ -46,6 +46,11 @@ impl Args {
                 d.item,
             );
         }
+        println!("caller:       {}", r.caller.class);
+        println!(
+            "agents:       {} ({}; a profile's op_aws_agents or an item's Agents field may refine it)",
+            r.caller.agents_policy, r.caller.agents_policy_from
+        );
         if let Some(p) = &r.project {
             show!("project file: {} ({})", p.path.display(), p.trust);
             if let Some(n) = &p.notice {

@@ -145,6 +145,9 @@ impl Args {
                 }
             }
             Cmd::Show { name, json, reveal } => {
+                if reveal {
+                    op_aws::policy::may_reveal(&ctx, &name)?;
+                }
                 let item = store::get_item(&ctx, &name)
                     .with_context(|| format!("cannot show item {name:?}"))?;
                 if json {

@@ -22,6 +22,7 @@ macro_rules! eshow {
 
 mod activate;
 mod agent;
+mod audit;
 mod cache;
 mod clear;
 mod completions;
@@ -99,6 +100,7 @@ pub enum Command {
     Profiles(profiles::Args),
     List(list::Args),
     Cache(cache::Args),
+    Audit(audit::Args),
     Doctor(doctor::Args),
     HookEnv(hook_env::Args),
     Agent(agent::Args),
@@ -154,6 +156,7 @@ impl Cli {
             Command::Profiles(a) => a.run(caller),
             Command::List(a) => a.run(caller),
             Command::Cache(a) => a.run(caller),
+            Command::Audit(a) => a.run(caller),
             Command::Doctor(a) => a.run(caller),
             Command::HookEnv(a) => a.run(caller),
             Command::Agent(a) => a.run(caller),
@@ -218,6 +221,7 @@ pub fn resolve_or_pick(
             );
             let picked = op_aws::resolve::Request {
                 item: Some(&titles[i]),
+                ask: req.ask.clone(),
                 ..*req
             };
             Ok(op_aws::resolve::resolve(ctx, &picked)?)

@@ -27,6 +27,7 @@ impl Args {
                     item: None,
                     profile: None,
                     want: Want::Here { peek: false },
+                    ask: Default::default(),
                 },
             )?
             .applied
@@ -43,23 +44,23 @@ impl Args {
         }
         let prepared = rotate::prepare(&ctx, &name)?;
         if !self.yes {
-            anyhow::ensure!(
-                ctx.caller.terminal,
-                "not rotating {name}'s key without a terminal to ask on\nhint: pass --yes"
-            );
             let age = prepared
                 .old
                 .created
                 .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
                 .map(|d| format!(", {} days old", d.as_secs() / 86_400))
                 .unwrap_or_default();
-            if !prompt::confirm(
-                &format!(
-                    "replace {} (IAM user {}{age}) with a new key, then delete it?",
-                    prepared.old.id, prepared.user
-                ),
-                false,
-            )? {
+            let asker = prompt::Asker::for_caller(&ctx.caller, &ctx.config);
+            let question = format!(
+                "replace {} (IAM user {}{age}) with a new key, then delete it?",
+                prepared.old.id, prepared.user
+            );
+            let Some(answer) = asker.confirm(&ctx.caller, &question, false)? else {
+                anyhow::bail!(
+                    "not rotating {name}'s key without a terminal or pinentry to ask on\nhint: pass --yes"
+                );
+            };
+            if !answer {
                 eprintln!("op-aws: nothing changed");
                 return Ok(());
             }

@@ -6,6 +6,7 @@ use anyhow::Context;
 use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
 use op_aws::inject::{self, EnvChanges};
+use op_aws::policy::{Ask, Via};
 use op_aws::resolve::{Request, Want};
 
 use super::SilentExit;
@@ -23,6 +24,15 @@ pub struct Args {
     /// Keys in the environment, even with `server = true` in config.toml.
     #[arg(long)]
     no_server: bool,
+    /// A read-only session: AWS's ReadOnlyAccess as its session policy.
+    #[arg(long)]
+    read_only: bool,
+    /// A managed policy the session is limited to (repeatable).
+    #[arg(long, value_name = "ARN")]
+    policy_arn: Vec<String>,
+    /// An inline session policy (a JSON file) the session is limited to.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<std::path::PathBuf>,
     /// The command and its arguments (after `--`).
     #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -51,6 +61,21 @@ impl Args {
         let Some(path) = caller.which(&program) else {
             return not_found(&program);
         };
+        let ask = Ask {
+            via: Via::Run,
+            read_only: self.read_only,
+            policy_arns: self.policy_arn.clone(),
+            policy: match &self.policy {
+                Some(f) => {
+                    let path = caller.absolute(f);
+                    let text = std::fs::read_to_string(&path).with_context(|| {
+                        format!("cannot read the session policy {}", path.display())
+                    })?;
+                    Some(text.trim().to_owned())
+                }
+                None => None,
+            },
+        };
         let ctx = Ctx::new(caller)?;
         let profile = plan.profile.as_deref().or(self.which.profile.as_deref());
         if (self.server || ctx.config.server) && !self.no_server {
@@ -60,6 +85,7 @@ impl Args {
                     item: self.which.item.as_deref(),
                     profile,
                     want: Want::Here { peek: false },
+                    ask: Default::default(),
                 },
             )?;
             // A profile the tool resolves itself needs no endpoint: handed over below.
@@ -71,6 +97,7 @@ impl Args {
                     &path,
                     &program,
                     &plan.argv[1..],
+                    &ask,
                 );
             }
         }
@@ -80,6 +107,7 @@ impl Args {
                 item: self.which.item.as_deref(),
                 profile,
                 want: Want::Env { tool: &plan.tool },
+                ask,
             },
         )?;
         // Exec the file found above (no second PATH search); the command keeps its own argv[0].

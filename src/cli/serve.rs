@@ -12,6 +12,7 @@ use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
 use op_aws::endpoint::Endpoint;
 use op_aws::inject::EnvChanges;
+use op_aws::policy::{Ask, Via};
 use op_aws::resolve::{Request, Resolution, Want};
 use op_aws::shell::Format;
 
@@ -29,10 +30,15 @@ pub struct Args {
 impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
         let ctx = Ctx::new(caller)?;
+        let ask = Ask {
+            via: Via::Endpoint,
+            ..Ask::default()
+        };
         let (r, serving, item) = prime(
             &ctx,
             self.which.item.as_deref(),
             self.which.profile.as_deref(),
+            &ask,
         )?;
         // Before the endpoint's threads start, so that none of them takes a signal by default
         // (op-aws gone, its token file left behind).
@@ -77,6 +83,7 @@ fn prime(
     ctx: &Ctx,
     item: Option<&str>,
     profile: Option<&str>,
+    ask: &Ask,
 ) -> anyhow::Result<(Resolution, Ctx, Option<String>)> {
     let r = super::resolve_or_pick(
         ctx,
@@ -84,6 +91,7 @@ fn prime(
             item,
             profile,
             want: Want::Temporary,
+            ask: ask.clone(),
         },
     )?;
     let mut caller = ctx.caller.clone();
@@ -113,15 +121,21 @@ pub fn run_with_endpoint(
     path: &Path,
     program: &OsString,
     args: &[OsString],
+    ask: &Ask,
 ) -> anyhow::Result<()> {
-    let (r, serving, item) = prime(ctx, item, profile)?;
+    let ask = Ask {
+        via: Via::Endpoint,
+        ..ask.clone()
+    };
+    let (r, serving, item) = prime(ctx, item, profile, &ask)?;
     // Blocked before any thread starts (the endpoint's own start in `Endpoint::start`): a
     // thread that had them unblocked would take a SIGTERM by default, and op-aws would die with
     // the command left running and the token file left behind. Only the waiting thread below
     // takes them.
     let forwarded = forwarded_signals();
     let _ = forwarded.thread_block();
-    let ep = Endpoint::start(&serving)?;
+    let mut ep = Endpoint::start(&serving)?;
+    ep.ask = ask;
     let env = op_aws::inject::for_command(&ctx.caller, endpoint_env(&ep, &r));
     drop(r);
     let mut cmd = Command::new(path);

@@ -50,6 +50,11 @@ impl Args {
             (Some(item), Some(_)) => show!("item:   {item} ({})", super::scope_text(&s)),
             _ => show!("item:   none here (choose one with `op-aws use ITEM`)"),
         }
+        println!("caller: {}", s.caller.class);
+        println!(
+            "agents: {} ({})",
+            s.caller.agents_policy, s.caller.agents_policy_from
+        );
         if let Some(r) = &s.region {
             let from = s.region_from.as_ref().map_or("", |f| match f {
                 op_aws::resolve::RegionFrom::Shell => " (the shell's)",

@@ -2,14 +2,17 @@ use anyhow::Context;
 use op_aws::caller::Caller;
 use op_aws::config::MAX_LIFETIME;
 use op_aws::config::StoreKind;
-use op_aws::{Error, ctx::Ctx, prompt, vault};
+use op_aws::{ctx::Ctx, prompt, unlock, vault};
 
 /// Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours).
 #[derive(clap::Args)]
 pub struct Args {
-    /// Read the passphrase from the first line of stdin.
+    /// Read the passphrase from the first line of stdin (no security key is tried).
     #[arg(long)]
     passphrase_stdin: bool,
+    /// Ask for the passphrase without trying the security keys first.
+    #[arg(long, conflicts_with = "passphrase_stdin")]
+    passphrase: bool,
     /// Forget everything after this long unused, e.g. 10m, 1h.
     #[arg(long, value_parser = humantime::parse_duration)]
     timeout: Option<std::time::Duration>,
@@ -29,26 +32,19 @@ impl Args {
             return Ok(());
         }
         vault::ensure_exists(&ctx.dirs).context("cannot unlock")?;
-        let pass = if self.passphrase_stdin {
-            secrecy::SecretString::from(
+        let method = if self.passphrase_stdin {
+            unlock::Method::Given(secrecy::SecretString::from(
                 prompt::read_stdin_line()
                     .context("cannot read the passphrase")?
                     .as_str(),
-            )
-        } else if prompt::stdin_is_terminal() {
-            prompt::read_hidden("op-aws: vault passphrase: ")?
+            ))
+        } else if self.passphrase {
+            unlock::Method::Passphrase
         } else {
-            return Err(Error::LockedNoTerminal).context("cannot unlock");
+            unlock::Method::Keys
         };
-        let id = match vault::unlock(&ctx.dirs, pass) {
-            Ok(id) => id,
-            Err(Error::WrongPassphrase) => {
-                // Each wrong guess costs the scrypt work plus this.
-                std::thread::sleep(std::time::Duration::from_millis(500));
-                return Err(Error::WrongPassphrase).context("cannot unlock");
-            }
-            Err(e) => return Err(e).context("cannot unlock"),
-        };
+        let why = unlock::why_locked(None, None);
+        let id = unlock::open(&ctx, method, &why).context("cannot unlock")?;
         ctx.agent
             .unlock(Some(&id), idle)
             .context("cannot start the agent")?;

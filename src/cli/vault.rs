@@ -1,6 +1,6 @@
 use anyhow::Context;
 use op_aws::caller::Caller;
-use op_aws::{Error, ctx::Ctx, prompt, vault};
+use op_aws::{Error, ctx::Ctx, prompt, unlock, vault};
 use secrecy::ExposeSecret;
 
 /// Manage the local vault.
@@ -19,6 +19,46 @@ enum Cmd {
     /// A new vault identity: the vault re-encrypted to it, cached sessions dropped, so a stolen
     /// copy of the old identity opens nothing new (the passphrase stays).
     Rekey(Rekey),
+    /// Security keys, Touch ID, TPMs (age plugins) that unlock the vault without the passphrase.
+    #[command(subcommand)]
+    Key(KeyCmd),
+}
+
+#[derive(clap::Subcommand)]
+enum KeyCmd {
+    /// Wrap the vault identity to an age plugin's recipient (asks for the passphrase).
+    Add(KeyAdd),
+    /// The keys, in the order `unlock` tries them.
+    List(KeyList),
+    /// Forget a key (its wrapped file is deleted).
+    Rm(KeyRm),
+}
+
+#[derive(clap::Args)]
+struct KeyAdd {
+    /// The plugin's recipient, e.g. age1yubikey1…
+    #[arg(long)]
+    recipient: String,
+    /// The identity file the plugin generated (it names the key; it is no secret).
+    #[arg(long)]
+    identity_file: std::path::PathBuf,
+    /// A label for the key (default: the plugin's name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Read the passphrase from the first line of stdin.
+    #[arg(long)]
+    passphrase_stdin: bool,
+}
+
+#[derive(clap::Args)]
+struct KeyList {
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct KeyRm {
+    label: String,
 }
 
 #[derive(clap::Args)]
@@ -59,6 +99,7 @@ impl Args {
         let c = match self.cmd {
             Cmd::Create(c) => c,
             Cmd::Passphrase(c) => return change(&ctx, &c),
+            Cmd::Key(k) => return key(&ctx, k),
             Cmd::Rekey(r) => {
                 vault::ensure_exists(&ctx.dirs).context("cannot rekey the vault")?;
                 let pass = current_passphrase(r.passphrase_stdin)?;
@@ -110,7 +151,10 @@ fn rekey(
     new: Option<secrecy::SecretString>,
     work_factor: Option<u8>,
 ) -> anyhow::Result<()> {
-    let id = vault::rekey(&ctx.dirs, pass, new, work_factor).context("cannot rekey the vault")?;
+    let id = vault::rekey(&ctx.dirs, pass, new, work_factor, |id| {
+        unlock::keys::rewrapped(ctx, id)
+    })
+    .context("cannot rekey the vault")?;
     let dropped = op_aws::sts::cache::clear(ctx, None)?;
     if ctx.agent.status()?.is_some_and(|a| a.unlocked) {
         ctx.agent.unlock(Some(&id), ctx.config.agent_idle())?;
@@ -148,4 +192,74 @@ pub fn new_passphrase(from_stdin: bool) -> anyhow::Result<secrecy::SecretString>
     let same = x.len() == y.len() && x.iter().zip(y).fold(0u8, |acc, (p, q)| acc | (p ^ q)) == 0;
     anyhow::ensure!(same, "the passphrases differ");
     Ok(a)
+}
+
+fn key(ctx: &Ctx, cmd: KeyCmd) -> anyhow::Result<()> {
+    match cmd {
+        KeyCmd::Add(a) => {
+            vault::ensure_exists(&ctx.dirs).context("cannot add the key")?;
+            let path = ctx.caller.absolute(&a.identity_file);
+            let text = std::fs::read(&path)
+                .map_err(|e| Error::io(&path, e))
+                .context("cannot add the key")?;
+            let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&text).into_owned());
+            let method = if a.passphrase_stdin {
+                unlock::Method::Given(secrecy::SecretString::from(
+                    prompt::read_stdin_line()
+                        .context("cannot read the passphrase")?
+                        .as_str(),
+                ))
+            } else {
+                unlock::Method::Passphrase
+            };
+            let why = "Enter the op-aws vault passphrase to add a security key.";
+            let id = unlock::open(ctx, method, why).context("cannot add the key")?;
+            let k = unlock::keys::add(ctx, &id, &a.recipient, &text, a.name.as_deref())
+                .context("cannot add the key")?;
+            eprintln!(
+                "op-aws: added key {:?} ({}); `op-aws unlock` tries it before the passphrase",
+                k.label,
+                unlock::keys::plugin_binary_name(&k.plugin)
+            );
+        }
+        KeyCmd::List(l) => {
+            let keys = unlock::keys::list(&ctx.dirs).context("cannot list the keys")?;
+            if l.json {
+                let v: Vec<_> = keys
+                    .iter()
+                    .map(|k| {
+                        serde_json::json!({
+                            "label": k.label,
+                            "plugin": k.plugin,
+                            "recipient": k.recipient,
+                            "added": k.added,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else if keys.is_empty() {
+                eprintln!("op-aws: no security keys; the passphrase alone unlocks the vault");
+                eprintln!(
+                    "hint: add one with `op-aws vault key add --recipient R --identity-file F`"
+                );
+            } else {
+                for k in &keys {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        op_aws::error::printable(&k.label),
+                        op_aws::error::printable(&k.plugin),
+                        op_aws::error::printable(&k.recipient),
+                        humantime::format_rfc3339_seconds(
+                            std::time::UNIX_EPOCH + std::time::Duration::from_secs(k.added)
+                        )
+                    );
+                }
+            }
+        }
+        KeyCmd::Rm(r) => {
+            let k = unlock::keys::remove(&ctx.dirs, &r.label).context("cannot remove the key")?;
+            eprintln!("op-aws: removed key {:?}", k.label);
+        }
+    }
+    Ok(())
 }

@@ -39,6 +39,12 @@ pub struct Meta {
     /// The role session's name (CloudTrail's), for roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_name: Option<String>,
+    /// The session policy, described ([`crate::policy::SessionPolicy::describe`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The agent the session was made for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
     /// Seconds since the epoch.
     pub expiration: u64,
     pub created: u64,

@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::plan::RoleStep;
 use crate::creds::Credentials;
+use crate::policy::SessionPolicy;
 use crate::{Error, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -180,30 +181,6 @@ impl Client {
         convert("GetSessionToken", out.credentials())
     }
 
-    /// GetFederationToken, signed with an IAM user's long-lived keys: a session the console
-    /// accepts (GetSessionToken's is refused there). `policy` bounds it (the user's own
-    /// permissions still apply: the session has their intersection).
-    pub fn get_federation_token(
-        &self,
-        keys: &Credentials,
-        name: &str,
-        policy: &str,
-        duration: Option<u32>,
-    ) -> Result<Credentials> {
-        let req = self
-            .sdk(keys)
-            .get_federation_token()
-            .name(name)
-            .policy(policy)
-            .set_duration_seconds(duration.map(to_i32));
-        let out = self
-            .transport
-            .rt
-            .block_on(req.send())
-            .map_err(|e| map_err("GetFederationToken", &self.host(), &e))?;
-        convert("GetFederationToken", out.credentials())
-    }
-
     /// AssumeRole for `step`; `session_name` is the step's own or the one naming the person.
     pub fn assume_role(
         &self,
@@ -211,17 +188,18 @@ impl Client {
         step: &RoleStep,
         session_name: &str,
     ) -> Result<Credentials> {
-        let tags = step
-            .tags
-            .iter()
-            .map(|(k, v)| {
-                aws_sdk_sts::types::Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-                    .map_err(|e| Error::Sts(format!("session tag {k:?}: {e}")))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        self.assume_role_scoped(signer, step, session_name, &SessionPolicy::default())
+    }
+
+    /// [`Self::assume_role`] with a session policy (`PolicyArns`, `Policy`).
+    pub fn assume_role_scoped(
+        &self,
+        signer: &Credentials,
+        step: &RoleStep,
+        session_name: &str,
+        policy: &SessionPolicy,
+    ) -> Result<Credentials> {
+        let tags = sdk_tags(&step.tags)?;
         let req = self
             .sdk(signer)
             .assume_role()
@@ -233,7 +211,9 @@ impl Client {
             .set_tags((!tags.is_empty()).then_some(tags))
             .set_transitive_tag_keys(
                 (!step.transitive_tags.is_empty()).then(|| step.transitive_tags.clone()),
-            );
+            )
+            .set_policy_arns(policy_arns(policy))
+            .set_policy(policy.inline.clone());
         let out = self
             .transport
             .rt
@@ -244,6 +224,33 @@ impl Client {
 }
 
 impl Client {
+    /// GetFederationToken: a session of an IAM user's long-lived keys limited by `policy` (what
+    /// `run --read-only` gives where there is no role to assume).
+    pub fn get_federation_token(
+        &self,
+        base: &Credentials,
+        name: &str,
+        policy: &SessionPolicy,
+        duration: Option<u32>,
+        tags: &[(String, String)],
+    ) -> Result<Credentials> {
+        let tags = sdk_tags(tags)?;
+        let req = self
+            .sdk(base)
+            .get_federation_token()
+            .name(name)
+            .set_duration_seconds(duration.map(to_i32))
+            .set_policy_arns(policy_arns(policy))
+            .set_policy(policy.inline.clone())
+            .set_tags((!tags.is_empty()).then_some(tags));
+        let out = self
+            .transport
+            .rt
+            .block_on(req.send())
+            .map_err(|e| map_err("GetFederationToken", &self.host(), &e))?;
+        convert("GetFederationToken", out.credentials())
+    }
+
     /// The ARN `signer` belongs to (GetCallerIdentity).
     pub fn caller_arn(&self, signer: &Credentials) -> Result<String> {
         let out = self
@@ -313,6 +320,31 @@ impl aws_sdk_sts::config::Intercept for DateHeader {
         }
         Ok(())
     }
+}
+
+fn sdk_tags(tags: &[(String, String)]) -> Result<Vec<aws_sdk_sts::types::Tag>> {
+    tags.iter()
+        .map(|(k, v)| {
+            aws_sdk_sts::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| Error::Sts(format!("session tag {k:?}: {e}")))
+        })
+        .collect()
+}
+
+fn policy_arns(p: &SessionPolicy) -> Option<Vec<aws_sdk_sts::types::PolicyDescriptorType>> {
+    (!p.arns.is_empty()).then(|| {
+        p.arns
+            .iter()
+            .map(|a| {
+                aws_sdk_sts::types::PolicyDescriptorType::builder()
+                    .arn(a)
+                    .build()
+            })
+            .collect()
+    })
 }
 
 fn to_i32(d: u32) -> i32 {

@@ -49,7 +49,7 @@ enum Source {
     /// A store that hands out current codes, not secrets (1Password's `op` may), already
     /// fresh: it tracks the steps it handed out itself.
     Code(String),
-    Ask,
+    Ask(prompt::Asker),
 }
 
 fn is_code(v: &str) -> bool {
@@ -62,13 +62,15 @@ pub fn code(ctx: &Ctx, item: &Item, serial: &str) -> Result<(String, CodeGuard)>
         // Six digits cannot be a secret (30 bits); it is a code.
         Some(v) if is_code(v) => Source::Code(v.to_owned()),
         Some(v) => Source::Totp(totp::parse(v)?),
-        None if ctx.caller.terminal => Source::Ask,
-        None => {
-            return Err(Error::MfaNoTerminal {
-                serial: serial.to_owned(),
-                item: item.title.clone(),
-            });
-        }
+        None => match prompt::Asker::for_caller(&ctx.caller, &ctx.config) {
+            prompt::Asker::Nobody => {
+                return Err(Error::MfaNoTerminal {
+                    serial: serial.to_owned(),
+                    item: item.title.clone(),
+                });
+            }
+            asker => Source::Ask(asker),
+        },
     };
     if let Source::Totp(t) = &source
         && t.digits() != 6
@@ -96,7 +98,7 @@ pub fn code(ctx: &Ctx, item: &Item, serial: &str) -> Result<(String, CodeGuard)>
             (totp::code_at(&t, now), totp::step_of(&t, now))
         }
         Source::Code(c) => (c, now_secs() / 30),
-        Source::Ask => (ask(serial)?, now_secs() / 30),
+        Source::Ask(asker) => (ask(ctx, &asker, item, serial)?, now_secs() / 30),
     };
     Ok((
         code,
@@ -108,7 +110,10 @@ pub fn code(ctx: &Ctx, item: &Item, serial: &str) -> Result<(String, CodeGuard)>
     ))
 }
 
-fn ask(serial: &str) -> Result<String> {
+fn ask(ctx: &Ctx, asker: &prompt::Asker, item: &Item, serial: &str) -> Result<String> {
+    if let prompt::Asker::Pinentry(_) = asker {
+        return ask_pinentry(ctx, asker, item, serial);
+    }
     let mut err = std::io::stderr();
     loop {
         let _ = write!(err, "op-aws: MFA code for {serial}: ");
@@ -122,6 +127,31 @@ fn ask(serial: &str) -> Result<String> {
             return Ok(code.to_owned());
         }
         let _ = writeln!(err, "op-aws: an MFA code is 6 digits");
+    }
+}
+
+/// Through pinentry: the dialog names the device, the item and the profile.
+fn ask_pinentry(ctx: &Ctx, asker: &prompt::Asker, item: &Item, serial: &str) -> Result<String> {
+    use secrecy::ExposeSecret;
+    let mut why = format!(
+        "AWS asks for an MFA code from {serial} (item {:?}",
+        item.title
+    );
+    if let Some(p) = ctx.caller.profile() {
+        why.push_str(&format!(", profile {p:?}"));
+    }
+    why.push_str(").");
+    let why = crate::error::printable(&why);
+    let mut error = None;
+    loop {
+        let code = asker
+            .secret(&ctx.caller, &why, "MFA code:", error)?
+            .ok_or(Error::Cancelled)?;
+        let code = code.expose_secret().trim();
+        if is_code(code) {
+            return Ok(code.to_owned());
+        }
+        error = Some("An MFA code is 6 digits.");
     }
 }
 

@@ -16,6 +16,7 @@ use crate::awsfiles::AwsFiles;
 use crate::creds::Credentials;
 use crate::ctx::Ctx;
 use crate::item::Item;
+use crate::policy::Scope;
 use crate::{Error, Result};
 
 use cache::{Cache, Meta};
@@ -24,18 +25,20 @@ use plan::Plan;
 
 /// Temporary credentials for `profile` when it needs STS (a `role_arn` or an `mfa_serial`
 /// somewhere in its chain); `None` when the item's long-lived keys are to be used as they are.
+/// `scope` narrows the final session (a session policy, an agent's duration and attribution).
 pub fn credentials_for_profile(
     ctx: &Ctx,
     item: &Item,
     files: &AwsFiles,
     profile: &str,
+    scope: &Scope,
 ) -> Result<Option<Credentials>> {
     let Some(plan) = plan::build(&ctx.caller, files, item, profile)? else {
         return Ok(None);
     };
     let keys = item.access_keys()?;
     let cache = Cache::open(ctx)?;
-    let key = plan.key(item, &keys.access_key_id);
+    let key = scoped_key(plan.key(item, &keys.access_key_id), scope);
     if let Some(c) = cache.get_fresh(&key) {
         return Ok(Some(c));
     }
@@ -45,18 +48,29 @@ pub fn credentials_for_profile(
         cache::Turn::Cached(c) => return Ok(Some(c)),
         cache::Turn::Mine(lock) => lock,
     };
-    let made = make_profile_session(ctx, &cache, &plan, item, &keys, key.clone(), deadline);
+    let made = make_profile_session(
+        ctx,
+        &cache,
+        &plan,
+        item,
+        &keys,
+        scope,
+        key.clone(),
+        deadline,
+    );
     cache.settle(&key, &made);
     made.map(Some)
 }
 
 /// The STS calls for `plan`, and the session cached.
+#[allow(clippy::too_many_arguments)]
 fn make_profile_session(
     ctx: &Ctx,
     cache: &Cache,
     plan: &Plan,
     item: &Item,
     keys: &crate::item::AccessKeys,
+    scope: &Scope,
     key: String,
     deadline: std::time::Instant,
 ) -> Result<Credentials> {
@@ -64,32 +78,57 @@ fn make_profile_session(
     plan::check_endpoint(plan.endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
     let client = Client::new(&plan.region, plan.endpoint.as_deref())?.until(deadline);
     let base = Credentials::from(keys);
-    let person = plan
-        .roles
-        .iter()
-        .any(|r| r.session_name.is_none())
-        .then(|| person(ctx, &client, item, &base));
-    let creds = if plan.roles.is_empty() {
+    let person = (!plan.roles.is_empty()
+        && (scope.agent.is_some() || plan.roles.iter().any(|r| r.session_name.is_none())))
+    .then(|| person(ctx, &client, item, &base));
+    let creds = if plan.roles.is_empty() && !scope.policy.is_empty() {
+        // No role to carry the policy: a federation token of the item's keys does (it cannot
+        // carry MFA; see docs/agents.md).
+        federation(&client, item, &base, scope)?
+    } else if plan.roles.is_empty() {
         // MFA only: the session itself is the result.
         let mfa = plan
             .mfa
             .as_ref()
             .ok_or_else(|| Error::Sts("nothing to ask STS for".into()))?;
-        mfa_session(ctx, &client, item, &base, &mfa.serial, mfa.duration)?
+        let duration = shortest(mfa.duration, scope.duration);
+        mfa_session(ctx, &client, item, &base, &mfa.serial, duration)?
     } else {
-        assume_roles(ctx, cache, &client, item, plan, base, person.as_deref())?
+        assume_roles(
+            ctx,
+            cache,
+            &client,
+            item,
+            plan,
+            base,
+            person.as_deref(),
+            scope,
+        )?
     };
     let top = plan.roles.last();
-    let session_name = top.and_then(|r| r.session_name.clone().or_else(|| person.clone()));
+    let session_name = top.and_then(|r| {
+        let name = r.session_name.clone().or_else(|| person.clone())?;
+        Some(match &scope.agent {
+            Some(a) => crate::policy::agent_session_name(&name, a),
+            None => name,
+        })
+    });
+    let kind = match (top, scope.policy.is_empty()) {
+        (Some(_), _) => "role",
+        (None, false) => "federation",
+        (None, true) => "mfa-session",
+    };
     cache.put(
         Meta {
             key,
-            kind: if top.is_some() { "role" } else { "mfa-session" }.into(),
+            kind: kind.into(),
             profile: plan.profile.clone(),
             role_arn: top.map(|r| r.role_arn.clone()),
             item: item.title.clone(),
             mfa_serial: plan.mfa.as_ref().map(|m| m.serial.clone()),
             session_name,
+            policy: (!scope.policy.is_empty()).then(|| scope.policy.describe()),
+            agent: scope.agent.clone(),
             ..Meta::default()
         },
         &creds,
@@ -97,18 +136,58 @@ fn make_profile_session(
     Ok(creds)
 }
 
+/// A plain request's cache key as it is (what the cache held before scopes existed); a scoped
+/// one's apart from it, so a person never gets an agent's session nor the reverse.
+fn scoped_key(key: String, scope: &Scope) -> String {
+    if scope.is_plain() {
+        key
+    } else {
+        crate::digest::hash(&serde_json::json!({"v": 1, "base": key, "scope": scope.key_json()}))
+    }
+}
+
+fn shortest(a: Option<u32>, b: Option<u32>) -> Option<u32> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// GetFederationToken for `scope` (its policy, duration and agent's tag).
+fn federation(
+    client: &Client,
+    item: &Item,
+    base: &Credentials,
+    scope: &Scope,
+) -> Result<Credentials> {
+    // GetFederationToken's Name: 2 to 32 of STS's session-name characters.
+    let mut name = match &scope.agent {
+        Some(a) => format!("op-aws+{a}"),
+        None => plan::default_session_name(&item.title),
+    };
+    name.truncate(32);
+    let tags: Vec<(String, String)> = scope
+        .agent
+        .iter()
+        .map(|a| (crate::policy::AGENT_TAG.to_owned(), a.clone()))
+        .collect();
+    client.get_federation_token(base, &name, &scope.policy, scope.duration, &tags)
+}
+
 /// Temporary credentials from `item` for `profile`, whatever the profile asks: its role or MFA
 /// session when it needs STS, else a session of the item's own keys (with the item's MFA
 /// device when it has one and a code can be had), cached like the others. The credentials
-/// endpoint serves these: its protocol carries temporary credentials only.
+/// endpoint serves these: its protocol carries temporary credentials only. With a session
+/// policy and no role, a federation token carries the policy.
 pub fn temporary_credentials(
     ctx: &Ctx,
     item: &Item,
     files: Option<&AwsFiles>,
     profile: Option<&str>,
+    scope: &Scope,
 ) -> Result<Credentials> {
     if let (Some(f), Some(p)) = (files, profile)
-        && let Some(c) = credentials_for_profile(ctx, item, f, p)?
+        && let Some(c) = credentials_for_profile(ctx, item, f, p, scope)?
     {
         return Ok(c);
     }
@@ -121,15 +200,23 @@ pub fn temporary_credentials(
         .or_else(|| keys.region.clone())
         .unwrap_or_else(|| "us-east-1".to_owned());
     let endpoint = plan::endpoint(&ctx.caller, files, profile.unwrap_or("default"));
-    let serial = item.get(crate::item::MFA_SERIAL).map(str::trim);
+    let federated = !scope.policy.is_empty();
+    // A federation token cannot carry MFA.
+    let serial = item
+        .get(crate::item::MFA_SERIAL)
+        .map(str::trim)
+        .filter(|_| !federated);
     let cache = Cache::open(ctx)?;
-    let key = crate::digest::hash(&serde_json::json!({
-        "v": 1,
-        "item": item.title,
-        "key": keys.access_key_id,
-        "session": serial,
-        "endpoint": endpoint,
-    }));
+    let key = scoped_key(
+        crate::digest::hash(&serde_json::json!({
+            "v": 1,
+            "item": item.title,
+            "key": keys.access_key_id,
+            "session": serial,
+            "endpoint": endpoint,
+        })),
+        scope,
+    );
     if let Some(c) = cache.get_fresh(&key) {
         return Ok(c);
     }
@@ -142,24 +229,27 @@ pub fn temporary_credentials(
     let client = Client::new(&region, endpoint.as_deref())?.until(deadline);
     let base = Credentials::from(&keys);
     let made = match serial {
-        Some(serial) => mfa_session(ctx, &client, item, &base, serial, None),
-        None => client.get_session_token(&base, None, None),
+        _ if federated => federation(&client, item, &base, scope),
+        Some(serial) => mfa_session(ctx, &client, item, &base, serial, scope.duration),
+        None => client.get_session_token(&base, None, scope.duration),
     };
     cache.settle(&key, &made);
     let creds = made?;
+    let kind = match (federated, serial) {
+        (true, _) => "federation",
+        (false, Some(_)) => "mfa-session",
+        (false, None) => "session",
+    };
     cache.put(
         Meta {
             key,
-            kind: if serial.is_some() {
-                "mfa-session"
-            } else {
-                "session"
-            }
-            .into(),
+            kind: kind.into(),
             profile: profile.unwrap_or("").to_owned(),
             role_arn: None,
             item: item.title.clone(),
             mfa_serial: serial.map(str::to_owned),
+            policy: federated.then(|| scope.policy.describe()),
+            agent: scope.agent.clone(),
             ..Meta::default()
         },
         &creds,
@@ -181,7 +271,9 @@ fn mfa_session(
     result
 }
 
-/// The roles bottom-up; under MFA, signed first by a (cached) MFA session of the item.
+/// The roles bottom-up; under MFA, signed first by a (cached) MFA session of the item. The top
+/// one carries `scope`.
+#[allow(clippy::too_many_arguments)]
 fn assume_roles(
     ctx: &Ctx,
     cache: &Cache,
@@ -190,6 +282,7 @@ fn assume_roles(
     plan: &Plan,
     base: Credentials,
     person: Option<&str>,
+    scope: &Scope,
 ) -> Result<Credentials> {
     let mut signer = base;
     let mut session_key = None;
@@ -228,7 +321,7 @@ fn assume_roles(
             .as_deref()
             .or(person)
             .ok_or_else(|| Error::Sts("no session name".into()))?;
-        signer = client.assume_role(&signer, role, name).inspect_err(|e| {
+        let forget_stale = |e: &Error| {
             // A session STS no longer honours must not be offered again.
             if i == 0
                 && let (Some(k), Error::StsCall { code, .. }) = (&session_key, e)
@@ -236,9 +329,52 @@ fn assume_roles(
             {
                 cache.remove(k);
             }
-        })?;
+        };
+        signer = if i + 1 == plan.roles.len() && !scope.is_plain() {
+            top_role(client, &signer, role, name, scope).inspect_err(forget_stale)?
+        } else {
+            client
+                .assume_role(&signer, role, name)
+                .inspect_err(forget_stale)?
+        };
     }
     Ok(signer)
+}
+
+/// The top role under `scope`: its policy, the agent's duration, and for an agent a session
+/// name, SourceIdentity and tag naming it. A role whose trust policy does not allow
+/// `sts:SetSourceIdentity` / `sts:TagSession` refuses those with AccessDenied: the role is then
+/// assumed once more without them (the session name still names the agent).
+fn top_role(
+    client: &Client,
+    signer: &Credentials,
+    role: &plan::RoleStep,
+    name: &str,
+    scope: &Scope,
+) -> Result<Credentials> {
+    let mut step = role.clone();
+    step.duration = shortest(step.duration, scope.duration);
+    let Some(agent) = &scope.agent else {
+        return client.assume_role_scoped(signer, &step, name, &scope.policy);
+    };
+    let name = crate::policy::agent_session_name(name, agent);
+    let plain = step.clone();
+    if step.source_identity.is_none() {
+        step.source_identity = Some(crate::policy::agent_source_identity(
+            name.split('+').next().unwrap_or(&name),
+            agent,
+        ));
+    }
+    if !step.tags.iter().any(|(k, _)| k == crate::policy::AGENT_TAG) {
+        step.tags
+            .push((crate::policy::AGENT_TAG.to_owned(), agent.clone()));
+    }
+    match client.assume_role_scoped(signer, &step, &name, &scope.policy) {
+        Err(Error::StsCall { code, .. }) if code == "AccessDenied" => {
+            client.assume_role_scoped(signer, &plain, &name, &scope.policy)
+        }
+        r => r,
+    }
 }
 
 /// Who is behind `item`'s keys, for the session names CloudTrail shows: the IAM user name

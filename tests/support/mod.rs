@@ -275,10 +275,17 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// moto with these variables (`INITIAL_NO_AUTH_ACTION_COUNT`: requests after the first N
+    /// are authenticated, so a wrong key or signature is refused).
+    pub fn start_with(vars: &[(&str, &str)]) -> Self {
         let exe = require("moto_server");
         let mut child = Command::new(exe)
             .args(["-H", "127.0.0.1", "-p", "0"])
             .env("PATH", tools_path())
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

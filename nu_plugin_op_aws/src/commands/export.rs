@@ -98,6 +98,10 @@ impl SimplePluginCommand for Export {
                 item: item_flag.as_ref().map(|i| i.item.as_str()),
                 profile: profile_flag.as_ref().map(|p| p.item.as_str()),
                 want: Want::Env { tool: "" },
+                ask: op_aws::policy::Ask {
+                    via: op_aws::policy::Via::Export,
+                    ..Default::default()
+                },
             },
         )
         .map_err(|e| {

@@ -1,0 +1,407 @@
+//! Who is asking: a person, or an AI coding agent (Claude Code, Codex, Cursor, Gemini CLI,
+//! aider, ...) running commands on a person's behalf.
+//!
+//! The class comes from the caller's environment first (agents mark the shells they run:
+//! `CLAUDECODE=1`, `AGENT=amp`, ...) and, only when no marker is there, from the caller's
+//! process ancestry (an agent is the parent of the commands it runs). Both lists can be extended
+//! in `config.toml` (`agent_markers`, `agent_executables`).
+//!
+//! This is **no security boundary** against a hostile process: a process can clear its
+//! environment and re-parent itself. It is how a cooperating agent is recognised and held to the
+//! person's policy ([`crate::policy`]).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::caller::Caller;
+
+/// Environment markers: (variable, value it must have or None for any non-empty value, the
+/// agent's name or None to take the value as the name).
+const MARKERS: &[(&str, Option<&str>, Option<&str>)] = &[
+    // Claude Code sets it in every shell it runs (claude-code #531).
+    ("CLAUDECODE", Some("1"), Some("claude-code")),
+    // The vendor-neutral convention (Goose, Amp; asked of Claude Code in #24838, of Codex).
+    ("AGENT", None, None),
+    ("AI_AGENT", None, None),
+    // Codex sets these for the commands it runs (sandbox and thread).
+    ("CODEX_SANDBOX", None, Some("codex")),
+    ("CODEX_SANDBOX_NETWORK_DISABLED", None, Some("codex")),
+    ("CODEX_THREAD_ID", None, Some("codex")),
+    ("CURSOR_AGENT", None, Some("cursor")),
+    ("GEMINI_CLI", None, Some("gemini-cli")),
+    ("GOOSE_TERMINAL", None, Some("goose")),
+];
+
+/// Executables that are agents (their name, or a script's name under an interpreter), and the
+/// agent each one is.
+const EXECUTABLES: &[(&str, &str)] = &[
+    ("claude", "claude-code"),
+    ("codex", "codex"),
+    ("cursor-agent", "cursor"),
+    ("gemini", "gemini-cli"),
+    ("aider", "aider"),
+    ("goose", "goose"),
+    ("amp", "amp"),
+];
+
+/// Interpreters an agent may run under: the script's name is then the one that counts.
+const INTERPRETERS: &[&str] = &["node", "nodejs", "bun", "deno", "python", "python3"];
+
+/// How far up the process tree to look.
+const MAX_DEPTH: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "class", rename_all = "lowercase")]
+pub enum Class {
+    Person {
+        /// Why: nothing marked it as an agent.
+        why: String,
+    },
+    Agent {
+        /// The agent's name (`claude-code`, `codex`, ...).
+        name: String,
+        /// Why: the marker or the ancestor that gave it away.
+        why: String,
+    },
+}
+
+impl Class {
+    pub fn agent(&self) -> Option<&str> {
+        match self {
+            Self::Agent { name, .. } => Some(name),
+            Self::Person { .. } => None,
+        }
+    }
+
+    pub fn is_agent(&self) -> bool {
+        self.agent().is_some()
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Person { .. } => "person",
+            Self::Agent { .. } => "agent",
+        }
+    }
+
+    pub fn why(&self) -> &str {
+        match self {
+            Self::Person { why } | Self::Agent { why, .. } => why,
+        }
+    }
+}
+
+impl std::fmt::Display for Class {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Person { why } => write!(f, "person ({why})"),
+            Self::Agent { name, why } => write!(f, "agent {name} ({why})"),
+        }
+    }
+}
+
+/// What `config.toml` adds to the built-in lists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extra<'a> {
+    /// `VAR` (any non-empty value) or `VAR=VALUE`.
+    pub markers: &'a [String],
+    /// Executable names.
+    pub executables: &'a [String],
+}
+
+/// One process above the caller, as the ancestry check sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ancestor {
+    pub pid: u32,
+    /// The names it goes by: its `comm`, its argv[0]'s file name, and a script's file name when
+    /// argv[0] is an interpreter.
+    pub names: Vec<String>,
+}
+
+/// `ctx`'s caller's class, decided once (a front end that asked the agent sent its own).
+pub fn of(ctx: &crate::ctx::Ctx) -> &Class {
+    ctx.caller.class_cell().get_or_init(|| {
+        let extra = Extra {
+            markers: &ctx.config.agent_markers,
+            executables: &ctx.config.agent_executables,
+        };
+        classify(&ctx.caller, extra, |pid| ancestry(Path::new("/proc"), pid))
+    })
+}
+
+/// The caller's class: its environment's markers first, then (only without one) its ancestry,
+/// read with `ancestry` (a function given the caller's pid, so tests can stand in for /proc).
+pub fn classify(
+    caller: &Caller,
+    extra: Extra<'_>,
+    ancestry: impl FnOnce(u32) -> Vec<Ancestor>,
+) -> Class {
+    if let Some(c) = by_marker(caller, extra.markers) {
+        return c;
+    }
+    let Some(pid) = caller.pid else {
+        return Class::Person {
+            why: "no agent marker in its environment".into(),
+        };
+    };
+    let ancestors = ancestry(pid);
+    for a in &ancestors {
+        for n in &a.names {
+            if let Some(agent) = agent_executable(n, extra.executables) {
+                return Class::Agent {
+                    name: agent,
+                    why: format!("ancestor process {} is {n}", a.pid),
+                };
+            }
+        }
+    }
+    Class::Person {
+        why: "no agent marker in its environment, no agent among its ancestors".into(),
+    }
+}
+
+fn by_marker(caller: &Caller, extra: &[String]) -> Option<Class> {
+    for (var, want, name) in MARKERS {
+        let Some(v) = caller.var(var).map(str::trim).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        if want.is_some_and(|w| w != v) {
+            continue;
+        }
+        let name = match name {
+            Some(n) => (*n).to_owned(),
+            None => agent_name(v),
+        };
+        return Some(Class::Agent {
+            name,
+            why: format!("{var}={} in its environment", shown(v)),
+        });
+    }
+    for m in extra {
+        let (var, want) = match m.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (m.as_str(), None),
+        };
+        let Some(v) = caller.var(var) else { continue };
+        if want.is_some_and(|w| w != v) {
+            continue;
+        }
+        return Some(Class::Agent {
+            name: agent_name(&var.to_ascii_lowercase()),
+            why: format!("{var}={} in its environment (agent_markers)", shown(v)),
+        });
+    }
+    None
+}
+
+/// A value as the reason shows it: short and printable (it is the caller's, not a secret, but
+/// it goes to a terminal and a log).
+fn shown(v: &str) -> String {
+    let s = crate::error::printable(v);
+    s.chars().take(40).collect()
+}
+
+/// A name fit for a session tag, a session name and a log: `[a-z0-9._-]`, at most 32.
+pub fn agent_name(v: &str) -> String {
+    let n: String = v
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(32)
+        .collect();
+    if n.chars().any(|c| c.is_ascii_alphanumeric()) {
+        n
+    } else {
+        "agent".into()
+    }
+}
+
+fn agent_executable(name: &str, extra: &[String]) -> Option<String> {
+    EXECUTABLES
+        .iter()
+        .find(|(exe, _)| *exe == name)
+        .map(|(_, agent)| (*agent).to_owned())
+        .or_else(|| {
+            extra
+                .iter()
+                .find(|e| e.as_str() == name)
+                .map(|e| agent_name(e))
+        })
+}
+
+/// The processes above `pid` (its parent first), read from `/proc` under `proc_root`. Stops at
+/// pid 1, at a process it cannot read, or after a bounded depth.
+pub fn ancestry(proc_root: &Path, pid: u32) -> Vec<Ancestor> {
+    let mut out = Vec::new();
+    let mut cur = pid;
+    for _ in 0..MAX_DEPTH {
+        let Some(parent) = stat(proc_root, cur).map(|(_, ppid)| ppid) else {
+            break;
+        };
+        if parent <= 1 {
+            break;
+        }
+        let Some((comm, _)) = stat(proc_root, parent) else {
+            break;
+        };
+        let mut names = vec![comm];
+        names.extend(argv_names(proc_root, parent));
+        names.dedup();
+        out.push(Ancestor { pid: parent, names });
+        cur = parent;
+    }
+    out
+}
+
+/// `comm` and the parent pid from `/proc/PID/stat` (`comm` is in parentheses and may hold
+/// spaces and parentheses itself: the last `)` ends it).
+fn stat(proc_root: &Path, pid: u32) -> Option<(String, u32)> {
+    let s = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat")).ok()?;
+    let open = s.find('(')?;
+    let close = s.rfind(')')?;
+    let comm = s.get(open + 1..close)?.to_owned();
+    let mut rest = s.get(close + 1..)?.split_ascii_whitespace();
+    let _state = rest.next()?;
+    let ppid = rest.next()?.parse().ok()?;
+    Some((comm, ppid))
+}
+
+fn argv_names(proc_root: &Path, pid: u32) -> Vec<String> {
+    let Ok(raw) = std::fs::read(proc_root.join(pid.to_string()).join("cmdline")) else {
+        return Vec::new();
+    };
+    let mut args = raw
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| base_name(&String::from_utf8_lossy(a)));
+    let mut names = Vec::new();
+    if let Some(first) = args.next() {
+        let interpreter = INTERPRETERS.contains(&first.as_str());
+        names.push(first);
+        // `node /usr/lib/node_modules/.../gemini`: the first argument that is not an option.
+        if interpreter && let Some(script) = args.find(|a| !a.starts_with('-')) {
+            names.push(script.trim_end_matches(".js").to_owned());
+        }
+    }
+    names
+}
+
+fn base_name(s: &str) -> String {
+    s.rsplit('/').next().unwrap_or(s).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(vars: &[(&str, &str)], pid: Option<u32>) -> Caller {
+        let mut c = Caller::new(
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).into())),
+            "/".into(),
+            false,
+        );
+        c.pid = pid;
+        c
+    }
+
+    fn no_ancestry(_: u32) -> Vec<Ancestor> {
+        panic!("ancestry must not be read when a marker decides")
+    }
+
+    #[test]
+    fn markers_decide_without_reading_ancestry() {
+        for (vars, name) in [
+            (vec![("CLAUDECODE", "1")], "claude-code"),
+            (vec![("AGENT", "Amp")], "amp"),
+            (vec![("AI_AGENT", "codex")], "codex"),
+            (vec![("CODEX_SANDBOX", "seatbelt")], "codex"),
+            (vec![("CURSOR_AGENT", "1")], "cursor"),
+            (vec![("GEMINI_CLI", "1")], "gemini-cli"),
+        ] {
+            let c = classify(&caller(&vars, Some(42)), Extra::default(), no_ancestry);
+            assert_eq!(c.agent(), Some(name), "{vars:?}");
+            assert!(c.why().contains(vars[0].0), "{c}");
+        }
+        let extra = vec!["MY_BOT=on".to_owned()];
+        let ex = Extra {
+            markers: &extra,
+            executables: &[],
+        };
+        let c = classify(&caller(&[("MY_BOT", "on")], Some(42)), ex, no_ancestry);
+        assert_eq!(c.agent(), Some("my_bot"));
+    }
+
+    #[test]
+    fn a_marker_with_another_value_or_empty_is_no_marker() {
+        let c = classify(
+            &caller(&[("CLAUDECODE", "0"), ("AGENT", "")], None),
+            Extra::default(),
+            |_| unreachable!(),
+        );
+        assert!(!c.is_agent(), "{c}");
+    }
+
+    #[test]
+    fn an_agent_among_the_ancestors() {
+        let tree = |_| {
+            vec![
+                Ancestor {
+                    pid: 10,
+                    names: vec!["bash".into()],
+                },
+                Ancestor {
+                    pid: 9,
+                    names: vec!["node".into(), "gemini".into()],
+                },
+            ]
+        };
+        let c = classify(&caller(&[], Some(11)), Extra::default(), tree);
+        assert_eq!(c.agent(), Some("gemini-cli"));
+        assert!(c.why().contains("9"), "{c}");
+        let extra = vec!["bash".to_owned()];
+        let ex = Extra {
+            markers: &[],
+            executables: &extra,
+        };
+        assert_eq!(
+            classify(&caller(&[], Some(11)), ex, tree).agent(),
+            Some("bash")
+        );
+        let person = classify(&caller(&[], Some(11)), Extra::default(), |_| Vec::new());
+        assert!(!person.is_agent());
+    }
+
+    #[test]
+    fn proc_is_read_as_the_kernel_writes_it() {
+        let root = tempfile::tempdir().unwrap();
+        let p = |pid: u32, stat: &str, cmd: &[u8]| {
+            let d = root.path().join(pid.to_string());
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("stat"), stat).unwrap();
+            std::fs::write(d.join("cmdline"), cmd).unwrap();
+        };
+        p(30, "30 (op-aws) S 20 30 30 0", b"op-aws\0run\0");
+        p(20, "20 (a (weird) name) S 10 1 1 0", b"/bin/bash\0-c\0x\0");
+        p(
+            10,
+            "10 (node) S 1 1 1 0",
+            b"node\0--flag\0/opt/x/claude.js\0",
+        );
+        let a = ancestry(root.path(), 30);
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0].names, vec!["a (weird) name", "bash"]);
+        assert_eq!(a[1].names, vec!["node", "claude"]);
+        let mut c = caller(&[], Some(30));
+        c.pid = Some(30);
+        let class = classify(&c, Extra::default(), |pid| ancestry(root.path(), pid));
+        assert_eq!(class.agent(), Some("claude-code"));
+    }
+}

@@ -1,0 +1,342 @@
+//! The audit trail: every release of credentials (by `run`, `export`, `credential-process`, the
+//! endpoint; to a person or an agent) and every refusal appends one JSON line to `audit.log` in
+//! op-aws's data directory. Never a secret: who (pid, executable, command line with anything
+//! secret-looking masked, class), what (item, profile, role, session policy, expiry) and how it
+//! was approved.
+//!
+//! Each line is one `write(2)` on a file opened with `O_APPEND`, so concurrent writers never
+//! interleave. The log is rotated by size (one older generation, `audit.log.1`). A line torn by
+//! a crash is skipped and counted by the reader; the next writer starts on a fresh line.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::ctx::Ctx;
+use crate::resolve::{Request, Resolution, Want};
+use crate::{Error, Result, fsutil};
+
+/// The log is rotated past this size.
+pub const MAX_BYTES: u64 = 4 * 1024 * 1024;
+/// A line longer than this is cut (its command line shortened).
+const MAX_COMMAND: usize = 1000;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// "released", "refused" or "denied" (a person said no).
+    pub outcome: String,
+    pub pid: Option<u32>,
+    pub exe: Option<String>,
+    pub command: String,
+    /// "person" or "agent".
+    pub class: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// Why the caller is of its class.
+    pub why: String,
+    /// run, export, credential-process, endpoint.
+    pub via: String,
+    pub item: Option<String>,
+    pub profile: Option<String>,
+    pub role: Option<String>,
+    pub policy: String,
+    /// RFC 3339; None for long-lived keys.
+    pub expires: Option<String>,
+    /// How it was allowed (or why not).
+    pub approved: String,
+}
+
+pub fn log_path(ctx: &Ctx) -> PathBuf {
+    ctx.dirs.data.join("audit.log")
+}
+
+/// After the resolver: one line for a release or a refusal; nothing for what-applies-here and
+/// for what the agent hands back to its caller (the caller then writes it).
+pub fn after(ctx: &Ctx, req: &Request<'_>, r: &Result<Resolution>) {
+    if matches!(req.want, Want::Here { .. }) {
+        return;
+    }
+    let class = crate::agents::of(ctx);
+    let mut e = Entry {
+        time: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        pid: ctx.caller.pid,
+        exe: ctx.caller.pid.and_then(proc_exe),
+        command: crate::approval::command_line(ctx, &req.ask),
+        class: class.name().into(),
+        agent: class.agent().map(str::to_owned),
+        why: class.why().to_owned(),
+        via: req.ask.via.name().into(),
+        profile: req.profile.map(str::to_owned),
+        item: req.item.map(str::to_owned),
+        ..Entry::default()
+    };
+    match r {
+        Ok(res) => {
+            let Some(creds) = &res.creds else { return };
+            e.outcome = "released".into();
+            e.profile = res.profile.clone().or(e.profile);
+            e.item = res.applied.as_ref().map(|a| a.item.clone()).or(e.item);
+            e.expires = creds.expiration_rfc3339();
+            if let Some(d) = &res.decision {
+                e.policy = d.scope.policy.describe();
+                e.approved = d.approved.clone().unwrap_or_default();
+                e.role.clone_from(&d.role);
+            } else {
+                e.policy = "none".into();
+                e.approved = "sso".into();
+            }
+        }
+        Err(err) => {
+            let Some(why) = refusal(err) else { return };
+            e.outcome = if why.contains("said no") {
+                "denied".into()
+            } else {
+                "refused".into()
+            };
+            e.approved = why;
+            e.policy = "-".into();
+        }
+    }
+    // The trail must not stop the command (the library prints nothing; a log that cannot be
+    // written shows as missing lines in `op-aws audit`).
+    let _ = append(&log_path(ctx), &e);
+}
+
+fn refusal(e: &Error) -> Option<String> {
+    match e {
+        Error::AgentRefused { why, .. } => Some(why.clone()),
+        Error::Step { source, .. } => refusal(source),
+        _ => None,
+    }
+}
+
+/// Appends `e` as one line: one write on an `O_APPEND` file (0600, in a 0700 directory),
+/// after rotating a full log.
+pub fn append(path: &Path, e: &Entry) -> Result<()> {
+    let mut e = e.clone();
+    if e.command.len() > MAX_COMMAND {
+        let mut cut = MAX_COMMAND;
+        while !e.command.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        e.command.truncate(cut);
+        e.command.push('…');
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fsutil::ensure_private_dir(dir)?;
+    rotate_if_full(path)?;
+    let io = |err| Error::io(path, err);
+    // Readable too: the last byte says whether a torn line needs closing.
+    let f = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    let mut line = serde_json::to_vec(&e).map_err(|err| Error::Invalid(err.to_string()))?;
+    line.push(b'\n');
+    // A line torn by a crash: start on a fresh one so this one stays whole.
+    let len = f.metadata().map_err(io)?.len();
+    let mut last = [0u8; 1];
+    if len > 0 && f.read_at(&mut last, len - 1).is_ok() && last[0] != b'\n' {
+        line.insert(0, b'\n');
+    }
+    (&f).write_all(&line).map_err(io)
+}
+
+fn rotate_if_full(path: &Path) -> Result<()> {
+    let full = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.len() >= MAX_BYTES);
+    if !full(path) {
+        return Ok(());
+    }
+    let _lock = fsutil::lock_exclusive(&path.with_extension("lock"))?;
+    // Another writer may have rotated it while this one waited.
+    if full(path) {
+        std::fs::rename(path, path.with_extension("log.1")).map_err(|e| Error::io(path, e))?;
+    }
+    Ok(())
+}
+
+/// What the reader found.
+#[derive(Debug, Default)]
+pub struct Read {
+    pub entries: Vec<Entry>,
+    /// Lines that are not whole entries (a crash mid-write), skipped.
+    pub damaged: usize,
+}
+
+/// Every entry, oldest first (the rotated generation, then the current log).
+pub fn read(path: &Path) -> Result<Read> {
+    let mut out = Read::default();
+    for p in [path.with_extension("log.1"), path.to_owned()] {
+        let Some(bytes) = fsutil::read_optional(&p)? else {
+            continue;
+        };
+        for line in bytes.split(|b| *b == b'\n') {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<Entry>(line) {
+                Ok(e) => out.entries.push(e),
+                Err(_) => out.damaged += 1,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `since`: a duration back from now ("1h", "2d") or an RFC 3339 time.
+pub fn parse_since(since: &str) -> Result<std::time::SystemTime> {
+    let now = std::time::SystemTime::now();
+    if let Ok(d) = humantime::parse_duration(since) {
+        return Ok(now - d);
+    }
+    humantime::parse_rfc3339_weak(since).map_err(|_| {
+        Error::Invalid(format!(
+            "--since {:?} is neither a duration (1h, 2d) nor a time (2026-12-04T10:00:00Z)",
+            crate::error::printable(since)
+        ))
+    })
+}
+
+/// The entries at or after `since`, only agents' with `agents_only`.
+pub fn query(path: &Path, since: Option<std::time::SystemTime>, agents_only: bool) -> Result<Read> {
+    let mut r = read(path)?;
+    r.entries.retain(|e| {
+        let when = humantime::parse_rfc3339_weak(&e.time).ok();
+        (!agents_only || e.class == "agent") && since.is_none_or(|s| when.is_some_and(|w| w >= s))
+    });
+    Ok(r)
+}
+
+/// A process's argv from `/proc/PID/cmdline` (empty when gone or unreadable).
+pub fn proc_cmdline(pid: u32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|raw| {
+            raw.split(|b| *b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn proc_exe(pid: u32) -> Option<String> {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .map(|p| p.display().to_string())
+}
+
+/// Words that mark an option or variable whose value may be a secret.
+const SECRET_WORDS: &[&str] = &["secret", "password", "passwd", "token", "credential", "key"];
+
+fn secretish(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    // `--key`-like options are common and harmless in S3 commands (`--key path`); only those
+    // naming a secret, or ending in `-key` next to access/secret/private, are masked.
+    SECRET_WORDS
+        .iter()
+        .filter(|w| **w != "key")
+        .any(|w| n.contains(w))
+        || [
+            "access-key",
+            "access_key",
+            "private-key",
+            "private_key",
+            "api-key",
+            "api_key",
+        ]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+/// `argv` as one printable line with every value that may be a secret masked: the value of an
+/// option or `VAR=` assignment whose name says secret, password, token, credential or a key,
+/// and anything that looks like an AWS secret (40 characters of base64).
+pub fn redact(argv: &[String]) -> String {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut mask_next = false;
+    for a in argv {
+        if mask_next {
+            out.push("***".to_owned());
+            mask_next = false;
+            continue;
+        }
+        if let Some((name, _)) = a.split_once('=')
+            && secretish(name)
+        {
+            out.push(format!("{name}=***"));
+            continue;
+        }
+        if a.starts_with('-') && secretish(a) {
+            out.push(a.clone());
+            mask_next = true;
+            continue;
+        }
+        if looks_like_secret(a) {
+            out.push("***".to_owned());
+            continue;
+        }
+        out.push(crate::error::printable(a));
+    }
+    out.join(" ")
+}
+
+fn looks_like_secret(a: &str) -> bool {
+    a.len() >= 40
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+        && a.chars().any(|c| c.is_ascii_digit())
+        && a.chars().any(|c| c.is_ascii_uppercase())
+        && a.chars().any(|c| c.is_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_in_a_command_line_are_masked() {
+        let v = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        let line = redact(&v(&[
+            "aws",
+            "configure",
+            "set",
+            "--secret-access-key",
+            "abc",
+            "--token=xyz",
+            "MY_PASSWORD=hunter2",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY01",
+            "--key",
+            "path/in/bucket",
+        ]));
+        assert_eq!(
+            line,
+            "aws configure set --secret-access-key *** --token=*** MY_PASSWORD=*** *** --key path/in/bucket"
+        );
+    }
+
+    #[test]
+    fn a_torn_line_is_skipped_and_the_next_one_stays_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log/audit.log");
+        let e = Entry {
+            outcome: "released".into(),
+            ..Entry::default()
+        };
+        append(&p, &e).unwrap();
+        // A crash mid-write leaves half a line.
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(br#"{"time":"2026-"#).unwrap();
+        append(&p, &e).unwrap();
+        let r = read(&p).unwrap();
+        assert_eq!(r.entries.len(), 2);
+        assert_eq!(r.damaged, 1);
+    }
+}
