@@ -404,7 +404,7 @@ _op__aws() {
 
     case "${cmd}" in
         op__aws)
-            opts="-h -V --help --version init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache audit doctor hook-env agent manpages help"
+            opts="-q -h -V --quiet --help --version init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache audit doctor hook-env agent manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -418,7 +418,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__activate)
-            opts="-h -V --help --version bash zsh fish nu"
+            opts="-q -h -V --quiet --help --version bash zsh fish nu"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -432,7 +432,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__agent)
-            opts="-h -V --help --version"
+            opts="-q -h -V --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -446,7 +446,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__audit)
-            opts="-h -V --since --agent --json --help --version"
+            opts="-q -h -V --since --agent --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -464,7 +464,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__cache)
-            opts="-h -V --help --version list clear help"
+            opts="-q -h -V --quiet --help --version list clear help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -478,7 +478,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__cache__subcmd__clear)
-            opts="-h -V --profile --help --version"
+            opts="-q -h -V --profile --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -552,7 +552,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__cache__subcmd__list)
-            opts="-h -V --json --help --version"
+            opts="-q -h -V --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -566,7 +566,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__clear)
-            opts="-f -h -V --all --force --help --version"
+            opts="-f -q -h -V --all --force --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -580,7 +580,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__completions)
-            opts="-h -V --help --version bash zsh fish nu"
+            opts="-q -h -V --quiet --help --version bash zsh fish nu"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -594,7 +594,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__credential__subcmd__process)
-            opts="-h -V --item --profile --help --version"
+            opts="-q -h -V --item --profile --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -616,7 +616,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__doctor)
-            opts="-h -V --help --version"
+            opts="-q -h -V --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -630,7 +630,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__export)
-            opts="-h -V --item --profile --format --help --version"
+            opts="-q -h -V --item --profile --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1342,7 +1342,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__hook__subcmd__env)
-            opts="-h -V --shell --help --version"
+            opts="-q -h -V --shell --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1360,7 +1360,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__import)
-            opts="-y -h -V --profile --all --from-env --name --remove-plaintext --yes --from-1password-plugin --store --help --version"
+            opts="-y -q -h -V --profile --all --from-env --name --remove-plaintext --yes --from-1password-plugin --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1390,7 +1390,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__init)
-            opts="-h -V --item --scope --help --version"
+            opts="-q -h -V --item --scope --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1412,7 +1412,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__inspect)
-            opts="-h -V --json --help --version"
+            opts="-q -h -V --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1426,7 +1426,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__item)
-            opts="-h -V --help --version add list show edit rm help"
+            opts="-q -h -V --quiet --help --version add list show edit rm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1440,7 +1440,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__item__subcmd__add)
-            opts="-h -V --set --set-secret --help --version"
+            opts="-q -h -V --set --set-secret --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1462,7 +1462,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__item__subcmd__edit)
-            opts="-h -V --set --set-secret --rename --unset --title --help --version"
+            opts="-q -h -V --set --set-secret --rename --unset --title --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1594,7 +1594,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__item__subcmd__list)
-            opts="-h -V --json --help --version"
+            opts="-q -h -V --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1608,7 +1608,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__item__subcmd__rm)
-            opts="-h -V --help --version"
+            opts="-q -h -V --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1622,7 +1622,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__item__subcmd__show)
-            opts="-h -V --json --reveal --help --version"
+            opts="-q -h -V --json --reveal --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1636,7 +1636,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__list)
-            opts="-h -V --json --help --version"
+            opts="-q -h -V --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1650,7 +1650,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__lock)
-            opts="-h -V --help --version"
+            opts="-q -h -V --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1664,7 +1664,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__login)
-            opts="-h -V --item --profile --print --duration --region --path --help --version"
+            opts="-q -h -V --item --profile --print --duration --region --path --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1698,7 +1698,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__manpages)
-            opts="-h -V --help --version"
+            opts="-q -h -V --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1712,7 +1712,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__profiles)
-            opts="-h -V --json --help --version"
+            opts="-q -h -V --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1726,7 +1726,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__rotate)
-            opts="-y -h -V --yes --resume --help --version"
+            opts="-y -q -h -V --yes --resume --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1740,7 +1740,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__run)
-            opts="-h -V --item --profile --server --no-server --read-only --policy-arn --policy --help --version"
+            opts="-q -h -V --item --profile --server --no-server --read-only --policy-arn --policy --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1770,7 +1770,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__serve)
-            opts="-h -V --item --profile --format --help --version"
+            opts="-q -h -V --item --profile --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1796,7 +1796,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__sso)
-            opts="-h -V --help --version login logout status populate help"
+            opts="-q -h -V --quiet --help --version login logout status populate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1894,7 +1894,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__sso__subcmd__login)
-            opts="-h -V --profile --sso-session --no-browser --help --version"
+            opts="-q -h -V --profile --sso-session --no-browser --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1916,7 +1916,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__sso__subcmd__logout)
-            opts="-h -V --profile --sso-session --help --version"
+            opts="-q -h -V --profile --sso-session --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1938,7 +1938,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__sso__subcmd__populate)
-            opts="-h -V --sso-session --prefix --region --dry-run --help --version"
+            opts="-q -h -V --sso-session --prefix --region --dry-run --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1964,7 +1964,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__sso__subcmd__status)
-            opts="-h -V --json --help --version"
+            opts="-q -h -V --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1978,7 +1978,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__status)
-            opts="-h -V --json --help --version"
+            opts="-q -h -V --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1992,7 +1992,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__trust)
-            opts="-h -V --help --version"
+            opts="-q -h -V --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2006,7 +2006,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__unlock)
-            opts="-h -V --passphrase-stdin --passphrase --timeout --help --version"
+            opts="-q -h -V --passphrase-stdin --passphrase --timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2024,7 +2024,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__untrust)
-            opts="-h -V --help --version"
+            opts="-q -h -V --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2038,7 +2038,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__use)
-            opts="-h -V --session --directory --global --export --help --version"
+            opts="-q -h -V --session --directory --global --export --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2056,7 +2056,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault)
-            opts="-h -V --help --version create passphrase rekey key help"
+            opts="-q -h -V --quiet --help --version create passphrase rekey key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2070,7 +2070,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault__subcmd__create)
-            opts="-h -V --passphrase-stdin --work-factor --help --version"
+            opts="-q -h -V --passphrase-stdin --work-factor --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2214,7 +2214,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault__subcmd__key)
-            opts="-h -V --help --version add list rm help"
+            opts="-q -h -V --quiet --help --version add list rm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2228,7 +2228,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__add)
-            opts="-h -V --recipient --identity-file --name --passphrase-stdin --help --version"
+            opts="-q -h -V --recipient --identity-file --name --passphrase-stdin --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2324,7 +2324,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__list)
-            opts="-h -V --json --help --version"
+            opts="-q -h -V --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2338,7 +2338,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault__subcmd__key__subcmd__rm)
-            opts="-h -V --help --version"
+            opts="-q -h -V --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2352,7 +2352,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault__subcmd__passphrase)
-            opts="-h -V --passphrase-stdin --rekey --work-factor --help --version"
+            opts="-q -h -V --passphrase-stdin --rekey --work-factor --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2370,7 +2370,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__vault__subcmd__rekey)
-            opts="-h -V --passphrase-stdin --work-factor --help --version"
+            opts="-q -h -V --passphrase-stdin --work-factor --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_op_aws_global_optspecs
-    string join \n h/help V/version
+    string join \n q/quiet h/help V/version
 end
 
 function __fish_op_aws_needs_command
@@ -24,6 +24,7 @@ function __fish_op_aws_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c op-aws -n "__fish_op_aws_needs_command" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_needs_command" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_needs_command" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_needs_command" -f -a "init" -d 'Guided setup: vault, import of plaintext keys, an item, its scope, and the rc line'
@@ -60,8 +61,10 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand init" -l item -d 'The item
 complete -c op-aws -n "__fish_op_aws_using_subcommand init" -l scope -d 'Where it applies' -r -f -a "session\t''
 directory\t''
 global\t''"
+complete -c op-aws -n "__fish_op_aws_using_subcommand init" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand init" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand init" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and not __fish_seen_subcommand_from create passphrase rekey key help" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and not __fish_seen_subcommand_from create passphrase rekey key help" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and not __fish_seen_subcommand_from create passphrase rekey key help" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and not __fish_seen_subcommand_from create passphrase rekey key help" -f -a "create" -d 'Create the local vault (the passphrase is asked twice, or read from stdin)'
@@ -71,17 +74,21 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and not __fish_seen
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and not __fish_seen_subcommand_from create passphrase rekey key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from create" -l work-factor -d 'scrypt work factor (log2 N); the default takes about a second here. Lower only for throwaway vaults such as tests' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from create" -l passphrase-stdin -d 'Read the passphrase from the first line of stdin'
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from passphrase" -l work-factor -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from passphrase" -l passphrase-stdin -d 'Read the current passphrase, then the new one, from two lines of stdin'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from passphrase" -l rekey -d 'Also make a new vault identity (as `vault rekey`), protected by the new passphrase'
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from passphrase" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from passphrase" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from passphrase" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from rekey" -l work-factor -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from rekey" -l passphrase-stdin -d 'Read the passphrase from the first line of stdin'
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from rekey" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from rekey" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from rekey" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from key" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from key" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from key" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_subcommand_from key" -f -a "add" -d 'Wrap the vault identity to an age plugin\'s recipient (asks for the passphrase)'
@@ -96,13 +103,17 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand vault; and __fish_seen_sub
 complete -c op-aws -n "__fish_op_aws_using_subcommand unlock" -l timeout -d 'Forget everything after this long unused, e.g. 10m, 1h' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand unlock" -l passphrase-stdin -d 'Read the passphrase from the first line of stdin (no security key is tried)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand unlock" -l passphrase -d 'Ask for the passphrase without trying the security keys first'
+complete -c op-aws -n "__fish_op_aws_using_subcommand unlock" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand unlock" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand unlock" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand lock" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand lock" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand lock" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand status" -l json
+complete -c op-aws -n "__fish_op_aws_using_subcommand status" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand status" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand status" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and not __fish_seen_subcommand_from add list show edit rm help" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and not __fish_seen_subcommand_from add list show edit rm help" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and not __fish_seen_subcommand_from add list show edit rm help" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and not __fish_seen_subcommand_from add list show edit rm help" -f -a "add" -d 'Add an item: plain fields with --set, concealed ones with --set-secret'
@@ -113,13 +124,16 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand item; and not __fish_seen_
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and not __fish_seen_subcommand_from add list show edit rm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from add" -l set -d 'A plain field, LABEL=VALUE (repeatable)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from add" -l set-secret -d 'A concealed field, read hidden from the terminal or, one line per flag, from stdin' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from list" -l json
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from show" -l json
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from show" -l reveal -d 'Print concealed values too'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from edit" -l set -r
@@ -127,8 +141,10 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subc
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from edit" -l rename -d 'Rename a field, OLD=NEW (repeatable)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from edit" -l unset -d 'Remove a field (repeatable)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from edit" -l title -d 'Rename the item itself' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from edit" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from edit" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from rm" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand item; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add an item: plain fields with --set, concealed ones with --set-secret'
@@ -146,12 +162,15 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l all -d 'Every p
 complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l from-env -d 'Import AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment'
 complete -c op-aws -n "__fish_op_aws_using_subcommand import" -l remove-plaintext -d 'Then delete exactly the imported key lines from the credentials file'
 complete -c op-aws -n "__fish_op_aws_using_subcommand import" -s y -l yes -d 'Do not ask before removing key lines or replacing a default'
+complete -c op-aws -n "__fish_op_aws_using_subcommand import" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand import" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand import" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand rotate" -s y -l yes -d 'Do not ask first'
 complete -c op-aws -n "__fish_op_aws_using_subcommand rotate" -l resume -d 'Finish a rotation that stopped half-way'
+complete -c op-aws -n "__fish_op_aws_using_subcommand rotate" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand rotate" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand rotate" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and not __fish_seen_subcommand_from login logout status populate help" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and not __fish_seen_subcommand_from login logout status populate help" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and not __fish_seen_subcommand_from login logout status populate help" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and not __fish_seen_subcommand_from login logout status populate help" -f -a "login" -d 'Sign in with the device flow: prints the address and code, opens the browser'
@@ -162,19 +181,23 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and not __fish_seen_s
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from login" -l profile -d 'The profile whose SSO session to use (default: AWS_PROFILE)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from login" -l sso-session -d 'An [sso-session NAME] of the AWS config' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from login" -l no-browser -d 'Only print the address and code'
+complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from login" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from login" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from login" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from logout" -l profile -d 'The profile whose SSO session to use (default: AWS_PROFILE)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from logout" -l sso-session -d 'An [sso-session NAME] of the AWS config' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from logout" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from logout" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from logout" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from status" -l json
+complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from populate" -l sso-session -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from populate" -l prefix -d 'Put before each profile name (default: the session\'s name and a dash)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from populate" -l region -d 'The profiles\' region (default: the session\'s sso_region)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from populate" -l dry-run -d 'Print the change as a diff; write nothing'
+complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from populate" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from populate" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from populate" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from help" -f -a "login" -d 'Sign in with the device flow: prints the address and code, opens the browser'
@@ -186,17 +209,22 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand use" -l directory -d 'DIR 
 complete -c op-aws -n "__fish_op_aws_using_subcommand use" -l session -d 'This terminal only (the default); needs the shell integration'
 complete -c op-aws -n "__fish_op_aws_using_subcommand use" -l global -d 'Everywhere'
 complete -c op-aws -n "__fish_op_aws_using_subcommand use" -l export -d 'With --directory: export the keys into the shell while inside it (for unwrapped tools)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand use" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand use" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand use" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand inspect" -l json
+complete -c op-aws -n "__fish_op_aws_using_subcommand inspect" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand inspect" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand clear" -l all -d 'Remove every default that applies here'
 complete -c op-aws -n "__fish_op_aws_using_subcommand clear" -s f -l force -d 'Do not ask'
+complete -c op-aws -n "__fish_op_aws_using_subcommand clear" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand clear" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand clear" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand trust" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand trust" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand trust" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand untrust" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand untrust" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand untrust" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l item -d 'Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)' -r
@@ -206,6 +234,7 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l policy -d 'An inli
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l server -d 'Serve the credentials from a loopback endpoint (refreshed as they run out) instead of putting keys in the command\'s environment; the default with `server = true` in config.toml'
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l no-server -d 'Keys in the environment, even with `server = true` in config.toml'
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l read-only -d 'A read-only session: AWS\'s ReadOnlyAccess as its session policy'
+complete -c op-aws -n "__fish_op_aws_using_subcommand run" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand serve" -l item -d 'Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)' -r
@@ -215,6 +244,7 @@ fish\t''
 nu\t''
 json\t''
 powershell\t''"
+complete -c op-aws -n "__fish_op_aws_using_subcommand serve" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand login" -l item -d 'The item to use, as `op-aws run --item`' -r
@@ -223,6 +253,7 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand login" -l duration -d 'How
 complete -c op-aws -n "__fish_op_aws_using_subcommand login" -l region -d 'The console\'s region (default: the region `op-aws run` would use, else us-east-1)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand login" -l path -d 'The console page to open, e.g. `s3/home` or `cloudwatch/home#logsV2:` (default: home)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand login" -l print -d 'Print the sign-in URL (good for about 15 minutes) instead of opening a browser'
+complete -c op-aws -n "__fish_op_aws_using_subcommand login" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand login" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand login" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand export" -l item -d 'Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)' -r
@@ -232,31 +263,40 @@ fish\t''
 nu\t''
 json\t''
 powershell\t''"
+complete -c op-aws -n "__fish_op_aws_using_subcommand export" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand export" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand export" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -l item -d 'Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -l profile -d 'Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand credential-process" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand activate" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand activate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c op-aws -n "__fish_op_aws_using_subcommand activate" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand completions" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand profiles" -l json -d 'With region, role and bound item'
+complete -c op-aws -n "__fish_op_aws_using_subcommand profiles" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand profiles" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand profiles" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand list" -l json
+complete -c op-aws -n "__fish_op_aws_using_subcommand list" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand list" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand list" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and not __fish_seen_subcommand_from list clear help" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and not __fish_seen_subcommand_from list clear help" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and not __fish_seen_subcommand_from list clear help" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and not __fish_seen_subcommand_from list clear help" -f -a "list" -d 'The cached sessions: profile, role, item and expiry'
 complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and not __fish_seen_subcommand_from list clear help" -f -a "clear" -d 'Forget cached sessions, so the next command asks STS again'
 complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and not __fish_seen_subcommand_from list clear help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from list" -l json
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from clear" -l profile -d 'Only this profile\'s sessions' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from clear" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from clear" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "list" -d 'The cached sessions: profile, role, item and expiry'
@@ -265,18 +305,23 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand cache; and __fish_seen_sub
 complete -c op-aws -n "__fish_op_aws_using_subcommand audit" -l since -d 'Only entries this recent: a duration ("1h", "2d") or a time (RFC 3339)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand audit" -l agent -d 'Only releases to (and refusals of) AI coding agents'
 complete -c op-aws -n "__fish_op_aws_using_subcommand audit" -l json -d 'One JSON object per entry, as the log holds them'
+complete -c op-aws -n "__fish_op_aws_using_subcommand audit" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand audit" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand audit" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand doctor" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand doctor" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand hook-env" -l shell -r -f -a "bash\t''
 zsh\t''
 fish\t''
 nu\t''"
+complete -c op-aws -n "__fish_op_aws_using_subcommand hook-env" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand hook-env" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand hook-env" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand agent" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand agent" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand agent" -s V -l version -d 'Print version'
+complete -c op-aws -n "__fish_op_aws_using_subcommand manpages" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand manpages" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand manpages" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand help; and not __fish_seen_subcommand_from init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache audit doctor hook-env agent manpages help" -f -a "init" -d 'Guided setup: vault, import of plaintext keys, an item, its scope, and the rc line'

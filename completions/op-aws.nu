@@ -2,6 +2,7 @@ module completions {
 
   # AWS credentials from an encrypted vault (or 1Password), for one command at a time
   export extern op-aws [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -14,12 +15,14 @@ module completions {
   export extern "op-aws init" [
     --item: string            # The item to use (non-interactive with --scope)
     --scope: string@"nu-complete op-aws init scope" # Where it applies
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
 
   # Manage the local vault
   export extern "op-aws vault" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -28,6 +31,7 @@ module completions {
   export extern "op-aws vault create" [
     --passphrase-stdin        # Read the passphrase from the first line of stdin
     --work-factor: string     # scrypt work factor (log2 N); the default takes about a second here. Lower only for throwaway vaults such as tests
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -37,6 +41,7 @@ module completions {
     --passphrase-stdin        # Read the current passphrase, then the new one, from two lines of stdin
     --rekey                   # Also make a new vault identity (as `vault rekey`), protected by the new passphrase
     --work-factor: string
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -45,12 +50,14 @@ module completions {
   export extern "op-aws vault rekey" [
     --passphrase-stdin        # Read the passphrase from the first line of stdin
     --work-factor: string
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
 
   # Security keys, Touch ID, TPMs (age plugins) that unlock the vault without the passphrase
   export extern "op-aws vault key" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -61,6 +68,7 @@ module completions {
     --identity-file: path     # The identity file the plugin generated (it names the key; it is no secret)
     --name: string            # A label for the key (default: the plugin's name)
     --passphrase-stdin        # Read the passphrase from the first line of stdin
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -68,12 +76,14 @@ module completions {
   # The keys, in the order `unlock` tries them
   export extern "op-aws vault key list" [
     --json
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
 
   # Forget a key (its wrapped file is deleted)
   export extern "op-aws vault key rm" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
     label: string
@@ -140,12 +150,14 @@ module completions {
     --passphrase-stdin        # Read the passphrase from the first line of stdin (no security key is tried)
     --passphrase              # Ask for the passphrase without trying the security keys first
     --timeout: string         # Forget everything after this long unused, e.g. 10m, 1h
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
 
   # Forget every secret now: the agent exits
   export extern "op-aws lock" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -153,12 +165,14 @@ module completions {
   # Locked or unlocked, the store, and the item and scope in effect here
   export extern "op-aws status" [
     --json
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
 
   # Add, list, show, change and remove items in the local vault
   export extern "op-aws item" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -167,6 +181,7 @@ module completions {
   export extern "op-aws item add" [
     --set: string             # A plain field, LABEL=VALUE (repeatable)
     --set-secret: string      # A concealed field, read hidden from the terminal or, one line per flag, from stdin
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
     name: string
@@ -175,6 +190,7 @@ module completions {
   # List the items
   export extern "op-aws item list" [
     --json
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -183,6 +199,7 @@ module completions {
   export extern "op-aws item show" [
     --json
     --reveal                  # Print concealed values too
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
     name: string
@@ -195,6 +212,7 @@ module completions {
     --rename: string          # Rename a field, OLD=NEW (repeatable)
     --unset: string           # Remove a field (repeatable)
     --title: string           # Rename the item itself
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
     name: string
@@ -202,6 +220,7 @@ module completions {
 
   # Remove an item
   export extern "op-aws item rm" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
     name: string
@@ -249,6 +268,7 @@ module completions {
     --yes(-y)                 # Do not ask before removing key lines or replacing a default
     --from-1password-plugin: path # Turn the 1Password shell plugin's defaults into op-aws defaults naming the same items: its global default, and each DIR/.op/plugins/aws.json at or below DIR (default: your home). 1Password's files are left as they are
     --store: string@"nu-complete op-aws import store" # [hidden] Where to put the items: local or 1password (default: the configured store)
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -257,6 +277,7 @@ module completions {
   export extern "op-aws rotate" [
     --yes(-y)                 # Do not ask first
     --resume                  # Finish a rotation that stopped half-way
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
     item?: string             # The item (default: the one in effect here)
@@ -264,6 +285,7 @@ module completions {
 
   # IAM Identity Center: sign in once for every terminal and process; tokens kept encrypted
   export extern "op-aws sso" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -273,6 +295,7 @@ module completions {
     --profile: string         # The profile whose SSO session to use (default: AWS_PROFILE)
     --sso-session: string     # An [sso-session NAME] of the AWS config
     --no-browser              # Only print the address and code
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -281,6 +304,7 @@ module completions {
   export extern "op-aws sso logout" [
     --profile: string         # The profile whose SSO session to use (default: AWS_PROFILE)
     --sso-session: string     # An [sso-session NAME] of the AWS config
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -288,6 +312,7 @@ module completions {
   # The sessions op-aws holds tokens for: expiry, whether it can refresh. Never a token
   export extern "op-aws sso status" [
     --json
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -298,6 +323,7 @@ module completions {
     --prefix: string          # Put before each profile name (default: the session's name and a dash)
     --region: string          # The profiles' region (default: the session's sso_region)
     --dry-run                 # Print the change as a diff; write nothing
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -332,6 +358,7 @@ module completions {
     --directory: path         # DIR (default: the current directory) and everything below it
     --global                  # Everywhere
     --export                  # With --directory: export the keys into the shell while inside it (for unwrapped tools)
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
     item: string              # The item (a name in the vault, or op://Vault/Item)
@@ -340,6 +367,7 @@ module completions {
   # What applies here: wrapped commands, whether the shell integration is loaded, and every default with its scope, item and store. Never a secret
   export extern "op-aws inspect" [
     --json
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -348,12 +376,14 @@ module completions {
   export extern "op-aws clear" [
     --all                     # Remove every default that applies here
     --force(-f)               # Do not ask
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
 
   # Trust a repository's .op-aws.toml (by path and content): its default item and profiles apply in its directory and below until the file changes
   export extern "op-aws trust" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
     dir?: path                # The directory holding .op-aws.toml (default: the nearest one here or above)
@@ -361,6 +391,7 @@ module completions {
 
   # Stop using a repository's .op-aws.toml
   export extern "op-aws untrust" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
     dir?: path                # The directory holding .op-aws.toml (default: the nearest one here or above)
@@ -375,6 +406,7 @@ module completions {
     --read-only               # A read-only session: AWS's ReadOnlyAccess as its session policy
     --policy-arn: string      # A managed policy the session is limited to (repeatable)
     --policy: path            # An inline session policy (a JSON file) the session is limited to
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
     ...command: string        # The command and its arguments (after `--`)
@@ -389,6 +421,7 @@ module completions {
     --item: string            # Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)
     --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
     --format: string@"nu-complete op-aws serve format"
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -401,6 +434,7 @@ module completions {
     --duration: string        # How long the console session lasts: 15m to 12h (36h with an IAM user's own keys)
     --region: string          # The console's region (default: the region `op-aws run` would use, else us-east-1)
     --path: string            # The console page to open, e.g. `s3/home` or `cloudwatch/home#logsV2:` (default: home)
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -414,6 +448,7 @@ module completions {
     --item: string            # Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)
     --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
     --format: string@"nu-complete op-aws export format"
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -422,6 +457,7 @@ module completions {
   export extern "op-aws credential-process" [
     --item: string            # Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)
     --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -432,6 +468,7 @@ module completions {
 
   # Print the shell integration: cd hook, wrapper functions, `aws --profile` completion
   export extern "op-aws activate" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help (see more with '--help')
     --version(-V)             # Print version
     shell: string@"nu-complete op-aws activate shell"
@@ -443,6 +480,7 @@ module completions {
 
   # Print the completion script for op-aws itself
   export extern "op-aws completions" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
     shell: string@"nu-complete op-aws completions shell"
@@ -451,6 +489,7 @@ module completions {
   # The profile names from the AWS config and credentials files (and a trusted project file), one per line
   export extern "op-aws profiles" [
     --json                    # With region, role and bound item
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -458,12 +497,14 @@ module completions {
   # The wrapped executables (set `wrap`/`wrap_extra` in config.toml to change them)
   export extern "op-aws list" [
     --json
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
 
   # See and flush cached temporary sessions (roles, MFA sessions). Never shows a secret
   export extern "op-aws cache" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -471,6 +512,7 @@ module completions {
   # The cached sessions: profile, role, item and expiry
   export extern "op-aws cache list" [
     --json
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -478,6 +520,7 @@ module completions {
   # Forget cached sessions, so the next command asks STS again
   export extern "op-aws cache clear" [
     --profile: string         # Only this profile's sessions
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -503,12 +546,14 @@ module completions {
     --since: string           # Only entries this recent: a duration ("1h", "2d") or a time (RFC 3339)
     --agent                   # Only releases to (and refusals of) AI coding agents
     --json                    # One JSON object per entry, as the log holds them
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
 
   # Check for plaintext keys, the shell integration, the agent, and the clock
   export extern "op-aws doctor" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
@@ -520,18 +565,21 @@ module completions {
   # [internal] What the shell integration's cd hook evaluates
   export extern "op-aws hook-env" [
     --shell: string@"nu-complete op-aws hook-env shell"
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
 
   # [internal] The agent process, started by `op-aws unlock`
   export extern "op-aws agent" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
   ]
 
   # [internal] Write the manual pages into DIR
   export extern "op-aws manpages" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
     dir: path

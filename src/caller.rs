@@ -36,6 +36,8 @@ pub struct Caller {
     pub pid: Option<u32>,
     /// Person or agent, decided once ([`crate::agents::of`]) or carried from the front end.
     class: std::sync::OnceLock<crate::agents::Class>,
+    /// Where slow steps are shown (set by the CLI on a terminal; nowhere by default).
+    pub progress: crate::progress::Progress,
 }
 
 impl Caller {
@@ -54,6 +56,7 @@ impl Caller {
             command: Some(command_words(std::env::args_os())),
             pid: Some(std::process::id()),
             class: std::sync::OnceLock::new(),
+            progress: crate::progress::Progress::default(),
         })
     }
 
@@ -71,6 +74,7 @@ impl Caller {
             command: None,
             pid: None,
             class: std::sync::OnceLock::new(),
+            progress: crate::progress::Progress::default(),
         }
     }
 

@@ -146,7 +146,8 @@ fn passphrase_change_leaves_the_old_or_the_new_one() {
 #[test]
 fn rekey_leaves_a_vault_the_identity_on_disk_opens() {
     let (base, _) = vault_with_items();
-    let rekey = |d: &Dirs| vault::rekey(d, pass(PASS), None, Some(10)).map(drop);
+    let rekey =
+        |d: &Dirs| vault::rekey(d, pass(PASS), None, Some(10), |_| Ok(Vec::new())).map(drop);
     for n in 0..crash_points(base.path(), rekey) {
         let root = copy(base.path());
         let d = dirs(root.path());

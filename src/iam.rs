@@ -36,6 +36,13 @@ pub fn region_for(sts_region: &str) -> &'static str {
 }
 
 impl Iam {
+    /// Each call shows on `progress` while it runs.
+    #[must_use]
+    pub fn showing(mut self, progress: &crate::progress::Progress) -> Self {
+        self.transport.progress = progress.clone();
+        self
+    }
+
     pub fn new(region: &str, endpoint: Option<&str>) -> Result<Self> {
         Ok(Self::with_transport(Transport::new()?, region, endpoint))
     }
@@ -76,8 +83,7 @@ impl Iam {
     pub fn user(&self, signer: &Credentials) -> Result<(String, String)> {
         let out = self
             .transport
-            .rt
-            .block_on(self.sdk(signer).get_user().send())
+            .call("GetUser", self.sdk(signer).get_user().send())
             .map_err(|e| map_err("GetUser", &self.host(), &e))?;
         let u = out.user().ok_or_else(|| Error::StsCall {
             op: "GetUser",
@@ -90,8 +96,10 @@ impl Iam {
     pub fn keys(&self, signer: &Credentials, user: &str) -> Result<Vec<KeyInfo>> {
         let out = self
             .transport
-            .rt
-            .block_on(self.sdk(signer).list_access_keys().user_name(user).send())
+            .call(
+                "ListAccessKeys",
+                self.sdk(signer).list_access_keys().user_name(user).send(),
+            )
             .map_err(|e| map_err("ListAccessKeys", &self.host(), &e))?;
         Ok(out
             .access_key_metadata()
@@ -112,8 +120,10 @@ impl Iam {
     pub fn create_key(&self, signer: &Credentials, user: &str) -> Result<(String, SecretString)> {
         let out = self
             .transport
-            .rt
-            .block_on(self.sdk(signer).create_access_key().user_name(user).send())
+            .call(
+                "CreateAccessKey",
+                self.sdk(signer).create_access_key().user_name(user).send(),
+            )
             .map_err(|e| map_err("CreateAccessKey", &self.host(), &e))?;
         let k = out.access_key().ok_or_else(|| Error::StsCall {
             op: "CreateAccessKey",
@@ -128,8 +138,8 @@ impl Iam {
 
     pub fn delete_key(&self, signer: &Credentials, user: &str, id: &str) -> Result<()> {
         self.transport
-            .rt
-            .block_on(
+            .call(
+                "DeleteAccessKey",
                 self.sdk(signer)
                     .delete_access_key()
                     .user_name(user)

@@ -166,7 +166,8 @@ fn plan_one(
     if removed == 0 {
         return Ok(None);
     }
-    plaintext::refuse_linked(&path)?;
+    // A dotfiles symlink: its file is rewritten, the link left as it is.
+    let path = plaintext::rewrite_target(&path)?;
     let mode = std::fs::metadata(&path)
         .map_err(|e| Error::io(&path, e))?
         .permissions()

@@ -34,6 +34,7 @@ pub mod pinentry;
 pub mod plaintext;
 pub mod policy;
 pub mod process;
+pub mod progress;
 pub mod project;
 pub mod prompt;
 pub mod report;

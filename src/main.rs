@@ -10,6 +10,14 @@ fn main() -> ExitCode {
     let cli = cli::Cli::from_process();
     // The one place the process's environment, directory and terminal are read.
     let result = op_aws::caller::Caller::from_process()
+        .map(|mut caller| {
+            use std::io::IsTerminal;
+            if !cli.quiet && std::io::stderr().is_terminal() {
+                caller.progress =
+                    op_aws::progress::Progress::new(std::sync::Arc::new(cli::Spinner::default()));
+            }
+            caller
+        })
         .map_err(anyhow::Error::from)
         .and_then(|caller| cli.run(caller));
     match result {

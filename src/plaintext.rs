@@ -203,27 +203,47 @@ pub fn paths<'a>(found: impl IntoIterator<Item = &'a Path>) -> String {
         .join(" and ")
 }
 
-/// A file whose rewrite would leave the keys elsewhere (a dotfiles symlink, a hard link).
-pub fn refuse_linked(path: &Path) -> Result<()> {
+/// The file to rewrite for `path`: itself, or for a symlink (stow, chezmoi) the file it
+/// resolves to, rewritten in its own directory so the link stays a link. Refused when a rewrite
+/// would leave the keys elsewhere (other hard links) or cannot be done there (a directory the
+/// user cannot write, not a regular file).
+pub fn rewrite_target(path: &Path) -> Result<PathBuf> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
-    if meta.file_type().is_symlink() {
-        let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let target = if meta.file_type().is_symlink() {
+        std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?
+    } else {
+        path.to_owned()
+    };
+    let via = if target == path {
+        String::new()
+    } else {
+        format!(" (where {} points)", path.display())
+    };
+    let by_hand = "remove the key lines by hand (and from the history, if it is in git), then check with `op-aws doctor`";
+    let meta = std::fs::metadata(&target).map_err(|e| Error::io(&target, e))?;
+    if !meta.is_file() {
         return Err(Error::Invalid(format!(
-            "{} is a symlink to {}: the keys would stay there; remove the key lines from {} yourself (and from its history, if it is in git), then check with `op-aws doctor`",
-            path.display(),
-            target.display(),
+            "{}{via} is not a regular file: {by_hand}",
             target.display()
         )));
     }
     if meta.nlink() > 1 {
         return Err(Error::Invalid(format!(
-            "{} has {} hard links: the keys would stay in the others; remove the key lines by hand, then check with `op-aws doctor`",
-            path.display(),
+            "{}{via} has {} hard links: the keys would stay in the others; {by_hand}",
+            target.display(),
             meta.nlink()
         )));
     }
-    Ok(())
+    let dir = target.parent().unwrap_or(Path::new("/"));
+    if nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_err() {
+        return Err(Error::Invalid(format!(
+            "{}{via} is in {}, which this user cannot write: {by_hand}",
+            target.display(),
+            dir.display()
+        )));
+    }
+    Ok(target)
 }
 
 #[cfg(test)]

@@ -137,7 +137,8 @@ impl Signed {
         let keys = Credentials::from(&item.access_keys()?);
         let (iam_endpoint, sts_endpoint) = endpoints(ctx)?;
         let region = region(ctx, &item);
-        let iam = Iam::new(iam::region_for(&region), iam_endpoint.as_deref())?;
+        let iam = Iam::new(iam::region_for(&region), iam_endpoint.as_deref())?
+            .showing(&ctx.caller.progress);
         Ok(Self {
             item,
             keys,

@@ -45,7 +45,7 @@ pub fn why_locked(item: Option<&str>, profile: Option<&str>) -> String {
 pub fn open(ctx: &Ctx, method: Method, why: &str) -> Result<Identity> {
     vault::ensure_exists(&ctx.dirs)?;
     match method {
-        Method::Given(pass) => with_delay(vault::unlock(&ctx.dirs, pass)),
+        Method::Given(pass) => with_delay(scrypt(ctx, pass)),
         Method::Passphrase => {
             let asker = Asker::for_caller(&ctx.caller, &ctx.config);
             passphrase(ctx, &asker, why, None)
@@ -73,6 +73,12 @@ pub fn open(ctx: &Ctx, method: Method, why: &str) -> Result<Identity> {
     }
 }
 
+/// The passphrase's work (about a second of scrypt), shown as a step.
+fn scrypt(ctx: &Ctx, pass: secrecy::SecretString) -> Result<Identity> {
+    let _step = ctx.caller.progress.step("unlocking the vault");
+    vault::unlock(&ctx.dirs, pass)
+}
+
 fn with_delay(r: Result<Identity>) -> Result<Identity> {
     if matches!(r, Err(Error::WrongPassphrase)) {
         std::thread::sleep(WRONG_PASSPHRASE_DELAY);
@@ -96,7 +102,7 @@ pub fn passphrase(ctx: &Ctx, asker: &Asker, why: &str, error: Option<&str>) -> R
         let pass = asker
             .secret(&ctx.caller, why, "vault passphrase:", error)?
             .ok_or(Error::LockedNoTerminal)?;
-        match with_delay(vault::unlock(&ctx.dirs, pass)) {
+        match with_delay(scrypt(ctx, pass)) {
             Err(Error::WrongPassphrase) if attempt < attempts => {
                 error = Some("Wrong passphrase, try again.");
             }

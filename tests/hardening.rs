@@ -65,6 +65,37 @@ fn slow_clients_stall_nobody() {
     }
 }
 
+/// Connections that never send a byte (more than the agent reads at once) hold no worker:
+/// every command still gets its answer, `lock` above all, and the agent stays a few threads.
+#[test]
+fn idle_connections_starve_nobody() {
+    let env = TestEnv::new();
+    env.vault();
+    let pid = env.agent_pid().unwrap();
+    let idle: Vec<UnixStream> = (0..600)
+        .map(|_| UnixStream::connect(sock(&env)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..3 {
+        env.ok(&["status"]);
+        env.ok(&["item", "list"]);
+    }
+    let threads: u64 = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    assert!(threads < 16, "{threads} threads for 600 idle connections");
+    env.ok(&["lock"]);
+    let gone = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        env.agent_pid().is_none()
+    });
+    assert!(gone, "lock got through and the agent ended");
+    drop(idle);
+}
+
 #[test]
 fn huge_requests_and_many_entries_stay_small_and_numbers_are_clamped() {
     let env = TestEnv::new();
@@ -771,50 +802,71 @@ fn a_directory_recreated_at_the_same_path_inherits_no_default() {
     assert!(crate::support::stderr(&o).contains("belongs to uid 4242"));
 }
 
-/// Dotfiles: a credentials file that is a symlink (or has other hard links) is not "cleaned" by
-/// replacing the link; import refuses before importing anything, and doctor names the real file.
+/// Dotfiles: a credentials file that is a symlink (stow, chezmoi) is cleaned where it points, in
+/// that file's own directory, and the link stays a link; one with other hard links is refused
+/// before anything is imported, and doctor names the real file.
 #[test]
-fn a_symlinked_credentials_file_is_not_replaced() {
+fn a_symlinked_credentials_file_is_cleaned_where_it_points() {
     let env = TestEnv::new();
     env.vault();
-    let real = env.write(
-        "dotfiles/aws-credentials",
-        "[p]\naws_access_key_id = AKIADOTFILES00000001\naws_secret_access_key = s\n",
-    );
+    let text = "# mine\n[p]\naws_access_key_id = AKIADOTFILES00000001\naws_secret_access_key = s\nregion = eu-west-1\n";
+    let real = env.write("dotfiles/aws-credentials", text);
     let link = env.home.join(".aws/credentials");
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = String::from_utf8_lossy(&doctor(&env).stdout).into_owned();
+    assert!(out.contains("dotfiles/aws-credentials for p"), "{out}");
     let o = env.run(&["import", "--profile", "p", "--remove-plaintext", "--yes"]);
     let e = crate::support::stderr(&o);
-    assert!(!o.status.success(), "{e}");
-    assert!(
-        e.contains("is a symlink to") && e.contains("dotfiles/aws-credentials"),
-        "{e}"
-    );
+    assert!(o.status.success(), "{e}");
     assert!(
         std::fs::symlink_metadata(&link)
             .unwrap()
             .file_type()
-            .is_symlink()
+            .is_symlink(),
+        "the link stays a link"
     );
-    assert!(
-        std::fs::read_to_string(&real)
-            .unwrap()
-            .contains("AKIADOTFILES")
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        "# mine\n[p]\nregion = eu-west-1\n",
+        "only the key lines went, byte-exact"
     );
-    assert!(
-        !env.ok(&["item", "list"]).contains('p'),
-        "nothing was imported before the refusal"
+    assert_eq!(
+        std::fs::canonicalize(&link).unwrap(),
+        std::fs::canonicalize(&real).unwrap()
     );
+    assert!(env.ok(&["item", "list"]).contains('p'));
+    let leftovers: Vec<_> = std::fs::read_dir(real.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(leftovers, ["aws-credentials"], "no temporary file left");
     assert!(
         !env.home.join(".aws/credentials.lock").exists(),
         "a stray lock file"
     );
-    let out = String::from_utf8_lossy(&doctor(&env).stdout).into_owned();
-    assert!(out.contains("dotfiles/aws-credentials for p"), "{out}");
+
+    // A hard link elsewhere would keep the keys: refused, nothing imported, nothing changed.
+    let env = TestEnv::new();
+    env.vault();
+    let text = "[q]\naws_access_key_id = AKIADOTFILES00000002\naws_secret_access_key = s\n";
+    let creds = env.home.join(".aws/credentials");
+    std::fs::write(&creds, text).unwrap();
+    let other = env.write("backup/credentials", "");
+    std::fs::remove_file(&other).unwrap();
+    std::fs::hard_link(&creds, &other).unwrap();
+    let o = env.run(&["import", "--profile", "q", "--remove-plaintext", "--yes"]);
+    let e = crate::support::stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(e.contains("2 hard links"), "{e}");
+    assert_eq!(std::fs::read_to_string(&creds).unwrap(), text);
+    assert!(
+        !env.ok(&["item", "list"]).contains('q'),
+        "nothing was imported before the refusal"
+    );
     // Without --remove-plaintext the import itself works.
-    env.ok(&["import", "--profile", "p"]);
-    assert!(env.ok(&["item", "list"]).contains('p'));
+    env.ok(&["import", "--profile", "q"]);
+    assert!(env.ok(&["item", "list"]).contains('q'));
 }
 
 /// Root with a user's HOME (`sudo -E op-aws item add ...`) must not take the user's vault over.

@@ -674,3 +674,57 @@ fn a_removed_key_is_forgotten_and_an_unknown_one_is_one_line() {
     let out = env.run(&["unlock"]);
     assert!(stderr(&out).contains("no terminal or pinentry"));
 }
+
+/// On a terminal, a slow step (here scrypt) shows what op-aws is doing on one line of stderr,
+/// which goes away when it is done; with `--quiet`, or when stderr is not a terminal, nothing.
+#[test]
+fn a_slow_unlock_shows_a_spinner_only_on_a_terminal() {
+    let env = TestEnv::new();
+    env.ok_with_stdin(
+        &[
+            "vault",
+            "create",
+            "--passphrase-stdin",
+            "--work-factor",
+            "19",
+        ],
+        &format!("{PASS}\n"),
+    );
+    env.ok(&["lock"]);
+    let pass = env.write("pass.txt", &format!("{PASS}\n"));
+    let unlock = format!(
+        "op-aws unlock --passphrase-stdin <{}; echo rc=$?",
+        pass.display()
+    );
+    let t = Tmux::start(&env, &[], "sh");
+    t.send(&[&unlock, "Enter"]);
+    let screen = t.wait_for("the spinner", |s| {
+        s.contains("op-aws: unlocking the vault") || exited(s)
+    });
+    assert!(screen.contains("op-aws: unlocking the vault"), "{screen}");
+    let screen = t.wait_for("op-aws to exit", exited);
+    assert!(screen.contains("rc=0"), "{screen}");
+    assert!(
+        !screen.contains("unlocking the vault"),
+        "the line went away: {screen}"
+    );
+    assert!(unlocked(&env));
+
+    env.ok(&["lock"]);
+    t.send(&[
+        &format!("clear; {}", unlock.replace("op-aws ", "op-aws --quiet ")),
+        "Enter",
+    ]);
+    let seen = std::cell::Cell::new(false);
+    let screen = t.wait_for("op-aws --quiet to exit", |s| {
+        seen.set(seen.get() || s.contains("unlocking"));
+        exited(s)
+    });
+    assert!(screen.contains("rc=0"), "{screen}");
+    assert!(!seen.get(), "--quiet showed a step");
+
+    env.ok(&["lock"]);
+    let out = env.run_with_stdin(&["unlock", "--passphrase-stdin"], &format!("{PASS}\n"));
+    assert!(out.status.success());
+    assert_eq!(stderr(&out), "", "no terminal, no spinner");
+}

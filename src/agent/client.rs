@@ -213,7 +213,10 @@ impl Link {
             .get_ref()
             .set_read_timeout(Some(RESOLVE_TIMEOUT))
             .map_err(|e| Error::Agent(e.to_string()))?;
-        match c.call_line(&encode(&Request::Resolve(Box::new(asked)))?) {
+        match c.call_line_showing(
+            &encode(&Request::Resolve(Box::new(asked)))?,
+            &caller.progress,
+        ) {
             Ok(r) => Ok(r.resolved.map(|a| a.into_resolution())),
             // No agent, or one that cannot do it for us: the caller does it.
             Err(
@@ -258,6 +261,9 @@ fn encode(req: &Request) -> Result<Zeroizing<Vec<u8>>> {
     Ok(line)
 }
 
+/// How long an answer may take before it shows as a step.
+const SHOW_AFTER: Duration = Duration::from_millis(300);
+
 struct Client {
     reader: BufReader<UnixStream>,
 }
@@ -293,9 +299,34 @@ impl Client {
         }))
     }
 
-    fn call_line(mut self, line: &[u8]) -> Result<Response> {
+    /// Whether the answer starts arriving within `wait`.
+    fn answer_within(&self, wait: Duration) -> bool {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        let mut fds = [PollFd::new(
+            self.reader.get_ref().as_fd(),
+            PollFlags::POLLIN,
+        )];
+        let ms = u16::try_from(wait.as_millis()).unwrap_or(u16::MAX);
+        // An error: as if it came (the read that follows says what happened).
+        poll(&mut fds, PollTimeout::from(ms)).map_or(true, |n| n > 0)
+    }
+
+    fn call_line(self, line: &[u8]) -> Result<Response> {
+        self.call_line_showing(line, &crate::progress::Progress::default())
+    }
+
+    /// [`Self::call_line`]; an answer slower than [`SHOW_AFTER`] (the agent is calling STS or
+    /// SSO) shows as a step until it comes. The common, fast answer costs one poll, no thread.
+    fn call_line_showing(
+        mut self,
+        line: &[u8],
+        progress: &crate::progress::Progress,
+    ) -> Result<Response> {
         let io = |e: std::io::Error| Error::AgentConnectionLost(e.to_string());
         self.reader.get_mut().write_all(line).map_err(io)?;
+        let _step = (progress.is_shown() && !self.answer_within(SHOW_AFTER))
+            .then(|| progress.step("waiting for the agent (AWS STS, IAM Identity Center)"));
         let mut buf = Zeroizing::new(String::new());
         self.reader.read_line(&mut buf).map_err(io)?;
         if buf.is_empty() {

@@ -5,8 +5,10 @@
 //! whole resolution ([`resolve_for`]); the identity travels only inwards, at unlock.
 //!
 //! It forgets everything and exits after the idle timeout, after the absolute limit, on
-//! `lock`, and on SIGTERM/SIGINT/SIGHUP. Each connection is served on a thread of its own
-//! ([`Pool`]); state is behind one mutex, never held across an STS call.
+//! `lock`, and on SIGTERM/SIGINT/SIGHUP. One thread reads every connection's request
+//! ([`Readers`]: an idle client holds no thread); `lock` and `status` are answered there, the
+//! rest each on a worker of its own ([`Pool`]); state is behind one mutex, never held across an
+//! STS call.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -22,7 +24,8 @@ use zeroize::Zeroizing;
 
 use super::client::Link;
 use super::protocol::{
-    AgentStatus, Answer, Answerer, Asked, IO_TIMEOUT, Request, Response, check_peer, read_request,
+    AgentStatus, Answer, Answerer, Asked, IO_TIMEOUT, MAX_REQUEST, REQUEST_DEADLINE, Request,
+    Response, check_peer,
 };
 use crate::config::{MAX_LIFETIME, clamp_idle};
 use crate::ctx::Ctx;
@@ -30,8 +33,8 @@ use crate::dirs::Dirs;
 use crate::vault::{self, Identity};
 use crate::{Error, Result, fsutil};
 
-/// Connections served at once; more are closed unread (the client then resolves itself).
-const MAX_CONNECTIONS: usize = 64;
+/// Requests worked on at once; more wait for a worker.
+const MAX_WORKERS: usize = 64;
 /// Threads kept waiting for the next connection.
 const SPARE_THREADS: usize = 4;
 /// The 1Password cache: entries and bytes.
@@ -188,6 +191,10 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
     }
     let _ = std::fs::remove_file(&sock);
     let listener = UnixListener::bind(&sock).map_err(|e| Error::io(&sock, e))?;
+    // Polled with the connections ([`Readers`]): accepting never blocks.
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| Error::io(&sock, e))?;
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io(&sock, e))?;
     let now = clock::now();
@@ -211,15 +218,19 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
     spawn_watchdog(Arc::clone(&state), sock.clone());
     println!("ready");
     let pool = Pool::new(Arc::clone(&state), sock.clone());
-    for conn in listener.incoming() {
-        if state.lock().map(|s| s.stop).unwrap_or(true) {
-            break;
-        }
-        if let Ok(stream) = conn {
-            pool.dispatch(stream);
+    let mut readers = Readers::default();
+    while !state.lock().map(|s| s.stop).unwrap_or(true) {
+        for (stream, req) in readers.next_requests(&listener) {
+            match req {
+                // Cheap and never waiting on anything but the state's lock: answered here, so
+                // they get through however busy the workers are (`lock` above all).
+                Ok(req @ (Request::Lock | Request::Status)) => reply(stream, &answer(req, &state)),
+                Ok(req) => pool.submit(stream, req),
+                Err(e) => reply(stream, &Response::refuse(e)),
+            }
         }
     }
-    // Threads waiting for a connection see the channel close and exit.
+    // Threads waiting for a request see the channel close and exit.
     drop(pool);
     if let Ok(mut s) = state.lock() {
         s.forget();
@@ -229,15 +240,160 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
     Ok(())
 }
 
-/// Connections, each on a thread of its own so that no client can stall another. A thread that
-/// is done waits for the next connection (up to [`SPARE_THREADS`] of them wait), so a request
+/// Connections waiting for their request line, read by one thread polling them all: an idle or
+/// slow client holds a slot here, never a worker. When full, the oldest is closed to make room.
+const MAX_PENDING: usize = 512;
+
+struct Reading {
+    stream: UnixStream,
+    buf: Zeroizing<Vec<u8>>,
+    deadline: std::time::Instant,
+}
+
+#[derive(Default)]
+struct Readers {
+    pending: std::collections::VecDeque<Reading>,
+}
+
+impl Readers {
+    /// Waits (at most a second, so the caller sees its stop flag) for connections and bytes,
+    /// and returns each request that is complete, or refused (another user's peer, too long,
+    /// too slow, not JSON).
+    fn next_requests(
+        &mut self,
+        listener: &UnixListener,
+    ) -> Vec<(UnixStream, std::result::Result<Request, String>)> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        let now = std::time::Instant::now();
+        let wait = self
+            .pending
+            .iter()
+            .map(|r| r.deadline.saturating_duration_since(now))
+            .min()
+            .unwrap_or(Duration::from_secs(1))
+            .min(Duration::from_secs(1));
+        let ready: Vec<bool> = {
+            let mut fds = Vec::with_capacity(self.pending.len() + 1);
+            fds.push(PollFd::new(listener.as_fd(), PollFlags::POLLIN));
+            for r in &self.pending {
+                fds.push(PollFd::new(r.stream.as_fd(), PollFlags::POLLIN));
+            }
+            let ms = u16::try_from(wait.as_millis()).unwrap_or(1000).max(1);
+            if poll(&mut fds, PollTimeout::from(ms)).is_err() {
+                // EINTR, or no memory for the poll set: looked at again on the next turn.
+                return Vec::new();
+            }
+            fds.iter()
+                .map(|f| f.revents().is_some_and(|e| !e.is_empty()))
+                .collect()
+        };
+        let mut out = Vec::new();
+        let now = std::time::Instant::now();
+        let pending = std::mem::take(&mut self.pending);
+        for (mut r, ready) in pending.into_iter().zip(ready.iter().skip(1)) {
+            let progress = if *ready { r.read_more() } else { Ok(None) };
+            match progress {
+                Ok(Some(line)) => {
+                    let req = serde_json::from_slice::<Request>(&line)
+                        .map_err(|e| format!("bad request: {}", vault::json_error(&e)));
+                    out.push((r.stream, req));
+                }
+                Ok(None) if now < r.deadline => self.pending.push_back(r),
+                Ok(None) => out.push((r.stream, Err("request too slow".into()))),
+                // Gone before its request: nothing to answer.
+                Err(None) => {}
+                Err(Some(why)) => out.push((r.stream, Err(why))),
+            }
+        }
+        if ready.first().copied().unwrap_or(false) {
+            self.accept_all(listener, &mut out);
+        }
+        out
+    }
+
+    fn accept_all(
+        &mut self,
+        listener: &UnixListener,
+        out: &mut Vec<(UnixStream, std::result::Result<Request, String>)>,
+    ) {
+        while let Ok((stream, _)) = listener.accept() {
+            if let Err(e) = check_peer(&stream) {
+                out.push((stream, Err(e)));
+                continue;
+            }
+            if stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            if self.pending.len() >= MAX_PENDING {
+                // Dropped: closed unread, as a busy agent always has.
+                self.pending.pop_front();
+            }
+            self.pending.push_back(Reading {
+                stream,
+                buf: Zeroizing::new(Vec::with_capacity(4096)),
+                deadline: std::time::Instant::now() + REQUEST_DEADLINE,
+            });
+        }
+    }
+}
+
+impl Reading {
+    /// Reads what has arrived: `Ok(Some(line))` once the request line is whole; `Err(None)`
+    /// when the client went away, `Err(Some(why))` when it is refused.
+    fn read_more(&mut self) -> std::result::Result<Option<Zeroizing<Vec<u8>>>, Option<String>> {
+        use std::io::Read;
+        let mut chunk = Zeroizing::new([0u8; 4096]);
+        loop {
+            let n = match self.stream.read(&mut chunk[..]) {
+                Ok(0) => return Err(None),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return Err(None),
+            };
+            let end = chunk[..n].iter().position(|b| *b == b'\n');
+            let take = end.unwrap_or(n);
+            if self.buf.len() + take > usize::try_from(MAX_REQUEST).unwrap_or(usize::MAX) {
+                return Err(Some("request too long".into()));
+            }
+            // Grown by hand: a reallocation would leave an unzeroed copy of a secret behind.
+            if self.buf.capacity() < self.buf.len() + take {
+                let mut bigger = Zeroizing::new(Vec::with_capacity((self.buf.len() + take) * 2));
+                bigger.extend_from_slice(&self.buf);
+                self.buf = bigger;
+            }
+            self.buf.extend_from_slice(&chunk[..take]);
+            if end.is_some() {
+                return Ok(Some(std::mem::take(&mut self.buf)));
+            }
+        }
+    }
+}
+
+/// Writes `resp` as one line; a client that does not read it is given [`IO_TIMEOUT`].
+fn reply(mut stream: UnixStream, resp: &Response) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+    let Ok(mut out) = serde_json::to_vec(resp).map(Zeroizing::new) else {
+        return;
+    };
+    out.push(b'\n');
+    let _ = stream.write_all(&out);
+}
+
+/// Workers for complete requests, which may take long (decrypting the vault, STS): a thread of
+/// its own for each at once, up to [`MAX_WORKERS`] (then they wait their turn); a thread that
+/// is done waits for the next request (up to [`SPARE_THREADS`] of them wait), so a request
 /// does not pay for creating a thread.
 struct Pool {
     state: Arc<Mutex<State>>,
     sock: std::path::PathBuf,
-    tx: mpsc::Sender<UnixStream>,
-    rx: Arc<Mutex<mpsc::Receiver<UnixStream>>>,
-    /// Threads waiting on `rx` that no connection has been promised to yet.
+    tx: mpsc::Sender<(UnixStream, Request)>,
+    rx: Arc<Mutex<mpsc::Receiver<(UnixStream, Request)>>>,
+    /// Requests sent that no thread has taken yet.
+    queued: Arc<AtomicUsize>,
+    /// Threads waiting on `rx`.
     idle: Arc<AtomicUsize>,
     /// Threads alive, busy or waiting.
     open: Arc<AtomicUsize>,
@@ -251,46 +407,47 @@ impl Pool {
             sock,
             tx,
             rx: Arc::new(Mutex::new(rx)),
+            queued: Arc::new(AtomicUsize::new(0)),
             idle: Arc::new(AtomicUsize::new(0)),
             open: Arc::new(AtomicUsize::new(0)),
         }
     }
 
-    fn dispatch(&self, stream: UnixStream) {
-        // Claimed before sending, so each connection sent has a waiting thread of its own.
-        if self
-            .idle
-            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            let _ = self.tx.send(stream);
+    fn submit(&self, stream: UnixStream, req: Request) {
+        self.queued.fetch_add(1, SeqCst);
+        if self.tx.send((stream, req)).is_err() {
             return;
         }
-        if self.open.load(SeqCst) >= MAX_CONNECTIONS {
+        if self.queued.load(SeqCst) <= self.idle.load(SeqCst)
+            || self.open.load(SeqCst) >= MAX_WORKERS
+        {
             return;
         }
         self.open.fetch_add(1, SeqCst);
         let (state, sock) = (Arc::clone(&self.state), self.sock.clone());
-        let (rx, idle, open) = (
+        let (rx, queued, idle, open) = (
             Arc::clone(&self.rx),
+            Arc::clone(&self.queued),
             Arc::clone(&self.idle),
             Arc::clone(&self.open),
         );
         std::thread::spawn(move || {
-            let mut next = Some(stream);
-            while let Some(stream) = next.take() {
-                handle(stream, &state);
+            loop {
+                idle.fetch_add(1, SeqCst);
+                // Err: the accept loop has ended.
+                let job = rx.lock().ok().and_then(|rx| rx.recv().ok());
+                idle.fetch_sub(1, SeqCst);
+                let Some((stream, req)) = job else { break };
+                queued.fetch_sub(1, SeqCst);
+                reply(stream, &respond_to(req, &state, true));
                 if state.lock().map(|s| s.stop).unwrap_or(true) {
                     // Wake the accept loop so it sees the flag.
                     wake(&sock);
                     break;
                 }
-                if idle.load(SeqCst) >= SPARE_THREADS {
+                if idle.load(SeqCst) >= SPARE_THREADS && queued.load(SeqCst) == 0 {
                     break;
                 }
-                idle.fetch_add(1, SeqCst);
-                // Err: the accept loop has ended.
-                next = rx.lock().ok().and_then(|rx| rx.recv().ok());
             }
             open.fetch_sub(1, SeqCst);
         });
@@ -356,39 +513,20 @@ fn spawn_signal_handler(state: Arc<Mutex<State>>, sock: std::path::PathBuf) {
     });
 }
 
-fn handle(mut stream: UnixStream, state: &Arc<Mutex<State>>) {
-    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let resp = match check_peer(&stream) {
-        Err(e) => Response::refuse(e),
-        Ok(()) => {
-            let line = match read_request(&mut stream) {
-                Ok(l) => l,
-                Err(e) => {
-                    let r = Response::refuse(e);
-                    if let Ok(mut out) = serde_json::to_vec(&r) {
-                        out.push(b'\n');
-                        let _ = stream.write_all(&out);
-                    }
-                    return;
-                }
-            };
-            respond(&line, state, true)
-        }
-    };
-    let Ok(mut out) = serde_json::to_vec(&resp).map(Zeroizing::new) else {
-        return;
-    };
-    out.push(b'\n');
-    let _ = stream.write_all(&out);
-}
-
 /// The answer to one request line (`resolve`: whether a Resolve request is run; the fuzz
 /// targets leave the resolver to its own tests, as it would call STS).
 fn respond(line: &[u8], state: &Arc<Mutex<State>>, resolve: bool) -> Response {
     match serde_json::from_slice::<Request>(line) {
+        Ok(req) => respond_to(req, state, resolve),
+        Err(e) => Response::refuse(format!("bad request: {}", vault::json_error(&e))),
+    }
+}
+
+fn respond_to(req: Request, state: &Arc<Mutex<State>>, resolve: bool) -> Response {
+    match req {
         // Resolving may call STS for seconds: never under the state's lock, which every
         // other request (the ones this one makes back to the agent included) needs.
-        Ok(Request::Resolve(asked)) if resolve => match state.lock().map(|s| s.dirs.clone()) {
+        Request::Resolve(asked) if resolve => match state.lock().map(|s| s.dirs.clone()) {
             Ok(dirs) => match resolve_for(state, &dirs, &asked) {
                 Ok(a) => Response {
                     resolved: Some(Box::new(a)),
@@ -398,8 +536,7 @@ fn respond(line: &[u8], state: &Arc<Mutex<State>>, resolve: bool) -> Response {
             },
             Err(_) => Response::refuse("internal error"),
         },
-        Ok(req) => answer(req, state),
-        Err(e) => Response::refuse(format!("bad request: {}", vault::json_error(&e))),
+        req => answer(req, state),
     }
 }
 

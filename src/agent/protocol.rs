@@ -179,41 +179,6 @@ pub fn check_peer(stream: &UnixStream) -> std::result::Result<(), String> {
     }
 }
 
-/// One request line, within [`MAX_REQUEST`] bytes and [`REQUEST_DEADLINE`] for all of it.
-pub fn read_request(stream: &mut UnixStream) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
-    use std::io::Read;
-    let deadline = std::time::Instant::now() + REQUEST_DEADLINE;
-    let mut buf = Zeroizing::new(Vec::with_capacity(4096));
-    let mut chunk = Zeroizing::new([0u8; 4096]);
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return Err("request too slow".into());
-        }
-        let _ = stream.set_read_timeout(Some(left));
-        let n = stream
-            .read(&mut chunk[..])
-            .map_err(|_| "request too slow".to_owned())?;
-        if n == 0 {
-            return Err("no request".into());
-        }
-        if let Some(end) = chunk[..n].iter().position(|b| *b == b'\n') {
-            buf.extend_from_slice(&chunk[..end]);
-            return Ok(buf);
-        }
-        if buf.len() + n > usize::try_from(MAX_REQUEST).unwrap_or(usize::MAX) {
-            return Err("request too long".into());
-        }
-        // Grow by hand: a reallocation would leave an unzeroed copy of a secret behind.
-        if buf.capacity() < buf.len() + n {
-            let mut bigger = Zeroizing::new(Vec::with_capacity((buf.len() + n) * 2));
-            bigger.extend_from_slice(&buf);
-            buf = bigger;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
 /// A caller's context and request as they travel to the agent.
 #[derive(Serialize, Deserialize)]
 pub struct Asked {

@@ -70,6 +70,10 @@ impl std::error::Error for SilentExit {}
     max_term_width = 100
 )]
 pub struct Cli {
+    /// Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a
+    /// one-line spinner on stderr says what op-aws is doing).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -125,7 +129,10 @@ impl Cli {
             _ => None,
         };
         match command {
-            Some(command) => Self { command },
+            Some(command) => Self {
+                quiet: false,
+                command,
+            },
             None => Self::parse_from(args),
         }
     }
@@ -316,4 +323,43 @@ pub struct Which {
     /// (default: AWS_PROFILE).
     #[arg(long)]
     pub profile: Option<String>,
+}
+
+/// The library's steps ([`op_aws::progress`]) as a spinner on stderr; steps nest (an AWS call
+/// inside a wait), and the line goes when the last one ends.
+#[derive(Default)]
+pub struct Spinner(std::sync::Mutex<(Vec<String>, Option<indicatif::ProgressBar>)>);
+
+impl op_aws::progress::Show for Spinner {
+    fn begin(&self, what: &str) {
+        let Ok(mut s) = self.0.lock() else { return };
+        s.0.push(what.to_owned());
+        let bar = s.1.get_or_insert_with(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} op-aws: {msg}…")
+            {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(std::time::Duration::from_millis(100));
+            bar
+        });
+        bar.set_message(op_aws::error::printable(what));
+    }
+
+    fn end(&self) {
+        let Ok(mut s) = self.0.lock() else { return };
+        s.0.pop();
+        match s.0.last().cloned() {
+            Some(what) => {
+                if let Some(bar) = &s.1 {
+                    bar.set_message(op_aws::error::printable(&what));
+                }
+            }
+            None => {
+                if let Some(bar) = s.1.take() {
+                    bar.finish_and_clear();
+                }
+            }
+        }
+    }
 }

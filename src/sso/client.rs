@@ -67,6 +67,13 @@ where
 }
 
 impl Clients {
+    /// Each call shows on `progress` while it runs.
+    #[must_use]
+    pub fn showing(mut self, progress: &crate::progress::Progress) -> Self {
+        self.transport.progress = progress.clone();
+        self
+    }
+
     pub fn new(
         region: &str,
         oidc_endpoint: Option<&str>,
@@ -131,8 +138,7 @@ impl Clients {
             .set_scopes((!scopes.is_empty()).then(|| scopes.to_vec()));
         let out = self
             .transport
-            .rt
-            .block_on(req.send())
+            .call("RegisterClient", req.send())
             .map_err(|e| sso_error("RegisterClient", &self.oidc_at, &e))?;
         Ok(Registration {
             client_id: out.client_id().unwrap_or_default().to_owned(),
@@ -155,8 +161,7 @@ impl Clients {
             .start_url(start_url);
         let out = self
             .transport
-            .rt
-            .block_on(req.send())
+            .call("StartDeviceAuthorization", req.send())
             .map_err(|e| sso_error("StartDeviceAuthorization", &self.oidc_at, &e))?;
         Ok(DeviceAuthorization {
             device_code: SecretString::from(out.device_code().unwrap_or_default()),
@@ -177,6 +182,7 @@ impl Clients {
             .client_secret(client_secret)
             .grant_type("urn:ietf:params:oauth:grant-type:device_code")
             .device_code(device_code);
+        // Not a step of its own: the caller shows the whole wait for the sign-in.
         match self.transport.rt.block_on(req.send()) {
             Ok(out) => Ok(Poll::Token(token_answer(&out))),
             Err(e) => match sso_error("CreateToken", &self.oidc_at, &e) {
@@ -205,8 +211,7 @@ impl Clients {
             .refresh_token(refresh_token);
         let out = self
             .transport
-            .rt
-            .block_on(req.send())
+            .call("CreateToken", req.send())
             .map_err(|e| sso_error("CreateToken", &self.oidc_at, &e))?;
         Ok(token_answer(&out))
     }
@@ -225,8 +230,7 @@ impl Clients {
             .role_name(role_name);
         let out = self
             .transport
-            .rt
-            .block_on(req.send())
+            .call("GetRoleCredentials", req.send())
             .map_err(|e| sso_error("GetRoleCredentials", &self.portal_at, &e))?;
         let rc = out.role_credentials().ok_or_else(|| Error::SsoCall {
             op: "GetRoleCredentials",
@@ -272,8 +276,7 @@ impl Clients {
                 .set_next_token(next.take());
             let page = self
                 .transport
-                .rt
-                .block_on(req.send())
+                .call("ListAccounts", req.send())
                 .map_err(|e| sso_error("ListAccounts", &self.portal_at, &e))?;
             for a in page.account_list() {
                 out.push((
@@ -301,8 +304,7 @@ impl Clients {
                 .set_next_token(next.take());
             let page = self
                 .transport
-                .rt
-                .block_on(req.send())
+                .call("ListAccountRoles", req.send())
                 .map_err(|e| sso_error("ListAccountRoles", &self.portal_at, &e))?;
             out.extend(
                 page.role_list()
@@ -320,8 +322,7 @@ impl Clients {
     pub fn logout(&self, access_token: &str) -> Result<()> {
         let req = self.portal.logout().access_token(access_token);
         self.transport
-            .rt
-            .block_on(req.send())
+            .call("Logout", req.send())
             .map(|_| ())
             .map_err(|e| sso_error("Logout", &self.portal_at, &e))
     }

@@ -316,7 +316,10 @@ fn clients(ctx: &Ctx, files: Option<&AwsFiles>, session: &Session) -> Result<Cli
     // The access token and client secret are bearer secrets: AWS, loopback or trusted only.
     plan::check_endpoint(oidc.as_deref(), &ctx.config.trusted_endpoints)?;
     plan::check_endpoint(portal.as_deref(), &ctx.config.trusted_endpoints)?;
-    Clients::new(&session.region, oidc.as_deref(), portal.as_deref())
+    Ok(
+        Clients::new(&session.region, oidc.as_deref(), portal.as_deref())?
+            .showing(&ctx.caller.progress),
+    )
 }
 
 /// The session's access token: the held one while fresh, else refreshed, else (as `sign_in`
@@ -430,6 +433,10 @@ fn device_sign_in(
     }
     let deadline = client::now_secs() + auth.expires_in;
     let mut interval = auth.interval;
+    let waiting = ctx
+        .caller
+        .progress
+        .step("waiting for the sign-in in the browser");
     let token = loop {
         std::thread::sleep(std::time::Duration::from_secs(interval));
         match c.poll(
@@ -448,6 +455,7 @@ fn device_sign_in(
             });
         }
     };
+    waiting.end();
     let stored = Stored {
         access_token: token.access_token.expose_secret().to_owned(),
         // Legacy profiles get no refresh token from AWS; keep none if one came anyway.
@@ -583,7 +591,8 @@ pub fn credentials(
         let region = plan::region(&ctx.caller, files, &chain.profiles(), None);
         let endpoint = plan::endpoint(&ctx.caller, Some(files), profile);
         plan::check_endpoint(endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
-        let client = crate::sts::client::Client::new(&region, endpoint.as_deref())?;
+        let client = crate::sts::client::Client::new(&region, endpoint.as_deref())?
+            .showing(&ctx.caller.progress);
         let who = ctx
             .caller
             .var("USER")

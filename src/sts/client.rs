@@ -46,6 +46,8 @@ pub fn op_name(op: &str) -> &'static str {
 pub struct Transport {
     pub rt: tokio::runtime::Runtime,
     pub http: aws_sdk_sts::config::SharedHttpClient,
+    /// Where each call shows while it runs ([`Self::call`]).
+    pub progress: crate::progress::Progress,
 }
 
 impl Transport {
@@ -62,7 +64,17 @@ impl Transport {
                 ))
                 .build_https()
         });
-        Ok(Self { rt, http })
+        Ok(Self {
+            rt,
+            http,
+            progress: crate::progress::Progress::default(),
+        })
+    }
+
+    /// Runs one AWS call (`op`, e.g. AssumeRole) to its end, shown as a step while it runs.
+    pub fn call<F: std::future::Future>(&self, op: &str, call: F) -> F::Output {
+        let _step = self.progress.step(&format!("waiting for AWS ({op})"));
+        self.rt.block_on(call)
     }
 
     /// A transport over `http` (the fuzz targets' canned answers), on `rt`.
@@ -71,7 +83,11 @@ impl Transport {
         rt: tokio::runtime::Runtime,
         http: aws_sdk_sts::config::SharedHttpClient,
     ) -> Self {
-        Self { rt, http }
+        Self {
+            rt,
+            http,
+            progress: crate::progress::Progress::default(),
+        }
     }
 }
 
@@ -110,6 +126,13 @@ impl Client {
             endpoint: endpoint.map(str::to_owned),
             deadline: None,
         }
+    }
+
+    /// Each call shows on `progress` while it runs.
+    #[must_use]
+    pub fn showing(mut self, progress: &crate::progress::Progress) -> Self {
+        self.transport.progress = progress.clone();
+        self
     }
 
     /// Every call made through this client ends by `deadline`.
@@ -175,8 +198,7 @@ impl Client {
             .set_duration_seconds(duration.map(to_i32));
         let out = self
             .transport
-            .rt
-            .block_on(req.send())
+            .call("GetSessionToken", req.send())
             .map_err(|e| map_err("GetSessionToken", &self.host(), &e))?;
         convert("GetSessionToken", out.credentials())
     }
@@ -216,8 +238,7 @@ impl Client {
             .set_policy(policy.inline.clone());
         let out = self
             .transport
-            .rt
-            .block_on(req.send())
+            .call("AssumeRole", req.send())
             .map_err(|e| map_err("AssumeRole", &self.host(), &e))?;
         convert("AssumeRole", out.credentials())
     }
@@ -245,8 +266,7 @@ impl Client {
             .set_tags((!tags.is_empty()).then_some(tags));
         let out = self
             .transport
-            .rt
-            .block_on(req.send())
+            .call("GetFederationToken", req.send())
             .map_err(|e| map_err("GetFederationToken", &self.host(), &e))?;
         convert("GetFederationToken", out.credentials())
     }
@@ -255,8 +275,10 @@ impl Client {
     pub fn caller_arn(&self, signer: &Credentials) -> Result<String> {
         let out = self
             .transport
-            .rt
-            .block_on(self.sdk(signer).get_caller_identity().send())
+            .call(
+                "GetCallerIdentity",
+                self.sdk(signer).get_caller_identity().send(),
+            )
             .map_err(|e| map_err("GetCallerIdentity", &self.host(), &e))?;
         out.arn().map(str::to_owned).ok_or_else(|| Error::StsCall {
             op: "GetCallerIdentity",
@@ -281,7 +303,7 @@ impl Client {
             .get_caller_identity()
             .customize()
             .interceptor(DateHeader(seen));
-        let sent = self.transport.rt.block_on(req.send());
+        let sent = self.transport.call("GetCallerIdentity", req.send());
         let ours = SystemTime::now();
         let header = date.lock().ok().and_then(|mut d| d.take());
         let Some(header) = header else {

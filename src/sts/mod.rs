@@ -76,7 +76,9 @@ fn make_profile_session(
 ) -> Result<Credentials> {
     // Every STS flow starts with a request signed by the item's long-lived keys.
     plan::check_endpoint(plan.endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
-    let client = Client::new(&plan.region, plan.endpoint.as_deref())?.until(deadline);
+    let client = Client::new(&plan.region, plan.endpoint.as_deref())?
+        .until(deadline)
+        .showing(&ctx.caller.progress);
     let base = Credentials::from(keys);
     let person = (!plan.roles.is_empty()
         && (scope.agent.is_some() || plan.roles.iter().any(|r| r.session_name.is_none())))
@@ -226,7 +228,9 @@ pub fn temporary_credentials(
         cache::Turn::Mine(lock) => lock,
     };
     plan::check_endpoint(endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
-    let client = Client::new(&region, endpoint.as_deref())?.until(deadline);
+    let client = Client::new(&region, endpoint.as_deref())?
+        .until(deadline)
+        .showing(&ctx.caller.progress);
     let base = Credentials::from(&keys);
     let made = match serial {
         _ if federated => federation(&client, item, &base, scope),
