@@ -239,31 +239,71 @@ fn agent_executable(name: &str, extra: &[String]) -> Option<String> {
 
 /// The processes above `pid` (its parent first), read from `/proc` under `proc_root`. Stops at
 /// pid 1, at a process it cannot read, or after a bounded depth.
+///
+/// Remembered by the parent (its pid and start time, so a reused pid is another process): the
+/// agent answers every command of a shell, and a walk of /proc each time would be most of a
+/// request. A process gains no ancestors, so a remembered answer can only be stricter than a
+/// fresh one (an agent that has since exited still counts).
 pub fn ancestry(proc_root: &Path, pid: u32) -> Vec<Ancestor> {
-    let mut out = Vec::new();
-    let mut cur = pid;
-    for _ in 0..MAX_DEPTH {
-        let Some(parent) = stat(proc_root, cur).map(|(_, ppid)| ppid) else {
-            break;
-        };
-        if parent <= 1 {
-            break;
+    type Seen = Vec<((std::path::PathBuf, u32, u64), Vec<Ancestor>)>;
+    static SEEN: std::sync::Mutex<Seen> = std::sync::Mutex::new(Vec::new());
+    const REMEMBERED: usize = 64;
+    let Some(me) = stat(proc_root, pid) else {
+        return Vec::new();
+    };
+    if me.ppid <= 1 {
+        return Vec::new();
+    }
+    let Some(parent) = stat(proc_root, me.ppid) else {
+        return Vec::new();
+    };
+    let key = parent.start.map(|start| (proc_root.to_owned(), me.ppid, start));
+    if let (Some(key), Ok(seen)) = (&key, SEEN.lock())
+        && let Some((_, hit)) = seen.iter().find(|(k, _)| k == key)
+    {
+        return hit.clone();
+    }
+    let out = walk(proc_root, me.ppid, parent);
+    if let (Some(key), Ok(mut seen)) = (key, SEEN.lock()) {
+        if seen.len() >= REMEMBERED {
+            seen.remove(0);
         }
-        let Some((comm, _)) = stat(proc_root, parent) else {
-            break;
-        };
-        let mut names = vec![comm];
-        names.extend(argv_names(proc_root, parent));
-        names.dedup();
-        out.push(Ancestor { pid: parent, names });
-        cur = parent;
+        seen.push((key, out.clone()));
     }
     out
 }
 
-/// `comm` and the parent pid from `/proc/PID/stat` (`comm` is in parentheses and may hold
-/// spaces and parentheses itself: the last `)` ends it).
-fn stat(proc_root: &Path, pid: u32) -> Option<(String, u32)> {
+/// The ancestry from `pid` (already read as `first`) upwards.
+fn walk(proc_root: &Path, pid: u32, first: Stat) -> Vec<Ancestor> {
+    let mut out = Vec::new();
+    let (mut cur, mut st) = (pid, first);
+    for _ in 0..MAX_DEPTH {
+        let mut names = vec![st.comm.clone()];
+        names.extend(argv_names(proc_root, cur));
+        names.dedup();
+        out.push(Ancestor { pid: cur, names });
+        if st.ppid <= 1 {
+            break;
+        }
+        let Some(next) = stat(proc_root, st.ppid) else {
+            break;
+        };
+        (cur, st) = (st.ppid, next);
+    }
+    out
+}
+
+/// What `/proc/PID/stat` says of a process.
+struct Stat {
+    comm: String,
+    ppid: u32,
+    /// When it started (clock ticks since boot): with the pid, it names one process.
+    start: Option<u64>,
+}
+
+/// `/proc/PID/stat` (`comm` is in parentheses and may hold spaces and parentheses itself: the
+/// last `)` ends it).
+fn stat(proc_root: &Path, pid: u32) -> Option<Stat> {
     let s = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat")).ok()?;
     let open = s.find('(')?;
     let close = s.rfind(')')?;
@@ -271,7 +311,9 @@ fn stat(proc_root: &Path, pid: u32) -> Option<(String, u32)> {
     let mut rest = s.get(close + 1..)?.split_ascii_whitespace();
     let _state = rest.next()?;
     let ppid = rest.next()?.parse().ok()?;
-    Some((comm, ppid))
+    // Fields 5 to 21, then 22: starttime.
+    let start = rest.nth(17).and_then(|t| t.parse().ok());
+    Some(Stat { comm, ppid, start })
 }
 
 fn argv_names(proc_root: &Path, pid: u32) -> Vec<String> {
