@@ -257,7 +257,9 @@ pub fn ancestry(proc_root: &Path, pid: u32) -> Vec<Ancestor> {
     let Some(parent) = stat(proc_root, me.ppid) else {
         return Vec::new();
     };
-    let key = parent.start.map(|start| (proc_root.to_owned(), me.ppid, start));
+    let key = parent
+        .start
+        .map(|start| (proc_root.to_owned(), me.ppid, start));
     if let (Some(key), Ok(seen)) = (&key, SEEN.lock())
         && let Some((_, hit)) = seen.iter().find(|(k, _)| k == key)
     {
@@ -304,7 +306,8 @@ struct Stat {
 /// `/proc/PID/stat` (`comm` is in parentheses and may hold spaces and parentheses itself: the
 /// last `)` ends it).
 fn stat(proc_root: &Path, pid: u32) -> Option<Stat> {
-    let s = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat")).ok()?;
+    let raw = crate::fsutil::read_proc(&proc_root.join(pid.to_string()).join("stat"))?;
+    let s = String::from_utf8(raw).ok()?;
     let open = s.find('(')?;
     let close = s.rfind(')')?;
     let comm = s.get(open + 1..close)?.to_owned();
@@ -317,7 +320,8 @@ fn stat(proc_root: &Path, pid: u32) -> Option<Stat> {
 }
 
 fn argv_names(proc_root: &Path, pid: u32) -> Vec<String> {
-    let Ok(raw) = std::fs::read(proc_root.join(pid.to_string()).join("cmdline")) else {
+    let Some(raw) = crate::fsutil::read_proc(&proc_root.join(pid.to_string()).join("cmdline"))
+    else {
         return Vec::new();
     };
     let mut args = raw

@@ -127,22 +127,37 @@ pub fn append(path: &Path, e: &Entry) -> Result<()> {
         e.command.truncate(cut);
         e.command.push('…');
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fsutil::ensure_private_dir(dir)?;
-    rotate_if_full(path)?;
     let io = |err| Error::io(path, err);
     // Readable too: the last byte says whether a torn line needs closing.
-    let f = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io)?;
+    let open = || {
+        OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)
+    };
+    // Each release appends a line, so the usual case costs an open, one fstat, one pread and
+    // the write: the directory is made (private) only when the first open finds none, and a
+    // full log is rotated when the open file says so.
+    let mut f = match open() {
+        Ok(f) => f,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            fsutil::ensure_private_dir(path.parent().unwrap_or(Path::new(".")))?;
+            open().map_err(io)?
+        }
+        Err(err) => return Err(io(err)),
+    };
+    let mut len = f.metadata().map_err(io)?.len();
+    if len >= MAX_BYTES {
+        drop(f);
+        rotate_if_full(path)?;
+        f = open().map_err(io)?;
+        len = f.metadata().map_err(io)?.len();
+    }
     let mut line = serde_json::to_vec(&e).map_err(|err| Error::Invalid(err.to_string()))?;
     line.push(b'\n');
     // A line torn by a crash: start on a fresh one so this one stays whole.
-    let len = f.metadata().map_err(io)?.len();
     let mut last = [0u8; 1];
     if len > 0 && f.read_at(&mut last, len - 1).is_ok() && last[0] != b'\n' {
         line.insert(0, b'\n');
@@ -217,7 +232,7 @@ pub fn query(path: &Path, since: Option<std::time::SystemTime>, agents_only: boo
 
 /// A process's argv from `/proc/PID/cmdline` (empty when gone or unreadable).
 pub fn proc_cmdline(pid: u32) -> Vec<String> {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
+    fsutil::read_proc(Path::new(&format!("/proc/{pid}/cmdline")))
         .map(|raw| {
             raw.split(|b| *b == 0)
                 .filter(|a| !a.is_empty())
