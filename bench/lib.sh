@@ -5,9 +5,12 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/op-aws/target}
 tools=${OP_AWS_TOOLS:-$HOME/.cache/op-aws/tools}
-# What the README installs (scripts/install: linked statically on Linux), kept in the cache.
-"$root/scripts/install" --quiet --force --root "$CARGO_TARGET_DIR/bench-install"
-OP_AWS=$CARGO_TARGET_DIR/bench-install/bin/op-aws
+# What the README installs (scripts/install: linked statically on Linux), kept in the cache;
+# OP_AWS=/path/to/op-aws measures that binary instead (an older build, for before and after).
+if [ -z "${OP_AWS:-}" ]; then
+  "$root/scripts/install" --quiet --force --root "$CARGO_TARGET_DIR/bench-install"
+  OP_AWS=$CARGO_TARGET_DIR/bench-install/bin/op-aws
+fi
 
 if ! command -v hyperfine >/dev/null 2>&1; then
   apt-get install -y -qq hyperfine >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }

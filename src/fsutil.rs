@@ -164,13 +164,17 @@ pub fn read_proc(path: &Path) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; 4096];
     let mut len = 0;
     loop {
+        let room = buf.len() - len;
         match f.read(&mut buf[len..]) {
             Ok(0) => break,
+            // procfs hands over a record whole: a short read is its end (one syscall saved).
+            Ok(n) if n < room => {
+                len += n;
+                break;
+            }
             Ok(n) => {
                 len += n;
-                if len == buf.len() {
-                    buf.resize(len * 2, 0);
-                }
+                buf.resize(len * 2, 0);
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => return None,

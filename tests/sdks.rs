@@ -82,7 +82,7 @@ fn terraforms_s3_backend_uses_the_injected_keys() {
     w.env.set("AWS_ENDPOINT_URL_STS", proxy.url());
     let dir = sdk::s3_backend(&w.env, &w.moto, &proxy.url());
     let tf = terraform.to_str().unwrap();
-    let init = |profile_flag: bool, profile_env: Option<&str>| {
+    let init = |profile_flag: bool, vars: &[(&str, &str)]| {
         proxy.clear();
         let mut args = vec!["run"];
         if profile_flag {
@@ -97,10 +97,9 @@ fn terraforms_s3_backend_uses_the_injected_keys() {
             "-reconfigure",
         ]);
         let mut c = w.env.op_aws(&args);
-        c.current_dir(&dir).env("TF_IN_AUTOMATION", "1");
-        if let Some(p) = profile_env {
-            c.env("AWS_PROFILE", p);
-        }
+        c.current_dir(&dir)
+            .env("TF_IN_AUTOMATION", "1")
+            .envs(vars.iter().copied());
         let o = run_cmd(c, "");
         assert!(
             o.status.success(),
@@ -111,7 +110,7 @@ fn terraforms_s3_backend_uses_the_injected_keys() {
         proxy.requests()
     };
     // With --profile admin: the role session signs terraform's own STS call.
-    let reqs = init(true, None);
+    let reqs = init(true, &[]);
     let reqs = crate::support::sts_server::without_person_lookups(&reqs);
     let tf_calls: Vec<_> = reqs
         .iter()
@@ -135,10 +134,76 @@ fn terraforms_s3_backend_uses_the_injected_keys() {
         .env
         .ok(&["export", "--profile", "plain", "--format", "json"]);
     let key: serde_json::Value = serde_json::from_str(&key).unwrap();
-    let reqs = init(false, Some("plain"));
+    let reqs = init(false, &[("AWS_PROFILE", "plain")]);
     assert!(
         reqs.iter()
             .any(|r| r.action == "GetCallerIdentity" && r.signer == key["AccessKeyId"]),
         "{reqs:?}"
     );
+    // An AI coding agent running terraform: a session of its own, named for the person and
+    // the agent, signs terraform's call.
+    let reqs = init(true, &[("CLAUDECODE", "1")]);
+    let assumed: Vec<_> = reqs.iter().filter(|r| r.action == "AssumeRole").collect();
+    assert!(
+        assumed.len() == 1
+            && assumed[0]
+                .params
+                .get("RoleSessionName")
+                .is_some_and(|n| n.contains("claude-code")),
+        "the agent's own session: {reqs:?}"
+    );
+    assert!(
+        reqs.iter()
+            .filter(|r| r.action == "GetCallerIdentity")
+            .all(|r| r.signer.starts_with("ASIA")),
+        "{reqs:?}"
+    );
+}
+
+/// An AI coding agent (its marker in the environment) gets a role session named for the person
+/// and the agent in the AWS CLI, boto3 and the JS SDK, through `run` and through the endpoint
+/// (`run --server`).
+#[test]
+fn an_agent_gets_an_attributed_session_in_every_sdk() {
+    let w = world();
+    require("node");
+    let py = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])";
+    let tools: [&[&str]; 3] = [
+        &["node", "whoami.js"],
+        &["python3", "-c", py],
+        &[
+            "aws",
+            "sts",
+            "get-caller-identity",
+            "--query",
+            "Arn",
+            "--output",
+            "text",
+        ],
+    ];
+    for server in [false, true] {
+        for tool in tools {
+            let mut args = vec!["run"];
+            if server {
+                args.push("--server");
+            }
+            args.extend(["--profile", "admin", "--"]);
+            args.extend(tool);
+            let mut c = w.env.op_aws(&args);
+            c.env("CLAUDECODE", "1");
+            let arn = ok(run_cmd(c, ""), &args).trim().to_owned();
+            assert!(
+                arn.contains(":assumed-role/Admin/") && arn.contains("claude-code"),
+                "{args:?}: {arn}"
+            );
+        }
+    }
+    let log: serde_json::Value = serde_json::from_str(&w.env.ok(&["audit", "--json"])).unwrap();
+    let released = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "released" && e["agent"] == "claude-code")
+        .count();
+    assert!(released >= 6, "one line per release at least: {log}");
 }

@@ -294,11 +294,7 @@ impl Readers {
         for (mut r, ready) in pending.into_iter().zip(ready.iter().skip(1)) {
             let progress = if *ready { r.read_more() } else { Ok(None) };
             match progress {
-                Ok(Some(line)) => {
-                    let req = serde_json::from_slice::<Request>(&line)
-                        .map_err(|e| format!("bad request: {}", vault::json_error(&e)));
-                    out.push((r.stream, req));
-                }
+                Ok(Some(line)) => out.push((r.stream, parse(&line))),
                 Ok(None) if now < r.deadline => self.pending.push_back(r),
                 Ok(None) => out.push((r.stream, Err("request too slow".into()))),
                 // Gone before its request: nothing to answer.
@@ -307,35 +303,52 @@ impl Readers {
             }
         }
         if ready.first().copied().unwrap_or(false) {
-            self.accept_all(listener, &mut out);
+            self.accept_one(listener, &mut out);
         }
         out
     }
 
-    fn accept_all(
+    fn accept_one(
         &mut self,
         listener: &UnixListener,
         out: &mut Vec<(UnixStream, std::result::Result<Request, String>)>,
     ) {
-        while let Ok((stream, _)) = listener.accept() {
+        // One at a time: the usual wake has one connection, and another makes the next poll
+        // return at once (a loop until EAGAIN would cost a syscall on every request).
+        if let Ok((stream, _)) = listener.accept() {
             if let Err(e) = check_peer(&stream) {
                 out.push((stream, Err(e)));
-                continue;
+                return;
             }
             if stream.set_nonblocking(true).is_err() {
-                continue;
+                return;
             }
-            if self.pending.len() >= MAX_PENDING {
-                // Dropped: closed unread, as a busy agent always has.
-                self.pending.pop_front();
-            }
-            self.pending.push_back(Reading {
+            let mut r = Reading {
                 stream,
                 buf: Zeroizing::new(Vec::with_capacity(4096)),
                 deadline: std::time::Instant::now() + REQUEST_DEADLINE,
-            });
+            };
+            // A client writes its request as soon as it connects: often it is there already.
+            match r.read_more() {
+                Ok(Some(line)) => out.push((r.stream, parse(&line))),
+                Ok(None) => {
+                    if self.pending.len() >= MAX_PENDING {
+                        // Dropped: closed unread, as a busy agent always has.
+                        self.pending.pop_front();
+                    }
+                    self.pending.push_back(r);
+                }
+                Err(None) => {}
+                Err(Some(why)) => out.push((r.stream, Err(why))),
+            }
         }
     }
+}
+
+/// A request line as the agent takes it.
+fn parse(line: &[u8]) -> std::result::Result<Request, String> {
+    serde_json::from_slice::<Request>(line)
+        .map_err(|e| format!("bad request: {}", vault::json_error(&e)))
 }
 
 impl Reading {
@@ -371,15 +384,23 @@ impl Reading {
     }
 }
 
-/// Writes `resp` as one line; a client that does not read it is given [`IO_TIMEOUT`].
+/// Writes `resp` as one line: at once when the socket takes it all (an answer is small), else
+/// waiting, [`IO_TIMEOUT`] at most, for a client that is slow to read.
 fn reply(mut stream: UnixStream, resp: &Response) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
     let Ok(mut out) = serde_json::to_vec(resp).map(Zeroizing::new) else {
         return;
     };
     out.push(b'\n');
-    let _ = stream.write_all(&out);
+    let sent = match stream.write(&out) {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+        Err(_) => return,
+    };
+    if sent < out.len() {
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+        let _ = stream.write_all(&out[sent..]);
+    }
 }
 
 /// Workers for complete requests, which may take long (decrypting the vault, STS): a thread of
@@ -516,9 +537,9 @@ fn spawn_signal_handler(state: Arc<Mutex<State>>, sock: std::path::PathBuf) {
 /// The answer to one request line (`resolve`: whether a Resolve request is run; the fuzz
 /// targets leave the resolver to its own tests, as it would call STS).
 fn respond(line: &[u8], state: &Arc<Mutex<State>>, resolve: bool) -> Response {
-    match serde_json::from_slice::<Request>(line) {
+    match parse(line) {
         Ok(req) => respond_to(req, state, resolve),
-        Err(e) => Response::refuse(format!("bad request: {}", vault::json_error(&e))),
+        Err(e) => Response::refuse(e),
     }
 }
 
