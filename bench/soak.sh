@@ -12,23 +12,8 @@
 #
 #   SOAK_SECONDS=1800 bench/soak.sh
 set -euo pipefail
-if [ -z "${OP_AWS:-}" ]; then
-  # shellcheck source=bench/lib.sh
-  source "$(dirname "$0")/lib.sh"
-else
-  root=$(cd "$(dirname "$0")/.." && pwd)
-  tools=${OP_AWS_TOOLS:-$HOME/.cache/op-aws/tools}
-  bench_home=$(mktemp -d /tmp/op-aws-soak.XXXXXX)
-  export HOME=$bench_home
-  export OP_AWS_CONFIG_DIR=$bench_home/cfg OP_AWS_DATA_DIR=$bench_home/data
-  export OP_AWS_CACHE_DIR=$bench_home/cache OP_AWS_RUNTIME_DIR=$bench_home/run
-  export AWS_CONFIG_FILE=$bench_home/.aws/config AWS_SHARED_CREDENTIALS_FILE=$bench_home/.aws/credentials
-  cleanup() {
-    "$OP_AWS" lock >/dev/null 2>&1 || true
-    rm -rf "$bench_home"
-  }
-  trap cleanup EXIT
-fi
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 moto_server=$(PATH="$tools/venv/bin:$PATH" command -v moto_server) || {
   echo "moto_server not found: run scripts/test-deps" >&2

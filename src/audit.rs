@@ -58,8 +58,17 @@ pub fn log_path(ctx: &Ctx) -> PathBuf {
 /// After the resolver: one line for a release or a refusal; nothing for what-applies-here and
 /// for what the agent hands back to its caller (the caller then writes it).
 pub fn after(ctx: &Ctx, req: &Request<'_>, r: &Result<Resolution>) {
+    // The trail must not stop the command (the library prints nothing; a log that cannot be
+    // written shows as missing lines in `op-aws audit`).
+    if let Some(e) = entry(ctx, req, r) {
+        let _ = append(&log_path(ctx), &e);
+    }
+}
+
+/// The line [`after`] appends, if any (the agent appends it once its caller has the answer).
+pub fn entry(ctx: &Ctx, req: &Request<'_>, r: &Result<Resolution>) -> Option<Entry> {
     if matches!(req.want, Want::Here { .. }) {
-        return;
+        return None;
     }
     let class = crate::agents::of(ctx);
     let mut e = Entry {
@@ -77,7 +86,7 @@ pub fn after(ctx: &Ctx, req: &Request<'_>, r: &Result<Resolution>) {
     };
     match r {
         Ok(res) => {
-            let Some(creds) = &res.creds else { return };
+            let creds = res.creds.as_ref()?;
             e.outcome = "released".into();
             e.profile = res.profile.clone().or(e.profile);
             e.item = res.applied.as_ref().map(|a| a.item.clone()).or(e.item);
@@ -92,7 +101,7 @@ pub fn after(ctx: &Ctx, req: &Request<'_>, r: &Result<Resolution>) {
             }
         }
         Err(err) => {
-            let Some(why) = refusal(err) else { return };
+            let why = refusal(err)?;
             e.outcome = if why.contains("said no") {
                 "denied".into()
             } else {
@@ -102,9 +111,7 @@ pub fn after(ctx: &Ctx, req: &Request<'_>, r: &Result<Resolution>) {
             e.policy = "-".into();
         }
     }
-    // The trail must not stop the command (the library prints nothing; a log that cannot be
-    // written shows as missing lines in `op-aws audit`).
-    let _ = append(&log_path(ctx), &e);
+    Some(e)
 }
 
 fn refusal(e: &Error) -> Option<String> {
@@ -221,6 +228,18 @@ pub fn parse_since(since: &str) -> Result<std::time::SystemTime> {
 }
 
 /// The entries at or after `since`, only agents' with `agents_only`.
+/// The entries of `ctx`'s log, once the agent has written the lines of every answer it gave
+/// (it appends them after answering, off its callers' wait).
+pub fn query_settled(
+    ctx: &Ctx,
+    since: Option<std::time::SystemTime>,
+    agents_only: bool,
+) -> Result<Read> {
+    // An agent too old to know the request, or none: nothing is pending.
+    let _ = ctx.agent.audit_settle();
+    query(&log_path(ctx), since, agents_only)
+}
+
 pub fn query(path: &Path, since: Option<std::time::SystemTime>, agents_only: bool) -> Result<Read> {
     let mut r = read(path)?;
     r.entries.retain(|e| {

@@ -171,6 +171,20 @@ pub fn resolve_here(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
     r
 }
 
+/// [`resolve_here`] with its audit line handed back unwritten, with where it goes: the agent
+/// appends it once its caller has the answer.
+pub fn resolve_here_unlogged(
+    ctx: &Ctx,
+    req: &Request<'_>,
+) -> (
+    Result<Resolution>,
+    Option<(std::path::PathBuf, crate::audit::Entry)>,
+) {
+    let r = resolve_in_process(ctx, req);
+    let line = crate::audit::entry(ctx, req, &r).map(|e| (crate::audit::log_path(ctx), e));
+    (r, line)
+}
+
 fn resolve_in_process(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
     let c = &ctx.caller;
     let here_only = matches!(req.want, Want::Here { .. });

@@ -426,6 +426,8 @@ fn the_audit_log_holds_every_line_and_survives_a_torn_one() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // The agent appends each line once its caller has the answer; `audit` waits for them.
+    env.ok(&["audit", "--json"]);
     let log = env.home.join("data/audit.log");
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();

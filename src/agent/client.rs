@@ -177,6 +177,11 @@ impl Link {
         Ok(self.ask(Request::Status)?.and_then(|r| r.status))
     }
 
+    /// Waits until the agent has written the audit line of every answer it gave.
+    pub fn audit_settle(&self) -> Result<()> {
+        self.ask_once(Request::AuditSettle).map(drop)
+    }
+
     /// Forgets everything now; the agent exits. Returns whether an agent was running.
     pub fn lock(&self) -> Result<bool> {
         Ok(self.ask_once(Request::Lock)?.is_some())

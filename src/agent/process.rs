@@ -460,7 +460,17 @@ impl Pool {
                 idle.fetch_sub(1, SeqCst);
                 let Some((stream, req)) = job else { break };
                 queued.fetch_sub(1, SeqCst);
-                reply(stream, &respond_to(req, &state, true));
+                let (resp, line) = respond_to(req, &state, true);
+                // The audit line goes after the answer, off the caller's wait; a request to
+                // settle waits for it ([`AUDIT_PENDING`]).
+                if line.is_some() {
+                    AUDIT_PENDING.fetch_add(1, SeqCst);
+                }
+                reply(stream, &resp);
+                if let Some((path, entry)) = line {
+                    let _ = crate::audit::append(&path, &entry);
+                    AUDIT_PENDING.fetch_sub(1, SeqCst);
+                }
                 if state.lock().map(|s| s.stop).unwrap_or(true) {
                     // Wake the accept loop so it sees the flag.
                     wake(&sock);
@@ -538,26 +548,45 @@ fn spawn_signal_handler(state: Arc<Mutex<State>>, sock: std::path::PathBuf) {
 /// targets leave the resolver to its own tests, as it would call STS).
 fn respond(line: &[u8], state: &Arc<Mutex<State>>, resolve: bool) -> Response {
     match parse(line) {
-        Ok(req) => respond_to(req, state, resolve),
+        Ok(req) => respond_to(req, state, resolve).0,
         Err(e) => Response::refuse(e),
     }
 }
 
-fn respond_to(req: Request, state: &Arc<Mutex<State>>, resolve: bool) -> Response {
+/// An audit line to append, and where.
+type AuditLine = Option<(std::path::PathBuf, crate::audit::Entry)>;
+
+/// Answers taken whose audit line is not written yet.
+static AUDIT_PENDING: AtomicUsize = AtomicUsize::new(0);
+
+/// The answer to `req`, and the audit line to append once it is sent.
+fn respond_to(req: Request, state: &Arc<Mutex<State>>, resolve: bool) -> (Response, AuditLine) {
     match req {
         // Resolving may call STS for seconds: never under the state's lock, which every
         // other request (the ones this one makes back to the agent included) needs.
         Request::Resolve(asked) if resolve => match state.lock().map(|s| s.dirs.clone()) {
-            Ok(dirs) => match resolve_for(state, &dirs, &asked) {
-                Ok(a) => Response {
-                    resolved: Some(Box::new(a)),
-                    ..Response::default()
-                },
-                Err(e) => Response::fail(&e),
-            },
-            Err(_) => Response::refuse("internal error"),
+            Ok(dirs) => {
+                let (r, line) = resolve_for(state, &dirs, &asked);
+                let resp = match r {
+                    Ok(a) => Response {
+                        resolved: Some(Box::new(a)),
+                        ..Response::default()
+                    },
+                    Err(e) => Response::fail(&e),
+                };
+                (resp, line)
+            }
+            Err(_) => (Response::refuse("internal error"), None),
         },
-        req => answer(req, state),
+        Request::AuditSettle => {
+            // Bounded: a line that cannot be written must not hold `op-aws audit` forever.
+            let until = std::time::Instant::now() + Duration::from_secs(2);
+            while AUDIT_PENDING.load(SeqCst) > 0 && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            (Response::default(), None)
+        }
+        req => (answer(req, state), None),
     }
 }
 
@@ -633,7 +662,7 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
     let now = clock::now();
     let mut r = Response::default();
     match req {
-        Request::Status => {}
+        Request::Status | Request::AuditSettle => {}
         Request::Unlock {
             identity,
             idle_secs,
@@ -750,7 +779,22 @@ static RESOLVING: AtomicUsize = AtomicUsize::new(0);
 /// Resolves `asked` for its caller, in the agent: the one resolver, over a context whose link
 /// to the agent is this process. `Err(NeedsCaller)` (and the other errors that mean "not
 /// here") tell the client to resolve itself.
-fn resolve_for(state: &Arc<Mutex<State>>, dirs: &Dirs, asked: &Asked) -> Result<Answer> {
+fn resolve_for(
+    state: &Arc<Mutex<State>>,
+    dirs: &Dirs,
+    asked: &Asked,
+) -> (Result<Answer>, AuditLine) {
+    match resolve_unlogged(state, dirs, asked) {
+        Ok((answer, line)) => (Ok(answer), line),
+        Err(e) => (Err(e), None),
+    }
+}
+
+fn resolve_unlogged(
+    state: &Arc<Mutex<State>>,
+    dirs: &Dirs,
+    asked: &Asked,
+) -> Result<(Answer, AuditLine)> {
     struct Slot;
     impl Drop for Slot {
         fn drop(&mut self) {
@@ -773,15 +817,23 @@ fn resolve_for(state: &Arc<Mutex<State>>, dirs: &Dirs, asked: &Asked) -> Result<
     let ctx = Ctx::with_link(caller, dirs.clone(), link)?;
     // Needing a terminal, op or a browser (or a picker) is the caller's business, not a
     // failure.
-    let r = crate::resolve::resolve_here(&ctx, &asked.request()).map_err(|e| {
-        if needs_caller(&e) || matches!(e, Error::NoDefault) {
-            Error::NeedsCaller("the caller")
-        } else {
-            e
+    let (r, line) = crate::resolve::resolve_here_unlogged(&ctx, &asked.request());
+    let r = match r {
+        Ok(r) => r,
+        // A refusal is written now, before the caller hears of it; and what is handed back
+        // to the caller is logged by the caller.
+        Err(e) if needs_caller(&e) || matches!(e, Error::NoDefault) => {
+            return Err(Error::NeedsCaller("the caller"));
         }
-    })?;
+        Err(e) => {
+            if let Some((path, entry)) = line {
+                let _ = crate::audit::append(&path, &entry);
+            }
+            return Err(e);
+        }
+    };
     let notice = r.override_notice(&ctx);
-    Ok(Answer::new(&r, notice))
+    Ok((Answer::new(&r, notice), line))
 }
 
 fn needs_caller(e: &Error) -> bool {

@@ -74,6 +74,8 @@ pub enum Request {
     /// The environment (or credentials) for a caller and its request: the resolver runs in
     /// the agent.
     Resolve(Box<Asked>),
+    /// Answered once the audit lines of every answer given so far are written.
+    AuditSettle,
 }
 
 #[derive(Serialize, Deserialize, Default)]

@@ -21,7 +21,7 @@ impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
         let ctx = Ctx::new(caller)?;
         let since = self.since.as_deref().map(audit::parse_since).transpose()?;
-        let r = audit::query(&audit::log_path(&ctx), since, self.agent)?;
+        let r = audit::query_settled(&ctx, since, self.agent)?;
         if r.damaged > 0 {
             eprintln!(
                 "op-aws: skipped {} damaged line{} in {} (a write cut short)",
