@@ -177,7 +177,7 @@ fn rotate_if_full(path: &Path) -> Result<()> {
     if !full(path) {
         return Ok(());
     }
-    let _lock = fsutil::lock_exclusive(&path.with_extension("lock"))?;
+    let _lock = fsutil::lock_exclusive(path)?;
     // Another writer may have rotated it while this one waited.
     if full(path) {
         std::fs::rename(path, path.with_extension("log.1")).map_err(|e| Error::io(path, e))?;
