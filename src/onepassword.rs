@@ -341,7 +341,10 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
     // here without a passphrase (it holds only what op returns), so a CI job that runs `aws`
     // 200 times reads each item once.
     if auth.is_machine() && !matches!(ctx.agent.status(), Ok(Some(_))) {
-        let _ = ctx.agent.unlock(None, ctx.config.agent_idle());
+        let _ = ctx.agent.unlock(
+            None,
+            &crate::config::AgentTimes::forget_when_idle(ctx.config.agent_idle()),
+        );
     }
     // With an agent running, parallel readers of one item (a burst of credential_process
     // calls) queue here so that only the first calls op; the rest find its result cached.

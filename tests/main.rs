@@ -19,6 +19,7 @@ mod nu;
 mod onepassword;
 mod opplugin;
 mod package;
+mod quick_unlock;
 mod resolver;
 mod sdks;
 mod shells;
