@@ -356,11 +356,11 @@ mod tests {
 
     #[test]
     fn bad_quick_unlock_values_are_one_line_errors() {
-        one_line_error("quick_unlock = \"yes\"\n", "quick_unlock");
-        one_line_error("quick_unlock = true\n", "quick_unlock");
+        one_line_error("quick_unlock = \"yes\"\n", "expected `system` or `off`");
+        one_line_error("quick_unlock = true\n", "line 1");
         one_line_error("hold_after = \"soon\"\n", "hold_after \"soon\"");
         one_line_error("forget_after = \"13h\"\n", "forget_after \"13h\" must be from 1s to 12h");
         one_line_error("hold_after = \"0s\"\n", "must be from 1s to 12h");
-        one_line_error("forget_after = 3600\n", "forget_after");
+        one_line_error("forget_after = 3600\n", "line 1");
     }
 }

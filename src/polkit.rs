@@ -259,6 +259,6 @@ mod tests {
         assert!(POLICY.contains(&format!("<action id=\"{ACTION_ID}\">")));
         assert_eq!(POLICY.matches("<allow_").count(), 3);
         assert_eq!(POLICY.matches(">auth_self</allow_").count(), 3);
-        assert!(!POLICY.contains("auth_self_keep"));
+        assert!(!POLICY.contains(">auth_self_keep<"));
     }
 }
