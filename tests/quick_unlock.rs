@@ -283,16 +283,15 @@ fn wait_held(env: &TestEnv) {
     }
 }
 
-/// `op-aws run --item acme` as the test user, with pkttyagent registered for that very
-/// process in tmux before it asks; `answer` is typed at pkttyagent's password prompt.
-fn run_with_approval(env: &TestEnv, bus: &str, answer: &str) -> Output {
-    // The shell execs op-aws once told to: its pid is op-aws's, known before it connects.
-    let mut child = as_user(
+/// `op-aws ARGS` as the test user, started but waiting (`go` on its stdin lets it run): the
+/// shell execs op-aws, so its pid, known before op-aws connects, is op-aws's.
+fn spawn_waiting(env: &TestEnv, args: &str) -> Child {
+    as_user(
         env,
         Path::new("/bin/sh"),
         &[
             "-c",
-            "read go; exec \"$0\" run --item acme -- sh -c 'echo \"served=$AWS_ACCESS_KEY_ID\"'",
+            &format!("read go; exec \"$0\" {args}"),
             env.exe.to_str().unwrap(),
         ],
     )
@@ -300,8 +299,16 @@ fn run_with_approval(env: &TestEnv, bus: &str, answer: &str) -> Output {
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
     .spawn()
-    .unwrap();
-    let pid = child.id();
+    .unwrap()
+}
+
+fn release(child: &mut Child) {
+    writeln!(child.stdin.take().unwrap(), "go").unwrap();
+}
+
+/// pkttyagent, in tmux, as the authentication agent for process `pid` (what a desktop's agent
+/// is for a whole session).
+fn pkttyagent_for(env: &TestEnv, bus: &str, pid: u32) -> Tmux {
     let agent = Tmux::start(
         env,
         &[("DBUS_SYSTEM_BUS_ADDRESS", bus)],
@@ -309,32 +316,50 @@ fn run_with_approval(env: &TestEnv, bus: &str, answer: &str) -> Output {
             "setpriv --reuid {USER} --regid {USER} --init-groups -- pkttyagent --process {pid}; echo pkttyagent-rc=$?; sleep 600"
         ),
     );
-    // pkttyagent registers with polkitd: give it a moment, then let op-aws ask.
+    // It registers with polkitd: give it a moment before op-aws asks.
     std::thread::sleep(Duration::from_millis(1500));
     let screen = agent.screen();
     assert!(!screen.contains("pkttyagent-rc"), "pkttyagent: {screen}");
-    writeln!(child.stdin.take().unwrap(), "go").unwrap();
+    agent
+}
+
+/// Waits for pkttyagent's password prompt and checks that `child` waits for the person.
+fn prompted(agent: &Tmux, child: &mut Child) {
     agent.wait_for("pkttyagent's password prompt", |s| s.contains("Password:"));
     let screen = agent.screen();
     assert!(screen.contains("dev.op-aws.unlock"), "{screen}");
     assert!(screen.contains(&format!("Authenticating as: {USER}")), "{screen}");
-    // It waits for the person.
     std::thread::sleep(Duration::from_millis(500));
     assert!(
         child.try_wait().unwrap().is_none(),
-        "op-aws run did not wait for the approval"
+        "op-aws did not wait for the approval"
     );
-    agent.send(&[answer, "Enter"]);
+}
+
+fn finish(agent: &Tmux, mut child: Child) -> Output {
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
         assert!(
             start.elapsed() < Duration::from_secs(30),
-            "op-aws run did not finish after the answer; pkttyagent: {}",
+            "op-aws did not finish after the answer; pkttyagent: {}",
             agent.screen()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
     child.wait_with_output().unwrap()
+}
+
+const RUN: &str = "run --item acme -- sh -c 'echo \"served=$AWS_ACCESS_KEY_ID\"'";
+
+/// `op-aws ARGS` as the test user while the agent holds; `answer` is typed at pkttyagent's
+/// password prompt.
+fn with_approval(env: &TestEnv, bus: &str, args: &str, answer: &str) -> Output {
+    let mut child = spawn_waiting(env, args);
+    let agent = pkttyagent_for(env, bus, child.id());
+    release(&mut child);
+    prompted(&agent, &mut child);
+    agent.send(&[answer, "Enter"]);
+    finish(&agent, child)
 }
 
 fn text(o: &Output) -> (String, String) {
@@ -419,7 +444,7 @@ fn quick_unlock_asks_system_authentication_after_the_idle_time() {
     wait_held(&env);
     let held = ok(&env, &["status"], "");
     assert!(held.contains("vault:  held (quick unlock"), "{held}");
-    let o = run_with_approval(&env, &bus, USER_PASSWORD);
+    let o = with_approval(&env, &bus, RUN, USER_PASSWORD);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}{err}");
     assert!(out.contains(&format!("served={KEY}")), "{out}{err}");
@@ -427,9 +452,36 @@ fn quick_unlock_asks_system_authentication_after_the_idle_time() {
     let s = status(&env);
     assert_eq!((s["unlocked"].clone(), s["held"].clone()), (true.into(), false.into()), "{s}");
 
+    // A request other than a resolution (one item, revealed) asks the same way.
+    wait_held(&env);
+    let o = with_approval(&env, &bus, "item show acme --reveal", USER_PASSWORD);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains(SECRET), "{out}{err}");
+
+    // Two commands at once: one dialog; the second waits for its answer (no authentication
+    // agent serves the second process, so a check of its own would have failed).
+    wait_held(&env);
+    let mut first = spawn_waiting(&env, RUN);
+    let mut second = spawn_waiting(&env, RUN);
+    let agent = pkttyagent_for(&env, &bus, first.id());
+    release(&mut first);
+    prompted(&agent, &mut first);
+    release(&mut second);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(second.try_wait().unwrap().is_none(), "the second did not wait");
+    agent.send(&[USER_PASSWORD, "Enter"]);
+    for o in [finish(&agent, first), finish(&agent, second)] {
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{out}{err}");
+        assert!(out.contains(&format!("served={KEY}")), "{out}{err}");
+    }
+    assert_eq!(agent.screen().matches("Password:").count(), 1, "{}", agent.screen());
+    drop(agent);
+
     // Held again; a wrong password is refused in one line and the vault is locked.
     wait_held(&env);
-    let o = run_with_approval(&env, &bus, "not-the-password");
+    let o = with_approval(&env, &bus, RUN, "not-the-password");
     let (out, err) = text(&o);
     assert!(!o.status.success(), "{out}{err}");
     assert!(!out.contains("served="), "{out}");

@@ -11,7 +11,9 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
-use super::protocol::{AgentStatus, Answerer, Asked, Request, Response, check_peer, decode};
+use super::protocol::{
+    APPROVAL_TIMEOUT, AgentStatus, Answerer, Asked, Request, Response, check_peer, decode,
+};
 use crate::caller::Caller;
 use crate::config::AgentTimes;
 use crate::dirs::Dirs;
@@ -23,10 +25,10 @@ use crate::{Error, Result, fsutil};
 /// How long a client waits for a resolution: the agent may be calling STS (20 s per call, a
 /// retry) or Identity Center for it, after asking system authentication if it held.
 const RESOLVE_TIMEOUT: Duration =
-    Duration::from_secs(90 + super::process::APPROVAL_TIMEOUT.as_secs());
+    Duration::from_secs(90 + APPROVAL_TIMEOUT.as_secs());
 /// How long a client waits for system authentication's answer ([`Link::approve`]).
 const APPROVE_TIMEOUT: Duration =
-    Duration::from_secs(10 + super::process::APPROVAL_TIMEOUT.as_secs());
+    Duration::from_secs(10 + APPROVAL_TIMEOUT.as_secs());
 
 /// Where the agent is, for a context ([`crate::ctx::Ctx::agent`]).
 #[derive(Clone)]

@@ -25,8 +25,8 @@ use zeroize::Zeroizing;
 use super::client::Link;
 use super::hold::{self, Clocks, Next, Phase};
 use super::protocol::{
-    AgentStatus, Answer, Answerer, Asked, IO_TIMEOUT, Request, Response, check_peer, peer,
-    read_request,
+    APPROVAL_TIMEOUT, AgentStatus, Answer, Answerer, Asked, IO_TIMEOUT, Request, Response,
+    check_peer, peer, read_request,
 };
 use crate::config::{AgentTimes, MAX_LIFETIME, clamp_idle};
 use crate::ctx::Ctx;
@@ -46,9 +46,6 @@ const MAX_SESSIONS: usize = 256;
 const MAX_SESSION_BYTES: usize = 16 * 1024;
 /// Requests the agent resolves at once; more are told to resolve themselves.
 const MAX_RESOLVING: usize = 16;
-/// How long system authentication may take to answer (a person typing a password); then the
-/// request fails and the identity stays held.
-pub const APPROVAL_TIMEOUT: Duration = Duration::from_secs(120);
 /// Wakes the requests waiting for another one's approval ([`approve`]).
 static APPROVAL: Condvar = Condvar::new();
 

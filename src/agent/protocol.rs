@@ -22,6 +22,9 @@ use crate::resolve::{Region, Request as Resolve, Resolution, Want};
 use crate::scope::{Applied, Ignored};
 use crate::{Error, Result, vault};
 
+/// How long system authentication may take to answer (a person typing a password), for a
+/// held agent (quick unlock); then the request fails and the identity stays held.
+pub const APPROVAL_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long either side waits for the other to read or write.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// One request line at most (an identity, an item: a few KiB); longer is refused unread.
