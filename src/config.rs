@@ -172,7 +172,8 @@ impl Config {
             ("forget_after", &cfg.forget_after),
         ] {
             if let Some(t) = v {
-                let d = humantime::parse_duration(t).map_err(|e| bad(format!("{key} {t:?}: {e}")))?;
+                let d =
+                    humantime::parse_duration(t).map_err(|e| bad(format!("{key} {t:?}: {e}")))?;
                 if d < Duration::from_secs(1) || d > MAX_LIFETIME {
                     return Err(bad(format!("{key} {t:?} must be from 1s to 12h")));
                 }
@@ -335,7 +336,8 @@ mod tests {
 
     #[test]
     fn quick_unlock_keys() {
-        let c = load("quick_unlock = \"system\"\nhold_after = \"5m\"\nforget_after = \"8h\"\n").unwrap();
+        let c = load("quick_unlock = \"system\"\nhold_after = \"5m\"\nforget_after = \"8h\"\n")
+            .unwrap();
         assert_eq!(c.quick_unlock, Some(QuickUnlock::System));
         let t = c.agent_times(None, true);
         assert_eq!(t.idle, Duration::from_secs(300));
@@ -359,7 +361,10 @@ mod tests {
         one_line_error("quick_unlock = \"yes\"\n", "expected `system` or `off`");
         one_line_error("quick_unlock = true\n", "line 1");
         one_line_error("hold_after = \"soon\"\n", "hold_after \"soon\"");
-        one_line_error("forget_after = \"13h\"\n", "forget_after \"13h\" must be from 1s to 12h");
+        one_line_error(
+            "forget_after = \"13h\"\n",
+            "forget_after \"13h\" must be from 1s to 12h",
+        );
         one_line_error("hold_after = \"0s\"\n", "must be from 1s to 12h");
         one_line_error("forget_after = 3600\n", "line 1");
     }

@@ -241,7 +241,10 @@ mod tests {
     #[test]
     fn pkcheck_exit_statuses() {
         assert_eq!(Verdict::of_exit(Some(0), ""), Verdict::Approved);
-        assert_eq!(Verdict::of_exit(Some(1), "Not authorized."), Verdict::Refused);
+        assert_eq!(
+            Verdict::of_exit(Some(1), "Not authorized."),
+            Verdict::Refused
+        );
         assert_eq!(Verdict::of_exit(Some(2), ""), Verdict::NoAgent);
         assert_eq!(Verdict::of_exit(Some(3), ""), Verdict::Dismissed);
         assert_eq!(

@@ -328,7 +328,10 @@ fn prompted(agent: &Tmux, child: &mut Child) {
     agent.wait_for("pkttyagent's password prompt", |s| s.contains("Password:"));
     let screen = agent.screen();
     assert!(screen.contains("dev.op-aws.unlock"), "{screen}");
-    assert!(screen.contains(&format!("Authenticating as: {USER}")), "{screen}");
+    assert!(
+        screen.contains(&format!("Authenticating as: {USER}")),
+        "{screen}"
+    );
     std::thread::sleep(Duration::from_millis(500));
     assert!(
         child.try_wait().unwrap().is_none(),
@@ -384,10 +387,19 @@ fn quick_unlock_asks_system_authentication_after_the_idle_time() {
     assert!(!o.status.success());
     assert_eq!(err.lines().count(), 2, "{err}");
     assert!(err.starts_with("op-aws: cannot set up polkit"), "{err}");
-    assert!(err.contains("hint: run `sudo op-aws setup polkit`"), "{err}");
+    assert!(
+        err.contains("hint: run `sudo op-aws setup polkit`"),
+        "{err}"
+    );
     ok(
         &env,
-        &["vault", "create", "--passphrase-stdin", "--work-factor", "10"],
+        &[
+            "vault",
+            "create",
+            "--passphrase-stdin",
+            "--work-factor",
+            "10",
+        ],
         &format!("{PASS}\n"),
     );
     let _lock = LockOnDrop(&env);
@@ -431,10 +443,22 @@ fn quick_unlock_asks_system_authentication_after_the_idle_time() {
     );
 
     write_config(&env, "agent_timeout = \"2s\"\n");
-    ok(&env, &["unlock", "--passphrase-stdin"], &format!("{PASS}\n"));
     ok(
         &env,
-        &["item", "add", "acme", "--set", &format!("Access Key ID={KEY}"), "--set-secret", "Secret Access Key"],
+        &["unlock", "--passphrase-stdin"],
+        &format!("{PASS}\n"),
+    );
+    ok(
+        &env,
+        &[
+            "item",
+            "add",
+            "acme",
+            "--set",
+            &format!("Access Key ID={KEY}"),
+            "--set-secret",
+            "Secret Access Key",
+        ],
         &format!("{SECRET}\n"),
     );
     let s = status(&env);
@@ -450,7 +474,11 @@ fn quick_unlock_asks_system_authentication_after_the_idle_time() {
     assert!(out.contains(&format!("served={KEY}")), "{out}{err}");
     assert!(!err.contains("passphrase"), "{err}");
     let s = status(&env);
-    assert_eq!((s["unlocked"].clone(), s["held"].clone()), (true.into(), false.into()), "{s}");
+    assert_eq!(
+        (s["unlocked"].clone(), s["held"].clone()),
+        (true.into(), false.into()),
+        "{s}"
+    );
 
     // A request other than a resolution (one item, revealed) asks the same way.
     wait_held(&env);
@@ -469,14 +497,22 @@ fn quick_unlock_asks_system_authentication_after_the_idle_time() {
     prompted(&agent, &mut first);
     release(&mut second);
     std::thread::sleep(Duration::from_millis(500));
-    assert!(second.try_wait().unwrap().is_none(), "the second did not wait");
+    assert!(
+        second.try_wait().unwrap().is_none(),
+        "the second did not wait"
+    );
     agent.send(&[USER_PASSWORD, "Enter"]);
     for o in [finish(&agent, first), finish(&agent, second)] {
         let (out, err) = text(&o);
         assert!(o.status.success(), "{out}{err}");
         assert!(out.contains(&format!("served={KEY}")), "{out}{err}");
     }
-    assert_eq!(agent.screen().matches("Password:").count(), 1, "{}", agent.screen());
+    assert_eq!(
+        agent.screen().matches("Password:").count(),
+        1,
+        "{}",
+        agent.screen()
+    );
     drop(agent);
 
     // Held again; a wrong password is refused in one line and the vault is locked.
@@ -495,7 +531,11 @@ fn quick_unlock_asks_system_authentication_after_the_idle_time() {
 
     // forget_after: held or not, the identity is gone, and the passphrase (or a key) is needed.
     write_config(&env, "agent_timeout = \"1s\"\nforget_after = \"4s\"\n");
-    ok(&env, &["unlock", "--passphrase-stdin"], &format!("{PASS}\n"));
+    ok(
+        &env,
+        &["unlock", "--passphrase-stdin"],
+        &format!("{PASS}\n"),
+    );
     wait_held(&env);
     std::thread::sleep(Duration::from_secs(4));
     let s = status(&env);

@@ -24,11 +24,9 @@ use crate::{Error, Result, fsutil};
 
 /// How long a client waits for a resolution: the agent may be calling STS (20 s per call, a
 /// retry) or Identity Center for it, after asking system authentication if it held.
-const RESOLVE_TIMEOUT: Duration =
-    Duration::from_secs(90 + APPROVAL_TIMEOUT.as_secs());
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(90 + APPROVAL_TIMEOUT.as_secs());
 /// How long a client waits for system authentication's answer ([`Link::approve`]).
-const APPROVE_TIMEOUT: Duration =
-    Duration::from_secs(10 + APPROVAL_TIMEOUT.as_secs());
+const APPROVE_TIMEOUT: Duration = Duration::from_secs(10 + APPROVAL_TIMEOUT.as_secs());
 
 /// Where the agent is, for a context ([`crate::ctx::Ctx::agent`]).
 #[derive(Clone)]

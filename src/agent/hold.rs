@@ -106,7 +106,10 @@ mod tests {
         assert_eq!(next(Phase::Unlocked, &t, &at(100, 100)), Next::Wait(S(600)));
         assert_eq!(next(Phase::Unlocked, &t, &at(700, 100)), Next::Hold);
         // Quick unlock off: the idle time forgets, as it always did.
-        assert_eq!(next(Phase::Unlocked, &times(false), &at(700, 100)), Next::Forget);
+        assert_eq!(
+            next(Phase::Unlocked, &times(false), &at(700, 100)),
+            Next::Forget
+        );
         // Nothing unlocked (1Password's cache only): nothing to hold.
         let mut c = at(700, 100);
         c.unlocked_at = None;
@@ -117,11 +120,17 @@ mod tests {
     fn held_waits_for_forget_after_only() {
         let t = times(true);
         // Idle for long: still held, until unlocked_at + forget.
-        assert_eq!(next(Phase::Held, &t, &at(2000, 100)), Next::Wait(S(3610 - 2000)));
+        assert_eq!(
+            next(Phase::Held, &t, &at(2000, 100)),
+            Next::Wait(S(3610 - 2000))
+        );
         assert_eq!(next(Phase::Held, &t, &at(3610, 100)), Next::Forget);
         // An unlocked agent meets the absolute limit too, however busy.
         assert_eq!(next(Phase::Unlocked, &t, &at(3610, 3600)), Next::Forget);
-        assert_eq!(next(Phase::Unlocked, &t, &at(3300, 3200)), Next::Wait(S(310)));
+        assert_eq!(
+            next(Phase::Unlocked, &t, &at(3300, 3200)),
+            Next::Wait(S(310))
+        );
     }
 
     #[test]

@@ -479,8 +479,8 @@ fn handle(mut stream: UnixStream, state: &Arc<Mutex<State>>) {
                         | Request::Approve
                 )
             });
-            let held = needs_identity
-                && state.lock().map(|s| s.phase == Phase::Held).unwrap_or(true);
+            let held =
+                needs_identity && state.lock().map(|s| s.phase == Phase::Held).unwrap_or(true);
             let approval = if !held {
                 Ok(())
             } else if matches!(req, Ok(Request::Resolve(_) | Request::Approve)) {
@@ -493,7 +493,8 @@ fn handle(mut stream: UnixStream, state: &Arc<Mutex<State>>) {
                 (Ok(()), Ok(Request::Approve)) => answer(Request::Status, state),
                 // Resolving may call STS for seconds: never under the state's lock, which every
                 // other request (the ones this one makes back to the agent included) needs.
-                (Ok(()), Ok(Request::Resolve(asked))) => match state.lock().map(|s| s.dirs.clone()) {
+                (Ok(()), Ok(Request::Resolve(asked))) => match state.lock().map(|s| s.dirs.clone())
+                {
                     Ok(dirs) => match resolve_for(state, &dirs, &asked) {
                         Ok(a) => Response {
                             resolved: Some(Box::new(a)),

@@ -106,7 +106,10 @@ impl Args {
         if ctx.config.store == StoreKind::Local {
             // Off is a choice or an optional extra, never a problem: the passphrase still works.
             match op_aws::polkit::availability(&ctx.config) {
-                Ok(()) => report(true, "quick unlock on (polkit action dev.op-aws.unlock)".into()),
+                Ok(()) => report(
+                    true,
+                    "quick unlock on (polkit action dev.op-aws.unlock)".into(),
+                ),
                 Err(off) => report(true, format!("quick unlock {off}")),
             }
         }

@@ -54,7 +54,9 @@ impl Args {
         }
         if s.store == StoreKind::Local.name() && !s.needs_vault() {
             match &s.quick_unlock_off {
-                None => println!("quick:  on (after the idle time, system authentication unlocks again)"),
+                None => println!(
+                    "quick:  on (after the idle time, system authentication unlocks again)"
+                ),
                 Some(why) => println!("quick:  {why}"),
             }
         }

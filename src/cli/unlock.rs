@@ -1,7 +1,7 @@
 use anyhow::Context;
 use op_aws::caller::Caller;
-use op_aws::config::{AgentTimes, MAX_LIFETIME};
 use op_aws::config::StoreKind;
+use op_aws::config::{AgentTimes, MAX_LIFETIME};
 use op_aws::{ctx::Ctx, prompt, unlock, vault};
 
 /// Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours).
