@@ -513,6 +513,30 @@ module completions {
     --version(-V)             # Print version
   ]
 
+  # Install system integration that needs root: `setup polkit` (quick unlock)
+  export extern "op-aws setup" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Write polkit's action dev.op-aws.unlock to /usr/share/polkit-1/actions (as root), so an idle agent holds the vault and asks system authentication instead of the passphrase
+  export extern "op-aws setup polkit" [
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws setup help" [
+  ]
+
+  # Write polkit's action dev.op-aws.unlock to /usr/share/polkit-1/actions (as root), so an idle agent holds the vault and asks system authentication instead of the passphrase
+  export extern "op-aws setup help polkit" [
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws setup help help" [
+  ]
+
   def "nu-complete op-aws hook-env shell" [] {
     [ "bash" "zsh" "fish" "nu" ]
   }
@@ -715,6 +739,14 @@ module completions {
 
   # Check for plaintext keys, the shell integration, the agent, and the clock
   export extern "op-aws help doctor" [
+  ]
+
+  # Install system integration that needs root: `setup polkit` (quick unlock)
+  export extern "op-aws help setup" [
+  ]
+
+  # Write polkit's action dev.op-aws.unlock to /usr/share/polkit-1/actions (as root), so an idle agent holds the vault and asks system authentication instead of the passphrase
+  export extern "op-aws help setup polkit" [
   ]
 
   # [internal] What the shell integration's cd hook evaluates
