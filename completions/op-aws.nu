@@ -519,9 +519,9 @@ module completions {
     --version(-V)             # Print version
   ]
 
-  # Write polkit's action dev.op-aws.unlock to /usr/share/polkit-1/actions (as root), so an idle agent holds the vault and asks system authentication instead of the passphrase
+  # Install polkit's action for quick unlock (as root)
   export extern "op-aws setup polkit" [
-    --help(-h)                # Print help
+    --help(-h)                # Print help (see more with '--help')
     --version(-V)             # Print version
   ]
 
@@ -529,7 +529,7 @@ module completions {
   export extern "op-aws setup help" [
   ]
 
-  # Write polkit's action dev.op-aws.unlock to /usr/share/polkit-1/actions (as root), so an idle agent holds the vault and asks system authentication instead of the passphrase
+  # Install polkit's action for quick unlock (as root)
   export extern "op-aws setup help polkit" [
   ]
 
@@ -745,7 +745,7 @@ module completions {
   export extern "op-aws help setup" [
   ]
 
-  # Write polkit's action dev.op-aws.unlock to /usr/share/polkit-1/actions (as root), so an idle agent holds the vault and asks system authentication instead of the passphrase
+  # Install polkit's action for quick unlock (as root)
   export extern "op-aws help setup polkit" [
   ]
 

@@ -11,8 +11,11 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum What {
-    /// Write polkit's action dev.op-aws.unlock to /usr/share/polkit-1/actions (as root), so an
-    /// idle agent holds the vault and asks system authentication instead of the passphrase.
+    /// Install polkit's action for quick unlock (as root).
+    ///
+    /// Writes dev.op-aws.unlock.policy to /usr/share/polkit-1/actions, so that after the idle
+    /// time the agent holds the vault and asks system authentication (your login password,
+    /// fingerprint or security key) instead of forgetting it.
     Polkit,
 }
 
