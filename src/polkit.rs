@@ -4,7 +4,7 @@
 //! The check runs polkit's own `pkcheck` rather than calling `CheckAuthorization` over D-Bus
 //! from this process: pkcheck ships with polkitd (no polkitd, no quick unlock anyway), its exit
 //! status is polkit's documented answer, a timeout is a kill, and the agent gains no D-Bus
-//! client and no async runtime (zbus would add some forty crates for one method call). It is
+//! client and no async runtime (zbus would add dozens of crates for one method call). It is
 //! run from a fixed absolute path, never looked up on PATH: the agent holds the identity.
 
 use std::io::Read;
