@@ -85,6 +85,9 @@ _op__aws() {
             op__aws,serve)
                 cmd="op__aws__subcmd__serve"
                 ;;
+            op__aws,setup)
+                cmd="op__aws__subcmd__setup"
+                ;;
             op__aws,sso)
                 cmd="op__aws__subcmd__sso"
                 ;;
@@ -193,6 +196,9 @@ _op__aws() {
             op__aws__subcmd__help,serve)
                 cmd="op__aws__subcmd__help__subcmd__serve"
                 ;;
+            op__aws__subcmd__help,setup)
+                cmd="op__aws__subcmd__help__subcmd__setup"
+                ;;
             op__aws__subcmd__help,sso)
                 cmd="op__aws__subcmd__help__subcmd__sso"
                 ;;
@@ -234,6 +240,9 @@ _op__aws() {
                 ;;
             op__aws__subcmd__help__subcmd__item,show)
                 cmd="op__aws__subcmd__help__subcmd__item__subcmd__show"
+                ;;
+            op__aws__subcmd__help__subcmd__setup,polkit)
+                cmd="op__aws__subcmd__help__subcmd__setup__subcmd__polkit"
                 ;;
             op__aws__subcmd__help__subcmd__sso,login)
                 cmd="op__aws__subcmd__help__subcmd__sso__subcmd__login"
@@ -303,6 +312,18 @@ _op__aws() {
                 ;;
             op__aws__subcmd__item__subcmd__help,show)
                 cmd="op__aws__subcmd__item__subcmd__help__subcmd__show"
+                ;;
+            op__aws__subcmd__setup,help)
+                cmd="op__aws__subcmd__setup__subcmd__help"
+                ;;
+            op__aws__subcmd__setup,polkit)
+                cmd="op__aws__subcmd__setup__subcmd__polkit"
+                ;;
+            op__aws__subcmd__setup__subcmd__help,help)
+                cmd="op__aws__subcmd__setup__subcmd__help__subcmd__help"
+                ;;
+            op__aws__subcmd__setup__subcmd__help,polkit)
+                cmd="op__aws__subcmd__setup__subcmd__help__subcmd__polkit"
                 ;;
             op__aws__subcmd__sso,help)
                 cmd="op__aws__subcmd__sso__subcmd__help"
@@ -404,7 +425,7 @@ _op__aws() {
 
     case "${cmd}" in
         op__aws)
-            opts="-q -h -V --quiet --help --version init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache audit doctor hook-env agent manpages help"
+            opts="-q -h -V --quiet --help --version init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache audit doctor setup hook-env agent manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -656,7 +677,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help)
-            opts="init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache audit doctor hook-env agent manpages help"
+            opts="init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache audit doctor setup hook-env agent manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1078,6 +1099,34 @@ _op__aws() {
         op__subcmd__aws__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__setup)
+            opts="polkit"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__setup__subcmd__polkit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1788,6 +1837,76 @@ _op__aws() {
                     COMPREPLY=($(compgen -W "sh fish nu json powershell" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__setup)
+            opts="-q -h -V --quiet --help --version polkit help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__setup__subcmd__help)
+            opts="polkit help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__setup__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__setup__subcmd__help__subcmd__polkit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__setup__subcmd__polkit)
+            opts="-q -h -V --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -558,6 +558,32 @@ module completions {
     --version(-V)             # Print version
   ]
 
+  # Install system integration that needs root: `setup polkit` (quick unlock)
+  export extern "op-aws setup" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Install polkit's action for quick unlock (as root)
+  export extern "op-aws setup polkit" [
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
+    --help(-h)                # Print help (see more with '--help')
+    --version(-V)             # Print version
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws setup help" [
+  ]
+
+  # Install polkit's action for quick unlock (as root)
+  export extern "op-aws setup help polkit" [
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws setup help help" [
+  ]
+
   def "nu-complete op-aws hook-env shell" [] {
     [ "bash" "zsh" "fish" "nu" ]
   }
@@ -763,6 +789,14 @@ module completions {
 
   # Check for plaintext keys, the shell integration, the agent, and the clock
   export extern "op-aws help doctor" [
+  ]
+
+  # Install system integration that needs root: `setup polkit` (quick unlock)
+  export extern "op-aws help setup" [
+  ]
+
+  # Install polkit's action for quick unlock (as root)
+  export extern "op-aws help setup polkit" [
   ]
 
   # [internal] What the shell integration's cd hook evaluates

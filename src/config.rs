@@ -30,6 +30,16 @@ impl StoreKind {
     }
 }
 
+/// `quick_unlock`: what the agent does after the idle timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuickUnlock {
+    /// Hold the identity and ask system authentication (polkit) before answering again.
+    System,
+    /// Forget it: the passphrase (or a key) is needed again.
+    Off,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -70,6 +80,15 @@ pub struct Config {
     pub agent_session: Option<String>,
     /// How long a person's approval (`agents = "approve"`) holds, e.g. "10m" (the default).
     pub approval_remember: Option<String>,
+    /// After the idle time, hold the identity and ask system authentication ("system", the
+    /// default where polkit's action is installed) or forget it ("off").
+    pub quick_unlock: Option<QuickUnlock>,
+    /// Idle time after which the agent holds (quick unlock), e.g. "10m"; default
+    /// `agent_timeout` (or `unlock --timeout`).
+    pub hold_after: Option<String>,
+    /// The absolute limit: the agent forgets everything this long after the unlock, held or
+    /// not, e.g. "8h" (default and at most 12h).
+    pub forget_after: Option<String>,
     /// The console's federation endpoint for `op-aws login` (default: the partition's own);
     /// used only when it is AWS's own, loopback, or in `trusted_endpoints`.
     pub federation_endpoint: Option<String>,
@@ -153,6 +172,18 @@ impl Config {
         if let Some(t) = &cfg.agent_timeout {
             humantime::parse_duration(t).map_err(|e| bad(format!("agent_timeout {t:?}: {e}")))?;
         }
+        for (key, v) in [
+            ("hold_after", &cfg.hold_after),
+            ("forget_after", &cfg.forget_after),
+        ] {
+            if let Some(t) = v {
+                let d =
+                    humantime::parse_duration(t).map_err(|e| bad(format!("{key} {t:?}: {e}")))?;
+                if d < Duration::from_secs(1) || d > MAX_LIFETIME {
+                    return Err(bad(format!("{key} {t:?} must be from 1s to 12h")));
+                }
+            }
+        }
         Ok(cfg)
     }
 
@@ -186,11 +217,55 @@ impl Config {
             .unwrap_or(crate::policy::APPROVAL_REMEMBER)
     }
 
+    /// The agent's timers for an unlock (`idle`: `unlock --timeout`, else `hold_after` with
+    /// quick unlock, else `agent_timeout`); `quick`: quick unlock is on
+    /// ([`crate::polkit::availability`]).
+    pub fn agent_times(&self, idle: Option<Duration>, quick: bool) -> AgentTimes {
+        let parse = |v: &Option<String>| {
+            v.as_deref()
+                .and_then(|t| humantime::parse_duration(t).ok())
+                .map(|d| clamp_idle(d.as_secs()))
+        };
+        // An explicit `--timeout` wins; else hold_after (quick unlock), else agent_timeout.
+        let idle = match idle {
+            Some(d) => clamp_idle(d.as_secs()),
+            None if quick => parse(&self.hold_after).unwrap_or_else(|| self.agent_idle()),
+            None => self.agent_idle(),
+        };
+        AgentTimes {
+            idle,
+            hold: quick,
+            forget: parse(&self.forget_after).unwrap_or(MAX_LIFETIME),
+        }
+    }
+
     pub fn agent_idle(&self) -> Duration {
         self.agent_timeout
             .as_deref()
             .and_then(|t| humantime::parse_duration(t).ok())
             .map_or(DEFAULT_IDLE, |d| clamp_idle(d.as_secs()))
+    }
+}
+
+/// What an unlock tells the agent about time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentTimes {
+    /// Unused this long, the agent holds (quick unlock) or forgets.
+    pub idle: Duration,
+    /// Quick unlock: hold the identity after `idle` and ask system authentication.
+    pub hold: bool,
+    /// Forget everything this long after the unlock, whatever happens (at most 12 hours).
+    pub forget: Duration,
+}
+
+impl AgentTimes {
+    /// Forget after `idle`, as without quick unlock.
+    pub fn forget_when_idle(idle: Duration) -> Self {
+        Self {
+            idle: clamp_idle(idle.as_secs()),
+            hold: false,
+            forget: MAX_LIFETIME,
+        }
     }
 }
 
@@ -245,4 +320,57 @@ pub fn parse_endpoint(endpoint: &str) -> std::result::Result<url::Url, &'static 
         return Err("holds a user name or password");
     }
     Ok(u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load_from(&path)
+    }
+
+    fn one_line_error(text: &str, says: &str) {
+        let e = load(text).unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e}");
+        assert!(e.contains(says), "{e}");
+    }
+
+    #[test]
+    fn quick_unlock_keys() {
+        let c = load("quick_unlock = \"system\"\nhold_after = \"5m\"\nforget_after = \"8h\"\n")
+            .unwrap();
+        assert_eq!(c.quick_unlock, Some(QuickUnlock::System));
+        let t = c.agent_times(None, true);
+        assert_eq!(t.idle, Duration::from_secs(300));
+        assert!(t.hold);
+        assert_eq!(t.forget, Duration::from_secs(8 * 3600));
+        // Off: the idle timeout forgets, hold_after does not apply.
+        let t = c.agent_times(Some(Duration::from_secs(60)), false);
+        assert_eq!((t.idle, t.hold), (Duration::from_secs(60), false));
+
+        let c = load("quick_unlock = \"off\"\nagent_timeout = \"2m\"\n").unwrap();
+        assert_eq!(c.quick_unlock, Some(QuickUnlock::Off));
+        // hold_after defaults to the idle timeout; forget_after to 12 hours.
+        let t = c.agent_times(None, true);
+        assert_eq!(t.idle, Duration::from_secs(120));
+        assert_eq!(t.forget, MAX_LIFETIME);
+        assert_eq!(load("").unwrap().quick_unlock, None);
+    }
+
+    #[test]
+    fn bad_quick_unlock_values_are_one_line_errors() {
+        one_line_error("quick_unlock = \"yes\"\n", "expected `system` or `off`");
+        one_line_error("quick_unlock = true\n", "line 1");
+        one_line_error("hold_after = \"soon\"\n", "hold_after \"soon\"");
+        one_line_error(
+            "forget_after = \"13h\"\n",
+            "forget_after \"13h\" must be from 1s to 12h",
+        );
+        one_line_error("hold_after = \"0s\"\n", "must be from 1s to 12h");
+        one_line_error("forget_after = 3600\n", "line 1");
+    }
 }

@@ -36,6 +36,22 @@ pub enum Error {
     LockedNoTerminal,
     #[error("the agent failed: {0}")]
     Agent(String),
+    /// The agent held the identity after the idle timeout and the person dismissed the system
+    /// authentication dialog (said no): it forgot the identity.
+    #[error("system authentication refused: the vault is locked now")]
+    QuickUnlockRefused,
+    /// System authentication failed (a wrong password): the agent still holds, so a typo costs
+    /// one more try, not the vault passphrase.
+    #[error("system authentication failed: the vault stays held")]
+    ApprovalFailed,
+    /// The agent holds the identity (quick unlock) and needs a person's approval first.
+    #[error("the vault is held: system authentication must approve using it again")]
+    Held,
+    /// Nobody answered the system authentication dialog in time; the agent still holds.
+    #[error("system authentication: no answer in {0} s; the vault stays held")]
+    ApprovalTimedOut(u64),
+    #[error("cannot {what}: {path} is root's to write")]
+    NeedsRoot { what: &'static str, path: PathBuf },
     #[error("the agent failed: lost the connection: {0}")]
     AgentConnectionLost(String),
     #[error("no item named {0:?}")]
@@ -293,6 +309,10 @@ impl Error {
             Self::NoSuchKey(_) => "see the keys with `op-aws vault key list`".into(),
             Self::KeyExists(_) => "choose another label with --name, or remove it with `op-aws vault key rm LABEL`".into(),
             Self::Agent(_) | Self::AgentConnectionLost(_) => "run `op-aws lock`, then `op-aws unlock`".into(),
+            Self::QuickUnlockRefused | Self::Held => "run `op-aws unlock`".into(),
+            Self::ApprovalFailed => "run the command again and authenticate, or `op-aws lock` to forget the vault".into(),
+            Self::ApprovalTimedOut(_) => "run the command again and approve it in the authentication dialog (or `op-aws unlock`)".into(),
+            Self::NeedsRoot { .. } => "run `sudo op-aws setup polkit`".into(),
             Self::NoSuchItem(n) if n.starts_with("op://") => {
                 "check the vault and title with `op item list --vault VAULT` (names are op://Vault/Item)".into()
             }
@@ -447,6 +467,14 @@ mod tests {
             },
             Error::Locked,
             Error::LockedNoTerminal,
+            Error::QuickUnlockRefused,
+            Error::Held,
+            Error::ApprovalFailed,
+            Error::ApprovalTimedOut(120),
+            Error::NeedsRoot {
+                what: "install the polkit action",
+                path: p(),
+            },
             Error::Pinentry {
                 program: p(),
                 why: h(),
@@ -608,6 +636,11 @@ mod tests {
                 | Error::KeyExists(_)
                 | Error::Agent(_)
                 | Error::AgentConnectionLost(_)
+                | Error::QuickUnlockRefused
+                | Error::Held
+                | Error::ApprovalFailed
+                | Error::ApprovalTimedOut(_)
+                | Error::NeedsRoot { .. }
                 | Error::NoSuchItem(_)
                 | Error::ItemExists(_)
                 | Error::MissingField { .. }

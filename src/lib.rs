@@ -33,6 +33,7 @@ pub mod opplugin;
 pub mod pinentry;
 pub mod plaintext;
 pub mod policy;
+pub mod polkit;
 pub mod process;
 pub mod progress;
 pub mod project;

@@ -341,7 +341,10 @@ pub fn get_item(ctx: &Ctx, name: &str) -> Result<Item> {
     // here without a passphrase (it holds only what op returns), so a CI job that runs `aws`
     // 200 times reads each item once.
     if auth.is_machine() && !matches!(ctx.agent.status(), Ok(Some(_))) {
-        let _ = ctx.agent.unlock(None, ctx.config.agent_idle());
+        let _ = ctx.agent.unlock(
+            None,
+            &crate::config::AgentTimes::forget_when_idle(ctx.config.agent_idle()),
+        );
     }
     // With an agent running, parallel readers of one item (a burst of credential_process
     // calls) queue here so that only the first calls op; the rest find its result cached.
@@ -405,6 +408,11 @@ pub(crate) fn to_secret_json(item: &Item) -> Option<Zeroizing<String>> {
 
 fn fetch(c: &Caller, r: &Reference) -> Result<Zeroizing<Vec<u8>>> {
     let what = display_name(r);
+    // A machine's read goes over the network with nothing on the screen. A person's op may ask
+    // on the terminal itself (a spinner would draw over its prompt): the app's dialog says it.
+    let _step = auth(c)
+        .is_ok_and(Auth::is_machine)
+        .then(|| c.progress.step(&format!("reading {what} from 1Password")));
     let mut args = vec!["item", "get", r.item.as_str()];
     if let Some(v) = &r.vault {
         args.extend(["--vault", v.as_str()]);

@@ -22,6 +22,11 @@ pub struct Status {
     /// A local vault exists (whatever the configured store).
     pub vault: bool,
     pub unlocked: bool,
+    /// The agent holds the identity until system authentication approves (quick unlock).
+    pub held: bool,
+    /// Quick unlock is on for the next unlock; else why not (one line).
+    pub quick_unlock: bool,
+    pub quick_unlock_off: Option<String>,
     pub agent: Option<AgentStatus>,
     pub item: Option<String>,
     pub scope: Option<&'static str>,
@@ -70,10 +75,14 @@ pub fn status(ctx: &Ctx) -> Result<Status> {
     let here = here(ctx)?;
     let current = here.applied.as_ref().filter(|_| !here.handover);
     let (region, region_from) = split_region(here.region.clone());
+    let quick = crate::polkit::availability(&ctx.config);
     Ok(Status {
         store: ctx.config.store.name(),
         vault: vault::exists(&ctx.dirs),
-        unlocked: agent.as_ref().is_some_and(|a| a.unlocked),
+        unlocked: agent.as_ref().is_some_and(|a| a.unlocked && !a.held),
+        held: agent.as_ref().is_some_and(|a| a.held),
+        quick_unlock: quick.is_ok(),
+        quick_unlock_off: quick.err().map(|off| off.to_string()),
         agent,
         item: current.map(|a| a.item.clone()),
         scope: current.map(|a| a.scope.name()),

@@ -20,6 +20,7 @@ mod nu;
 mod onepassword;
 mod opplugin;
 mod package;
+mod quick_unlock;
 mod quoting;
 mod resolver;
 mod sdks;

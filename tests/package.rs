@@ -121,6 +121,10 @@ fn expected_files() -> Vec<(String, Option<PathBuf>)> {
             Some(r.join("completions/op-aws.nu")),
         ),
         ("usr/share/doc/op-aws/copyright".into(), None),
+        (
+            "usr/share/polkit-1/actions/dev.op-aws.unlock.policy".into(),
+            Some(r.join("data/dev.op-aws.unlock.policy")),
+        ),
     ];
     for page in man_pages() {
         let section = page.rsplit('.').next().unwrap();

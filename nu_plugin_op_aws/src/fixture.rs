@@ -81,7 +81,12 @@ fn fixture() -> &'static Fixture {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        Link::to(&dirs).unlock(Some(&id), Duration::from_secs(600)).unwrap();
+        Link::to(&dirs)
+            .unlock(
+                Some(&id),
+                &op_aws::config::AgentTimes::forget_when_idle(Duration::from_secs(600)),
+            )
+            .unwrap();
         Fixture { root, vars }
     })
 }

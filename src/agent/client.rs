@@ -11,8 +11,11 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
-use super::protocol::{AgentStatus, Answerer, Asked, Request, Response, check_peer, decode};
+use super::protocol::{
+    APPROVAL_TIMEOUT, AgentStatus, Answerer, Asked, Request, Response, check_peer, decode,
+};
 use crate::caller::Caller;
+use crate::config::AgentTimes;
 use crate::dirs::Dirs;
 use crate::item::Item;
 use crate::resolve::{Request as Resolve, Resolution};
@@ -20,8 +23,10 @@ use crate::vault::{self, Identity};
 use crate::{Error, Result, fsutil};
 
 /// How long a client waits for a resolution: the agent may be calling STS (20 s per call, a
-/// retry) or Identity Center for it.
-const RESOLVE_TIMEOUT: Duration = Duration::from_secs(90);
+/// retry) or Identity Center for it, after asking system authentication if it held.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(90 + APPROVAL_TIMEOUT.as_secs());
+/// How long a client waits for system authentication's answer ([`Link::approve`]).
+const APPROVE_TIMEOUT: Duration = Duration::from_secs(10 + APPROVAL_TIMEOUT.as_secs());
 
 /// Where the agent is, for a context ([`crate::ctx::Ctx::agent`]).
 #[derive(Clone)]
@@ -88,13 +93,45 @@ impl Link {
             return Ok(None);
         };
         let line = encode(&req)?;
-        match c.call_line(&line) {
+        let r = match c.call_line(&line) {
             Err(Error::AgentConnectionLost(_)) => match self.connect()? {
                 Some(c) => c.call_line(&line).map(Some),
                 None => Ok(None),
             },
             other => other.map(Some),
+        };
+        self.approved_again(r, &line)
+    }
+
+    /// `r`, or, when the agent held the identity (quick unlock), the same request asked again
+    /// once system authentication approved it (a held agent applied nothing, so a write too).
+    fn approved_again(&self, r: Result<Option<Response>>, line: &[u8]) -> Result<Option<Response>> {
+        match r {
+            Err(Error::Held) => {
+                self.approve()?;
+                match self.connect()? {
+                    Some(c) => c.call_line(line).map(Some),
+                    None => Ok(None),
+                }
+            }
+            other => other,
         }
+    }
+
+    /// Asks a holding agent to use the identity again: system authentication asks the person
+    /// (this process is the subject). Ok at once when it does not hold.
+    pub fn approve(&self) -> Result<()> {
+        if self.is_in_process() {
+            return Ok(());
+        }
+        let Some(c) = self.connect()? else {
+            return Err(Error::Locked);
+        };
+        c.reader
+            .get_ref()
+            .set_read_timeout(Some(APPROVE_TIMEOUT))
+            .map_err(|e| Error::Agent(e.to_string()))?;
+        c.call_line(&encode(&Request::Approve)?).map(|_| ())
     }
 
     /// A request that may change something: never asked twice (a write lost on the way back
@@ -103,7 +140,11 @@ impl Link {
         match self {
             Self::InProcess(here) => decode(here.answer(req)).map(Some),
             Self::Socket { .. } => match self.connect()? {
-                Some(c) => c.call_line(&encode(&req)?).map(Some),
+                Some(c) => {
+                    let line = encode(&req)?;
+                    let r = c.call_line(&line).map(Some);
+                    self.approved_again(r, &line)
+                }
                 None => Ok(None),
             },
         }
@@ -236,12 +277,14 @@ impl Link {
 
     /// Hands `identity` (or, for the 1Password store, nothing but a cache) to the agent,
     /// starting it (`op-aws agent`) when none runs.
-    pub fn unlock(&self, identity: Option<&Identity>, idle: Duration) -> Result<()> {
-        let idle_secs = crate::config::clamp_idle(idle.as_secs()).as_secs();
+    pub fn unlock(&self, identity: Option<&Identity>, times: &AgentTimes) -> Result<()> {
+        let idle_secs = crate::config::clamp_idle(times.idle.as_secs()).as_secs();
         let req = || Request::Unlock {
             identity: identity
                 .map(|i| Zeroizing::new(i.to_secret_string().expose_secret().to_owned())),
             idle_secs,
+            hold: times.hold,
+            forget_secs: Some(times.forget.as_secs()),
         };
         if self.ask_once(req())?.is_some() {
             return Ok(());

@@ -5,7 +5,9 @@
 //! - [`client`]: [`client::Link`], the one way everything else reaches the agent (over the
 //!   socket, or in process inside the agent).
 //! - [`process`]: the agent itself — state, connection pool, timers, signals, answers.
+//! - [`hold`]: its timers as a state machine (unlocked, held for quick unlock, forgotten).
 
 pub mod client;
+pub mod hold;
 pub mod process;
 pub mod protocol;

@@ -5,10 +5,12 @@
 //! whole resolution ([`resolve_for`]); the identity travels only inwards, at unlock.
 //!
 //! It forgets everything and exits after the idle timeout, after the absolute limit, on
-//! `lock`, and on SIGTERM/SIGINT/SIGHUP. One thread reads every connection's request
+//! `lock`, and on SIGTERM/SIGINT/SIGHUP. With quick unlock ([`super::hold`]) the idle timeout
+//! holds the identity instead: nothing that needs it is answered until system authentication
+//! approves ([`approve`]); a refusal forgets it. One thread reads every connection's request
 //! ([`Readers`]: an idle client holds no thread); `lock` and `status` are answered there, the
 //! rest each on a worker of its own ([`Pool`]); state is behind one mutex, never held across an
-//! STS call.
+//! STS call or an approval.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -17,17 +19,18 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
 use super::client::Link;
+use super::hold::{self, Clocks, Next, Phase};
 use super::protocol::{
-    AgentStatus, Answer, Answerer, Asked, IO_TIMEOUT, MAX_REQUEST, REQUEST_DEADLINE, Request,
-    Response, check_peer,
+    APPROVAL_TIMEOUT, AgentStatus, Answer, Answerer, Asked, IO_TIMEOUT, MAX_REQUEST,
+    REQUEST_DEADLINE, Request, Response, check_peer, peer,
 };
-use crate::config::{MAX_LIFETIME, clamp_idle};
+use crate::config::{AgentTimes, MAX_LIFETIME, clamp_idle};
 use crate::ctx::Ctx;
 use crate::dirs::Dirs;
 use crate::vault::{self, Identity};
@@ -45,6 +48,8 @@ const MAX_SESSIONS: usize = 256;
 const MAX_SESSION_BYTES: usize = 16 * 1024;
 /// Requests the agent resolves at once; more are told to resolve themselves.
 const MAX_RESOLVING: usize = 16;
+/// Wakes the requests waiting for another one's approval ([`approve`]).
+static APPROVAL: Condvar = Condvar::new();
 
 /// Times are [`clock::now`] readings: they count suspend, so a laptop closed for the night
 /// does not come back to an agent that thinks only minutes went by.
@@ -63,16 +68,47 @@ struct State {
     sessions: HashMap<std::path::PathBuf, (FileStamp, Zeroizing<String>)>,
     started: Duration,
     unlocked_at: Option<Duration>,
-    idle: Duration,
+    times: AgentTimes,
     last_used: Duration,
+    phase: Phase,
+    /// An approval is being asked (one at a time; the others wait for its answer).
+    checking: bool,
+    /// The last approval was refused (and the identity forgotten).
+    refused: bool,
+    /// CLOCK_BOOTTIME − CLOCK_MONOTONIC at the watchdog's last look (grows by each suspend).
+    gap: Duration,
     stop: bool,
 }
 
 impl State {
-    fn deadline(&self) -> Duration {
-        let idle_end = self.last_used.saturating_add(self.idle);
-        idle_end.min(self.started.saturating_add(MAX_LIFETIME))
+    fn clocks(&self, now: Duration, slept: Duration) -> Clocks {
+        Clocks {
+            now,
+            started: self.started,
+            unlocked_at: self.unlocked_at,
+            last_used: self.last_used,
+            slept,
+        }
     }
+
+    /// Time until the next step (holding, or forgetting).
+    fn expires_in(&self, now: Duration) -> Duration {
+        match hold::next(self.phase, &self.times, &self.clocks(now, Duration::ZERO)) {
+            Next::Wait(d) => d,
+            Next::Hold | Next::Forget => Duration::ZERO,
+        }
+    }
+
+    /// Time until the identity is forgotten, held or not.
+    fn forgets_in(&self, now: Duration) -> Duration {
+        let mut c = self.clocks(now, Duration::ZERO);
+        c.last_used = now;
+        match hold::next(Phase::Held, &self.times, &c) {
+            Next::Wait(d) => d,
+            Next::Hold | Next::Forget => Duration::ZERO,
+        }
+    }
+
     fn forget(&mut self) {
         self.identity = None;
         self.recipient = None;
@@ -80,6 +116,18 @@ impl State {
         self.cache.clear();
         self.cache_bytes = 0;
         self.sessions.clear();
+        self.phase = Phase::Unlocked;
+    }
+
+    /// Quick unlock: keep the identity alone (the decrypted vault, sessions and 1Password's
+    /// reads go) and answer nothing that needs it until a person approves.
+    fn hold(&mut self) {
+        self.vault = None;
+        self.cache.clear();
+        self.cache_bytes = 0;
+        self.sessions.clear();
+        self.phase = Phase::Held;
+        lock_in_memory();
     }
 
     /// Cached session `key` of `dir`, decrypted; from memory while its file is unchanged.
@@ -168,6 +216,36 @@ mod clock {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
     }
+
+    /// CLOCK_BOOTTIME − CLOCK_MONOTONIC: the time spent suspended since boot.
+    #[cfg(target_os = "linux")]
+    pub fn gap() -> Duration {
+        let mono = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+            .map(Duration::from)
+            .unwrap_or_default();
+        now().saturating_sub(mono)
+    }
+
+    /// Elsewhere the wall clock stands for both: no suspend is seen.
+    #[cfg(not(target_os = "linux"))]
+    pub fn gap() -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// Keeps the agent's pages (the held identity among them) out of swap, where the system allows
+/// it (RLIMIT_MEMLOCK); failing that, it stays as it was: non-dumpable, no core.
+fn lock_in_memory() {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sys::mman::{MlockAllFlags, mlockall};
+        // MCL_ONFAULT (Linux 4.4): lock what is mapped as it is touched, not every page of every
+        // thread's stack at once (nix names no flag for it).
+        let flags = MlockAllFlags::from_bits_retain(
+            MlockAllFlags::MCL_CURRENT.bits() | nix::libc::MCL_ONFAULT,
+        );
+        let _ = mlockall(flags);
+    }
 }
 
 /// The agent's main loop (`op-aws agent`, started by `unlock`). Prints `ready` on stdout once
@@ -209,8 +287,12 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
         started: now,
         unlocked_at: None,
         // Until the first unlock arrives, a short fuse.
-        idle: Duration::from_secs(30),
+        times: AgentTimes::forget_when_idle(Duration::from_secs(30)),
         last_used: now,
+        phase: Phase::Unlocked,
+        checking: false,
+        refused: false,
+        gap: clock::gap(),
         stop: false,
     }));
     // Signals first: the mask it sets is inherited by the watchdog thread spawned after it.
@@ -460,7 +542,7 @@ impl Pool {
                 idle.fetch_sub(1, SeqCst);
                 let Some((stream, req)) = job else { break };
                 queued.fetch_sub(1, SeqCst);
-                let (resp, line) = respond_to(req, &state, true);
+                let (resp, line) = respond_to(req, &state, true, Some(&stream));
                 // The audit line goes after the answer, off the caller's wait; a request to
                 // settle waits for it ([`AUDIT_PENDING`]).
                 if line.is_some() {
@@ -507,16 +589,24 @@ fn spawn_watchdog(state: Arc<Mutex<State>>, sock: std::path::PathBuf) {
         loop {
             let wait = {
                 let Ok(mut s) = state.lock() else { return };
-                let now = clock::now();
-                let deadline = s.deadline();
-                if now >= deadline {
-                    s.forget();
-                    s.stop = true;
-                    drop(s);
-                    wake(&sock);
-                    return;
+                let (now, gap) = (clock::now(), clock::gap());
+                let slept = hold::slept(s.gap, gap);
+                s.gap = gap;
+                match hold::next(s.phase, &s.times, &s.clocks(now, slept)) {
+                    Next::Wait(d) => d,
+                    Next::Hold => {
+                        s.hold();
+                        Duration::ZERO
+                    }
+                    Next::Forget => {
+                        s.forget();
+                        s.stop = true;
+                        drop(s);
+                        APPROVAL.notify_all();
+                        wake(&sock);
+                        return;
+                    }
                 }
-                deadline - now
             };
             std::thread::sleep(wait.min(Duration::from_secs(1)));
         }
@@ -548,7 +638,7 @@ fn spawn_signal_handler(state: Arc<Mutex<State>>, sock: std::path::PathBuf) {
 /// targets leave the resolver to its own tests, as it would call STS).
 fn respond(line: &[u8], state: &Arc<Mutex<State>>, resolve: bool) -> Response {
     match parse(line) {
-        Ok(req) => respond_to(req, state, resolve).0,
+        Ok(req) => respond_to(req, state, resolve, None).0,
         Err(e) => Response::refuse(e),
     }
 }
@@ -559,9 +649,43 @@ type AuditLine = Option<(std::path::PathBuf, crate::audit::Entry)>;
 /// Answers taken whose audit line is not written yet.
 static AUDIT_PENDING: AtomicUsize = AtomicUsize::new(0);
 
-/// The answer to `req`, and the audit line to append once it is sent.
-fn respond_to(req: Request, state: &Arc<Mutex<State>>, resolve: bool) -> (Response, AuditLine) {
+/// Whether `req` needs the identity: while the agent holds it (quick unlock), such a request
+/// waits for the person's approval (a resolution or an approval asks for it; anything else is
+/// told to ask first).
+fn needs_identity(req: &Request) -> bool {
+    matches!(
+        req,
+        Request::List
+            | Request::Item { .. }
+            | Request::Update { .. }
+            | Request::SsoToken { .. }
+            | Request::Session { .. }
+            | Request::Recipient
+            | Request::Resolve(_)
+            | Request::Approve
+    )
+}
+
+/// The answer to `req` from the caller on `stream` (whose pid and uid an approval asks about),
+/// and the audit line to append once it is sent.
+fn respond_to(
+    req: Request,
+    state: &Arc<Mutex<State>>,
+    resolve: bool,
+    stream: Option<&UnixStream>,
+) -> (Response, AuditLine) {
+    if needs_identity(&req) && state.lock().map(|s| s.phase == Phase::Held).unwrap_or(true) {
+        let approval = if matches!(req, Request::Resolve(_) | Request::Approve) {
+            approve(state, stream.and_then(peer))
+        } else {
+            Err(Error::Held)
+        };
+        if let Err(e) = approval {
+            return (Response::fail(&e), None);
+        }
+    }
     match req {
+        Request::Approve => (answer(Request::Status, state), None),
         // Resolving may call STS for seconds: never under the state's lock, which every
         // other request (the ones this one makes back to the agent included) needs.
         Request::Resolve(asked) if resolve => match state.lock().map(|s| s.dirs.clone()) {
@@ -607,8 +731,12 @@ impl InProcess {
             cache_bytes: 0,
             sessions: HashMap::new(),
             started: now,
-            idle: crate::config::DEFAULT_IDLE,
+            times: AgentTimes::forget_when_idle(crate::config::DEFAULT_IDLE),
             last_used: now,
+            phase: Phase::Unlocked,
+            checking: false,
+            refused: false,
+            gap: Duration::ZERO,
             stop: false,
         })))
     }
@@ -643,13 +771,15 @@ impl InProcess {
             .map(|b| hex(&b))
             .unwrap_or_default();
         format!(
-            "{:?} {:?} {vault} {cache:?} {} {sessions:?} {:?} {:?} {:?} {}",
+            "{:?} {:?} {vault} {cache:?} {} {sessions:?} {:?} {:?} {:?} {:?} {} {}",
             s.recipient,
             s.identity.as_ref().map(|i| i.recipient().to_string()),
             s.cache_bytes,
             s.unlocked_at,
-            s.idle,
+            s.times,
             s.last_used,
+            s.phase,
+            s.refused,
             s.stop,
         )
     }
@@ -662,11 +792,18 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
     let now = clock::now();
     let mut r = Response::default();
     match req {
-        Request::Status | Request::AuditSettle => {}
+        Request::Status | Request::AuditSettle | Request::Approve => {}
         Request::Unlock {
             identity,
             idle_secs,
+            hold,
+            forget_secs,
         } => {
+            let times = AgentTimes {
+                idle: clamp_idle(idle_secs),
+                hold,
+                forget: forget_secs.map_or(MAX_LIFETIME, clamp_idle),
+            };
             if let Some(id) = identity {
                 let Ok(id) = Identity::parse(&id) else {
                     return Response::refuse("malformed identity");
@@ -676,9 +813,19 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
                 s.vault = None;
                 s.sessions.clear();
                 s.unlocked_at = Some(now);
+                s.phase = Phase::Unlocked;
+                s.refused = false;
+                s.times = times;
+            } else if s.identity.is_none() {
+                // A cache-only agent (1Password): its idle time, never a hold.
+                s.times = AgentTimes {
+                    hold: false,
+                    ..times
+                };
             }
-            s.idle = clamp_idle(idle_secs);
-            s.last_used = now;
+            if s.phase != Phase::Held {
+                s.last_used = now;
+            }
         }
         Request::List => match s.vault() {
             Ok(v) => {
@@ -754,15 +901,95 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
             s.last_used = now;
         }
     }
-    let deadline = s.deadline();
     r.status = Some(AgentStatus {
         pid: std::process::id(),
         unlocked: s.identity.is_some(),
         unlocked_secs: s.unlocked_at.map_or(0, |t| now.saturating_sub(t).as_secs()),
-        expires_in_secs: deadline.saturating_sub(now).as_secs(),
+        expires_in_secs: s.expires_in(now).as_secs(),
         cached_entries: s.cache.len(),
+        held: s.identity.is_some() && s.phase == Phase::Held,
+        quick_unlock: s.identity.is_some() && s.times.hold,
+        forgets_in_secs: s.forgets_in(now).as_secs(),
     });
     r
+}
+
+/// A held identity used again: system authentication asks the person, with the process at the
+/// other end of the connection (`peer`: pid, uid) as the subject. One check at a time: a
+/// request that arrives meanwhile waits for its answer. Approved: unlocked again, the idle
+/// time anew. A wrong password: still held ([`Error::ApprovalFailed`]); dismissed: the identity is
+/// forgotten ([`Error::QuickUnlockRefused`]).
+/// No answer within [`APPROVAL_TIMEOUT`]: this request fails, the identity stays held. No one
+/// to ask (no authentication agent, polkit not running): forgotten, and the caller asks for
+/// the passphrase as for any locked vault ([`Error::Locked`]).
+fn approve(state: &Mutex<State>, peer: Option<(u32, u32)>) -> Result<()> {
+    let internal = || Error::Agent("internal error".into());
+    let end = Instant::now() + APPROVAL_TIMEOUT;
+    let timed_out = || Error::ApprovalTimedOut(APPROVAL_TIMEOUT.as_secs());
+    let mut s = state.lock().map_err(|_| internal())?;
+    loop {
+        if s.identity.is_none() {
+            return Err(if s.refused {
+                Error::QuickUnlockRefused
+            } else {
+                Error::Locked
+            });
+        }
+        if s.phase != Phase::Held {
+            return Ok(());
+        }
+        if !s.checking {
+            break;
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timed_out());
+        }
+        s = APPROVAL
+            .wait_timeout(s, left.min(Duration::from_secs(1)))
+            .map_err(|_| internal())?
+            .0;
+    }
+    s.checking = true;
+    drop(s);
+    let verdict = match peer.map(|(pid, uid)| crate::polkit::Subject::of(pid, uid)) {
+        Some(Ok(subject)) => {
+            crate::polkit::check(&subject, end.saturating_duration_since(Instant::now()))
+        }
+        Some(Err(e)) => crate::polkit::Verdict::Failed(e.to_string()),
+        None => crate::polkit::Verdict::Failed("no peer credentials".into()),
+    };
+    let mut s = state.lock().map_err(|_| internal())?;
+    s.checking = false;
+    APPROVAL.notify_all();
+    if s.identity.is_none() {
+        // Locked (or timed out) meanwhile.
+        return Err(Error::Locked);
+    }
+    use crate::polkit::Verdict;
+    match verdict {
+        Verdict::Approved => {
+            s.phase = Phase::Unlocked;
+            s.last_used = clock::now();
+            Ok(())
+        }
+        Verdict::TimedOut => Err(timed_out()),
+        // A wrong password is no one saying no (the login password guards the hold either way,
+        // and PAM paces the tries); a dismissed dialog is: an approval the person did not
+        // expect, perhaps asked by something else, so the identity goes.
+        Verdict::Refused => Err(Error::ApprovalFailed),
+        Verdict::Dismissed => {
+            s.forget();
+            s.unlocked_at = None;
+            s.refused = true;
+            Err(Error::QuickUnlockRefused)
+        }
+        Verdict::NoAgent | Verdict::Failed(_) => {
+            s.forget();
+            s.unlocked_at = None;
+            Err(Error::Locked)
+        }
+    }
 }
 
 /// The agent's state as the resolver inside it reaches it ([`Link::InProcess`]).

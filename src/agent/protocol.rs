@@ -22,6 +22,9 @@ use crate::resolve::{Region, Request as Resolve, Resolution, Want};
 use crate::scope::{Applied, Ignored};
 use crate::{Error, Result, vault};
 
+/// How long system authentication may take to answer (a person typing a password), for a
+/// held agent (quick unlock); then the request fails and the identity stays held.
+pub const APPROVAL_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long either side waits for the other to read or write.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// One request line at most (an identity, an item: a few KiB); longer is refused unread.
@@ -38,7 +41,16 @@ pub enum Request {
     Unlock {
         identity: Option<Zeroizing<String>>,
         idle_secs: u64,
+        /// Quick unlock: hold the identity after `idle_secs` instead of forgetting it.
+        #[serde(default)]
+        hold: bool,
+        /// Forget everything this long after the unlock (default and at most 12 hours).
+        #[serde(default)]
+        forget_secs: Option<u64>,
     },
+    /// The agent holds the identity (quick unlock): ask system authentication, with the
+    /// asking process as the subject, to use it again. Answered at once when not held.
+    Approve,
     Lock,
     CacheGet {
         key: String,
@@ -104,6 +116,8 @@ impl Response {
     pub fn fail(e: &Error) -> Self {
         let code = match e {
             Error::Locked => "locked",
+            Error::Held => "held",
+            Error::QuickUnlockRefused => "refused",
             Error::NeedsCaller(_) => "caller",
             Error::NoSuchItem(_) => "no_such_item",
             Error::ItemExists(_) => "item_exists",
@@ -137,6 +151,8 @@ pub fn decode(mut resp: Response) -> Result<Response> {
     };
     Err(match resp.code.as_deref() {
         Some("locked") => Error::Locked,
+        Some("held") => Error::Held,
+        Some("refused") => Error::QuickUnlockRefused,
         Some("caller") => Error::NeedsCaller("the caller"),
         Some("no_such_item") => Error::NoSuchItem(error),
         Some("item_exists") => Error::ItemExists(error),
@@ -155,9 +171,20 @@ pub struct AgentStatus {
     /// The vault identity is held (the local store is unlocked).
     pub unlocked: bool,
     pub unlocked_secs: u64,
-    /// Seconds until it forgets everything (idle timeout or the absolute limit, the sooner).
+    /// Seconds until it forgets everything (idle timeout or the absolute limit, the sooner),
+    /// or, with quick unlock, until it holds.
     pub expires_in_secs: u64,
     pub cached_entries: usize,
+    /// It holds the identity but answers nothing that needs it until a person approves
+    /// through system authentication (quick unlock).
+    #[serde(default)]
+    pub held: bool,
+    /// Quick unlock is on: idle, it holds instead of forgetting.
+    #[serde(default)]
+    pub quick_unlock: bool,
+    /// Seconds until it forgets the identity, held or not (the absolute limit).
+    #[serde(default)]
+    pub forgets_in_secs: u64,
 }
 
 /// Answers requests in this process: the agent's own state, for the resolver running inside
@@ -179,6 +206,13 @@ pub fn check_peer(stream: &UnixStream) -> std::result::Result<(), String> {
             cred.uid()
         ))
     }
+}
+
+/// The peer's pid and uid (SO_PEERCRED): who asks for system authentication.
+pub fn peer(stream: &UnixStream) -> Option<(u32, u32)> {
+    let cred =
+        nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials).ok()?;
+    Some((u32::try_from(cred.pid()).ok()?, cred.uid()))
 }
 
 /// A caller's context and request as they travel to the agent.

@@ -91,11 +91,27 @@ impl Args {
                 format!(
                     "agent running (pid {}), {}",
                     a.pid,
-                    if a.unlocked { "unlocked" } else { "locked" }
+                    if a.held {
+                        "held (quick unlock: system authentication asks before it is used)"
+                    } else if a.unlocked {
+                        "unlocked"
+                    } else {
+                        "locked"
+                    }
                 ),
             ),
             Ok(None) => report(true, "agent not running (locked)".into()),
             Err(e) => report(false, format!("agent: {e}")),
+        }
+        if ctx.config.store == StoreKind::Local {
+            // Off is a choice or an optional extra, never a problem: the passphrase still works.
+            match op_aws::polkit::availability(&ctx.config) {
+                Ok(()) => report(
+                    true,
+                    "quick unlock on (polkit action dev.op-aws.unlock)".into(),
+                ),
+                Err(off) => report(true, format!("quick unlock {off}")),
+            }
         }
         // Cached sessions that no longer decrypt (or were encrypted to another key).
         if ctx

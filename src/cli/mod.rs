@@ -42,6 +42,7 @@ mod profiles;
 mod rotate;
 mod run;
 mod serve;
+mod setup;
 mod sso;
 mod status;
 mod trust;
@@ -106,6 +107,7 @@ pub enum Command {
     Cache(cache::Args),
     Audit(audit::Args),
     Doctor(doctor::Args),
+    Setup(setup::Args),
     HookEnv(hook_env::Args),
     Agent(agent::Args),
     Manpages(manpages::Args),
@@ -165,6 +167,7 @@ impl Cli {
             Command::Cache(a) => a.run(caller),
             Command::Audit(a) => a.run(caller),
             Command::Doctor(a) => a.run(caller),
+            Command::Setup(a) => a.run(caller),
             Command::HookEnv(a) => a.run(caller),
             Command::Agent(a) => a.run(caller),
             Command::Manpages(a) => a.run(caller),

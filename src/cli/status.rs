@@ -25,6 +25,16 @@ impl Args {
             _ if s.needs_vault() => {
                 show!("vault:  none (create one with `op-aws vault create`)");
             }
+            Some(a) if a.held => show!(
+                "vault:  held (quick unlock: system authentication asks before it is used), forgotten in {}",
+                dur(a.forgets_in_secs)
+            ),
+            Some(a) if a.unlocked && a.quick_unlock => show!(
+                "vault:  unlocked for {}, held in {} unused, forgotten in {}",
+                dur(a.unlocked_secs),
+                dur(a.expires_in_secs),
+                dur(a.forgets_in_secs)
+            ),
             Some(a) if a.unlocked => show!(
                 "vault:  unlocked for {}, locks in {}",
                 dur(a.unlocked_secs),
@@ -41,6 +51,14 @@ impl Args {
                 ),
             },
             _ => show!("vault:  locked"),
+        }
+        if s.store == StoreKind::Local.name() && !s.needs_vault() {
+            match &s.quick_unlock_off {
+                None => println!(
+                    "quick:  on (after the idle time, system authentication unlocks again)"
+                ),
+                Some(why) => println!("quick:  {why}"),
+            }
         }
         match (&s.item, &s.scope) {
             _ if s.handover => show!(

@@ -1,7 +1,7 @@
 use anyhow::Context;
 use op_aws::caller::Caller;
-use op_aws::config::MAX_LIFETIME;
 use op_aws::config::StoreKind;
+use op_aws::config::{AgentTimes, MAX_LIFETIME};
 use op_aws::{ctx::Ctx, prompt, unlock, vault};
 
 /// Unlock the vault: the agent keeps it open until idle for --timeout (at most 12 hours).
@@ -24,10 +24,11 @@ impl Args {
         let idle = self.timeout.unwrap_or_else(|| ctx.config.agent_idle());
         anyhow::ensure!(idle.as_secs() >= 1, "--timeout must be at least one second");
         let idle = idle.min(MAX_LIFETIME);
+        let times = op_aws::polkit::agent_times(&ctx.config, Some(idle));
         if ctx.config.store == StoreKind::OnePassword && !vault::exists(&ctx.dirs) {
             // Nothing to decrypt: the agent only remembers what `op` returns.
             ctx.agent
-                .unlock(None, idle)
+                .unlock(None, &AgentTimes::forget_when_idle(idle))
                 .context("cannot start the agent")?;
             return Ok(());
         }
@@ -46,7 +47,7 @@ impl Args {
         let why = unlock::why_locked(None, None);
         let id = unlock::open(&ctx, method, &why).context("cannot unlock")?;
         ctx.agent
-            .unlock(Some(&id), idle)
+            .unlock(Some(&id), &times)
             .context("cannot start the agent")?;
         Ok(())
     }

@@ -157,7 +157,8 @@ fn rekey(
     .context("cannot rekey the vault")?;
     let dropped = op_aws::sts::cache::clear(ctx, None)?;
     if ctx.agent.status()?.is_some_and(|a| a.unlocked) {
-        ctx.agent.unlock(Some(&id), ctx.config.agent_idle())?;
+        ctx.agent
+            .unlock(Some(&id), &op_aws::polkit::agent_times(&ctx.config, None))?;
     }
     eprintln!(
         "op-aws: the vault has a new identity; {dropped} cached session{} dropped",

@@ -278,7 +278,10 @@ fn write_stored(ctx: &Ctx, session: &Session, stored: &Stored) -> Result<()> {
         // (gone on lock), never a file.
         let _ = std::fs::remove_file(blob_path(ctx, &key));
         if ctx.agent.status()?.is_none() {
-            ctx.agent.unlock(None, ctx.config.agent_idle())?;
+            ctx.agent.unlock(
+                None,
+                &crate::config::AgentTimes::forget_when_idle(ctx.config.agent_idle()),
+            )?;
         }
         ctx.agent.cache_put(&format!("{AGENT_PREFIX}{key}"), json)?;
         "agent"

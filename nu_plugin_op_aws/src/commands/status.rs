@@ -54,7 +54,7 @@ impl SimplePluginCommand for Status {
                 head,
             )
         };
-        let unlocked = s.agent.as_ref().filter(|a| a.unlocked);
+        let unlocked = s.agent.as_ref().filter(|a| a.unlocked && !a.held);
         Ok(Value::record(
             record! {
                 "store" => Value::string(s.store, head),
@@ -62,6 +62,8 @@ impl SimplePluginCommand for Status {
                 "unlocked" => Value::bool(s.unlocked, head),
                 "unlocked_for" => opt(unlocked.map(|a| secs(a.unlocked_secs)), head),
                 "locks_in" => opt(unlocked.map(|a| secs(a.expires_in_secs)), head),
+                "held" => Value::bool(s.held, head),
+                "quick_unlock" => Value::string(s.quick_unlock_off.as_deref().unwrap_or("on"), head),
                 "item" => opt_str(s.item.as_deref(), head),
                 "scope" => opt_str(s.scope, head),
                 "path" => opt_str(s.scope_path.as_ref().map(|p| p.display().to_string()).as_deref(), head),
