@@ -9,6 +9,7 @@ import collections
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -31,6 +32,8 @@ served = collections.Counter()  # kind -> answers
 errors = collections.Counter()  # (kind, why) -> count
 wrong = []  # (kind, what)
 writes_done = []  # item titles op-aws said it wrote
+newest = {}  # client -> the newest title it wrote (kept)
+removed = []  # titles op-aws said it removed
 samples = []  # (t, pid, rss_kib, fds, threads)
 unlocked = threading.Event()
 unlocked.set()
@@ -106,6 +109,8 @@ def cli(kind, args, stdin="", expect=None):
     p = subprocess.run([OP_AWS, *args], input=stdin, capture_output=True, text=True, timeout=120)
     if p.returncode != 0:
         why = (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[0]
+        # One line per kind of error, not per item written.
+        why = re.sub(r'"w-\d+-\d+"', '"w-…"', why)
         return record(kind, t0, False, why[:70])
     if expect:
         problem = expect(p.stdout)
@@ -172,6 +177,7 @@ def slow(rng):
 def client(idx):
     rng = random.Random(idx)
     writes = 0
+    stale = []  # titles this client added and has not removed yet
     next_clear = start + CLEAR_EVERY
     while time.monotonic() < deadline:
         if idx < SLOW:
@@ -201,6 +207,8 @@ def client(idx):
         elif kind == "malformed":
             malformed(rng)
         else:
+            # A client's items are added and then removed once a newer one is in: the vault
+            # stays the same size, so the agent's memory measures the agent, not the vault.
             title = f"w-{idx}-{writes}"
             writes += 1
             p = cli("write", ["item", "add", title, "--set", f"Access Key ID=AKIAW{idx:03d}{writes:011d}",
@@ -208,6 +216,13 @@ def client(idx):
             if p is not None:
                 with lock:
                     writes_done.append(title)
+                    newest[idx] = title
+                for old in list(stale):
+                    if cli("remove", ["item", "rm", old]) is not None:
+                        stale.remove(old)
+                        with lock:
+                            removed.append(old)
+                stale.append(title)
 
 
 def locker():
@@ -261,7 +276,7 @@ if listing.returncode != 0:
 titles = set()
 for entry in json.loads(listing.stdout or "[]"):
     titles.add(entry["title"] if isinstance(entry, dict) else entry)
-lost = [w for w in writes_done if w not in titles]
+lost = [w for w in newest.values() if w not in titles] + [f"{r} (removed, back)" for r in removed if r in titles]
 
 print(f"\nsoak: {SECONDS}s, {CLIENTS} clients ({SLOW} slow), lock/unlock every {LOCK_EVERY:.0f}s, "
       f"cache clear every {CLEAR_EVERY:.0f}s")
@@ -276,7 +291,7 @@ for (kind, why), n in sorted(errors.items(), key=lambda x: -x[1]):
 print(f"wrong answers: {len(wrong)}")
 for kind, what in wrong[:20]:
     print(f"  {kind}: {what}")
-print(f"writes: {len(writes_done)} made, {len(lost)} lost {lost[:10]}")
+print(f"writes: {len(writes_done)} added, {len(removed)} removed, {len(lost)} lost {lost[:10]}")
 
 # The agent's figures, per agent process (lock ends one, unlock starts the next), after warm-up.
 flat = True
