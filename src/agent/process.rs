@@ -55,7 +55,9 @@ static APPROVAL: Condvar = Condvar::new();
 /// does not come back to an agent that thinks only minutes went by.
 struct State {
     dirs: Dirs,
-    identity: Option<Identity>,
+    /// Shared so an item write can use it outside the state's lock (forgetting drops this
+    /// reference; a write under way finishes with its own).
+    identity: Option<Arc<Identity>>,
     /// The identity's public recipient, worked out once (a scalar multiplication that every
     /// cache lookup would otherwise repeat).
     recipient: Option<String>,
@@ -725,7 +727,7 @@ impl InProcess {
             dirs,
             recipient: identity.as_ref().map(|i| i.recipient().to_string()),
             unlocked_at: identity.as_ref().map(|_| now),
-            identity,
+            identity: identity.map(Arc::new),
             vault: None,
             cache: HashMap::new(),
             cache_bytes: 0,
@@ -786,6 +788,9 @@ impl InProcess {
 }
 
 fn answer(req: Request, state: &Mutex<State>) -> Response {
+    if let Request::Update { change } = &req {
+        return update(state, change);
+    }
     let Ok(mut s) = state.lock() else {
         return Response::refuse("internal error");
     };
@@ -809,7 +814,7 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
                     return Response::refuse("malformed identity");
                 };
                 s.recipient = Some(id.recipient().to_string());
-                s.identity = Some(id);
+                s.identity = Some(Arc::new(id));
                 s.vault = None;
                 s.sessions.clear();
                 s.unlocked_at = Some(now);
@@ -850,19 +855,8 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
                 Err(e) => r = Response::fail(&e),
             }
         }
-        Request::Update { change } => {
-            let result = match &s.identity {
-                None => Err(Error::Locked),
-                Some(id) => vault::update(&s.dirs, id, |data| change.apply(data)),
-            };
-            match result {
-                Ok(()) => {
-                    s.vault = None;
-                    s.last_used = now;
-                }
-                Err(e) => r = Response::fail(&e),
-            }
-        }
+        // Taken before the state's lock (below).
+        Request::Update { .. } => {}
         Request::SsoToken { dir, key } => match &s.identity {
             None => r = Response::fail(&Error::Locked),
             Some(id) => match crate::sso::decrypt_token(id, &dir, &key) {
@@ -912,6 +906,28 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
         forgets_in_secs: s.forgets_in(now).as_secs(),
     });
     r
+}
+
+/// An item write. The vault file is read, changed and written (fsync included) outside the
+/// state's lock, which `status` and `lock` on the reader thread wait for; the vault's file lock
+/// keeps writers in turn.
+fn update(state: &Mutex<State>, change: &vault::Change) -> Response {
+    let Ok((dirs, identity)) = state.lock().map(|s| (s.dirs.clone(), s.identity.clone())) else {
+        return Response::refuse("internal error");
+    };
+    let Some(identity) = identity else {
+        return Response::fail(&Error::Locked);
+    };
+    match vault::update(&dirs, &identity, |data| change.apply(data)) {
+        Ok(()) => {
+            if let Ok(mut s) = state.lock() {
+                s.vault = None;
+                s.last_used = clock::now();
+            }
+            Response::default()
+        }
+        Err(e) => Response::fail(&e),
+    }
 }
 
 /// A held identity used again: system authentication asks the person, with the process at the
