@@ -104,9 +104,12 @@ def check_item(n):
     return check
 
 
-def cli(kind, args, stdin="", expect=None):
+def cli(kind, args, stdin="", expect=None, gone_ok=False):
     t0 = time.monotonic()
     p = subprocess.run([OP_AWS, *args], input=stdin, capture_output=True, text=True, timeout=120)
+    if p.returncode != 0 and gone_ok and "no item named" in p.stderr:
+        record(kind, t0)
+        return p
     if p.returncode != 0:
         why = (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[0]
         # One line per kind of error, not per item written.
@@ -218,7 +221,10 @@ def client(idx):
                     writes_done.append(title)
                     newest[idx] = title
                 for old in list(stale):
-                    if cli("remove", ["item", "rm", old]) is not None:
+                    # An earlier try whose answer was cut off (a lock ending the agent) may have
+                    # removed it: gone is what was asked.
+                    p = cli("remove", ["item", "rm", old], gone_ok=True)
+                    if p is not None:
                         stale.remove(old)
                         with lock:
                             removed.append(old)
