@@ -855,7 +855,7 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
                 Err(e) => r = Response::fail(&e),
             }
         }
-        // Taken before the state's lock (below).
+        // Answered before the state's lock is taken (above).
         Request::Update { .. } => {}
         Request::SsoToken { dir, key } => match &s.identity {
             None => r = Response::fail(&Error::Locked),
