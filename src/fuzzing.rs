@@ -8,6 +8,23 @@ use zeroize::Zeroizing;
 use crate::Result;
 use crate::item::Item;
 
+/// `data` with every `placeholder` replaced by `value`: an input names a secret the target
+/// knows (the identity, the endpoint's token) without the corpus holding it.
+pub fn substitute(data: &[u8], placeholder: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut rest = data;
+    while !rest.is_empty() {
+        if !placeholder.is_empty() && rest.starts_with(placeholder) {
+            out.extend_from_slice(value);
+            rest = &rest[placeholder.len()..];
+        } else {
+            out.push(rest[0]);
+            rest = &rest[1..];
+        }
+    }
+    out
+}
+
 /// `.op-aws.toml`, as `trust` and the cd hook parse it.
 pub fn project(bytes: &[u8]) -> Result<crate::project::Project> {
     crate::project::parse(bytes, Path::new("/fuzz/.op-aws.toml"))
@@ -45,5 +62,17 @@ impl Agent {
     /// Everything a request can change (secrets digested), to compare before and after.
     pub fn state(&self) -> String {
         self.0.digest()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn substitute_replaces_every_placeholder() {
+        assert_eq!(
+            super::substitute(b"aXXbXX", b"XX", b"TOKEN"),
+            b"aTOKENbTOKEN".to_vec()
+        );
+        assert_eq!(super::substitute(b"abc", b"", b"Z"), b"abc".to_vec());
     }
 }

@@ -60,21 +60,6 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
     }
 });
 
-fn replace(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len());
-    let mut i = 0;
-    while i < data.len() {
-        if data[i..].starts_with(from) {
-            out.extend_from_slice(to);
-            i += from.len();
-        } else {
-            out.push(data[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
 fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
         return;
@@ -88,7 +73,7 @@ fuzz_target!(|data: &[u8]| {
     let put = format!(r#"{{"op":"cache_put","key":"k","value":"{CACHED}"}}"#);
     assert!(!String::from_utf8_lossy(&agent.answer(put.as_bytes())).contains("error"));
 
-    let rest = replace(rest, b"IDENTITY", w.identity.as_bytes());
+    let rest = op_aws::fuzzing::substitute(rest, b"IDENTITY", w.identity.as_bytes());
     for line in rest.split(|b| *b == b'\n').take(8) {
         let before = agent.state();
         let answer = agent.answer(line);
