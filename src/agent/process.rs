@@ -655,17 +655,23 @@ static AUDIT_PENDING: AtomicUsize = AtomicUsize::new(0);
 /// waits for the person's approval (a resolution or an approval asks for it; anything else is
 /// told to ask first).
 fn needs_identity(req: &Request) -> bool {
-    matches!(
-        req,
+    // Every kind named, no wildcard: a new request must be placed on one side.
+    match req {
         Request::List
-            | Request::Item { .. }
-            | Request::Update { .. }
-            | Request::SsoToken { .. }
-            | Request::Session { .. }
-            | Request::Recipient
-            | Request::Resolve(_)
-            | Request::Approve
-    )
+        | Request::Item { .. }
+        | Request::Update { .. }
+        | Request::SsoToken { .. }
+        | Request::Session { .. }
+        | Request::Recipient
+        | Request::Resolve(_)
+        | Request::Approve => true,
+        Request::Status
+        | Request::Unlock { .. }
+        | Request::Lock
+        | Request::CacheGet { .. }
+        | Request::CachePut { .. }
+        | Request::AuditSettle => false,
+    }
 }
 
 /// The answer to `req` from the caller on `stream` (whose pid and uid an approval asks about),
