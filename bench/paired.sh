@@ -2,10 +2,14 @@
 # One paired run, medians: bench/interleave.rs runs each command once per round, round-robin
 # (1000 rounds: RUNS), and prints its median and the median of its per-round difference to
 # `true`. The commands: `true`; the floor (bench/floor.rs: one agent round trip and an exec, as
-# the issue defined it: a small dynamic binary) and the same floor linked statically; `op-aws
-# --version` (startup alone); `op-aws hook-env`; `op-aws run -- true` (the agent answers the
-# environment); `op-aws run --profile admin -- true` (a cached role session).
-# Targets (issue 12): run within 1.0 ms of true, the same for the cached role, hook-env 0.5 ms.
+# issue 12 defined it: a small dynamic binary), the same floor linked statically against glibc
+# (issue 30's floor) and, where Rust's musl target is installed, against musl (what
+# scripts/install builds op-aws with: the smallest program that could do its job, built the
+# same way); `op-aws --version` (startup alone); `op-aws hook-env`; `op-aws run -- true` (the
+# agent answers the environment); `op-aws run --profile admin -- true` (a cached role
+# session); `op-aws credential-process --profile admin` (the same session as JSON).
+# Targets (issue 30): run within 1.3x the floor's overhead, the cached role 1.4x, hook-env
+# 0.3 ms over true.
 # Built before lib.sh points HOME elsewhere (rustup finds its toolchain through HOME).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,6 +17,12 @@ build=$(mktemp -d)
 rustc --edition 2021 -O -C strip=symbols -o "$build/floor" "$here/floor.rs"
 rustc --edition 2021 -O -C strip=symbols -C target-feature=+crt-static \
   -o "$build/floor-static" "$here/floor.rs"
+musl=$(rustc -vV | sed -n 's/^host: \(.*\)-gnu$/\1-musl/p')
+floors=("$build/floor" "$build/floor-static")
+if [ -n "$musl" ] && rustup target list --installed 2>/dev/null | grep -qx "$musl"; then
+  rustc --edition 2021 -O -C strip=symbols --target "$musl" -o "$build/floor-musl" "$here/floor.rs"
+  floors+=("$build/floor-musl")
+fi
 rustc --edition 2021 -O -o "$build/interleave" "$here/interleave.rs"
 # shellcheck source=bench/lib.sh
 source "$here/lib.sh"
@@ -20,6 +30,6 @@ trap 'cleanup; rm -rf "$build"' EXIT
 bench_vault >/dev/null
 bench_role >/dev/null
 t=$(command -v true)
-ROUNDS=${RUNS:-1000} "$build/interleave" "$t" "$build/floor $t" "$build/floor-static $t" \
+ROUNDS=${RUNS:-1000} "$build/interleave" "$t" "${floors[@]/%/ $t}" \
   "$OP_AWS --version" "$OP_AWS hook-env --shell bash" "$OP_AWS run -- $t" \
-  "$OP_AWS run --profile admin -- $t"
+  "$OP_AWS run --profile admin -- $t" "$OP_AWS credential-process --profile admin"

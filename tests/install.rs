@@ -1,7 +1,7 @@
-//! What the README installs (`scripts/install`): on Linux with glibc a static binary — no
-//! dynamic loader, no libc.so, still position-independent — that does the whole job: the vault,
-//! the agent (started from that binary), and STS over HTTP to `localhost`, a name the static
-//! glibc resolves itself. `scripts/test` installs it and names it in `OP_AWS_INSTALLED`.
+//! What the README installs (`scripts/install`): on Linux a static binary (musl) — no dynamic
+//! loader, no libc.so, still position-independent — that does the whole job: the vault, the
+//! agent (started from that binary), and STS over HTTP to `localhost`, a name its libc resolves
+//! from `/etc/hosts` itself. `scripts/test` installs it and names it in `OP_AWS_INSTALLED`.
 
 use std::path::PathBuf;
 
@@ -32,6 +32,33 @@ pub fn elf_kind(exe: &std::path::Path) -> (u16, bool) {
     (u16_at(0x10), interp)
 }
 
+/// Whether the ELF file carries glibc's ABI tag (an `NT_GNU_ABI_TAG` note, which glibc's start
+/// files add and musl's do not).
+pub fn has_glibc_abi_tag(exe: &std::path::Path) -> bool {
+    let b = std::fs::read(exe).unwrap();
+    let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap()) as usize;
+    let (phoff, size, count) = (u64_at(0x20), u16_at(0x36), u16_at(0x38));
+    const PT_NOTE: usize = 4;
+    const NT_GNU_ABI_TAG: usize = 1;
+    (0..count).map(|i| phoff + i * size).any(|ph| {
+        if u32_at(ph) != PT_NOTE {
+            return false;
+        }
+        let (mut at, end) = (u64_at(ph + 8), u64_at(ph + 8) + u64_at(ph + 32));
+        while at + 12 <= end {
+            let (namesz, descsz, kind) = (u32_at(at), u32_at(at + 4), u32_at(at + 8));
+            let name = &b[at + 12..at + 12 + namesz];
+            if kind == NT_GNU_ABI_TAG && name == b"GNU\0" {
+                return true;
+            }
+            at += 12 + namesz.next_multiple_of(4) + descsz.next_multiple_of(4);
+        }
+        false
+    })
+}
+
 #[test]
 fn the_installed_binary_is_static_and_does_sts_through_localhost() {
     let exe = installed();
@@ -42,7 +69,18 @@ fn the_installed_binary_is_static_and_does_sts_through_localhost() {
         assert!(
             !interp,
             "no dynamic loader: linked statically (scripts/install falls back to dynamic linking \
-             only when glibc's libc.a is not installed, and says so)"
+             only when neither Rust's musl target nor glibc's libc.a is there, and says so)"
+        );
+        // scripts/test-deps adds the musl target, so here it is musl: glibc's startup costs
+        // every start 0.6 ms in a VM (docs/vault.md, "Speed").
+        assert!(
+            !has_glibc_abi_tag(&exe),
+            "{}: linked against glibc, not musl (did `rustup target add` fail in scripts/install?)",
+            exe.display()
+        );
+        assert!(
+            has_glibc_abi_tag(&crate::support::bin()),
+            "the check itself: the test build is glibc's"
         );
     }
     assert_eq!(

@@ -223,6 +223,10 @@ fn the_package_holds_every_file_in_place() {
     for exe in ["usr/bin/op-aws", "usr/bin/nu_plugin_op_aws"] {
         let (_, interp) = crate::install::elf_kind(&root.join(exe));
         assert!(!interp, "{exe}: linked statically, no dynamic loader");
+        assert!(
+            !crate::install::has_glibc_abi_tag(&root.join(exe)),
+            "{exe}: linked against musl, as scripts/install links op-aws"
+        );
     }
     assert_eq!(
         sh(
