@@ -3,6 +3,11 @@ use std::process::ExitCode;
 
 mod cli;
 
+/// See Cargo.toml: musl's allocator costs a short process more than its work.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 fn main() -> ExitCode {
     op_aws::process::harden();
     restore_sigpipe();
