@@ -59,6 +59,26 @@ pub fn has_glibc_abi_tag(exe: &std::path::Path) -> bool {
     })
 }
 
+/// Whether the ELF file's dynamic section has an entry tagged `tag`.
+fn has_dynamic_tag(exe: &std::path::Path, tag: u64) -> bool {
+    let b = std::fs::read(exe).unwrap();
+    let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+    let (phoff, size, count) = (u64_at(0x20) as usize, u16_at(0x36), u16_at(0x38));
+    const PT_DYNAMIC: u64 = 2;
+    (0..count).map(|i| phoff + i * size).any(|ph| {
+        if u64_at(ph) & 0xffff_ffff != PT_DYNAMIC {
+            return false;
+        }
+        let (at, len) = (u64_at(ph + 8) as usize, u64_at(ph + 32) as usize);
+        (at..at + len)
+            .step_by(16)
+            .map(u64_at)
+            .take_while(|&t| t != 0)
+            .any(|t| t == tag)
+    })
+}
+
 #[test]
 fn the_installed_binary_is_static_and_does_sts_through_localhost() {
     let exe = installed();
@@ -81,6 +101,16 @@ fn the_installed_binary_is_static_and_does_sts_through_localhost() {
         assert!(
             has_glibc_abi_tag(&crate::support::bin()),
             "the check itself: the test build is glibc's"
+        );
+        // build.rs packs its relocations (RELR): 3 KB to apply at each start, not 320 KB.
+        const DT_RELR: u64 = 36;
+        assert!(
+            has_dynamic_tag(&exe, DT_RELR),
+            "packed relative relocations"
+        );
+        assert!(
+            !has_dynamic_tag(&crate::support::bin(), DT_RELR),
+            "the check itself: the test build's are not packed"
         );
     }
     assert_eq!(

@@ -475,6 +475,7 @@ fn the_published_crates_hold_what_they_embed_and_no_tests() {
         );
     }
     for f in [
+        "build.rs",
         "LICENSE-MIT",
         "LICENSE-APACHE",
         "README.md",
