@@ -174,7 +174,7 @@ impl Endpoint {
                 .is_some_and(|a| a.unlocked)
     }
 
-    /// Answers until `stop` says so (checked every 50 ms). `ctx` must have no terminal: the
+    /// Answers until `stop` says so (checked at least every 50 ms). `ctx` must have no terminal: the
     /// endpoint never asks anyone anything. A connection from another user's socket is closed
     /// unread; the user's own are answered at most [`MAX_CONNECTIONS`] at a time, each given
     /// [`REQUEST_DEADLINE`] for its request, so no client holds a thread for long.
@@ -200,6 +200,12 @@ impl Endpoint {
                         }
                         conn
                     }
+                    // Nothing to accept: wait for the next connection, waking at least every
+                    // 50 ms to see `stop` (a sleep here held each new connection up to 50 ms).
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        self.wait_for_connection(Duration::from_millis(50));
+                        continue;
+                    }
                     Err(_) => {
                         std::thread::sleep(Duration::from_millis(50));
                         continue;
@@ -213,6 +219,15 @@ impl Endpoint {
                 });
             }
         });
+    }
+
+    /// Returns when a connection waits to be accepted, or after `at_most`.
+    fn wait_for_connection(&self, at_most: Duration) {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        let mut fds = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+        let ms = u16::try_from(at_most.as_millis()).unwrap_or(u16::MAX);
+        let _ = poll(&mut fds, PollTimeout::from(ms));
     }
 
     /// One request on `conn`, one answer, then the connection is closed.
