@@ -195,7 +195,10 @@ impl Endpoint {
                 }
                 let conn = match self.listener.accept() {
                     Ok((conn, peer)) => {
-                        if !crate::sockets::is_ours(peer) {
+                        let ours = conn
+                            .local_addr()
+                            .is_ok_and(|local| crate::sockets::is_ours(peer, local));
+                        if !ours {
                             continue;
                         }
                         conn
