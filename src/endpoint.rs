@@ -174,10 +174,11 @@ impl Endpoint {
                 .is_some_and(|a| a.unlocked)
     }
 
-    /// Answers until `stop` says so (checked at least every 50 ms). `ctx` must have no terminal: the
-    /// endpoint never asks anyone anything. A connection from another user's socket is closed
-    /// unread; the user's own are answered at most [`MAX_CONNECTIONS`] at a time, each given
-    /// [`REQUEST_DEADLINE`] for its request, so no client holds a thread for long.
+    /// Answers until `stop` says so (checked at least every 50 ms). `ctx` must have no
+    /// terminal: the endpoint never asks anyone anything. A connection from another user's
+    /// socket is closed unread; the user's own are answered at most [`MAX_CONNECTIONS`] at a
+    /// time, each given [`REQUEST_DEADLINE`] for its request, so no client holds a thread for
+    /// long.
     pub fn serve(
         &self,
         ctx: &Ctx,
