@@ -16,100 +16,118 @@ fn installed() -> PathBuf {
     p
 }
 
-/// The ELF file type and whether a program header asks for an interpreter (the dynamic loader).
-pub fn elf_kind(exe: &std::path::Path) -> (u16, bool) {
-    let b = std::fs::read(exe).unwrap();
-    assert_eq!(&b[..4], b"\x7fELF", "an ELF file");
-    assert_eq!(b[4], 2, "64-bit");
-    let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
-    let phoff = u64::from_le_bytes(b[0x20..0x28].try_into().unwrap()) as usize;
-    let (size, count) = (u16_at(0x36) as usize, u16_at(0x38) as usize);
-    const PT_INTERP: u32 = 3;
-    let interp = (0..count).any(|i| {
-        let o = phoff + i * size;
-        u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) == PT_INTERP
-    });
-    (u16_at(0x10), interp)
-}
+/// A 64-bit little-endian ELF file, read for the few facts these tests check.
+pub struct Elf(Vec<u8>);
 
-/// Whether the ELF file carries glibc's ABI tag (an `NT_GNU_ABI_TAG` note, which glibc's start
-/// files add and musl's do not).
-pub fn has_glibc_abi_tag(exe: &std::path::Path) -> bool {
-    let b = std::fs::read(exe).unwrap();
-    let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
-    let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as usize;
-    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap()) as usize;
-    let (phoff, size, count) = (u64_at(0x20), u16_at(0x36), u16_at(0x38));
-    const PT_NOTE: usize = 4;
-    const NT_GNU_ABI_TAG: usize = 1;
-    (0..count).map(|i| phoff + i * size).any(|ph| {
-        if u32_at(ph) != PT_NOTE {
-            return false;
-        }
-        let (mut at, end) = (u64_at(ph + 8), u64_at(ph + 8) + u64_at(ph + 32));
-        while at + 12 <= end {
-            let (namesz, descsz, kind) = (u32_at(at), u32_at(at + 4), u32_at(at + 8));
-            let name = &b[at + 12..at + 12 + namesz];
-            if kind == NT_GNU_ABI_TAG && name == b"GNU\0" {
-                return true;
+const PT_DYNAMIC: u32 = 2;
+const PT_INTERP: u32 = 3;
+const PT_NOTE: u32 = 4;
+
+impl Elf {
+    pub fn read(exe: &std::path::Path) -> Self {
+        let b = std::fs::read(exe).unwrap();
+        assert_eq!(&b[..4], b"\x7fELF", "{}: an ELF file", exe.display());
+        assert_eq!(b[4], 2, "{}: 64-bit", exe.display());
+        Self(b)
+    }
+
+    fn u16_at(&self, o: usize) -> usize {
+        u16::from_le_bytes(self.0[o..o + 2].try_into().unwrap()) as usize
+    }
+
+    fn u32_at(&self, o: usize) -> u32 {
+        u32::from_le_bytes(self.0[o..o + 4].try_into().unwrap())
+    }
+
+    fn u64_at(&self, o: usize) -> u64 {
+        u64::from_le_bytes(self.0[o..o + 8].try_into().unwrap())
+    }
+
+    /// The file type (`e_type`).
+    pub fn kind(&self) -> usize {
+        self.u16_at(0x10)
+    }
+
+    /// The file's byte ranges of the program headers of type `kind`.
+    fn segments(&self, kind: u32) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        let (phoff, size, count) = (
+            self.u64_at(0x20) as usize,
+            self.u16_at(0x36),
+            self.u16_at(0x38),
+        );
+        (0..count)
+            .map(move |i| phoff + i * size)
+            .filter(move |&ph| self.u32_at(ph) == kind)
+            .map(|ph| {
+                let at = self.u64_at(ph + 8) as usize;
+                at..at + self.u64_at(ph + 32) as usize
+            })
+    }
+
+    /// Whether a program header asks for an interpreter (the dynamic loader).
+    pub fn has_interpreter(&self) -> bool {
+        self.segments(PT_INTERP).next().is_some()
+    }
+
+    /// Whether it carries glibc's ABI tag (an `NT_GNU_ABI_TAG` note, which glibc's start files
+    /// add and musl's do not).
+    pub fn has_glibc_abi_tag(&self) -> bool {
+        const NT_GNU_ABI_TAG: u32 = 1;
+        self.segments(PT_NOTE).any(|notes| {
+            let mut at = notes.start;
+            while at + 12 <= notes.end {
+                let (namesz, descsz) = (self.u32_at(at) as usize, self.u32_at(at + 4) as usize);
+                if self.u32_at(at + 8) == NT_GNU_ABI_TAG
+                    && &self.0[at + 12..at + 12 + namesz] == b"GNU\0"
+                {
+                    return true;
+                }
+                at += 12 + namesz.next_multiple_of(4) + descsz.next_multiple_of(4);
             }
-            at += 12 + namesz.next_multiple_of(4) + descsz.next_multiple_of(4);
-        }
-        false
-    })
-}
+            false
+        })
+    }
 
-/// Whether the ELF file's dynamic section has an entry tagged `tag`.
-fn has_dynamic_tag(exe: &std::path::Path, tag: u64) -> bool {
-    let b = std::fs::read(exe).unwrap();
-    let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
-    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
-    let (phoff, size, count) = (u64_at(0x20) as usize, u16_at(0x36), u16_at(0x38));
-    const PT_DYNAMIC: u64 = 2;
-    (0..count).map(|i| phoff + i * size).any(|ph| {
-        if u64_at(ph) & 0xffff_ffff != PT_DYNAMIC {
-            return false;
-        }
-        let (at, len) = (u64_at(ph + 8) as usize, u64_at(ph + 32) as usize);
-        (at..at + len)
-            .step_by(16)
-            .map(u64_at)
-            .take_while(|&t| t != 0)
-            .any(|t| t == tag)
-    })
+    /// Whether its dynamic section has an entry tagged `tag`.
+    pub fn has_dynamic_tag(&self, tag: u64) -> bool {
+        self.segments(PT_DYNAMIC).any(|dynamic| {
+            dynamic
+                .step_by(16)
+                .map(|o| self.u64_at(o))
+                .take_while(|&t| t != 0)
+                .any(|t| t == tag)
+        })
+    }
 }
 
 #[test]
 fn the_installed_binary_is_static_and_does_sts_through_localhost() {
     let exe = installed();
     if cfg!(all(target_os = "linux", target_env = "gnu")) {
-        let (kind, interp) = elf_kind(&exe);
-        const ET_DYN: u16 = 3;
-        assert_eq!(kind, ET_DYN, "position-independent (ASLR kept)");
+        let (elf, test_build) = (Elf::read(&exe), Elf::read(&crate::support::bin()));
+        const ET_DYN: usize = 3;
+        assert_eq!(elf.kind(), ET_DYN, "position-independent (ASLR kept)");
         assert!(
-            !interp,
+            !elf.has_interpreter(),
             "no dynamic loader: linked statically (scripts/install falls back to dynamic linking \
              only when neither Rust's musl target nor glibc's libc.a is there, and says so)"
         );
-        // scripts/test-deps adds the musl target, so here it is musl: glibc's startup costs
+        // scripts/test-deps adds the musl target and musl-tools, so here it is musl: glibc's startup costs
         // every start 0.6 ms in a VM (docs/vault.md, "Speed").
         assert!(
-            !has_glibc_abi_tag(&exe),
-            "{}: linked against glibc, not musl (did `rustup target add` fail in scripts/install?)",
+            !elf.has_glibc_abi_tag(),
+            "{}: linked against glibc, not musl (scripts/install falls back without the musl target or musl-tools)",
             exe.display()
         );
         assert!(
-            has_glibc_abi_tag(&crate::support::bin()),
+            test_build.has_glibc_abi_tag(),
             "the check itself: the test build is glibc's"
         );
         // build.rs packs its relocations (RELR): 3 KB to apply at each start, not 320 KB.
         const DT_RELR: u64 = 36;
+        assert!(elf.has_dynamic_tag(DT_RELR), "packed relative relocations");
         assert!(
-            has_dynamic_tag(&exe, DT_RELR),
-            "packed relative relocations"
-        );
-        assert!(
-            !has_dynamic_tag(&crate::support::bin(), DT_RELR),
+            !test_build.has_dynamic_tag(DT_RELR),
             "the check itself: the test build's are not packed"
         );
     }

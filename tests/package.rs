@@ -221,10 +221,13 @@ fn the_package_holds_every_file_in_place() {
     }
     // Both binaries static, and the very op-aws these sources build.
     for exe in ["usr/bin/op-aws", "usr/bin/nu_plugin_op_aws"] {
-        let (_, interp) = crate::install::elf_kind(&root.join(exe));
-        assert!(!interp, "{exe}: linked statically, no dynamic loader");
+        let elf = crate::install::Elf::read(&root.join(exe));
         assert!(
-            !crate::install::has_glibc_abi_tag(&root.join(exe)),
+            !elf.has_interpreter(),
+            "{exe}: linked statically, no dynamic loader"
+        );
+        assert!(
+            !elf.has_glibc_abi_tag(),
             "{exe}: linked against musl, as scripts/install links op-aws"
         );
     }
