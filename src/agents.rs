@@ -10,11 +10,10 @@
 //! environment and re-parent itself. It is how a cooperating agent is recognised and held to the
 //! person's policy ([`crate::policy`]).
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 
 use crate::caller::Caller;
+use crate::os::{Procs, Stat};
 
 /// Environment markers: (variable, value it must have or None for any non-empty value, the
 /// agent's name or None to take the value as the name).
@@ -126,12 +125,42 @@ pub fn of(ctx: &crate::ctx::Ctx) -> &Class {
             markers: &ctx.config.agent_markers,
             executables: &ctx.config.agent_executables,
         };
-        classify(&ctx.caller, extra, |pid| ancestry(Path::new("/proc"), pid))
+        classify(&ctx.caller, extra, |pid| ancestry(Procs::System, pid))
     })
 }
 
+/// `ctx` for a command that wraps `argv` (`op-aws run --server -- claude`): when the command
+/// itself is an agent (its name, or its script's under an interpreter, among the agents'
+/// executables), the caller is that agent, as its child requests would be were they asked
+/// directly: the endpoint serves them under the agents' policy, not the person's. A caller that
+/// is an agent already stays the agent it is.
+pub fn wrapping(ctx: crate::ctx::Ctx, argv: &[std::ffi::OsString]) -> crate::ctx::Ctx {
+    if of(&ctx).agent().is_some() {
+        return ctx;
+    }
+    let argv: Vec<String> = argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let found = argv_names(&argv)
+        .into_iter()
+        .find_map(|n| agent_executable(&n, &ctx.config.agent_executables).map(|a| (n, a)));
+    let Some((name, agent)) = found else {
+        return ctx;
+    };
+    let class = Class::Agent {
+        name: agent,
+        why: format!("it runs {}", shown(&name)),
+    };
+    crate::ctx::Ctx {
+        caller: ctx.caller.clone().with_class(class),
+        ..ctx
+    }
+}
+
 /// The caller's class: its environment's markers first, then (only without one) its ancestry,
-/// read with `ancestry` (a function given the caller's pid, so tests can stand in for /proc).
+/// read with `ancestry` (a function given the caller's pid, so tests can stand in for the
+/// process table).
 pub fn classify(
     caller: &Caller,
     extra: Extra<'_>,
@@ -237,35 +266,34 @@ fn agent_executable(name: &str, extra: &[String]) -> Option<String> {
         })
 }
 
-/// The processes above `pid` (its parent first), read from `/proc` under `proc_root`. Stops at
-/// pid 1, at a process it cannot read, or after a bounded depth.
+/// The processes above `pid` (its parent first), read from `procs` (`/proc` on Linux, the
+/// kernel's process calls on macOS). Stops at pid 1, at a process it cannot read, or after a
+/// bounded depth.
 ///
 /// Remembered by the parent (its pid and start time, so a reused pid is another process): the
-/// agent answers every command of a shell, and a walk of /proc each time would be most of a
-/// request. A process gains no ancestors, so a remembered answer can only be stricter than a
-/// fresh one (an agent that has since exited still counts).
-pub fn ancestry(proc_root: &Path, pid: u32) -> Vec<Ancestor> {
-    type Seen = Vec<((std::path::PathBuf, u32, u64), Vec<Ancestor>)>;
+/// agent answers every command of a shell, and a walk of the process table each time would be
+/// most of a request. A process gains no ancestors, so a remembered answer can only be stricter
+/// than a fresh one (an agent that has since exited still counts).
+pub fn ancestry(procs: Procs<'_>, pid: u32) -> Vec<Ancestor> {
+    type Seen = Vec<((Option<std::path::PathBuf>, u32, u64), Vec<Ancestor>)>;
     static SEEN: std::sync::Mutex<Seen> = std::sync::Mutex::new(Vec::new());
     const REMEMBERED: usize = 64;
-    let Some(me) = stat(proc_root, pid) else {
+    let Some(me) = procs.stat(pid) else {
         return Vec::new();
     };
     if me.ppid <= 1 {
         return Vec::new();
     }
-    let Some(parent) = stat(proc_root, me.ppid) else {
+    let Some(parent) = procs.stat(me.ppid) else {
         return Vec::new();
     };
-    let key = parent
-        .start
-        .map(|start| (proc_root.to_owned(), me.ppid, start));
+    let key = parent.start.map(|start| (procs.key(), me.ppid, start));
     if let (Some(key), Ok(seen)) = (&key, SEEN.lock())
         && let Some((_, hit)) = seen.iter().find(|(k, _)| k == key)
     {
         return hit.clone();
     }
-    let out = walk(proc_root, me.ppid, parent);
+    let out = walk(procs, me.ppid, parent);
     if let (Some(key), Ok(mut seen)) = (key, SEEN.lock()) {
         if seen.len() >= REMEMBERED {
             seen.remove(0);
@@ -276,18 +304,18 @@ pub fn ancestry(proc_root: &Path, pid: u32) -> Vec<Ancestor> {
 }
 
 /// The ancestry from `pid` (already read as `first`) upwards.
-fn walk(proc_root: &Path, pid: u32, first: Stat) -> Vec<Ancestor> {
+fn walk(procs: Procs<'_>, pid: u32, first: Stat) -> Vec<Ancestor> {
     let mut out = Vec::new();
     let (mut cur, mut st) = (pid, first);
     for _ in 0..MAX_DEPTH {
         let mut names = vec![st.comm.clone()];
-        names.extend(argv_names(proc_root, cur));
+        names.extend(argv_names(&procs.argv(cur)));
         names.dedup();
         out.push(Ancestor { pid: cur, names });
         if st.ppid <= 1 {
             break;
         }
-        let Some(next) = stat(proc_root, st.ppid) else {
+        let Some(next) = procs.stat(st.ppid) else {
             break;
         };
         (cur, st) = (st.ppid, next);
@@ -295,39 +323,8 @@ fn walk(proc_root: &Path, pid: u32, first: Stat) -> Vec<Ancestor> {
     out
 }
 
-/// What `/proc/PID/stat` says of a process.
-struct Stat {
-    comm: String,
-    ppid: u32,
-    /// When it started (clock ticks since boot): with the pid, it names one process.
-    start: Option<u64>,
-}
-
-/// `/proc/PID/stat` (`comm` is in parentheses and may hold spaces and parentheses itself: the
-/// last `)` ends it).
-fn stat(proc_root: &Path, pid: u32) -> Option<Stat> {
-    let raw = crate::fsutil::read_proc(&proc_root.join(pid.to_string()).join("stat"))?;
-    let s = String::from_utf8(raw).ok()?;
-    let open = s.find('(')?;
-    let close = s.rfind(')')?;
-    let comm = s.get(open + 1..close)?.to_owned();
-    let mut rest = s.get(close + 1..)?.split_ascii_whitespace();
-    let _state = rest.next()?;
-    let ppid = rest.next()?.parse().ok()?;
-    // Fields 5 to 21, then 22: starttime.
-    let start = rest.nth(17).and_then(|t| t.parse().ok());
-    Some(Stat { comm, ppid, start })
-}
-
-fn argv_names(proc_root: &Path, pid: u32) -> Vec<String> {
-    let Some(raw) = crate::fsutil::read_proc(&proc_root.join(pid.to_string()).join("cmdline"))
-    else {
-        return Vec::new();
-    };
-    let mut args = raw
-        .split(|b| *b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| base_name(&String::from_utf8_lossy(a)));
+fn argv_names(argv: &[String]) -> Vec<String> {
+    let mut args = argv.iter().map(|a| base_name(a));
     let mut names = Vec::new();
     if let Some(first) = args.next() {
         let interpreter = INTERPRETERS.contains(&first.as_str());
@@ -441,13 +438,15 @@ mod tests {
             "10 (node) S 1 1 1 0",
             b"node\0--flag\0/opt/x/claude.js\0",
         );
-        let a = ancestry(root.path(), 30);
+        let a = ancestry(Procs::Dir(root.path()), 30);
         assert_eq!(a.len(), 2);
         assert_eq!(a[0].names, vec!["a (weird) name", "bash"]);
         assert_eq!(a[1].names, vec!["node", "claude"]);
         let mut c = caller(&[], Some(30));
         c.pid = Some(30);
-        let class = classify(&c, Extra::default(), |pid| ancestry(root.path(), pid));
+        let class = classify(&c, Extra::default(), |pid| {
+            ancestry(Procs::Dir(root.path()), pid)
+        });
         assert_eq!(class.agent(), Some("claude-code"));
     }
 }

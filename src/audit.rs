@@ -249,22 +249,14 @@ pub fn query(path: &Path, since: Option<std::time::SystemTime>, agents_only: boo
     Ok(r)
 }
 
-/// A process's argv from `/proc/PID/cmdline` (empty when gone or unreadable).
+/// A process's argv (`/proc/PID/cmdline`; `KERN_PROCARGS2` on macOS), empty when gone or
+/// unreadable.
 pub fn proc_cmdline(pid: u32) -> Vec<String> {
-    fsutil::read_proc(Path::new(&format!("/proc/{pid}/cmdline")))
-        .map(|raw| {
-            raw.split(|b| *b == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::os::Procs::System.argv(pid)
 }
 
 fn proc_exe(pid: u32) -> Option<String> {
-    std::fs::read_link(format!("/proc/{pid}/exe"))
-        .ok()
-        .map(|p| p.display().to_string())
+    crate::os::exe(pid).map(|p| p.display().to_string())
 }
 
 /// Words that mark an option or variable whose value may be a secret.
@@ -290,9 +282,23 @@ fn secretish(name: &str) -> bool {
         .any(|w| n.contains(w))
 }
 
+/// Options whose next argument (or glued value) is a secret, whatever their name says:
+/// `--pass`, `--apikey`, and mysql's and others' `-p`.
+const SECRET_OPTIONS: &[&str] = &["--pass", "--apikey", "--api-token", "--auth"];
+
+/// Header names whose value is a credential.
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+];
+
 /// `argv` as one printable line with every value that may be a secret masked: the value of an
-/// option or `VAR=` assignment whose name says secret, password, token, credential or a key,
-/// and anything that looks like an AWS secret (40 characters of base64).
+/// option or `VAR=` assignment whose name says secret, password, token, credential or a key
+/// (and of `--pass`, `--apikey`, a glued `-pPASS`), an `Authorization:`-like header after `-H`,
+/// a `Bearer`/`Basic` credential, the password of a `user:pass@` URL, and anything that looks
+/// like an AWS secret (40 characters of base64).
 pub fn redact(argv: &[String]) -> String {
     let mut out = Vec::with_capacity(argv.len());
     let mut mask_next = false;
@@ -303,23 +309,60 @@ pub fn redact(argv: &[String]) -> String {
             continue;
         }
         if let Some((name, _)) = a.split_once('=')
-            && secretish(name)
+            && (secretish(name) || SECRET_OPTIONS.contains(&name))
         {
             out.push(format!("{name}=***"));
             continue;
         }
-        if a.starts_with('-') && secretish(a) {
+        if a.starts_with('-') && (secretish(a) || SECRET_OPTIONS.contains(&a.as_str())) {
             out.push(a.clone());
             mask_next = true;
+            continue;
+        }
+        // `-pPASS` (mysql, and others' short password option), glued.
+        if a.len() > 2 && a.starts_with("-p") && !a.starts_with("-p-") {
+            out.push("-p***".to_owned());
             continue;
         }
         if looks_like_secret(a) {
             out.push("***".to_owned());
             continue;
         }
-        out.push(crate::error::printable(a));
+        out.push(crate::error::printable(&mask_inline(a)));
     }
     out.join(" ")
+}
+
+/// The secrets inside one argument: a credential header's value (`Authorization: Bearer …`,
+/// also after `--header=`), a `Bearer`/`Basic` credential anywhere, and a URL's password.
+fn mask_inline(a: &str) -> String {
+    let header = a.strip_prefix("--header=").unwrap_or(a);
+    if let Some((raw, _)) = header.split_once(':') {
+        let name = raw.trim().to_ascii_lowercase();
+        if SECRET_HEADERS.contains(&name.as_str()) || (secretish(&name) && !name.contains('/')) {
+            // `header` is a suffix of `a`: what stands before it is whole characters.
+            return format!("{}{}: ***", &a[..a.len() - header.len()], raw.trim());
+        }
+    }
+    let mut out = a.to_owned();
+    for scheme in ["Bearer ", "bearer ", "Basic ", "basic "] {
+        if let Some(at) = out.find(scheme) {
+            out.truncate(at + scheme.len());
+            out.push_str("***");
+        }
+    }
+    // scheme://user:password@host: the password goes.
+    if let Some(start) = out.find("://") {
+        let rest = &out[start + 3..];
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@')
+            && let Some(colon) = rest[..at].find(':')
+        {
+            let (head, tail) = (start + 3 + colon + 1, start + 3 + at);
+            out.replace_range(head..tail, "***");
+        }
+    }
+    out
 }
 
 fn looks_like_secret(a: &str) -> bool {
@@ -354,6 +397,46 @@ mod tests {
             line,
             "aws configure set --secret-access-key *** --token=*** MY_PASSWORD=*** *** --key path/in/bucket"
         );
+    }
+
+    /// Review finding 10: credentials in headers, options without a secret's name, glued
+    /// passwords and URLs are masked; harmless arguments are left alone.
+    #[test]
+    fn headers_urls_and_glued_passwords_are_masked() {
+        let v = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        let line = redact(&v(&[
+            "curl",
+            "-H",
+            "Authorization: Bearer eyJhbGciOi.secret",
+            "--header=X-Api-Key: k123",
+            "https://alice:s3cr3t@example.com/path?q=1",
+            "--apikey",
+            "abc123",
+            "--pass",
+            "hunter2",
+        ]));
+        assert_eq!(
+            line,
+            "curl -H Authorization: *** --header=X-Api-Key: *** https://alice:***@example.com/path?q=1 --apikey *** --pass ***"
+        );
+        let line = redact(&v(&["mysql", "-u", "root", "-phunter2", "-h", "db"]));
+        assert_eq!(line, "mysql -u root -p*** -h db");
+        assert_eq!(
+            redact(&v(&["http", "x", "Bearer abc.def"])),
+            "http x Bearer ***"
+        );
+        // Nothing secret: unchanged.
+        let plain = v(&[
+            "aws",
+            "s3",
+            "cp",
+            "s3://bucket/a:b@c",
+            "-",
+            "--region",
+            "us-east-1",
+        ]);
+        assert_eq!(redact(&plain), plain.join(" "));
+        assert_eq!(redact(&v(&["echo", "time: 10"])), "echo time: 10");
     }
 
     #[test]

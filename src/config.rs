@@ -219,7 +219,7 @@ impl Config {
 
     /// The agent's timers for an unlock (`idle`: `unlock --timeout`, else `hold_after` with
     /// quick unlock, else `agent_timeout`); `quick`: quick unlock is on
-    /// ([`crate::polkit::availability`]).
+    /// ([`crate::sysauth::availability`]).
     pub fn agent_times(&self, idle: Option<Duration>, quick: bool) -> AgentTimes {
         let parse = |v: &Option<String>| {
             v.as_deref()

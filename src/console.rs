@@ -192,8 +192,57 @@ pub fn login(ctx: &Ctx, req: &Request<'_>) -> Result<Login> {
 
 /// Opens `login`'s URL with the browser IAM Identity Center sign-ins use (`BROWSER`, else
 /// `xdg-open` or `open`); Err says why not (none found, or it would not start).
+///
+/// The browser is given no sign-in token in its argv (which every user can read in `ps`, and
+/// which browsers and `xdg-open` keep): it opens a page in a 0600 file of the private runtime
+/// directory that forwards to the sign-in URL, removed once the browser has read it (its
+/// access time moves), or after [`PAGE_KEPT`] at most.
 pub fn open(ctx: &Ctx, login: &Login) -> std::result::Result<(), String> {
-    crate::sso::open_browser(ctx, login.url.expose_secret())
+    let page = forward_page(ctx, login.url.expose_secret()).map_err(|e| e.to_string())?;
+    let opened = crate::sso::open_browser(ctx, &format!("file://{}", page.display()));
+    if opened.is_ok() {
+        wait_until_read(&page, PAGE_KEPT);
+    }
+    let _ = std::fs::remove_file(&page);
+    opened
+}
+
+/// How long the forwarding page may wait for the browser.
+const PAGE_KEPT: Duration = Duration::from_secs(20);
+
+/// A page that sends the browser on to `url` at once (no referrer), as a 0600 file with an
+/// unguessable name in the runtime directory.
+fn forward_page(ctx: &Ctx, url: &str) -> Result<std::path::PathBuf> {
+    crate::fsutil::ensure_private_dir(&ctx.dirs.runtime)?;
+    let mut raw = [0u8; 16];
+    getrandom::getrandom(&mut raw).map_err(|e| Error::Invalid(format!("no randomness: {e}")))?;
+    let name: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let path = ctx.dirs.runtime.join(format!("console-{name}.html"));
+    let attr = url
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
+    let page = zeroize::Zeroizing::new(format!(
+        "<!doctype html>\n<meta charset=\"utf-8\">\n<meta name=\"referrer\" content=\"no-referrer\">\n\
+         <meta http-equiv=\"refresh\" content=\"0;url={attr}\">\n<title>op-aws: AWS console</title>\n\
+         <p><a href=\"{attr}\">Continue to the AWS console</a></p>\n"
+    ));
+    crate::fsutil::write_atomic(&path, page.as_bytes(), 0o600)?;
+    Ok(path)
+}
+
+/// Returns once `page` was read (its access time passed its modification time) or after
+/// `limit`.
+fn wait_until_read(page: &std::path::Path, limit: Duration) {
+    let start = std::time::Instant::now();
+    let read = || {
+        std::fs::metadata(page)
+            .and_then(|m| Ok(m.accessed()? > m.modified()?))
+            .unwrap_or(true)
+    };
+    while !read() && start.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn seconds(d: Option<Duration>, max: u64) -> Result<Option<u32>> {

@@ -119,6 +119,11 @@ pub enum Error {
         "STS endpoint {0} is not AWS's own, loopback or in trusted_endpoints: not sending it a request signed with the item's keys or carrying an MFA code"
     )]
     UntrustedEndpoint(String),
+    /// A loopback endpoint on a system that cannot tell whose process listens there (macOS).
+    #[error(
+        "STS endpoint {0} is on loopback, but this system cannot tell whose process listens there: not sending it a request signed with the item's keys or carrying an MFA code"
+    )]
+    UnverifiedLoopback(String),
     #[error(
         "console federation endpoint {0} is not AWS's own, loopback or in trusted_endpoints: not sending it a session"
     )]
@@ -363,6 +368,9 @@ impl Error {
             Self::UntrustedEndpoint(ep) => format!(
                 "if you trust it, add it to config.toml: trusted_endpoints = [\"{ep}\"]; else unset AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL or the profile's endpoint_url"
             ),
+            Self::UnverifiedLoopback(ep) => format!(
+                "if it is your own server (moto, LocalStack), add it to config.toml: trusted_endpoints = [\"{ep}\"]"
+            ),
             Self::UntrustedFederationEndpoint(ep) => format!(
                 "if you trust it, add it to config.toml: trusted_endpoints = [\"{ep}\"]; else remove federation_endpoint from config.toml"
             ),
@@ -546,6 +554,7 @@ mod tests {
                 why: h(),
             },
             Error::UntrustedEndpoint(h()),
+            Error::UnverifiedLoopback(h()),
             Error::ClearKept {
                 item: h(),
                 scope: crate::scope::Scope::Directory(h().into()),
@@ -661,6 +670,7 @@ mod tests {
                 | Error::StsCall { .. }
                 | Error::StsUnreachable { .. }
                 | Error::UntrustedEndpoint(_)
+                | Error::UnverifiedLoopback(_)
                 | Error::UntrustedFederationEndpoint(_)
                 | Error::ConsoleRefused { .. }
                 | Error::ConsoleUnreachable { .. }

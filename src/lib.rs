@@ -1,7 +1,8 @@
 //! op-aws: AWS access keys kept in an encrypted vault (or 1Password) and handed, for one command
 //! at a time, to `aws` and friends. The binary, the nushell plugin and the shell scripts are thin
 //! front ends on this library.
-#![forbid(unsafe_code)]
+// `unsafe` only in `os::macos` and `os::localauth` (macOS system calls), allowed there by name.
+#![deny(unsafe_code)]
 
 pub mod agent;
 pub mod agents;
@@ -30,6 +31,7 @@ pub mod item;
 pub mod notice;
 pub mod onepassword;
 pub mod opplugin;
+pub mod os;
 pub mod pinentry;
 pub mod plaintext;
 pub mod policy;
@@ -47,6 +49,7 @@ pub mod sockets;
 pub mod sso;
 pub mod store;
 pub mod sts;
+pub mod sysauth;
 pub mod unlock;
 pub mod vault;
 

@@ -25,6 +25,14 @@ const GPG_ERR_NOT_CONFIRMED: u32 = 114;
 const MAX_LINE: usize = 1000;
 const MAX_TEXT: usize = 900;
 
+/// Where pinentry-mac is installed when it is not on PATH: Homebrew (Apple silicon, Intel)
+/// and MacGPG (GPG Suite).
+const PINENTRY_MAC: &[&str] = &[
+    "/opt/homebrew/bin/pinentry-mac",
+    "/usr/local/bin/pinentry-mac",
+    "/usr/local/MacGPG2/libexec/pinentry-mac.app/Contents/MacOS/pinentry-mac",
+];
+
 /// A pinentry program found for a caller; each question starts it anew (as gpg-agent does).
 #[derive(Debug, Clone)]
 pub struct Pinentry {
@@ -49,18 +57,40 @@ pub struct Dialog {
 impl Pinentry {
     /// The pinentry for `caller`: `configured` (a path, or a name on the caller's PATH), else
     /// `pinentry` on PATH — but only where it has somewhere to ask (a display or `GPG_TTY`),
-    /// unless the person configured one. None: nobody can be asked this way.
+    /// unless the person configured one; on macOS `pinentry-mac` first (a window always can be
+    /// shown), on PATH or where Homebrew and MacGPG install it. None: nobody can be asked this
+    /// way.
     pub fn locate(caller: &Caller, configured: Option<&str>) -> Option<Self> {
+        Self::locate_on(caller, configured, crate::os::Platform::CURRENT)
+    }
+
+    fn locate_on(
+        caller: &Caller,
+        configured: Option<&str>,
+        platform: crate::os::Platform,
+    ) -> Option<Self> {
         let program = match configured {
             Some(p) => caller.which(p.as_ref())?,
             None => {
-                let can_show = ["DISPLAY", "WAYLAND_DISPLAY", "GPG_TTY"]
-                    .iter()
-                    .any(|v| caller.var(v).is_some());
-                if !can_show {
-                    return None;
+                let mac = (platform == crate::os::Platform::MacOs)
+                    .then(|| {
+                        caller.which("pinentry-mac".as_ref()).or_else(|| {
+                            PINENTRY_MAC.iter().map(PathBuf::from).find(|p| p.is_file())
+                        })
+                    })
+                    .flatten();
+                match mac {
+                    Some(p) => p,
+                    None => {
+                        let can_show = ["DISPLAY", "WAYLAND_DISPLAY", "GPG_TTY"]
+                            .iter()
+                            .any(|v| caller.var(v).is_some());
+                        if !can_show {
+                            return None;
+                        }
+                        caller.which("pinentry".as_ref())?
+                    }
                 }
-                caller.which("pinentry".as_ref())?
             }
         };
         Some(Self::new(caller.absolute(&program), caller))
@@ -351,5 +381,24 @@ mod tests {
     fn parameters_cannot_end_the_line() {
         assert_eq!(escape("50% of\nit\r"), "50%25 of%0Ait%0D");
         assert!(escape(&"x".repeat(5000)).len() < MAX_LINE - 20);
+    }
+
+    #[test]
+    fn macos_finds_pinentry_mac_without_a_display() {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = tempfile::tempdir().unwrap();
+        for name in ["pinentry", "pinentry-mac"] {
+            let p = bin.path().join(name);
+            std::fs::write(&p, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let caller = Caller::new([("PATH".to_owned(), bin.path().into())], "/".into(), false);
+        let mac = Pinentry::locate_on(&caller, None, crate::os::Platform::MacOs).unwrap();
+        assert_eq!(mac.program(), bin.path().join("pinentry-mac"));
+        // Linux: no display and no GPG_TTY, nowhere to ask.
+        assert!(Pinentry::locate_on(&caller, None, crate::os::Platform::Linux).is_none());
+        // A configured one wins everywhere.
+        let chosen = Pinentry::locate_on(&caller, Some("pinentry"), crate::os::Platform::MacOs);
+        assert_eq!(chosen.unwrap().program(), bin.path().join("pinentry"));
     }
 }

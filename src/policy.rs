@@ -114,13 +114,11 @@ impl SessionPolicy {
         self.arns.is_empty() && self.inline.is_none()
     }
 
-    /// One line for people and the audit log: the ARNs, and the inline policy by its hash.
+    /// One line for people and the audit log: the ARNs whole (a last path segment alone
+    /// would name AWS's `ReadOnlyAccess` and a customer policy of that name alike), and the
+    /// inline policy by its hash.
     pub fn describe(&self) -> String {
-        let mut parts: Vec<String> = self
-            .arns
-            .iter()
-            .map(|a| a.rsplit('/').next().unwrap_or(a).to_owned())
-            .collect();
+        let mut parts: Vec<String> = self.arns.clone();
         if let Some(p) = &self.inline {
             parts.push(format!("inline:{}", short_hash(p)));
         }
@@ -189,13 +187,18 @@ impl Decision {
     }
 }
 
-/// Where the agents' policy for this item and profile comes from, before the project file.
+/// The agents' policy for this item and profile, before the project file: the strictest of
+/// the profile's `op_aws_agents`, the item's `Agents` field and config.toml's `agents` (each
+/// may only tighten the others: a profile in a config file the agent wrote, or named with
+/// `--profile`, cannot loosen an item that denies agents), and where it comes from (the first
+/// of those three that sets it, on a tie).
 pub fn agents_policy(
     ctx: &Ctx,
     item: Option<&Item>,
     files: Option<&AwsFiles>,
     profile: Option<&str>,
 ) -> Result<(AgentPolicy, String)> {
+    let mut found: Vec<(AgentPolicy, String)> = Vec::new();
     if let (Some(f), Some(p)) = (files, profile)
         && let Some(v) = f.get(p, "op_aws_agents")
     {
@@ -203,7 +206,7 @@ pub fn agents_policy(
             profile: p.to_owned(),
             why: format!("op_aws_agents = {v} is not allow, approve, read-only or deny"),
         })?;
-        return Ok((m, format!("profile {p}")));
+        found.push((m, format!("profile {p}")));
     }
     if let Some(it) = item
         && let Some(v) = it.get(AGENTS_FIELD)
@@ -215,12 +218,17 @@ pub fn agents_policy(
                 crate::error::printable(v)
             ))
         })?;
-        return Ok((m, format!("item {}", crate::error::printable(&it.title))));
+        found.push((m, format!("item {}", crate::error::printable(&it.title))));
     }
-    Ok(match ctx.config.agents {
-        Some(m) => (m, "config.toml".into()),
-        None => (AgentPolicy::Allow, "the default".into()),
-    })
+    if let Some(m) = ctx.config.agents {
+        found.push((m, "config.toml".into()));
+    }
+    // The first of the strictest (max_by_key would keep the last).
+    let strictest = found.iter().map(|(m, _)| *m).max();
+    Ok(found
+        .into_iter()
+        .find(|(m, _)| Some(*m) == strictest)
+        .unwrap_or((AgentPolicy::Allow, "the default".into())))
 }
 
 /// The decision for `ctx`'s caller about `item` under `profile`.
@@ -277,7 +285,7 @@ pub fn decide(
                     "agent {agent} is read-only ({from}), and a session policy ({}) is asked too: AWS grants what any session policy allows, so op-aws will not widen it",
                     asked.describe()
                 ),
-                "drop --policy-arn/--policy (and the profile's op_aws_policy_arns/op_aws_policy), or set op_aws_agents = allow on the profile to make its policy the agents' limit",
+                "drop --policy-arn/--policy (and the profile's op_aws_policy_arns/op_aws_policy), or allow agents the profile (op_aws_agents = allow) where neither the item nor config.toml is stricter, to make its policy the agents' limit",
             ));
         }
         SessionPolicy {
@@ -331,6 +339,24 @@ pub fn may_sign_in(ctx: &Ctx, item: Option<&str>) -> Result<()> {
             )
         },
         "a person runs `op-aws login` in their own terminal; an agent uses `op-aws run -- CMD`",
+    )
+}
+
+/// A change that could loosen or remove a policy or a protection (`command`: `item edit`,
+/// `trust`, `vault rekey`, `rotate`, `use --global`, `setup`, ...): never an agent's, whatever
+/// its policy (an agent that may change the `Agents` field, a trusted project file or the vault's
+/// keys sets its own limits); the refusal goes to the audit trail.
+pub fn may_change(ctx: &Ctx, command: &str, item: Option<&str>) -> Result<()> {
+    never_for_agents(
+        ctx,
+        command,
+        item,
+        &|agent| {
+            format!(
+                "`op-aws {command}` changes what agents may do or what protects the credentials: refused to agent {agent}"
+            )
+        },
+        &format!("a person runs `op-aws {command}` in their own terminal; see docs/agents.md"),
     )
 }
 
@@ -535,7 +561,27 @@ mod tests {
             inline: Some("{nope".into()),
         };
         assert!(check(&bad_doc).unwrap_err().contains("not JSON"));
-        assert_eq!(ok.describe().split('+').next(), Some("ReadOnlyAccess"));
+        assert_eq!(
+            ok.describe().split('+').next(),
+            Some("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        );
+    }
+
+    /// Review finding 8: AWS's ReadOnlyAccess and a customer policy of that name are two
+    /// policies to a person reading the dialog, the audit and an approval's memory.
+    #[test]
+    fn policies_of_one_name_are_told_apart() {
+        let of = |arn: &str| SessionPolicy {
+            arns: vec![arn.to_owned()],
+            inline: None,
+        };
+        let aws = of("arn:aws:iam::aws:policy/ReadOnlyAccess");
+        let mine = of("arn:aws:iam::123456789012:policy/team/ReadOnlyAccess");
+        assert_ne!(aws.describe(), mine.describe());
+        assert_eq!(
+            mine.describe(),
+            "arn:aws:iam::123456789012:policy/team/ReadOnlyAccess"
+        );
     }
 
     #[test]

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::config::{AgentTimes, Config, QuickUnlock};
 use crate::{Error, Result, fsutil};
 
 /// The polkit action the agent checks before it answers again.
@@ -29,53 +28,24 @@ pub fn policy_path(dir: &Path) -> PathBuf {
     dir.join(format!("{ACTION_ID}.policy"))
 }
 
-/// Why quick unlock is off: one line for `status` and `doctor`.
+/// What polkit lacks for quick unlock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Off {
-    /// `quick_unlock = "off"` in config.toml.
-    Config,
-    /// Not Linux (polkit is Linux's).
-    NotLinux,
-    /// The action file is not installed.
-    NoAction,
+pub enum Missing {
     /// pkcheck (polkitd) is not installed.
-    NoPkcheck,
+    Pkcheck,
+    /// The action file is not installed.
+    Action,
 }
 
-impl std::fmt::Display for Off {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Config => "off in config.toml (quick_unlock = \"off\")",
-            Self::NotLinux => "off: system authentication (polkit) is only on Linux",
-            Self::NoAction => {
-                "off: the polkit action dev.op-aws.unlock is not installed (run `sudo op-aws setup polkit`)"
-            }
-            Self::NoPkcheck => "off: polkit is not installed (install polkitd, which has pkcheck)",
-        })
-    }
-}
-
-/// Whether quick unlock is on: config.toml allows it, polkit is installed and knows the action.
-pub fn availability(config: &Config) -> std::result::Result<(), Off> {
-    if config.quick_unlock == Some(QuickUnlock::Off) {
-        return Err(Off::Config);
-    }
-    if !cfg!(target_os = "linux") {
-        return Err(Off::NotLinux);
-    }
+/// Whether polkit can ask: pkcheck (polkitd) is there, and the action file.
+pub fn ready() -> std::result::Result<(), Missing> {
     if pkcheck().is_none() {
-        return Err(Off::NoPkcheck);
+        return Err(Missing::Pkcheck);
     }
     if !policy_path(Path::new(ACTIONS_DIR)).is_file() {
-        return Err(Off::NoAction);
+        return Err(Missing::Action);
     }
     Ok(())
-}
-
-/// The timers an unlock gives the agent: `idle` (`unlock --timeout`) or config.toml's, and
-/// quick unlock where it is on ([`availability`]).
-pub fn agent_times(config: &Config, idle: Option<Duration>) -> AgentTimes {
-    config.agent_times(idle, availability(config).is_ok())
 }
 
 fn pkcheck() -> Option<&'static Path> {
@@ -148,38 +118,22 @@ pub fn start_time(stat: &str) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// polkit's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// The person authenticated.
-    Approved,
-    /// Authentication failed or was refused.
-    Refused,
-    /// The person dismissed the dialog.
-    Dismissed,
-    /// No authentication agent could ask anyone (no desktop agent, no `pkttyagent`).
-    NoAgent,
-    /// Nobody answered in time.
-    TimedOut,
-    /// polkit could not be asked (pkcheck missing, no system bus, polkitd not running).
-    Failed(String),
-}
+/// polkit's answer, as every system authentication answers.
+pub use crate::os::Verdict;
 
-impl Verdict {
-    /// pkcheck's exit status (man pkcheck(1)) and what it said.
-    pub fn of_exit(code: Option<i32>, stderr: &str) -> Self {
-        match code {
-            Some(0) => Self::Approved,
-            Some(1) => Self::Refused,
-            Some(2) => Self::NoAgent,
-            Some(3) => Self::Dismissed,
-            _ => Self::Failed(
-                stderr
-                    .lines()
-                    .find(|l| !l.trim().is_empty())
-                    .map_or_else(|| "pkcheck failed".to_owned(), crate::error::printable),
-            ),
-        }
+/// pkcheck's exit status (man pkcheck(1)) and what it said.
+pub fn verdict_of_exit(code: Option<i32>, stderr: &str) -> Verdict {
+    match code {
+        Some(0) => Verdict::Approved,
+        Some(1) => Verdict::Refused,
+        Some(2) => Verdict::NoAgent,
+        Some(3) => Verdict::Dismissed,
+        _ => Verdict::Failed(
+            stderr
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .map_or_else(|| "pkcheck failed".to_owned(), crate::error::printable),
+        ),
     }
 }
 
@@ -222,7 +176,7 @@ pub fn check(subject: &Subject, timeout: Duration) -> Verdict {
     if let Some(mut s) = child.stderr.take() {
         let _ = s.by_ref().take(4096).read_to_string(&mut err);
     }
-    Verdict::of_exit(status.code(), &err)
+    verdict_of_exit(status.code(), &err)
 }
 
 #[cfg(test)]
@@ -240,19 +194,19 @@ mod tests {
 
     #[test]
     fn pkcheck_exit_statuses() {
-        assert_eq!(Verdict::of_exit(Some(0), ""), Verdict::Approved);
+        assert_eq!(verdict_of_exit(Some(0), ""), Verdict::Approved);
         assert_eq!(
-            Verdict::of_exit(Some(1), "Not authorized."),
+            verdict_of_exit(Some(1), "Not authorized."),
             Verdict::Refused
         );
-        assert_eq!(Verdict::of_exit(Some(2), ""), Verdict::NoAgent);
-        assert_eq!(Verdict::of_exit(Some(3), ""), Verdict::Dismissed);
+        assert_eq!(verdict_of_exit(Some(2), ""), Verdict::NoAgent);
+        assert_eq!(verdict_of_exit(Some(3), ""), Verdict::Dismissed);
         assert_eq!(
-            Verdict::of_exit(Some(127), "\nError checking for authorization: no bus\n"),
+            verdict_of_exit(Some(127), "\nError checking for authorization: no bus\n"),
             Verdict::Failed("Error checking for authorization: no bus".into())
         );
         assert_eq!(
-            Verdict::of_exit(None, ""),
+            verdict_of_exit(None, ""),
             Verdict::Failed("pkcheck failed".into())
         );
     }

@@ -1,6 +1,7 @@
 //! Hardening for every op-aws process that may hold a secret (the CLI, the agent, the nushell
-//! plugin): no core dumps and not dumpable, so neither a crash nor another process of the user
-//! (ptrace, /proc/PID/mem) can read the keys. A command `run` execs gets the caller's core limit
+//! plugin): no core dumps and not dumpable ([`crate::os::not_dumpable`]; the agent also denies
+//! debuggers on macOS), so neither a crash nor another process of the user (ptrace,
+//! /proc/PID/mem) can read the keys. A command `run` execs gets the caller's core limit
 //! back; execve makes it dumpable again by itself.
 
 use std::sync::OnceLock;
@@ -17,8 +18,7 @@ pub fn harden() {
         let _ = CALLERS_CORE_LIMIT.set(soft);
         let _ = setrlimit(Resource::RLIMIT_CORE, 0, hard);
     }
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    let _ = nix::sys::prctl::set_dumpable(false);
+    crate::os::not_dumpable();
 }
 
 /// Right before exec: the caller's core limit again, for the command (which holds only what

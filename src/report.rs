@@ -75,7 +75,7 @@ pub fn status(ctx: &Ctx) -> Result<Status> {
     let here = here(ctx)?;
     let current = here.applied.as_ref().filter(|_| !here.handover);
     let (region, region_from) = split_region(here.region.clone());
-    let quick = crate::polkit::availability(&ctx.config);
+    let quick = crate::sysauth::availability(&ctx.config);
     Ok(Status {
         store: ctx.config.store.name(),
         vault: vault::exists(&ctx.dirs),

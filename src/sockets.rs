@@ -1,7 +1,12 @@
-//! Who owns a TCP socket on this machine (Linux: /proc/net/tcp and tcp6), for the two places
-//! loopback must mean "the user's own": an STS endpoint on 127.0.0.1 (another user's listener
-//! would receive a code and a signed request) and the credentials endpoint's clients (another
-//! user's connections are closed unread).
+//! Who owns a TCP socket on this machine (Linux: the kernel's socket diagnostics and
+//! /proc/net/tcp and tcp6), for the two places loopback must mean "the user's own": an STS
+//! endpoint on 127.0.0.1 (another user's listener would receive a code and a signed request) and
+//! the credentials endpoint's clients (another user's connections are closed unread).
+//!
+//! macOS lists other users' sockets with their owners only to root (libproc reads one's own
+//! processes' descriptors), so there: a loopback STS endpoint is not trusted unless listed in
+//! `trusted_endpoints` ([`listeners_are_ours`] is None), and the credentials endpoint's
+//! connections are not told apart by owner (its bearer token still is the check).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -55,24 +60,35 @@ fn me() -> u32 {
 }
 
 /// Whether every socket listening on `port` (whatever its address: a wildcard listener
-/// answers loopback too) belongs to this user. True when none listens, or there is no /proc.
-pub fn listeners_are_ours(port: u16) -> bool {
-    entries()
-        .iter()
-        .filter(|e| e.state == LISTEN && e.local.port() == port)
-        .all(|e| e.uid == me())
+/// answers loopback too) belongs to this user. True when none listens, or Linux has no /proc;
+/// None where the system cannot tell (macOS).
+pub fn listeners_are_ours(port: u16) -> Option<bool> {
+    if !cfg!(any(target_os = "linux", target_os = "android")) {
+        return None;
+    }
+    Some(
+        entries()
+            .iter()
+            .filter(|e| e.state == LISTEN && e.local.port() == port)
+            .all(|e| e.uid == me()),
+    )
 }
 
 /// Whether the connection from `peer` to `local` (accepted here) was made by this user: the
 /// owner of the socket at `peer`. False when it is not there any more; true when there is no
-/// way to ask (no sock_diag, no /proc).
+/// way to ask (no sock_diag, no /proc; macOS).
 pub fn is_ours(peer: SocketAddr, local: SocketAddr) -> bool {
+    if !cfg!(any(target_os = "linux", target_os = "android")) {
+        return true;
+    }
     // The kernel looks the one socket up by its addresses; /proc/net/tcp lists every socket of
     // the machine, walking the whole connection table (1.4 ms with 500 sockets in TIME_WAIT).
     #[cfg(target_os = "linux")]
     if let Ok(owner) = diag::owner(peer, local) {
         return owner == Some(me());
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = local;
     if std::fs::metadata("/proc/net/tcp").is_err() {
         return true;
     }
@@ -213,6 +229,7 @@ mod tests {
     /// A connection another user made is not ours, by the kernel's answer (root only: the test
     /// connects as nobody, with bash's /dev/tcp).
     #[test]
+    #[cfg(target_os = "linux")]
     fn another_users_connection_is_not_ours() {
         use std::os::unix::process::CommandExt;
         if !nix::unistd::geteuid().is_root() {
@@ -241,6 +258,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn our_own_connection_is_ours() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
@@ -254,6 +272,6 @@ mod tests {
             "the kernel's answer, not the /proc fallback"
         );
         drop((c, accepted));
-        assert!(listeners_are_ours(port));
+        assert_eq!(listeners_are_ours(port), Some(true));
     }
 }

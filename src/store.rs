@@ -97,5 +97,5 @@ pub fn unlocked_for(ctx: &Ctx, item: Option<&str>) -> Result<()> {
     let why = unlock::why_locked(item, ctx.caller.profile());
     let id = unlock::open(ctx, unlock::Method::Keys, &why)?;
     ctx.agent
-        .unlock(Some(&id), &crate::polkit::agent_times(&ctx.config, None))
+        .unlock(Some(&id), &crate::sysauth::agent_times(&ctx.config, None))
 }

@@ -149,7 +149,7 @@ fn an_agent_by_its_marker_gets_a_short_read_only_attributed_session() {
     assert_eq!(log.len(), 3, "{log:?}");
     assert_eq!(log[0]["class"], "agent");
     assert_eq!(log[0]["agent"], "claude-code");
-    assert_eq!(log[0]["policy"], "ReadOnlyAccess");
+    assert_eq!(log[0]["policy"], RO, "the whole ARN (review finding 8)");
     assert_eq!(log[0]["role"], "arn:aws:iam::123456789012:role/Admin");
     assert_eq!(log[1]["class"], "person");
     assert_eq!(log[1]["policy"], "none");
@@ -326,6 +326,178 @@ fn a_project_file_only_tightens() {
         stderr(&out).contains("the project file"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// The strictest of the item, the profile and config.toml holds: a permissive profile (named
+/// with `--profile`, or in an AWS config file the agent wrote) does not loosen an item's deny
+/// (review finding 4).
+#[test]
+fn the_strictest_of_item_profile_and_config_wins() {
+    let w = world("");
+    w.env.ok(&["item", "edit", "acme", "--set", "Agents=deny"]);
+    let own_config = w.env.home.join("agent-wrote.ini");
+    std::fs::write(
+        &own_config,
+        "[profile permissive]\nop_aws_agents = allow\nop_aws_item = acme\n",
+    )
+    .unwrap();
+    w.env.write(
+        ".aws/config",
+        "[profile base]\nop_aws_item = acme\n[profile permissive]\nop_aws_agents = allow\nop_aws_item = acme\n",
+    );
+    for extra in [None, Some(&own_config)] {
+        let mut c = agent_cmd(
+            &w.env,
+            &[
+                "run",
+                "--profile",
+                "permissive",
+                "--item",
+                "acme",
+                "--",
+                "true",
+            ],
+        );
+        if let Some(f) = extra {
+            c.env("AWS_CONFIG_FILE", f);
+        }
+        let out = run_cmd(c, "");
+        assert!(!out.status.success(), "the item's deny holds");
+        let err = stderr(&out);
+        assert!(err.contains("denied") && err.contains("item acme"), "{err}");
+    }
+    // config.toml's read-only holds against a profile that allows.
+    w.env.ok(&["item", "edit", "acme", "--unset", "Agents"]);
+    w.env.write("cfg/config.toml", "agents = \"read-only\"\n");
+    w.env.write(
+        ".aws/config",
+        "[profile base]\nop_aws_item = acme\n[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\nop_aws_agents = allow\n",
+    );
+    let out = run_cmd(
+        agent_cmd(&w.env, &["run", "--profile", "admin", "--", "true"]),
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ar = assume_roles(&w.proxy);
+    assert_eq!(
+        param(ar.last().unwrap(), "PolicyArns.member.1.arn"),
+        Some(RO)
+    );
+    // A person is untouched by any of it.
+    w.env.ok(&["run", "--profile", "admin", "--", "true"]);
+}
+
+/// Review findings 3 and 7: an agent loosens nothing of its own policy or the vault's
+/// protections with op-aws's own commands (the `Agents` field, item add/edit/rm, trust and
+/// untrust, the vault's passphrase, keys and identity, rotate, `use --global`, setup), and each
+/// refusal is in the audit trail. A person does the same freely.
+#[test]
+fn an_agent_loosens_no_policy_and_every_refusal_is_audited() {
+    let w = world("");
+    w.env.ok(&["item", "edit", "acme", "--set", "Agents=deny"]);
+    let proj = w.env.home.join("proj");
+    std::fs::create_dir_all(&proj).unwrap();
+    std::fs::write(proj.join(".op-aws.toml"), "agents = \"deny\"\n").unwrap();
+    w.env.ok(&["trust", proj.to_str().unwrap()]);
+    let attempts: Vec<Vec<&str>> = vec![
+        vec!["item", "edit", "acme", "--set", "Agents=allow"],
+        vec!["item", "edit", "acme", "--unset", "Agents"],
+        vec!["item", "rm", "acme"],
+        vec!["item", "add", "mine", "--set", "Agents=allow"],
+        vec!["untrust", proj.to_str().unwrap()],
+        vec!["trust", proj.to_str().unwrap()],
+        vec!["rotate", "acme"],
+        vec!["use", "acme", "--global"],
+        vec!["vault", "rekey"],
+        vec!["vault", "passphrase", "--passphrase-stdin"],
+        vec!["vault", "key", "rm", "yubikey"],
+        vec!["setup", "polkit"],
+    ];
+    for args in &attempts {
+        let out = run_cmd(agent_cmd(&w.env, args), "");
+        assert!(!out.status.success(), "{args:?} ran for an agent");
+        let err = stderr(&out);
+        assert!(
+            err.contains("refused to agent claude-code") && err.contains("hint: "),
+            "{args:?}: {err}"
+        );
+    }
+    // Nothing changed: the item still denies, the project file is still trusted, no rotation.
+    let shown = w.env.ok(&["item", "show", "acme"]);
+    assert!(shown.contains("Agents: deny"), "{shown}");
+    let revealed = w.env.ok(&["item", "show", "acme", "--reveal"]);
+    assert!(revealed.contains(&w.secret), "the key was not rotated");
+    assert!(!shown.contains("mine"));
+    let mut c = agent_cmd(&w.env, &["run", "--item", "acme", "--", "true"]);
+    c.current_dir(&proj);
+    assert!(!run_cmd(c, "").status.success());
+    assert_eq!(
+        crate::support::sts_server::without_person_lookups(&w.proxy.requests()).len(),
+        0,
+        "no STS or IAM call for a refused rotate"
+    );
+    let log = audit(&w.env);
+    let refused: Vec<_> = log
+        .iter()
+        .filter(|e| e["outcome"] == "refused" && e["agent"] == "claude-code")
+        .collect();
+    assert_eq!(refused.len(), attempts.len() + 1, "{log:?}");
+    for via in [
+        "item edit",
+        "untrust",
+        "rotate",
+        "use --global",
+        "vault rekey",
+        "setup",
+    ] {
+        assert!(
+            refused.iter().any(|e| e["via"] == via),
+            "{via} not audited: {log:?}"
+        );
+    }
+    // A person may.
+    w.env
+        .ok(&["item", "edit", "acme", "--set", "Agents=read-only"]);
+    w.env.ok(&["untrust", proj.to_str().unwrap()]);
+}
+
+/// Review finding 5: `op-aws run --server -- claude`, started by a person, serves the agent it
+/// wraps under the agents' policy, not the person's unscoped session.
+#[test]
+fn run_server_classes_the_agent_it_wraps() {
+    let w = world("agents = \"read-only\"\n");
+    let bin = w.env.home.join("agent-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let claude = bin.join("claude");
+    std::fs::write(&claude, "#!/bin/sh\nexec aws sts get-caller-identity\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut c = w.env.op_aws(&[
+        "run",
+        "--server",
+        "--profile",
+        "admin",
+        "--",
+        claude.to_str().unwrap(),
+    ]);
+    c.env_remove("CLAUDECODE");
+    let out = run_cmd(c, "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ar = assume_roles(&w.proxy);
+    let last = ar.last().expect("an AssumeRole");
+    assert_eq!(
+        param(last, "PolicyArns.member.1.arn"),
+        Some(RO),
+        "read-only"
+    );
+    let log = audit(&w.env);
+    assert!(
+        log.iter().any(|e| e["agent"] == "claude-code"
+            && e["why"].as_str().unwrap_or("").contains("it runs claude")),
+        "{log:?}"
     );
 }
 

@@ -37,11 +37,20 @@ fn setup(mode: Mode) -> Setup {
          role_session_name = alice\nregion = ap-southeast-2\n",
     );
     let opened = env.home.join("opened.txt");
+    // Like a browser, it follows a local page's address; it also records its own argv and the
+    // page's mode.
     let browser = env.write(
         "bin/fake-browser",
         &format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
-            opened.display()
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{argv}'\n\
+             case $1 in\n\
+             file://*) f=${{1#file://}}; stat -c %a \"$f\" >> '{modes}'\n\
+               sed -n 's/.*<a href=\"\\([^\"]*\\)\".*/\\1/p' \"$f\" | sed 's/&amp;/\\&/g' >> '{opened}' ;;\n\
+             *) printf '%s\\n' \"$1\" >> '{opened}' ;;\n\
+             esac\n",
+            argv = env.home.join("browser-argv.txt").display(),
+            modes = env.home.join("page-modes.txt").display(),
+            opened = opened.display()
         ),
     );
     std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -156,6 +165,25 @@ fn long_lived_keys_sign_in_through_a_federation_token_and_print_opens_nothing() 
     assert_eq!(
         q["Destination"],
         "https://eu-central-1.console.aws.amazon.com/s3/home?region=eu-central-1"
+    );
+    assert_eq!(q["SigninToken"], SIGNIN_TOKEN);
+    // Review finding 1: the token is in no argv (another user reads argv in `ps`): the browser
+    // got a local page, 0600, gone once it was read.
+    let argv = std::fs::read_to_string(s.env.home.join("browser-argv.txt")).unwrap();
+    assert!(
+        !argv.contains(SIGNIN_TOKEN) && !argv.contains("SigninToken"),
+        "{argv}"
+    );
+    let page = argv.trim().strip_prefix("file://").expect("a local page");
+    assert_eq!(
+        std::fs::read_to_string(s.env.home.join("page-modes.txt"))
+            .unwrap()
+            .trim(),
+        "600"
+    );
+    assert!(
+        !std::path::Path::new(page).exists(),
+        "the page outlived `login`"
     );
     assert!(
         stderr(&out).contains("opened the AWS console"),

@@ -75,6 +75,56 @@ fn run_server_gives_the_command_an_endpoint_and_no_keys() {
     assert_eq!(o.status.code(), Some(7));
 }
 
+/// Review finding 11: a SIGKILLed `run --server` takes its command with it (Linux's parent-death
+/// signal), so no command runs on with an endpoint URL on a port nobody owns.
+#[test]
+fn a_killed_run_server_takes_its_command_with_it() {
+    let mut env = TestEnv::new();
+    let moto = Moto::start();
+    sdk::team(&mut env, &moto);
+    let pidfile = env.home.join("child.pid");
+    let mut c = env.op_aws(&[
+        "run",
+        "--server",
+        "--item",
+        "acme",
+        "--",
+        "sh",
+        "-c",
+        &format!("echo $$ > {}; exec sleep 60", pidfile.display()),
+    ]);
+    c.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut op = c.spawn().unwrap();
+    let child = (0..300)
+        .find_map(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            std::fs::read_to_string(&pidfile)
+                .ok()
+                .and_then(|p| p.trim().parse::<i32>().ok())
+        })
+        .expect("the command started");
+    let alive = |pid: i32| {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z ")
+    };
+    assert!(alive(child));
+    op.kill().unwrap();
+    op.wait().unwrap();
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        !alive(child)
+    });
+    if !gone {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    assert!(gone, "the command outlived a SIGKILLed op-aws");
+}
+
 #[test]
 fn every_sdk_gets_the_role_through_run_server() {
     let mut env = TestEnv::new();

@@ -33,6 +33,8 @@ use super::protocol::{
 use crate::config::{AgentTimes, MAX_LIFETIME, clamp_idle};
 use crate::ctx::Ctx;
 use crate::dirs::Dirs;
+// A clock that counts suspend, and the time spent suspended.
+use crate::os::clock;
 use crate::vault::{self, Identity};
 use crate::{Error, Result, fsutil};
 
@@ -198,40 +200,6 @@ impl FileStamp {
                 .ok()
                 .map(|m| (m.len(), m.mtime(), m.mtime_nsec(), m.ino())),
         )
-    }
-}
-
-/// A clock that counts suspend: CLOCK_BOOTTIME on Linux, the wall clock elsewhere.
-mod clock {
-    use std::time::Duration;
-
-    #[cfg(target_os = "linux")]
-    pub fn now() -> Duration {
-        nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
-            .map(Duration::from)
-            .unwrap_or_default()
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    pub fn now() -> Duration {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-    }
-
-    /// CLOCK_BOOTTIME − CLOCK_MONOTONIC: the time spent suspended since boot.
-    #[cfg(target_os = "linux")]
-    pub fn gap() -> Duration {
-        let mono = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
-            .map(Duration::from)
-            .unwrap_or_default();
-        now().saturating_sub(mono)
-    }
-
-    /// Elsewhere the wall clock stands for both: no suspend is seen.
-    #[cfg(not(target_os = "linux"))]
-    pub fn gap() -> Duration {
-        Duration::ZERO
     }
 }
 
@@ -575,6 +543,7 @@ fn harden() {
     use nix::sys::resource::{Resource, setrlimit};
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
     crate::process::harden();
+    crate::os::deny_attach();
 }
 
 /// Wakes the accept loop so it sees the stop flag. When the socket is gone (its runtime
@@ -684,7 +653,7 @@ fn respond_to(
 ) -> (Response, AuditLine) {
     if needs_identity(&req) && state.lock().map(|s| s.phase == Phase::Held).unwrap_or(true) {
         let approval = if matches!(req, Request::Resolve(_) | Request::Approve) {
-            approve(state, stream.and_then(peer))
+            approve(state, stream.and_then(peer), &approval_reason(&req))
         } else {
             Err(Error::Held)
         };
@@ -936,6 +905,24 @@ fn update(state: &Mutex<State>, change: &vault::Change) -> Response {
     }
 }
 
+/// What the system authentication dialog says for `req`: the command, item and profile it
+/// names.
+fn approval_reason(req: &Request) -> String {
+    use crate::resolve::Want;
+    match req {
+        Request::Resolve(asked) => {
+            let r = asked.request();
+            let command = match r.want {
+                Want::Env { tool } => Some(tool),
+                Want::Credentials => Some("credential_process"),
+                _ => None,
+            };
+            crate::sysauth::reason(command, r.item, r.profile)
+        }
+        _ => crate::sysauth::reason(None, None, None),
+    }
+}
+
 /// A held identity used again: system authentication asks the person, with the process at the
 /// other end of the connection (`peer`: pid, uid) as the subject. One check at a time: a
 /// request that arrives meanwhile waits for its answer. Approved: unlocked again, the idle
@@ -944,7 +931,7 @@ fn update(state: &Mutex<State>, change: &vault::Change) -> Response {
 /// No answer within [`APPROVAL_TIMEOUT`]: this request fails, the identity stays held. No one
 /// to ask (no authentication agent, polkit not running): forgotten, and the caller asks for
 /// the passphrase as for any locked vault ([`Error::Locked`]).
-fn approve(state: &Mutex<State>, peer: Option<(u32, u32)>) -> Result<()> {
+fn approve(state: &Mutex<State>, peer: Option<(u32, u32)>, reason: &str) -> Result<()> {
     let internal = || Error::Agent("internal error".into());
     let end = Instant::now() + APPROVAL_TIMEOUT;
     let timed_out = || Error::ApprovalTimedOut(APPROVAL_TIMEOUT.as_secs());
@@ -974,13 +961,8 @@ fn approve(state: &Mutex<State>, peer: Option<(u32, u32)>) -> Result<()> {
     }
     s.checking = true;
     drop(s);
-    let verdict = match peer.map(|(pid, uid)| crate::polkit::Subject::of(pid, uid)) {
-        Some(Ok(subject)) => {
-            crate::polkit::check(&subject, end.saturating_duration_since(Instant::now()))
-        }
-        Some(Err(e)) => crate::polkit::Verdict::Failed(e.to_string()),
-        None => crate::polkit::Verdict::Failed("no peer credentials".into()),
-    };
+    let verdict =
+        crate::sysauth::check(peer, reason, end.saturating_duration_since(Instant::now()));
     let mut s = state.lock().map_err(|_| internal())?;
     s.checking = false;
     APPROVAL.notify_all();
@@ -988,7 +970,7 @@ fn approve(state: &Mutex<State>, peer: Option<(u32, u32)>) -> Result<()> {
         // Locked (or timed out) meanwhile.
         return Err(Error::Locked);
     }
-    use crate::polkit::Verdict;
+    use crate::sysauth::Verdict;
     match verdict {
         Verdict::Approved => {
             s.phase = Phase::Unlocked;

@@ -195,24 +195,23 @@ pub trait Answerer: Send + Sync {
 
 /// The peer is of our uid, or why not.
 pub fn check_peer(stream: &UnixStream) -> std::result::Result<(), String> {
-    let cred = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)
-        .map_err(|e| format!("cannot read peer credentials: {e}"))?;
+    let cred = crate::os::peer(stream).map_err(|e| format!("cannot read peer credentials: {e}"))?;
     let me = nix::unistd::geteuid().as_raw();
-    if cred.uid() == me {
+    if cred.uid == me {
         Ok(())
     } else {
         Err(format!(
             "refusing a peer of uid {} (we are uid {me})",
-            cred.uid()
+            cred.uid
         ))
     }
 }
 
-/// The peer's pid and uid (SO_PEERCRED): who asks for system authentication.
+/// The peer's pid and uid (SO_PEERCRED; LOCAL_PEERPID and LOCAL_PEERCRED on macOS): who asks
+/// for system authentication.
 pub fn peer(stream: &UnixStream) -> Option<(u32, u32)> {
-    let cred =
-        nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials).ok()?;
-    Some((u32::try_from(cred.pid()).ok()?, cred.uid()))
+    let cred = crate::os::peer(stream).ok()?;
+    Some((cred.pid?, cred.uid))
 }
 
 /// A caller's context and request as they travel to the agent.

@@ -105,12 +105,19 @@ impl Args {
         }
         if ctx.config.store == StoreKind::Local {
             // Off is a choice or an optional extra, never a problem: the passphrase still works.
-            match op_aws::polkit::availability(&ctx.config) {
+            match op_aws::sysauth::availability(&ctx.config) {
                 Ok(()) => report(
                     true,
-                    "quick unlock on (polkit action dev.op-aws.unlock)".into(),
+                    format!("quick unlock on ({})", op_aws::sysauth::mechanism()),
                 ),
                 Err(off) => report(true, format!("quick unlock {off}")),
+            }
+        }
+        // What this platform enforces, and what it has nothing for (docs/vault.md's table).
+        for p in op_aws::os::protections(op_aws::os::Platform::CURRENT) {
+            match p.how {
+                Some(how) => report(true, format!("protection: {} ({how})", p.what)),
+                None => report(true, format!("protection not on this platform: {}", p.what)),
             }
         }
         // Cached sessions that no longer decrypt (or were encrypted to another key).

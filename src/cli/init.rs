@@ -80,7 +80,7 @@ fn guided(ctx: &Ctx) -> anyhow::Result<(String, ScopeArg)> {
         vault::create(&ctx.dirs, pass.clone(), None).context("cannot create the vault")?;
         let id = vault::unlock(&ctx.dirs, pass)?;
         ctx.agent
-            .unlock(Some(&id), &op_aws::polkit::agent_times(&ctx.config, None))?;
+            .unlock(Some(&id), &op_aws::sysauth::agent_times(&ctx.config, None))?;
     }
     let files = AwsFiles::load(&ctx.caller).context("cannot read the AWS files")?;
     let existing = store::list_titles(ctx).unwrap_or_default();

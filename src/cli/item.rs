@@ -112,6 +112,7 @@ impl Args {
                 set,
                 set_secret,
             } => {
+                op_aws::policy::may_change(&ctx, "item add", Some(&name))?;
                 anyhow::ensure!(!name.trim().is_empty(), "the item name is empty");
                 let fields = read_fields(&set, &set_secret)?;
                 let mut item = Item::new(name.trim());
@@ -172,6 +173,7 @@ impl Args {
                 unset,
                 title,
             } => {
+                op_aws::policy::may_change(&ctx, "item edit", Some(&name))?;
                 for r in &rename {
                     split_pair(r, "--rename")?;
                 }
@@ -196,6 +198,7 @@ impl Args {
                     .with_context(|| format!("cannot edit item {name:?}"))?;
             }
             Cmd::Rm { name } => {
+                op_aws::policy::may_change(&ctx, "item rm", Some(&name))?;
                 store::update(&ctx, Change::Remove { name: name.clone() })
                     .with_context(|| format!("cannot remove item {name:?}"))?;
             }

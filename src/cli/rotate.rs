@@ -19,6 +19,7 @@ pub struct Args {
 impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
         let ctx = Ctx::new(caller)?;
+        op_aws::policy::may_change(&ctx, "rotate", self.item.as_deref())?;
         let name = match self.item {
             Some(i) => i,
             None => resolve(

@@ -76,7 +76,9 @@ impl Args {
                 None => None,
             },
         };
-        let ctx = Ctx::new(caller)?;
+        // The credentials go to the command: an agent's, when the command is one
+        // (`run --server -- claude`), whoever started it.
+        let ctx = op_aws::agents::wrapping(Ctx::new(caller)?, &plan.argv);
         let profile = plan.profile.as_deref().or(self.which.profile.as_deref());
         if (self.server || ctx.config.server) && !self.no_server {
             let here = op_aws::resolve::resolve(

@@ -143,12 +143,28 @@ pub fn run_with_endpoint(
     super::run::apply(&mut cmd, &env);
     // The command starts with no signal blocked (std leaves the mask as it is): ours blocks the
     // forwarded ones, and a SIGTERM must end the command, not wait in its queue.
-    // SAFETY: between fork and exec only pthread_sigmask runs, which is async-signal-safe.
+    // On Linux it also gets a SIGTERM when op-aws dies, even by SIGKILL: else it would run on
+    // with an endpoint URL on a port nobody owns, which another user could bind and answer.
+    // (macOS has no such signal: there the command runs on, its endpoint gone.)
+    let parent = nix::unistd::getpid();
+    // SAFETY: between fork and exec only pthread_sigmask, prctl and getppid run, which are
+    // async-signal-safe.
     unsafe {
-        cmd.pre_exec(|| {
-            nix::sys::signal::SigSet::empty()
-                .thread_set_mask()
-                .map_err(std::io::Error::from)
+        cmd.pre_exec(move || {
+            nix::sys::signal::SigSet::empty().thread_set_mask()?;
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)?;
+                // op-aws died before the line above: nobody is left to send it.
+                if nix::unistd::getppid() != parent {
+                    return Err(std::io::Error::other(
+                        "op-aws ended before the command started",
+                    ));
+                }
+            }
+            #[cfg(not(any(target_os = "linux", target_os = "android")))]
+            let _ = parent;
+            Ok(())
         });
     }
     op_aws::process::restore_core_limit();

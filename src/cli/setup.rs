@@ -20,7 +20,9 @@ enum What {
 }
 
 impl Args {
-    pub fn run(self, _caller: Caller) -> anyhow::Result<()> {
+    pub fn run(self, caller: Caller) -> anyhow::Result<()> {
+        let ctx = op_aws::ctx::Ctx::new(caller)?;
+        op_aws::policy::may_change(&ctx, "setup", None)?;
         match self.what {
             What::Polkit => {
                 let done = polkit::install(std::path::Path::new(polkit::ACTIONS_DIR))

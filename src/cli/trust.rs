@@ -15,6 +15,7 @@ pub struct Args {
 impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
         let ctx = Ctx::new(caller)?;
+        op_aws::policy::may_change(&ctx, "trust", None)?;
         let dir = project_dir(&ctx, self.dir.as_deref())?;
         let (path, hash, p) = project::in_dir(&dir).context("cannot trust the project file")?;
         let shown = printable(&path.display().to_string());

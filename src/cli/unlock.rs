@@ -24,7 +24,9 @@ impl Args {
         let idle = self.timeout.unwrap_or_else(|| ctx.config.agent_idle());
         anyhow::ensure!(idle.as_secs() >= 1, "--timeout must be at least one second");
         let idle = idle.min(MAX_LIFETIME);
-        let times = op_aws::polkit::agent_times(&ctx.config, Some(idle));
+        // Only an explicit --timeout overrides config.toml: without one, quick unlock holds
+        // after hold_after (review finding 12; it used to pass agent_timeout always).
+        let times = op_aws::sysauth::agent_times(&ctx.config, self.timeout.map(|_| idle));
         if ctx.config.store == StoreKind::OnePassword && !vault::exists(&ctx.dirs) {
             // Nothing to decrypt: the agent only remembers what `op` returns.
             ctx.agent

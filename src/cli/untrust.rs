@@ -12,6 +12,7 @@ pub struct Args {
 impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
         let ctx = Ctx::new(caller)?;
+        op_aws::policy::may_change(&ctx, "untrust", None)?;
         let dir = super::trust::project_dir(&ctx, self.dir.as_deref())?;
         // The file may be gone already; its trust is still ours to forget.
         let dir = dir.canonicalize().unwrap_or(dir);

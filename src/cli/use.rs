@@ -33,7 +33,10 @@ impl Args {
                 dir,
                 export: self.export,
             },
-            (None, true) => Target::Global,
+            (None, true) => {
+                op_aws::policy::may_change(&ctx, "use --global", Some(&self.item))?;
+                Target::Global
+            }
             (None, false) => Target::Session,
         };
         let used = change::use_item(&ctx, &self.item, target)

@@ -98,9 +98,18 @@ impl Args {
         let ctx = Ctx::new(caller)?;
         let c = match self.cmd {
             Cmd::Create(c) => c,
-            Cmd::Passphrase(c) => return change(&ctx, &c),
-            Cmd::Key(k) => return key(&ctx, k),
+            Cmd::Passphrase(c) => {
+                op_aws::policy::may_change(&ctx, "vault passphrase", None)?;
+                return change(&ctx, &c);
+            }
+            Cmd::Key(k) => {
+                if !matches!(k, KeyCmd::List(_)) {
+                    op_aws::policy::may_change(&ctx, "vault key", None)?;
+                }
+                return key(&ctx, k);
+            }
             Cmd::Rekey(r) => {
+                op_aws::policy::may_change(&ctx, "vault rekey", None)?;
                 vault::ensure_exists(&ctx.dirs).context("cannot rekey the vault")?;
                 let pass = current_passphrase(r.passphrase_stdin)?;
                 return rekey(&ctx, pass, None, r.work_factor);
@@ -158,7 +167,7 @@ fn rekey(
     let dropped = op_aws::sts::cache::clear(ctx, None)?;
     if ctx.agent.status()?.is_some_and(|a| a.unlocked) {
         ctx.agent
-            .unlock(Some(&id), &op_aws::polkit::agent_times(&ctx.config, None))?;
+            .unlock(Some(&id), &op_aws::sysauth::agent_times(&ctx.config, None))?;
     }
     eprintln!(
         "op-aws: the vault has a new identity; {dropped} cached session{} dropped",

@@ -427,9 +427,15 @@ pub fn check_endpoint(endpoint: Option<&str>, trusted: &[String]) -> Result<()> 
         }));
     // Loopback is ours only when what listens there is: another user's listener on the port
     // would receive the request (and its code) as well as any.
-    let loopback = loopback
-        && u.port_or_known_default()
-            .is_none_or(crate::sockets::listeners_are_ours);
+    let owned = u
+        .port_or_known_default()
+        .map_or(Some(true), crate::sockets::listeners_are_ours);
+    if loopback && owned.is_none() && !trusted.iter().any(same) {
+        return Err(Error::UnverifiedLoopback(crate::error::printable(
+            ep.trim(),
+        )));
+    }
+    let loopback = loopback && owned == Some(true);
     if loopback || aws || trusted.iter().any(same) {
         Ok(())
     } else {

@@ -232,6 +232,32 @@ fn one_line(s: &str) -> String {
     )
 }
 
+/// macOS's `admin` group: its members may become root with their own password, so a
+/// directory they can write (Homebrew's `/opt/homebrew/bin`: the installing user's, group
+/// admin, 0775) is no easier to plant in than one of root's.
+const MACOS_ADMIN_GID: u32 = 80;
+
+/// A path's owner and mode, as the plugin check reads them.
+#[derive(Debug, Clone, Copy)]
+struct Owner {
+    uid: u32,
+    gid: u32,
+    mode: u32,
+}
+
+/// Why `p` is no safe place to run a plugin from: another user's, or writable by another user
+/// than us and root (a group `admin_group` excepted: macOS's admin group, see
+/// [`MACOS_ADMIN_GID`]). None: safe.
+fn unsafe_owner(p: &Path, o: Owner, me: u32, admin_group: Option<u32>) -> Option<String> {
+    if o.uid != me && o.uid != 0 {
+        Some(format!("{} belongs to another user", p.display()))
+    } else if o.mode & 0o002 != 0 || (o.mode & 0o020 != 0 && Some(o.gid) != admin_group) {
+        Some(format!("{} is writable by others", p.display()))
+    } else {
+        None
+    }
+}
+
 pub fn plugin_binary_name(plugin: &str) -> String {
     format!("age-plugin-{plugin}")
 }
@@ -251,15 +277,20 @@ pub fn plugin_binary(caller: &Caller, name: &str) -> std::result::Result<PathBuf
     let Some(path_var) = caller.var_os("PATH") else {
         return Err(format!("{binary} is not installed (PATH is not set)"));
     };
+    let admin =
+        (crate::os::Platform::CURRENT == crate::os::Platform::MacOs).then_some(MACOS_ADMIN_GID);
     let unsafe_owner = |p: &Path| -> Option<String> {
         let m = std::fs::metadata(p).ok()?;
-        if m.uid() != me && m.uid() != 0 {
-            Some(format!("{} belongs to another user", p.display()))
-        } else if m.mode() & 0o022 != 0 {
-            Some(format!("{} is writable by others", p.display()))
-        } else {
-            None
-        }
+        unsafe_owner(
+            p,
+            Owner {
+                uid: m.uid(),
+                gid: m.gid(),
+                mode: m.mode(),
+            },
+            me,
+            admin,
+        )
     };
     for dir in std::env::split_paths(path_var) {
         // An empty or relative entry is the current directory, or below it.
@@ -343,5 +374,49 @@ impl age::Callbacks for Callbacks {
             .secret(&self.caller, &self.why(description), "PIN:", None)
             .ok()
             .flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ME: u32 = 501;
+
+    fn check(uid: u32, gid: u32, mode: u32, admin: Option<u32>) -> Option<String> {
+        unsafe_owner(
+            Path::new("/opt/homebrew/bin"),
+            Owner { uid, gid, mode },
+            ME,
+            admin,
+        )
+    }
+
+    #[test]
+    fn homebrew_layout_is_accepted_on_macos_only() {
+        let mac = Some(MACOS_ADMIN_GID);
+        // /opt/homebrew/bin: the installing user's, group admin, 0775.
+        assert_eq!(check(ME, MACOS_ADMIN_GID, 0o40775, mac), None);
+        // The Cellar's binary it links to: 0755 (or 0555).
+        assert_eq!(check(ME, MACOS_ADMIN_GID, 0o100755, mac), None);
+        // Linux knows no such group: group-writable is writable by others.
+        assert!(check(ME, MACOS_ADMIN_GID, 0o40775, None).is_some());
+    }
+
+    #[test]
+    fn another_users_or_a_shared_directory_is_refused() {
+        let mac = Some(MACOS_ADMIN_GID);
+        // Group-writable by a group other than admin (staff: every user of the Mac).
+        let why = check(ME, 20, 0o40775, mac).unwrap();
+        assert!(why.contains("writable by others"), "{why}");
+        // World-writable, sticky or not.
+        assert!(check(ME, MACOS_ADMIN_GID, 0o41777, mac).is_some());
+        assert!(check(0, 0, 0o40757, mac).is_some());
+        // Another user's.
+        let why = check(502, MACOS_ADMIN_GID, 0o40755, mac).unwrap();
+        assert!(why.contains("belongs to another user"), "{why}");
+        // Root's and our own, closed: fine everywhere.
+        assert_eq!(check(0, 0, 0o40755, None), None);
+        assert_eq!(check(ME, 20, 0o40700, None), None);
     }
 }
