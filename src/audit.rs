@@ -314,7 +314,10 @@ pub fn redact(argv: &[String]) -> String {
             out.push(format!("{name}=***"));
             continue;
         }
-        if a.starts_with('-') && (secretish(a) || SECRET_OPTIONS.contains(&a.as_str())) {
+        if a.starts_with('-')
+            && !a.contains('=')
+            && (secretish(a) || SECRET_OPTIONS.contains(&a.as_str()))
+        {
             out.push(a.clone());
             mask_next = true;
             continue;
