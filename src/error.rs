@@ -124,6 +124,10 @@ pub enum Error {
         "STS endpoint {0} is on loopback, but this system cannot tell whose process listens there: not sending it a request signed with the item's keys or carrying an MFA code"
     )]
     UnverifiedLoopback(String),
+    /// The running agent was not started by an `op-aws` that unlocks (or cannot be told to be
+    /// op-aws's agent): it gets no identity.
+    #[error("not handing the vault identity to the agent at the socket: {0}")]
+    StrangerAgent(String),
     #[error(
         "console federation endpoint {0} is not AWS's own, loopback or in trusted_endpoints: not sending it a session"
     )]
@@ -368,6 +372,7 @@ impl Error {
             Self::UntrustedEndpoint(ep) => format!(
                 "if you trust it, add it to config.toml: trusted_endpoints = [\"{ep}\"]; else unset AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL or the profile's endpoint_url"
             ),
+            Self::StrangerAgent(_) => "run `op-aws lock` (or end that process), then `op-aws unlock` again".into(),
             Self::UnverifiedLoopback(ep) => format!(
                 "if it is your own server (moto, LocalStack), add it to config.toml: trusted_endpoints = [\"{ep}\"]"
             ),
@@ -555,6 +560,7 @@ mod tests {
             },
             Error::UntrustedEndpoint(h()),
             Error::UnverifiedLoopback(h()),
+            Error::StrangerAgent(h()),
             Error::ClearKept {
                 item: h(),
                 scope: crate::scope::Scope::Directory(h().into()),
@@ -671,6 +677,7 @@ mod tests {
                 | Error::StsUnreachable { .. }
                 | Error::UntrustedEndpoint(_)
                 | Error::UnverifiedLoopback(_)
+                | Error::StrangerAgent(_)
                 | Error::UntrustedFederationEndpoint(_)
                 | Error::ConsoleRefused { .. }
                 | Error::ConsoleUnreachable { .. }

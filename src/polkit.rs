@@ -144,7 +144,13 @@ pub fn check(subject: &Subject, timeout: Duration) -> Verdict {
     let Some(exe) = pkcheck() else {
         return Verdict::Failed("pkcheck (polkitd) is not installed".into());
     };
+    // A fixed, minimal environment: whatever the agent was started with (LD_PRELOAD, a
+    // DBUS_SYSTEM_BUS_ADDRESS of someone's choosing) must not reach the program whose exit
+    // status is the approval (review finding 2a).
     let mut child = match Command::new(exe)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("LC_ALL", "C")
         .args(["--action-id", ACTION_ID, "--process"])
         .arg(format!(
             "{},{},{}",

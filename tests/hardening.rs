@@ -1479,3 +1479,86 @@ fn an_agent_started_with_sign_in_variables_holds_none_of_them() {
         assert!(!text.contains(k), "{k} reached the agent's environment");
     }
 }
+
+/// Review finding 6: `op-aws unlock` sends the identity to no listener at the agent's socket
+/// path that does not hold the agent's lock (here: a plain listener the test put there).
+#[test]
+fn unlock_gives_no_identity_to_a_listener_at_the_socket_path() {
+    let env = TestEnv::new();
+    env.vault();
+    env.ok(&["lock"]);
+    let sock = env.runtime_dir().join("agent.sock");
+    // The runtime directory exists (0700) from the vault's agent; the agent is gone.
+    let _ = std::fs::remove_file(&sock);
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fake = {
+        let (got, stop) = (got.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Ok((mut c, _)) = listener.accept() {
+                    c.set_nonblocking(false).unwrap();
+                    c.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+                        .unwrap();
+                    let mut buf = Vec::new();
+                    let _ = c.read_to_end(&mut buf);
+                    got.lock().unwrap().extend(buf);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        })
+    };
+    let out = env.run_with_stdin(&["unlock", "--passphrase-stdin"], &format!("{PASS}\n"));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    fake.join().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("does not hold") && err.contains("hint: "),
+        "{err}"
+    );
+    let got = String::from_utf8_lossy(&got.lock().unwrap()).into_owned();
+    assert!(
+        !got.contains("AGE-SECRET-KEY"),
+        "the identity reached it: {got}"
+    );
+}
+
+/// Review finding 2a: an agent someone else started before the person unlocks (with an
+/// environment of their choosing) receives no identity: `unlock` stops it and starts its own.
+#[test]
+fn unlock_replaces_an_agent_it_did_not_start() {
+    let env = TestEnv::new();
+    env.vault();
+    env.ok(&["lock"]);
+    let mut c = env.op_aws(&["agent"]);
+    c.env("LD_PRELOAD", "/nonexistent/preload.so")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut stranger = c.spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(stranger.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "ready");
+    let before = env.agent_pid().expect("the stranger answers");
+    assert_eq!(before, stranger.id() as i32);
+    env.unlock();
+    let after = env.agent_pid().expect("an agent runs");
+    assert_ne!(
+        after, before,
+        "the identity went to the agent someone else started"
+    );
+    let status = stranger.wait().unwrap();
+    assert!(
+        status.success(),
+        "the stranger was asked to stop: {status:?}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&["status", "--json"])).unwrap();
+    assert_eq!(v["agent"]["unlocked"], true);
+}

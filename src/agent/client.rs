@@ -277,29 +277,102 @@ impl Link {
 
     /// Hands `identity` (or, for the 1Password store, nothing but a cache) to the agent,
     /// starting it (`op-aws agent`) when none runs.
+    ///
+    /// An identity goes only to a peer that holds the agent's lock (a listener someone put at
+    /// the socket's path gets nothing; Linux's /proc/locks tells), and, while that agent holds
+    /// no identity, only to one this process started (it proves it with the nonce given on its
+    /// stdin): an agent someone else started first, with an environment of their choosing, is
+    /// stopped and one of ours started instead.
     pub fn unlock(&self, identity: Option<&Identity>, times: &AgentTimes) -> Result<()> {
         let idle_secs = crate::config::clamp_idle(times.idle.as_secs()).as_secs();
-        let req = || Request::Unlock {
+        let req = |nonce: Option<&Zeroizing<String>>| Request::Unlock {
             identity: identity
                 .map(|i| Zeroizing::new(i.to_secret_string().expose_secret().to_owned())),
             idle_secs,
             hold: times.hold,
             forget_secs: Some(times.forget.as_secs()),
+            nonce: nonce.cloned(),
         };
-        if self.ask_once(req())?.is_some() {
-            return Ok(());
+        let Self::Socket {
+            runtime,
+            socket,
+            scrub,
+        } = self
+        else {
+            return self.ask_once(req(None)).map(|_| ());
+        };
+        if identity.is_none() {
+            if self.ask_once(req(None))?.is_some() {
+                return Ok(());
+            }
+            spawn(runtime, scrub, None)?;
+            return match self.ask_once(req(None))? {
+                Some(_) => Ok(()),
+                None => Err(Error::Agent(
+                    "it started but its socket is not there".into(),
+                )),
+            };
         }
-        let Self::Socket { runtime, scrub, .. } = self else {
-            return Ok(());
-        };
-        spawn(runtime, scrub)?;
-        match self.ask_once(req())? {
-            Some(_) => Ok(()),
-            None => Err(Error::Agent(
+        if let Some(c) = Client::connect(runtime, socket)? {
+            c.check_lock_holder(runtime)?;
+            match c.call_line(&encode(&req(None))?) {
+                Ok(_) => return Ok(()),
+                Err(Error::StrangerAgent(_)) => self.stop_stranger(runtime, socket)?,
+                Err(e) => return Err(e),
+            }
+        }
+        let nonce = new_nonce()?;
+        spawn(runtime, scrub, Some(&nonce))?;
+        let Some(c) = Client::connect(runtime, socket)? else {
+            return Err(Error::Agent(
                 "it started but its socket is not there".into(),
-            )),
-        }
+            ));
+        };
+        c.check_lock_holder(runtime)?;
+        c.call_line(&encode(&req(Some(&nonce)))?).map(|_| ())
     }
+
+    /// An agent this process did not start and that holds no identity: asked to stop, and
+    /// waited for (its socket goes). One that does not stop is named in the error.
+    fn stop_stranger(&self, runtime: &Path, socket: &Path) -> Result<()> {
+        let _ = self.lock();
+        for _ in 0..100 {
+            if Client::connect(runtime, socket)?.is_none() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(Error::StrangerAgent(
+            "an agent op-aws did not start answers at the socket and does not stop".into(),
+        ))
+    }
+}
+
+/// A fresh nonce for an agent this process starts (32 random bytes, hex).
+fn new_nonce() -> Result<Zeroizing<String>> {
+    let mut raw = Zeroizing::new([0u8; 32]);
+    getrandom::getrandom(&mut raw[..]).map_err(|e| Error::Agent(format!("no randomness: {e}")))?;
+    Ok(Zeroizing::new(
+        raw.iter().map(|b| format!("{b:02x}")).collect(),
+    ))
+}
+
+/// Who holds a flock on the file with inode `ino`, from /proc/locks (`N: FLOCK ADVISORY WRITE
+/// PID MAJ:MIN:INODE START END`).
+pub fn flock_holders(locks: &str, ino: u64) -> Vec<u32> {
+    locks
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // A blocked waiter's line starts with "N: ->": not a holder.
+            if f.get(1) != Some(&"FLOCK") {
+                return None;
+            }
+            let pid = f.get(4)?.parse().ok()?;
+            let inode = f.get(5)?.rsplit(':').next()?.parse::<u64>().ok()?;
+            (inode == ino).then_some(pid)
+        })
+        .collect()
 }
 
 fn encode(req: &Request) -> Result<Zeroizing<Vec<u8>>> {
@@ -360,6 +433,34 @@ impl Client {
         poll(&mut fds, PollTimeout::from(ms)).map_or(true, |n| n > 0)
     }
 
+    /// The peer holds the agent's lock (`agent.lock` in `runtime`): it is the agent, not a
+    /// listener put at the socket's path. Linux only (/proc/locks); elsewhere not checked.
+    fn check_lock_holder(&self, runtime: &Path) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        if !cfg!(any(target_os = "linux", target_os = "android")) {
+            return Ok(());
+        }
+        let Ok(locks) = std::fs::read_to_string("/proc/locks") else {
+            return Ok(());
+        };
+        let lock = runtime.join("agent.lock");
+        let ino = std::fs::metadata(&lock)
+            .map_err(|e| Error::io(&lock, e))?
+            .ino();
+        let peer = crate::os::peer(self.reader.get_ref())
+            .ok()
+            .and_then(|p| p.pid);
+        match peer {
+            Some(pid) if flock_holders(&locks, ino).contains(&pid) => Ok(()),
+            Some(pid) => Err(Error::StrangerAgent(format!(
+                "process {pid} listens at {} but does not hold {}",
+                runtime.join("agent.sock").display(),
+                lock.display()
+            ))),
+            None => Err(Error::StrangerAgent("its pid is unknown".into())),
+        }
+    }
+
     fn call_line(self, line: &[u8]) -> Result<Response> {
         self.call_line_showing(line, &crate::progress::Progress::default())
     }
@@ -389,7 +490,7 @@ impl Client {
 }
 
 /// Starts `op-aws agent` for `runtime` and waits until it listens.
-fn spawn(runtime: &Path, scrub: &[String]) -> Result<()> {
+fn spawn(runtime: &Path, scrub: &[String], nonce: Option<&Zeroizing<String>>) -> Result<()> {
     fsutil::ensure_private_dir(runtime)?;
     let exe = crate::process::op_aws_exe().map_err(|e| Error::Agent(e.to_string()))?;
     let mut cmd = Command::new(&exe);
@@ -402,11 +503,20 @@ fn spawn(runtime: &Path, scrub: &[String]) -> Result<()> {
         // It never runs op: a service account's or Connect's token has no business in its environ.
         .env_remove(crate::onepassword::SERVICE_ACCOUNT_VAR)
         .env_remove(crate::onepassword::CONNECT_TOKEN_VAR)
-        .stdin(Stdio::null())
+        .stdin(if nonce.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| Error::Agent(format!("cannot start {}: {e}", exe.display())))?;
+    if let (Some(nonce), Some(mut stdin)) = (nonce, child.stdin.take()) {
+        // One line, then EOF: the agent reads it before it listens.
+        let line = Zeroizing::new(format!("{}\n", nonce.as_str()));
+        let _ = stdin.write_all(line.as_bytes());
+    }
     // The agent prints one line once its socket accepts connections (or why it could not).
     let mut line = String::new();
     let out = child.stdout.take().expect("stdout is piped");
@@ -417,5 +527,21 @@ fn spawn(runtime: &Path, scrub: &[String]) -> Result<()> {
         "ready" | "running" => Ok(()),
         "" => Err(Error::Agent("it exited before it was ready".into())),
         other => Err(Error::Agent(other.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flock_holders_reads_proc_locks() {
+        let locks = "1: FLOCK  ADVISORY  WRITE 4242 00:1a:91234 0 EOF\n\
+                     1: -> FLOCK  ADVISORY  WRITE 777 00:1a:91234 0 EOF\n\
+                     2: POSIX  ADVISORY  WRITE 99 08:01:91234 0 EOF\n\
+                     3: FLOCK  ADVISORY  WRITE 5151 08:01:5 0 EOF\n";
+        assert_eq!(flock_holders(locks, 91234), [4242]);
+        assert_eq!(flock_holders(locks, 5), [5151]);
+        assert!(flock_holders(locks, 6).is_empty());
     }
 }

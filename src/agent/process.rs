@@ -82,6 +82,9 @@ struct State {
     /// CLOCK_BOOTTIME − CLOCK_MONOTONIC at the watchdog's last look (grows by each suspend).
     gap: Duration,
     stop: bool,
+    /// What the `op-aws` that started this agent wrote on its stdin (none when stdin was not
+    /// a pipe): the proof an identity-bearing unlock must carry while none is held.
+    nonce: Option<Zeroizing<String>>,
 }
 
 impl State {
@@ -218,6 +221,33 @@ fn lock_in_memory() {
     }
 }
 
+/// The nonce its starter wrote on stdin (one line), when stdin is a pipe; a terminal or
+/// /dev/null gives none (an agent started by hand takes no identity while it holds none).
+fn read_nonce() -> Option<Zeroizing<String>> {
+    use std::io::{BufRead, Read};
+    let stdin = std::io::stdin();
+    let is_pipe = nix::sys::stat::fstat(&stdin)
+        .ok()
+        .map(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFIFO)
+        .unwrap_or(false);
+    if !is_pipe {
+        return None;
+    }
+    let mut line = Zeroizing::new(String::new());
+    stdin.lock().take(256).read_line(&mut line).ok()?;
+    let nonce = line.trim();
+    (nonce.len() >= 32).then(|| Zeroizing::new(nonce.to_owned()))
+}
+
+/// The nonce given equals the agent's (in constant time).
+fn nonce_matches(mine: &Option<Zeroizing<String>>, given: &Option<Zeroizing<String>>) -> bool {
+    use subtle::ConstantTimeEq;
+    match (mine, given) {
+        (Some(a), Some(b)) => a.as_bytes().ct_eq(b.as_bytes()).into(),
+        _ => false,
+    }
+}
+
 /// The agent's main loop (`op-aws agent`, started by `unlock`). Prints `ready` on stdout once
 /// it listens, then `running` if another agent already serves this runtime directory.
 pub fn serve(dirs: &Dirs) -> Result<()> {
@@ -264,6 +294,7 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
         refused: false,
         gap: clock::gap(),
         stop: false,
+        nonce: read_nonce(),
     }));
     // Signals first: the mask it sets is inherited by the watchdog thread spawned after it.
     spawn_signal_handler(Arc::clone(&state), sock.clone());
@@ -715,6 +746,7 @@ impl InProcess {
             refused: false,
             gap: Duration::ZERO,
             stop: false,
+            nonce: None,
         })))
     }
 
@@ -778,7 +810,15 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
             idle_secs,
             hold,
             forget_secs,
+            nonce,
         } => {
+            // An identity goes to an agent that holds one already (a rekey, an unlock again)
+            // or to the one its unlocker started: never to one someone else started first.
+            if identity.is_some() && s.identity.is_none() && !nonce_matches(&s.nonce, &nonce) {
+                return Response::fail(&Error::StrangerAgent(
+                    "this agent was not started by the op-aws that unlocks".into(),
+                ));
+            }
             let times = AgentTimes {
                 idle: clamp_idle(idle_secs),
                 hold,

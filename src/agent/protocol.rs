@@ -47,6 +47,11 @@ pub enum Request {
         /// Forget everything this long after the unlock (default and at most 12 hours).
         #[serde(default)]
         forget_secs: Option<u64>,
+        /// What the `op-aws` that started this agent gave it on its stdin: an agent that holds
+        /// no identity takes one only with it, so an agent someone else started (with an
+        /// environment of their choosing) never receives one.
+        #[serde(default)]
+        nonce: Option<Zeroizing<String>>,
     },
     /// The agent holds the identity (quick unlock): ask system authentication, with the
     /// asking process as the subject, to use it again. Answered at once when not held.
@@ -121,6 +126,7 @@ impl Response {
             Error::NeedsCaller(_) => "caller",
             Error::NoSuchItem(_) => "no_such_item",
             Error::ItemExists(_) => "item_exists",
+            Error::StrangerAgent(_) => "stranger",
             _ => "invalid",
         };
         Self {
@@ -156,6 +162,7 @@ pub fn decode(mut resp: Response) -> Result<Response> {
         Some("caller") => Error::NeedsCaller("the caller"),
         Some("no_such_item") => Error::NoSuchItem(error),
         Some("item_exists") => Error::ItemExists(error),
+        Some("stranger") => Error::StrangerAgent(error),
         Some("invalid") => Error::Remote {
             message: error,
             hint: resp.hint.take(),
