@@ -48,38 +48,71 @@ struct Head {
     authorization: Option<Zeroizing<String>>,
 }
 
-/// The request line and headers of one HTTP/1.1 request, read by [`REQUEST_DEADLINE`] and
-/// within [`MAX_REQUEST`] bytes; None when the client does not send one in time.
-fn read_head(conn: &std::net::TcpStream) -> Option<Head> {
-    use std::io::Read;
-    let deadline = std::time::Instant::now() + REQUEST_DEADLINE;
-    conn.set_nonblocking(false).ok()?;
-    let mut buf = Zeroizing::new(Vec::with_capacity(1024));
-    let mut chunk = [0u8; 1024];
-    let end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
+/// Connections whose request head is still being read (in one poll loop, no thread each):
+/// at most this many; a new one past it pushes out the oldest.
+const MAX_READING: usize = 256;
+
+/// A connection accepted, its head not whole yet.
+struct Reading {
+    conn: std::net::TcpStream,
+    buf: Zeroizing<Vec<u8>>,
+    deadline: std::time::Instant,
+}
+
+impl Reading {
+    /// Reads what is there. Some(Some(head)): whole; Some(None): more to come; None: done with
+    /// (closed, too big, not HTTP).
+    fn advance(&mut self) -> Option<Option<Head>> {
+        use std::io::Read;
+        let mut chunk = [0u8; 1024];
+        loop {
+            match (&self.conn).read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    if self.buf.len() > MAX_REQUEST {
+                        return None;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
         }
-        let left = deadline.checked_duration_since(std::time::Instant::now())?;
-        conn.set_read_timeout(Some(left.max(Duration::from_millis(1))))
-            .ok()?;
-        let n = (&*conn).read(&mut chunk).ok().filter(|n| *n > 0)?;
-        buf.extend_from_slice(&chunk[..n]);
-        if buf.len() > MAX_REQUEST {
-            return None;
+        match parse_head(&self.buf) {
+            Parsed::Whole(h) => Some(Some(h)),
+            Parsed::Partial => Some(None),
+            Parsed::Bad => None,
         }
+    }
+}
+
+enum Parsed {
+    Whole(Head),
+    Partial,
+    Bad,
+}
+
+/// The request line and headers of one HTTP/1.1 request in `buf` (within [`MAX_REQUEST`]
+/// bytes), once its blank line has arrived.
+fn parse_head(buf: &[u8]) -> Parsed {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Parsed::Partial;
     };
-    let text = std::str::from_utf8(&buf[..end]).ok()?;
-    let mut lines = text.split("\r\n");
-    let method = lines.next()?.split(' ').next()?.to_owned();
-    let authorization = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("authorization"))
-        .map(|(_, v)| Zeroizing::new(v.trim().to_owned()));
-    Some(Head {
-        method,
-        authorization,
-    })
+    let head = || {
+        let text = std::str::from_utf8(&buf[..end]).ok()?;
+        let mut lines = text.split("\r\n");
+        let method = lines.next()?.split(' ').next()?.to_owned();
+        let authorization = lines
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| Zeroizing::new(v.trim().to_owned()));
+        Some(Head {
+            method,
+            authorization,
+        })
+    };
+    head().map_or(Parsed::Bad, Parsed::Whole)
 }
 
 /// Token files of endpoints whose process is gone without removing its own (SIGKILL, a
@@ -176,9 +209,9 @@ impl Endpoint {
 
     /// Answers until `stop` says so (checked at least every 50 ms). `ctx` must have no
     /// terminal: the endpoint never asks anyone anything. A connection from another user's
-    /// socket is closed unread; the user's own are answered at most [`MAX_CONNECTIONS`] at a
-    /// time, each given [`REQUEST_DEADLINE`] for its request, so no client holds a thread for
-    /// long.
+    /// socket is closed unread. Request heads are read in this one loop, each within
+    /// [`REQUEST_DEADLINE`]; only a whole head takes one of the [`MAX_CONNECTIONS`] threads that
+    /// answer, so clients that send slowly or not at all hold no slot (review finding 9).
     pub fn serve(
         &self,
         ctx: &Ctx,
@@ -188,48 +221,84 @@ impl Endpoint {
     ) {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let busy = AtomicUsize::new(0);
+        let mut reading: Vec<Reading> = Vec::new();
+        let mut ready: std::collections::VecDeque<(std::net::TcpStream, Head)> =
+            std::collections::VecDeque::new();
         std::thread::scope(|s| {
             while !stop() {
-                if busy.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
-                    std::thread::sleep(Duration::from_millis(5));
-                    continue;
-                }
-                let conn = match self.listener.accept() {
-                    Ok((conn, peer)) => {
-                        let ours = conn
-                            .local_addr()
-                            .is_ok_and(|local| crate::sockets::is_ours(peer, local));
-                        if !ours {
-                            continue;
+                self.wait(&reading, Duration::from_millis(50));
+                self.accept_all(&mut reading);
+                let now = std::time::Instant::now();
+                let mut i = 0;
+                while i < reading.len() {
+                    match reading[i].advance() {
+                        Some(Some(head)) => {
+                            let r = reading.swap_remove(i);
+                            ready.push_back((r.conn, head));
                         }
-                        conn
+                        Some(None) if reading[i].deadline > now => i += 1,
+                        _ => {
+                            reading.swap_remove(i);
+                        }
                     }
-                    // Nothing to accept: wait for the next connection, waking at least every
-                    // 50 ms to see `stop` (a sleep here held each new connection up to 50 ms).
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        self.wait_for_connection(Duration::from_millis(50));
-                        continue;
-                    }
-                    Err(_) => {
-                        std::thread::sleep(Duration::from_millis(50));
-                        continue;
-                    }
-                };
-                busy.fetch_add(1, Ordering::SeqCst);
-                let busy = &busy;
-                s.spawn(move || {
-                    self.converse(ctx, item, profile, conn);
-                    busy.fetch_sub(1, Ordering::SeqCst);
-                });
+                }
+                while busy.load(Ordering::SeqCst) < MAX_CONNECTIONS {
+                    let Some((conn, head)) = ready.pop_front() else {
+                        break;
+                    };
+                    busy.fetch_add(1, Ordering::SeqCst);
+                    let busy = &busy;
+                    s.spawn(move || {
+                        self.converse(ctx, item, profile, conn, &head);
+                        busy.fetch_sub(1, Ordering::SeqCst);
+                    });
+                }
+                // Whole heads waiting for a thread are bounded like the rest.
+                while ready.len() > MAX_READING {
+                    ready.pop_front();
+                }
             }
         });
     }
 
-    /// Returns when a connection waits to be accepted, or after `at_most`.
-    fn wait_for_connection(&self, at_most: Duration) {
+    /// Accepts every waiting connection: another user's are closed unread, ours are read
+    /// without blocking.
+    fn accept_all(&self, reading: &mut Vec<Reading>) {
+        loop {
+            let (conn, peer) = match self.listener.accept() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            };
+            let ours = conn
+                .local_addr()
+                .is_ok_and(|local| crate::sockets::is_ours(peer, local));
+            if !ours || conn.set_nonblocking(true).is_err() {
+                continue;
+            }
+            if reading.len() >= MAX_READING {
+                reading.remove(0);
+            }
+            reading.push(Reading {
+                conn,
+                buf: Zeroizing::new(Vec::with_capacity(1024)),
+                deadline: std::time::Instant::now() + REQUEST_DEADLINE,
+            });
+        }
+    }
+
+    /// Returns when a connection waits to be accepted or a head being read has more bytes,
+    /// or after `at_most`.
+    fn wait(&self, reading: &[Reading], at_most: Duration) {
         use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
         use std::os::fd::AsFd;
-        let mut fds = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+        let mut fds = Vec::with_capacity(reading.len() + 1);
+        fds.push(PollFd::new(self.listener.as_fd(), PollFlags::POLLIN));
+        fds.extend(
+            reading
+                .iter()
+                .map(|r| PollFd::new(r.conn.as_fd(), PollFlags::POLLIN)),
+        );
         let ms = u16::try_from(at_most.as_millis()).unwrap_or(u16::MAX);
         let _ = poll(&mut fds, PollTimeout::from(ms));
     }
@@ -241,12 +310,11 @@ impl Endpoint {
         item: Option<&str>,
         profile: Option<&str>,
         mut conn: std::net::TcpStream,
+        head: &Head,
     ) {
         use std::io::Write;
-        let Some(head) = read_head(&conn) else {
-            return;
-        };
-        let (status, body) = self.answer(ctx, item, profile, &head);
+        let _ = conn.set_nonblocking(false);
+        let (status, body) = self.answer(ctx, item, profile, head);
         let reason = match status {
             200 => "OK",
             401 => "Unauthorized",

@@ -512,3 +512,52 @@ fn another_users_connections_starve_no_endpoint() {
     assert_eq!(status, 200, "{body}");
     assert!(threads < 20, "{threads} threads for 200 idle connections");
 }
+
+/// Review finding 9: a token-less process of the same user that fills the endpoint with slow
+/// request heads holds no answering slot: a client with a 1-second timeout is still answered.
+#[test]
+fn slow_heads_of_our_own_starve_no_client() {
+    let mut env = TestEnv::new();
+    let stub = StsServer::start(Mode::Issue { secs: 3600 });
+    env.set("AWS_ENDPOINT_URL_STS", stub.url());
+    env.set("AWS_REGION", "us-east-1");
+    env.vault();
+    env.add_keys("dev", "AKIADEV0000000000001", "dev-secret", None);
+    let (mut child, vars) = serve(&env, &["--item", "dev"]);
+    let url = vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let host = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    // 32 connections, each sending a few bytes of a head and never its end.
+    let slow: Vec<TcpStream> = (0..32)
+        .map(|_| {
+            let mut s = TcpStream::connect(&host).unwrap();
+            s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let rest = url.strip_prefix("http://").unwrap();
+    let (_, path) = rest.split_once('/').unwrap();
+    let mut s = TcpStream::connect(&host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    write!(
+        s,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {}\r\nConnection: close\r\n\r\n",
+        token(&vars)
+    )
+    .unwrap();
+    let mut text = String::new();
+    let read = s.read_to_string(&mut text);
+    drop(slow);
+    let _ = child.kill();
+    let _ = child.wait();
+    read.expect("answered within the SDK's 1-second timeout");
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+}
