@@ -135,7 +135,7 @@ pub fn check(
     }
     let remember = ctx.config.approval_remember().as_secs();
     // Only a shortcut: failing to keep it costs one more question.
-    let _lock = fsutil::lock_exclusive(&ctx.dirs.runtime.join("approvals.lock"));
+    let _lock = fsutil::lock_exclusive(&ctx.dirs.runtime.join("approvals"));
     let mut r = load(ctx);
     r.until.retain(|_, u| *u > now);
     r.until.insert(k, now + remember);

@@ -228,6 +228,16 @@ pub fn rewrite_target(path: &Path) -> Result<PathBuf> {
             target.display()
         )));
     }
+    // Another user's file (say through a dotfiles link) is theirs to clean: refused here,
+    // before anything is imported, not when the rewrite fails afterwards.
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(Error::Invalid(format!(
+            "{}{via} belongs to another user (uid {}): {by_hand}",
+            target.display(),
+            meta.uid()
+        )));
+    }
     if meta.nlink() > 1 {
         return Err(Error::Invalid(format!(
             "{}{via} has {} hard links: the keys would stay in the others; {by_hand}",

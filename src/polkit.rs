@@ -1,16 +1,13 @@
 //! Quick unlock's system authentication on Linux: polkit's action `dev.op-aws.unlock`, its
 //! file, and the check the agent makes while it holds the identity ([`check`]).
 //!
-//! The check runs polkit's own `pkcheck` rather than calling `CheckAuthorization` over D-Bus
-//! from this process: pkcheck ships with polkitd (no polkitd, no quick unlock anyway), its exit
-//! status is polkit's documented answer, a timeout is a kill, and the agent gains no D-Bus
-//! client and no async runtime (zbus would add dozens of crates for one method call). It is
-//! run from a fixed absolute path, never looked up on PATH: the agent holds the identity.
+//! The agent calls polkit's `CheckAuthorization` itself, over the system bus at its fixed path
+//! (zbus): it used to run `pkcheck`, a fresh dumpable process whose exit status any process of
+//! the same user could forge (an `LD_PRELOAD` in the agent's environment, or `ptrace`). pkcheck
+//! (package polkitd) still tells whether polkit is installed.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::{Error, Result, fsutil};
 
@@ -121,68 +118,130 @@ pub fn start_time(stat: &str) -> Option<u64> {
 /// polkit's answer, as every system authentication answers.
 pub use crate::os::Verdict;
 
-/// pkcheck's exit status (man pkcheck(1)) and what it said.
-pub fn verdict_of_exit(code: Option<i32>, stderr: &str) -> Verdict {
-    match code {
-        Some(0) => Verdict::Approved,
-        Some(1) => Verdict::Refused,
-        Some(2) => Verdict::NoAgent,
-        Some(3) => Verdict::Dismissed,
-        _ => Verdict::Failed(
-            stderr
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .map_or_else(|| "pkcheck failed".to_owned(), crate::error::printable),
-        ),
+/// polkit's answer to CheckAuthorization with user interaction allowed: authorized; else
+/// dismissed (`polkit.dismissed` in the details: the person cancelled the dialog); else still a
+/// challenge (no authentication agent could ask anyone); else refused (a wrong password).
+pub fn verdict_of_reply(
+    authorized: bool,
+    challenge: bool,
+    details: &std::collections::HashMap<String, String>,
+) -> Verdict {
+    if authorized {
+        Verdict::Approved
+    } else if details.get("polkit.dismissed").is_some_and(|v| v == "true") {
+        Verdict::Dismissed
+    } else if challenge {
+        Verdict::NoAgent
+    } else {
+        Verdict::Refused
     }
 }
 
+/// The system bus, at its fixed path: `DBUS_SYSTEM_BUS_ADDRESS` is whatever the agent's
+/// starter put in its environment, so it is not read.
+#[cfg(target_os = "linux")]
+const SYSTEM_BUS: &str = "unix:path=/run/dbus/system_bus_socket";
+
 /// Asks polkit whether `subject` may use the identity again ([`ACTION_ID`], allowing user
-/// interaction: the desktop's dialog or `pkttyagent` asks the person). Gives up after
-/// `timeout` (pkcheck is killed, which withdraws the request).
+/// interaction: the desktop's dialog or `pkttyagent` asks the person), over the system bus
+/// from this process (the non-dumpable agent): no helper whose exit status a same-user process
+/// could forge with `LD_PRELOAD` or `ptrace` (review finding 2). Gives up after `timeout`,
+/// withdrawing the request (CancelCheckAuthorization).
+#[cfg(target_os = "linux")]
 pub fn check(subject: &Subject, timeout: Duration) -> Verdict {
-    let Some(exe) = pkcheck() else {
-        return Verdict::Failed("pkcheck (polkitd) is not installed".into());
-    };
-    // A fixed, minimal environment: whatever the agent was started with (LD_PRELOAD, a
-    // DBUS_SYSTEM_BUS_ADDRESS of someone's choosing) must not reach the program whose exit
-    // status is the approval (review finding 2a).
-    let mut child = match Command::new(exe)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("LC_ALL", "C")
-        .args(["--action-id", ACTION_ID, "--process"])
-        .arg(format!(
-            "{},{},{}",
-            subject.pid, subject.start_time, subject.uid
-        ))
-        .arg("--allow-user-interaction")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
     {
-        Ok(c) => c,
-        Err(e) => return Verdict::Failed(format!("cannot run {}: {e}", exe.display())),
+        Ok(rt) => rt,
+        Err(e) => return Verdict::Failed(format!("no runtime: {e}")),
     };
-    let end = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < end => std::thread::sleep(Duration::from_millis(50)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Verdict::TimedOut;
+    rt.block_on(async {
+        let conn = match zbus::connection::Builder::address(SYSTEM_BUS) {
+            Ok(b) => match b.build().await {
+                Ok(c) => c,
+                Err(e) => return Verdict::Failed(format!("cannot reach the system bus: {e}")),
+            },
+            Err(e) => return Verdict::Failed(format!("the system bus: {e}")),
+        };
+        let cancel = format!("op-aws-{}-{}", std::process::id(), subject.pid);
+        match tokio::time::timeout(timeout, check_authorization(&conn, subject, &cancel)).await {
+            Ok(v) => v,
+            Err(_) => {
+                let _ = conn
+                    .call_method(
+                        Some(POLKIT),
+                        AUTHORITY_PATH,
+                        Some(AUTHORITY),
+                        "CancelCheckAuthorization",
+                        &(cancel.as_str(),),
+                    )
+                    .await;
+                Verdict::TimedOut
             }
-            Err(e) => return Verdict::Failed(format!("pkcheck: {e}")),
         }
+    })
+}
+
+/// Elsewhere there is no polkit to ask.
+#[cfg(not(target_os = "linux"))]
+pub fn check(_subject: &Subject, _timeout: Duration) -> Verdict {
+    Verdict::Failed("polkit is Linux's".into())
+}
+
+#[cfg(target_os = "linux")]
+const POLKIT: &str = "org.freedesktop.PolicyKit1";
+#[cfg(target_os = "linux")]
+const AUTHORITY_PATH: &str = "/org/freedesktop/PolicyKit1/Authority";
+#[cfg(target_os = "linux")]
+const AUTHORITY: &str = "org.freedesktop.PolicyKit1.Authority";
+
+/// `CheckAuthorization(subject, action, details, AllowUserInteraction, cancellation id)`.
+#[cfg(target_os = "linux")]
+async fn check_authorization(conn: &zbus::Connection, subject: &Subject, cancel: &str) -> Verdict {
+    use std::collections::HashMap;
+    use zbus::zvariant::Value;
+    let mut process: HashMap<&str, Value<'_>> = HashMap::new();
+    process.insert("pid", Value::U32(subject.pid));
+    process.insert("start-time", Value::U64(subject.start_time));
+    process.insert("uid", Value::I32(i32::try_from(subject.uid).unwrap_or(-1)));
+    let details: HashMap<&str, &str> = HashMap::new();
+    const ALLOW_USER_INTERACTION: u32 = 1;
+    let reply = conn
+        .call_method(
+            Some(POLKIT),
+            AUTHORITY_PATH,
+            Some(AUTHORITY),
+            "CheckAuthorization",
+            &(
+                ("unix-process", process),
+                ACTION_ID,
+                details,
+                ALLOW_USER_INTERACTION,
+                cancel,
+            ),
+        )
+        .await;
+    let reply = match reply {
+        Ok(r) => r,
+        Err(zbus::Error::MethodError(name, detail, _)) => {
+            return Verdict::Failed(crate::error::printable(&format!(
+                "{}{}",
+                name.as_str(),
+                detail.map(|d| format!(": {d}")).unwrap_or_default()
+            )));
+        }
+        Err(e) => return Verdict::Failed(crate::error::printable(&e.to_string())),
     };
-    let mut err = String::new();
-    if let Some(mut s) = child.stderr.take() {
-        let _ = s.by_ref().take(4096).read_to_string(&mut err);
+    match reply
+        .body()
+        .deserialize::<((bool, bool, HashMap<String, String>),)>()
+    {
+        Ok(((authorized, challenge, details),)) => {
+            verdict_of_reply(authorized, challenge, &details)
+        }
+        Err(e) => Verdict::Failed(format!("polkit's answer: {e}")),
     }
-    verdict_of_exit(status.code(), &err)
 }
 
 #[cfg(test)]
@@ -199,21 +258,15 @@ mod tests {
     }
 
     #[test]
-    fn pkcheck_exit_statuses() {
-        assert_eq!(verdict_of_exit(Some(0), ""), Verdict::Approved);
+    fn polkit_replies() {
+        let none = std::collections::HashMap::new();
+        assert_eq!(verdict_of_reply(true, false, &none), Verdict::Approved);
+        assert_eq!(verdict_of_reply(false, false, &none), Verdict::Refused);
+        assert_eq!(verdict_of_reply(false, true, &none), Verdict::NoAgent);
+        let dismissed = [("polkit.dismissed".to_owned(), "true".to_owned())].into();
         assert_eq!(
-            verdict_of_exit(Some(1), "Not authorized."),
-            Verdict::Refused
-        );
-        assert_eq!(verdict_of_exit(Some(2), ""), Verdict::NoAgent);
-        assert_eq!(verdict_of_exit(Some(3), ""), Verdict::Dismissed);
-        assert_eq!(
-            verdict_of_exit(Some(127), "\nError checking for authorization: no bus\n"),
-            Verdict::Failed("Error checking for authorization: no bus".into())
-        );
-        assert_eq!(
-            verdict_of_exit(None, ""),
-            Verdict::Failed("pkcheck failed".into())
+            verdict_of_reply(false, false, &dismissed),
+            Verdict::Dismissed
         );
     }
 

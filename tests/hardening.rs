@@ -1562,3 +1562,31 @@ fn unlock_replaces_an_agent_it_did_not_start() {
     let v: serde_json::Value = serde_json::from_str(&env.ok(&["status", "--json"])).unwrap();
     assert_eq!(v["agent"]["unlocked"], true);
 }
+
+/// Review finding 12: `import --remove-plaintext` through a symlink to another user's file is
+/// refused before anything is imported (it used to import, then fail the rewrite).
+#[test]
+fn another_users_credentials_file_is_refused_before_importing() {
+    if !nix::unistd::geteuid().is_root() {
+        println!("skipped: needs root (to give the file to another user)");
+        return;
+    }
+    let env = TestEnv::new();
+    env.vault();
+    let text = "[p]\naws_access_key_id = AKIAOTHERUSER0000001\naws_secret_access_key = s\n";
+    let theirs = env.write("shared/their-credentials", text);
+    nix::unistd::chown(&theirs, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+    let link = env.home.join(".aws/credentials");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&theirs, &link).unwrap();
+    let o = env.run(&["import", "--profile", "p", "--remove-plaintext", "--yes"]);
+    let e = crate::support::stderr(&o);
+    assert!(!o.status.success());
+    assert!(e.contains("belongs to another user"), "{e}");
+    assert!(!env.ok(&["item", "list"]).contains("AKIAOTHERUSER"));
+    assert!(
+        !env.ok(&["item", "list"]).lines().any(|l| l.trim() == "p"),
+        "nothing imported"
+    );
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), text);
+}

@@ -296,9 +296,10 @@ pub fn plugin_binary(caller: &Caller, name: &str) -> std::result::Result<PathBuf
         // An empty or relative entry is the current directory, or below it.
         let abs = caller.absolute(&dir);
         let candidate = abs.join(&binary);
-        let runnable = candidate
-            .metadata()
-            .is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0);
+        // Runnable by us, as age's lookup judges it: a file with an x bit for someone else
+        // only is skipped there, so it is skipped here too and the one age runs is vetted.
+        let runnable = candidate.metadata().is_ok_and(|m| m.is_file())
+            && nix::unistd::access(&candidate, nix::unistd::AccessFlags::X_OK).is_ok();
         if !runnable {
             continue;
         }
