@@ -674,6 +674,31 @@ fn needs_identity(req: &Request) -> bool {
     }
 }
 
+/// A suspend longer than the idle time (or the absolute limit) is seen by the request that
+/// comes first after the resume, not at the watchdog's next look up to a second later: the
+/// identity is forgotten before anything is answered with it (review finding 12). The
+/// watchdog still ends the agent.
+fn forgot_after_sleep(state: &Mutex<State>) -> bool {
+    let Ok(mut s) = state.lock() else {
+        return true;
+    };
+    if s.identity.is_none() {
+        return false;
+    }
+    let (now, gap) = (clock::now(), clock::gap());
+    let slept = hold::slept(s.gap, gap);
+    if matches!(
+        hold::next(s.phase, &s.times, &s.clocks(now, slept)),
+        Next::Forget
+    ) {
+        s.forget();
+        drop(s);
+        APPROVAL.notify_all();
+        return true;
+    }
+    false
+}
+
 /// The answer to `req` from the caller on `stream` (whose pid and uid an approval asks about),
 /// and the audit line to append once it is sent.
 fn respond_to(
@@ -682,6 +707,9 @@ fn respond_to(
     resolve: bool,
     stream: Option<&UnixStream>,
 ) -> (Response, AuditLine) {
+    if needs_identity(&req) && forgot_after_sleep(state) {
+        return (Response::fail(&Error::Locked), None);
+    }
     if needs_identity(&req) && state.lock().map(|s| s.phase == Phase::Held).unwrap_or(true) {
         let approval = if matches!(req, Request::Resolve(_) | Request::Approve) {
             approve(state, stream.and_then(peer), &approval_reason(&req))
