@@ -26,6 +26,12 @@ pub enum Error {
     VaultExists(PathBuf),
     #[error("{0}: it is not the vault identity's recipient (it was replaced); nothing was written")]
     RecipientMismatch(PathBuf),
+    /// The same mismatch while a `vault rekey` was under way (its marker is still there): an
+    /// interruption, not a replacement.
+    #[error(
+        "{0}: it is not this identity's recipient: a `vault rekey` was interrupted; nothing was written"
+    )]
+    RekeyInterrupted(PathBuf),
     #[error("wrong passphrase")]
     WrongPassphrase,
     #[error("{path} is damaged: {why}")]
@@ -306,6 +312,9 @@ impl Error {
             Self::UnsafePath(..) => {
                 "op-aws only uses files and directories of the user it runs as: run it as that user (not `sudo -E`), fix the owner, or point OP_AWS_RUNTIME_DIR (OP_AWS_DATA_DIR, OP_AWS_CACHE_DIR) at a directory of your own".into()
             }
+            Self::RekeyInterrupted(_) => {
+                "run `op-aws vault rekey` again (with the passphrase): it finishes the new identity".into()
+            }
             Self::RecipientMismatch(_) => {
                 "run `op-aws vault rekey`: it makes a new identity and writes recipient.txt anew".into()
             }
@@ -473,6 +482,7 @@ mod tests {
             Error::NoVault(p()),
             Error::VaultExists(p()),
             Error::RecipientMismatch(p()),
+            Error::RekeyInterrupted(p()),
             Error::WrongPassphrase,
             Error::CorruptVault {
                 path: p(),
@@ -641,6 +651,7 @@ mod tests {
                 | Error::NoVault(_)
                 | Error::VaultExists(_)
                 | Error::RecipientMismatch(_)
+                | Error::RekeyInterrupted(_)
                 | Error::WrongPassphrase
                 | Error::CorruptVault { .. }
                 | Error::Locked

@@ -358,6 +358,11 @@ pub fn rekey(
     let next = Identity(age::x25519::Identity::generate());
     let wrapped = rewrap(&next)?;
     let next = next.0;
+    fsutil::write_atomic(
+        &rekey_marker(dirs),
+        b"op-aws vault rekey under way\n",
+        0o600,
+    )?;
     let ct = seal(&[&old.0, &next], &data)?;
     fsutil::write_atomic(&dirs.vault_file(), &ct, 0o600)?;
     let identity_ct = protect(&next, new.unwrap_or(passphrase), work_factor)?;
@@ -371,6 +376,7 @@ pub fn rekey(
         0o600,
     )?;
     fsutil::write_atomic(&dirs.vault_file(), &seal(&[&next], &data)?, 0o600)?;
+    let _ = std::fs::remove_file(rekey_marker(dirs));
     Ok(Identity(next))
 }
 
@@ -477,7 +483,17 @@ pub fn checked_recipient(
 }
 
 pub fn recipient_mismatch(dirs: &Dirs) -> Error {
+    if rekey_marker(dirs).is_file() {
+        return Error::RekeyInterrupted(dirs.recipient_file());
+    }
     Error::RecipientMismatch(dirs.recipient_file())
+}
+
+/// Present while `vault rekey` rewrites the identity, the key files and recipient.txt: a
+/// mismatch it leaves when killed midway is told apart from a replaced recipient.txt (both
+/// refuse to write; only the message differs, so a forged marker gains nothing).
+fn rekey_marker(dirs: &Dirs) -> std::path::PathBuf {
+    dirs.data.join("rekey.pending")
 }
 
 pub fn load(dirs: &Dirs, identity: &Identity) -> Result<VaultData> {
