@@ -707,6 +707,29 @@ fn respond_to(
     resolve: bool,
     stream: Option<&UnixStream>,
 ) -> (Response, AuditLine) {
+    // An identity goes to an agent that holds one already (a rekey, an unlock again), to the
+    // one its unlocker started (the nonce), or from this very process (an agent run in a
+    // thread): never to one someone else started first.
+    if let Request::Unlock {
+        identity: Some(_),
+        nonce,
+        ..
+    } = &req
+    {
+        let own = stream
+            .and_then(peer)
+            .is_some_and(|(pid, _)| pid == std::process::id());
+        let stranger = state
+            .lock()
+            .map(|s| s.identity.is_none() && !nonce_matches(&s.nonce, nonce))
+            .unwrap_or(true);
+        if stranger && !own {
+            let e = Error::StrangerAgent(
+                "this agent was not started by the op-aws that unlocks".into(),
+            );
+            return (Response::fail(&e), None);
+        }
+    }
     if needs_identity(&req) && forgot_after_sleep(state) {
         return (Response::fail(&Error::Locked), None);
     }
@@ -838,15 +861,9 @@ fn answer(req: Request, state: &Mutex<State>) -> Response {
             idle_secs,
             hold,
             forget_secs,
-            nonce,
+            // Checked in respond_to, which knows the peer.
+            nonce: _,
         } => {
-            // An identity goes to an agent that holds one already (a rekey, an unlock again)
-            // or to the one its unlocker started: never to one someone else started first.
-            if identity.is_some() && s.identity.is_none() && !nonce_matches(&s.nonce, &nonce) {
-                return Response::fail(&Error::StrangerAgent(
-                    "this agent was not started by the op-aws that unlocks".into(),
-                ));
-            }
             let times = AgentTimes {
                 idle: clamp_idle(idle_secs),
                 hold,
