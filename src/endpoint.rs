@@ -67,7 +67,13 @@ impl Reading {
         let mut chunk = [0u8; 1024];
         loop {
             match (&self.conn).read(&mut chunk) {
-                Ok(0) => return None,
+                // The asker closed its side: a whole head already there is still answered.
+                Ok(0) => {
+                    return match parse_head(&self.buf) {
+                        Parsed::Whole(h) => Some(Some(h)),
+                        _ => None,
+                    };
+                }
                 Ok(n) => {
                     self.buf.extend_from_slice(&chunk[..n]);
                     if self.buf.len() > MAX_REQUEST {
