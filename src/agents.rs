@@ -135,9 +135,6 @@ pub fn of(ctx: &crate::ctx::Ctx) -> &Class {
 /// directly: the endpoint serves them under the agents' policy, not the person's. A caller that
 /// is an agent already stays the agent it is.
 pub fn wrapping(ctx: crate::ctx::Ctx, argv: &[std::ffi::OsString]) -> crate::ctx::Ctx {
-    if of(&ctx).agent().is_some() {
-        return ctx;
-    }
     let argv: Vec<String> = argv
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -145,9 +142,14 @@ pub fn wrapping(ctx: crate::ctx::Ctx, argv: &[std::ffi::OsString]) -> crate::ctx
     let found = argv_names(&argv)
         .into_iter()
         .find_map(|n| agent_executable(&n, &ctx.config.agent_executables).map(|a| (n, a)));
+    // The command's name first: classifying the caller walks its ancestry, work `op-aws run`
+    // must not do for every command a person types.
     let Some((name, agent)) = found else {
         return ctx;
     };
+    if of(&ctx).agent().is_some() {
+        return ctx;
+    }
     let class = Class::Agent {
         name: agent,
         why: format!("it runs {}", shown(&name)),
