@@ -10,9 +10,7 @@
 //! environment and re-parent itself. It is how a cooperating agent is recognised and held to the
 //! person's policy ([`crate::policy`]).
 
-use serde::{Deserialize, Serialize};
-
-use crate::caller::Caller;
+use crate::caller::{Caller, Class};
 use crate::os::{Procs, Stat};
 
 /// Environment markers: (variable, value it must have or None for any non-empty value, the
@@ -49,56 +47,6 @@ const INTERPRETERS: &[&str] = &["node", "nodejs", "bun", "deno", "python", "pyth
 
 /// How far up the process tree to look.
 const MAX_DEPTH: usize = 32;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "class", rename_all = "lowercase")]
-pub enum Class {
-    Person {
-        /// Why: nothing marked it as an agent.
-        why: String,
-    },
-    Agent {
-        /// The agent's name (`claude-code`, `codex`, ...).
-        name: String,
-        /// Why: the marker or the ancestor that gave it away.
-        why: String,
-    },
-}
-
-impl Class {
-    pub fn agent(&self) -> Option<&str> {
-        match self {
-            Self::Agent { name, .. } => Some(name),
-            Self::Person { .. } => None,
-        }
-    }
-
-    pub fn is_agent(&self) -> bool {
-        self.agent().is_some()
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Person { .. } => "person",
-            Self::Agent { .. } => "agent",
-        }
-    }
-
-    pub fn why(&self) -> &str {
-        match self {
-            Self::Person { why } | Self::Agent { why, .. } => why,
-        }
-    }
-}
-
-impl std::fmt::Display for Class {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Person { why } => write!(f, "person ({why})"),
-            Self::Agent { name, why } => write!(f, "agent {name} ({why})"),
-        }
-    }
-}
 
 /// What `config.toml` adds to the built-in lists.
 #[derive(Debug, Clone, Copy, Default)]

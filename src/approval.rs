@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::ctx::Ctx;
-use crate::policy::{Ask, Decision};
+use crate::model::policy::{Ask, Decision};
 use crate::{Error, Result, fsutil};
 
 /// What the person is shown.
@@ -104,7 +104,7 @@ pub fn check(
     let agent = decision.class.agent().unwrap_or("agent").to_owned();
     let policy = decision.scope.policy.describe();
     let k = key(&agent, item, profile, &policy);
-    let now = crate::sts::cache::now_secs();
+    let now = crate::item::now_secs();
     if load(ctx).until.get(&k).is_some_and(|u| *u > now) {
         decision.approved = Some("approved earlier (remembered)".into());
         return Ok(());
@@ -115,7 +115,7 @@ pub fn check(
     let q = Question {
         agent: agent.clone(),
         why: decision.class.why().to_owned(),
-        command: command_line(ctx, ask),
+        command: crate::audit::command_line(ctx, ask),
         item: crate::error::printable(item),
         profile: profile.map(str::to_owned),
         role: role.map(str::to_owned),
@@ -169,20 +169,5 @@ fn refused(agent: &str, why: &str) -> Error {
     Error::AgentRefused {
         why: format!("agent {agent} needs the person's approval (agents = \"approve\"): {why}; nothing was issued"),
         hint: "the person approves in the dialog op-aws shows (pinentry_program in config.toml); `op-aws audit --agent` shows each request".into(),
-    }
-}
-
-/// The command line as the audit and the dialog show it: the releasing command and the
-/// caller's command (read from /proc for its pid), without anything that may be a secret.
-pub fn command_line(ctx: &Ctx, ask: &Ask) -> String {
-    let argv = ctx
-        .caller
-        .pid
-        .map(crate::audit::proc_cmdline)
-        .unwrap_or_default();
-    if argv.is_empty() {
-        ask.via.name().to_owned()
-    } else {
-        crate::audit::redact(&argv)
     }
 }

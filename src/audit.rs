@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::ctx::Ctx;
-use crate::resolve::{Request, Resolution, Want};
+use crate::model::policy::Ask;
+use crate::model::resolution::{Request, Resolution, Want};
 use crate::{Error, Result, fsutil};
 
 /// The log is rotated past this size.
@@ -75,7 +76,7 @@ pub fn entry(ctx: &Ctx, req: &Request<'_>, r: &Result<Resolution>) -> Option<Ent
         time: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         pid: ctx.caller.pid,
         exe: ctx.caller.pid.and_then(proc_exe),
-        command: crate::approval::command_line(ctx, &req.ask),
+        command: command_line(ctx, &req.ask),
         class: class.name().into(),
         agent: class.agent().map(str::to_owned),
         why: class.why().to_owned(),
@@ -375,6 +376,17 @@ fn looks_like_secret(a: &str) -> bool {
         && a.chars().any(|c| c.is_ascii_digit())
         && a.chars().any(|c| c.is_ascii_uppercase())
         && a.chars().any(|c| c.is_ascii_lowercase())
+}
+
+/// The command line as the audit and the dialog show it: the releasing command and the
+/// caller's command (read from /proc for its pid), without anything that may be a secret.
+pub fn command_line(ctx: &Ctx, ask: &Ask) -> String {
+    let argv = ctx.caller.pid.map(proc_cmdline).unwrap_or_default();
+    if argv.is_empty() {
+        ask.via.name().to_owned()
+    } else {
+        redact(&argv)
+    }
 }
 
 #[cfg(test)]

@@ -202,7 +202,10 @@ impl AwsFiles {
         let files = Self::load(&ctx.caller)?;
         let found = crate::project::find(&ctx.dirs, &ctx.caller.cwd)?;
         Ok(
-            match found.as_ref().and_then(crate::project::Found::project) {
+            match found
+                .as_ref()
+                .and_then(crate::model::project::Found::project)
+            {
                 Some(p) => files.with_project(p),
                 None => files,
             },
@@ -213,7 +216,7 @@ impl AwsFiles {
     /// definition and takes only the item that signs it from the project (when the AWS config
     /// binds none); the others are op-aws-only profiles.
     #[must_use]
-    pub fn with_project(mut self, project: &crate::project::Project) -> Self {
+    pub fn with_project(mut self, project: &crate::model::project::Project) -> Self {
         self.project.clone_from(&project.profiles);
         self
     }

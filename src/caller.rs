@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
 use crate::shell::Shell;
 use crate::{Error, Result};
 
@@ -35,7 +37,7 @@ pub struct Caller {
     /// the front end does not know it (the nushell plugin's caller).
     pub pid: Option<u32>,
     /// Person or agent, decided once ([`crate::agents::of`]) or carried from the front end.
-    class: std::sync::OnceLock<crate::agents::Class>,
+    class: std::sync::OnceLock<Class>,
     /// Where slow steps are shown (set by the CLI on a terminal; nowhere by default).
     pub progress: crate::progress::Progress,
 }
@@ -80,7 +82,7 @@ impl Caller {
 
     /// This caller, already classified (by the front end that asked the agent).
     #[must_use]
-    pub fn with_class(self, class: crate::agents::Class) -> Self {
+    pub fn with_class(self, class: Class) -> Self {
         let cell = std::sync::OnceLock::new();
         let _ = cell.set(class);
         Self {
@@ -90,7 +92,7 @@ impl Caller {
     }
 
     /// Where the class is kept once decided.
-    pub fn class_cell(&self) -> &std::sync::OnceLock<crate::agents::Class> {
+    pub fn class_cell(&self) -> &std::sync::OnceLock<Class> {
         &self.class
     }
 
@@ -201,6 +203,76 @@ fn command_words(args: impl Iterator<Item = OsString>) -> String {
     }
     words.join(" ")
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "class", rename_all = "lowercase")]
+pub enum Class {
+    Person {
+        /// Why: nothing marked it as an agent.
+        why: String,
+    },
+    Agent {
+        /// The agent's name (`claude-code`, `codex`, ...).
+        name: String,
+        /// Why: the marker or the ancestor that gave it away.
+        why: String,
+    },
+}
+
+impl Class {
+    pub fn agent(&self) -> Option<&str> {
+        match self {
+            Self::Agent { name, .. } => Some(name),
+            Self::Person { .. } => None,
+        }
+    }
+
+    pub fn is_agent(&self) -> bool {
+        self.agent().is_some()
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Person { .. } => "person",
+            Self::Agent { .. } => "agent",
+        }
+    }
+
+    pub fn why(&self) -> &str {
+        match self {
+            Self::Person { why } | Self::Agent { why, .. } => why,
+        }
+    }
+}
+
+impl std::fmt::Display for Class {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Person { why } => write!(f, "person ({why})"),
+            Self::Agent { name, why } => write!(f, "agent {name} ({why})"),
+        }
+    }
+}
+
+/// Variables that sign op-aws itself in (to 1Password: a service account's token, Connect's
+/// host and token, a person's `op signin` session). op-aws needs them only to run `op`; a
+/// command it starts never does (a CI job's whole 1Password access would reach every step).
+const OP_AWS_SIGN_IN_VARS: &[&str] = &[SERVICE_ACCOUNT_VAR];
+
+/// The same, by prefix: `OP_CONNECT_HOST`/`OP_CONNECT_TOKEN` and whatever else Connect reads,
+/// `OP_SESSION_<account>`.
+const OP_AWS_SIGN_IN_PREFIXES: &[&str] = &["OP_CONNECT_", "OP_SESSION_"];
+
+/// Whether `k` signs op-aws in ([`OP_AWS_SIGN_IN_VARS`], [`OP_AWS_SIGN_IN_PREFIXES`]).
+pub fn is_sign_in_var(k: &str) -> bool {
+    OP_AWS_SIGN_IN_VARS.contains(&k) || OP_AWS_SIGN_IN_PREFIXES.iter().any(|p| k.starts_with(p))
+}
+
+pub const SERVICE_ACCOUNT_VAR: &str = "OP_SERVICE_ACCOUNT_TOKEN";
+
+pub const CONNECT_TOKEN_VAR: &str = "OP_CONNECT_TOKEN";
+
+pub const CONNECT_HOST_VAR: &str = "OP_CONNECT_HOST";
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use crate::ctx::Ctx;
-use crate::scope::{self, Applied, Scope};
+use crate::model::scope::{Applied, Scope};
+use crate::scope::{self};
 use crate::{Error, Result, store};
 
 /// Where `use` makes an item the default.
@@ -80,7 +81,11 @@ pub fn plan_clear(ctx: &Ctx, all: bool) -> Result<Clearing> {
     if let Some(b) = blocking {
         return Err(Error::ClearKept {
             item: b.item.clone(),
-            scope: b.scope.clone(),
+            scope: b.scope.to_string(),
+            project: match &b.scope {
+                Scope::Project(d) => Some(d.clone()),
+                _ => None,
+            },
         });
     }
     let remove = if all {

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dirs::Dirs;
 use crate::{Error, Result, fsutil};
@@ -69,7 +69,7 @@ pub struct Config {
     pub pinentry_program: Option<String>,
     /// What an AI coding agent gets by default ([`crate::policy`]); a profile's
     /// `op_aws_agents`, an item's `Agents` field and the project file refine it.
-    pub agents: Option<crate::policy::AgentPolicy>,
+    pub agents: Option<AgentPolicy>,
     /// More environment markers of an agent: `VAR` (any value) or `VAR=VALUE`.
     #[serde(default)]
     pub agent_markers: Vec<String>,
@@ -206,7 +206,7 @@ impl Config {
             .as_deref()
             .and_then(|t| humantime::parse_duration(t).ok())
             .and_then(|d| u32::try_from(d.as_secs()).ok())
-            .unwrap_or(crate::policy::AGENT_SESSION_SECS)
+            .unwrap_or(AGENT_SESSION_SECS)
     }
 
     /// How long an approval holds (10 minutes unless `approval_remember` says).
@@ -214,7 +214,7 @@ impl Config {
         self.approval_remember
             .as_deref()
             .and_then(|t| humantime::parse_duration(t).ok())
-            .unwrap_or(crate::policy::APPROVAL_REMEMBER)
+            .unwrap_or(APPROVAL_REMEMBER)
     }
 
     /// The agent's timers for an unlock (`idle`: `unlock --timeout`, else `hold_after` with
@@ -280,9 +280,6 @@ pub fn clamp_idle(secs: u64) -> Duration {
     Duration::from_secs(secs.clamp(1, MAX_LIFETIME.as_secs()))
 }
 
-/// The AWS tools that read `--profile` themselves (and ignore environment keys when they see it).
-pub const PROFILE_TOOLS: &[&str] = &["aws", "cdk", "sam", "eksctl", "awslogs"];
-
 /// Names that are safe to turn into shell functions in every supported shell.
 pub fn is_executable_name(name: &str) -> bool {
     !name.is_empty()
@@ -320,6 +317,42 @@ pub fn parse_endpoint(endpoint: &str) -> std::result::Result<url::Url, &'static 
         return Err("holds a user name or password");
     }
     Ok(u)
+}
+
+/// An agent's session: 15 minutes unless `agent_session` says otherwise (STS's minimum).
+pub const AGENT_SESSION_SECS: u32 = 900;
+
+/// How long a person's approval holds.
+pub const APPROVAL_REMEMBER: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentPolicy {
+    Allow,
+    Approve,
+    ReadOnly,
+    Deny,
+}
+
+impl AgentPolicy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Approve => "approve",
+            Self::ReadOnly => "read-only",
+            Self::Deny => "deny",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "allow" => Self::Allow,
+            "approve" => Self::Approve,
+            "read-only" | "readonly" => Self::ReadOnly,
+            "deny" => Self::Deny,
+            _ => return None,
+        })
+    }
 }
 
 #[cfg(test)]

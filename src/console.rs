@@ -15,7 +15,8 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::awsfiles::AwsFiles;
 use crate::creds::Credentials;
 use crate::ctx::Ctx;
-use crate::resolve::{self, Want};
+use crate::model::resolution::Want;
+use crate::resolve::{self};
 use crate::{Error, Result, store, sts};
 
 /// Who asked for the sign-in, as the console records it.
@@ -72,12 +73,12 @@ pub fn login(ctx: &Ctx, req: &Request<'_>) -> Result<Login> {
         .transpose()?;
     let here = resolve::resolve(
         ctx,
-        &resolve::Request {
+        &crate::model::resolution::Request {
             item: req.item,
             profile: req.profile,
             want: Want::Here { peek: true },
-            ask: crate::policy::Ask {
-                via: crate::policy::Via::Console,
+            ask: crate::model::policy::Ask {
+                via: crate::model::policy::Via::Console,
                 ..Default::default()
             },
         },
@@ -103,12 +104,12 @@ pub fn login(ctx: &Ctx, req: &Request<'_>) -> Result<Login> {
         // The very session `run` gets (from the agent's cache when it has one).
         let r = resolve::resolve(
             ctx,
-            &resolve::Request {
+            &crate::model::resolution::Request {
                 item: req.item,
                 profile: req.profile,
                 want: Want::Credentials,
-                ask: crate::policy::Ask {
-                    via: crate::policy::Via::Console,
+                ask: crate::model::policy::Ask {
+                    via: crate::model::policy::Via::Console,
                     ..Default::default()
                 },
             },
@@ -120,9 +121,10 @@ pub fn login(ctx: &Ctx, req: &Request<'_>) -> Result<Login> {
         (creds, Session::Role, r.region.map(|r| r.name))
     } else {
         let applied = here.applied.clone().ok_or_else(|| {
-            here.project
-                .as_ref()
-                .map_or(Error::NoDefault, crate::project::Found::no_default_error)
+            here.project.as_ref().map_or(
+                Error::NoDefault,
+                crate::model::project::Found::no_default_error,
+            )
         })?;
         let item = store::get_item(ctx, &applied.item).map_err(|e| Error::Step {
             what: format!("cannot read item {:?} ({})", applied.item, applied.scope),
@@ -145,7 +147,7 @@ pub fn login(ctx: &Ctx, req: &Request<'_>) -> Result<Login> {
         let creds = client.get_federation_token(
             &Credentials::from(&keys),
             &federation_name(&item.title),
-            &crate::policy::SessionPolicy {
+            &crate::model::policy::SessionPolicy {
                 arns: Vec::new(),
                 inline: Some(FEDERATION_POLICY.to_owned()),
             },

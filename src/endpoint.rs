@@ -12,8 +12,9 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::ctx::Ctx;
-use crate::inject::EnvChanges;
-use crate::resolve::{Request, Want, resolve};
+use crate::model::env::EnvChanges;
+use crate::model::resolution::{Request, Want};
+use crate::resolve::resolve;
 use crate::{Error, Result, fsutil};
 
 pub const FULL_URI_VAR: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
@@ -33,7 +34,7 @@ pub struct Endpoint {
     token: Zeroizing<String>,
     pub token_file: PathBuf,
     /// The session policy every answer is scoped to (`run --server --read-only`).
-    pub ask: crate::policy::Ask,
+    pub ask: crate::model::policy::Ask,
 }
 
 impl Drop for Endpoint {
@@ -173,9 +174,9 @@ impl Endpoint {
             url: format!("http://127.0.0.1:{port}/op-aws/credentials"),
             token,
             token_file,
-            ask: crate::policy::Ask {
-                via: crate::policy::Via::Endpoint,
-                ..crate::policy::Ask::default()
+            ask: crate::model::policy::Ask {
+                via: crate::model::policy::Via::Endpoint,
+                ..crate::model::policy::Ask::default()
             },
         })
     }

@@ -167,7 +167,10 @@ pub enum Error {
     #[error("{item} applies here through {scope}, which clear does not edit")]
     ClearKept {
         item: String,
-        scope: crate::scope::Scope,
+        /// The scope, as people read it.
+        scope: String,
+        /// For a trusted project file's default: its directory (the hint names `untrust`).
+        project: Option<PathBuf>,
     },
     /// An error the agent met on our behalf, as it said it (and its hint).
     #[error("{message}")]
@@ -298,7 +301,7 @@ impl Error {
             Self::AgentRefused { hint, .. } => hint.clone(),
             Self::Pinentry { .. } => "check pinentry_program in config.toml (a pinentry speaking the Assuan protocol), or run the command in a terminal".into(),
             Self::Remote { hint, .. } => return hint.clone(),
-            Self::ClearKept { scope: crate::scope::Scope::Project(d), .. } => format!(
+            Self::ClearKept { project: Some(d), .. } => format!(
                 "run `op-aws untrust {}` to stop using the project file, or pass --all to remove the other defaults",
                 crate::shell::quote_posix(&d.to_string_lossy())
             ),
@@ -573,7 +576,8 @@ mod tests {
             Error::StrangerAgent(h()),
             Error::ClearKept {
                 item: h(),
-                scope: crate::scope::Scope::Directory(h().into()),
+                scope: h(),
+                project: Some(h().into()),
             },
             Error::UntrustedFederationEndpoint(h()),
             Error::ConsoleRefused {

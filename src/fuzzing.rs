@@ -26,7 +26,7 @@ pub fn substitute(data: &[u8], placeholder: &[u8], value: &[u8]) -> Vec<u8> {
 }
 
 /// `.op-aws.toml`, as `trust` and the cd hook parse it.
-pub fn project(bytes: &[u8]) -> Result<crate::project::Project> {
+pub fn project(bytes: &[u8]) -> Result<crate::model::project::Project> {
     crate::project::parse(bytes, Path::new("/fuzz/.op-aws.toml"))
 }
 

@@ -13,10 +13,11 @@ use secrecy::ExposeSecret;
 
 use crate::config::StoreKind;
 use crate::ctx::Ctx;
-use crate::inject::EnvChanges;
 use crate::item::AccessKeys;
-use crate::resolve::{Request, Want, resolve};
-use crate::scope::{Applied, Scope};
+use crate::model::env::EnvChanges;
+use crate::model::resolution::{Request, Want};
+use crate::model::scope::{Applied, Scope};
+use crate::resolve::resolve;
 use crate::{Result, store, sts};
 
 /// The variables hook-env set beyond OP_AWS_ITEM/SCOPE, space-separated, so that it unsets

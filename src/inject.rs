@@ -5,9 +5,9 @@ use std::ffi::{OsStr, OsString};
 use secrecy::ExposeSecret;
 
 use crate::caller::Caller;
-use crate::config::PROFILE_TOOLS;
 use crate::creds::Credentials;
-use crate::shell::{self, Syntax};
+use crate::model::env::EnvChanges;
+use crate::shell::PROFILE_TOOLS;
 
 /// Tools built on botocore (the AWS CLI, boto3), which prefer injected keys over `AWS_PROFILE`:
 /// they keep it, so the profile's other settings (output, endpoints, s3 options) still apply.
@@ -178,99 +178,6 @@ fn needs_auth(tool: &str, args: &[OsString]) -> bool {
     true
 }
 
-/// Changes to an environment (a child's, or a shell's), as data: rendered once per shell by
-/// [`EnvChanges::render`]. Values are wiped from memory when dropped (they hold secrets).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct EnvChanges {
-    pub set: Vec<(String, String)>,
-    pub unset: Vec<String>,
-}
-
-impl Drop for EnvChanges {
-    fn drop(&mut self) {
-        use zeroize::Zeroize;
-        for (_, v) in &mut self.set {
-            v.zeroize();
-        }
-    }
-}
-
-impl EnvChanges {
-    /// Sets `k` (replacing an earlier change of it).
-    pub fn set(&mut self, k: &str, v: &str) {
-        self.forget(k);
-        self.set.push((k.to_owned(), v.to_owned()));
-    }
-
-    /// Unsets `k` (replacing an earlier change of it).
-    pub fn unset(&mut self, k: &str) {
-        self.forget(k);
-        self.unset.push(k.to_owned());
-    }
-
-    fn forget(&mut self, k: &str) {
-        self.set.retain(|(s, _)| s != k);
-        self.unset.retain(|u| u != k);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.set.is_empty() && self.unset.is_empty()
-    }
-
-    /// Only what would change `c`'s environment: no set to the value it has, no unset of a
-    /// variable it lacks.
-    pub fn against(mut self, c: &Caller) -> Self {
-        self.set
-            .retain(|(k, v)| c.var_os(k).is_none_or(|cur| cur != v.as_str()));
-        self.unset.retain(|k| c.var_os(k).is_some());
-        self
-    }
-
-    /// The statements for a shell: `export`/`unset` (sh, bash, zsh), `set -gx`/`set -e` (fish),
-    /// `$env:K = …`/`Remove-Item` (PowerShell), and for nu one JSON record whose `null` values
-    /// mean hide-env (the module applies it; `load-env` takes it too).
-    pub fn render(&self, syntax: Syntax) -> String {
-        let mut out = String::new();
-        match syntax {
-            Syntax::Posix => {
-                for (k, v) in &self.set {
-                    out += &format!("export {k}={}\n", shell::quote_posix(v));
-                }
-                for k in &self.unset {
-                    out += &format!("unset {k}\n");
-                }
-            }
-            Syntax::Fish => {
-                for (k, v) in &self.set {
-                    out += &format!("set -gx {k} {}\n", shell::quote_fish(v));
-                }
-                for k in &self.unset {
-                    out += &format!("set -e {k}\n");
-                }
-            }
-            Syntax::Powershell => {
-                for (k, v) in &self.set {
-                    out += &format!("$env:{k} = {}\n", shell::quote_powershell(v));
-                }
-                for k in &self.unset {
-                    out += &format!("Remove-Item Env:{k} -ErrorAction SilentlyContinue\n");
-                }
-            }
-            Syntax::Nu => {
-                let mut rec = serde_json::Map::new();
-                for (k, v) in &self.set {
-                    rec.insert(k.clone(), v.as_str().into());
-                }
-                for k in &self.unset {
-                    rec.insert(k.clone(), serde_json::Value::Null);
-                }
-                out = serde_json::Value::Object(rec).to_string() + "\n";
-            }
-        }
-        out
-    }
-}
-
 /// Variables the shell integration sets for itself.
 pub const INTEGRATION_MARKERS: &[&str] = &[
     "OP_AWS_SHELL",
@@ -283,19 +190,6 @@ pub const INTEGRATION_MARKERS: &[&str] = &[
     "__OP_AWS_UNTRUSTED_WARNED",
 ];
 
-/// Variables that sign op-aws itself in (to 1Password: a service account's token, Connect's
-/// host and token, a person's `op signin` session). op-aws needs them only to run `op`; a
-/// command it starts never does (a CI job's whole 1Password access would reach every step).
-const OP_AWS_SIGN_IN_VARS: &[&str] = &[crate::onepassword::SERVICE_ACCOUNT_VAR];
-/// The same, by prefix: `OP_CONNECT_HOST`/`OP_CONNECT_TOKEN` and whatever else Connect reads,
-/// `OP_SESSION_<account>`.
-const OP_AWS_SIGN_IN_PREFIXES: &[&str] = &["OP_CONNECT_", "OP_SESSION_"];
-
-/// Whether `k` signs op-aws in ([`OP_AWS_SIGN_IN_VARS`], [`OP_AWS_SIGN_IN_PREFIXES`]).
-pub fn is_sign_in_var(k: &str) -> bool {
-    OP_AWS_SIGN_IN_VARS.contains(&k) || OP_AWS_SIGN_IN_PREFIXES.iter().any(|p| k.starts_with(p))
-}
-
 /// What every command op-aws starts (`run`, with or without credentials, `run --server`, the
 /// wrappers, which go through `run`) has taken out of the caller's environment, whatever else
 /// it gets: the variables that sign op-aws in, and the shell integration's markers (they
@@ -305,7 +199,7 @@ pub fn for_command(caller: &Caller, mut changes: EnvChanges) -> EnvChanges {
     let mut names: Vec<&str> = caller
         .vars()
         .map(|(k, _)| k.as_str())
-        .filter(|k| is_sign_in_var(k))
+        .filter(|k| crate::caller::is_sign_in_var(k))
         .collect();
     names.extend(INTEGRATION_MARKERS);
     for k in names {
@@ -368,6 +262,7 @@ pub fn env_changes(i: &EnvInput<'_>) -> EnvChanges {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shell::Syntax;
 
     fn argv(s: &[&str]) -> Vec<OsString> {
         s.iter().map(OsString::from).collect()

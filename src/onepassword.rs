@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use zeroize::Zeroizing;
 
-use crate::caller::Caller;
+use crate::caller::{CONNECT_HOST_VAR, CONNECT_TOKEN_VAR, Caller, SERVICE_ACCOUNT_VAR};
 use crate::ctx::Ctx;
 use crate::dirs::Dirs;
 use crate::item::{self, Item};
@@ -83,10 +83,6 @@ impl Reference {
         )
     }
 }
-
-pub const SERVICE_ACCOUNT_VAR: &str = "OP_SERVICE_ACCOUNT_TOKEN";
-pub const CONNECT_HOST_VAR: &str = "OP_CONNECT_HOST";
-pub const CONNECT_TOKEN_VAR: &str = "OP_CONNECT_TOKEN";
 
 /// How `op` signs in for this caller, decided as op decides it: Connect's two variables first,
 /// then a service account's token, else the person's own sign-in.

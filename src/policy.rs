@@ -11,181 +11,17 @@
 //! `ReadOnlyAccess`. AWS grants what *any* of a session's policies allows, so a read-only agent
 //! never gets ReadOnlyAccess added to a broader policy: that combination is refused.
 
-use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
-
-use crate::agents::Class;
 use crate::awsfiles::AwsFiles;
+use crate::config::AgentPolicy;
 use crate::ctx::Ctx;
 use crate::item::Item;
+use crate::model::policy::{Ask, Decision, Scope, SessionPolicy, Via};
 use crate::{Error, Result};
 
-/// An agent's session: 15 minutes unless `agent_session` says otherwise (STS's minimum).
-pub const AGENT_SESSION_SECS: u32 = 900;
-/// How long a person's approval holds.
-pub const APPROVAL_REMEMBER: Duration = Duration::from_secs(600);
 /// The item field that sets the agents' policy for that item.
 pub const AGENTS_FIELD: &str = "Agents";
 /// The session tag that names the agent (an SCP can deny by it).
 pub const AGENT_TAG: &str = "op-aws:agent";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AgentPolicy {
-    Allow,
-    Approve,
-    ReadOnly,
-    Deny,
-}
-
-impl AgentPolicy {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Allow => "allow",
-            Self::Approve => "approve",
-            Self::ReadOnly => "read-only",
-            Self::Deny => "deny",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "allow" => Self::Allow,
-            "approve" => Self::Approve,
-            "read-only" | "readonly" => Self::ReadOnly,
-            "deny" => Self::Deny,
-            _ => return None,
-        })
-    }
-}
-
-/// Which command releases the credentials (refusals and the audit trail depend on it).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Via {
-    #[default]
-    Run,
-    Export,
-    CredentialProcess,
-    Endpoint,
-    /// `op-aws login`: a console sign-in URL.
-    Console,
-}
-
-impl Via {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Run => "run",
-            Self::Export => "export",
-            Self::CredentialProcess => "credential-process",
-            Self::Endpoint => "endpoint",
-            Self::Console => "login",
-        }
-    }
-}
-
-/// What the command line asked for: the releasing command and a session policy.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ask {
-    pub via: Via,
-    /// `--read-only`: AWS's ReadOnlyAccess as the session policy.
-    #[serde(default)]
-    pub read_only: bool,
-    /// `--policy-arn ARN` (repeatable).
-    #[serde(default)]
-    pub policy_arns: Vec<String>,
-    /// `--policy FILE`'s content: an inline session policy (JSON).
-    #[serde(default)]
-    pub policy: Option<String>,
-}
-
-/// A session policy: managed policy ARNs and an inline document.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionPolicy {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub arns: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inline: Option<String>,
-}
-
-impl SessionPolicy {
-    pub fn is_empty(&self) -> bool {
-        self.arns.is_empty() && self.inline.is_none()
-    }
-
-    /// One line for people and the audit log: the ARNs whole (a last path segment alone
-    /// would name AWS's `ReadOnlyAccess` and a customer policy of that name alike), and the
-    /// inline policy by its hash.
-    pub fn describe(&self) -> String {
-        let mut parts: Vec<String> = self.arns.clone();
-        if let Some(p) = &self.inline {
-            parts.push(format!("inline:{}", short_hash(p)));
-        }
-        if parts.is_empty() {
-            "none".into()
-        } else {
-            parts.join("+")
-        }
-    }
-}
-
-fn short_hash(s: &str) -> String {
-    crate::digest::hash(&serde_json::Value::String(s.to_owned()))[..12].to_owned()
-}
-
-/// What the STS calls carry for this caller; the default is a person's plain request.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Scope {
-    pub policy: SessionPolicy,
-    /// Seconds the final session lasts (agents: `agent_session`).
-    pub duration: Option<u32>,
-    /// The agent the session is for: named in its session name, SourceIdentity and tag.
-    pub agent: Option<String>,
-    /// Long-lived keys are never handed over: a session is made of them.
-    pub temporary_only: bool,
-}
-
-impl Scope {
-    /// Nothing beyond what the profile asks (a person without a session policy).
-    pub fn is_plain(&self) -> bool {
-        *self == Self::default()
-    }
-
-    /// A session is needed even where the profile needs no STS.
-    pub fn needs_session(&self) -> bool {
-        self.temporary_only || !self.policy.is_empty()
-    }
-
-    /// What the cache key adds: a scoped session is never another caller's.
-    pub fn key_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "arns": self.policy.arns,
-            "inline": self.policy.inline,
-            "duration": self.duration,
-            "agent": self.agent,
-        })
-    }
-}
-
-/// The decision for one release.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Decision {
-    pub class: Class,
-    /// For an agent: the policy in effect and where it came from.
-    pub mode: Option<(AgentPolicy, String)>,
-    pub scope: Scope,
-    /// The top role of the profile, if any (for the approval dialog and the audit trail).
-    pub role: Option<String>,
-    /// How the release was allowed ([`crate::approval::check`] fills it in).
-    pub approved: Option<String>,
-}
-
-impl Decision {
-    pub fn needs_approval(&self) -> bool {
-        matches!(self.mode, Some((AgentPolicy::Approve, _)))
-    }
-}
 
 /// The agents' policy for this item and profile, before the project file: the strictest of
 /// the profile's `op_aws_agents`, the item's `Agents` field and config.toml's `agents` (each
@@ -377,7 +213,7 @@ fn never_for_agents(
         time: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         outcome: "refused".into(),
         pid: ctx.caller.pid,
-        command: crate::approval::command_line(ctx, &Ask::default()),
+        command: crate::audit::command_line(ctx, &Ask::default()),
         class: class.name().into(),
         agent: Some(agent.to_owned()),
         why: class.why().to_owned(),

@@ -10,8 +10,9 @@ use crate::agent::protocol::AgentStatus;
 use crate::awsfiles::AwsFiles;
 use crate::config::StoreKind;
 use crate::ctx::Ctx;
-use crate::resolve::{Region, Request, Resolution, Want, resolve};
-use crate::scope::{Applied, Scope};
+use crate::model::resolution::{Region, Request, Resolution, Want};
+use crate::model::scope::{Applied, Scope};
+use crate::resolve::resolve;
 use crate::sts::cache::{self, Meta};
 use crate::{Result, store, vault};
 
@@ -36,7 +37,7 @@ pub struct Status {
     /// `credential_process`, web identity): no item applies.
     pub handover: bool,
     pub region: Option<String>,
-    pub region_from: Option<crate::resolve::RegionFrom>,
+    pub region_from: Option<crate::model::resolution::RegionFrom>,
     pub integration: Option<String>,
     pub wrapped: Vec<String>,
     /// Who is asking: person or agent, and why.
@@ -48,16 +49,16 @@ pub struct Status {
 #[derive(Debug, Serialize)]
 pub struct CallerRow {
     #[serde(flatten)]
-    pub class: crate::agents::Class,
+    pub class: crate::caller::Class,
     pub agents_policy: &'static str,
     pub agents_policy_from: String,
 }
 
 impl CallerRow {
-    pub fn of(ctx: &Ctx, project: Option<&crate::project::Found>) -> Self {
+    pub fn of(ctx: &Ctx, project: Option<&crate::model::project::Found>) -> Self {
         let (mut m, mut from) = match ctx.config.agents {
             Some(m) => (m, "config.toml".to_owned()),
-            None => (crate::policy::AgentPolicy::Allow, "the default".to_owned()),
+            None => (crate::config::AgentPolicy::Allow, "the default".to_owned()),
         };
         if let Some(p) = project.and_then(|f| f.project()?.agents).filter(|p| *p > m) {
             (m, from) = (p, "the project file".into());
@@ -171,7 +172,7 @@ pub struct Inspect {
     pub item: Option<String>,
     pub scope: Option<&'static str>,
     pub region: Option<String>,
-    pub region_from: Option<crate::resolve::RegionFrom>,
+    pub region_from: Option<crate::model::resolution::RegionFrom>,
     pub defaults: Vec<DefaultRow>,
     /// The project file at or above here, and whether it is used.
     pub project: Option<ProjectRow>,
@@ -199,7 +200,7 @@ pub struct ProjectRow {
 }
 
 impl ProjectRow {
-    pub fn of(found: &crate::project::Found) -> Self {
+    pub fn of(found: &crate::model::project::Found) -> Self {
         let project = found.project();
         Self {
             path: found.path.clone(),
@@ -330,7 +331,9 @@ fn dir_of(s: &Scope) -> Option<PathBuf> {
     }
 }
 
-fn split_region(r: Option<Region>) -> (Option<String>, Option<crate::resolve::RegionFrom>) {
+fn split_region(
+    r: Option<Region>,
+) -> (Option<String>, Option<crate::model::resolution::RegionFrom>) {
     match r {
         Some(r) => (Some(r.name), Some(r.from)),
         None => (None, None),

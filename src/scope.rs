@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::dirs::Dirs;
+use crate::model::scope::{Applied, Ignored, Scope};
 use crate::{Error, Result, fsutil};
 
 pub use crate::caller::SESSION_VAR;
@@ -41,26 +42,6 @@ pub struct DirDefault {
     pub ino: Option<u64>,
 }
 
-/// Why a directory default that is stored for a directory above the caller is not applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Ignored {
-    /// The directory is not the user's (now).
-    NotYours,
-    /// The directory at that path is another one than the default was made for (removed and
-    /// made again, by anyone).
-    Replaced,
-}
-
-impl Ignored {
-    pub fn why(self) -> &'static str {
-        match self {
-            Self::NotYours => "the directory is not yours",
-            Self::Replaced => "the directory was replaced since the default was made",
-        }
-    }
-}
-
 /// The identity a directory default is tied to: owner, device, inode.
 fn identity_of(dir: &Path) -> Option<(u32, u64, u64)> {
     use std::os::unix::fs::MetadataExt;
@@ -86,55 +67,6 @@ impl DirDefault {
         }
         Ok(())
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", tag = "scope", content = "path")]
-pub enum Scope {
-    Flag,
-    Profile(String),
-    Session,
-    Directory(PathBuf),
-    /// A trusted project file's default: the directory the file is in.
-    Project(PathBuf),
-    Global,
-}
-
-impl Scope {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Flag => "flag",
-            Self::Profile(_) => "profile",
-            Self::Session => "session",
-            Self::Directory(_) => "directory",
-            Self::Project(_) => "project",
-            Self::Global => "global",
-        }
-    }
-}
-
-impl std::fmt::Display for Scope {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Directory(p) => write!(f, "directory {}", p.display()),
-            Self::Project(p) => write!(
-                f,
-                "project file {}",
-                p.join(crate::project::FILE_NAME).display()
-            ),
-            Self::Profile(p) => write!(f, "profile {p}"),
-            other => f.write_str(other.name()),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Applied {
-    pub item: String,
-    #[serde(flatten)]
-    pub scope: Scope,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub export: bool,
 }
 
 impl Defaults {

@@ -20,7 +20,7 @@ pub enum Format {
     Powershell,
 }
 
-/// The syntaxes environment changes are rendered in ([`crate::inject::EnvChanges::render`]).
+/// The syntaxes environment changes are rendered in ([`crate::model::env::EnvChanges::render`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Syntax {
     Posix,
@@ -94,7 +94,7 @@ pub fn nu_wrappers(wrapped: &[String]) -> String {
     let mut out = String::from("\n# The wrapped commands (`op-aws list`).\n");
     for name in wrapped {
         let q = serde_json::Value::from(name.as_str());
-        if crate::config::PROFILE_TOOLS.contains(&name.as_str()) {
+        if PROFILE_TOOLS.contains(&name.as_str()) {
             // The rest of `aws` completes through the AWS CLI's own aws_completer.
             let rest = if name == "aws" {
                 "...rest: string@\"nu-complete aws\""
@@ -175,6 +175,9 @@ pub fn install_help() -> String {
     }
     out.trim_end().to_owned()
 }
+
+/// The AWS tools that read `--profile` themselves (and ignore environment keys when they see it).
+pub const PROFILE_TOOLS: &[&str] = &["aws", "cdk", "sam", "eksctl", "awslogs"];
 
 #[cfg(test)]
 mod tests {

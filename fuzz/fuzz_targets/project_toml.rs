@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use op_aws::project::Project;
+use op_aws::model::project::Project;
 
 const ALLOWED: &[&str] = &[
     "role_arn",

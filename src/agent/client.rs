@@ -18,7 +18,7 @@ use crate::caller::Caller;
 use crate::config::AgentTimes;
 use crate::dirs::Dirs;
 use crate::item::Item;
-use crate::resolve::{Request as Resolve, Resolution};
+use crate::model::resolution::{Request as Resolve, Resolution};
 use crate::vault::{self, Identity};
 use crate::{Error, Result, fsutil};
 
@@ -53,14 +53,14 @@ impl Link {
     }
 
     /// The agent of `dirs`, for `caller`: an agent started from here gets none of the
-    /// caller's variables that sign op-aws in ([`crate::inject::is_sign_in_var`]).
+    /// caller's variables that sign op-aws in ([`crate::caller::is_sign_in_var`]).
     pub fn for_caller(dirs: &Dirs, caller: &Caller) -> Self {
         let mut link = Self::to(dirs);
         if let Self::Socket { scrub, .. } = &mut link {
             *scrub = caller
                 .vars()
                 .map(|(k, _)| k)
-                .filter(|k| crate::inject::is_sign_in_var(k))
+                .filter(|k| crate::caller::is_sign_in_var(k))
                 .cloned()
                 .collect();
         }
@@ -501,8 +501,8 @@ fn spawn(runtime: &Path, scrub: &[String], nonce: Option<&Zeroizing<String>>) ->
         .arg("agent")
         .env("OP_AWS_RUNTIME_DIR", runtime)
         // It never runs op: a service account's or Connect's token has no business in its environ.
-        .env_remove(crate::onepassword::SERVICE_ACCOUNT_VAR)
-        .env_remove(crate::onepassword::CONNECT_TOKEN_VAR)
+        .env_remove(crate::caller::SERVICE_ACCOUNT_VAR)
+        .env_remove(crate::caller::CONNECT_TOKEN_VAR)
         .stdin(if nonce.is_some() {
             Stdio::piped()
         } else {

@@ -993,7 +993,7 @@ fn update(state: &Mutex<State>, change: &vault::Change) -> Response {
 /// What the system authentication dialog says for `req`: the command, item and profile it
 /// names.
 fn approval_reason(req: &Request) -> String {
-    use crate::resolve::Want;
+    use crate::model::resolution::Want;
     match req {
         Request::Resolve(asked) => {
             let r = asked.request();

@@ -16,10 +16,10 @@ use zeroize::Zeroizing;
 
 use crate::caller::Caller;
 use crate::creds::Credentials;
-use crate::inject::EnvChanges;
-use crate::project::Found;
-use crate::resolve::{Region, Request as Resolve, Resolution, Want};
-use crate::scope::{Applied, Ignored};
+use crate::model::env::EnvChanges;
+use crate::model::project::Found;
+use crate::model::resolution::{Region, Request as Resolve, Resolution, Want};
+use crate::model::scope::{Applied, Ignored};
 use crate::{Error, Result, vault};
 
 /// How long system authentication may take to answer (a person typing a password), for a
@@ -235,9 +235,9 @@ pub struct Asked {
     #[serde(default)]
     pid: Option<u32>,
     #[serde(default)]
-    class: Option<crate::agents::Class>,
+    class: Option<crate::caller::Class>,
     #[serde(default)]
-    ask: crate::policy::Ask,
+    ask: crate::model::policy::Ask,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -321,7 +321,7 @@ pub struct Answer {
     ignored: Vec<(PathBuf, String, Ignored)>,
     project: Option<Found>,
     bound_in: Option<PathBuf>,
-    sso: Option<crate::sso::Session>,
+    sso: Option<crate::model::sso::Session>,
     notice: Option<String>,
     region: Option<Region>,
     creds: Option<WireCreds>,
@@ -329,7 +329,7 @@ pub struct Answer {
     unset: Vec<String>,
     /// Who asked and under which policy it was released.
     #[serde(default)]
-    decision: Option<crate::policy::Decision>,
+    decision: Option<crate::model::policy::Decision>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 use op_aws::caller::{Caller, SESSION_VAR};
 use op_aws::ctx::Ctx;
-use op_aws::inject::EnvChanges;
+use op_aws::model::env::EnvChanges;
 use op_aws::{change, prompt};
 
 /// Remove the default in effect here (session, then directory, then global); --all removes all.

@@ -1,6 +1,6 @@
 use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
-use op_aws::resolve::{Request, Want};
+use op_aws::model::resolution::{Request, Want};
 
 /// For `credential_process = op-aws credential-process --profile P` in ~/.aws/config.
 #[derive(clap::Args)]
@@ -18,8 +18,8 @@ impl Args {
                 item: self.which.item.as_deref(),
                 profile: self.which.profile.as_deref(),
                 want: Want::Credentials,
-                ask: op_aws::policy::Ask {
-                    via: op_aws::policy::Via::CredentialProcess,
+                ask: op_aws::model::policy::Ask {
+                    via: op_aws::model::policy::Via::CredentialProcess,
                     ..Default::default()
                 },
             },

@@ -1,7 +1,7 @@
 use op_aws::caller::Caller;
 use op_aws::creds::Credentials;
 use op_aws::ctx::Ctx;
-use op_aws::resolve::{Request, Want};
+use op_aws::model::resolution::{Request, Want};
 use op_aws::shell::Format;
 use secrecy::ExposeSecret;
 
@@ -27,8 +27,8 @@ impl Args {
                 item: self.which.item.as_deref(),
                 profile: self.which.profile.as_deref(),
                 want,
-                ask: op_aws::policy::Ask {
-                    via: op_aws::policy::Via::Export,
+                ask: op_aws::model::policy::Ask {
+                    via: op_aws::model::policy::Via::Export,
                     ..Default::default()
                 },
             },

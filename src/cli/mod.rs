@@ -210,8 +210,8 @@ pub fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
 /// first (the only part of choosing an item that belongs to the edge).
 pub fn resolve_or_pick(
     ctx: &op_aws::ctx::Ctx,
-    req: &op_aws::resolve::Request<'_>,
-) -> anyhow::Result<op_aws::resolve::Resolution> {
+    req: &op_aws::model::resolution::Request<'_>,
+) -> anyhow::Result<op_aws::model::resolution::Resolution> {
     use anyhow::Context;
     match op_aws::resolve::resolve(ctx, req) {
         Err(op_aws::Error::NoDefault) if ctx.caller.terminal => {
@@ -229,7 +229,7 @@ pub fn resolve_or_pick(
                 "op-aws: to stop asking, run `op-aws use {}` (add --directory or --global)",
                 titles[i]
             );
-            let picked = op_aws::resolve::Request {
+            let picked = op_aws::model::resolution::Request {
                 item: Some(&titles[i]),
                 ask: req.ask.clone(),
                 ..*req

@@ -1,6 +1,7 @@
 use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
-use op_aws::resolve::{Request, Want, resolve};
+use op_aws::model::resolution::{Request, Want};
+use op_aws::resolve::resolve;
 use op_aws::{prompt, rotate};
 
 /// Rotate an item's IAM access key: a new key, checked, stored, then the old one deleted.

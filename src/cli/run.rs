@@ -5,9 +5,10 @@ use std::process::Command;
 use anyhow::Context;
 use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
-use op_aws::inject::{self, EnvChanges};
-use op_aws::policy::{Ask, Via};
-use op_aws::resolve::{Request, Want};
+use op_aws::inject::{self};
+use op_aws::model::env::EnvChanges;
+use op_aws::model::policy::{Ask, Via};
+use op_aws::model::resolution::{Request, Want};
 
 use super::SilentExit;
 

@@ -11,9 +11,9 @@ use std::time::Duration;
 use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
 use op_aws::endpoint::Endpoint;
-use op_aws::inject::EnvChanges;
-use op_aws::policy::{Ask, Via};
-use op_aws::resolve::{Request, Resolution, Want};
+use op_aws::model::env::EnvChanges;
+use op_aws::model::policy::{Ask, Via};
+use op_aws::model::resolution::{Request, Resolution, Want};
 use op_aws::shell::Format;
 
 use super::SilentExit;

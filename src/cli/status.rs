@@ -75,9 +75,9 @@ impl Args {
         );
         if let Some(r) = &s.region {
             let from = s.region_from.as_ref().map_or("", |f| match f {
-                op_aws::resolve::RegionFrom::Shell => " (the shell's)",
-                op_aws::resolve::RegionFrom::Profile => " (the profile's)",
-                op_aws::resolve::RegionFrom::Item => " (the item's)",
+                op_aws::model::resolution::RegionFrom::Shell => " (the shell's)",
+                op_aws::model::resolution::RegionFrom::Profile => " (the profile's)",
+                op_aws::model::resolution::RegionFrom::Item => " (the item's)",
             });
             show!("region: {r}{from}");
         }

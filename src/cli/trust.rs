@@ -43,7 +43,7 @@ impl Args {
 }
 
 /// What a project file sets, one line each, safe for a terminal.
-fn show(p: &project::Project) -> Vec<String> {
+fn show(p: &op_aws::model::project::Project) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(item) = &p.item {
         out.push(format!("  default item: {}", printable(item)));
@@ -64,7 +64,7 @@ pub fn project_dir(ctx: &Ctx, dir: Option<&std::path::Path>) -> anyhow::Result<s
         Some(found) => Ok(found.dir),
         None => anyhow::bail!(
             "no {} here or above {}\nhint: name the directory: op-aws trust DIR",
-            project::FILE_NAME,
+            op_aws::model::project::FILE_NAME,
             ctx.caller.cwd.display()
         ),
     }

@@ -16,7 +16,7 @@ impl Args {
         let dir = super::trust::project_dir(&ctx, self.dir.as_deref())?;
         // The file may be gone already; its trust is still ours to forget.
         let dir = dir.canonicalize().unwrap_or(dir);
-        let path = dir.join(project::FILE_NAME);
+        let path = dir.join(op_aws::model::project::FILE_NAME);
         if project::untrust(&ctx.dirs, &path)? {
             eshow!("op-aws: {} is no longer trusted", path.display());
         } else {

@@ -2,8 +2,9 @@ use anyhow::Context;
 use op_aws::caller::Caller;
 use op_aws::change::{self, Target};
 use op_aws::ctx::Ctx;
-use op_aws::inject::EnvChanges;
-use op_aws::scope::{SESSION_VAR, Scope};
+use op_aws::model::env::EnvChanges;
+use op_aws::model::scope::Scope;
+use op_aws::scope::SESSION_VAR;
 use op_aws::shell;
 
 /// Make ITEM the default: for this terminal (default), a directory and below, or everywhere.

@@ -18,6 +18,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use crate::awsfiles::{AwsFiles, Base, ProfileChain};
 use crate::creds::Credentials;
 use crate::ctx::Ctx;
+use crate::model::sso::Session;
 use crate::sts::cache::{Cache, Meta};
 use crate::sts::plan;
 use crate::{Error, Result, fsutil, vault};
@@ -29,43 +30,6 @@ pub const DEFAULT_SCOPE: &str = "sso:account:access";
 /// An access token this close to its expiry is refreshed first.
 const TOKEN_MARGIN_SECS: u64 = 5 * 60;
 const AGENT_PREFIX: &str = "sso:";
-
-/// An `[sso-session NAME]` (or a legacy profile's `sso_start_url`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Session {
-    pub name: String,
-    pub start_url: String,
-    pub region: String,
-    pub scopes: Vec<String>,
-    /// A profile with `sso_start_url` and no `sso_session`: no refresh token (as in the AWS CLI).
-    pub legacy: bool,
-}
-
-impl Session {
-    /// The token's key: the session's name and start URL.
-    pub fn key(&self) -> String {
-        crate::digest::hash(
-            &serde_json::json!({"v": 1, "sso": self.name, "start_url": self.start_url}),
-        )
-    }
-
-    /// How people name it in commands.
-    pub fn flag(&self) -> String {
-        if self.legacy {
-            format!("--profile PROFILE (start URL {})", self.start_url)
-        } else {
-            let plain = self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-            if plain {
-                format!("--sso-session {}", self.name)
-            } else {
-                format!("--sso-session {}", crate::shell::quote_posix(&self.name))
-            }
-        }
-    }
-}
 
 fn bad(what: &str, why: String) -> Error {
     Error::BadProfile {

@@ -8,9 +8,10 @@ use std::path::PathBuf;
 
 use secrecy::ExposeSecret;
 
-use super::{Session, SignIn, access_token, clients};
+use super::{SignIn, access_token, clients};
 use crate::awsfiles::{self, AwsFiles};
 use crate::ctx::Ctx;
+use crate::model::sso::Session;
 use crate::{Error, Result, fsutil};
 
 pub struct Options<'a> {

@@ -39,7 +39,7 @@ pub struct Meta {
     /// The role session's name (CloudTrail's), for roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_name: Option<String>,
-    /// The session policy, described ([`crate::policy::SessionPolicy::describe`]).
+    /// The session policy, described ([`crate::model::policy::SessionPolicy::describe`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
     /// The agent the session was made for.
@@ -100,11 +100,7 @@ pub fn decrypt_session(
         .map_err(|_| bad())
 }
 
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub use crate::item::now_secs;
 
 fn secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())

@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::plan::RoleStep;
 use crate::creds::Credentials;
-use crate::policy::SessionPolicy;
+use crate::model::policy::SessionPolicy;
 use crate::{Error, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

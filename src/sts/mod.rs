@@ -16,7 +16,7 @@ use crate::awsfiles::AwsFiles;
 use crate::creds::Credentials;
 use crate::ctx::Ctx;
 use crate::item::Item;
-use crate::policy::Scope;
+use crate::model::policy::Scope;
 use crate::{Error, Result};
 
 use cache::{Cache, Meta};

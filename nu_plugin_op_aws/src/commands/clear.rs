@@ -3,7 +3,8 @@ use nu_protocol::{
     Category, Example, LabeledError, PipelineData, Signature, Span, Type, Value, record,
 };
 use op_aws::change;
-use op_aws::scope::{Applied, SESSION_VAR, Scope};
+use op_aws::model::scope::{Applied, Scope};
+use op_aws::scope::SESSION_VAR;
 
 use crate::{OpAwsPlugin, fail};
 

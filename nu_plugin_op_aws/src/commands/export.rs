@@ -5,7 +5,8 @@ use nu_protocol::{
     Type, Value,
 };
 use op_aws::Error;
-use op_aws::resolve::{Request, Want, resolve};
+use op_aws::model::resolution::{Request, Want};
+use op_aws::resolve::resolve;
 
 use crate::{OpAwsPlugin, fail};
 
@@ -98,8 +99,8 @@ impl SimplePluginCommand for Export {
                 item: item_flag.as_ref().map(|i| i.item.as_str()),
                 profile: profile_flag.as_ref().map(|p| p.item.as_str()),
                 want: Want::Env { tool: "" },
-                ask: op_aws::policy::Ask {
-                    via: op_aws::policy::Via::Export,
+                ask: op_aws::model::policy::Ask {
+                    via: op_aws::model::policy::Via::Export,
                     ..Default::default()
                 },
             },

@@ -5,7 +5,8 @@ use nu_protocol::{
     Type, Value, record,
 };
 use op_aws::change::{self, Target};
-use op_aws::scope::{SESSION_VAR, Scope};
+use op_aws::model::scope::Scope;
+use op_aws::scope::SESSION_VAR;
 use op_aws::{Error, store};
 
 use crate::{OpAwsPlugin, fail};
