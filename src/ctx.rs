@@ -2,10 +2,10 @@
 //! the way to the agent.
 
 use crate::Result;
-use crate::agent::client::Link;
 use crate::caller::Caller;
 use crate::config::Config;
 use crate::dirs::Dirs;
+use crate::link::client::Link;
 
 pub struct Ctx {
     pub caller: Caller,

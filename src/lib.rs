@@ -28,6 +28,7 @@ pub mod import;
 pub mod inject;
 pub mod install;
 pub mod item;
+pub mod link;
 pub mod model;
 pub mod notice;
 pub mod onepassword;

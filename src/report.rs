@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::agent::protocol::AgentStatus;
 use crate::awsfiles::AwsFiles;
 use crate::config::StoreKind;
 use crate::ctx::Ctx;
+use crate::link::protocol::AgentStatus;
 use crate::model::resolution::{Region, Request, Resolution, Want};
 use crate::model::scope::{Applied, Scope};
 use crate::resolve::resolve;

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use nu_plugin_test_support::PluginTest;
 use nu_protocol::Value;
-use op_aws::agent::client::Link;
 use op_aws::agent::process;
 use op_aws::dirs::Dirs;
 use op_aws::item::{self, Item};
+use op_aws::link::client::Link;
 use op_aws::vault;
 use secrecy::SecretString;
 

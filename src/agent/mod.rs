@@ -1,13 +1,9 @@
-//! The agent: the credential broker, one process per user and runtime directory.
+//! The agent: the credential broker, one process per user and runtime directory. It sits beside
+//! the front ends (its caller arrives over a socket); everything reaches it through
+//! [`crate::link`].
 //!
-//! - [`protocol`]: what travels on its socket — requests, answers, the caller's context, the
-//!   peer check.
-//! - [`client`]: [`client::Link`], the one way everything else reaches the agent (over the
-//!   socket, or in process inside the agent).
 //! - [`process`]: the agent itself — state, connection pool, timers, signals, answers.
 //! - [`hold`]: its timers as a state machine (unlocked, held for quick unlock, forgotten).
 
-pub mod client;
 pub mod hold;
 pub mod process;
-pub mod protocol;

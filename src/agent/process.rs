@@ -24,15 +24,15 @@ use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
-use super::client::Link;
 use super::hold::{self, Clocks, Next, Phase};
-use super::protocol::{
-    APPROVAL_TIMEOUT, AgentStatus, Answer, Answerer, Asked, IO_TIMEOUT, MAX_REQUEST,
-    REQUEST_DEADLINE, Request, Response, check_peer, peer,
-};
 use crate::config::{AgentTimes, MAX_LIFETIME, clamp_idle};
 use crate::ctx::Ctx;
 use crate::dirs::Dirs;
+use crate::link::client::Link;
+use crate::link::protocol::{
+    APPROVAL_TIMEOUT, AgentStatus, Answer, Answerer, Asked, IO_TIMEOUT, MAX_REQUEST,
+    REQUEST_DEADLINE, Request, Response, check_peer, peer,
+};
 // A clock that counts suspend, and the time spent suspended.
 use crate::os::clock;
 use crate::vault::{self, Identity};

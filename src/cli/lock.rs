@@ -1,5 +1,5 @@
-use op_aws::agent::client::Link;
 use op_aws::caller::Caller;
+use op_aws::link::client::Link;
 
 /// Forget every secret now: the agent exits.
 #[derive(clap::Args)]
