@@ -90,8 +90,78 @@ pub fn resolve_here_unlogged(
 }
 
 fn resolve_in_process(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
-    let c = &ctx.caller;
     let here_only = matches!(req.want, Want::Here { .. });
+    let at = locate(ctx, req, here_only)?;
+    let mut out = what_applies(ctx, req, &at)?;
+    match req.want {
+        Want::Here { peek } => {
+            if peek
+                && out.region.is_none()
+                && let Some(a) = &out.applied
+                && let Ok(Some(item)) = store::held_item(ctx, &a.item)
+            {
+                out.region = item_region(&item);
+            }
+            Ok(out)
+        }
+        Want::Temporary if at.handover => Err(Error::Invalid(format!(
+            "profile {:?} is one the tool resolves itself (SSO, credential_process, web identity, credential_source); op-aws has no credentials to serve for it",
+            out.profile.as_deref().unwrap_or_default()
+        ))),
+        Want::Env { .. } if at.handover => {
+            // The tool resolves the profile itself; it only needs to know which one.
+            if let Some(p) = &out.profile {
+                out.env.set("AWS_PROFILE", p);
+            }
+            Ok(out)
+        }
+        Want::Env { .. } | Want::Credentials | Want::Temporary => {
+            let (creds, region) = match (&at.files, &at.chain, &at.sso) {
+                // Signed in with `op-aws sso login`: no item, the SSO session's role.
+                (Some(f), Some(r), Some(session)) => {
+                    release_sso(ctx, req, &mut out, f, r, session, at.trusted_agents())?
+                }
+                _ => release_item(ctx, req, &mut out, at.files.as_ref(), at.trusted_agents())?,
+            };
+            if out.region.is_none() {
+                out.region = region;
+            }
+            if let Want::Env { tool } = req.want {
+                out.env = inject::env_changes(&EnvInput {
+                    tool,
+                    creds: &creds,
+                    profile: out.profile.as_deref().filter(|_| !at.project_only),
+                    region: out.region_name(),
+                });
+            }
+            out.creds = Some(creds);
+            Ok(out)
+        }
+    }
+}
+
+/// Where the caller stands: the profile, the project file, the AWS files and the profile's
+/// chain as the SDKs walk it, and whether the tool resolves it itself.
+struct Located {
+    profile: Option<String>,
+    found: Option<Found>,
+    files: Option<AwsFiles>,
+    chain: Option<ProfileChain>,
+    /// The IAM Identity Center session op-aws holds a token for, signing the chain.
+    sso: Option<crate::model::sso::Session>,
+    handover: bool,
+    /// The profile comes from the project file (the tools cannot be told its name).
+    project_only: bool,
+}
+
+impl Located {
+    fn trusted_agents(&self) -> Option<crate::config::AgentPolicy> {
+        self.found.as_ref().and_then(Found::project)?.agents
+    }
+}
+
+fn locate(ctx: &Ctx, req: &Request<'_>, here_only: bool) -> Result<Located> {
+    let c = &ctx.caller;
     let profile = req
         .profile
         .filter(|p| !p.is_empty())
@@ -115,10 +185,48 @@ fn resolve_in_process(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
             source: Box::new(e),
         })?),
     };
-    let files = files.as_ref();
-    // How the profile resolves, as the SDKs walk it. What-applies-here never fails on it (the
-    // prompt stays quiet; the commands that use the profile report the error).
-    let resolved = match (files, &profile) {
+    let chain = profile_chain(ctx, files.as_ref(), profile.as_deref(), here_only)?;
+    // The tool resolves the profile itself (SSO, credential_process, web identity,
+    // credential_source, login_session, or a chain that bottoms out in one); for
+    // credential-process, the profile's own credential_process is what called us.
+    // An SSO profile whose session op-aws signed in to (`op-aws sso login`) is op-aws's to
+    // serve; without a token of ours, the tool signs in itself, as before.
+    let sso = match (&files, &chain) {
+        (Some(f), Some(r)) => crate::sso::held_base(ctx, f, r),
+        _ => None,
+    };
+    let handover = !matches!(req.want, Want::Credentials)
+        && sso.is_none()
+        && chain.as_ref().is_some_and(ProfileChain::is_handover);
+    // The tools know the AWS files' profiles only: one from the project file cannot be handed
+    // over, nor named to them.
+    let project_only = matches!((&files, &profile), (Some(f), Some(p)) if f.is_project_only(p));
+    if handover && project_only && !here_only {
+        return Err(Error::BadProfile {
+            profile: profile.unwrap_or_default(),
+            why: "comes from the project file and rests on a profile the tool resolves itself (SSO, credential_process, ...); the tool cannot see a project profile, so define it in the AWS config".into(),
+        });
+    }
+    Ok(Located {
+        profile,
+        found,
+        files,
+        chain,
+        sso,
+        handover,
+        project_only,
+    })
+}
+
+/// How the profile resolves, as the SDKs walk it. What-applies-here never fails on it (the
+/// prompt stays quiet; the commands that use the profile report the error).
+fn profile_chain(
+    ctx: &Ctx,
+    files: Option<&AwsFiles>,
+    profile: Option<&str>,
+    here_only: bool,
+) -> Result<Option<ProfileChain>> {
+    Ok(match (files, profile) {
         (Some(f), Some(p)) if f.has_profile(p) => match f.resolve_chain(p) {
             Ok(chain) => Some(chain),
             Err(_) if here_only => None,
@@ -128,43 +236,25 @@ fn resolve_in_process(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
         // fine, as in the AWS CLI).
         (Some(_), Some(p)) if !here_only && p != "default" => {
             return Err(Error::NoSuchProfile {
-                profile: p.clone(),
+                profile: p.to_owned(),
                 files: format!(
                     "{} and {}",
-                    awsfiles::config_path(c)?.display(),
-                    awsfiles::credentials_path(c)?.display()
+                    awsfiles::config_path(&ctx.caller)?.display(),
+                    awsfiles::credentials_path(&ctx.caller)?.display()
                 ),
             });
         }
         _ => None,
-    };
-    // The tool resolves the profile itself (SSO, credential_process, web identity,
-    // credential_source, login_session, or a chain that bottoms out in one); for
-    // credential-process, the profile's own credential_process is what called us.
-    // An SSO profile whose session op-aws signed in to (`op-aws sso login`) is op-aws's to
-    // serve; without a token of ours, the tool signs in itself, as before.
-    let sso_session = match (files, &resolved) {
-        (Some(f), Some(r)) => crate::sso::held_base(ctx, f, r),
-        _ => None,
-    };
-    let handover = !matches!(req.want, Want::Credentials)
-        && sso_session.is_none()
-        && resolved.as_ref().is_some_and(ProfileChain::is_handover);
-    // The tools know the AWS files' profiles only: one from the project file cannot be handed
-    // over, nor named to them.
-    let project_only = matches!((files, &profile), (Some(f), Some(p)) if f.is_project_only(p));
-    if handover && project_only && !here_only {
-        return Err(Error::BadProfile {
-            profile: profile.unwrap_or_default(),
-            why: "comes from the project file and rests on a profile the tool resolves itself (SSO, credential_process, ...); the tool cannot see a project profile, so define it in the AWS config".into(),
-        });
-    }
-    let chain = match (&resolved, &profile) {
+    })
+}
+
+/// What applies here: the item and why, the chain, the region; no secret read.
+fn what_applies(ctx: &Ctx, req: &Request<'_>, at: &Located) -> Result<Resolution> {
+    let chain = match (&at.chain, &at.profile) {
         (Some(r), _) => r.profiles(),
         (None, Some(p)) => vec![p.clone()],
         (None, None) => Vec::new(),
     };
-
     let Which {
         candidates,
         ignored,
@@ -172,181 +262,145 @@ fn resolve_in_process(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
     } = which_item(
         ctx,
         req.item,
-        found.as_ref(),
+        at.found.as_ref(),
         Bound {
-            files,
-            chain: resolved.as_ref().filter(|_| !handover),
-            profile: profile.as_deref(),
+            files: at.files.as_ref(),
+            chain: at.chain.as_ref().filter(|_| !at.handover),
+            profile: at.profile.as_deref(),
         },
     )?;
-    let applied = candidates.first().cloned();
-
     let profile_region = || {
-        let p = profile.as_deref()?;
+        let p = at.profile.as_deref()?;
         Some(Region {
-            name: files?.region(p)?.to_owned(),
+            name: at.files.as_ref()?.region(p)?.to_owned(),
             from: RegionFrom::Profile,
         })
     };
-    let shell_region = c.shell_region().map(|r| Region {
+    let shell_region = ctx.caller.shell_region().map(|r| Region {
         name: r.to_owned(),
         from: RegionFrom::Shell,
     });
-    let mut out = Resolution {
+    Ok(Resolution {
         region: shell_region.or_else(profile_region),
-        profile,
-        handover,
-        applied,
+        profile: at.profile.clone(),
+        handover: at.handover,
+        applied: candidates.first().cloned(),
         candidates,
         chain,
         ignored,
-        project: found.clone(),
+        project: at.found.clone(),
         bound_in,
-        sso: sso_session.clone(),
+        sso: at.sso.clone(),
         told: None,
         creds: None,
         env: EnvChanges::default(),
         decision: None,
-    };
+    })
+}
 
-    match req.want {
-        Want::Here { peek } => {
-            if peek
-                && out.region.is_none()
-                && let Some(a) = &out.applied
-                && let Ok(Some(item)) = store::held_item(ctx, &a.item)
-            {
-                out.region = item_region(&item);
-            }
-            Ok(out)
-        }
-        Want::Temporary if handover => Err(Error::Invalid(format!(
-            "profile {:?} is one the tool resolves itself (SSO, credential_process, web identity, credential_source); op-aws has no credentials to serve for it",
-            out.profile.as_deref().unwrap_or_default()
-        ))),
-        Want::Env { .. } if handover => {
-            // The tool resolves the profile itself; it only needs to know which one.
-            if let Some(p) = &out.profile {
-                out.env.set("AWS_PROFILE", p);
-            }
-            Ok(out)
-        }
-        Want::Env { .. } | Want::Credentials | Want::Temporary => {
-            let (creds, region) = match (files, &resolved, &sso_session) {
-                // Signed in with `op-aws sso login`: no item, the SSO session's role.
-                (Some(f), Some(r), Some(session)) => {
-                    let profile = out.profile.clone().unwrap_or_default();
-                    let mut decision = crate::policy::decide(
-                        ctx,
-                        &req.ask,
-                        None,
-                        files,
-                        Some(&profile),
-                        trusted.and_then(|p| p.agents),
-                        Some(&session.region),
-                    )?;
-                    crate::policy::unscoped_only(
-                        &decision,
-                        "IAM Identity Center role credentials",
-                    )?;
-                    let sso = format!("sso:{}", session.name);
-                    crate::approval::check(
-                        ctx,
-                        &mut decision,
-                        &req.ask,
-                        &sso,
-                        Some(&profile),
-                        None,
-                    )?;
-                    out.decision = Some(decision);
-                    let creds =
-                        crate::sso::credentials(ctx, f, r, &profile).map_err(|e| Error::Step {
-                            what: format!(
-                                "cannot get credentials for profile {profile:?} from SSO session {:?}",
-                                session.name
-                            ),
-                            source: Box::new(e),
-                        })?;
-                    let region = Region {
-                        name: session.region.clone(),
-                        from: RegionFrom::Profile,
-                    };
-                    (creds, Some(region))
-                }
-                _ => {
-                    let applied = out.applied.clone().ok_or_else(|| {
-                        out.project
-                            .as_ref()
-                            .map_or(Error::NoDefault, Found::no_default_error)
-                    })?;
-                    let item = store::get_item(ctx, &applied.item).map_err(|e| Error::Step {
-                        what: format!("cannot read item {:?} ({})", applied.item, applied.scope),
-                        source: Box::new(e),
-                    })?;
-                    let mut decision = crate::policy::decide(
-                        ctx,
-                        &req.ask,
-                        Some(&item),
-                        files,
-                        out.profile.as_deref(),
-                        trusted.and_then(|p| p.agents),
-                        out.region_name()
-                            .or(item_region(&item).as_ref().map(|r| r.name.as_str())),
-                    )?;
-                    decision.role = out
-                        .profile
-                        .as_deref()
-                        .and_then(|p| files?.get(p, "role_arn"))
-                        .map(str::to_owned);
-                    let role = decision.role.clone();
-                    crate::approval::check(
-                        ctx,
-                        &mut decision,
-                        &req.ask,
-                        &applied.item,
-                        out.profile.as_deref(),
-                        role.as_deref(),
-                    )?;
-                    let scope = &decision.scope;
-                    let creds = if req.want == Want::Temporary {
-                        sts::temporary_credentials(ctx, &item, files, out.profile.as_deref(), scope)
-                    } else {
-                        credentials(
-                            ctx,
-                            &item,
-                            files,
-                            out.profile.as_deref(),
-                            &decision,
-                            &req.ask,
-                        )
-                    }
-                    .map_err(|e| match e {
-                        // The policy's own word, as it is.
-                        Error::AgentRefused { .. } => e,
-                        e => Error::Step {
-                            what: format!("cannot get credentials from item {:?}", applied.item),
-                            source: Box::new(e),
-                        },
-                    })?;
-                    out.decision = Some(decision);
-                    (creds, item_region(&item))
-                }
-            };
-            if out.region.is_none() {
-                out.region = region;
-            }
-            if let Want::Env { tool } = req.want {
-                out.env = inject::env_changes(&EnvInput {
-                    tool,
-                    creds: &creds,
-                    profile: out.profile.as_deref().filter(|_| !project_only),
-                    region: out.region_name(),
-                });
-            }
-            out.creds = Some(creds);
-            Ok(out)
-        }
+/// An SSO session's role credentials, once the policy and the approval allow them.
+fn release_sso(
+    ctx: &Ctx,
+    req: &Request<'_>,
+    out: &mut Resolution,
+    files: &AwsFiles,
+    chain: &ProfileChain,
+    session: &crate::model::sso::Session,
+    trusted_agents: Option<crate::config::AgentPolicy>,
+) -> Result<(Credentials, Option<Region>)> {
+    let profile = out.profile.clone().unwrap_or_default();
+    let mut decision = crate::policy::decide(
+        ctx,
+        &req.ask,
+        None,
+        Some(files),
+        Some(&profile),
+        trusted_agents,
+        Some(&session.region),
+    )?;
+    crate::policy::unscoped_only(&decision, "IAM Identity Center role credentials")?;
+    let sso = format!("sso:{}", session.name);
+    crate::approval::check(ctx, &mut decision, &req.ask, &sso, Some(&profile), None)?;
+    out.decision = Some(decision);
+    let creds = crate::sso::credentials(ctx, files, chain, &profile).map_err(|e| Error::Step {
+        what: format!(
+            "cannot get credentials for profile {profile:?} from SSO session {:?}",
+            session.name
+        ),
+        source: Box::new(e),
+    })?;
+    let region = Region {
+        name: session.region.clone(),
+        from: RegionFrom::Profile,
+    };
+    Ok((creds, Some(region)))
+}
+
+/// The applied item's credentials (or a session made of them), once the policy and the
+/// approval allow them.
+fn release_item(
+    ctx: &Ctx,
+    req: &Request<'_>,
+    out: &mut Resolution,
+    files: Option<&AwsFiles>,
+    trusted_agents: Option<crate::config::AgentPolicy>,
+) -> Result<(Credentials, Option<Region>)> {
+    let applied = out.applied.clone().ok_or_else(|| {
+        out.project
+            .as_ref()
+            .map_or(Error::NoDefault, Found::no_default_error)
+    })?;
+    let item = store::get_item(ctx, &applied.item).map_err(|e| Error::Step {
+        what: format!("cannot read item {:?} ({})", applied.item, applied.scope),
+        source: Box::new(e),
+    })?;
+    let mut decision = crate::policy::decide(
+        ctx,
+        &req.ask,
+        Some(&item),
+        files,
+        out.profile.as_deref(),
+        trusted_agents,
+        out.region_name()
+            .or(item_region(&item).as_ref().map(|r| r.name.as_str())),
+    )?;
+    decision.role = out
+        .profile
+        .as_deref()
+        .and_then(|p| files?.get(p, "role_arn"))
+        .map(str::to_owned);
+    let role = decision.role.clone();
+    crate::approval::check(
+        ctx,
+        &mut decision,
+        &req.ask,
+        &applied.item,
+        out.profile.as_deref(),
+        role.as_deref(),
+    )?;
+    let scope = &decision.scope;
+    let creds = if req.want == Want::Temporary {
+        sts::temporary_credentials(ctx, &item, files, out.profile.as_deref(), scope)
+    } else {
+        credentials(
+            ctx,
+            &item,
+            files,
+            out.profile.as_deref(),
+            &decision,
+            &req.ask,
+        )
     }
+    .map_err(|e| match e {
+        // The policy's own word, as it is.
+        Error::AgentRefused { .. } => e,
+        e => Error::Step {
+            what: format!("cannot get credentials from item {:?}", applied.item),
+            source: Box::new(e),
+        },
+    })?;
+    out.decision = Some(decision);
+    Ok((creds, item_region(&item)))
 }
 
 /// Which item: every default that applies here, in precedence order.

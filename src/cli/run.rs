@@ -52,10 +52,7 @@ impl Args {
         if !plan.needs_auth {
             let mut cmd = Command::new(&program);
             cmd.args(&self.command[1..]);
-            apply(
-                &mut cmd,
-                &inject::for_command(&caller, EnvChanges::default()),
-            );
+            inject::for_command(&caller, EnvChanges::default()).apply_to(&mut cmd);
             return exec(&mut cmd, &program);
         }
         // Checked before the vault is opened, so a typo never asks for a passphrase.
@@ -125,19 +122,9 @@ impl Args {
         }
         let env = inject::for_command(&ctx.caller, std::mem::take(&mut r.env));
         drop(r);
-        apply(&mut cmd, &env);
+        env.apply_to(&mut cmd);
         drop(env);
         exec(&mut cmd, &program)
-    }
-}
-
-/// `env` applied to the command's environment (which starts as ours).
-pub(super) fn apply(cmd: &mut Command, env: &EnvChanges) {
-    for k in &env.unset {
-        cmd.env_remove(k);
-    }
-    for (k, v) in &env.set {
-        cmd.env(k, v);
     }
 }
 

@@ -140,7 +140,7 @@ pub fn run_with_endpoint(
     drop(r);
     let mut cmd = Command::new(path);
     cmd.arg0(program).args(args);
-    super::run::apply(&mut cmd, &env);
+    env.apply_to(&mut cmd);
     // The command starts with no signal blocked (std leaves the mask as it is): ours blocks the
     // forwarded ones, and a SIGTERM must end the command, not wait in its queue.
     // On Linux it also gets a SIGTERM when op-aws dies, even by SIGKILL: else it would run on

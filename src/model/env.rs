@@ -38,6 +38,16 @@ impl EnvChanges {
         self.unset.retain(|u| u != k);
     }
 
+    /// The changes made to a command's environment (which starts as ours).
+    pub fn apply_to(&self, cmd: &mut std::process::Command) {
+        for k in &self.unset {
+            cmd.env_remove(k);
+        }
+        for (k, v) in &self.set {
+            cmd.env(k, v);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.set.is_empty() && self.unset.is_empty()
     }
