@@ -47,11 +47,11 @@ pub fn op_item_cache_json(item: &Item) -> Option<Zeroizing<String>> {
 
 /// The agent's request handling in this process: its decoder and handler on a state that is
 /// locked or holds `identity` (a Resolve request is decoded, then refused unrun).
-pub struct Agent(crate::agent::process::InProcess);
+pub struct Agent(crate::agent::respond::InProcess);
 
 impl Agent {
     pub fn new(dirs: crate::dirs::Dirs, identity: Option<crate::vault::Identity>) -> Self {
-        Self(crate::agent::process::InProcess::new(dirs, identity))
+        Self(crate::agent::respond::InProcess::new(dirs, identity))
     }
 
     /// The line the agent writes back for request `line` (without its newline).
