@@ -7,24 +7,25 @@
 //! /dev/null otherwise, so it can never wait on ours.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::caller::{CONNECT_HOST_VAR, CONNECT_TOKEN_VAR, Caller, SERVICE_ACCOUNT_VAR};
+use crate::caller::Caller;
 use crate::ctx::Ctx;
 use crate::dirs::Dirs;
 use crate::item::{self, Item};
 use crate::{Error, Result, fsutil};
 
-/// Names the `op` executable (a path, or a name looked up on PATH) instead of `op`.
-pub const OP_PATH_VAR: &str = "OP_AWS_OP_PATH";
-/// Prefix of the names that point into 1Password.
-pub const SCHEME: &str = "op://";
+mod json;
+mod op;
+
+pub(crate) use json::parse_item;
+use json::{OpItem, Read, SCHEME, bad_json};
+pub use op::{Auth, OP_PATH_VAR, auth, op_message, op_path};
+use op::{principal, run_op};
+
 /// TOTP time step: codes change every 30 s.
 const STEP_SECS: u64 = 30;
 
@@ -72,7 +73,7 @@ impl Reference {
         }
     }
 
-    /// The agent-cache key: who reads (see [`principal`]), then vault and item exactly as given
+    /// The agent-cache key: who reads (see [`op::principal`]), then vault and item exactly as given
     /// to op.
     fn cache_key(&self, c: &Caller) -> String {
         format!(
@@ -82,240 +83,6 @@ impl Reference {
             self.item
         )
     }
-}
-
-/// How `op` signs in for this caller, decided as op decides it: Connect's two variables first,
-/// then a service account's token, else the person's own sign-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Auth {
-    Person,
-    ServiceAccount,
-    Connect,
-}
-
-impl Auth {
-    /// No person to approve anything: reads are metered (a service account has 1,000 an hour
-    /// on Teams), so the agent keeps them.
-    pub fn is_machine(self) -> bool {
-        !matches!(self, Self::Person)
-    }
-
-    fn who(self) -> &'static str {
-        match self {
-            Self::Person => "your 1Password account",
-            Self::ServiceAccount => "the service account (OP_SERVICE_ACCOUNT_TOKEN)",
-            Self::Connect => "the Connect server's token (OP_CONNECT_TOKEN)",
-        }
-    }
-}
-
-pub fn auth(c: &Caller) -> Result<Auth> {
-    let set = |k: &str| c.var_os(k).is_some_and(|v| !v.is_empty());
-    match (set(CONNECT_HOST_VAR), set(CONNECT_TOKEN_VAR)) {
-        (true, true) => Ok(Auth::Connect),
-        (true, false) => Err(Error::OpConnectIncomplete {
-            set: CONNECT_HOST_VAR,
-            missing: CONNECT_TOKEN_VAR,
-        }),
-        (false, true) => Err(Error::OpConnectIncomplete {
-            set: CONNECT_TOKEN_VAR,
-            missing: CONNECT_HOST_VAR,
-        }),
-        (false, false) if set(SERVICE_ACCOUNT_VAR) => Ok(Auth::ServiceAccount),
-        (false, false) => Ok(Auth::Person),
-    }
-}
-
-/// Who reads, for the agent's cache: a digest of the service account's or Connect's token (two
-/// CI jobs of one user with different tokens never share what they read), else the account
-/// op is told to use.
-fn principal(c: &Caller) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = |parts: &[&str]| {
-        let mut h = Sha256::new();
-        for p in parts {
-            h.update(p.as_bytes());
-            h.update([0]);
-        }
-        crate::digest::hex(&h.finalize()[..12])
-    };
-    let var = |k: &str| c.var(k).unwrap_or_default();
-    match auth(c) {
-        Ok(Auth::Connect) => format!(
-            "connect-{}",
-            digest(&[var(CONNECT_HOST_VAR), var(CONNECT_TOKEN_VAR)])
-        ),
-        Ok(Auth::ServiceAccount) => format!("sa-{}", digest(&[var(SERVICE_ACCOUNT_VAR)])),
-        _ => format!("account-{}", var("OP_ACCOUNT")),
-    }
-}
-
-/// The `op` executable: `OP_AWS_OP_PATH` (a path, or a name on the caller's PATH), else `op` on
-/// the caller's PATH.
-pub fn op_path(c: &Caller) -> Result<PathBuf> {
-    let name = c.var_os(OP_PATH_VAR).filter(|v| !v.is_empty());
-    let name = name.map_or(Path::new("op"), Path::new);
-    if name.components().count() > 1 || name.is_absolute() {
-        let p = c.absolute(name);
-        return if p.is_file() {
-            Ok(p)
-        } else {
-            Err(Error::OpNotInstalled)
-        };
-    }
-    c.var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .filter(|d| d.is_absolute())
-        .map(|d| d.join(name))
-        .find(|p| is_executable(p))
-        .ok_or(Error::OpNotInstalled)
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// Runs `op ARGS`, feeding `stdin` when given (else /dev/null); returns its stdout.
-/// op runs in the caller's environment and directory (its session variables, service-account
-/// token and config dir are the caller's, not those of a plugin process that outlives it).
-fn run_op(
-    c: &Caller,
-    args: &[&str],
-    stdin: Option<&[u8]>,
-    what: &str,
-) -> Result<Zeroizing<Vec<u8>>> {
-    let exe = op_path(c)?;
-    let mut cmd = Command::new(&exe);
-    cmd.env_clear()
-        .envs(c.vars())
-        .current_dir(&c.cwd)
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::OpNotInstalled,
-        _ => Error::OnePassword(format!("cannot run {}: {e}", exe.display())),
-    })?;
-    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        // A template is a few hundred bytes: it fits the pipe buffer, so this cannot deadlock
-        // against op filling its stdout. An early exit of op shows up in its status below.
-        let _ = pipe.write_all(bytes);
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Error::OnePassword(format!("{}: {e}", exe.display())))?;
-    let stdout = Zeroizing::new(out.stdout);
-    if out.status.success() {
-        return Ok(stdout);
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let code = out
-        .status
-        .code()
-        .map_or_else(|| "a signal".to_owned(), |c| format!("status {c}"));
-    Err(classify(
-        &stderr,
-        &code,
-        what,
-        auth(c).unwrap_or(Auth::Person),
-    ))
-}
-
-/// op's own message without its `[ERROR] yyyy/mm/dd hh:mm:ss` prefix, on one line.
-pub fn op_message(stderr: &str) -> String {
-    let lines: Vec<&str> = stderr
-        .lines()
-        .map(|l| strip_log_prefix(l.trim()))
-        .filter(|l| !l.is_empty())
-        .collect();
-    lines.join(" ")
-}
-
-fn strip_log_prefix(line: &str) -> &str {
-    let Some(rest) = line
-        .strip_prefix("[ERROR]")
-        .or_else(|| line.strip_prefix("[WARN]"))
-    else {
-        return line;
-    };
-    let rest = rest.trim_start();
-    // `2023/12/23 21:10:32 `: 19 characters of digits, slashes, a space and colons.
-    let stamp = rest.get(..19).unwrap_or("");
-    let looks_like_stamp = stamp.len() == 19
-        && stamp.char_indices().all(|(i, c)| match i {
-            4 | 7 => c == '/',
-            10 => c == ' ',
-            13 | 16 => c == ':',
-            _ => c.is_ascii_digit(),
-        });
-    if looks_like_stamp {
-        rest[19..].trim_start()
-    } else {
-        rest
-    }
-}
-
-/// Maps op's failure to the error a user acts on.
-fn classify(stderr: &str, status: &str, what: &str, auth: Auth) -> Error {
-    let msg = crate::error::printable(&op_message(stderr));
-    let lower = msg.to_ascii_lowercase();
-    if auth.is_machine() {
-        // A vault a service account or Connect token cannot read looks to op like no vault.
-        if let Some(vault) = msg
-            .strip_prefix('"')
-            .and_then(|r| r.split_once("\" isn't a vault"))
-            .map(|(v, _)| v.to_owned())
-        {
-            return Error::OpVaultUnreadable {
-                vault,
-                who: auth.who(),
-            };
-        }
-        let rejected = [
-            "invalid token",
-            "invalid service account token",
-            "token is not valid",
-            "unauthorized",
-            "authentication failed",
-            "failed to decode",
-        ];
-        if rejected.iter().any(|s| lower.contains(s)) {
-            return Error::OpTokenRejected {
-                who: auth.who(),
-                message: msg,
-            };
-        }
-        if lower.contains("specify a vault") || lower.contains("--vault flag") {
-            return Error::OpVaultNeeded { who: auth.who() };
-        }
-    }
-    let signed_out = [
-        "not currently signed in",
-        "not signed in",
-        "no accounts configured",
-        "session expired",
-        "sign in to",
-        "op signin",
-        "service account token",
-        "authorization prompt dismissed",
-    ];
-    if signed_out.iter().any(|s| lower.contains(s)) {
-        return Error::OpNotSignedIn;
-    }
-    if lower.contains("isn't an item") || lower.contains("is not an item") {
-        return Error::NoSuchItem(what.to_owned());
-    }
-    if msg.is_empty() {
-        return Error::OnePassword(format!("op exited with {status} and said nothing"));
-    }
-    Error::OnePassword(msg)
 }
 
 /// Reads an item, from the agent's memory when it holds it, else with one `op item get`.
@@ -579,134 +346,6 @@ fn template_json(item: &Item) -> String {
         .to_string()
 }
 
-/// Where op's output stopped making sense, without serde's text: that can quote a value, and
-/// values here are secrets.
-fn bad_json(cmd: &str, e: &serde_json::Error) -> Error {
-    Error::OnePassword(format!(
-        "{cmd} printed JSON op-aws does not understand (line {}, column {})",
-        e.line(),
-        e.column()
-    ))
-}
-
-#[derive(Deserialize)]
-struct OpItem {
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    vault: Option<OpVault>,
-    #[serde(default)]
-    fields: Vec<OpField>,
-}
-
-#[derive(Deserialize)]
-struct OpVault {
-    #[serde(default)]
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct OpField {
-    #[serde(default)]
-    label: String,
-    #[serde(default, rename = "type")]
-    kind: String,
-    #[serde(default, deserialize_with = "secret_string")]
-    value: Option<Zeroizing<String>>,
-    /// The current code of an OTP field (op computes it on every read).
-    #[serde(default, deserialize_with = "secret_string")]
-    totp: Option<Zeroizing<String>>,
-}
-
-/// A string value moved straight into zeroize-on-drop storage; other JSON types are ignored.
-fn secret_string<'de, D: Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<Zeroizing<String>>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::String(s) => Some(Zeroizing::new(s)),
-        _ => None,
-    })
-}
-
-/// What one `op item get` gave us.
-pub(crate) struct Read {
-    pub(crate) item: Item,
-    /// op returned the OTP field's current code but not its secret.
-    pub(crate) code_only: bool,
-}
-
-/// A value op hid instead of revealing (`[use 'op item get … --reveal' to reveal]`).
-fn is_placeholder(v: &str) -> bool {
-    v.starts_with("[use 'op item get") || v.starts_with("[use \"op item get")
-}
-
-/// Maps op's JSON into an item. Labels match case-insensitively; the first field of a label
-/// wins; `Region` stands in for a missing `Default Region` (as in 1Password's plugin); an
-/// OTP-type field becomes `One-Time Password` unless a field already has that label.
-pub(crate) fn parse_item(json: &[u8], requested: &str) -> Result<Read> {
-    let op: OpItem = serde_json::from_slice(json).map_err(|e| bad_json("op item get", &e))?;
-    let vault = op
-        .vault
-        .as_ref()
-        .map(|v| v.name.as_str())
-        .filter(|n| !n.is_empty());
-    // The canonical name, so messages about the item say where it lives.
-    let title = match vault {
-        Some(v) if !op.title.is_empty() && !op.title.contains('/') && !v.contains('/') => {
-            format!("{SCHEME}{v}/{}", op.title)
-        }
-        _ => requested.to_owned(),
-    };
-    let mut it = Item::new(&title);
-    let mut region = None;
-    let mut otp: Option<(Zeroizing<String>, bool)> = None;
-    for f in op.fields {
-        let label = f.label.trim();
-        let value = f
-            .value
-            .filter(|v| !v.trim().is_empty() && !is_placeholder(v));
-        if f.kind.eq_ignore_ascii_case("OTP") {
-            let code = f.totp.filter(|c| !c.trim().is_empty());
-            let named = label.eq_ignore_ascii_case(item::ONE_TIME_PASSWORD);
-            let candidate = value
-                .map(|v| (v, false))
-                .or_else(|| code.map(|c| (c, true)));
-            if candidate.is_some() && (otp.is_none() || named) {
-                otp = candidate;
-            }
-            continue;
-        }
-        let Some(value) = value else { continue };
-        if label.is_empty() {
-            continue;
-        }
-        if label.eq_ignore_ascii_case("Region") {
-            region.get_or_insert(value);
-            continue;
-        }
-        if it.field(label).is_none() {
-            let concealed = f.kind.eq_ignore_ascii_case("CONCEALED");
-            it.set(label, value.trim().to_owned(), concealed);
-        }
-    }
-    if it.field(item::DEFAULT_REGION).is_none()
-        && let Some(r) = region
-    {
-        it.set(item::DEFAULT_REGION, r.trim().to_owned(), false);
-    }
-    let mut code_only = false;
-    if it.field(item::ONE_TIME_PASSWORD).is_none()
-        && let Some((v, is_code)) = otp
-    {
-        it.set(item::ONE_TIME_PASSWORD, v.trim().to_owned(), true);
-        code_only = is_code;
-    }
-    Ok(Read {
-        item: it,
-        code_only,
-    })
-}
-
 /// op gave only the current code (no secret): AWS accepts a code once, so never hand out a
 /// code from a time step that an earlier read already handed out; wait for the next step and
 /// read again. Only the step number is written down, never the code. Such items are not kept
@@ -778,91 +417,6 @@ mod tests {
         ] {
             assert!(Reference::parse(bad, None).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn messages_lose_the_log_prefix() {
-        let e = "[ERROR] 2023/12/23 21:10:32 \"x\" isn't an item. Specify the item with its UUID, name, or domain.\n";
-        assert_eq!(
-            op_message(e),
-            "\"x\" isn't an item. Specify the item with its UUID, name, or domain."
-        );
-        assert_eq!(op_message("plain\n"), "plain");
-        assert_eq!(op_message("[ERROR] short"), "short");
-    }
-
-    #[test]
-    fn failures_map_to_errors() {
-        let signed_out = "[ERROR] 2024/01/02 03:04:05 You are not currently signed in. Please run `op signin --help` for instructions\n";
-        assert!(matches!(
-            classify(signed_out, "status 1", "x", Auth::Person),
-            Error::OpNotSignedIn
-        ));
-        let missing = "[ERROR] 2024/01/02 03:04:05 \"x\" isn't an item in the \"Work\" vault. Specify the item with its UUID, name, or domain.";
-        assert!(
-            matches!(classify(missing, "status 1", "op://Work/x", Auth::Person), Error::NoSuchItem(n) if n == "op://Work/x")
-        );
-        let vault = "[ERROR] 2024/01/02 03:04:05 \"Nope\" isn't a vault in this account. Specify the vault with its ID or name.";
-        assert!(
-            matches!(classify(vault, "status 1", "x", Auth::Person), Error::OnePassword(m) if m.starts_with("\"Nope\" isn't a vault"))
-        );
-        assert!(
-            matches!(classify("", "status 3", "x", Auth::Person), Error::OnePassword(m) if m.contains("status 3"))
-        );
-    }
-
-    #[test]
-    fn op_json_maps_to_an_item() {
-        let json = br#"{
-            "id": "abc", "title": "AWS prod", "vault": {"id": "v1", "name": "Work"}, "category": "API_CREDENTIAL",
-            "fields": [
-                {"id": "notesPlain", "type": "STRING", "purpose": "NOTES", "label": "notesPlain", "value": ""},
-                {"id": "a", "type": "STRING", "label": "access key id", "value": "AKIAEXAMPLE "},
-                {"id": "b", "type": "CONCEALED", "label": "Secret Access Key", "value": "s3cr3t"},
-                {"id": "c", "section": {"id": "s"}, "type": "STRING", "label": "region", "value": "eu-west-1"},
-                {"id": "d", "type": "OTP", "label": "one-time password", "value": "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP", "totp": "123456"},
-                {"id": "e", "type": "DATE", "label": "expires", "value": 1700000000}
-            ]}"#;
-        let r = parse_item(json, "op://Work/AWS prod").unwrap();
-        assert!(!r.code_only);
-        let it = r.item;
-        assert_eq!(it.title, "op://Work/AWS prod");
-        let k = it.access_keys().unwrap();
-        assert_eq!(k.access_key_id, "AKIAEXAMPLE");
-        assert_eq!(k.region.as_deref(), Some("eu-west-1"));
-        assert!(
-            it.get(item::ONE_TIME_PASSWORD)
-                .unwrap()
-                .starts_with("otpauth://")
-        );
-        assert!(it.field(item::ONE_TIME_PASSWORD).unwrap().concealed);
-        assert!(it.field(item::SECRET_ACCESS_KEY).unwrap().concealed);
-        assert!(it.field("notesPlain").is_none(), "empty fields are dropped");
-    }
-
-    #[test]
-    fn unexpected_json_is_reported_without_quoting_it() {
-        let json = br#"{"title": "t", "fields": "AKIA-and-s3cr3t"}"#;
-        let Err(e) = parse_item(json, "t") else {
-            panic!("parsed")
-        };
-        let msg = e.to_string();
-        assert!(!msg.contains("s3cr3t") && msg.contains("line 1"), "{msg}");
-    }
-
-    #[test]
-    fn code_only_otp_and_hidden_values() {
-        let json = br#"{"title": "t", "fields": [
-            {"type": "CONCEALED", "label": "Secret Access Key", "value": "[use 'op item get abc --reveal' to reveal]"},
-            {"type": "OTP", "label": "one-time password", "totp": "654321"}]}"#;
-        let r = parse_item(json, "t").unwrap();
-        assert!(r.code_only);
-        assert_eq!(r.item.get(item::ONE_TIME_PASSWORD), Some("654321"));
-        assert!(r.item.get(item::SECRET_ACCESS_KEY).is_none());
-        assert!(matches!(
-            r.item.access_keys(),
-            Err(Error::MissingField { .. })
-        ));
     }
 
     #[test]
