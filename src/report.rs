@@ -339,3 +339,21 @@ fn split_region(
         None => (None, None),
     }
 }
+
+/// The clock's skew from AWS's, in seconds (`doctor`), against the STS endpoint and region a command would use here: the resolver's answer for the
+/// profile in effect (its `endpoint_url` included), never a second reckoning.
+pub fn clock_skew(ctx: &Ctx) -> Result<i64> {
+    let here = here(ctx)?;
+    let files = match &here.profile {
+        Some(_) => AwsFiles::load(&ctx.caller).ok(),
+        None => None,
+    };
+    let endpoint = crate::sts::plan::endpoint(
+        &ctx.caller,
+        files.as_ref(),
+        here.profile.as_deref().unwrap_or("default"),
+    );
+    let region = here.region_name().unwrap_or("us-east-1");
+    let client = crate::sts::client::Client::new(region, endpoint.as_deref())?;
+    client.clock_skew()
+}

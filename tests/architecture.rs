@@ -61,7 +61,9 @@ fn code_of(text: &str) -> String {
         } else if let Some(hashes) = raw_string_at(&text[i..]) {
             let close = format!("\"{}", "#".repeat(hashes));
             let body = i + 2 + hashes;
-            i = text[body..].find(&close).map_or(b.len(), |e| body + e + close.len());
+            i = text[body..]
+                .find(&close)
+                .map_or(b.len(), |e| body + e + close.len());
             out.push_str("\"\"");
         } else if b[i] == b'"' && (i == 0 || b[i - 1] != b'\'') {
             i += 1;
@@ -197,10 +199,8 @@ struct Graph {
 
 fn graph() -> Graph {
     let files = library_files();
-    let modules: BTreeMap<Vec<String>, PathBuf> = files
-        .iter()
-        .map(|f| (module_of(f), f.clone()))
-        .collect();
+    let modules: BTreeMap<Vec<String>, PathBuf> =
+        files.iter().map(|f| (module_of(f), f.clone())).collect();
     let mut edges = BTreeMap::new();
     for f in &files {
         let here = module_of(f);
@@ -326,11 +326,23 @@ fn every_module_sits_on_one_floor() {
             l.strip_prefix("mod ")?.strip_suffix(';').map(str::to_owned)
         })
         .collect();
-    assert!(declared.len() > 20, "modules read from lib.rs: {declared:?}");
-    let unplaced: Vec<_> = declared.iter().filter(|m| !placed.contains_key(*m)).collect();
-    assert!(unplaced.is_empty(), "not on any floor in ARCHITECTURE.md: {unplaced:?}");
+    assert!(
+        declared.len() > 20,
+        "modules read from lib.rs: {declared:?}"
+    );
+    let unplaced: Vec<_> = declared
+        .iter()
+        .filter(|m| !placed.contains_key(*m))
+        .collect();
+    assert!(
+        unplaced.is_empty(),
+        "not on any floor in ARCHITECTURE.md: {unplaced:?}"
+    );
     let unknown: Vec<_> = placed.keys().filter(|m| !declared.contains(*m)).collect();
-    assert!(unknown.is_empty(), "ARCHITECTURE.md places modules that do not exist: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "ARCHITECTURE.md places modules that do not exist: {unknown:?}"
+    );
 }
 
 #[test]
@@ -357,8 +369,15 @@ fn imports_never_run_up_a_floor() {
             }
         }
     }
-    assert!(arrows > 100, "only {arrows} imports read: the reader is broken");
-    assert!(up.is_empty(), "imports that run up a floor:\n{}", up.join("\n"));
+    assert!(
+        arrows > 100,
+        "only {arrows} imports read: the reader is broken"
+    );
+    assert!(
+        up.is_empty(),
+        "imports that run up a floor:\n{}",
+        up.join("\n")
+    );
 }
 
 #[test]
@@ -366,7 +385,10 @@ fn no_circle_of_files_or_folders() {
     let g = graph();
     let next = |f: &PathBuf| g.edges[f].keys().cloned().collect::<Vec<_>>();
     let files = circles(&g.files, &next);
-    assert!(files.is_empty(), "files importing each other in a circle: {files:?}");
+    assert!(
+        files.is_empty(),
+        "files importing each other in a circle: {files:?}"
+    );
     // A folder is one room: its files together must not import something that imports them.
     // `src/unlock.rs` belongs with `src/unlock/`.
     let room = |f: &Path| -> PathBuf {
@@ -384,14 +406,22 @@ fn no_circle_of_files_or_folders() {
     let names: Vec<PathBuf> = rooms.keys().cloned().collect();
     let next = |r: &PathBuf| rooms[r].iter().cloned().collect::<Vec<_>>();
     let folders = circles(&names, &next);
-    assert!(folders.is_empty(), "folders importing each other in a circle: {folders:?}");
+    assert!(
+        folders.is_empty(),
+        "folders importing each other in a circle: {folders:?}"
+    );
 }
 
 #[test]
 fn a_circle_is_seen() {
     // The detector itself: a → b → c → a is one circle, d alone none.
-    let edges: BTreeMap<char, Vec<char>> =
-        [('a', vec!['b']), ('b', vec!['c']), ('c', vec!['a']), ('d', vec!['a'])].into();
+    let edges: BTreeMap<char, Vec<char>> = [
+        ('a', vec!['b']),
+        ('b', vec!['c']),
+        ('c', vec!['a']),
+        ('d', vec!['a']),
+    ]
+    .into();
     let found = circles(&['a', 'b', 'c', 'd'], &|n| edges[n].clone());
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].iter().collect::<BTreeSet<_>>().len(), 3);
@@ -408,7 +438,10 @@ fn library_files_stay_small_and_named() {
     let mut long = Vec::new();
     let mut unnamed = Vec::new();
     for f in library_files() {
-        let lines = std::fs::read_to_string(root().join(&f)).unwrap().lines().count();
+        let lines = std::fs::read_to_string(root().join(&f))
+            .unwrap()
+            .lines()
+            .count();
         if lines > MAX_LINES {
             long.push(format!("{} ({lines} lines)", f.display()));
         }
@@ -422,6 +455,12 @@ fn library_files_stay_small_and_named() {
             unnamed.push(name);
         }
     }
-    assert!(long.is_empty(), "library files over {MAX_LINES} lines: {long:?}");
-    assert!(unnamed.is_empty(), "files ARCHITECTURE.md does not name: {unnamed:?}");
+    assert!(
+        long.is_empty(),
+        "library files over {MAX_LINES} lines: {long:?}"
+    );
+    assert!(
+        unnamed.is_empty(),
+        "files ARCHITECTURE.md does not name: {unnamed:?}"
+    );
 }

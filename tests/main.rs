@@ -6,13 +6,20 @@
 mod support;
 
 mod agents;
+mod architecture;
 mod children;
 mod conformance;
 mod console;
 mod crash;
 mod endpoint;
 mod foundation;
-mod hardening;
+mod hardening_agent;
+mod hardening_files;
+mod hardening_process;
+mod hardening_sessions;
+mod hardening_signing;
+mod hardening_terminal;
+mod hardening_vault;
 mod injection;
 mod install;
 mod keys;

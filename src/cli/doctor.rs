@@ -187,7 +187,7 @@ impl Args {
                 ),
             }
         }
-        match clock_skew(&ctx) {
+        match op_aws::report::clock_skew(&ctx) {
             Ok(s) if s.abs() < 60 => {
                 report(true, format!("clock within {}s of STS", s.abs().max(1)))
             }
@@ -290,22 +290,4 @@ fn real_path(p: &std::path::Path) -> std::path::PathBuf {
         }
         _ => p.to_owned(),
     }
-}
-
-/// Against the STS endpoint and region a command would use here: the resolver's answer for the
-/// profile in effect (its `endpoint_url` included), never a second reckoning.
-fn clock_skew(ctx: &Ctx) -> anyhow::Result<i64> {
-    let here = op_aws::report::here(ctx)?;
-    let files = match &here.profile {
-        Some(_) => AwsFiles::load(&ctx.caller).ok(),
-        None => None,
-    };
-    let endpoint = op_aws::sts::plan::endpoint(
-        &ctx.caller,
-        files.as_ref(),
-        here.profile.as_deref().unwrap_or("default"),
-    );
-    let region = here.region_name().unwrap_or("us-east-1");
-    let client = op_aws::sts::client::Client::new(region, endpoint.as_deref())?;
-    Ok(client.clock_skew()?)
 }

@@ -267,6 +267,16 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// `op-aws doctor`, its clock check answered by a local STS stub, never by AWS.
+pub fn doctor(env: &TestEnv) -> Output {
+    use sts_server::{Mode, StsServer};
+    let stub = StsServer::start(Mode::Issue { secs: 3600 });
+    let mut c = env.op_aws(&["doctor"]);
+    c.env("AWS_ENDPOINT_URL_STS", stub.url())
+        .env("AWS_ENDPOINT_URL", stub.url());
+    run_cmd(c, "")
+}
+
 /// A moto server on 127.0.0.1 (a free port), stopped on drop.
 pub struct Moto {
     child: Child,
