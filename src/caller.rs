@@ -157,6 +157,13 @@ impl Caller {
         self.var(INTEGRATION_VAR)
     }
 
+    /// The user's shell (`$SHELL`; bash when it is none we know).
+    pub fn login_shell(&self) -> Shell {
+        self.var("SHELL")
+            .and_then(Shell::from_name)
+            .unwrap_or(Shell::Bash)
+    }
+
     /// The shell the integration's `op-aws` function runs us from, if any.
     pub fn calling_shell(&self) -> Option<Shell> {
         self.var(CALLING_SHELL_VAR).and_then(Shell::from_name)

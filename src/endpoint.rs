@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::ctx::Ctx;
 use crate::model::env::EnvChanges;
-use crate::model::resolution::{Request, Want};
+use crate::model::resolution::{Request, Resolution, Want};
 use crate::resolve::resolve;
 use crate::{Error, Result, fsutil};
 
@@ -179,6 +179,16 @@ impl Endpoint {
                 ..crate::model::policy::Ask::default()
             },
         })
+    }
+
+    /// [`Self::env`] and the region of the first answer, for the command or the IDE.
+    pub fn env_for(&self, first: &Resolution) -> EnvChanges {
+        let mut env = self.env();
+        if let Some(region) = first.region_name() {
+            env.set("AWS_REGION", region);
+            env.set("AWS_DEFAULT_REGION", region);
+        }
+        env
     }
 
     /// What a process needs to ask this endpoint, and no keys (nor a profile, which the SDKs
@@ -394,4 +404,42 @@ impl Endpoint {
         });
         (200, Zeroizing::new(body.to_string()))
     }
+}
+
+/// `op-aws run`: through an endpoint (`--server`, or `server = true` in config.toml, unless
+/// `--no-server`), or with keys in the command's environment. A profile the tool resolves itself
+/// needs no endpoint: it is handed over.
+pub fn serves_run(
+    ctx: &Ctx,
+    item: Option<&str>,
+    profile: Option<&str>,
+    server: bool,
+    no_server: bool,
+) -> Result<bool> {
+    if !(server || ctx.config.server) || no_server {
+        return Ok(false);
+    }
+    let here = resolve(
+        ctx,
+        &Request {
+            item,
+            profile,
+            want: Want::Here { peek: false },
+            ask: Default::default(),
+        },
+    )?;
+    Ok(!here.handover)
+}
+
+/// What the endpoint serves with, once the first answer (asked with the person at the
+/// terminal: a passphrase, an MFA code, a picker) is in: the same context without a terminal,
+/// and the item for its whole life: the one asked for, else the one that answered first (never
+/// whatever a later default says).
+pub fn serving(ctx: &Ctx, item: Option<&str>, first: &Resolution) -> Result<(Ctx, Option<String>)> {
+    let mut caller = ctx.caller.clone();
+    caller.terminal = false;
+    let item = item
+        .map(str::to_owned)
+        .or_else(|| first.applied.as_ref().map(|a| a.item.clone()));
+    Ok((Ctx::new(caller)?, item))
 }

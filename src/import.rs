@@ -74,6 +74,41 @@ pub fn from_profiles(
     Ok(out)
 }
 
+/// What `init` offers to import: the profiles with plaintext long-lived keys that no item is
+/// named after yet, with the AWS files and what was found in them.
+pub struct Offer {
+    pub files: AwsFiles,
+    pub found: Vec<Found>,
+    pub profiles: Vec<String>,
+}
+
+impl Offer {
+    /// The files that hold the offered keys, as one phrase.
+    pub fn holding(&self) -> String {
+        plaintext::paths(
+            self.found
+                .iter()
+                .filter(|f| self.profiles.contains(&f.profile))
+                .map(|f| f.path.as_path()),
+        )
+    }
+}
+
+pub fn offer(ctx: &Ctx) -> Result<Offer> {
+    let files = AwsFiles::load(&ctx.caller)?;
+    let existing = store::list_titles(ctx).unwrap_or_default();
+    let found = plaintext::scan(&ctx.caller)?;
+    let profiles = plaintext::long_lived_profiles(&found)
+        .into_iter()
+        .filter(|p| !existing.iter().any(|t| t.eq_ignore_ascii_case(p)))
+        .collect();
+    Ok(Offer {
+        files,
+        found,
+        profiles,
+    })
+}
+
 /// An item from the caller's `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (and region).
 pub fn from_env(c: &Caller, name: &str) -> Result<Import> {
     let (Some(id), Some(secret)) = (c.var("AWS_ACCESS_KEY_ID"), c.var("AWS_SECRET_ACCESS_KEY"))

@@ -263,6 +263,107 @@ pub fn apply(dirs: &Dirs, f: &Found) -> Result<()> {
     }
 }
 
+/// One default of 1Password's, as `import --from-1password-plugin` dealt with it.
+#[derive(Debug)]
+pub enum Imported {
+    /// op-aws already had it there.
+    Already,
+    /// Made; `instead` names the op-aws default it replaced.
+    Made { instead: Option<String> },
+    /// op-aws's own default `old` was kept (not confirmed).
+    Kept { old: String },
+    /// It could not be made.
+    Failed(Error),
+}
+
+/// What `import --from-1password-plugin` did: per default found, where it goes (as people
+/// read it), the file it came from and what happened; and the files that could not be read.
+#[derive(Debug)]
+pub struct Import {
+    pub done: Vec<(Found, String, Imported)>,
+    pub scan: Scan,
+}
+
+impl Import {
+    /// Nothing of 1Password's was found, and nothing failed: the error to show, naming where
+    /// it looked.
+    pub fn nothing_found(&self) -> Option<String> {
+        if !(self.scan.found.is_empty() && self.scan.failed.is_empty()) {
+            return None;
+        }
+        let below: Vec<String> = self
+            .scan
+            .roots
+            .iter()
+            .map(|r| printable(&r.display().to_string()))
+            .collect();
+        Some(format!(
+            "nothing to import: no 1Password shell plugin defaults in {} or .op/plugins/aws.json at or below {}\nhint: name the directories that have them (`op-aws import --from-1password-plugin ~/work`); set OP_CONFIG_DIR if op's config is elsewhere",
+            printable(&self.scan.global_file.display().to_string()),
+            below.join(", ")
+        ))
+    }
+}
+
+/// Where a default goes, as people read it.
+pub fn place(t: &Target) -> String {
+    match t {
+        Target::Global => "the global default".to_owned(),
+        Target::Directory(d) => format!(
+            "the default in {} and below",
+            printable(&d.display().to_string())
+        ),
+    }
+}
+
+/// Turns 1Password's defaults at or below `roots` (none: the caller's home) into op-aws's; an
+/// op-aws default that names another item is replaced only when `replace(old, found, place)`
+/// says so.
+pub fn import(
+    dirs: &Dirs,
+    c: &Caller,
+    roots: &[PathBuf],
+    replace: &mut dyn FnMut(&str, &Found, &str) -> Result<bool>,
+) -> Result<Import> {
+    let roots = if roots.is_empty() {
+        vec![c.home()?]
+    } else {
+        roots.to_vec()
+    };
+    let scan = scan(c, &roots)?;
+    let mut done = Vec::new();
+    if scan.found.is_empty() {
+        return Ok(Import { done, scan });
+    }
+    let defaults = Defaults::load(dirs).map_err(|e| Error::Step {
+        what: "cannot import".into(),
+        source: Box::new(e),
+    })?;
+    for f in &scan.found {
+        let place = place(&f.target);
+        let instead = match change(&defaults, f) {
+            Change::Same => {
+                done.push((f.clone(), place, Imported::Already));
+                continue;
+            }
+            Change::New => None,
+            Change::Replace(old) => {
+                if !replace(&old, f, &place)? {
+                    done.push((f.clone(), place, Imported::Kept { old }));
+                    continue;
+                }
+                Some(old)
+            }
+        };
+        let outcome = match apply(dirs, f) {
+            Ok(()) => Imported::Made { instead },
+            Err(e) => Imported::Failed(e),
+        };
+        done.push((f.clone(), place, outcome));
+    }
+    Ok(Import { done, scan })
+}
+
 /// The names a `plugins.sh` aliases (`alias aws="op plugin run -- aws"`), in file order.
 pub fn aliases_in(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

@@ -8,8 +8,7 @@ use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
 use op_aws::error::printable;
 use op_aws::import::{self, Import};
-use op_aws::opplugin::{self, Change, Target};
-use op_aws::scope::Defaults;
+use op_aws::opplugin::{self, Imported};
 use op_aws::{plaintext, prompt};
 
 /// Import plaintext keys from ~/.aws/credentials (or the environment) into the vault.
@@ -94,66 +93,41 @@ impl Args {
 /// `--from-1password-plugin`: one line per default made (or kept), one per file that could not
 /// be used; a different op-aws default is replaced only after asking, or with `--yes`.
 fn from_1password_plugin(ctx: &Ctx, dirs: &[PathBuf], yes: bool) -> anyhow::Result<()> {
-    let roots = if dirs.is_empty() {
-        vec![ctx.caller.home()?]
-    } else {
-        dirs.to_vec()
+    let mut replace = |old: &str, f: &opplugin::Found, place: &str| -> op_aws::Result<bool> {
+        let (old, item) = (printable(old), &f.item);
+        let from = printable(&f.source.display().to_string());
+        let ask = || {
+            prompt::confirm(
+                &format!("op-aws: {old} is {place}; replace it with {item} (from {from})?"),
+                false,
+            )
+        };
+        Ok(yes || (ctx.caller.terminal && ask()?))
     };
-    let scan = opplugin::scan(&ctx.caller, &roots)?;
-    if scan.found.is_empty() && scan.failed.is_empty() {
-        let below: Vec<String> = scan
-            .roots
-            .iter()
-            .map(|r| printable(&r.display().to_string()))
-            .collect();
-        anyhow::bail!(
-            "nothing to import: no 1Password shell plugin defaults in {} or .op/plugins/aws.json at or below {}\nhint: name the directories that have them (`op-aws import --from-1password-plugin ~/work`); set OP_CONFIG_DIR if op's config is elsewhere",
-            printable(&scan.global_file.display().to_string()),
-            below.join(", ")
-        );
+    let import = opplugin::import(&ctx.dirs, &ctx.caller, dirs, &mut replace)?;
+    if let Some(why) = import.nothing_found() {
+        anyhow::bail!(why);
     }
-    let defaults = Defaults::load(&ctx.dirs).context("cannot import")?;
     let mut failed = 0;
     let mut kept = 0;
-    for f in &scan.found {
-        let place = match &f.target {
-            Target::Global => "the global default".to_owned(),
-            Target::Directory(d) => format!(
-                "the default in {} and below",
-                printable(&d.display().to_string())
-            ),
-        };
+    for (f, place, done) in &import.done {
         let from = printable(&f.source.display().to_string());
         let item = &f.item;
-        let replacing = match opplugin::change(&defaults, f) {
-            Change::Same => {
-                eprintln!("op-aws: {item} is already {place} (from {from})");
-                continue;
+        match done {
+            Imported::Already => eprintln!("op-aws: {item} is already {place} (from {from})"),
+            Imported::Made { instead: Some(old) } => {
+                let old = printable(old);
+                eprintln!("op-aws: {item} is {place}, instead of {old} (from {from})")
             }
-            Change::New => None,
-            Change::Replace(old) => {
-                let old = printable(&old);
-                let ask = || {
-                    prompt::confirm(
-                        &format!("op-aws: {old} is {place}; replace it with {item} (from {from})?"),
-                        false,
-                    )
-                };
-                let replace = yes || (ctx.caller.terminal && ask()?);
-                if !replace {
-                    eprintln!("op-aws: kept {old} as {place}, not {item} (from {from})");
-                    kept += 1;
-                    continue;
-                }
-                Some(old)
+            Imported::Made { instead: None } => {
+                eprintln!("op-aws: {item} is {place} (from {from})")
             }
-        };
-        match opplugin::apply(&ctx.dirs, f) {
-            Ok(()) => match replacing {
-                Some(old) => eprintln!("op-aws: {item} is {place}, instead of {old} (from {from})"),
-                None => eprintln!("op-aws: {item} is {place} (from {from})"),
-            },
-            Err(e) => {
+            Imported::Kept { old } => {
+                let old = printable(old);
+                eprintln!("op-aws: kept {old} as {place}, not {item} (from {from})");
+                kept += 1;
+            }
+            Imported::Failed(e) => {
                 eprint!(
                     "{}",
                     op_aws::error::render(&format!("cannot import {from}: {e}"), None)
@@ -162,6 +136,7 @@ fn from_1password_plugin(ctx: &Ctx, dirs: &[PathBuf], yes: bool) -> anyhow::Resu
             }
         }
     }
+    let scan = &import.scan;
     for e in &scan.failed {
         eprint!("{}", op_aws::error::render(&e.to_string(), None));
         failed += 1;

@@ -1,11 +1,10 @@
 use anyhow::Context;
-use op_aws::awsfiles::AwsFiles;
 use op_aws::caller::Caller;
 use op_aws::config::StoreKind;
 use op_aws::ctx::Ctx;
 use op_aws::scope;
-use op_aws::shell::{self, Shell};
-use op_aws::{import, plaintext, prompt, store, vault};
+use op_aws::shell::{self};
+use op_aws::{import, prompt, store, vault};
 
 /// Guided setup: vault, import of plaintext keys, an item, its scope, and the rc line.
 #[derive(clap::Args)]
@@ -53,7 +52,7 @@ impl Args {
                 );
             }
         }
-        let install = shell::install(login_shell(&ctx.caller));
+        let install = shell::install(ctx.caller.login_shell());
         eprintln!("\n{}\n", install.how);
         println!("{}", install.line);
         if let Some(p) = op_aws::process::op_aws_exe()
@@ -82,34 +81,30 @@ fn guided(ctx: &Ctx) -> anyhow::Result<(String, ScopeArg)> {
         ctx.agent
             .unlock(Some(&id), &op_aws::sysauth::agent_times(&ctx.config, None))?;
     }
-    let files = AwsFiles::load(&ctx.caller).context("cannot read the AWS files")?;
-    let existing = store::list_titles(ctx).unwrap_or_default();
-    let found = plaintext::scan(&ctx.caller).context("cannot read the AWS files")?;
-    let new: Vec<String> = plaintext::long_lived_profiles(&found)
-        .into_iter()
-        .filter(|p| !existing.iter().any(|t| t.eq_ignore_ascii_case(p)))
-        .collect();
-    if !new.is_empty() {
-        let holding = found
-            .iter()
-            .filter(|f| new.contains(&f.profile))
-            .map(|f| f.path.as_path());
-        if prompt::confirm(
+    let offer = import::offer(ctx).context("cannot read the AWS files")?;
+    if !offer.profiles.is_empty()
+        && prompt::confirm(
             &format!(
                 "import the plaintext keys of {} from {}?",
-                new.join(", "),
-                plaintext::paths(holding)
+                offer.profiles.join(", "),
+                offer.holding()
             ),
             true,
+        )?
+    {
+        let items = import::from_profiles(
+            &ctx.caller,
+            &offer.files,
+            &offer.found,
+            &offer.profiles,
+            None,
+        )?;
+        super::import::save(ctx, &items, ctx.config.store)?;
+        if prompt::confirm(
+            "then remove them from the file (every other line stays as it is)?",
+            true,
         )? {
-            let items = import::from_profiles(&ctx.caller, &files, &found, &new, None)?;
-            super::import::save(ctx, &items, ctx.config.store)?;
-            if prompt::confirm(
-                "then remove them from the file (every other line stays as it is)?",
-                true,
-            )? {
-                super::import::remove_plaintext(ctx, &items, true)?;
-            }
+            super::import::remove_plaintext(ctx, &items, true)?;
         }
     }
     let titles = store::list_titles(ctx).context("cannot list the items")?;
@@ -129,11 +124,4 @@ fn guided(ctx: &Ctx) -> anyhow::Result<(String, ScopeArg)> {
         _ => ScopeArg::Global,
     };
     Ok((item, scope))
-}
-
-/// The user's shell ($SHELL; bash when it is none we know).
-fn login_shell(c: &Caller) -> Shell {
-    c.var("SHELL")
-        .and_then(Shell::from_name)
-        .unwrap_or(Shell::Bash)
 }

@@ -78,28 +78,22 @@ impl Args {
         // (`run --server -- claude`), whoever started it.
         let ctx = op_aws::agents::wrapping(Ctx::new(caller)?, &plan.argv);
         let profile = plan.profile.as_deref().or(self.which.profile.as_deref());
-        if (self.server || ctx.config.server) && !self.no_server {
-            let here = op_aws::resolve::resolve(
+        if op_aws::endpoint::serves_run(
+            &ctx,
+            self.which.item.as_deref(),
+            profile,
+            self.server,
+            self.no_server,
+        )? {
+            return super::serve::run_with_endpoint(
                 &ctx,
-                &Request {
-                    item: self.which.item.as_deref(),
-                    profile,
-                    want: Want::Here { peek: false },
-                    ask: Default::default(),
-                },
-            )?;
-            // A profile the tool resolves itself needs no endpoint: handed over below.
-            if !here.handover {
-                return super::serve::run_with_endpoint(
-                    &ctx,
-                    self.which.item.as_deref(),
-                    profile,
-                    &path,
-                    &program,
-                    &plan.argv[1..],
-                    &ask,
-                );
-            }
+                self.which.item.as_deref(),
+                profile,
+                &path,
+                &program,
+                &plan.argv[1..],
+                &ask,
+            );
         }
         let mut r = super::resolve_or_pick(
             &ctx,

@@ -11,7 +11,6 @@ use std::time::Duration;
 use op_aws::caller::Caller;
 use op_aws::ctx::Ctx;
 use op_aws::endpoint::Endpoint;
-use op_aws::model::env::EnvChanges;
 use op_aws::model::policy::{Ask, Via};
 use op_aws::model::resolution::{Request, Resolution, Want};
 use op_aws::shell::Format;
@@ -44,7 +43,7 @@ impl Args {
         // (op-aws gone, its token file left behind).
         stop_on_signals();
         let ep = Endpoint::start(&serving)?;
-        let env = endpoint_env(&ep, &r);
+        let env = ep.env_for(&r);
         let text = match self.format.syntax() {
             Some(syntax) => env.render(syntax),
             None => {
@@ -75,10 +74,8 @@ impl Args {
     }
 }
 
-/// The first answer, asked with the person at the terminal (a passphrase, an MFA code, a
-/// picker); the context the endpoint then serves with: the same, without a terminal; and the
-/// item it serves for its whole life: the one asked for, else the one that answered first
-/// (never whatever a later default says).
+/// The first answer, asked with the person at the terminal; then what the endpoint serves
+/// with ([`op_aws::endpoint::serving`]).
 fn prime(
     ctx: &Ctx,
     item: Option<&str>,
@@ -94,22 +91,8 @@ fn prime(
             ask: ask.clone(),
         },
     )?;
-    let mut caller = ctx.caller.clone();
-    caller.terminal = false;
-    let serving = item
-        .map(str::to_owned)
-        .or_else(|| r.applied.as_ref().map(|a| a.item.clone()));
-    Ok((r, Ctx::new(caller)?, serving))
-}
-
-/// The endpoint's variables and the region, for the command or the IDE.
-fn endpoint_env(ep: &Endpoint, r: &Resolution) -> EnvChanges {
-    let mut env = ep.env();
-    if let Some(region) = r.region_name() {
-        env.set("AWS_REGION", region);
-        env.set("AWS_DEFAULT_REGION", region);
-    }
-    env
+    let (serving, item) = op_aws::endpoint::serving(ctx, item, &r)?;
+    Ok((r, serving, item))
 }
 
 /// `run --server`: the command as a child with the endpoint's variables, served until it
@@ -136,7 +119,7 @@ pub fn run_with_endpoint(
     let _ = forwarded.thread_block();
     let mut ep = Endpoint::start(&serving)?;
     ep.ask = ask;
-    let env = op_aws::inject::for_command(&ctx.caller, endpoint_env(&ep, &r));
+    let env = op_aws::inject::for_command(&ctx.caller, ep.env_for(&r));
     drop(r);
     let mut cmd = Command::new(path);
     cmd.arg0(program).args(args);

@@ -60,12 +60,11 @@ enum Sub {
 
 impl Which {
     fn session(&self, ctx: &Ctx, files: &AwsFiles) -> anyhow::Result<op_aws::model::sso::Session> {
-        let profile = self.profile.as_deref().or_else(|| ctx.caller.profile());
-        let profile = profile.filter(|_| self.sso_session.is_none());
-        Ok(sso::pick_session(
+        Ok(sso::session_for(
+            ctx,
             files,
             self.sso_session.as_deref(),
-            profile,
+            self.profile.as_deref(),
         )?)
     }
 }

@@ -605,6 +605,22 @@ fn cached(
     Ok(creds)
 }
 
+/// The session a command means: `--sso-session`, else `--profile`'s or, when neither is given,
+/// the caller's `AWS_PROFILE`'s, else the one session the AWS config has.
+pub fn session_for(
+    ctx: &Ctx,
+    files: &AwsFiles,
+    sso_session: Option<&str>,
+    profile: Option<&str>,
+) -> Result<Session> {
+    let profile = profile.or_else(|| ctx.caller.profile());
+    pick_session(
+        files,
+        sso_session,
+        profile.filter(|_| sso_session.is_none()),
+    )
+}
+
 /// The session a command names: `--sso-session NAME`, else the profile's (`--profile`, else
 /// `AWS_PROFILE`), else the only `[sso-session]` in the config.
 pub fn pick_session(
