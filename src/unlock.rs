@@ -111,3 +111,27 @@ pub fn passphrase(ctx: &Ctx, asker: &Asker, why: &str, error: Option<&str>) -> R
     }
     Err(Error::WrongPassphrase)
 }
+
+/// `vault rekey` (and `vault passphrase --rekey`): the vault to a new identity, the security
+/// keys rewrapped, the session cache dropped (it was encrypted to the old identity), and a
+/// running agent handed the new identity. The number of sessions dropped.
+pub fn rekey(
+    ctx: &Ctx,
+    pass: SecretString,
+    new: Option<SecretString>,
+    work_factor: Option<u8>,
+) -> Result<usize> {
+    let id = vault::rekey(&ctx.dirs, pass, new, work_factor, |id| {
+        keys::rewrapped(ctx, id)
+    })
+    .map_err(|e| Error::Step {
+        what: "cannot rekey the vault".into(),
+        source: Box::new(e),
+    })?;
+    let dropped = crate::sts::cache::clear(ctx, None)?;
+    if ctx.agent.status()?.is_some_and(|a| a.unlocked) {
+        ctx.agent
+            .unlock(Some(&id), &crate::sysauth::agent_times(&ctx.config, None))?;
+    }
+    Ok(dropped)
+}

@@ -153,22 +153,14 @@ fn current_passphrase(from_stdin: bool) -> anyhow::Result<secrecy::SecretString>
     Ok(prompt::read_hidden("current passphrase: ")?)
 }
 
-/// The vault to a new identity, the cache dropped, and a running agent handed the new identity.
+/// [`unlock::rekey`], said.
 fn rekey(
     ctx: &Ctx,
     pass: secrecy::SecretString,
     new: Option<secrecy::SecretString>,
     work_factor: Option<u8>,
 ) -> anyhow::Result<()> {
-    let id = vault::rekey(&ctx.dirs, pass, new, work_factor, |id| {
-        unlock::keys::rewrapped(ctx, id)
-    })
-    .context("cannot rekey the vault")?;
-    let dropped = op_aws::sts::cache::clear(ctx, None)?;
-    if ctx.agent.status()?.is_some_and(|a| a.unlocked) {
-        ctx.agent
-            .unlock(Some(&id), &op_aws::sysauth::agent_times(&ctx.config, None))?;
-    }
+    let dropped = unlock::rekey(ctx, pass, new, work_factor)?;
     eprintln!(
         "op-aws: the vault has a new identity; {dropped} cached session{} dropped",
         if dropped == 1 { "" } else { "s" }
