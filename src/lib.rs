@@ -17,6 +17,7 @@ pub mod creds;
 pub mod ctx;
 pub mod digest;
 pub mod dirs;
+pub mod doctor;
 pub mod endpoint;
 pub mod error;
 pub mod fsutil;

@@ -59,7 +59,7 @@ impl Args {
             .ok()
             .and_then(|exe| op_aws::install::packaged(&exe))
         {
-            eprintln!("{}", super::doctor::packaged_line(&p));
+            eprintln!("{}", op_aws::doctor::packaged_line(&p));
         }
         Ok(())
     }
