@@ -778,3 +778,109 @@ fn commands_waiting_on_a_silent_sts_share_its_outcome() {
         "{n} connections for {RUNS} commands: each asked STS itself"
     );
 }
+
+/// `op_aws_mfa = ykman` on the MFA profile, a role above it, and a fake `ykman` first on PATH
+/// that prints `code` (and logs each run).
+fn yubikey_world(code: &str, fail: bool) -> (World, std::path::PathBuf) {
+    let mut w = world(None, false);
+    let bin = w.env.home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake-ykman");
+    std::os::unix::fs::symlink(fake, bin.join("ykman")).unwrap();
+    let log = w.env.home.join("ykman.log");
+    w.env.set(
+        "PATH",
+        format!("{}:{}", bin.display(), crate::support::tools_path()),
+    );
+    w.env.set("FAKE_YKMAN_LOG", log.display().to_string());
+    w.env.set("FAKE_YKMAN_CODE", code);
+    if fail {
+        w.env.set("FAKE_YKMAN_FAIL", "1");
+    }
+    w.env.write(
+        ".aws/config",
+        &format!(
+            "{CONFIG}\n[profile yk]\nop_aws_item = acme\nmfa_serial = {SERIAL}\nop_aws_mfa = ykman\n\n\
+             [profile ykadmin]\nrole_arn = arn:aws:iam::210987654321:role/YkAdmin\nsource_profile = yk\n"
+        ),
+    );
+    (w, log)
+}
+
+/// Twenty commands that need an MFA session at once: the key is asked (touched) once, its code
+/// goes to the one GetSessionToken, and the item holds no TOTP seed at all.
+#[test]
+fn a_yubikey_code_signs_one_session_for_twenty_commands() {
+    let (w, log) = yubikey_world("246810", false);
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            let mut c = w.env.op_aws(&[
+                "run",
+                "--",
+                "aws",
+                "--profile",
+                "ykadmin",
+                "sts",
+                "get-caller-identity",
+                "--query",
+                "Arn",
+                "--output",
+                "text",
+            ]);
+            c.stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            c.spawn().unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let arn = String::from_utf8_lossy(&out.stdout);
+        assert!(arn.contains(":assumed-role/YkAdmin/"), "{arn}");
+    }
+    let gsts: Vec<_> = w
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "GetSessionToken")
+        .collect();
+    assert_eq!(gsts.len(), 1, "{:?}", w.proxy.actions());
+    assert_eq!(gsts[0].params["SerialNumber"], SERIAL);
+    assert_eq!(gsts[0].params["TokenCode"], "246810");
+    assert_eq!(w.proxy.count("AssumeRole"), 1, "{:?}", w.proxy.actions());
+    let runs = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        runs.lines().collect::<Vec<_>>(),
+        [format!("oath accounts code --single {SERIAL}")],
+        "one touch, for the account named after the device"
+    );
+}
+
+#[test]
+fn a_missing_yubikey_is_one_line_and_nothing_is_asked_or_cached() {
+    let (w, log) = yubikey_world("246810", true);
+    let out = w.env.run(&["run", "--profile", "yk", "--", "true"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].starts_with("op-aws: ")
+            && lines[0].contains("mfa_process")
+            && lines[0].contains("No YubiKey detected!"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with("hint: ") && lines[1].contains("mfa_process"),
+        "{err}"
+    );
+    assert_eq!(
+        w.proxy.count("GetSessionToken"),
+        0,
+        "{:?}",
+        w.proxy.actions()
+    );
+    assert!(cache_list(&w.env).is_empty());
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+}

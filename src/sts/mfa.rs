@@ -1,4 +1,5 @@
-//! MFA codes: generated from the item's TOTP secret, or asked for on the terminal. AWS accepts
+//! MFA codes: from a program the profile names (`mfa_process`, `op_aws_mfa = ykman`: a hardware
+//! key holds the seed), generated from the item's TOTP secret, or asked for on the terminal. AWS accepts
 //! a code once, so the last time step used per device is remembered in the cache directory and
 //! a second session within the same step waits for the next code instead of failing.
 
@@ -6,12 +7,74 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::awsfiles::AwsFiles;
 use crate::ctx::Ctx;
 use crate::item::{self, Item};
 use crate::{Error, Result, fsutil, prompt};
 
 use super::cache::now_secs;
 use super::totp;
+
+/// Where a code comes from when a program gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    /// A shell command line (`sh -c`), as the profile wrote it or as `op_aws_mfa` makes it.
+    pub command: String,
+    /// What to tell the person while it runs ("touch your YubiKey").
+    pub prompt: String,
+}
+
+/// The program that gives the chain's MFA code: the first `mfa_process` (aws-vault's key) or
+/// `op_aws_mfa` from the top of the chain down. `op_aws_mfa = ykman` reads the YubiKey's OATH
+/// account named after the device (`ykman oath accounts code --single SERIAL`).
+pub fn process_for(files: &AwsFiles, chain: &[String], serial: &str) -> Result<Option<Process>> {
+    for p in chain {
+        if let Some(cmd) = files.get(p, "mfa_process").map(str::trim) {
+            if cmd.is_empty() {
+                return Err(bad_profile(p, "mfa_process is empty".into()));
+            }
+            return Ok(Some(Process {
+                command: cmd.to_owned(),
+                prompt: format!(
+                    "running mfa_process for the MFA code of {}",
+                    crate::error::printable(serial)
+                ),
+            }));
+        }
+        match files.get(p, "op_aws_mfa").map(str::trim) {
+            None => {}
+            Some("ykman") => {
+                return Ok(Some(Process {
+                    command: format!(
+                        "ykman oath accounts code --single {}",
+                        crate::shell::quote_posix(serial)
+                    ),
+                    prompt: format!(
+                        "touch your YubiKey for the MFA code of {}",
+                        crate::error::printable(serial)
+                    ),
+                }));
+            }
+            Some(other) => {
+                return Err(bad_profile(
+                    p,
+                    format!(
+                        "op_aws_mfa = {}: op-aws knows `ykman`; name any other program with mfa_process",
+                        crate::awsfiles::shown(other)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn bad_profile(profile: &str, why: String) -> Error {
+    Error::BadProfile {
+        profile: profile.to_owned(),
+        why,
+    }
+}
 
 /// Holds the per-device lock while a code is in flight; `used` records its step.
 pub struct CodeGuard {
@@ -50,6 +113,8 @@ enum Source {
     /// fresh: it tracks the steps it handed out itself.
     Code(String),
     Ask(prompt::Asker),
+    /// A program prints it (a YubiKey's OATH account, once touched).
+    Process(Process),
 }
 
 fn is_code(v: &str) -> bool {
@@ -57,12 +122,26 @@ fn is_code(v: &str) -> bool {
 }
 
 /// A 6-digit code for `serial`, and the guard to mark it used after the call.
-pub fn code(ctx: &Ctx, item: &Item, serial: &str) -> Result<(String, CodeGuard)> {
-    let source = match item.get(item::ONE_TIME_PASSWORD).map(str::trim) {
+pub fn code(
+    ctx: &Ctx,
+    item: &Item,
+    serial: &str,
+    process: Option<&Process>,
+) -> Result<(String, CodeGuard)> {
+    let source = match (process, item.get(item::ONE_TIME_PASSWORD).map(str::trim)) {
+        // The profile's own program wins over a secret in the item: the person chose the key.
+        (Some(p), _) => {
+            // It may wait for a touch the person must be told about: the caller's, never the
+            // agent's (which has no terminal, and would run what a caller's config names).
+            if ctx.agent.is_in_process() {
+                return Err(Error::NeedsCaller("an MFA code from mfa_process"));
+            }
+            Source::Process(p.clone())
+        }
         // Six digits cannot be a secret (30 bits); it is a code.
-        Some(v) if is_code(v) => Source::Code(v.to_owned()),
-        Some(v) => Source::Totp(totp::parse(v)?),
-        None => match prompt::Asker::for_caller(&ctx.caller, &ctx.config) {
+        (None, Some(v)) if is_code(v) => Source::Code(v.to_owned()),
+        (None, Some(v)) => Source::Totp(totp::parse(v)?),
+        (None, None) => match prompt::Asker::for_caller(&ctx.caller, &ctx.config) {
             prompt::Asker::Nobody => {
                 return Err(Error::MfaNoTerminal {
                     serial: serial.to_owned(),
@@ -98,6 +177,18 @@ pub fn code(ctx: &Ctx, item: &Item, serial: &str) -> Result<(String, CodeGuard)>
             (totp::code_at(&t, now), totp::step_of(&t, now))
         }
         Source::Code(c) => (c, now_secs() / 30),
+        Source::Process(p) => {
+            // A hardware key's code changes every 30 s too, and AWS takes each once.
+            if let Some(wait) = wait_for_new_step(last, now_secs(), 30) {
+                eprintln!(
+                    "op-aws: waiting {}s for a new MFA code (AWS accepts each code once)",
+                    wait.as_secs()
+                );
+                std::thread::sleep(wait);
+            }
+            let code = from_process(ctx, &p, serial)?;
+            (code, now_secs() / 30)
+        }
         Source::Ask(asker) => (ask(ctx, &asker, item, serial)?, now_secs() / 30),
     };
     Ok((
@@ -108,6 +199,68 @@ pub fn code(ctx: &Ctx, item: &Item, serial: &str) -> Result<(String, CodeGuard)>
             step,
         },
     ))
+}
+
+/// How long a program may take for the code (a touch included).
+const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `p` (`sh -c`, in the caller's environment and directory) for `serial`'s code: its
+/// output, trimmed, must be six digits. The person is told what to do while it runs.
+fn from_process(ctx: &Ctx, p: &Process, serial: &str) -> Result<String> {
+    let fail = |why: String| Error::MfaProcess {
+        serial: serial.to_owned(),
+        why,
+    };
+    if ctx.caller.terminal {
+        eprintln!("op-aws: {}", p.prompt);
+    }
+    let mut child = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&p.command)
+        .env_clear()
+        .envs(ctx.caller.vars())
+        .current_dir(&ctx.caller.cwd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(format!("cannot run {:?}: {e}", p.command)))?;
+    let deadline = std::time::Instant::now() + PROCESS_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(fail(format!(
+                    "{:?} gave no code within {} s",
+                    p.command,
+                    PROCESS_TIMEOUT.as_secs()
+                )));
+            }
+        }
+    };
+    let out = child
+        .wait_with_output()
+        .map_err(|e| fail(format!("{:?}: {e}", p.command)))?;
+    let stdout = zeroize::Zeroizing::new(String::from_utf8_lossy(&out.stdout).into_owned());
+    if !status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        let said = said.lines().map(str::trim).find(|l| !l.is_empty());
+        return Err(fail(match said {
+            Some(l) => format!("{:?} failed: {}", p.command, crate::error::printable(l)),
+            None => format!("{:?} failed ({status})", p.command),
+        }));
+    }
+    let code = stdout.trim();
+    if !is_code(code) {
+        // Never quoted back: it may be something else the program printed.
+        return Err(fail(format!("{:?} printed no 6-digit code", p.command)));
+    }
+    Ok(code.to_owned())
 }
 
 fn ask(ctx: &Ctx, asker: &prompt::Asker, item: &Item, serial: &str) -> Result<String> {
@@ -179,6 +332,36 @@ mod tests {
         assert_eq!(
             wait_for_new_step(Some(34), 1000, 30),
             Some(Duration::from_secs(50))
+        );
+    }
+
+    const SERIAL: &str = "arn:aws:iam::1:mfa/alice";
+
+    #[test]
+    fn mfa_codes_from_a_program() {
+        let f = AwsFiles::from_strings(
+            "[profile yk]\nmfa_serial = arn:aws:iam::1:mfa/alice\nop_aws_mfa = ykman\n\
+             [profile ykrole]\nrole_arn = arn:aws:iam::2:role/Admin\nsource_profile = yk\n\
+             [profile own]\nmfa_serial = arn:aws:iam::1:mfa/alice\nmfa_process = my-otp --now\n\
+             [profile odd]\nmfa_serial = arn:aws:iam::1:mfa/alice\nop_aws_mfa = solokey\n",
+            "",
+        )
+        .unwrap();
+        let process = |profile: &str| {
+            process_for(&f, &f.resolve_chain(profile).unwrap().profiles(), SERIAL)
+                .map(|p| p.map(|p| p.command))
+        };
+        // The account is the device's serial, quoted for the shell.
+        assert_eq!(
+            process("yk").unwrap().as_deref(),
+            Some("ykman oath accounts code --single 'arn:aws:iam::1:mfa/alice'")
+        );
+        assert_eq!(process("ykrole").unwrap(), process("yk").unwrap());
+        assert_eq!(process("own").unwrap().as_deref(), Some("my-otp --now"));
+        let e = process("odd").unwrap_err().to_string();
+        assert!(
+            e.contains("op_aws_mfa = \"solokey\"") && e.contains("mfa_process"),
+            "{e}"
         );
     }
 }

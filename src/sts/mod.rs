@@ -94,7 +94,14 @@ fn make_profile_session(
             .as_ref()
             .ok_or_else(|| Error::Sts("nothing to ask STS for".into()))?;
         let duration = shortest(mfa.duration, scope.duration);
-        mfa_session(ctx, &client, item, &base, &mfa.serial, duration)?
+        mfa_session(
+            ctx,
+            &client,
+            item,
+            &base,
+            (&mfa.serial, mfa.process.as_ref()),
+            duration,
+        )?
     } else {
         assume_roles(
             ctx,
@@ -234,7 +241,7 @@ pub fn temporary_credentials(
     let base = Credentials::from(&keys);
     let made = match serial {
         _ if federated => federation(&client, item, &base, scope),
-        Some(serial) => mfa_session(ctx, &client, item, &base, serial, scope.duration),
+        Some(serial) => mfa_session(ctx, &client, item, &base, (serial, None), scope.duration),
         None => client.get_session_token(&base, None, scope.duration),
     };
     cache.settle(&key, &made);
@@ -266,10 +273,10 @@ fn mfa_session(
     client: &Client,
     item: &Item,
     base: &Credentials,
-    serial: &str,
+    (serial, process): (&str, Option<&mfa::Process>),
     duration: Option<u32>,
 ) -> Result<Credentials> {
-    let (code, guard) = mfa::code(ctx, item, serial)?;
+    let (code, guard) = mfa::code(ctx, item, serial, process)?;
     let result = client.get_session_token(base, Some((serial, &code)), duration);
     guard.used()?;
     result
@@ -299,7 +306,14 @@ fn assume_roles(
                 match cache.get_fresh(&mkey) {
                     Some(s) => s,
                     None => {
-                        let s = mfa_session(ctx, client, item, &signer, &m.serial, m.duration)?;
+                        let s = mfa_session(
+                            ctx,
+                            client,
+                            item,
+                            &signer,
+                            (&m.serial, m.process.as_ref()),
+                            m.duration,
+                        )?;
                         cache.put(
                             Meta {
                                 key: mkey.clone(),

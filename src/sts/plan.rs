@@ -30,6 +30,9 @@ pub struct MfaStep {
     pub serial: String,
     /// None: AWS's default (12 h), so role refreshes above it rarely need a new code.
     pub duration: Option<u32>,
+    /// The command whose output is the code (`mfa_process`, or what `op_aws_mfa` stands for):
+    /// a hardware key holds the seed, and the person touches it.
+    pub process: Option<super::mfa::Process>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +92,7 @@ pub fn build(c: &Caller, files: &AwsFiles, item: &Item, profile: &str) -> Result
     let roles = role_steps(files, &resolved.roles)?;
     let mfa = match serial {
         Some(serial) => Some(MfaStep {
+            process: super::mfa::process_for(files, &chain, &serial)?,
             serial,
             // Without a role the MFA session is the result, so the profile's duration is its.
             duration: if roles.is_empty() {
@@ -641,7 +645,8 @@ mod tests {
             p.mfa,
             Some(MfaStep {
                 serial: "arn:aws:iam::1:mfa/alice".into(),
-                duration: Some(1800)
+                duration: Some(1800),
+                process: None,
             })
         );
         assert!(p.roles.is_empty());
