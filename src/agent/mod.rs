@@ -3,13 +3,13 @@
 //! [`crate::link`].
 //!
 //! - [`process`]: the agent's main loop (`op-aws agent`) and the nonce its starter hands it.
-//! - [`readers`]: accepting connections and reading their requests (one thread for all).
-//! - [`pool`]: the workers that answer requests which may take long.
-//! - [`respond`]: one request to one response (the peer and nonce rules).
-//! - [`answer`]: the answers, and the resolver's way into the agent's state.
-//! - [`state`]: what the agent holds, its clocks and caches.
-//! - [`approve`]: holding and approval (quick unlock).
-//! - [`watchdog`]: hardening, timeouts, suspend and signals.
+//! - `readers`: accepting connections and reading their requests (one thread for all).
+//! - `pool`: the workers that answer requests which may take long.
+//! - `respond`: one request to one response (the peer and nonce rules).
+//! - `answer`: the answers, and the resolver's way into the agent's state.
+//! - `state`: what the agent holds, its clocks and caches.
+//! - `approve`: holding and approval (quick unlock).
+//! - `watchdog`: hardening, timeouts, suspend and signals.
 //! - [`hold`]: the timers as a state machine (unlocked, held for quick unlock, forgotten).
 
 mod answer;

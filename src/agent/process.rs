@@ -2,14 +2,14 @@
 //! directory that keeps the vault identity, the decrypted vault and, for the 1Password store,
 //! what `op` returned, in memory only. Neither the identity nor the vault ever leaves it:
 //! clients ask for one item, the titles, a change to apply, a cached session to decrypt, or a
-//! whole resolution ([`super::answer`]); the identity travels only inwards, at unlock.
+//! whole resolution (`answer`); the identity travels only inwards, at unlock.
 //!
 //! It forgets everything and exits after the idle timeout, after the absolute limit, on
 //! `lock`, and on SIGTERM/SIGINT/SIGHUP. With quick unlock ([`super::hold`]) the idle timeout
 //! holds the identity instead: nothing that needs it is answered until system authentication
-//! approves ([`super::approve`]); a refusal forgets it. One thread reads every connection's request
-//! ([`super::readers`]: an idle client holds no thread); `lock` and `status` are answered there, the
-//! rest each on a worker of its own ([`super::pool`]); state is behind one mutex, never held across an
+//! approves (`approve`); a refusal forgets it. One thread reads every connection's request
+//! (`readers`: an idle client holds no thread); `lock` and `status` are answered there, the
+//! rest each on a worker of its own (`pool`); state is behind one mutex, never held across an
 //! STS call or an approval.
 
 use std::collections::HashMap;

@@ -42,7 +42,7 @@ pub struct Found {
     /// SHA-256 of the content, hex.
     pub hash: String,
     pub trust: Trust,
-    /// Why the file may be someone else's ([`foreign`]): never offered for trust without
+    /// Why the file may be someone else's ([`crate::project::foreign`]): never offered for trust without
     /// naming its owner.
     pub foreign: Option<String>,
 }
