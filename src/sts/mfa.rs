@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use crate::awsfiles::AwsFiles;
 use crate::ctx::Ctx;
-use crate::item::{self, Item};
+use crate::item::{self, Item, now_secs};
 use crate::{Error, Result, fsutil, prompt};
 
-use super::cache::now_secs;
 use super::totp;
 
 /// Where a code comes from when a program gives it.
