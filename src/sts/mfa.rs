@@ -217,7 +217,12 @@ fn from_process(ctx: &Ctx, p: &Process, serial: &str) -> Result<String> {
         .arg("-c")
         .arg(&p.command)
         .env_clear()
-        .envs(ctx.caller.vars())
+        // Like every command op-aws starts, it gets no variable that signs op-aws in.
+        .envs(
+            ctx.caller
+                .vars()
+                .filter(|(k, _)| !crate::caller::is_sign_in_var(k)),
+        )
         .current_dir(&ctx.caller.cwd)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
