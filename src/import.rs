@@ -94,6 +94,7 @@ impl Offer {
     }
 }
 
+/// What there is to offer here: the profiles whose plaintext keys no item holds yet.
 pub fn offer(ctx: &Ctx) -> Result<Offer> {
     let files = AwsFiles::load(&ctx.caller)?;
     let existing = store::list_titles(ctx).unwrap_or_default();
