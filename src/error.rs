@@ -290,6 +290,14 @@ pub fn render_chain<'a>(
 }
 
 impl Error {
+    /// A profile of the AWS config that op-aws cannot use, and why.
+    pub fn bad_profile(profile: &str, why: String) -> Self {
+        Self::BadProfile {
+            profile: profile.to_owned(),
+            why,
+        }
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),

@@ -401,19 +401,17 @@ fn parallel_commands_make_one_sts_call() {
     );
 }
 
-/// The broker's bar: 20 cold commands at once through a role over MFA, every one gets the
-/// role, and STS sees one GetSessionToken (one TOTP code) and one AssumeRole.
-#[test]
-fn twenty_parallel_cold_runs_over_mfa_make_one_session_and_one_role() {
-    let w = world(None, true);
+/// Twenty `aws --profile PROFILE sts get-caller-identity` at once through `op-aws run`: each
+/// succeeds as `role`.
+fn twenty_at_once(env: &TestEnv, profile: &str, role: &str) {
     let children: Vec<_> = (0..20)
         .map(|_| {
-            let mut c = w.env.op_aws(&[
+            let mut c = env.op_aws(&[
                 "run",
                 "--",
                 "aws",
                 "--profile",
-                "mfaadmin",
+                profile,
                 "sts",
                 "get-caller-identity",
                 "--query",
@@ -431,8 +429,16 @@ fn twenty_parallel_cold_runs_over_mfa_make_one_session_and_one_role() {
         let out = c.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
         let arn = String::from_utf8_lossy(&out.stdout);
-        assert!(arn.contains(":assumed-role/MfaAdmin/"), "{arn}");
+        assert!(arn.contains(&format!(":assumed-role/{role}/")), "{arn}");
     }
+}
+
+/// The broker's bar: 20 cold commands at once through a role over MFA, every one gets the
+/// role, and STS sees one GetSessionToken (one TOTP code) and one AssumeRole.
+#[test]
+fn twenty_parallel_cold_runs_over_mfa_make_one_session_and_one_role() {
+    let w = world(None, true);
+    twenty_at_once(&w.env, "mfaadmin", "MfaAdmin");
     assert_eq!(
         w.proxy.count("GetSessionToken"),
         1,
@@ -812,33 +818,7 @@ fn yubikey_world(code: &str, fail: bool) -> (World, std::path::PathBuf) {
 #[test]
 fn a_yubikey_code_signs_one_session_for_twenty_commands() {
     let (w, log) = yubikey_world("246810", false);
-    let children: Vec<_> = (0..20)
-        .map(|_| {
-            let mut c = w.env.op_aws(&[
-                "run",
-                "--",
-                "aws",
-                "--profile",
-                "ykadmin",
-                "sts",
-                "get-caller-identity",
-                "--query",
-                "Arn",
-                "--output",
-                "text",
-            ]);
-            c.stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            c.spawn().unwrap()
-        })
-        .collect();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-        let arn = String::from_utf8_lossy(&out.stdout);
-        assert!(arn.contains(":assumed-role/YkAdmin/"), "{arn}");
-    }
+    twenty_at_once(&w.env, "ykadmin", "YkAdmin");
     let gsts: Vec<_> = w
         .proxy
         .requests()

@@ -31,13 +31,6 @@ pub const DEFAULT_SCOPE: &str = "sso:account:access";
 const TOKEN_MARGIN_SECS: u64 = 5 * 60;
 const AGENT_PREFIX: &str = "sso:";
 
-fn bad(what: &str, why: String) -> Error {
-    Error::BadProfile {
-        profile: what.to_owned(),
-        why,
-    }
-}
-
 /// The `[sso-session NAME]` section.
 pub fn session_named(files: &AwsFiles, name: &str) -> Result<Session> {
     let get = |k: &str| files.sso_session_get(name, k).map(str::to_owned);
@@ -85,7 +78,9 @@ pub fn of_profile(files: &AwsFiles, profile: &str) -> Result<Option<(Session, St
             start_url: url.to_owned(),
             region: files
                 .get(profile, "sso_region")
-                .ok_or_else(|| bad(profile, "has sso_start_url but no sso_region".into()))?
+                .ok_or_else(|| {
+                    Error::bad_profile(profile, "has sso_start_url but no sso_region".into())
+                })?
                 .to_owned(),
             scopes: Vec::new(),
             legacy: true,
@@ -96,7 +91,7 @@ pub fn of_profile(files: &AwsFiles, profile: &str) -> Result<Option<(Session, St
         files
             .get(profile, k)
             .map(str::to_owned)
-            .ok_or_else(|| bad(profile, format!("is an SSO profile without {k}")))
+            .ok_or_else(|| Error::bad_profile(profile, format!("is an SSO profile without {k}")))
     };
     Ok(Some((
         session,
@@ -525,7 +520,7 @@ pub fn credentials(
 ) -> Result<Credentials> {
     let base_profile = chain.base_profile();
     let (session, account, role) = of_profile(files, base_profile)?
-        .ok_or_else(|| bad(base_profile, "is not an SSO profile".into()))?;
+        .ok_or_else(|| Error::bad_profile(base_profile, "is not an SSO profile".into()))?;
     let cache = Cache::open(ctx)?;
     let label = item_label(&session);
     let base_key = crate::digest::hash(&serde_json::json!({
@@ -638,7 +633,7 @@ pub fn pick_session(
             )));
         }
         return of_profile(files, p)?.map(|(s, _, _)| s).ok_or_else(|| {
-            bad(
+            Error::bad_profile(
                 p,
                 "is not an SSO profile (no sso_session or sso_start_url)".into(),
             )

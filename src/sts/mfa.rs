@@ -30,7 +30,7 @@ pub fn process_for(files: &AwsFiles, chain: &[String], serial: &str) -> Result<O
     for p in chain {
         if let Some(cmd) = files.get(p, "mfa_process").map(str::trim) {
             if cmd.is_empty() {
-                return Err(bad_profile(p, "mfa_process is empty".into()));
+                return Err(Error::bad_profile(p, "mfa_process is empty".into()));
             }
             return Ok(Some(Process {
                 command: cmd.to_owned(),
@@ -55,7 +55,7 @@ pub fn process_for(files: &AwsFiles, chain: &[String], serial: &str) -> Result<O
                 }));
             }
             Some(other) => {
-                return Err(bad_profile(
+                return Err(Error::bad_profile(
                     p,
                     format!(
                         "op_aws_mfa = {}: op-aws knows `ykman`; name any other program with mfa_process",
@@ -66,13 +66,6 @@ pub fn process_for(files: &AwsFiles, chain: &[String], serial: &str) -> Result<O
         }
     }
     Ok(None)
-}
-
-fn bad_profile(profile: &str, why: String) -> Error {
-    Error::BadProfile {
-        profile: profile.to_owned(),
-        why,
-    }
 }
 
 /// Holds the per-device lock while a code is in flight; `used` records its step.

@@ -52,13 +52,6 @@ pub struct RoleStep {
     pub transitive_tags: Vec<String>,
 }
 
-fn bad(profile: &str, why: String) -> Error {
-    Error::BadProfile {
-        profile: profile.to_owned(),
-        why,
-    }
-}
-
 /// The plan for `profile`, or None when it needs no STS (no role, no `mfa_serial`) or is not
 /// in the files at all (the item's keys are then used as they are).
 pub fn build(c: &Caller, files: &AwsFiles, item: &Item, profile: &str) -> Result<Option<Plan>> {
@@ -164,7 +157,7 @@ fn config_serial(files: &AwsFiles, chain: &[String]) -> Result<Option<(String, S
         if let Some(s) = files.get(p, "mfa_serial") {
             match &found {
                 Some((q, t)) if t != s => {
-                    return Err(bad(
+                    return Err(Error::bad_profile(
                         p,
                         format!(
                             "mfa_serial {} differs from {} in profile {q:?}; op-aws signs one MFA session per chain",
@@ -191,7 +184,7 @@ fn duration(
     };
     match v.parse::<u32>() {
         Ok(d) if range.contains(&d) => Ok(Some(d)),
-        _ => Err(bad(
+        _ => Err(Error::bad_profile(
             profile,
             format!(
                 "duration_seconds = {} is not a number of seconds from {} to {}",
@@ -215,7 +208,7 @@ fn session_name(files: &AwsFiles, profile: &str) -> Result<Option<String>> {
         return Ok(None);
     };
     if !valid_session_name(n) {
-        return Err(bad(
+        return Err(Error::bad_profile(
             profile,
             format!(
                 "role_session_name {} must be 2 to 64 letters, digits or _+=,.@-",
@@ -231,7 +224,7 @@ fn source_identity(files: &AwsFiles, profile: &str) -> Result<Option<String>> {
         return Ok(None);
     };
     if !valid_session_name(n) || n.to_ascii_lowercase().starts_with("aws:") {
-        return Err(bad(
+        return Err(Error::bad_profile(
             profile,
             format!(
                 "source_identity {} must be 2 to 64 letters, digits or _+=,.@- (not starting with aws:)",
@@ -257,7 +250,7 @@ fn session_tags(files: &AwsFiles, profile: &str) -> Result<Vec<(String, String)>
     let mut out = Vec::new();
     for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (k, val) = pair.split_once('=').ok_or_else(|| {
-            bad(
+            Error::bad_profile(
                 profile,
                 format!(
                     "session_tags: {} is not key=value (the form is key1=value1,key2=value2)",
@@ -267,7 +260,7 @@ fn session_tags(files: &AwsFiles, profile: &str) -> Result<Vec<(String, String)>
         })?;
         let (k, val) = (k.trim(), val.trim());
         if k.is_empty() || !valid_tag_text(k, 128) || !valid_tag_text(val, 256) {
-            return Err(bad(
+            return Err(Error::bad_profile(
                 profile,
                 format!(
                     "session_tags: {} is not a valid tag (key 1-128, value up to 256 of letters, digits, spaces, _.:/=+-@)",
@@ -278,7 +271,10 @@ fn session_tags(files: &AwsFiles, profile: &str) -> Result<Vec<(String, String)>
         out.push((k.to_owned(), val.to_owned()));
     }
     if out.len() > 50 {
-        return Err(bad(profile, "session_tags: at most 50 tags".into()));
+        return Err(Error::bad_profile(
+            profile,
+            "session_tags: at most 50 tags".into(),
+        ));
     }
     Ok(out)
 }
@@ -294,7 +290,7 @@ fn transitive_tags(files: &AwsFiles, profile: &str) -> Result<Vec<String>> {
         .map(str::to_owned)
         .collect();
     if let Some(k) = keys.iter().find(|k| !valid_tag_text(k, 128)) {
-        return Err(bad(
+        return Err(Error::bad_profile(
             profile,
             format!("transitive_session_tags: {} is not a tag key", shown(k)),
         ));
