@@ -2,17 +2,17 @@
 //! person's own prompt: a pinentry dialog ([`crate::pinentry`], `pinentry_program`), or what a
 //! front end sets with [`set_confirm`]. The asking process's stdin is never read: pinentry
 //! talks over its own pipes.
-//! A yes is remembered for `approval_remember` (10 minutes by default) per agent, item, profile
-//! and policy, in `approvals.json` in the runtime directory (no secret in it).
+//! The op-aws agent asks, never the asking process: it runs the pinentry configured by
+//! absolute path in config.toml, in the environment the person started the agent in. A yes is
+//! remembered for `approval_remember` (10 minutes by default) per agent, item, profile and
+//! policy, in the agent's memory only (a sandbox's yeses go when it is stopped).
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
-
-use serde::{Deserialize, Serialize};
+use std::sync::{Mutex, OnceLock};
 
 use crate::ctx::Ctx;
 use crate::model::policy::{Ask, Decision};
-use crate::{Error, Result, fsutil};
+use crate::{Error, Result};
 
 /// What the person is shown.
 #[derive(Debug, Clone)]
@@ -61,31 +61,36 @@ pub fn set_confirm(f: Confirm) {
     let _ = CONFIRM.set(f);
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Remembered {
-    /// Key (agent, item, profile, policy) → until (seconds since the epoch).
-    until: BTreeMap<String, u64>,
-}
+/// Yeses given, by (agent, item, profile, policy): until when (seconds since the epoch). In
+/// this process's memory only: in the agent, which asks; nothing on disk a process could
+/// write itself.
+static REMEMBERED: Mutex<BTreeMap<String, (String, u64)>> = Mutex::new(BTreeMap::new());
+/// One question at a time: twenty commands waiting for the same yes see one dialog.
+static ASKING: Mutex<()> = Mutex::new(());
 
 fn key(agent: &str, item: &str, profile: Option<&str>, policy: &str) -> String {
     crate::digest::hash(&serde_json::json!([agent, item, profile, policy]))
 }
 
-fn path(ctx: &Ctx) -> std::path::PathBuf {
-    ctx.dirs.runtime.join("approvals.json")
+fn remembered(k: &str, now: u64) -> bool {
+    REMEMBERED
+        .lock()
+        .is_ok_and(|m| m.get(k).is_some_and(|(_, until)| *until > now))
 }
 
-fn load(ctx: &Ctx) -> Remembered {
-    fsutil::read_optional(&path(ctx))
-        .ok()
-        .flatten()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+/// Forgets every yes given to `agent` (its sandbox was stopped).
+pub fn forget(agent: &str) {
+    if let Ok(mut m) = REMEMBERED.lock() {
+        m.retain(|_, (a, _)| a != agent);
+    }
 }
 
-/// For a decision that needs the person's yes: a remembered one, else the question, asked in
-/// this process (the agent process has no person to ask: it hands the request back). Sets how
-/// it was approved on the decision; a no is [`Error::AgentRefused`].
+/// For a decision that needs the person's yes: a remembered one, else the question. The
+/// agent asks it (in the environment the person started it in); a process that resolves for
+/// itself (no agent) asks in its own. Either way through `pinentry_program` only when it is an
+/// absolute path in config.toml (never a `pinentry` found on the asker's PATH), or what a front
+/// end set ([`set_confirm`]). Sets how it was approved on the decision; a no is
+/// [`Error::AgentRefused`].
 pub fn check(
     ctx: &Ctx,
     decision: &mut Decision,
@@ -104,13 +109,15 @@ pub fn check(
     let agent = decision.class.agent().unwrap_or("agent").to_owned();
     let policy = decision.scope.policy.describe();
     let k = key(&agent, item, profile, &policy);
-    let now = crate::item::now_secs();
-    if load(ctx).until.get(&k).is_some_and(|u| *u > now) {
+    if remembered(&k, crate::item::now_secs()) {
         decision.approved = Some("approved earlier (remembered)".into());
         return Ok(());
     }
-    if ctx.agent.is_in_process() {
-        return Err(Error::NeedsCaller("the person's approval"));
+    let _turn = ASKING.lock();
+    // Asked and answered while this one waited its turn.
+    if remembered(&k, crate::item::now_secs()) {
+        decision.approved = Some("approved earlier (remembered)".into());
+        return Ok(());
     }
     let q = Question {
         agent: agent.clone(),
@@ -122,45 +129,60 @@ pub fn check(
         policy,
         minutes: decision.scope.duration.unwrap_or(3600) / 60,
     };
+    let in_agent = ctx.agent.is_in_process();
     let yes = match CONFIRM.get() {
-        Some(confirm) => confirm(ctx, &q)?,
-        None => pinentry_confirm(ctx, &q).map_err(|e| match e {
-            Error::AgentRefused { .. } => e,
-            e => refused(&agent, &format!("the dialog failed: {e}")),
-        })?,
+        Some(confirm) if !in_agent => confirm(ctx, &q)?,
+        _ => {
+            let person = if in_agent {
+                ctx.agent.person()
+            } else {
+                Some(ctx.caller.clone())
+            };
+            let person = person.ok_or_else(|| refused(&agent, "the agent has no one to ask"))?;
+            pinentry_confirm(ctx, &person, &q).map_err(|e| match e {
+                Error::AgentRefused { .. } => e,
+                e => refused(&agent, &format!("the dialog failed: {e}")),
+            })?
+        }
     };
     if !yes {
         decision.approved = Some("denied by the person".into());
         return Err(refused(&agent, "the person said no (or did not answer)"));
     }
-    let remember = ctx.config.approval_remember().as_secs();
-    // Only a shortcut: failing to keep it costs one more question.
-    let _lock = fsutil::lock_exclusive(&ctx.dirs.runtime.join("approvals"));
-    let mut r = load(ctx);
-    r.until.retain(|_, u| *u > now);
-    r.until.insert(k, now + remember);
-    if let Ok(json) = serde_json::to_vec(&r) {
-        let _ = fsutil::write_atomic(&path(ctx), &json, 0o600);
+    let now = crate::item::now_secs();
+    let until = now + ctx.config.approval_remember().as_secs();
+    if let Ok(mut m) = REMEMBERED.lock() {
+        m.retain(|_, (_, u)| *u > now);
+        m.insert(k, (agent, until));
     }
     decision.approved = Some("approved by the person".into());
     Ok(())
 }
 
-/// The question in a pinentry dialog (CONFIRM): Allow or Deny; cancel and close are a no.
-fn pinentry_confirm(ctx: &Ctx, q: &Question) -> Result<bool> {
-    let Some(p) =
-        crate::pinentry::Pinentry::locate(&ctx.caller, ctx.config.pinentry_program.as_deref())
-    else {
+/// How long the person has to answer before it counts as a no.
+const ANSWER_WITHIN: u64 = 120;
+
+/// The question in a pinentry dialog (CONFIRM), run in `person`'s environment: Allow or
+/// Deny; cancel, close and no answer within [`ANSWER_WITHIN`] are a no.
+fn pinentry_confirm(ctx: &Ctx, person: &crate::caller::Caller, q: &Question) -> Result<bool> {
+    let program = ctx
+        .config
+        .pinentry_program
+        .as_deref()
+        .map(std::path::Path::new)
+        .filter(|p| p.is_absolute());
+    let Some(program) = program else {
         return Err(refused(
             &q.agent,
-            "no pinentry to ask the person with (set pinentry_program in config.toml)",
+            "approvals are asked through pinentry_program in config.toml, which must be an absolute path (a pinentry found on PATH could be the agent's own)",
         ));
     };
-    p.confirm(&crate::pinentry::Dialog {
+    crate::pinentry::Pinentry::new(program.to_owned(), person).confirm(&crate::pinentry::Dialog {
         title: "op-aws: an AI agent asks for AWS credentials".into(),
         desc: q.text(),
         ok: Some("Allow".into()),
         cancel: Some("Deny".into()),
+        timeout: Some(ANSWER_WITHIN),
         ..crate::pinentry::Dialog::default()
     })
 }

@@ -275,6 +275,10 @@ pub fn is_sign_in_var(k: &str) -> bool {
     OP_AWS_SIGN_IN_VARS.contains(&k) || OP_AWS_SIGN_IN_PREFIXES.iter().any(|p| k.starts_with(p))
 }
 
+/// Set inside `op-aws sandbox` to the sandbox's name (a convenience for messages: the
+/// capability, not this variable, is what holds the sandbox to its policy).
+pub const SANDBOX_VAR: &str = "OP_AWS_SANDBOX";
+
 pub const SERVICE_ACCOUNT_VAR: &str = "OP_SERVICE_ACCOUNT_TOKEN";
 
 pub const CONNECT_TOKEN_VAR: &str = "OP_CONNECT_TOKEN";

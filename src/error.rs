@@ -224,6 +224,17 @@ pub enum Error {
     /// An AI coding agent asked for what its policy does not give it ([`crate::policy`]).
     #[error("{why}")]
     AgentRefused { why: String, hint: String },
+    /// Inside a sandbox: its capability is gone (stopped, locked, the agent ended).
+    #[error("sandbox {0} is closed: its capability to op-aws was stopped")]
+    SandboxClosed(String),
+    /// A sandbox could not be opened, isolated, found or stopped; or a request on its
+    /// capability asked for what a sandbox never gets.
+    #[error("sandbox {name}: {why}")]
+    Sandbox {
+        name: String,
+        why: String,
+        hint: String,
+    },
 }
 
 /// Text op-aws did not write itself (item titles, `op`'s and AWS's messages, paths), made safe
@@ -309,7 +320,8 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Self::Step { source, .. } => return source.hint(),
-            Self::AgentRefused { hint, .. } => hint.clone(),
+            Self::AgentRefused { hint, .. } | Self::Sandbox { hint, .. } => hint.clone(),
+            Self::SandboxClosed(_) => "the person starts it again outside: `op-aws sandbox -- CMD` (`op-aws sandbox list` shows the open ones)".into(),
             Self::Pinentry { .. } => "check pinentry_program in config.toml (a pinentry speaking the Assuan protocol), or run the command in a terminal".into(),
             Self::Remote { hint, .. } => return hint.clone(),
             Self::ClearKept { project: Some(d), .. } => format!(

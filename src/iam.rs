@@ -1,5 +1,6 @@
-//! The IAM calls `op-aws rotate` and `doctor` make: the caller's user, its access keys, a new
-//! key and the old one deleted. Signed with the item's own keys, on the same transport as STS.
+//! The IAM calls `op-aws rotate`, `doctor` and `sandbox stop --revoke` make: the caller's user,
+//! its access keys, a new key and the old one deleted, an inline policy on a role. Signed with
+//! the item's own keys, on the same transport as STS.
 
 use std::time::SystemTime;
 
@@ -147,6 +148,28 @@ impl Iam {
                     .send(),
             )
             .map_err(|e| map_err("DeleteAccessKey", &self.host(), &e))?;
+        Ok(())
+    }
+
+    /// Puts (or replaces) inline policy `name` on role `role` (its name, not its ARN).
+    pub fn put_role_policy(
+        &self,
+        signer: &Credentials,
+        role: &str,
+        name: &str,
+        document: &str,
+    ) -> Result<()> {
+        self.transport
+            .call(
+                "PutRolePolicy",
+                self.sdk(signer)
+                    .put_role_policy()
+                    .role_name(role)
+                    .policy_name(name)
+                    .policy_document(document)
+                    .send(),
+            )
+            .map_err(|e| map_err("PutRolePolicy", &self.host(), &e))?;
         Ok(())
     }
 }

@@ -46,6 +46,7 @@ pub mod prompt;
 pub mod report;
 pub mod resolve;
 pub mod rotate;
+pub mod sandbox;
 pub mod scope;
 pub mod shell;
 pub mod sockets;

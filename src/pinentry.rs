@@ -52,6 +52,8 @@ pub struct Dialog {
     pub error: Option<String>,
     pub ok: Option<String>,
     pub cancel: Option<String>,
+    /// Seconds the dialog waits for an answer before it counts as cancelled (SETTIMEOUT).
+    pub timeout: Option<u64>,
 }
 
 impl Pinentry {
@@ -199,6 +201,9 @@ impl Pinentry {
             if let Some(t) = text.filter(|t| !t.is_empty()) {
                 s.command(&format!("{cmd} {}", escape(t)), false)?;
             }
+        }
+        if let Some(secs) = d.timeout {
+            s.command(&format!("SETTIMEOUT {secs}"), true)?;
         }
         Ok(s)
     }

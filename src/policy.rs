@@ -95,6 +95,9 @@ pub fn decide(
     if let Some(p) = project_agents.filter(|p| *p > mode) {
         (mode, from) = (p, "the project file".into());
     }
+    if let Some(p) = ask.agents.filter(|p| *p > mode) {
+        (mode, from) = (p, "the sandbox".into());
+    }
     let refuse = |why: String, hint: &str| Error::AgentRefused {
         why,
         hint: hint.to_owned(),

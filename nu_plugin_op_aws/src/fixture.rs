@@ -74,7 +74,7 @@ fn fixture() -> &'static Fixture {
 
         // The agent's loop, in a thread of this test process (no op-aws binary needed).
         let served = dirs.clone();
-        std::thread::spawn(move || process::serve(&served));
+        std::thread::spawn(move || process::serve(&served, None));
         for _ in 0..500 {
             if dirs.agent_socket().exists() {
                 break;

@@ -130,6 +130,10 @@ pub(super) fn answer(req: Request, state: &Mutex<State>) -> Response {
             s.cache_put(key, value);
             s.last_used = now;
         }
+        // Answered in `respond_to`, which has the state to give their threads.
+        Request::SandboxOpen { .. } | Request::SandboxList | Request::SandboxStop { .. } => {
+            r = Response::refuse("not here");
+        }
     }
     r.status = Some(AgentStatus {
         pid: std::process::id(),
@@ -173,6 +177,20 @@ impl Answerer for Here {
     fn answer(&self, req: Request) -> Response {
         answer(req, &self.0)
     }
+
+    fn person(&self) -> Option<crate::caller::Caller> {
+        self.0.lock().ok().and_then(|s| s.person.clone())
+    }
+}
+
+/// A context for `caller` in the agent, whose link to the agent is this process.
+pub(super) fn here_ctx(
+    state: &Arc<Mutex<State>>,
+    dirs: &Dirs,
+    caller: crate::caller::Caller,
+) -> Result<Ctx> {
+    let link = Link::InProcess(Arc::new(Here(Arc::clone(state))));
+    Ctx::with_link(caller, dirs.clone(), link)
 }
 
 static RESOLVING: AtomicUsize = AtomicUsize::new(0);
@@ -214,8 +232,7 @@ fn resolve_unlogged(
     if (&theirs.config, &theirs.data, &theirs.cache) != (&dirs.config, &dirs.data, &dirs.cache) {
         return Err(Error::NeedsCaller("a caller with other op-aws directories"));
     }
-    let link = Link::InProcess(Arc::new(Here(Arc::clone(state))));
-    let ctx = Ctx::with_link(caller, dirs.clone(), link)?;
+    let ctx = here_ctx(state, dirs, caller)?;
     // Needing a terminal, op or a browser (or a picker) is the caller's business, not a
     // failure.
     let (r, line) = crate::resolve::resolve_here_unlogged(&ctx, &asked.request());
@@ -223,7 +240,7 @@ fn resolve_unlogged(
         Ok(r) => r,
         // A refusal is written now, before the caller hears of it; and what is handed back
         // to the caller is logged by the caller.
-        Err(e) if needs_caller(&e) || matches!(e, Error::NoDefault) => {
+        Err(e) if !asked.is_confined() && (needs_caller(&e) || matches!(e, Error::NoDefault)) => {
             return Err(Error::NeedsCaller("the caller"));
         }
         Err(e) => {

@@ -9,15 +9,19 @@
 //! - `answer`: the answers, and the resolver's way into the agent's state.
 //! - `state`: what the agent holds, its clocks and caches.
 //! - `approve`: holding and approval (quick unlock).
+//! - `sandbox`: the sandboxes' capabilities (`op-aws sandbox`): one socket each, every
+//!   request on it that sandbox's agent's; `capability` is what the agent keeps of one.
 //! - `watchdog`: hardening, timeouts, suspend and signals.
 //! - [`hold`]: the timers as a state machine (unlocked, held for quick unlock, forgotten).
 
 mod answer;
 mod approve;
+mod capability;
 pub mod hold;
 mod pool;
 pub mod process;
 mod readers;
 pub(crate) mod respond;
+mod sandbox;
 mod state;
 mod watchdog;

@@ -53,7 +53,9 @@ fn read_nonce() -> Option<Zeroizing<String>> {
 
 /// The agent's main loop (`op-aws agent`, started by `unlock`). Prints `ready` on stdout once
 /// it listens, then `running` if another agent already serves this runtime directory.
-pub fn serve(dirs: &Dirs) -> Result<()> {
+/// `person`: the environment it was started in (the person's, who unlocked), where it asks
+/// for approvals.
+pub fn serve(dirs: &Dirs, person: Option<crate::caller::Caller>) -> Result<()> {
     harden();
     // Detach from the terminal's session, so closing the terminal or Ctrl-C there does not kill it.
     let _ = nix::unistd::setsid();
@@ -98,6 +100,8 @@ pub fn serve(dirs: &Dirs) -> Result<()> {
         gap: clock::gap(),
         stop: false,
         nonce: read_nonce(),
+        person,
+        sandboxes: HashMap::new(),
     }));
     // Signals first: the mask it sets is inherited by the watchdog thread spawned after it.
     spawn_signal_handler(Arc::clone(&state), sock.clone());

@@ -55,7 +55,10 @@ fn needs_identity(req: &Request) -> bool {
         | Request::Lock
         | Request::CacheGet { .. }
         | Request::CachePut { .. }
-        | Request::AuditSettle => false,
+        | Request::AuditSettle
+        | Request::SandboxOpen { .. }
+        | Request::SandboxList
+        | Request::SandboxStop { .. } => false,
     }
 }
 
@@ -130,6 +133,12 @@ pub(super) fn respond_to(
     }
     match req {
         Request::Approve => (answer(Request::Status, state), None),
+        // The fuzz targets (`resolve` false) open no sockets and start no threads.
+        Request::SandboxOpen { spec, person } if resolve => {
+            (super::sandbox::open(state, spec, person), None)
+        }
+        Request::SandboxList => (super::sandbox::list(state), None),
+        Request::SandboxStop { name } if resolve => (super::sandbox::stop(state, &name), None),
         // Resolving may call STS for seconds: never under the state's lock, which every
         // other request (the ones this one makes back to the agent included) needs.
         Request::Resolve(asked) if resolve => match state.lock().map(|s| s.dirs.clone()) {
@@ -183,6 +192,8 @@ impl InProcess {
             gap: Duration::ZERO,
             stop: false,
             nonce: None,
+            person: None,
+            sandboxes: HashMap::new(),
         })))
     }
 

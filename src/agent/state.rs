@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use super::capability::Capability;
 use super::hold::{self, Clocks, Next, Phase};
 use crate::config::AgentTimes;
 use crate::dirs::Dirs;
@@ -52,6 +53,11 @@ pub(super) struct State {
     /// What the `op-aws` that started this agent wrote on its stdin (none when stdin was not
     /// a pipe): the proof an identity-bearing unlock must carry while none is held.
     pub(super) nonce: Option<Zeroizing<String>>,
+    /// The environment the agent was started with: the person's, who unlocked. Approvals
+    /// are asked in it, never in the asking process's.
+    pub(super) person: Option<crate::caller::Caller>,
+    /// The open sandboxes' capabilities, by name.
+    pub(super) sandboxes: HashMap<String, Arc<Capability>>,
 }
 
 impl State {
@@ -83,7 +89,12 @@ impl State {
         }
     }
 
+    /// Forgets every secret; the sandboxes' capabilities close with them (their sessions
+    /// were the vault's).
     pub(super) fn forget(&mut self) {
+        for (_, cap) in self.sandboxes.drain() {
+            cap.close();
+        }
         self.identity = None;
         self.recipient = None;
         self.vault = None;

@@ -9,7 +9,8 @@ pub struct Args {}
 
 impl Args {
     pub fn run(self, caller: Caller) -> anyhow::Result<()> {
-        process::serve(&Dirs::new(&caller)?)?;
+        let dirs = Dirs::new(&caller)?;
+        process::serve(&dirs, Some(caller))?;
         Ok(())
     }
 }

@@ -41,6 +41,7 @@ mod manpages;
 mod profiles;
 mod rotate;
 mod run;
+mod sandbox;
 mod serve;
 mod setup;
 mod sso;
@@ -96,6 +97,7 @@ pub enum Command {
     Trust(trust::Args),
     Untrust(untrust::Args),
     Run(run::Args),
+    Sandbox(sandbox::Args),
     Serve(serve::Args),
     Login(login::Args),
     Export(export::Args),
@@ -111,6 +113,46 @@ pub enum Command {
     HookEnv(hook_env::Args),
     Agent(agent::Args),
     Manpages(manpages::Args),
+}
+
+impl Command {
+    /// A command a sandbox never runs (its name), because it reads or changes what only the
+    /// person may: the vault, its keys, the agent, trust, settings, the audit trail.
+    fn for_the_person(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Init(_) => "init",
+            Self::Vault(_) => "vault",
+            Self::Unlock(_) => "unlock",
+            Self::Lock(_) => "lock",
+            Self::Item(_) => "item",
+            Self::Import(_) => "import",
+            Self::Rotate(_) => "rotate",
+            Self::Sso(_) => "sso",
+            Self::Trust(_) => "trust",
+            Self::Untrust(_) => "untrust",
+            Self::Export(_) => "export",
+            Self::Cache(_) => "cache",
+            Self::Audit(_) => "audit",
+            Self::Setup(_) => "setup",
+            Self::Agent(_) => "agent",
+            Self::Sandbox(_) => "sandbox",
+            Self::Use(_)
+            | Self::Clear(_)
+            | Self::Status(_)
+            | Self::Inspect(_)
+            | Self::Run(_)
+            | Self::Serve(_)
+            | Self::Login(_)
+            | Self::CredentialProcess(_)
+            | Self::Activate(_)
+            | Self::Completions(_)
+            | Self::Profiles(_)
+            | Self::List(_)
+            | Self::Doctor(_)
+            | Self::HookEnv(_)
+            | Self::Manpages(_) => return None,
+        })
+    }
 }
 
 impl Cli {
@@ -140,6 +182,17 @@ impl Cli {
     }
 
     pub fn run(self, caller: Caller) -> anyhow::Result<ExitCode> {
+        if let Some(name) = caller.var(op_aws::caller::SANDBOX_VAR)
+            && let Some(what) = self.command.for_the_person()
+        {
+            // Its capability would refuse it anyway; this says so before anything is read.
+            return Err(op_aws::Error::Sandbox {
+                name: op_aws::error::printable(name),
+                why: format!("`op-aws {what}` is the person's, outside the sandbox"),
+                hint: "a sandbox gets credentials only: `op-aws run -- CMD`, `op-aws credential-process`, or `aws` as it is".into(),
+            }
+            .into());
+        }
         match self.command {
             Command::Init(a) => a.run(caller),
             Command::Vault(a) => a.run(caller),
@@ -164,6 +217,7 @@ impl Cli {
             Command::Completions(a) => a.run(caller),
             Command::Profiles(a) => a.run(caller),
             Command::List(a) => a.run(caller),
+            Command::Sandbox(a) => a.run(caller),
             Command::Cache(a) => a.run(caller),
             Command::Audit(a) => a.run(caller),
             Command::Doctor(a) => a.run(caller),

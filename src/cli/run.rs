@@ -73,6 +73,7 @@ impl Args {
                 }
                 None => None,
             },
+            agents: None,
         };
         // The credentials go to the command: an agent's, when the command is one
         // (`run --server -- claude`), whoever started it.

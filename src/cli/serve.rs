@@ -124,6 +124,38 @@ pub fn run_with_endpoint(
     let mut cmd = Command::new(path);
     cmd.arg0(program).args(args);
     env.apply_to(&mut cmd);
+    let mut child = spawn_tied(&mut cmd, program)?;
+    let done = AtomicBool::new(false);
+    let status = std::thread::scope(|s| {
+        s.spawn(|| {
+            let stop = until_locked(ctx, || done.load(Ordering::SeqCst));
+            ep.serve(&serving, item.as_deref(), profile, &stop);
+            if !done.load(Ordering::SeqCst) {
+                eprintln!(
+                    "op-aws: locked: the credentials endpoint stopped; {} runs on without it",
+                    program.to_string_lossy()
+                );
+            }
+            // Listening ends and the token file goes now, not when the command ends.
+            drop(ep);
+        });
+        let status = child.wait();
+        done.store(true, Ordering::SeqCst);
+        status
+    })?;
+    exit_with(status)
+}
+
+/// Starts `cmd` tied to this process: with no signal blocked, a SIGTERM when op-aws dies
+/// (Linux), and the SIGTERM and SIGHUP op-aws gets passed on to it. The caller blocked
+/// [`forwarded_signals`] before starting any thread (this blocks them too, for one that has
+/// none).
+pub(super) fn spawn_tied(
+    cmd: &mut Command,
+    program: &OsString,
+) -> anyhow::Result<std::process::Child> {
+    let forwarded = forwarded_signals();
+    let _ = forwarded.thread_block();
     // The command starts with no signal blocked (std leaves the mask as it is): ours blocks the
     // forwarded ones, and a SIGTERM must end the command, not wait in its queue.
     // On Linux it also gets a SIGTERM when op-aws dies, even by SIGKILL: else it would run on
@@ -151,7 +183,7 @@ pub fn run_with_endpoint(
         });
     }
     op_aws::process::restore_core_limit();
-    let mut child = cmd
+    let child = cmd
         .spawn()
         .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", program.to_string_lossy()))?;
     op_aws::process::harden();
@@ -168,24 +200,11 @@ pub fn run_with_endpoint(
             }
         }
     });
-    let done = AtomicBool::new(false);
-    let status = std::thread::scope(|s| {
-        s.spawn(|| {
-            let stop = until_locked(ctx, || done.load(Ordering::SeqCst));
-            ep.serve(&serving, item.as_deref(), profile, &stop);
-            if !done.load(Ordering::SeqCst) {
-                eprintln!(
-                    "op-aws: locked: the credentials endpoint stopped; {} runs on without it",
-                    program.to_string_lossy()
-                );
-            }
-            // Listening ends and the token file goes now, not when the command ends.
-            drop(ep);
-        });
-        let status = child.wait();
-        done.store(true, Ordering::SeqCst);
-        status
-    })?;
+    Ok(child)
+}
+
+/// The exit status as op-aws's own: 0, the command's code, or 128 + the signal that ended it.
+pub(super) fn exit_with(status: std::process::ExitStatus) -> anyhow::Result<()> {
     let code = status
         .code()
         .or_else(|| status.signal().map(|s| 128 + s))

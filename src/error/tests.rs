@@ -188,6 +188,12 @@ fn samples() -> Vec<Error> {
             program: p(),
             why: h(),
         },
+        Error::SandboxClosed(h()),
+        Error::Sandbox {
+            name: h(),
+            why: h(),
+            hint: h(),
+        },
     ];
     for e in &all {
         match e {
@@ -254,6 +260,8 @@ fn samples() -> Vec<Error> {
             | Error::SsoSignInNeeded { .. }
             | Error::NeedsCaller(_)
             | Error::AgentRefused { .. }
+            | Error::SandboxClosed(_)
+            | Error::Sandbox { .. }
             | Error::Rotation { .. } => {}
         }
     }

@@ -37,6 +37,9 @@ pub enum Link {
         runtime: PathBuf,
         socket: PathBuf,
         scrub: Vec<String>,
+        /// Inside `op-aws sandbox` (`OP_AWS_SANDBOX`): the socket is the sandbox's capability.
+        /// Gone, it is closed: no agent is started here and nothing is resolved locally.
+        sandbox: Option<String>,
     },
     /// This process is the agent: answered on its own state.
     InProcess(Arc<dyn Answerer>),
@@ -49,6 +52,7 @@ impl Link {
             runtime: dirs.runtime.clone(),
             socket: dirs.agent_socket(),
             scrub: Vec::new(),
+            sandbox: None,
         }
     }
 
@@ -56,7 +60,8 @@ impl Link {
     /// caller's variables that sign op-aws in ([`crate::caller::is_sign_in_var`]).
     pub fn for_caller(dirs: &Dirs, caller: &Caller) -> Self {
         let mut link = Self::to(dirs);
-        if let Self::Socket { scrub, .. } = &mut link {
+        if let Self::Socket { scrub, sandbox, .. } = &mut link {
+            *sandbox = caller.var(crate::caller::SANDBOX_VAR).map(str::to_owned);
             *scrub = caller
                 .vars()
                 .map(|(k, _)| k)
@@ -73,11 +78,22 @@ impl Link {
         matches!(self, Self::InProcess(_))
     }
 
+    /// Inside `op-aws sandbox`: the socket is its capability.
+    pub fn in_sandbox(&self) -> bool {
+        matches!(self, Self::Socket { sandbox: Some(_), .. })
+    }
+
     fn connect(&self) -> Result<Option<Client>> {
         match self {
             Self::Socket {
-                runtime, socket, ..
-            } => Client::connect(runtime, socket),
+                runtime,
+                socket,
+                sandbox,
+                ..
+            } => match (Client::connect(runtime, socket)?, sandbox) {
+                (None, Some(name)) => Err(Error::SandboxClosed(name.clone())),
+                (c, _) => Ok(c),
+            },
             Self::InProcess(_) => Ok(None),
         }
     }
@@ -264,14 +280,63 @@ impl Link {
             &caller.progress,
         ) {
             Ok(r) => Ok(r.resolved.map(|a| a.into_resolution())),
-            // No agent, or one that cannot do it for us: the caller does it.
+            // No agent, or one that cannot do it for us: the caller does it (never in a
+            // sandbox, which has nothing to do it with).
             Err(
                 Error::NeedsCaller(_)
                 | Error::Locked
                 | Error::Agent(_)
                 | Error::AgentConnectionLost(_),
-            ) => Ok(None),
+            ) if !self.in_sandbox() => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Opens a sandbox's capability for `spec` (resolved in `person`'s variables); its
+    /// directory. `None`: no agent runs.
+    pub fn sandbox_open(
+        &self,
+        spec: &crate::model::sandbox::Spec,
+        person: &Caller,
+    ) -> Result<Option<PathBuf>> {
+        let person = person
+            .vars()
+            .filter(|(k, _)| !crate::caller::is_sign_in_var(k))
+            .filter_map(|(k, v)| Some((k.clone(), Zeroizing::new(v.to_str()?.to_owned()))))
+            .collect();
+        let req = Request::SandboxOpen {
+            spec: spec.clone(),
+            person,
+        };
+        Ok(self
+            .ask_once(req)?
+            .and_then(|r| r.value)
+            .map(|v| PathBuf::from(v.as_str())))
+    }
+
+    /// The open sandboxes (none when no agent runs).
+    pub fn sandbox_list(&self) -> Result<Vec<crate::model::sandbox::Listed>> {
+        Ok(self
+            .ask(Request::SandboxList)?
+            .and_then(|r| r.sandboxes)
+            .unwrap_or_default())
+    }
+
+    /// Closes sandbox `name`: what it was. `None`: no agent runs (so none is open).
+    pub fn sandbox_stop(&self, name: &str) -> Result<Option<crate::model::sandbox::Listed>> {
+        Ok(self
+            .ask_once(Request::SandboxStop {
+                name: name.to_owned(),
+            })?
+            .and_then(|r| r.sandboxes)
+            .and_then(|mut v| v.pop()))
+    }
+
+    /// The person's environment, as the agent keeps it (in the agent only).
+    pub fn person(&self) -> Option<Caller> {
+        match self {
+            Self::InProcess(here) => here.person(),
+            Self::Socket { .. } => None,
         }
     }
 
@@ -297,10 +362,19 @@ impl Link {
             runtime,
             socket,
             scrub,
+            sandbox,
         } = self
         else {
             return self.ask_once(req(None)).map(|_| ());
         };
+        if let Some(name) = sandbox {
+            // The person unlocks, outside: a sandbox never starts or feeds an agent.
+            return Err(Error::Sandbox {
+                name: name.clone(),
+                why: "unlocking is the person's, outside the sandbox".into(),
+                hint: "run `op-aws unlock` in a terminal of your own".into(),
+            });
+        }
         if identity.is_none() {
             if self.ask_once(req(None))?.is_some() {
                 return Ok(());

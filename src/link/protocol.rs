@@ -93,6 +93,21 @@ pub enum Request {
     Resolve(Box<Asked>),
     /// Answered once the audit lines of every answer given so far are written.
     AuditSettle,
+    /// Opens a sandbox's capability (`op-aws sandbox`): a socket of its own whose every
+    /// request is `spec`'s agent's, resolved in `person`'s environment (the variables of the
+    /// person who opened it; the request's own give only its directory, profile and region).
+    /// Answered with the capability's directory in `value`. Never on a capability.
+    SandboxOpen {
+        spec: crate::model::sandbox::Spec,
+        person: Vec<(String, Zeroizing<String>)>,
+    },
+    /// The open sandboxes, in `sandboxes`.
+    SandboxList,
+    /// Closes one (`op-aws sandbox stop`) and forgets its sessions; answered with what it was
+    /// (the roles its sessions assumed) in `sandboxes`.
+    SandboxStop {
+        name: String,
+    },
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -114,6 +129,8 @@ pub struct Response {
     pub status: Option<AgentStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolved: Option<Box<Answer>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandboxes: Option<Vec<crate::model::sandbox::Listed>>,
 }
 
 impl Response {
@@ -198,6 +215,12 @@ pub struct AgentStatus {
 /// the agent (what it asks of "the agent" needs no connection back to itself).
 pub trait Answerer: Send + Sync {
     fn answer(&self, req: Request) -> Response;
+
+    /// The environment the agent was started in (the person's, who unlocked): where it asks
+    /// the person for an approval, never in the asking process's.
+    fn person(&self) -> Option<Caller> {
+        None
+    }
 }
 
 /// The peer is of our uid, or why not.
@@ -238,6 +261,10 @@ pub struct Asked {
     class: Option<crate::caller::Class>,
     #[serde(default)]
     ask: crate::model::policy::Ask,
+    /// Made by a sandbox's capability ([`Self::confined`]): errors go back as they are (no
+    /// caller can take over).
+    #[serde(default)]
+    confined: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -276,6 +303,7 @@ impl Asked {
             pid: caller.pid,
             class: caller.class_cell().get().cloned(),
             ask: req.ask.clone(),
+            confined: false,
         })
     }
 
@@ -295,6 +323,86 @@ impl Asked {
         }
     }
 
+    /// This request as a sandbox's capability takes it: `spec`'s agent whatever the caller
+    /// says it is, in the environment of the person who opened the sandbox (`person`), of
+    /// which the request changes only the profile, region and terminal item variables; its
+    /// session policy the sandbox's when it has one; an item or profile it does not allow
+    /// refused (one allowed is the default when none is named).
+    pub fn confined(
+        &self,
+        spec: &crate::model::sandbox::Spec,
+        person: &[(String, Zeroizing<String>)],
+    ) -> Result<Self> {
+        const FROM_REQUEST: &[&str] = &[
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            crate::caller::SESSION_VAR,
+        ];
+        let refuse = |why: String| Error::Sandbox {
+            name: spec.name.clone(),
+            why,
+            hint: format!(
+                "the sandbox was opened for {}; the person opens another with `op-aws sandbox --item I --profile P -- CMD`",
+                allowed(spec)
+            ),
+        };
+        let mut vars: Vec<(String, Zeroizing<String>)> = person
+            .iter()
+            .filter(|(k, _)| !FROM_REQUEST.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        vars.extend(
+            self.vars
+                .iter()
+                .filter(|(k, _)| FROM_REQUEST.contains(&k.as_str()))
+                .cloned(),
+        );
+        let (mut item, mut profile) = (self.item.clone(), self.profile.clone());
+        if item.is_none() && profile.is_none() {
+            profile = spec.profiles.first().cloned();
+            if profile.is_none() {
+                item = spec.items.first().cloned();
+            }
+        }
+        if let Some(i) = item.as_deref().filter(|i| !spec.allows_item(i)) {
+            return Err(refuse(format!("item {:?} is not this sandbox's", crate::error::printable(i))));
+        }
+        if let Some(p) = profile.as_deref().filter(|p| !spec.allows_profile(Some(p))) {
+            return Err(refuse(format!("profile {:?} is not this sandbox's", crate::error::printable(p))));
+        }
+        let mut ask = self.ask.clone();
+        if !spec.policy_arns.is_empty() {
+            // AWS grants what any of a session's policies allows: the request's own would
+            // only widen the sandbox's.
+            ask.read_only = false;
+            ask.policy = None;
+            ask.policy_arns = spec.policy_arns.clone();
+        }
+        ask.agents = spec.agents;
+        Ok(Self {
+            vars,
+            cwd: self.cwd.clone(),
+            item,
+            profile,
+            want: self.want,
+            tool: self.tool.clone(),
+            pid: self.pid,
+            class: Some(crate::caller::Class::Agent {
+                name: spec.name.clone(),
+                why: format!("its sandbox's capability (op-aws sandbox --name {})", spec.name),
+            }),
+            ask,
+            confined: true,
+        })
+    }
+
+    /// Made by a sandbox's capability.
+    pub fn is_confined(&self) -> bool {
+        self.confined
+    }
+
     /// The request as the resolver takes it.
     pub fn request(&self) -> Resolve<'_> {
         Resolve {
@@ -307,6 +415,26 @@ impl Asked {
             },
             ask: self.ask.clone(),
         }
+    }
+}
+
+/// What a sandbox was opened for, in words.
+fn allowed(spec: &crate::model::sandbox::Spec) -> String {
+    let list = |v: &[String]| {
+        v.iter()
+            .map(|s| crate::error::printable(s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (spec.items.is_empty(), spec.profiles.is_empty()) {
+        (true, true) => "any item and profile".into(),
+        (false, true) => format!("item {}", list(&spec.items)),
+        (true, false) => format!("profile {}", list(&spec.profiles)),
+        (false, false) => format!(
+            "item {} and profile {}",
+            list(&spec.items),
+            list(&spec.profiles)
+        ),
     }
 }
 
@@ -376,6 +504,21 @@ impl Answer {
             unset: r.env.unset.clone(),
             decision: r.decision.clone(),
         }
+    }
+
+    /// The item whose credentials it carries, the profile, and the role assumed (a
+    /// sandbox's capability checks them).
+    pub fn item(&self) -> Option<&str> {
+        self.applied.as_ref().map(|a| a.item.as_str())
+    }
+    pub fn profile(&self) -> Option<&str> {
+        self.profile.as_deref()
+    }
+    pub fn handover(&self) -> bool {
+        self.handover
+    }
+    pub fn role(&self) -> Option<&str> {
+        self.decision.as_ref().and_then(|d| d.role.as_deref())
     }
 
     /// The resolution the agent made, as the caller uses it.

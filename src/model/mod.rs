@@ -6,5 +6,6 @@ pub mod env;
 pub mod policy;
 pub mod project;
 pub mod resolution;
+pub mod sandbox;
 pub mod scope;
 pub mod sso;

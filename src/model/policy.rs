@@ -44,6 +44,10 @@ pub struct Ask {
     /// `--policy FILE`'s content: an inline session policy (JSON).
     #[serde(default)]
     pub policy: Option<String>,
+    /// The agents' policy a sandbox was opened with (`op-aws sandbox --agents`): like a
+    /// project file's, it only tightens.
+    #[serde(default)]
+    pub agents: Option<AgentPolicy>,
 }
 
 /// A session policy: managed policy ARNs and an inline document.

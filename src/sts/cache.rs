@@ -371,6 +371,20 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Meta>> {
     Ok(out)
 }
 
+/// Removes the sessions issued to agent `agent` (a sandbox being stopped); returns them.
+pub fn forget_agent(ctx: &Ctx, agent: &str) -> Vec<Meta> {
+    let mut gone = Vec::new();
+    for m in list(ctx).unwrap_or_default() {
+        if m.agent.as_deref() != Some(agent) {
+            continue;
+        }
+        let _lock = fsutil::lock_exclusive(&meta_path(ctx, &m.key));
+        remove_entry(ctx, &m.key);
+        gone.push(m);
+    }
+    gone
+}
+
 /// Removes the entries for `profile` (all when None); returns how many went.
 pub fn clear(ctx: &Ctx, profile: Option<&str>) -> Result<usize> {
     let entries = list(ctx)?;
