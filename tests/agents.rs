@@ -654,11 +654,17 @@ fn approval_comes_from_the_person_not_the_agents_stdin() {
     let log = w.env.home.join("pinentry.log");
     w.env.set("PINENTRY_ANSWERS", answers.display().to_string());
     w.env.set("PINENTRY_LOG", log.display().to_string());
+    // The agent asks, in the environment the person started it in: started again with these.
+    w.env.ok(&["lock"]);
+    w.env.unlock();
+    // What the asking process's own environment says is never the dialog's.
+    let forged = w.env.write("forged-answers", "yes\nyes\nyes\n");
+    let forged_log = w.env.home.join("forged.log");
     let run = |w: &World| {
-        run_cmd(
-            agent_cmd(&w.env, &["run", "--profile", "admin", "--", "true"]),
-            "y\ny\nyes\n",
-        )
+        let mut c = agent_cmd(&w.env, &["run", "--profile", "admin", "--", "true"]);
+        c.env("PINENTRY_ANSWERS", &forged)
+            .env("PINENTRY_LOG", &forged_log);
+        run_cmd(c, "y\ny\nyes\n")
     };
     let out = run(&w);
     assert!(
@@ -702,4 +708,9 @@ fn approval_comes_from_the_person_not_the_agents_stdin() {
         "{trail:?}"
     );
     assert_eq!(trail[n - 1]["approved"], "approved earlier (remembered)");
+    assert!(!forged_log.exists(), "no dialog ran in the asker's environment");
+    assert!(
+        !w.env.runtime_dir().join("approvals.json").exists(),
+        "a yes is kept in the agent's memory only"
+    );
 }
