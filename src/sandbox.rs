@@ -413,7 +413,7 @@ mod tests {
         let exe = Path::new("/opt/op aws/op-aws");
         let all = aws_config(exe, Some(&files), &Spec::default());
         assert!(all.contains("[default]\ncredential_process = '/opt/op aws/op-aws' credential-process\nregion = eu-west-1\n"), "{all}");
-        assert!(all.contains("[profile admin]\ncredential_process = '/opt/op aws/op-aws' credential-process --profile admin\nregion = us-east-2\n"), "{all}");
+        assert!(all.contains("[profile admin]\ncredential_process = '/opt/op aws/op-aws' credential-process --profile 'admin'\nregion = us-east-2\n"), "{all}");
         assert!(all.contains("[profile dev]"), "{all}");
         assert!(!all.contains("role_arn"), "{all}");
         let only = aws_config(
@@ -424,7 +424,7 @@ mod tests {
                 ..Spec::default()
             },
         );
-        assert!(only.contains("[default]\ncredential_process = '/opt/op aws/op-aws' credential-process --profile dev\n"), "{only}");
+        assert!(only.contains("[default]\ncredential_process = '/opt/op aws/op-aws' credential-process --profile 'dev'\n"), "{only}");
         assert!(!only.contains("admin"), "{only}");
     }
 }

@@ -30,6 +30,7 @@ mod package;
 mod quick_unlock;
 mod quoting;
 mod resolver;
+mod sandbox;
 mod sdks;
 mod shells;
 mod sso;
