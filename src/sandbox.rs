@@ -136,17 +136,37 @@ fn isolation(ctx: &Ctx, name: &str) -> Result<PathBuf> {
         .which("bwrap".as_ref())
         .or_else(|| Some(PathBuf::from("/usr/bin/bwrap")).filter(|p| p.is_file()))
     else {
-        return Err(error(name, "cannot isolate it: bubblewrap (bwrap) is not installed", hint));
+        return Err(error(
+            name,
+            "cannot isolate it: bubblewrap (bwrap) is not installed",
+            hint,
+        ));
     };
     let out = std::process::Command::new(&bwrap)
         .args(["--unshare-user", "--unshare-pid", "--die-with-parent"])
-        .args(["--dev-bind", "/", "/", "--proc", "/proc", "--", "/bin/sh", "-c", ":"])
+        .args([
+            "--dev-bind",
+            "/",
+            "/",
+            "--proc",
+            "/proc",
+            "--",
+            "/bin/sh",
+            "-c",
+            ":",
+        ])
         .env_clear()
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .output()
-        .map_err(|e| error(name, format!("cannot isolate it: cannot run {}: {e}", bwrap.display()), hint))?;
+        .map_err(|e| {
+            error(
+                name,
+                format!("cannot isolate it: cannot run {}: {e}", bwrap.display()),
+                hint,
+            )
+        })?;
     if !out.status.success() {
         let why = String::from_utf8_lossy(&out.stderr);
         let why = why.lines().next().unwrap_or("it failed").trim();
@@ -281,7 +301,11 @@ pub fn aws_config(exe: &Path, files: Option<&AwsFiles>, spec: &Spec) -> String {
             }
         }
     };
-    section(&mut out, "default", spec.profiles.first().map(String::as_str));
+    section(
+        &mut out,
+        "default",
+        spec.profiles.first().map(String::as_str),
+    );
     let names = match (&spec.profiles, files) {
         (allowed, _) if !allowed.is_empty() => allowed.clone(),
         (_, Some(f)) => f.profile_names(),
@@ -398,9 +422,16 @@ mod tests {
         );
         assert_eq!(
             &a[a.len() - 3..],
-            ["--bind", "/run/user/1/op-aws/sandboxes/x", "/run/user/1/op-aws/sandboxes/x"]
+            [
+                "--bind",
+                "/run/user/1/op-aws/sandboxes/x",
+                "/run/user/1/op-aws/sandboxes/x"
+            ]
         );
-        assert!(!a.iter().any(|x| x == "--unshare-net"), "the loopback stays");
+        assert!(
+            !a.iter().any(|x| x == "--unshare-net"),
+            "the loopback stays"
+        );
     }
 
     #[test]

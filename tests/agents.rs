@@ -708,7 +708,10 @@ fn approval_comes_from_the_person_not_the_agents_stdin() {
         "{trail:?}"
     );
     assert_eq!(trail[n - 1]["approved"], "approved earlier (remembered)");
-    assert!(!forged_log.exists(), "no dialog ran in the asker's environment");
+    assert!(
+        !forged_log.exists(),
+        "no dialog ran in the asker's environment"
+    );
     assert!(
         !w.env.runtime_dir().join("approvals.json").exists(),
         "a yes is kept in the agent's memory only"

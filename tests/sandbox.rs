@@ -174,7 +174,10 @@ fn world(config_toml: &str) -> World {
         "[profile base]\nop_aws_item = acme\nregion = us-east-1\n\
          [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n",
     );
-    env.write(".aws/credentials", "[stray]\naws_access_key_id = AKIASTRAYPLAINTEXT01\n");
+    env.write(
+        ".aws/credentials",
+        "[stray]\naws_access_key_id = AKIASTRAYPLAINTEXT01\n",
+    );
     own(&env, uid, gid);
     env.vault();
     env.add_keys("acme", &key, &secret, None);
@@ -328,7 +331,10 @@ op-aws run --profile admin -- aws sts get-caller-identity --query Arn --output t
 fn a_sandbox_cannot_approve_itself() {
     let pinentry =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake-pinentry");
-    let mut w = world(&format!("pinentry_program = {:?}\n", pinentry.display().to_string()));
+    let mut w = world(&format!(
+        "pinentry_program = {:?}\n",
+        pinentry.display().to_string()
+    ));
     let answers = w.env.write("pinentry-answers", "no\n");
     let log = w.env.home.join("pinentry.log");
     w.env.set("PINENTRY_ANSWERS", answers.display().to_string());
@@ -349,7 +355,10 @@ PATH="$HOME/../fake:$PATH" op-aws credential-process --profile admin
     assert!(text.contains("said no"), "{text}");
     assert!(!text.contains("AccessKeyId"), "{text}");
     let asked = std::fs::read_to_string(&log).unwrap();
-    assert!(asked.contains("CONFIRM") && asked.contains("codex"), "{asked}");
+    assert!(
+        asked.contains("CONFIRM") && asked.contains("codex"),
+        "{asked}"
+    );
     assert!(assume_roles(&w.proxy).is_empty(), "nothing issued");
 }
 
@@ -379,7 +388,10 @@ op-aws credential-process --profile admin
     let first = w.env.root.path().join("first");
     let start = Instant::now();
     while !first.exists() {
-        assert!(start.elapsed() < Duration::from_secs(60), "no first request");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no first request"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let listed = w.env.ok(&["sandbox", "list", "--json"]);
@@ -389,7 +401,10 @@ op-aws credential-process --profile admin
     let stop = w.env.run(&["sandbox", "stop", "agent-1", "--revoke"]);
     let said = lines_of(&stop);
     assert!(stop.status.success(), "{said}");
-    assert!(said.contains("revoked: arn:aws:iam::123456789012:role/Admin"), "{said}");
+    assert!(
+        said.contains("revoked: arn:aws:iam::123456789012:role/Admin"),
+        "{said}"
+    );
     std::fs::write(&flag, "").unwrap();
     let out = child.wait_with_output().unwrap();
     let err = stderr(&out);
@@ -413,16 +428,23 @@ op-aws credential-process --profile admin
         w.keys.0,
         w.keys.1
     );
-    let got = Command::new(require("python3")).arg("-c").arg(py).output().unwrap();
-    assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
+    let got = Command::new(require("python3"))
+        .arg("-c")
+        .arg(py)
+        .output()
+        .unwrap();
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
     let policy = String::from_utf8_lossy(&got.stdout);
     let doc: serde_json::Value = serde_json::from_str(&policy).unwrap();
     let st = &doc["Statement"][0];
     assert_eq!(st["Effect"], "Deny", "{doc}");
     assert_eq!(st["Action"], "*", "{doc}");
     assert_eq!(
-        st["Condition"]["StringEquals"]["aws:PrincipalTag/op-aws:agent"],
-        "agent-1",
+        st["Condition"]["StringEquals"]["aws:PrincipalTag/op-aws:agent"], "agent-1",
         "{doc}"
     );
     let before = st["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
@@ -485,7 +507,11 @@ fn without_namespaces_it_refuses_unless_told_not_to_isolate() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("ran"));
     assert!(err.contains("no user namespaces here"), "{err}");
     assert!(err.contains("--no-isolation"), "{err}");
-    assert_eq!(err.lines().filter(|l| l.starts_with("op-aws:")).count(), 1, "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("op-aws:")).count(),
+        1,
+        "{err}"
+    );
     let out = sandbox(
         &w,
         &["--name", "x", "--no-isolation"],
@@ -493,6 +519,9 @@ fn without_namespaces_it_refuses_unless_told_not_to_isolate() {
     );
     let text = lines_of(&out);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("--no-isolation: sh can still reach"), "{text}");
+    assert!(
+        text.contains("--no-isolation: sh can still reach"),
+        "{text}"
+    );
     assert!(text.contains("served"), "{text}");
 }

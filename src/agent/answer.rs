@@ -130,7 +130,7 @@ pub(super) fn answer(req: Request, state: &Mutex<State>) -> Response {
             s.cache_put(key, value);
             s.last_used = now;
         }
-        // Answered in `respond_to`, which has the state to give their threads.
+        // Answered by the main loop (`process`), which has the state to give their threads.
         Request::SandboxOpen { .. } | Request::SandboxList | Request::SandboxStop { .. } => {
             r = Response::refuse("not here");
         }

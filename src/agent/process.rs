@@ -28,6 +28,7 @@ use crate::link::protocol::{Request, Response};
 use super::answer::answer;
 use super::pool::Pool;
 use super::readers::{Readers, reply};
+use super::sandbox;
 use super::state::State;
 use super::watchdog::{harden, spawn_signal_handler, spawn_watchdog};
 use crate::os::clock;
@@ -115,6 +116,16 @@ pub fn serve(dirs: &Dirs, person: Option<crate::caller::Caller>) -> Result<()> {
                 // Cheap and never waiting on anything but the state's lock: answered here, so
                 // they get through however busy the workers are (`lock` above all).
                 Ok(req @ (Request::Lock | Request::Status)) => reply(stream, &answer(req, &state)),
+                // Quick too, and only here (never on a capability, nor in the fuzz targets).
+                Ok(Request::SandboxOpen { spec, person }) => {
+                    reply(stream, &sandbox::open(&state, spec, person));
+                }
+                Ok(Request::SandboxList) => reply(stream, &sandbox::list(&state)),
+                Ok(Request::SandboxStop { name }) => {
+                    // Forgetting its sessions may wait for a cache lock: off the reader.
+                    let state = Arc::clone(&state);
+                    std::thread::spawn(move || reply(stream, &sandbox::stop(&state, &name)));
+                }
                 Ok(req) => pool.submit(stream, req),
                 Err(e) => reply(stream, &Response::refuse(e)),
             }

@@ -133,12 +133,6 @@ pub(super) fn respond_to(
     }
     match req {
         Request::Approve => (answer(Request::Status, state), None),
-        // The fuzz targets (`resolve` false) open no sockets and start no threads.
-        Request::SandboxOpen { spec, person } if resolve => {
-            (super::sandbox::open(state, spec, person), None)
-        }
-        Request::SandboxList => (super::sandbox::list(state), None),
-        Request::SandboxStop { name } if resolve => (super::sandbox::stop(state, &name), None),
         // Resolving may call STS for seconds: never under the state's lock, which every
         // other request (the ones this one makes back to the agent included) needs.
         Request::Resolve(asked) if resolve => match state.lock().map(|s| s.dirs.clone()) {

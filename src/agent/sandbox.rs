@@ -272,4 +272,3 @@ fn checked(cap: &Capability, resp: Response) -> Response {
     }
     resp
 }
-

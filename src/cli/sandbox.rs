@@ -88,9 +88,10 @@ impl Args {
             eprintln!("op-aws: {}: command not found", program.to_string_lossy());
             return Err(SilentExit(127).into());
         };
-        let name = self.name.clone().unwrap_or_else(|| {
-            op_aws::inject::tool_name(&program)
-        });
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| op_aws::inject::tool_name(&program));
         let spec = Spec {
             name: name.clone(),
             agents: self.agents,
@@ -146,7 +147,13 @@ fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
         "{:<16} {:<10} {:<20} {:<20} {:>7} {:>7}  OPEN",
         "NAME", "AGENTS", "ITEMS", "PROFILES", "SERVED", "REFUSED"
     );
-    let or_any = |v: &[String]| if v.is_empty() { "any".to_owned() } else { v.join(",") };
+    let or_any = |v: &[String]| {
+        if v.is_empty() {
+            "any".to_owned()
+        } else {
+            v.join(",")
+        }
+    };
     for s in &all {
         show!(
             "{:<16} {:<10} {:<20} {:<20} {:>7} {:>7}  {}",

@@ -80,7 +80,13 @@ impl Link {
 
     /// Inside `op-aws sandbox`: the socket is its capability.
     pub fn in_sandbox(&self) -> bool {
-        matches!(self, Self::Socket { sandbox: Some(_), .. })
+        matches!(
+            self,
+            Self::Socket {
+                sandbox: Some(_),
+                ..
+            }
+        )
     }
 
     fn connect(&self) -> Result<Option<Client>> {

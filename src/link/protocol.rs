@@ -367,10 +367,16 @@ impl Asked {
             }
         }
         if let Some(i) = item.as_deref().filter(|i| !spec.allows_item(i)) {
-            return Err(refuse(format!("item {:?} is not this sandbox's", crate::error::printable(i))));
+            return Err(refuse(format!(
+                "item {:?} is not this sandbox's",
+                crate::error::printable(i)
+            )));
         }
         if let Some(p) = profile.as_deref().filter(|p| !spec.allows_profile(Some(p))) {
-            return Err(refuse(format!("profile {:?} is not this sandbox's", crate::error::printable(p))));
+            return Err(refuse(format!(
+                "profile {:?} is not this sandbox's",
+                crate::error::printable(p)
+            )));
         }
         let mut ask = self.ask.clone();
         if !spec.policy_arns.is_empty() {
@@ -391,7 +397,10 @@ impl Asked {
             pid: self.pid,
             class: Some(crate::caller::Class::Agent {
                 name: spec.name.clone(),
-                why: format!("its sandbox's capability (op-aws sandbox --name {})", spec.name),
+                why: format!(
+                    "its sandbox's capability (op-aws sandbox --name {})",
+                    spec.name
+                ),
             }),
             ask,
             confined: true,
