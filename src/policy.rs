@@ -20,6 +20,24 @@ use crate::{Error, Result};
 
 /// The item field that sets the agents' policy for that item.
 pub const AGENTS_FIELD: &str = "Agents";
+/// The session policy of `credential-process --bedrock`: invoking models, and reading which
+/// inference profiles there are; nothing else.
+pub fn bedrock_policy() -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": [
+                "bedrock:InvokeModel*",
+                "bedrock:ListInferenceProfiles",
+                "bedrock:GetInferenceProfile"
+            ],
+            "Resource": "*"
+        }]
+    })
+    .to_string()
+}
+
 /// The session tag that names the agent (an SCP can deny by it).
 pub const AGENT_TAG: &str = "op-aws:agent";
 
@@ -117,7 +135,9 @@ pub fn decide(
             "use `op-aws run -- CMD` (a short session under the agents' policy) or `op-aws run --server -- CMD`",
         ));
     }
-    let policy = if mode == AgentPolicy::ReadOnly {
+    // A harness's model calls: Bedrock's invocations only, which a read-only agent's tools
+    // never get and its model needs.
+    let policy = if mode == AgentPolicy::ReadOnly && !ask.model_calls {
         if !asked.is_empty() {
             return Err(refuse(
                 format!(
@@ -269,6 +289,10 @@ fn asked_policy(
     region: Option<&str>,
 ) -> Result<SessionPolicy> {
     let mut p = SessionPolicy::default();
+    if ask.model_calls {
+        p.inline = Some(bedrock_policy());
+        return Ok(p);
+    }
     if ask.read_only {
         p.arns.push(read_only_arn(region));
     }

@@ -398,9 +398,103 @@ fn put_deny(ctx: &Ctx, a: &Assumed, name: &str, document: &str) -> Result<()> {
         .put_role_policy(&keys, role, name, document)
 }
 
+/// Claude Code's settings (`existing`, the file's text if there is one) with op-aws's wiring
+/// merged in, everything else kept: its sandbox may reach the sandboxes' capabilities
+/// (`sandboxes`: by path on macOS; on Linux, where its seccomp filter cannot tell sockets apart,
+/// all Unix sockets) and the AWS APIs, and its own Bedrock calls get a Bedrock-only session
+/// from `exe` (`credential-process --bedrock`).
+pub fn claude_code_settings(
+    existing: Option<&str>,
+    exe: &Path,
+    sandboxes: &Path,
+    platform: crate::os::Platform,
+) -> std::result::Result<serde_json::Value, String> {
+    use serde_json::{Value, json};
+    let mut v: Value = match existing.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => serde_json::from_str(t).map_err(|e| format!("not JSON: {e}"))?,
+        None => json!({}),
+    };
+    let object = |v: &mut Value, key: &str| -> std::result::Result<(), String> {
+        let o = v.as_object_mut().ok_or("not a JSON object")?;
+        let entry = o.entry(key).or_insert_with(|| json!({}));
+        if entry.is_object() {
+            Ok(())
+        } else {
+            Err(format!("{key:?} is not an object"))
+        }
+    };
+    let add = |list: &mut Value, item: &str| -> std::result::Result<(), String> {
+        if list.is_null() {
+            *list = json!([]);
+        }
+        let a = list.as_array_mut().ok_or("a list setting is not a list")?;
+        if !a.iter().any(|x| x == item) {
+            a.push(item.into());
+        }
+        Ok(())
+    };
+    object(&mut v, "sandbox")?;
+    object(&mut v["sandbox"], "network")?;
+    let net = &mut v["sandbox"]["network"];
+    add(&mut net["allowUnixSockets"], &sandboxes.to_string_lossy())?;
+    add(&mut net["allowedDomains"], "*.amazonaws.com")?;
+    if platform == crate::os::Platform::Linux {
+        net["allowAllUnixSockets"] = true.into();
+    }
+    v["awsCredentialExport"] = format!(
+        "{} credential-process --bedrock --format claude-code",
+        crate::shell::quote_posix(&exe.to_string_lossy())
+    )
+    .into();
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claude_code_keeps_its_settings_and_gains_the_wiring() {
+        use crate::os::Platform;
+        let existing = r#"{"model": "x", "sandbox": {"enabled": true, "network": {"allowedDomains": ["github.com"]}}}"#;
+        let exe = Path::new("/usr/bin/op-aws");
+        let socks = Path::new("/run/user/1/op-aws/sandboxes");
+        let v = claude_code_settings(Some(existing), exe, socks, Platform::Linux).unwrap();
+        assert_eq!(v["model"], "x");
+        assert_eq!(v["sandbox"]["enabled"], true);
+        let net = &v["sandbox"]["network"];
+        assert_eq!(
+            net["allowedDomains"],
+            serde_json::json!(["github.com", "*.amazonaws.com"])
+        );
+        assert_eq!(net["allowUnixSockets"], serde_json::json!([socks]));
+        assert_eq!(net["allowAllUnixSockets"], true);
+        assert_eq!(
+            v["awsCredentialExport"],
+            "'/usr/bin/op-aws' credential-process --bedrock --format claude-code"
+        );
+        // Again: the same (nothing added twice).
+        let again =
+            claude_code_settings(Some(&v.to_string()), exe, socks, Platform::Linux).unwrap();
+        assert_eq!(again, v);
+        let mac = claude_code_settings(None, exe, socks, Platform::MacOs).unwrap();
+        assert!(
+            mac["sandbox"]["network"]
+                .get("allowAllUnixSockets")
+                .is_none()
+        );
+        for bad in [
+            "[1]",
+            "{\"sandbox\": 3}",
+            "{\"sandbox\": {\"network\": {\"allowedDomains\": 1}}}",
+            "{",
+        ] {
+            assert!(
+                claude_code_settings(Some(bad), exe, socks, Platform::Linux).is_err(),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn bwrap_hides_then_puts_the_capability_back_last() {

@@ -260,6 +260,7 @@ try op-aws unlock --passphrase-stdin
 env -u OP_AWS_SANDBOX -u CLAUDECODE setsid sh -c 'sh -c "op-aws credential-process --profile admin > $HOME/../creds.json" &' 
 sleep 1
 op-aws run --profile admin -- aws sts get-caller-identity --query Arn --output text
+op-aws credential-process --profile admin --bedrock --format claude-code > $HOME/../bedrock.json
 "#
     );
     let out = sandbox(&w, &["--name", "claude", "--agents", "read-only"], &script);
@@ -300,16 +301,39 @@ op-aws run --profile admin -- aws sts get-caller-identity --query Arn --output t
     let creds: serde_json::Value = serde_json::from_str(&creds).unwrap();
     assert!(creds["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
     let ar = assume_roles(&w.proxy);
-    let sandboxed: Vec<_> = ar
+    let (model, sandboxed): (Vec<_>, Vec<_>) = ar
         .iter()
         .filter(|r| param(r, "Tags.member.1.Value") == Some("claude"))
-        .collect();
+        .partition(|r| param(r, "Policy").is_some());
     assert!(!sandboxed.is_empty(), "{ar:?}");
     for r in &sandboxed {
         assert_eq!(param(r, "PolicyArns.member.1.arn"), Some(RO), "{r:?}");
         assert_eq!(param(r, "Tags.member.1.Key"), Some("op-aws:agent"), "{r:?}");
         assert_eq!(param(r, "DurationSeconds"), Some("900"), "{r:?}");
     }
+    // Its model calls: a Bedrock-only session of their own, a read-only agent's too.
+    let bedrock = std::fs::read_to_string(w.env.root.path().join("bedrock.json")).unwrap();
+    let bedrock: serde_json::Value = serde_json::from_str(&bedrock).unwrap();
+    assert!(
+        bedrock["Credentials"]["SessionToken"].is_string(),
+        "{bedrock}"
+    );
+    assert_eq!(model.len(), 1, "{ar:?}");
+    let policy = param(model[0], "Policy").unwrap();
+    let doc: serde_json::Value = serde_json::from_str(policy).unwrap();
+    let actions = doc["Statement"][0]["Action"].as_array().unwrap();
+    assert!(
+        actions.iter().any(|a| a == "bedrock:InvokeModel*"),
+        "{policy}"
+    );
+    assert!(
+        actions
+            .iter()
+            .all(|a| a.as_str().unwrap().starts_with("bedrock:")),
+        "nothing but Bedrock: {policy}"
+    );
+    assert_eq!(doc["Statement"].as_array().unwrap().len(), 1, "{policy}");
+    assert_eq!(param(model[0], "PolicyArns.member.1.arn"), None, "{ar:?}");
     // The trail names the sandbox's agent; the person's own session stays the person's.
     let trail: Vec<serde_json::Value> =
         serde_json::from_str(&w.env.ok(&["audit", "--json"])).unwrap();
@@ -317,7 +341,9 @@ op-aws run --profile admin -- aws sts get-caller-identity --query Arn --output t
     let agent: Vec<_> = trail.iter().filter(|e| e["agent"] == "claude").collect();
     assert!(agent.len() >= 2, "{trail:?}");
     assert!(
-        agent.iter().all(|e| e["policy"] == RO),
+        agent
+            .iter()
+            .all(|e| e["policy"] == RO || e["policy"].as_str().unwrap().contains("bedrock")),
         "every release under the sandbox's policy: {trail:?}"
     );
     // Closed with the program.
@@ -524,4 +550,46 @@ fn without_namespaces_it_refuses_unless_told_not_to_isolate() {
         "{text}"
     );
     assert!(text.contains("served"), "{text}");
+}
+
+/// `setup claude-code` merges its wiring into Claude Code's settings, keeps the rest, prints the
+/// file; a file it cannot read as settings is left as it is.
+#[test]
+fn setup_claude_code_merges_and_shows_the_file() {
+    let env = TestEnv::new();
+    let settings = env.write(
+        "proj/.claude/settings.local.json",
+        r#"{"permissions": {"allow": ["Bash(ls:*)"]}, "sandbox": {"enabled": true}}"#,
+    );
+    let mut c = env.op_aws(&["setup", "claude-code"]);
+    c.current_dir(env.home.join("proj"));
+    let out = run_cmd(c, "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(written, shown, "the file is shown as written");
+    assert_eq!(written["permissions"]["allow"][0], "Bash(ls:*)");
+    assert_eq!(written["sandbox"]["enabled"], true);
+    let socks = env.runtime_dir().join("sandboxes").display().to_string();
+    assert_eq!(
+        written["sandbox"]["network"]["allowUnixSockets"][0],
+        socks.as_str()
+    );
+    assert_eq!(written["sandbox"]["network"]["allowAllUnixSockets"], true);
+    assert!(
+        written["awsCredentialExport"]
+            .as_str()
+            .unwrap()
+            .ends_with("credential-process --bedrock --format claude-code"),
+        "{written}"
+    );
+    let broken = env.write("other/.claude/settings.local.json", "{ not json");
+    let mut c = env.op_aws(&["setup", "claude-code"]);
+    c.current_dir(env.home.join("other"));
+    let out = run_cmd(c, "");
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert!(err.contains("not JSON") && err.contains("hint:"), "{err}");
+    assert_eq!(std::fs::read_to_string(&broken).unwrap(), "{ not json");
 }

@@ -74,6 +74,7 @@ impl Args {
                 None => None,
             },
             agents: None,
+            model_calls: false,
         };
         // The credentials go to the command: an agent's, when the command is one
         // (`run --server -- claude`), whoever started it.

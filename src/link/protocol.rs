@@ -379,7 +379,7 @@ impl Asked {
             )));
         }
         let mut ask = self.ask.clone();
-        if !spec.policy_arns.is_empty() {
+        if !spec.policy_arns.is_empty() && !ask.model_calls {
             // AWS grants what any of a session's policies allows: the request's own would
             // only widen the sandbox's.
             ask.read_only = false;

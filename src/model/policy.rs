@@ -48,6 +48,10 @@ pub struct Ask {
     /// project file's, it only tightens.
     #[serde(default)]
     pub agents: Option<AgentPolicy>,
+    /// `credential-process --bedrock`: a harness's own model calls; the session policy is
+    /// op-aws's Bedrock-only one, whatever else is asked (`crate::policy::bedrock_policy`).
+    #[serde(default)]
+    pub model_calls: bool,
 }
 
 /// A session policy: managed policy ARNs and an inline document.
