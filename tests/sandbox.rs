@@ -339,11 +339,18 @@ op-aws credential-process --profile admin --bedrock --format claude-code > $HOME
         serde_json::from_str(&w.env.ok(&["audit", "--json"])).unwrap();
     assert_eq!(trail[0]["class"], "person", "{trail:?}");
     let agent: Vec<_> = trail.iter().filter(|e| e["agent"] == "claude").collect();
-    assert!(agent.len() >= 2, "{trail:?}");
+    assert!(agent.len() >= 3, "{trail:?}");
+    // Who asked, as the kernel says (not a pid of the sandbox's own namespace).
     assert!(
         agent
             .iter()
-            .all(|e| e["policy"] == RO || e["policy"].as_str().unwrap().contains("bedrock")),
+            .all(|e| e["exe"].as_str().is_some_and(|x| x.ends_with("op-aws"))),
+        "{trail:?}"
+    );
+    assert!(
+        agent
+            .iter()
+            .all(|e| e["policy"] == RO || e["policy"].as_str().unwrap().starts_with("inline:")),
         "every release under the sandbox's policy: {trail:?}"
     );
     // Closed with the program.

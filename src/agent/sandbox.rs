@@ -189,7 +189,11 @@ fn handle(state: &Arc<Mutex<State>>, cap: &Capability, stream: UnixStream) {
     let (resp, audit) = match parse(&line) {
         Err(e) => (Response::refuse(e), None),
         Ok(Request::Status) => (answer(Request::Status, state), None),
-        Ok(Request::Resolve(asked)) => match asked.confined(&cap.spec, &cap.person) {
+        Ok(Request::Resolve(asked)) => match asked.confined(
+            &cap.spec,
+            &cap.person,
+            crate::link::protocol::peer(&stream).map(|(pid, _)| pid),
+        ) {
             Err(e) => (Response::fail(&e), None),
             Ok(confined) => {
                 let (resp, audit) = respond_to(

@@ -327,11 +327,13 @@ impl Asked {
     /// says it is, in the environment of the person who opened the sandbox (`person`), of
     /// which the request changes only the profile, region and terminal item variables; its
     /// session policy the sandbox's when it has one; an item or profile it does not allow
-    /// refused (one allowed is the default when none is named).
+    /// refused (one allowed is the default when none is named). Its pid is the one the kernel
+    /// gives for the connection (`peer_pid`): the one it says is of its own pid namespace.
     pub fn confined(
         &self,
         spec: &crate::model::sandbox::Spec,
         person: &[(String, Zeroizing<String>)],
+        peer_pid: Option<u32>,
     ) -> Result<Self> {
         const FROM_REQUEST: &[&str] = &[
             "AWS_PROFILE",
@@ -394,7 +396,7 @@ impl Asked {
             profile,
             want: self.want,
             tool: self.tool.clone(),
-            pid: self.pid,
+            pid: peer_pid,
             class: Some(crate::caller::Class::Agent {
                 name: spec.name.clone(),
                 why: format!(
