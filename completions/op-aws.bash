@@ -82,6 +82,9 @@ _op__aws() {
             op__aws,run)
                 cmd="op__aws__subcmd__run"
                 ;;
+            op__aws,sandbox)
+                cmd="op__aws__subcmd__sandbox"
+                ;;
             op__aws,serve)
                 cmd="op__aws__subcmd__serve"
                 ;;
@@ -193,6 +196,9 @@ _op__aws() {
             op__aws__subcmd__help,run)
                 cmd="op__aws__subcmd__help__subcmd__run"
                 ;;
+            op__aws__subcmd__help,sandbox)
+                cmd="op__aws__subcmd__help__subcmd__sandbox"
+                ;;
             op__aws__subcmd__help,serve)
                 cmd="op__aws__subcmd__help__subcmd__serve"
                 ;;
@@ -240,6 +246,15 @@ _op__aws() {
                 ;;
             op__aws__subcmd__help__subcmd__item,show)
                 cmd="op__aws__subcmd__help__subcmd__item__subcmd__show"
+                ;;
+            op__aws__subcmd__help__subcmd__sandbox,list)
+                cmd="op__aws__subcmd__help__subcmd__sandbox__subcmd__list"
+                ;;
+            op__aws__subcmd__help__subcmd__sandbox,stop)
+                cmd="op__aws__subcmd__help__subcmd__sandbox__subcmd__stop"
+                ;;
+            op__aws__subcmd__help__subcmd__setup,claude-code)
+                cmd="op__aws__subcmd__help__subcmd__setup__subcmd__claude__subcmd__code"
                 ;;
             op__aws__subcmd__help__subcmd__setup,polkit)
                 cmd="op__aws__subcmd__help__subcmd__setup__subcmd__polkit"
@@ -313,11 +328,35 @@ _op__aws() {
             op__aws__subcmd__item__subcmd__help,show)
                 cmd="op__aws__subcmd__item__subcmd__help__subcmd__show"
                 ;;
+            op__aws__subcmd__sandbox,help)
+                cmd="op__aws__subcmd__sandbox__subcmd__help"
+                ;;
+            op__aws__subcmd__sandbox,list)
+                cmd="op__aws__subcmd__sandbox__subcmd__list"
+                ;;
+            op__aws__subcmd__sandbox,stop)
+                cmd="op__aws__subcmd__sandbox__subcmd__stop"
+                ;;
+            op__aws__subcmd__sandbox__subcmd__help,help)
+                cmd="op__aws__subcmd__sandbox__subcmd__help__subcmd__help"
+                ;;
+            op__aws__subcmd__sandbox__subcmd__help,list)
+                cmd="op__aws__subcmd__sandbox__subcmd__help__subcmd__list"
+                ;;
+            op__aws__subcmd__sandbox__subcmd__help,stop)
+                cmd="op__aws__subcmd__sandbox__subcmd__help__subcmd__stop"
+                ;;
+            op__aws__subcmd__setup,claude-code)
+                cmd="op__aws__subcmd__setup__subcmd__claude__subcmd__code"
+                ;;
             op__aws__subcmd__setup,help)
                 cmd="op__aws__subcmd__setup__subcmd__help"
                 ;;
             op__aws__subcmd__setup,polkit)
                 cmd="op__aws__subcmd__setup__subcmd__polkit"
+                ;;
+            op__aws__subcmd__setup__subcmd__help,claude-code)
+                cmd="op__aws__subcmd__setup__subcmd__help__subcmd__claude__subcmd__code"
                 ;;
             op__aws__subcmd__setup__subcmd__help,help)
                 cmd="op__aws__subcmd__setup__subcmd__help__subcmd__help"
@@ -425,7 +464,7 @@ _op__aws() {
 
     case "${cmd}" in
         op__aws)
-            opts="-q -h -V --quiet --help --version init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache audit doctor setup hook-env agent manpages help"
+            opts="-q -h -V --quiet --help --version init vault unlock lock status item import rotate sso use inspect clear trust untrust run sandbox serve login export credential-process activate completions profiles list cache audit doctor setup hook-env agent manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -615,7 +654,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__credential__subcmd__process)
-            opts="-q -h -V --item --profile --quiet --help --version"
+            opts="-q -h -V --item --profile --bedrock --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -627,6 +666,10 @@ _op__aws() {
                     ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "aws claude-code" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -677,7 +720,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help)
-            opts="init vault unlock lock status item import rotate sso use inspect clear trust untrust run serve login export credential-process activate completions profiles list cache audit doctor setup hook-env agent manpages help"
+            opts="init vault unlock lock status item import rotate sso use inspect clear trust untrust run sandbox serve login export credential-process activate completions profiles list cache audit doctor setup hook-env agent manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1096,6 +1139,48 @@ _op__aws() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        op__subcmd__aws__subcmd__help__subcmd__sandbox)
+            opts="list stop"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__sandbox__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__sandbox__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         op__subcmd__aws__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1111,8 +1196,22 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help__subcmd__setup)
-            opts="polkit"
+            opts="polkit claude-code"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__help__subcmd__setup__subcmd__claude__subcmd__code)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1818,6 +1917,124 @@ _op__aws() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        op__subcmd__aws__subcmd__sandbox)
+            opts="-q -h -V --name --agents --item --profile --policy-arn --no-isolation --quiet --help --version list stop help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agents)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --item)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy-arn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sandbox__subcmd__help)
+            opts="list stop help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sandbox__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sandbox__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sandbox__subcmd__help__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sandbox__subcmd__list)
+            opts="-q -h -V --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__sandbox__subcmd__stop)
+            opts="-q -h -V --revoke --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         op__subcmd__aws__subcmd__serve)
             opts="-q -h -V --item --profile --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1845,7 +2062,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__setup)
-            opts="-q -h -V --quiet --help --version polkit help"
+            opts="-q -h -V --quiet --help --version polkit claude-code help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1858,9 +2075,37 @@ _op__aws() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        op__subcmd__aws__subcmd__setup__subcmd__help)
-            opts="polkit help"
+        op__subcmd__aws__subcmd__setup__subcmd__claude__subcmd__code)
+            opts="-q -h -V --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__setup__subcmd__help)
+            opts="polkit claude-code help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__setup__subcmd__help__subcmd__claude__subcmd__code)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

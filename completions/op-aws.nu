@@ -412,6 +412,53 @@ module completions {
     ...command: string        # The command and its arguments (after `--`)
   ]
 
+  # Run an AI agent (or any program) with one capability to op-aws: a socket of its own, out of reach of op-aws's socket, vault, cache, approvals and audit log. Every credential request on it is this sandbox's agent's, under its policy
+  export extern "op-aws sandbox" [
+    --name: string            # The agent's name in the audit trail, session names and tags (default: CMD's name)
+    --agents: string          # The agents' policy for it: allow, approve, read-only or deny (it only tightens what the profile, item and config.toml say)
+    --item: string            # An item it may use (repeatable; default: any the defaults pick)
+    --profile: string         # A profile it may use (repeatable; the first is its default)
+    --policy-arn: string      # A managed policy every session it gets is limited to (repeatable)
+    --no-isolation            # No namespaces: the capability only (the program can still read op-aws's files)
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    ...command: string        # The command and its arguments (after `--`)
+  ]
+
+  # The open sandboxes: name, policy, items, profiles, requests served and refused
+  export extern "op-aws sandbox list" [
+    --json
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+  ]
+
+  # Close a sandbox's capability at once and forget the sessions issued to it
+  export extern "op-aws sandbox stop" [
+    --revoke                  # Also end its sessions at AWS: an inline deny on each role they assumed, for sessions tagged with this agent and issued before now (needs iam:PutRolePolicy)
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
+    --help(-h)                # Print help
+    --version(-V)             # Print version
+    name: string
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws sandbox help" [
+  ]
+
+  # The open sandboxes: name, policy, items, profiles, requests served and refused
+  export extern "op-aws sandbox help list" [
+  ]
+
+  # Close a sandbox's capability at once and forget the sessions issued to it
+  export extern "op-aws sandbox help stop" [
+  ]
+
+  # Print this message or the help of the given subcommand(s)
+  export extern "op-aws sandbox help help" [
+  ]
+
   def "nu-complete op-aws serve format" [] {
     [ "sh" "fish" "nu" "json" "powershell" ]
   }
@@ -453,10 +500,16 @@ module completions {
     --version(-V)             # Print version
   ]
 
+  def "nu-complete op-aws credential-process format" [] {
+    [ "aws" "claude-code" ]
+  }
+
   # For `credential_process = op-aws credential-process --profile P` in ~/.aws/config
   export extern "op-aws credential-process" [
     --item: string            # Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)
     --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
+    --bedrock                 # A session for a harness's own model calls on Amazon Bedrock: its session policy allows only bedrock:InvokeModel* (and listing inference profiles), for a read-only agent too
+    --format: string@"nu-complete op-aws credential-process format" # `aws` (the credential_process JSON) or `claude-code` (Claude Code's awsCredentialExport: {"Credentials": {...}})
     --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
@@ -558,7 +611,7 @@ module completions {
     --version(-V)             # Print version
   ]
 
-  # Install system integration that needs root: `setup polkit` (quick unlock)
+  # Set up what op-aws works with: `setup polkit` (quick unlock, as root), `setup claude-code`
   export extern "op-aws setup" [
     --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
@@ -572,12 +625,24 @@ module completions {
     --version(-V)             # Print version
   ]
 
+  # Wire Claude Code to op-aws: its sandbox reaches `op-aws sandbox`'s capability and the AWS APIs, its Bedrock calls get a Bedrock-only session (awsCredentialExport)
+  export extern "op-aws setup claude-code" [
+    --user                    # The user's settings (~/.claude/settings.json) instead of this project's
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
+    --help(-h)                # Print help (see more with '--help')
+    --version(-V)             # Print version
+  ]
+
   # Print this message or the help of the given subcommand(s)
   export extern "op-aws setup help" [
   ]
 
   # Install polkit's action for quick unlock (as root)
   export extern "op-aws setup help polkit" [
+  ]
+
+  # Wire Claude Code to op-aws: its sandbox reaches `op-aws sandbox`'s capability and the AWS APIs, its Bedrock calls get a Bedrock-only session (awsCredentialExport)
+  export extern "op-aws setup help claude-code" [
   ]
 
   # Print this message or the help of the given subcommand(s)
@@ -739,6 +804,18 @@ module completions {
   export extern "op-aws help run" [
   ]
 
+  # Run an AI agent (or any program) with one capability to op-aws: a socket of its own, out of reach of op-aws's socket, vault, cache, approvals and audit log. Every credential request on it is this sandbox's agent's, under its policy
+  export extern "op-aws help sandbox" [
+  ]
+
+  # The open sandboxes: name, policy, items, profiles, requests served and refused
+  export extern "op-aws help sandbox list" [
+  ]
+
+  # Close a sandbox's capability at once and forget the sessions issued to it
+  export extern "op-aws help sandbox stop" [
+  ]
+
   # Serve credentials on a loopback endpoint for IDEs and GUIs; prints the variables to set
   export extern "op-aws help serve" [
   ]
@@ -791,12 +868,16 @@ module completions {
   export extern "op-aws help doctor" [
   ]
 
-  # Install system integration that needs root: `setup polkit` (quick unlock)
+  # Set up what op-aws works with: `setup polkit` (quick unlock, as root), `setup claude-code`
   export extern "op-aws help setup" [
   ]
 
   # Install polkit's action for quick unlock (as root)
   export extern "op-aws help setup polkit" [
+  ]
+
+  # Wire Claude Code to op-aws: its sandbox reaches `op-aws sandbox`'s capability and the AWS APIs, its Bedrock calls get a Bedrock-only session (awsCredentialExport)
+  export extern "op-aws help setup claude-code" [
   ]
 
   # [internal] What the shell integration's cd hook evaluates
