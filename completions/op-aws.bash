@@ -2258,7 +2258,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__sso__subcmd__login)
-            opts="-q -h -V --profile --sso-session --no-browser --quiet --help --version"
+            opts="-q -h -V --profile --sso-session --no-browser --use-device-code --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -182,7 +182,8 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and not __fish_seen_s
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and not __fish_seen_subcommand_from login logout status populate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from login" -l profile -d 'The profile whose SSO session to use (default: AWS_PROFILE)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from login" -l sso-session -d 'An [sso-session NAME] of the AWS config' -r
-complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from login" -l no-browser -d 'Only print the address and code'
+complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from login" -l no-browser -d 'Only print the address and code (the device flow: the browser may be anywhere)'
+complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from login" -l use-device-code -d 'The device flow (a code to check in any browser), not the authorization code that brings a browser on this machine back to 127.0.0.1; for SSH, WSL, a browser elsewhere'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from login" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from login" -s h -l help -d 'Print help'
 complete -c op-aws -n "__fish_op_aws_using_subcommand sso; and __fish_seen_subcommand_from login" -s V -l version -d 'Print version'

@@ -294,7 +294,8 @@ module completions {
   export extern "op-aws sso login" [
     --profile: string         # The profile whose SSO session to use (default: AWS_PROFILE)
     --sso-session: string     # An [sso-session NAME] of the AWS config
-    --no-browser              # Only print the address and code
+    --no-browser              # Only print the address and code (the device flow: the browser may be anywhere)
+    --use-device-code         # The device flow (a code to check in any browser), not the authorization code that brings a browser on this machine back to 127.0.0.1; for SSH, WSL, a browser elsewhere
     --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version

@@ -127,15 +127,13 @@ fn login_keeps_the_tokens_encrypted_and_status_shows_none() {
     let o = login(&w);
     assert!(o.status.success(), "{}", stderr(&o));
     let said = stderr(&o);
-    assert!(
-        said.contains("check that it shows the code WXYZ-"),
-        "{said}"
-    );
+    // The authorization code with PKCE: one page, back to op-aws on 127.0.0.1.
+    assert!(said.contains("in the browser"), "{said}");
     assert_eq!(w.sso.count("Visit"), 1, "the browser was opened once");
-    assert!(
-        w.sso.count("CreateToken(device)") >= 1,
-        "polled for the token"
-    );
+    assert_eq!(w.sso.count("Authorize"), 1);
+    assert_eq!(w.sso.count("CreateToken(code)"), 1, "{said}");
+    assert_eq!(w.sso.count("CreateToken(code refused)"), 0);
+    assert_eq!(w.sso.count("StartDeviceAuthorization"), 0, "no device code");
 
     let tokens = w.sso.with(|s| s.issued.clone());
     assert_eq!(tokens.len(), 2, "one access and one refresh token");
@@ -224,11 +222,7 @@ fn twenty_parallel_runs_sign_in_once_when_refresh_is_impossible() {
     });
     parallel_runs(&w, 20);
     assert_eq!(w.sso.count("CreateToken(refresh)"), 1, "tried once");
-    assert_eq!(
-        w.sso.count("StartDeviceAuthorization"),
-        2,
-        "login, then one sign-in"
-    );
+    assert_eq!(w.sso.count("Authorize"), 2, "login, then one sign-in");
     assert_eq!(w.sso.count("Visit"), 2, "one browser tab per expiry");
     assert_eq!(w.sso.count("GetRoleCredentials"), 1);
 }
@@ -426,4 +420,74 @@ fn a_swapped_recipient_receives_no_sso_token() {
             );
         }
     }
+}
+
+/// The device flow where the browser cannot come back to 127.0.0.1: asked for
+/// (`--use-device-code`), or a shell over SSH.
+#[test]
+fn the_device_flow_when_asked_or_over_ssh() {
+    let mut w = world();
+    let o = w
+        .env
+        .run(&["sso", "login", "--sso-session", "corp", "--use-device-code"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("check that it shows the code WXYZ-"));
+    assert_eq!(w.sso.count("StartDeviceAuthorization"), 1);
+    assert_eq!(w.sso.count("Authorize"), 0);
+    w.env.set("SSH_CONNECTION", "10.0.0.1 50000 10.0.0.2 22");
+    let o = login(&w);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(w.sso.count("StartDeviceAuthorization"), 2, "over SSH");
+    assert_eq!(w.sso.count("Authorize"), 0);
+    let out = ok(arn_of(&w, "dev"), &["run dev"]);
+    assert_eq!(out.trim(), w.arn);
+}
+
+/// The stub holds the service's PKCE rule: a code is exchanged only with the verifier whose
+/// S256 challenge it was issued for, once.
+#[test]
+fn the_stub_refuses_a_wrong_verifier() {
+    let sso = SsoServer::start();
+    let py = format!(
+        r#"
+import json, urllib.request, urllib.error, base64, hashlib, urllib.parse
+u = "{u}"
+def post(path, body):
+    r = urllib.request.Request(u + path, data=json.dumps(body).encode(), headers={{"content-type": "application/json"}})
+    try:
+        return json.loads(urllib.request.urlopen(r).read())
+    except urllib.error.HTTPError as e:
+        return {{"status": e.code}}
+cb = "http://127.0.0.1:9/oauth/callback"
+c = post("/client/register", {{"clientName": "t", "clientType": "public", "redirectUris": [cb], "grantTypes": ["authorization_code"]}})
+v = "a" * 43
+ch = base64.urlsafe_b64encode(hashlib.sha256(v.encode()).digest()).rstrip(b"=").decode()
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a): return None
+q = urllib.parse.urlencode({{"response_type": "code", "client_id": c["clientId"], "redirect_uri": cb, "state": "s", "code_challenge_method": "S256", "code_challenge": ch}})
+def code():
+    try:
+        urllib.request.build_opener(NoRedirect).open(u + "/authorize?" + q)
+    except urllib.error.HTTPError as e:
+        return urllib.parse.parse_qs(urllib.parse.urlparse(e.headers["location"]).query)["code"][0]
+t = lambda code, verifier: post("/token", {{"clientId": c["clientId"], "clientSecret": c["clientSecret"], "grantType": "authorization_code", "code": code, "codeVerifier": verifier, "redirectUri": cb}})
+one, two = code(), code()
+print(json.dumps([t(one, "b" * 43), t(two, v), t(two, v)]))
+"#,
+        u = sso.url()
+    );
+    let out = std::process::Command::new(crate::support::require("python3"))
+        .arg("-c")
+        .arg(py)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["status"], 400, "a wrong verifier: {v}");
+    assert!(v[1]["accessToken"].is_string(), "the right one: {v}");
+    assert_eq!(v[2]["status"], 400, "a code is good once: {v}");
 }

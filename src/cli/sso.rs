@@ -28,9 +28,13 @@ enum Sub {
     Login {
         #[command(flatten)]
         which: Which,
-        /// Only print the address and code.
+        /// Only print the address and code (the device flow: the browser may be anywhere).
         #[arg(long)]
         no_browser: bool,
+        /// The device flow (a code to check in any browser), not the authorization code that
+        /// brings a browser on this machine back to 127.0.0.1; for SSH, WSL, a browser elsewhere.
+        #[arg(long)]
+        use_device_code: bool,
     },
     /// Forget the session's tokens (and the role sessions they gave).
     Logout {
@@ -74,9 +78,13 @@ impl Args {
         let ctx = Ctx::new(caller)?;
         let files = AwsFiles::load_here(&ctx).context("cannot read the AWS config")?;
         match self.command {
-            Sub::Login { which, no_browser } => {
+            Sub::Login {
+                which,
+                no_browser,
+                use_device_code,
+            } => {
                 let s = which.session(&ctx, &files)?;
-                sso::login(&ctx, &files, &s, !no_browser)
+                sso::login(&ctx, &files, &s, !no_browser, use_device_code)
                     .with_context(|| format!("cannot sign in to {}", s.name))?;
                 Ok(())
             }

@@ -1,4 +1,5 @@
-//! The IAM Identity Center calls: aws-sdk-ssooidc (register, device authorization, token) and
+//! The IAM Identity Center calls: aws-sdk-ssooidc (register, device authorization, the
+//! authorization code's address, token) and
 //! aws-sdk-sso (role credentials, accounts, roles), unsigned (they carry the client secret or
 //! the access token), on the same transport as STS.
 
@@ -18,6 +19,8 @@ pub struct Clients {
     /// Where each goes, for messages.
     oidc_at: String,
     portal_at: String,
+    /// The OIDC service's base URL, where the browser is sent to authorize.
+    oidc_base: String,
 }
 
 /// A client registration (90 days, by AWS's default).
@@ -117,6 +120,10 @@ impl Clients {
             p = p.endpoint_url(ep);
         }
         Self {
+            oidc_base: oidc_endpoint.map_or_else(
+                || format!("https://oidc.{region}.amazonaws.com"),
+                |e| e.trim_end_matches('/').to_owned(),
+            ),
             oidc_at: oidc_endpoint
                 .map_or_else(|| format!("oidc.{region}.amazonaws.com"), str::to_owned),
             portal_at: portal_endpoint.map_or_else(
@@ -145,6 +152,86 @@ impl Clients {
             client_secret: SecretString::from(out.client_secret().unwrap_or_default()),
             expires_at: u64::try_from(out.client_secret_expires_at()).unwrap_or(0),
         })
+    }
+
+    /// A registration for the authorization code grant: a public client that may be sent back
+    /// to `redirect_uri` (a loopback address) for sessions of `start_url`.
+    pub fn register_for_code(
+        &self,
+        scopes: &[String],
+        redirect_uri: &str,
+        start_url: &str,
+    ) -> Result<Registration> {
+        let req = self
+            .oidc
+            .register_client()
+            .client_name("op-aws")
+            .client_type("public")
+            .set_scopes((!scopes.is_empty()).then(|| scopes.to_vec()))
+            .grant_types("authorization_code")
+            .grant_types("refresh_token")
+            .redirect_uris(redirect_uri)
+            .issuer_url(start_url);
+        let out = self
+            .transport
+            .call("RegisterClient", req.send())
+            .map_err(|e| sso_error("RegisterClient", &self.oidc_at, &e))?;
+        Ok(Registration {
+            client_id: out.client_id().unwrap_or_default().to_owned(),
+            client_secret: SecretString::from(out.client_secret().unwrap_or_default()),
+            expires_at: u64::try_from(out.client_secret_expires_at()).unwrap_or(0),
+        })
+    }
+
+    /// Where the browser authorizes `client_id` (PKCE, S256): the page that sends it back to
+    /// `redirect_uri` with a code and `state`.
+    pub fn authorize_url(
+        &self,
+        client_id: &str,
+        redirect_uri: &str,
+        state: &str,
+        challenge: &str,
+        scopes: &[String],
+    ) -> Result<String> {
+        let mut params = vec![
+            ("response_type", "code".to_owned()),
+            ("client_id", client_id.to_owned()),
+            ("redirect_uri", redirect_uri.to_owned()),
+            ("state", state.to_owned()),
+            ("code_challenge_method", "S256".to_owned()),
+            ("code_challenge", challenge.to_owned()),
+        ];
+        if !scopes.is_empty() {
+            params.push(("scopes", scopes.join(",")));
+        }
+        url::Url::parse_with_params(&format!("{}/authorize", self.oidc_base), &params)
+            .map(String::from)
+            .map_err(|e| Error::Invalid(format!("the OIDC endpoint {}: {e}", self.oidc_base)))
+    }
+
+    /// CreateToken with the authorization code and the PKCE verifier it was asked with.
+    pub fn token_from_code(
+        &self,
+        reg: &Registration,
+        code: &str,
+        verifier: &str,
+        redirect_uri: &str,
+    ) -> Result<TokenAnswer> {
+        use secrecy::ExposeSecret;
+        let req = self
+            .oidc
+            .create_token()
+            .client_id(&reg.client_id)
+            .client_secret(reg.client_secret.expose_secret())
+            .grant_type("authorization_code")
+            .code(code)
+            .code_verifier(verifier)
+            .redirect_uri(redirect_uri);
+        let out = self
+            .transport
+            .call("CreateToken", req.send())
+            .map_err(|e| sso_error("CreateToken", &self.oidc_at, &e))?;
+        Ok(token_answer(&out))
     }
 
     pub fn start_device_authorization(

@@ -7,6 +7,7 @@
 //! refresh (or one device authorization) and wait for its result.
 
 pub mod client;
+pub mod code;
 pub mod populate;
 
 use std::path::PathBuf;
@@ -264,10 +265,11 @@ fn write_stored(ctx: &Ctx, session: &Session, stored: &Stored) -> Result<()> {
 /// How a sign-in may happen when neither the token nor its refresh works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignIn {
-    /// `sso login`: always, even over a valid token.
-    Force { browser: bool },
-    /// A command that needs the token: a device authorization if a person can approve it (a
-    /// terminal, or a BROWSER to open).
+    /// `sso login`: always, even over a valid token; `device`: the device flow, not the
+    /// authorization code (`--use-device-code`).
+    Force { browser: bool, device: bool },
+    /// A command that needs the token: a sign-in if a person can approve it (a terminal, or a
+    /// BROWSER to open).
     IfNeeded,
 }
 
@@ -302,8 +304,8 @@ pub fn access_token(
     fsutil::ensure_private_dir(&ctx.dirs.cache)?;
     let _lock = fsutil::lock_exclusive(&meta_path(ctx, &key))?;
     let held = read_stored(ctx, &key)?;
-    if let SignIn::Force { browser } = sign_in {
-        return device_sign_in(ctx, files, session, browser);
+    if let SignIn::Force { browser, device } = sign_in {
+        return sign_in_now(ctx, files, session, browser, device);
     }
     // Someone else refreshed or signed in while we waited.
     if let Some(s) = held.as_ref().filter(|s| fresh(s)) {
@@ -366,7 +368,59 @@ pub fn access_token(
             flag: session.flag(),
         });
     }
-    device_sign_in(ctx, files, session, browser)
+    sign_in_now(ctx, files, session, browser, false)
+}
+
+/// A sign-in: the authorization code with PKCE, the browser coming back to 127.0.0.1 — unless
+/// asked for the device flow, or the browser cannot come back here: none to open, a shell over
+/// SSH (its browser is on another machine), a legacy profile (AWS gives it the device flow only).
+fn sign_in_now(
+    ctx: &Ctx,
+    files: Option<&AwsFiles>,
+    session: &Session,
+    browser: bool,
+    device: bool,
+) -> Result<SecretString> {
+    let remote = ["SSH_CONNECTION", "SSH_TTY"]
+        .iter()
+        .any(|v| ctx.caller.var(v).is_some());
+    if device || !browser || remote || session.legacy || browser_command(ctx).is_none() {
+        return device_sign_in(ctx, files, session, browser);
+    }
+    let c = clients(ctx, files, session)?;
+    let waiting = ctx
+        .caller
+        .progress
+        .step("waiting for the sign-in in the browser");
+    let (reg, token) = code::sign_in(
+        &c,
+        &session.scopes,
+        &session.start_url,
+        &session.name,
+        |url| {
+            eprintln!(
+                "op-aws: sign in to {} ({}) in the browser; if none opens, open {}",
+                crate::error::printable(&session.name),
+                crate::error::printable(&session.start_url),
+                crate::error::printable(url),
+            );
+            if let Err(why) = open_browser(ctx, url) {
+                eprintln!(
+                    "op-aws: could not open a browser ({why}); open the address above yourself"
+                );
+            }
+        },
+    )
+    .map_err(|e| match e {
+        // Timed out: the same words as the device flow's.
+        Error::SsoSignInNeeded { .. } => Error::SsoSignInNeeded {
+            session: session.name.clone(),
+            flag: session.flag(),
+        },
+        e => e,
+    })?;
+    waiting.end();
+    keep(ctx, session, &reg, token)
 }
 
 /// The OIDC device flow: register, start, show the code (and open the browser), poll.
@@ -418,6 +472,16 @@ fn device_sign_in(
         }
     };
     waiting.end();
+    keep(ctx, session, &reg, token)
+}
+
+/// A sign-in's tokens, kept (encrypted) for every process.
+fn keep(
+    ctx: &Ctx,
+    session: &Session,
+    reg: &client::Registration,
+    token: client::TokenAnswer,
+) -> Result<SecretString> {
     let stored = Stored {
         access_token: token.access_token.expose_secret().to_owned(),
         // Legacy profiles get no refresh token from AWS; keep none if one came anyway.
@@ -472,9 +536,15 @@ pub(crate) fn open_browser(ctx: &Ctx, url: &str) -> std::result::Result<(), Stri
     Ok(())
 }
 
-/// `sso login`.
-pub fn login(ctx: &Ctx, files: &AwsFiles, session: &Session, browser: bool) -> Result<()> {
-    access_token(ctx, Some(files), session, SignIn::Force { browser }).map(|_| ())
+/// `sso login` (`device`: `--use-device-code`).
+pub fn login(
+    ctx: &Ctx,
+    files: &AwsFiles,
+    session: &Session,
+    browser: bool,
+    device: bool,
+) -> Result<()> {
+    access_token(ctx, Some(files), session, SignIn::Force { browser, device }).map(|_| ())
 }
 
 /// `sso logout`: the token is forgotten here (and ended at AWS when it can be), and the role

@@ -1,7 +1,10 @@
 //! A local IAM Identity Center for tests: the OIDC service (RegisterClient,
-//! StartDeviceAuthorization, CreateToken) and the portal (GetRoleCredentials, ListAccounts,
-//! ListAccountRoles, Logout) in their restJson1 wire formats, on 127.0.0.1, in a thread. A
-//! device code is approved when its verification URL is visited (what a BROWSER script does).
+//! StartDeviceAuthorization, CreateToken, and the authorize page of the authorization code
+//! grant) and the portal (GetRoleCredentials, ListAccounts, ListAccountRoles, Logout) in their
+//! restJson1 wire formats, on 127.0.0.1, in a thread. A device code is approved when its
+//! verification URL is visited; the authorize page sends the browser back to the registered
+//! loopback redirect with a code that CreateToken exchanges only with the PKCE verifier whose
+//! S256 challenge it was asked with (what a BROWSER script following redirects does).
 //! Stopped on drop.
 
 use std::collections::BTreeMap;
@@ -29,6 +32,10 @@ pub struct State {
     /// Every token issued (access and refresh), to look for in files.
     pub issued: Vec<String>,
     devices: BTreeMap<String, (String, bool)>,
+    /// client id → its registered redirect URIs.
+    redirects: BTreeMap<String, Vec<String>>,
+    /// code → (client id, redirect URI, challenge).
+    codes: BTreeMap<String, (String, String, String)>,
     access: BTreeMap<String, u64>,
     refresh: Vec<String>,
     n: usize,
@@ -155,11 +162,21 @@ fn serve(conn: TcpStream, port: u16, state: &Mutex<State>) -> std::io::Result<()
             count("RegisterClient");
             st.n += 1;
             let scopes = input["scopes"].as_array().map_or(0, Vec::len);
+            let id = format!("cid-{}-{scopes}", st.n);
+            let uris = input["redirectUris"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|u| u.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            st.redirects.insert(id.clone(), uris);
             (
                 200,
                 None,
                 json!({
-                    "clientId": format!("cid-{}-{scopes}", st.n),
+                    "clientId": id,
                     "clientSecret": format!("csecret-{}", st.n),
                     "clientIdIssuedAt": now(),
                     "clientSecretExpiresAt": now() + 90 * 86400,
@@ -194,6 +211,82 @@ fn serve(conn: TcpStream, port: u16, state: &Mutex<State>) -> std::io::Result<()
                 }
             }
             (200, None, json!({"approved": code}))
+        }
+        "/authorize" => {
+            count("Visit");
+            count("Authorize");
+            let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+            let (client, redirect) = (get("client_id"), get("redirect_uri"));
+            let registered = st
+                .redirects
+                .get(&client)
+                .is_some_and(|u| u.contains(&redirect));
+            if !registered
+                || get("response_type") != "code"
+                || get("code_challenge_method") != "S256"
+                || get("code_challenge").is_empty()
+                || !redirect.starts_with("http://127.0.0.1:")
+            {
+                (
+                    400,
+                    Some("InvalidRequestException"),
+                    json!({"error": "invalid_request"}),
+                )
+            } else {
+                st.n += 1;
+                let code = format!("authcode-{}", st.n);
+                st.codes.insert(
+                    code.clone(),
+                    (client, redirect.clone(), get("code_challenge")),
+                );
+                let location = format!(
+                    "{redirect}?code={code}&state={}",
+                    form_urlencoded::byte_serialize(get("state").as_bytes()).collect::<String>()
+                );
+                drop(st);
+                let resp = format!(
+                    "HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                out.write_all(resp.as_bytes())?;
+                return out.flush();
+            }
+        }
+        "/token" if s("grantType") == "authorization_code" => {
+            count("CreateToken(code)");
+            use base64::Engine;
+            use sha2::Digest;
+            let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(s("codeVerifier").as_bytes()));
+            match st.codes.remove(&s("code")) {
+                Some((client, redirect, want))
+                    if client == s("clientId")
+                        && redirect == s("redirectUri")
+                        && want == challenge =>
+                {
+                    st.n += 1;
+                    let at = format!("sso-access-token-{:06}-{}", st.n, now());
+                    let rt = format!("sso-refresh-token-{:06}-{}", st.n, now());
+                    let secs = st.token_secs;
+                    st.access.insert(at.clone(), now() + secs);
+                    st.refresh.push(rt.clone());
+                    st.issued.extend([at.clone(), rt.clone()]);
+                    (
+                        200,
+                        None,
+                        json!({"accessToken": at, "tokenType": "Bearer", "expiresIn": secs, "refreshToken": rt}),
+                    )
+                }
+                _ => {
+                    *st.calls
+                        .entry("CreateToken(code refused)".into())
+                        .or_default() += 1;
+                    (
+                        400,
+                        Some("InvalidGrantException"),
+                        json!({"error": "invalid_grant", "error_description": "Invalid authorization code or verifier"}),
+                    )
+                }
+            }
         }
         "/token" => {
             let grant = s("grantType");
