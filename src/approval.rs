@@ -130,19 +130,30 @@ pub fn check(
         minutes: decision.scope.duration.unwrap_or(3600) / 60,
     };
     let in_agent = ctx.agent.is_in_process();
-    let yes = match CONFIRM.get() {
-        Some(confirm) if !in_agent => confirm(ctx, &q)?,
-        _ => {
+    let how = approver(
+        ctx.config.pinentry_program.as_deref(),
+        in_agent && crate::sysauth::can_ask(),
+    );
+    let yes = match (CONFIRM.get(), how) {
+        (Some(confirm), _) if !in_agent => confirm(ctx, &q)?,
+        (_, Approver::Pinentry(program)) => {
             let person = if in_agent {
                 ctx.agent.person()
             } else {
                 Some(ctx.caller.clone())
             };
             let person = person.ok_or_else(|| refused(&agent, "the agent has no one to ask"))?;
-            pinentry_confirm(ctx, &person, &q).map_err(|e| match e {
+            pinentry_confirm(&program, &person, &q).map_err(|e| match e {
                 Error::AgentRefused { .. } => e,
                 e => refused(&agent, &format!("the dialog failed: {e}")),
             })?
+        }
+        (_, Approver::System) => system_confirm(ctx, &q)?,
+        (_, Approver::Nobody) => {
+            return Err(refused(
+                &agent,
+                "nobody to ask: set pinentry_program in config.toml to an absolute path (a pinentry found on PATH could be the agent's own), or install polkit's action (`sudo op-aws setup polkit`)",
+            ));
         }
     };
     if !yes {
@@ -162,21 +173,34 @@ pub fn check(
 /// How long the person has to answer before it counts as a no.
 const ANSWER_WITHIN: u64 = 120;
 
+/// Who asks the person.
+#[derive(Debug, PartialEq, Eq)]
+enum Approver {
+    /// `pinentry_program`, an absolute path.
+    Pinentry(std::path::PathBuf),
+    /// The system's dialog (polkit's `dev.op-aws.approve-agent`, LocalAuthentication), asked by
+    /// the agent about the requesting process.
+    System,
+    Nobody,
+}
+
+/// `pinentry_program` when it is an absolute path (one found on a PATH could be the agent's
+/// own), else the system's dialog where the agent can ask it (`system`).
+fn approver(configured: Option<&str>, system: bool) -> Approver {
+    match configured.map(std::path::Path::new) {
+        Some(p) if p.is_absolute() => Approver::Pinentry(p.to_owned()),
+        _ if system => Approver::System,
+        _ => Approver::Nobody,
+    }
+}
+
 /// The question in a pinentry dialog (CONFIRM), run in `person`'s environment: Allow or
 /// Deny; cancel, close and no answer within [`ANSWER_WITHIN`] are a no.
-fn pinentry_confirm(ctx: &Ctx, person: &crate::caller::Caller, q: &Question) -> Result<bool> {
-    let program = ctx
-        .config
-        .pinentry_program
-        .as_deref()
-        .map(std::path::Path::new)
-        .filter(|p| p.is_absolute());
-    let Some(program) = program else {
-        return Err(refused(
-            &q.agent,
-            "approvals are asked through pinentry_program in config.toml, which must be an absolute path (a pinentry found on PATH could be the agent's own)",
-        ));
-    };
+fn pinentry_confirm(
+    program: &std::path::Path,
+    person: &crate::caller::Caller,
+    q: &Question,
+) -> Result<bool> {
     crate::pinentry::Pinentry::new(program.to_owned(), person).confirm(&crate::pinentry::Dialog {
         title: "op-aws: an AI agent asks for AWS credentials".into(),
         desc: q.text(),
@@ -187,9 +211,60 @@ fn pinentry_confirm(ctx: &Ctx, person: &crate::caller::Caller, q: &Question) -> 
     })
 }
 
+/// The question as the system's dialog asks it, about the process at the other end of the
+/// agent's socket: authenticated is a yes; dismissed, a wrong password or no answer a no.
+fn system_confirm(ctx: &Ctx, q: &Question) -> Result<bool> {
+    use crate::sysauth::Verdict;
+    let uid = nix::unistd::geteuid().as_raw();
+    let peer = ctx.caller.peer.map(|pid| (pid, uid));
+    let reason = format!(
+        "{} asks for AWS credentials (item {}{})",
+        q.agent,
+        q.item,
+        q.profile
+            .as_deref()
+            .map(|p| format!(", profile {p}"))
+            .unwrap_or_default()
+    );
+    match crate::sysauth::check_for(
+        crate::sysauth::Purpose::ApproveAgent,
+        peer,
+        &reason,
+        std::time::Duration::from_secs(ANSWER_WITHIN),
+    ) {
+        Verdict::Approved => Ok(true),
+        Verdict::Refused | Verdict::Dismissed | Verdict::TimedOut => Ok(false),
+        Verdict::NoAgent => Err(refused(
+            &q.agent,
+            "no authentication agent answers for the asking process (no desktop dialog or pkttyagent)",
+        )),
+        Verdict::Failed(why) => Err(refused(
+            &q.agent,
+            &format!("the system dialog failed: {why}"),
+        )),
+    }
+}
+
 fn refused(agent: &str, why: &str) -> Error {
     Error::AgentRefused {
         why: format!("agent {agent} needs the person's approval (agents = \"approve\"): {why}; nothing was issued"),
         hint: "the person approves in the dialog op-aws shows (pinentry_program in config.toml); `op-aws audit --agent` shows each request".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pinentry_by_absolute_path_else_the_system_else_nobody() {
+        assert_eq!(
+            approver(Some("/usr/bin/pinentry-gnome3"), true),
+            Approver::Pinentry("/usr/bin/pinentry-gnome3".into())
+        );
+        assert_eq!(approver(Some("pinentry"), true), Approver::System);
+        assert_eq!(approver(None, true), Approver::System);
+        assert_eq!(approver(Some("pinentry"), false), Approver::Nobody);
+        assert_eq!(approver(None, false), Approver::Nobody);
     }
 }

@@ -36,6 +36,9 @@ pub struct Caller {
     /// The caller's process, whose ancestry tells an agent apart ([`crate::agents`]); None when
     /// the front end does not know it (the nushell plugin's caller).
     pub pid: Option<u32>,
+    /// In the agent: the process at the other end of its socket, as the kernel says; whom a
+    /// system dialog asks about (the caller's own word, `pid`, is not taken for it).
+    pub peer: Option<u32>,
     /// Person or agent, decided once ([`crate::agents::of`]) or carried from the front end.
     class: std::sync::OnceLock<Class>,
     /// Where slow steps are shown (set by the CLI on a terminal; nowhere by default).
@@ -57,6 +60,7 @@ impl Caller {
             is_process: true,
             command: Some(command_words(std::env::args_os())),
             pid: Some(std::process::id()),
+            peer: None,
             class: std::sync::OnceLock::new(),
             progress: crate::progress::Progress::default(),
         })
@@ -75,6 +79,7 @@ impl Caller {
             is_process: false,
             command: None,
             pid: None,
+            peer: None,
             class: std::sync::OnceLock::new(),
             progress: crate::progress::Progress::default(),
         }

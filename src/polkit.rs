@@ -13,6 +13,8 @@ use crate::{Error, Result, fsutil};
 
 /// The polkit action the agent checks before it answers again.
 pub const ACTION_ID: &str = "dev.op-aws.unlock";
+/// The action an agent's approval asks (`agents = "approve"`), in the same file.
+pub const APPROVE_ACTION_ID: &str = "dev.op-aws.approve-agent";
 /// The action file, as `op-aws setup polkit` and the Debian package install it.
 pub const POLICY: &str = include_str!("../data/dev.op-aws.unlock.policy");
 /// Where polkit reads actions.
@@ -142,13 +144,14 @@ pub fn verdict_of_reply(
 #[cfg(target_os = "linux")]
 const SYSTEM_BUS: &str = "unix:path=/run/dbus/system_bus_socket";
 
-/// Asks polkit whether `subject` may use the identity again ([`ACTION_ID`], allowing user
+/// Asks polkit whether `subject` may do `action` ([`ACTION_ID`]: use the identity again;
+/// [`APPROVE_ACTION_ID`]: have an AI agent's credentials), allowing user
 /// interaction: the desktop's dialog or `pkttyagent` asks the person), over the system bus
 /// from this process (the non-dumpable agent): no helper whose exit status a same-user process
 /// could forge with `LD_PRELOAD` or `ptrace` (review finding 2). Gives up after `timeout`,
 /// withdrawing the request (CancelCheckAuthorization).
 #[cfg(target_os = "linux")]
-pub fn check(subject: &Subject, timeout: Duration) -> Verdict {
+pub fn check(subject: &Subject, action: &str, timeout: Duration) -> Verdict {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -165,7 +168,12 @@ pub fn check(subject: &Subject, timeout: Duration) -> Verdict {
             Err(e) => return Verdict::Failed(format!("the system bus: {e}")),
         };
         let cancel = format!("op-aws-{}-{}", std::process::id(), subject.pid);
-        match tokio::time::timeout(timeout, check_authorization(&conn, subject, &cancel)).await {
+        match tokio::time::timeout(
+            timeout,
+            check_authorization(&conn, subject, action, &cancel),
+        )
+        .await
+        {
             Ok(v) => v,
             Err(_) => {
                 let _ = conn
@@ -185,7 +193,7 @@ pub fn check(subject: &Subject, timeout: Duration) -> Verdict {
 
 /// Elsewhere there is no polkit to ask.
 #[cfg(not(target_os = "linux"))]
-pub fn check(_subject: &Subject, _timeout: Duration) -> Verdict {
+pub fn check(_subject: &Subject, _action: &str, _timeout: Duration) -> Verdict {
     Verdict::Failed("polkit is Linux's".into())
 }
 
@@ -198,7 +206,12 @@ const AUTHORITY: &str = "org.freedesktop.PolicyKit1.Authority";
 
 /// `CheckAuthorization(subject, action, details, AllowUserInteraction, cancellation id)`.
 #[cfg(target_os = "linux")]
-async fn check_authorization(conn: &zbus::Connection, subject: &Subject, cancel: &str) -> Verdict {
+async fn check_authorization(
+    conn: &zbus::Connection,
+    subject: &Subject,
+    action: &str,
+    cancel: &str,
+) -> Verdict {
     use std::collections::HashMap;
     use zbus::zvariant::Value;
     let mut process: HashMap<&str, Value<'_>> = HashMap::new();
@@ -215,7 +228,7 @@ async fn check_authorization(conn: &zbus::Connection, subject: &Subject, cancel:
             "CheckAuthorization",
             &(
                 ("unix-process", process),
-                ACTION_ID,
+                action,
                 details,
                 ALLOW_USER_INTERACTION,
                 cancel,
@@ -273,6 +286,10 @@ mod tests {
     #[test]
     fn the_policy_asks_every_time() {
         assert!(POLICY.contains(&format!("<action id=\"{ACTION_ID}\">")));
+        assert!(POLICY.contains(&format!("<action id=\"{APPROVE_ACTION_ID}\">")));
+        // Every action asks every time.
+        assert_eq!(POLICY.matches("auth_self</").count(), 6, "{POLICY}");
+        assert!(!POLICY.contains("auth_self_keep") && !POLICY.contains(">yes<"));
         assert_eq!(POLICY.matches("<allow_").count(), 3);
         assert_eq!(POLICY.matches(">auth_self</allow_").count(), 3);
         assert!(!POLICY.contains(">auth_self_keep<"));

@@ -89,21 +89,54 @@ pub fn reason(command: Option<&str>, item: Option<&str>, profile: Option<&str>) 
     why
 }
 
+/// What a system dialog is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Quick unlock: use the held identity again.
+    Unlock,
+    /// `agents = "approve"`: an AI agent's credentials.
+    ApproveAgent,
+}
+
+/// Whether the platform has a dialog to ask with (Linux: polkit knows op-aws's actions;
+/// macOS: always), whatever `quick_unlock` says.
+pub fn can_ask() -> bool {
+    match Platform::CURRENT {
+        Platform::Linux => crate::polkit::ready().is_ok(),
+        Platform::MacOs => true,
+        Platform::Other => false,
+    }
+}
+
 /// Asks the person through the platform's dialog, about the process `peer` (pid, uid) asking
 /// for `reason`; gives up after `timeout`.
 pub fn check(peer: Option<(u32, u32)>, reason: &str, timeout: Duration) -> Verdict {
+    check_for(Purpose::Unlock, peer, reason, timeout)
+}
+
+/// [`check`], for `purpose` (polkit: its action; macOS: the reason says it).
+pub fn check_for(
+    purpose: Purpose,
+    peer: Option<(u32, u32)>,
+    reason: &str,
+    timeout: Duration,
+) -> Verdict {
     #[cfg(target_os = "macos")]
     {
         // The dialog is the agent's own: the subject is the person at the Mac, not a process.
-        let _ = peer;
+        let _ = (peer, purpose);
         crate::os::localauth::check(reason, timeout)
     }
     #[cfg(not(target_os = "macos"))]
     {
         // polkit shows its own message for the action; the subject is the asking process.
         let _ = reason;
+        let action = match purpose {
+            Purpose::Unlock => crate::polkit::ACTION_ID,
+            Purpose::ApproveAgent => crate::polkit::APPROVE_ACTION_ID,
+        };
         match peer.map(|(pid, uid)| crate::polkit::Subject::of(pid, uid)) {
-            Some(Ok(subject)) => crate::polkit::check(&subject, timeout),
+            Some(Ok(subject)) => crate::polkit::check(&subject, action, timeout),
             Some(Err(e)) => Verdict::Failed(e.to_string()),
             None => Verdict::Failed("no peer credentials".into()),
         }

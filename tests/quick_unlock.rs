@@ -533,6 +533,68 @@ fn quick_unlock_asks_system_authentication_after_the_idle_time() {
     assert!(o.status.success(), "{out}{err}");
     assert!(out.contains(&format!("served={KEY}")), "{out}{err}");
 
+    // agents = "approve" and no pinentry_program: the agent asks polkit's
+    // dev.op-aws.approve-agent about the process at the other end of its socket (the kernel's
+    // word, not the request's), and a yes serves it.
+    // An agent gets a session, never the item's keys: STS is moto's.
+    let moto = crate::support::Moto::start();
+    write_config(
+        &env,
+        &format!(
+            "agent_timeout = \"10m\"\nagents = \"approve\"\ntrusted_endpoints = [{:?}]\n",
+            moto.url()
+        ),
+    );
+    ok(
+        &env,
+        &["unlock", "--passphrase-stdin"],
+        &format!("{PASS}\n"),
+    );
+    let mut child = as_user(
+        &env,
+        Path::new("/bin/sh"),
+        &[
+            "-c",
+            &format!(
+                "read go; CLAUDECODE=1 AWS_ENDPOINT_URL={} AWS_DEFAULT_REGION=us-east-1 exec \"$0\" {RUN}",
+                moto.url()
+            ),
+            env.exe.to_str().unwrap(),
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let agent = pkttyagent_for(&env, &bus, child.id());
+    release(&mut child);
+    agent.wait_for("the approval's password prompt", |s| {
+        s.contains("Password:")
+    });
+    let screen = agent.screen();
+    assert!(screen.contains("dev.op-aws.approve-agent"), "{screen}");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the agent's request did not wait for the person"
+    );
+    agent.send(&[USER_PASSWORD, "Enter"]);
+    let o = finish(&agent, child);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("served="), "{out}{err}");
+    let trail: serde_json::Value =
+        serde_json::from_str(&ok(&env, &["audit", "--json"], "")).unwrap();
+    let last = trail.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["agent"], "claude-code", "{last}");
+    assert_eq!(last["approved"], "approved by the person", "{last}");
+    assert!(
+        !out.contains(&format!("served={KEY}")),
+        "never the item's keys: {out}"
+    );
+    drop(agent);
+    drop(moto);
+
     // forget_after: held or not, the identity is gone, and the passphrase (or a key) is needed.
     write_config(&env, "agent_timeout = \"1s\"\nforget_after = \"4s\"\n");
     ok(

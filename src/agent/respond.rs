@@ -137,6 +137,8 @@ pub(super) fn respond_to(
         // other request (the ones this one makes back to the agent included) needs.
         Request::Resolve(asked) if resolve => match state.lock().map(|s| s.dirs.clone()) {
             Ok(dirs) => {
+                let kernel = stream.and_then(peer).map(|(pid, _)| pid);
+                let asked = asked.with_peer(kernel);
                 let (r, line) = resolve_for(state, &dirs, &asked);
                 let resp = match r {
                     Ok(a) => Response {

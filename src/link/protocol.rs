@@ -265,6 +265,10 @@ pub struct Asked {
     /// caller can take over).
     #[serde(default)]
     confined: bool,
+    /// The process at the other end of the agent's socket, as the kernel says: set by the
+    /// agent, never taken from the wire.
+    #[serde(skip)]
+    peer: Option<u32>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -304,6 +308,7 @@ impl Asked {
             class: caller.class_cell().get().cloned(),
             ask: req.ask.clone(),
             confined: false,
+            peer: None,
         })
     }
 
@@ -317,6 +322,7 @@ impl Asked {
             false,
         );
         c.pid = self.pid;
+        c.peer = self.peer;
         match &self.class {
             Some(class) => c.with_class(class.clone()),
             None => c,
@@ -406,7 +412,15 @@ impl Asked {
             }),
             ask,
             confined: true,
+            peer: peer_pid,
         })
+    }
+
+    /// This request as it came over a socket whose other end is process `peer`.
+    #[must_use]
+    pub fn with_peer(mut self, peer: Option<u32>) -> Self {
+        self.peer = peer;
+        self
     }
 
     /// Made by a sandbox's capability.
