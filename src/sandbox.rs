@@ -108,7 +108,7 @@ pub fn open(ctx: &Ctx, spec: &Spec) -> Result<Opened> {
         }
     }
     let wrapper = match bwrap {
-        Some(bwrap) => {
+        Some(Isolator::Bubblewrap(bwrap)) => {
             // What hides a file (a device node cannot be opened in a user namespace's mount).
             crate::fsutil::write_atomic(&dir.join("empty"), b"", 0o600)?;
             let mut w = vec![bwrap.into_os_string()];
@@ -116,20 +116,53 @@ pub fn open(ctx: &Ctx, spec: &Spec) -> Result<Opened> {
             w.push("--".into());
             w
         }
+        Some(Isolator::Seatbelt(exec)) => vec![
+            exec.into_os_string(),
+            "-p".into(),
+            seatbelt_profile(&hidden(ctx)?, &dir, &ctx.dirs.runtime).into(),
+            "--".into(),
+        ],
         None => Vec::new(),
     };
     Ok(Opened { dir, env, wrapper })
 }
 
-/// Bubblewrap, found and able to make the namespaces here; else why not, in one line.
-fn isolation(ctx: &Ctx, name: &str) -> Result<PathBuf> {
+/// What isolates the program.
+enum Isolator {
+    /// Linux: bubblewrap's namespaces.
+    Bubblewrap(PathBuf),
+    /// macOS: Seatbelt, through `sandbox-exec` and a profile of ours ([`seatbelt_profile`]).
+    Seatbelt(PathBuf),
+}
+
+/// Where Seatbelt's command is (part of macOS).
+const SANDBOX_EXEC: &str = "/usr/bin/sandbox-exec";
+
+/// Bubblewrap, found and able to make the namespaces here (macOS: `sandbox-exec`); else why
+/// not, in one line.
+fn isolation(ctx: &Ctx, name: &str) -> Result<Isolator> {
     let hint = "install bubblewrap (Debian: apt install bubblewrap) and allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, kernel.apparmor_restrict_unprivileged_userns=0), or run `op-aws sandbox --no-isolation -- CMD` (the capability only, no namespaces)";
-    if crate::os::Platform::CURRENT == crate::os::Platform::MacOs {
-        return Err(error(
-            name,
-            "cannot isolate it on macOS: op-aws has no Seatbelt profile yet",
-            "run `op-aws sandbox --no-isolation -- CMD` (the capability only)",
-        ));
+    match crate::os::Platform::CURRENT {
+        crate::os::Platform::MacOs => {
+            let exec = PathBuf::from(SANDBOX_EXEC);
+            return if exec.is_file() {
+                Ok(Isolator::Seatbelt(exec))
+            } else {
+                Err(error(
+                    name,
+                    format!("cannot isolate it: {SANDBOX_EXEC} is missing"),
+                    "run `op-aws sandbox --no-isolation -- CMD` (the capability only)",
+                ))
+            };
+        }
+        crate::os::Platform::Other => {
+            return Err(error(
+                name,
+                "cannot isolate it here: op-aws isolates with bubblewrap (Linux) and Seatbelt (macOS)",
+                "run `op-aws sandbox --no-isolation -- CMD` (the capability only)",
+            ));
+        }
+        crate::os::Platform::Linux => {}
     }
     let Some(bwrap) = ctx
         .caller
@@ -179,7 +212,46 @@ fn isolation(ctx: &Ctx, name: &str) -> Result<PathBuf> {
             hint,
         ));
     }
-    Ok(bwrap)
+    Ok(Isolator::Bubblewrap(bwrap))
+}
+
+/// A Seatbelt profile (SBPL, for `sandbox-exec -p`) with what [`bwrap_args`] does where macOS
+/// can: everything allowed, then `hidden` denied (no reading or writing op-aws's runtime, data
+/// and cache directories and the rest that is emptied; no writing what is read-only; no reading
+/// what is blanked), no connecting to a socket in op-aws's runtime directory `runtime`, and the
+/// capability's directory `cap` allowed again. Later rules win. What Seatbelt has no
+/// counterpart for: the process table stays visible (the agent denies debuggers itself).
+pub fn seatbelt_profile(hidden: &Hidden, cap: &Path, runtime: &Path) -> String {
+    // SBPL strings are double-quoted with backslash escapes.
+    let q = |p: &Path| {
+        let s = p.to_string_lossy();
+        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    };
+    let mut out = String::from("(version 1)\n(allow default)\n");
+    for p in &hidden.emptied {
+        out.push_str(&format!(
+            "(deny file-read* file-write* (subpath {}))\n",
+            q(p)
+        ));
+    }
+    for p in &hidden.read_only {
+        out.push_str(&format!("(deny file-write* (subpath {}))\n", q(p)));
+    }
+    for p in &hidden.blanked {
+        out.push_str(&format!(
+            "(deny file-read* file-write* (literal {}))\n",
+            q(p)
+        ));
+    }
+    out.push_str(&format!(
+        "(deny network-outbound (remote unix-socket (subpath {})))\n",
+        q(runtime)
+    ));
+    out.push_str(&format!(
+        "(allow file-read* file-write* (subpath {c}))\n(allow network-outbound (remote unix-socket (subpath {c})))\n",
+        c = q(cap)
+    ));
+    out
 }
 
 /// What the sandbox must not see, by how it is hidden.
@@ -494,6 +566,35 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn seatbelt_denies_the_same_and_allows_the_capability_last() {
+        let h = Hidden {
+            emptied: vec!["/Users/a/Library/Caches/op-aws".into()],
+            read_only: vec!["/Users/a/.aws".into()],
+            blanked: vec!["/Users/a/.aws/credentials".into()],
+        };
+        let cap = Path::new("/var/folders/x/T/op-aws/sandboxes/claude");
+        let p = seatbelt_profile(&h, cap, Path::new("/var/folders/x/T/op-aws"));
+        let lines: Vec<&str> = p.lines().collect();
+        assert_eq!(lines[..2], ["(version 1)", "(allow default)"]);
+        assert!(p.contains(
+            "(deny file-read* file-write* (subpath \"/Users/a/Library/Caches/op-aws\"))"
+        ));
+        assert!(p.contains("(deny file-write* (subpath \"/Users/a/.aws\"))"));
+        assert!(
+            p.contains("(deny file-read* file-write* (literal \"/Users/a/.aws/credentials\"))")
+        );
+        assert!(p.contains(
+            "(deny network-outbound (remote unix-socket (subpath \"/var/folders/x/T/op-aws\")))"
+        ));
+        assert!(lines[lines.len() - 2].starts_with(
+            "(allow file-read* file-write* (subpath \"/var/folders/x/T/op-aws/sandboxes/claude\"))"
+        ));
+        assert!(lines[lines.len() - 1].starts_with("(allow network-outbound"));
+        let odd = seatbelt_profile(&Hidden::default(), Path::new("/a\"b\\c"), Path::new("/r"));
+        assert!(odd.contains("(subpath \"/a\\\"b\\\\c\")"), "{odd}");
     }
 
     #[test]
