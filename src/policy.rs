@@ -96,6 +96,7 @@ pub fn decide(
     region: Option<&str>,
 ) -> Result<Decision> {
     let class = crate::agents::of(ctx).clone();
+    confined_to(ask, item, profile)?;
     let asked = asked_policy(ctx, ask, files, profile, region)?;
     let Some(agent) = class.agent().map(str::to_owned) else {
         return Ok(Decision {
@@ -166,6 +167,47 @@ pub fn decide(
         role: None,
         approved: None,
     })
+}
+
+/// A sandbox's limits ([`Ask::only_items`], [`Ask::only_profiles`]): what it was not opened
+/// for is refused before anything is released. An IAM Identity Center session (no item) is
+/// refused where items are named.
+fn confined_to(ask: &Ask, item: Option<&Item>, profile: Option<&str>) -> Result<()> {
+    let refuse = |why: String| Error::AgentRefused {
+        why,
+        hint: "the person opens a sandbox for it: `op-aws sandbox --item I --profile P -- CMD`"
+            .into(),
+    };
+    if !ask.only_items.is_empty() {
+        match item {
+            Some(it)
+                if ask
+                    .only_items
+                    .iter()
+                    .any(|i| i.eq_ignore_ascii_case(&it.title)) => {}
+            Some(it) => {
+                return Err(refuse(format!(
+                    "item {:?} is not this sandbox's",
+                    crate::error::printable(&it.title)
+                )));
+            }
+            None => {
+                return Err(refuse(
+                    "this sandbox has items, and this is no item's".into(),
+                ));
+            }
+        }
+    }
+    if !ask.only_profiles.is_empty()
+        && let Some(p) = profile
+        && !ask.only_profiles.iter().any(|q| q == p)
+    {
+        return Err(refuse(format!(
+            "profile {:?} is not this sandbox's",
+            crate::error::printable(p)
+        )));
+    }
+    Ok(())
 }
 
 /// `item show --reveal`: never for an agent (whatever its policy: the item's secrets are

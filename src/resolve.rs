@@ -382,14 +382,7 @@ fn release_item(
     let creds = if req.want == Want::Temporary {
         sts::temporary_credentials(ctx, &item, files, out.profile.as_deref(), scope)
     } else {
-        credentials(
-            ctx,
-            &item,
-            files,
-            out.profile.as_deref(),
-            &decision,
-            &req.ask,
-        )
+        credentials(ctx, &item, files, out.profile.as_deref(), &decision)
     }
     .map_err(|e| match e {
         // The policy's own word, as it is.
@@ -497,7 +490,6 @@ fn credentials(
     files: Option<&AwsFiles>,
     profile: Option<&str>,
     decision: &crate::model::policy::Decision,
-    ask: &crate::model::policy::Ask,
 ) -> Result<Credentials> {
     let keys = item.access_keys()?;
     let scope = &decision.scope;
@@ -508,17 +500,8 @@ fn credentials(
     if let Some(t) = temporary {
         return Ok(t);
     }
-    if let Some(agent) = decision.class.agent()
-        && ask.via == crate::model::policy::Via::CredentialProcess
-    {
-        return Err(Error::AgentRefused {
-            why: format!(
-                "credential-process would hand item {:?}'s own long-lived keys to agent {agent}: refused",
-                crate::error::printable(&item.title)
-            ),
-            hint: "use `op-aws run -- CMD` (a short session) or `op-aws run --server -- CMD` (the credentials endpoint)".into(),
-        });
-    }
+    // An agent's scope is temporary only: credential-process too gets a short session made of
+    // the keys (a sandbox's AWS config asks through it), never the keys.
     if scope.needs_session() {
         return sts::temporary_credentials(ctx, item, files, profile, scope);
     }

@@ -83,6 +83,15 @@ pub fn open(ctx: &Ctx, spec: &Spec) -> Result<Opened> {
         .agent
         .sandbox_open(spec, &ctx.caller)?
         .ok_or_else(|| Error::Agent("it stopped before the sandbox was opened".into()))?;
+    // Opened: closed again if what follows fails, so no capability outlives its program.
+    prepare(ctx, spec, bwrap, dir).inspect_err(|_| {
+        let _ = ctx.agent.sandbox_stop(name);
+    })
+}
+
+/// The AWS config, the environment and the isolating command for the capability at `dir`.
+fn prepare(ctx: &Ctx, spec: &Spec, bwrap: Option<Isolator>, dir: PathBuf) -> Result<Opened> {
+    let name = &spec.name;
     let exe = crate::process::op_aws_exe().map_err(|e| Error::Agent(e.to_string()))?;
     let files = AwsFiles::load(&ctx.caller).ok();
     let config = dir.join("aws-config");

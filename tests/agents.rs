@@ -233,18 +233,16 @@ fn an_agent_never_gets_the_items_keys() {
     assert_eq!(param(&fed[0], "PolicyArns.member.1.arn"), Some(RO));
     assert_eq!(param(&fed[0], "DurationSeconds"), Some("900"));
     assert_eq!(param(&fed[0], "Name"), Some("op-aws+claude-code"));
-    // credential-process for the item's own keys: refused, one line.
+    // credential-process for the item: a short session too, never the keys.
     let out = run_cmd(
         agent_cmd(&w.env, &["credential-process", "--item", "acme"]),
         "",
     );
-    assert!(!out.status.success());
-    let err = stderr(&out);
-    assert!(
-        err.contains("long-lived keys") && err.contains("hint:"),
-        "{err}"
-    );
-    assert!(out.stdout.is_empty());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["SessionToken"].is_string(), "{json}");
+    assert_ne!(json["AccessKeyId"], w.key.as_str(), "{json}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&w.secret));
 }
 
 #[test]

@@ -600,3 +600,56 @@ fn setup_claude_code_merges_and_shows_the_file() {
     assert!(err.contains("not JSON") && err.contains("hint:"), "{err}");
     assert_eq!(std::fs::read_to_string(&broken).unwrap(), "{ not json");
 }
+
+/// A sandbox opened for some items and profiles gets nothing else: not by naming another, not
+/// through a profile bound to another item, not through the environment's AWS_PROFILE.
+#[test]
+fn a_sandbox_gets_only_its_items_and_profiles() {
+    let w = world("");
+    let script = r#"
+AWS_PROFILE=admin op-aws credential-process --item acme >/dev/null 2>&1 && echo "reached: item acme" || echo "refused: item acme"
+op-aws credential-process --profile admin >/dev/null 2>&1 && echo "reached: profile admin" || echo "refused: profile admin"
+"#;
+    // Allowed a profile, not acme: its binding to acme is refused before STS is asked.
+    let out = sandbox(
+        &w,
+        &["--name", "narrow", "--item", "other", "--profile", "admin"],
+        script,
+    );
+    let text = lines_of(&out);
+    assert!(text.contains("refused: item acme"), "{text}");
+    assert!(text.contains("refused: profile admin"), "{text}");
+    assert!(assume_roles(&w.proxy).is_empty(), "nothing issued: {text}");
+    let trail: Vec<serde_json::Value> =
+        serde_json::from_str(&w.env.ok(&["audit", "--json"])).unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e["outcome"] == "refused" && e["agent"] == "narrow"),
+        "{trail:?}"
+    );
+    // Allowed acme and base only: admin is refused, named or in the environment (there the
+    // sandbox's own profile is used).
+    let script = r#"
+op-aws credential-process --profile admin >/dev/null 2>&1 && echo "reached: named admin" || echo "refused: named admin"
+AWS_PROFILE=admin op-aws credential-process >/dev/null && echo "served: the default"
+"#;
+    let out = sandbox(
+        &w,
+        &["--name", "base-only", "--item", "acme", "--profile", "base"],
+        script,
+    );
+    let text = lines_of(&out);
+    assert!(text.contains("refused: named admin"), "{text}");
+    assert!(text.contains("served: the default"), "{text}");
+    let sent = w.proxy.requests();
+    assert!(
+        sent.iter().all(|r| r.action != "AssumeRole"),
+        "admin was never assumed: {sent:?}"
+    );
+    assert!(
+        sent.iter()
+            .any(|r| matches!(r.action.as_str(), "GetSessionToken" | "GetFederationToken")),
+        "base's own session: {sent:?}"
+    );
+}

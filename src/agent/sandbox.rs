@@ -3,7 +3,7 @@
 //! agent's: resolved in the environment of the person who opened it, under the sandbox's
 //! policy, items and profiles; and it may only ask for credentials (and the agent's status).
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::Ordering::SeqCst;
@@ -178,14 +178,9 @@ fn handle(state: &Arc<Mutex<State>>, cap: &Capability, stream: UnixStream) {
     {
         return;
     }
-    let mut line = Zeroizing::new(Vec::new());
-    let Ok(read) = stream.try_clone() else { return };
-    if BufReader::new(read.take(MAX_REQUEST))
-        .read_until(b'\n', &mut line)
-        .is_err()
-    {
+    let Some(line) = read_line(&stream) else {
         return;
-    }
+    };
     let (resp, audit) = match parse(&line) {
         Err(e) => (Response::refuse(e), None),
         Ok(Request::Status) => (answer(Request::Status, state), None),
@@ -232,6 +227,29 @@ fn handle(state: &Arc<Mutex<State>>, cap: &Capability, stream: UnixStream) {
     if let Some((path, entry)) = audit {
         let _ = crate::audit::append(&path, &entry);
         AUDIT_PENDING.fetch_sub(1, SeqCst);
+    }
+}
+
+/// The request line, in a buffer big enough for any (never reallocated: no unzeroed copy of
+/// what the request carries is left behind); None when it is too long or never ends.
+fn read_line(mut stream: &UnixStream) -> Option<Zeroizing<Vec<u8>>> {
+    let max = usize::try_from(MAX_REQUEST).unwrap_or(usize::MAX);
+    let mut line = Zeroizing::new(Vec::with_capacity(max));
+    let mut chunk = Zeroizing::new([0u8; 4096]);
+    loop {
+        let n = stream.read(&mut chunk[..]).ok()?;
+        if n == 0 {
+            return None;
+        }
+        let end = chunk[..n].iter().position(|b| *b == b'\n');
+        let take = end.unwrap_or(n);
+        if line.len() + take > max {
+            return None;
+        }
+        line.extend_from_slice(&chunk[..take]);
+        if end.is_some() {
+            return Some(line);
+        }
     }
 }
 

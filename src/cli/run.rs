@@ -74,6 +74,8 @@ impl Args {
                 None => None,
             },
             agents: None,
+            only_items: Vec::new(),
+            only_profiles: Vec::new(),
             model_calls: false,
         };
         // The credentials go to the command: an agent's, when the command is one

@@ -395,6 +395,8 @@ impl Asked {
             ask.policy_arns = spec.policy_arns.clone();
         }
         ask.agents = spec.agents;
+        ask.only_items.clone_from(&spec.items);
+        ask.only_profiles.clone_from(&spec.profiles);
         Ok(Self {
             vars,
             cwd: self.cwd.clone(),

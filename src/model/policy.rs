@@ -48,6 +48,12 @@ pub struct Ask {
     /// project file's, it only tightens.
     #[serde(default)]
     pub agents: Option<AgentPolicy>,
+    /// A sandbox's items and profiles (`op-aws sandbox --item/--profile`): nothing else is
+    /// released (empty: no such limit).
+    #[serde(default)]
+    pub only_items: Vec<String>,
+    #[serde(default)]
+    pub only_profiles: Vec<String>,
     /// `credential-process --bedrock`: a harness's own model calls; the session policy is
     /// op-aws's Bedrock-only one, whatever else is asked (`crate::policy::bedrock_policy`).
     #[serde(default)]

@@ -41,9 +41,10 @@ impl Spec {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
     }
 
-    /// Whether `item` may be used (none named: any).
+    /// Whether `item` may be used (none named: any); item names match as the vault matches
+    /// them, ignoring ASCII case.
     pub fn allows_item(&self, item: &str) -> bool {
-        self.items.is_empty() || self.items.iter().any(|i| i == item)
+        self.items.is_empty() || self.items.iter().any(|i| i.eq_ignore_ascii_case(item))
     }
 
     /// Whether `profile` may be used (none named: any; no profile is always allowed, the item
@@ -98,7 +99,7 @@ mod tests {
         assert!(s.allows_item("a") && s.allows_profile(Some("p")) && s.allows_profile(None));
         s.items = vec!["a".into()];
         s.profiles = vec!["p".into()];
-        assert!(s.allows_item("a") && !s.allows_item("b"));
+        assert!(s.allows_item("a") && s.allows_item("A") && !s.allows_item("b"));
         assert!(s.allows_profile(Some("p")) && !s.allows_profile(Some("q")));
         assert!(s.allows_profile(None));
     }
