@@ -309,6 +309,15 @@ impl Error {
         }
     }
 
+    /// Sandbox `name` (made printable) refused, with why and the next command.
+    pub fn sandbox(name: &str, why: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::Sandbox {
+            name: printable(name),
+            why: why.into(),
+            hint: hint.into(),
+        }
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),

@@ -46,28 +46,16 @@ pub struct Opened {
     pub wrapper: Vec<OsString>,
 }
 
-fn error(name: &str, why: impl Into<String>, hint: impl Into<String>) -> Error {
-    Error::Sandbox {
-        name: crate::error::printable(name),
-        why: why.into(),
-        hint: hint.into(),
-    }
-}
-
 /// Opens `spec`'s sandbox: checks that it can be isolated (unless it is not to be), makes sure
 /// the vault is unlocked (the sandbox cannot unlock), has the agent open the capability, and
 /// writes the AWS config the program will read.
 pub fn open(ctx: &Ctx, spec: &Spec) -> Result<Opened> {
     let name = &spec.name;
     if !Spec::valid_name(name) {
-        return Err(error(
-            name,
-            "a name is 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' or '-'",
-            "pass --name N",
-        ));
+        return Err(Error::sandbox(name, Spec::NAME_RULE, "pass --name N"));
     }
     if ctx.agent.in_sandbox() {
-        return Err(error(
+        return Err(Error::sandbox(
             name,
             "a sandbox cannot open another (its capability answers credential requests only)",
             "the person opens sandboxes from a terminal of their own",
@@ -157,7 +145,7 @@ fn isolation(ctx: &Ctx, name: &str) -> Result<Isolator> {
             return if exec.is_file() {
                 Ok(Isolator::Seatbelt(exec))
             } else {
-                Err(error(
+                Err(Error::sandbox(
                     name,
                     format!("cannot isolate it: {SANDBOX_EXEC} is missing"),
                     "run `op-aws sandbox --no-isolation -- CMD` (the capability only)",
@@ -165,7 +153,7 @@ fn isolation(ctx: &Ctx, name: &str) -> Result<Isolator> {
             };
         }
         crate::os::Platform::Other => {
-            return Err(error(
+            return Err(Error::sandbox(
                 name,
                 "cannot isolate it here: op-aws isolates with bubblewrap (Linux) and Seatbelt (macOS)",
                 "run `op-aws sandbox --no-isolation -- CMD` (the capability only)",
@@ -178,7 +166,7 @@ fn isolation(ctx: &Ctx, name: &str) -> Result<Isolator> {
         .which("bwrap".as_ref())
         .or_else(|| Some(PathBuf::from("/usr/bin/bwrap")).filter(|p| p.is_file()))
     else {
-        return Err(error(
+        return Err(Error::sandbox(
             name,
             "cannot isolate it: bubblewrap (bwrap) is not installed",
             hint,
@@ -203,7 +191,7 @@ fn isolation(ctx: &Ctx, name: &str) -> Result<Isolator> {
         .stderr(std::process::Stdio::piped())
         .output()
         .map_err(|e| {
-            error(
+            Error::sandbox(
                 name,
                 format!("cannot isolate it: cannot run {}: {e}", bwrap.display()),
                 hint,
@@ -212,7 +200,7 @@ fn isolation(ctx: &Ctx, name: &str) -> Result<Isolator> {
     if !out.status.success() {
         let why = String::from_utf8_lossy(&out.stderr);
         let why = why.lines().next().unwrap_or("it failed").trim();
-        return Err(error(
+        return Err(Error::sandbox(
             name,
             format!(
                 "cannot isolate it: no user namespaces here ({})",

@@ -24,14 +24,6 @@ use crate::os::clock;
 /// Connections one sandbox may have answered at once; more are closed unanswered.
 const MAX_IN_FLIGHT: usize = 16;
 
-fn sandbox_error(name: &str, why: impl Into<String>, hint: impl Into<String>) -> Error {
-    Error::Sandbox {
-        name: name.to_owned(),
-        why: why.into(),
-        hint: hint.into(),
-    }
-}
-
 /// Opens `spec`'s capability: its directory and socket, and the thread that serves it.
 pub(super) fn open(
     state: &Arc<Mutex<State>>,
@@ -40,9 +32,9 @@ pub(super) fn open(
 ) -> Response {
     let name = spec.name.clone();
     if !Spec::valid_name(&name) {
-        return Response::fail(&sandbox_error(
-            &crate::error::printable(&name),
-            "a name is 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' or '-'",
+        return Response::fail(&Error::sandbox(
+            &name,
+            Spec::NAME_RULE,
             "pass another --name",
         ));
     }
@@ -50,7 +42,7 @@ pub(super) fn open(
         return Response::refuse("internal error");
     };
     if s.sandboxes.contains_key(&name) {
-        return Response::fail(&sandbox_error(
+        return Response::fail(&Error::sandbox(
             &name,
             "one of that name is open",
             format!("pass another --name, or close it: `op-aws sandbox stop {name}`"),
@@ -110,8 +102,8 @@ pub(super) fn stop(state: &Arc<Mutex<State>>, name: &str) -> Response {
         return Response::refuse("internal error");
     };
     let Some(cap) = s.sandboxes.remove(name) else {
-        return Response::fail(&sandbox_error(
-            &crate::error::printable(name),
+        return Response::fail(&Error::sandbox(
+            name,
             "no sandbox of that name is open",
             "`op-aws sandbox list` shows the open ones",
         ));
@@ -201,7 +193,7 @@ fn handle(state: &Arc<Mutex<State>>, cap: &Capability, stream: UnixStream) {
             }
         },
         Ok(_) => (
-            Response::fail(&sandbox_error(
+            Response::fail(&Error::sandbox(
                 &cap.spec.name,
                 "a sandbox asks for credentials only (run, credential-process, the endpoint)",
                 "export, items, the vault, unlocking, trust and settings are the person's, outside the sandbox",
@@ -265,7 +257,7 @@ fn checked(cap: &Capability, resp: Response) -> Response {
             "held" | "refused" => "the agent holds the vault until the person approves",
             _ => return resp,
         };
-        return Response::fail(&sandbox_error(
+        return Response::fail(&Error::sandbox(
             name,
             why,
             "the person does it outside the sandbox (`op-aws unlock`, `op-aws sso login`, or `op-aws run` once with the same profile), then the sandbox is served",
@@ -275,7 +267,7 @@ fn checked(cap: &Capability, resp: Response) -> Response {
         return resp;
     };
     if answer.handover() {
-        return Response::fail(&sandbox_error(
+        return Response::fail(&Error::sandbox(
             name,
             format!(
                 "profile {:?} signs itself in (SSO, credential_process or web identity), which a sandbox cannot do",

@@ -186,11 +186,11 @@ impl Cli {
             && let Some(what) = self.command.for_the_person()
         {
             // Its capability would refuse it anyway; this says so before anything is read.
-            return Err(op_aws::Error::Sandbox {
-                name: op_aws::error::printable(name),
-                why: format!("`op-aws {what}` is the person's, outside the sandbox"),
-                hint: "a sandbox gets credentials only: `op-aws run -- CMD`, `op-aws credential-process`, or `aws` as it is".into(),
-            }
+            return Err(op_aws::Error::sandbox(
+                name,
+                format!("`op-aws {what}` is the person's, outside the sandbox"),
+                "a sandbox gets credentials only: `op-aws run -- CMD`, `op-aws credential-process`, or `aws` as it is",
+            )
             .into());
         }
         match self.command {

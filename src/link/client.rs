@@ -375,11 +375,11 @@ impl Link {
         };
         if let Some(name) = sandbox {
             // The person unlocks, outside: a sandbox never starts or feeds an agent.
-            return Err(Error::Sandbox {
-                name: name.clone(),
-                why: "unlocking is the person's, outside the sandbox".into(),
-                hint: "run `op-aws unlock` in a terminal of your own".into(),
-            });
+            return Err(Error::sandbox(
+                name,
+                "unlocking is the person's, outside the sandbox",
+                "run `op-aws unlock` in a terminal of your own",
+            ));
         }
         if identity.is_none() {
             if self.ask_once(req(None))?.is_some() {

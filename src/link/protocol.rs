@@ -348,13 +348,15 @@ impl Asked {
             "AWS_DEFAULT_REGION",
             crate::caller::SESSION_VAR,
         ];
-        let refuse = |why: String| Error::Sandbox {
-            name: spec.name.clone(),
-            why,
-            hint: format!(
-                "the sandbox was opened for {}; the person opens another with `op-aws sandbox --item I --profile P -- CMD`",
-                allowed(spec)
-            ),
+        let refuse = |why: String| {
+            Error::sandbox(
+                &spec.name,
+                why,
+                format!(
+                    "the sandbox was opened for {}; the person opens another with `op-aws sandbox --item I --profile P -- CMD`",
+                    allowed(spec)
+                ),
+            )
         };
         let mut vars: Vec<(String, Zeroizing<String>)> = person
             .iter()

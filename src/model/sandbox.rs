@@ -31,6 +31,10 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// What [`Self::valid_name`] allows, in words.
+    pub const NAME_RULE: &str =
+        "a name is 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' or '-'";
+
     /// A name is 1 to 64 of `A-Z a-z 0-9 . _ -`, not starting with a dot or dash: it names a
     /// directory and an IAM policy.
     pub fn valid_name(name: &str) -> bool {
