@@ -16,7 +16,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::tmux::Tmux;
-use crate::support::{PASS, TestEnv, require, run_cmd};
+use crate::support::{PASS, TestEnv, require, run_cmd, sbin};
 
 const USER: &str = "opaws-qu";
 /// The test user's login password: what pkttyagent asks (PAM, /etc/shadow).
@@ -61,14 +61,6 @@ fn polkitd() -> Option<PathBuf> {
         .into_iter()
         .map(PathBuf::from)
         .find(|p| p.is_file())
-}
-
-fn sbin(tool: &str) -> PathBuf {
-    ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
-        .into_iter()
-        .map(|d| Path::new(d).join(tool))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from(tool))
 }
 
 /// The test user, made if missing, with a password we know.

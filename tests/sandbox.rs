@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::sts_server::{Mode, Recorded, StsServer};
-use crate::support::{Moto, TestEnv, bin, require, run_cmd, stderr, tools_dir};
+use crate::support::{Moto, TestEnv, bin, require, run_cmd, sbin, stderr, tools_dir};
 
 const USER: &str = "opaws-sb";
 const RO: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
@@ -24,14 +24,6 @@ fn preconditions() {
         Path::new("/usr/bin/bwrap").is_file(),
         "the sandbox tests need bubblewrap (Debian package bubblewrap; scripts/test-deps installs it)"
     );
-}
-
-fn sbin(tool: &str) -> PathBuf {
-    ["/usr/sbin", "/sbin", "/usr/bin"]
-        .into_iter()
-        .map(|d| Path::new(d).join(tool))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from(tool))
 }
 
 /// The test user (made if missing): no password, no home.

@@ -147,11 +147,7 @@ impl Clients {
             .transport
             .call("RegisterClient", req.send())
             .map_err(|e| sso_error("RegisterClient", &self.oidc_at, &e))?;
-        Ok(Registration {
-            client_id: out.client_id().unwrap_or_default().to_owned(),
-            client_secret: SecretString::from(out.client_secret().unwrap_or_default()),
-            expires_at: u64::try_from(out.client_secret_expires_at()).unwrap_or(0),
-        })
+        Ok(registration(&out))
     }
 
     /// A registration for the authorization code grant: a public client that may be sent back
@@ -176,11 +172,7 @@ impl Clients {
             .transport
             .call("RegisterClient", req.send())
             .map_err(|e| sso_error("RegisterClient", &self.oidc_at, &e))?;
-        Ok(Registration {
-            client_id: out.client_id().unwrap_or_default().to_owned(),
-            client_secret: SecretString::from(out.client_secret().unwrap_or_default()),
-            expires_at: u64::try_from(out.client_secret_expires_at()).unwrap_or(0),
-        })
+        Ok(registration(&out))
     }
 
     /// Where the browser authorizes `client_id` (PKCE, S256): the page that sends it back to
@@ -412,6 +404,16 @@ impl Clients {
             .call("Logout", req.send())
             .map(|_| ())
             .map_err(|e| sso_error("Logout", &self.portal_at, &e))
+    }
+}
+
+fn registration(
+    out: &aws_sdk_ssooidc::operation::register_client::RegisterClientOutput,
+) -> Registration {
+    Registration {
+        client_id: out.client_id().unwrap_or_default().to_owned(),
+        client_secret: SecretString::from(out.client_secret().unwrap_or_default()),
+        expires_at: u64::try_from(out.client_secret_expires_at()).unwrap_or(0),
     }
 }
 

@@ -228,31 +228,33 @@ mod tests {
         assert_ne!(Pkce::new().unwrap().state, p.state);
     }
 
-    #[test]
-    fn only_this_sign_ins_answer_ends_the_wait() {
-        let r = Redirect::bind().unwrap();
-        let port = r
-            .uri
-            .split(':')
-            .nth(2)
-            .unwrap()
+    /// `GET path` to the redirect listener `r`; the answer.
+    fn get(r: &Redirect, path: &str) -> impl FnOnce() -> String + Send + 'static {
+        let port: u16 = r.uri["http://127.0.0.1:".len()..]
             .split('/')
             .next()
             .unwrap()
-            .to_owned();
-        let get = move |path: &str| {
-            let mut s = TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
+            .parse()
+            .unwrap();
+        let path = path.to_owned();
+        move || {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
             write!(s, "GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
             let mut out = String::new();
             let _ = s.read_to_string(&mut out);
             out
-        };
-        let t = std::thread::spawn(move || {
-            let a = get("/favicon.ico");
-            let b = get("/oauth/callback?code=forged&state=other");
-            let c = get("/oauth/callback?code=the-code&state=S1");
-            (a, b, c)
-        });
+        }
+    }
+
+    #[test]
+    fn only_this_sign_ins_answer_ends_the_wait() {
+        let r = Redirect::bind().unwrap();
+        let (a, b, c) = (
+            get(&r, "/favicon.ico"),
+            get(&r, "/oauth/callback?code=forged&state=other"),
+            get(&r, "/oauth/callback?code=the-code&state=S1"),
+        );
+        let t = std::thread::spawn(move || (a(), b(), c()));
         let code = r
             .wait("S1", "corp", Instant::now() + Duration::from_secs(20))
             .unwrap();
@@ -262,20 +264,10 @@ mod tests {
         assert!(b.starts_with("HTTP/1.1 400"), "{b}");
         assert!(c.contains("signed in to corp"), "{c}");
         let r = Redirect::bind().unwrap();
-        let uri = r.uri.clone();
-        std::thread::spawn(move || {
-            let port: u16 = uri
-                .split(':')
-                .nth(2)
-                .unwrap()
-                .split('/')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-            write!(s, "GET /oauth/callback?error=access_denied&error_description=no&state=S2 HTTP/1.1\r\n\r\n").unwrap();
-        });
+        std::thread::spawn(get(
+            &r,
+            "/oauth/callback?error=access_denied&error_description=no&state=S2",
+        ));
         let e = r
             .wait("S2", "corp", Instant::now() + Duration::from_secs(20))
             .unwrap_err();

@@ -36,6 +36,15 @@ pub fn tools_path() -> String {
     )
 }
 
+/// A system tool (useradd, chpasswd) where Debian puts it, whatever PATH says.
+pub fn sbin(tool: &str) -> PathBuf {
+    ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+        .into_iter()
+        .map(|d| std::path::Path::new(d).join(tool))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from(tool))
+}
+
 /// Finds an executable on the test PATH, or panics saying how to install it.
 pub fn require(tool: &str) -> PathBuf {
     std::env::split_paths(&tools_path())
