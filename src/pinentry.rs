@@ -141,6 +141,14 @@ impl Pinentry {
         Ok(yes)
     }
 
+    /// A message shown while something else happens ("touch your YubiKey"): up until the
+    /// returned guard is dropped (the pinentry is ended then), or the person closes it.
+    pub fn show(&self, d: &Dialog) -> Result<Shown<'_>> {
+        let mut s = self.session(d)?;
+        s.send("CONFIRM --one-button")?;
+        Ok(Shown(s))
+    }
+
     /// A message with one button (CONFIRM --one-button), for a plugin's "touch your key".
     pub fn message(&self, d: &Dialog) -> Result<()> {
         let mut s = self.session(d)?;
@@ -208,6 +216,9 @@ impl Pinentry {
         Ok(s)
     }
 }
+
+/// A message on screen ([`Pinentry::show`]); dropped, it goes.
+pub struct Shown<'a>(#[allow(dead_code)] Session<'a>);
 
 /// One running pinentry.
 struct Session<'a> {

@@ -864,3 +864,44 @@ fn a_missing_yubikey_is_one_line_and_nothing_is_asked_or_cached() {
     assert!(cache_list(&w.env).is_empty());
     assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
 }
+
+/// Without a terminal, "touch your YubiKey" is shown in the pinentry (and goes when the code
+/// came); the code still comes from the key.
+#[test]
+fn without_a_terminal_the_touch_is_asked_in_pinentry() {
+    let (mut w, _log) = yubikey_world("135790", false);
+    let pinentry =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake-pinentry");
+    let plog = w.env.home.join("pinentry.log");
+    let answers = w.env.write("pinentry-answers", "");
+    w.env.set("PINENTRY_LOG", plog.display().to_string());
+    w.env.set("PINENTRY_ANSWERS", answers.display().to_string());
+    let cfg = w.env.config_dir().join("config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap_or_default();
+    text.push_str(&format!(
+        "pinentry_program = {:?}\n",
+        pinentry.display().to_string()
+    ));
+    w.env.write("cfg/config.toml", &text);
+    let out = w.env.run(&["run", "--profile", "yk", "--", "true"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = std::fs::read_to_string(&plog).unwrap_or_else(|e| {
+        panic!(
+            "no pinentry ran ({e}): {}; config: {}",
+            stderr(&out),
+            std::fs::read_to_string(&cfg).unwrap()
+        )
+    });
+    assert!(
+        shown.contains("SETDESC op-aws: touch your YubiKey"),
+        "{shown}"
+    );
+    assert!(shown.contains("CONFIRM --one-button"), "{shown}");
+    let gsts: Vec<_> = w
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "GetSessionToken")
+        .collect();
+    assert_eq!(gsts[0].params["TokenCode"], "135790");
+}

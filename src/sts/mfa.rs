@@ -203,6 +203,22 @@ fn from_process(ctx: &Ctx, p: &Process, serial: &str) -> Result<String> {
         serial: serial.to_owned(),
         why,
     };
+    // Told on the terminal; without one, in a pinentry window that goes once the code came.
+    let pinentry = (!ctx.caller.terminal)
+        .then(|| {
+            crate::pinentry::Pinentry::locate(&ctx.caller, ctx.config.pinentry_program.as_deref())
+        })
+        .flatten();
+    let _shown = pinentry.as_ref().and_then(|pe| {
+        pe.show(&crate::pinentry::Dialog {
+            title: "op-aws".into(),
+            desc: format!("op-aws: {}", p.prompt),
+            ok: Some("OK".into()),
+            timeout: Some(PROCESS_TIMEOUT.as_secs()),
+            ..crate::pinentry::Dialog::default()
+        })
+        .ok()
+    });
     if ctx.caller.terminal {
         eprintln!("op-aws: {}", p.prompt);
     }
