@@ -257,9 +257,10 @@ fn checked(cap: &Capability, resp: Response) -> Response {
             "held" | "refused" => "the agent holds the vault until the person approves",
             _ => return resp,
         };
+        let said = resp.error.as_deref().unwrap_or_default();
         return Response::fail(&Error::sandbox(
             name,
-            why,
+            format!("{why} ({})", crate::error::printable(said)),
             "the person does it outside the sandbox (`op-aws unlock`, `op-aws sso login`, or `op-aws run` once with the same profile), then the sandbox is served",
         ));
     }
