@@ -98,13 +98,18 @@ impl Pinentry {
         Some(Self::new(caller.absolute(&program), caller))
     }
 
-    /// `program` run in `caller`'s environment (op-aws's own variables withheld).
+    /// `program` run in `caller`'s environment (op-aws's own variables, and those that sign it
+    /// in to 1Password, withheld).
     pub fn new(program: PathBuf, caller: &Caller) -> Self {
         Self {
             program,
             env: caller
                 .vars()
-                .filter(|(k, _)| !k.starts_with("OP_AWS_") && !k.starts_with("__OP_AWS"))
+                .filter(|(k, _)| {
+                    !k.starts_with("OP_AWS_")
+                        && !k.starts_with("__OP_AWS")
+                        && !crate::caller::is_sign_in_var(k)
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             tty: caller.var("GPG_TTY").map(str::to_owned),
@@ -391,6 +396,25 @@ mod tests {
         let mut out = Vec::new();
         percent_decode_into(b"%zz%4", &mut out);
         assert_eq!(out, b"%zz%4");
+    }
+
+    #[test]
+    fn what_signs_op_aws_in_never_reaches_the_pinentry() {
+        let caller = Caller::new(
+            [
+                ("DISPLAY", ":0"),
+                ("OP_SERVICE_ACCOUNT_TOKEN", "ops_secret"),
+                ("OP_SESSION_my", "s"),
+                ("OP_CONNECT_TOKEN", "c"),
+                ("OP_AWS_SESSION_ITEM", "x"),
+            ]
+            .map(|(k, v)| (k.to_owned(), std::ffi::OsString::from(v))),
+            PathBuf::from("/"),
+            false,
+        );
+        let p = Pinentry::new(PathBuf::from("/usr/bin/pinentry"), &caller);
+        let names: Vec<&str> = p.env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["DISPLAY"]);
     }
 
     #[test]

@@ -176,22 +176,20 @@ fn handle(state: &Arc<Mutex<State>>, cap: &Capability, stream: UnixStream) {
     let (resp, audit) = match parse(&line) {
         Err(e) => (Response::refuse(e), None),
         Ok(Request::Status) => (answer(Request::Status, state), None),
-        Ok(Request::Resolve(asked)) => match asked.confined(
-            &cap.spec,
-            &cap.person,
-            crate::link::protocol::peer(&stream).map(|(pid, _)| pid),
-        ) {
-            Err(e) => (Response::fail(&e), None),
-            Ok(confined) => {
-                let (resp, audit) = respond_to(
-                    Request::Resolve(Box::new(confined)),
-                    state,
-                    true,
-                    Some(&stream),
-                );
-                (checked(cap, resp), audit)
-            }
-        },
+        Ok(Request::Resolve(asked)) => {
+            let confined = asked.confined(
+                &cap.spec,
+                &cap.person,
+                crate::link::protocol::peer(&stream).map(|(pid, _)| pid),
+            );
+            let (resp, audit) = respond_to(
+                Request::Resolve(Box::new(confined)),
+                state,
+                true,
+                Some(&stream),
+            );
+            (checked(cap, resp), audit)
+        }
         Ok(_) => (
             Response::fail(&Error::sandbox(
                 &cap.spec.name,

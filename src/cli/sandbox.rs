@@ -6,7 +6,6 @@ use anyhow::Context;
 use op_aws::caller::Caller;
 use op_aws::config::AgentPolicy;
 use op_aws::ctx::Ctx;
-use op_aws::link::client::Link;
 use op_aws::model::sandbox::Spec;
 
 use super::SilentExit;
@@ -135,7 +134,7 @@ impl Args {
 }
 
 fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
-    let all = Link::to(&ctx.dirs).sandbox_list()?;
+    let all = ctx.agent.sandbox_list()?;
     if json {
         return super::print_json(&all);
     }
@@ -170,7 +169,7 @@ fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
 }
 
 fn stop(ctx: &Ctx, name: &str, revoke: bool) -> anyhow::Result<()> {
-    let Some(closed) = Link::to(&ctx.dirs).sandbox_stop(name)? else {
+    let Some(closed) = ctx.agent.sandbox_stop(name)? else {
         anyhow::bail!(
             "no agent runs, so no sandbox is open\nhint: `op-aws sandbox list` shows the open ones"
         );

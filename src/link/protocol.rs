@@ -332,15 +332,15 @@ impl Asked {
     /// This request as a sandbox's capability takes it: `spec`'s agent whatever the caller
     /// says it is, in the environment of the person who opened the sandbox (`person`), of
     /// which the request changes only the profile, region and terminal item variables; its
-    /// session policy the sandbox's when it has one; an item or profile it does not allow
-    /// refused (one allowed is the default when none is named). Its pid is the one the kernel
+    /// session policy the sandbox's when it has one; its items and profiles the only ones
+    /// `crate::policy::decide` releases (the first allowed is the default when none is named). Its pid is the one the kernel
     /// gives for the connection (`peer_pid`): the one it says is of its own pid namespace.
     pub fn confined(
         &self,
         spec: &crate::model::sandbox::Spec,
         person: &[(String, Zeroizing<String>)],
         peer_pid: Option<u32>,
-    ) -> Result<Self> {
+    ) -> Self {
         const FROM_REQUEST: &[&str] = &[
             "AWS_PROFILE",
             "AWS_DEFAULT_PROFILE",
@@ -348,16 +348,6 @@ impl Asked {
             "AWS_DEFAULT_REGION",
             crate::caller::SESSION_VAR,
         ];
-        let refuse = |why: String| {
-            Error::sandbox(
-                &spec.name,
-                why,
-                format!(
-                    "the sandbox was opened for {}; the person opens another with `op-aws sandbox --item I --profile P -- CMD`",
-                    allowed(spec)
-                ),
-            )
-        };
         let mut vars: Vec<(String, Zeroizing<String>)> = person
             .iter()
             .filter(|(k, _)| !FROM_REQUEST.contains(&k.as_str()))
@@ -376,18 +366,6 @@ impl Asked {
                 item = spec.items.first().cloned();
             }
         }
-        if let Some(i) = item.as_deref().filter(|i| !spec.allows_item(i)) {
-            return Err(refuse(format!(
-                "item {:?} is not this sandbox's",
-                crate::error::printable(i)
-            )));
-        }
-        if let Some(p) = profile.as_deref().filter(|p| !spec.allows_profile(Some(p))) {
-            return Err(refuse(format!(
-                "profile {:?} is not this sandbox's",
-                crate::error::printable(p)
-            )));
-        }
         let mut ask = self.ask.clone();
         if !spec.policy_arns.is_empty() && !ask.model_calls {
             // AWS grants what any of a session's policies allows: the request's own would
@@ -399,7 +377,7 @@ impl Asked {
         ask.agents = spec.agents;
         ask.only_items.clone_from(&spec.items);
         ask.only_profiles.clone_from(&spec.profiles);
-        Ok(Self {
+        Self {
             vars,
             cwd: self.cwd.clone(),
             item,
@@ -417,7 +395,7 @@ impl Asked {
             ask,
             confined: true,
             peer: peer_pid,
-        })
+        }
     }
 
     /// This request as it came over a socket whose other end is process `peer`.
@@ -444,26 +422,6 @@ impl Asked {
             },
             ask: self.ask.clone(),
         }
-    }
-}
-
-/// What a sandbox was opened for, in words.
-fn allowed(spec: &crate::model::sandbox::Spec) -> String {
-    let list = |v: &[String]| {
-        v.iter()
-            .map(|s| crate::error::printable(s))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match (spec.items.is_empty(), spec.profiles.is_empty()) {
-        (true, true) => "any item and profile".into(),
-        (false, true) => format!("item {}", list(&spec.items)),
-        (true, false) => format!("profile {}", list(&spec.profiles)),
-        (false, false) => format!(
-            "item {} and profile {}",
-            list(&spec.items),
-            list(&spec.profiles)
-        ),
     }
 }
 

@@ -44,21 +44,6 @@ impl Spec {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
     }
-
-    /// Whether `item` may be used (none named: any); item names match as the vault matches
-    /// them, ignoring ASCII case.
-    pub fn allows_item(&self, item: &str) -> bool {
-        self.items.is_empty() || self.items.iter().any(|i| i.eq_ignore_ascii_case(item))
-    }
-
-    /// Whether `profile` may be used (none named: any; no profile is always allowed, the item
-    /// check still applies).
-    pub fn allows_profile(&self, profile: Option<&str>) -> bool {
-        match profile {
-            None => true,
-            Some(p) => self.profiles.is_empty() || self.profiles.iter().any(|q| q == p),
-        }
-    }
 }
 
 /// A sandbox as `sandbox list` and `sandbox stop` show it (no secret).
@@ -95,16 +80,5 @@ mod tests {
         for bad in ["", ".", "..", "-x", "a/b", "a b", "é", &"x".repeat(65)] {
             assert!(!Spec::valid_name(bad), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn empty_lists_allow_anything_named_lists_only_themselves() {
-        let mut s = Spec::default();
-        assert!(s.allows_item("a") && s.allows_profile(Some("p")) && s.allows_profile(None));
-        s.items = vec!["a".into()];
-        s.profiles = vec!["p".into()];
-        assert!(s.allows_item("a") && s.allows_item("A") && !s.allows_item("b"));
-        assert!(s.allows_profile(Some("p")) && !s.allows_profile(Some("q")));
-        assert!(s.allows_profile(None));
     }
 }
