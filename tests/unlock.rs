@@ -289,7 +289,7 @@ fn pinentry_tty_asks_on_the_terminal_gpg_tty_names() {
     let env = locked_vault_with_keys();
     require("pinentry-tty");
     write_config(&env, "pinentry_program = \"pinentry-tty\"\n");
-    let t = Tmux::start(&env, &[], "sh");
+    let t = Tmux::sh(&env);
     t.send(&[
         "GPG_TTY=$(tty); export GPG_TTY; op-aws unlock </dev/null; echo rc=$?",
         "Enter",
@@ -558,7 +558,7 @@ fn a_pin_request_is_answered_through_pinentry() {
 fn a_pin_request_is_answered_at_the_terminal() {
     let (mut env, key) = locked_vault_with_a_key();
     env.set("OPTEST_PIN", "4242");
-    let t = Tmux::start(&env, &[], "sh");
+    let t = Tmux::sh(&env);
     t.send(&["op-aws unlock; echo rc=$?", "Enter"]);
     let screen = t.wait_for("the PIN prompt", |s| s.contains("PIN:"));
     assert!(
@@ -696,7 +696,7 @@ fn a_slow_unlock_shows_a_spinner_only_on_a_terminal() {
         "op-aws unlock --passphrase-stdin <{}; echo rc=$?",
         pass.display()
     );
-    let t = Tmux::start(&env, &[], "sh");
+    let t = Tmux::sh(&env);
     t.send(&[&unlock, "Enter"]);
     let screen = t.wait_for("the spinner", |s| {
         s.contains("op-aws: unlocking the vault") || exited(s)

@@ -51,6 +51,14 @@ impl Tmux {
         t
     }
 
+    /// `sh` at its first prompt. Keys sent before the prompt are echoed by the terminal first,
+    /// and the shell's prompt then puts the command's output two columns to the right.
+    pub fn sh(env: &TestEnv) -> Self {
+        let t = Self::start(env, &[], "sh");
+        t.wait_for("the prompt", |s| !s.trim().is_empty());
+        t
+    }
+
     fn command(&self) -> Command {
         let mut c = Command::new(require("tmux"));
         c.env_clear()
