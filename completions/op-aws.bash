@@ -1888,7 +1888,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__run)
-            opts="-q -h -V --item --profile --server --no-server --read-only --policy-arn --policy --quiet --help --version"
+            opts="-q -h -V --item --profile --server --no-server --keyless --allow --allow-region --read-only --policy-arn --policy --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1899,6 +1899,14 @@ _op__aws() {
                     return 0
                     ;;
                 --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-region)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -232,10 +232,13 @@ complete -c op-aws -n "__fish_op_aws_using_subcommand untrust" -s h -l help -d '
 complete -c op-aws -n "__fish_op_aws_using_subcommand untrust" -s V -l version -d 'Print version'
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l item -d 'Use this item, whatever the defaults say (a name in the vault, or op://Vault/Item)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l profile -d 'Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l allow -d 'With --keyless: only these calls (SERVICE or SERVICE:ACTION, `*` at the end matches any rest; repeatable), e.g. `--allow s3:Get* --allow sts:GetCallerIdentity`' -r
+complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l allow-region -d 'With --keyless: only calls to this region (repeatable)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l policy-arn -d 'A managed policy the session is limited to (repeatable)' -r
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l policy -d 'An inline session policy (a JSON file) the session is limited to' -r -F
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l server -d 'Serve the credentials from a loopback endpoint (refreshed as they run out) instead of putting keys in the command\'s environment; the default with `server = true` in config.toml'
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l no-server -d 'Keys in the environment, even with `server = true` in config.toml'
+complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l keyless -d 'No credential that works: the command gets a placeholder key and a loopback proxy as its AWS endpoint, which checks each request against the run\'s policy and re-signs it with the real session'
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -l read-only -d 'A read-only session: AWS\'s ReadOnlyAccess as its session policy'
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -s q -l quiet -d 'Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)'
 complete -c op-aws -n "__fish_op_aws_using_subcommand run" -s h -l help -d 'Print help'

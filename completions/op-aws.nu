@@ -404,6 +404,9 @@ module completions {
     --profile: string         # Use this profile from the AWS config: its role, MFA, region and op_aws_item apply (default: AWS_PROFILE)
     --server                  # Serve the credentials from a loopback endpoint (refreshed as they run out) instead of putting keys in the command's environment; the default with `server = true` in config.toml
     --no-server               # Keys in the environment, even with `server = true` in config.toml
+    --keyless                 # No credential that works: the command gets a placeholder key and a loopback proxy as its AWS endpoint, which checks each request against the run's policy and re-signs it with the real session
+    --allow: string           # With --keyless: only these calls (SERVICE or SERVICE:ACTION, `*` at the end matches any rest; repeatable), e.g. `--allow s3:Get* --allow sts:GetCallerIdentity`
+    --allow-region: string    # With --keyless: only calls to this region (repeatable)
     --read-only               # A read-only session: AWS's ReadOnlyAccess as its session policy
     --policy-arn: string      # A managed policy the session is limited to (repeatable)
     --policy: path            # An inline session policy (a JSON file) the session is limited to

@@ -50,6 +50,17 @@ pub struct Entry {
     pub expires: Option<String>,
     /// How it was allowed (or why not).
     pub approved: String,
+    /// A keyless run's request (`via` = "keyless"): the call and the answer's HTTP status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
 }
 
 pub fn log_path(ctx: &Ctx) -> PathBuf {

@@ -235,6 +235,9 @@ pub enum Error {
         why: String,
         hint: String,
     },
+    /// The keyless proxy could not start (`op-aws run --keyless`).
+    #[error("cannot start the keyless proxy: {why}")]
+    Keyless { why: String, hint: String },
 }
 
 /// Text op-aws did not write itself (item titles, `op`'s and AWS's messages, paths), made safe
@@ -329,7 +332,9 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Self::Step { source, .. } => return source.hint(),
-            Self::AgentRefused { hint, .. } | Self::Sandbox { hint, .. } => hint.clone(),
+            Self::AgentRefused { hint, .. }
+            | Self::Sandbox { hint, .. }
+            | Self::Keyless { hint, .. } => hint.clone(),
             Self::SandboxClosed(_) => "the person starts it again outside: `op-aws sandbox -- CMD` (`op-aws sandbox list` shows the open ones)".into(),
             Self::Pinentry { .. } => "check pinentry_program in config.toml (a pinentry speaking the Assuan protocol), or run the command in a terminal".into(),
             Self::Remote { hint, .. } => return hint.clone(),

@@ -29,6 +29,7 @@ pub mod import;
 pub mod inject;
 pub mod install;
 pub mod item;
+pub mod keyless;
 pub mod link;
 pub mod model;
 pub mod notice;

@@ -22,6 +22,7 @@ mod hardening_terminal;
 mod hardening_vault;
 mod injection;
 mod install;
+mod keyless;
 mod keys;
 mod nu;
 mod onepassword;

@@ -25,6 +25,18 @@ pub struct Args {
     /// Keys in the environment, even with `server = true` in config.toml.
     #[arg(long)]
     no_server: bool,
+    /// No credential that works: the command gets a placeholder key and a loopback proxy as
+    /// its AWS endpoint, which checks each request against the run's policy and re-signs it
+    /// with the real session.
+    #[arg(long, conflicts_with_all = ["server", "no_server"])]
+    keyless: bool,
+    /// With --keyless: only these calls (SERVICE or SERVICE:ACTION, `*` at the end matches
+    /// any rest; repeatable), e.g. `--allow s3:Get* --allow sts:GetCallerIdentity`.
+    #[arg(long, value_name = "SERVICE[:ACTION]", requires = "keyless")]
+    allow: Vec<String>,
+    /// With --keyless: only calls to this region (repeatable).
+    #[arg(long, value_name = "REGION", requires = "keyless")]
+    allow_region: Vec<String>,
     /// A read-only session: AWS's ReadOnlyAccess as its session policy.
     #[arg(long)]
     read_only: bool,
@@ -82,6 +94,21 @@ impl Args {
         // (`run --server -- claude`), whoever started it.
         let ctx = op_aws::agents::wrapping(Ctx::new(caller)?, &plan.argv);
         let profile = plan.profile.as_deref().or(self.which.profile.as_deref());
+        if self.keyless {
+            let rules = op_aws::keyless::classify::Rules {
+                read_only: self.read_only,
+                allow: self.allow.clone(),
+                regions: self.allow_region.clone(),
+            };
+            return super::serve::run_keyless(
+                &ctx,
+                self.which.item.as_deref(),
+                profile,
+                (&path, &program, &plan.argv[1..]),
+                &ask,
+                rules,
+            );
+        }
         if op_aws::endpoint::serves_run(
             &ctx,
             self.which.item.as_deref(),

@@ -146,6 +146,68 @@ pub fn run_with_endpoint(
     exit_with(status)
 }
 
+/// `run --keyless`: the command as a child with a placeholder and the proxy's URL, served
+/// until it exits; its exit status is ours.
+pub fn run_keyless(
+    ctx: &Ctx,
+    item: Option<&str>,
+    profile: Option<&str>,
+    (path, program, args): (&Path, &OsString, &[OsString]),
+    ask: &Ask,
+    mut rules: op_aws::keyless::classify::Rules,
+) -> anyhow::Result<()> {
+    let ask = Ask {
+        via: Via::Endpoint,
+        ..ask.clone()
+    };
+    // Asked once here, with the person at the terminal (a passphrase, an MFA code, a picker).
+    let (r, serving, item) = prime(ctx, item, profile, &ask)?;
+    if r.handover {
+        anyhow::bail!(
+            "{} authenticates itself (SSO, credential_process or web identity): --keyless needs credentials op-aws holds\nhint: run it without --keyless, or bind the profile to an item with op_aws_item",
+            r.profile.as_deref().unwrap_or("the profile")
+        );
+    }
+    // An agent's read-only policy holds at the proxy too, not only in the session policy.
+    rules.read_only |= r
+        .decision
+        .as_ref()
+        .and_then(|d| d.mode.as_ref())
+        .is_some_and(|(m, _)| *m == op_aws::config::AgentPolicy::ReadOnly);
+    let profile = r.profile.clone().or(profile.map(str::to_owned));
+    let region = r.region_name().map(str::to_owned);
+    drop(r);
+    let forwarded = forwarded_signals();
+    let _ = forwarded.thread_block();
+    let source = op_aws::keyless::Source::new(serving, item, profile, ask);
+    let proxy = op_aws::keyless::Proxy::start(source, rules)?;
+    let env = op_aws::inject::for_command(&ctx.caller, proxy.env(region.as_deref()));
+    let mut cmd = Command::new(path);
+    cmd.arg0(program).args(args);
+    env.apply_to(&mut cmd);
+    drop(env);
+    let mut child = spawn_tied(&mut cmd, program)?;
+    let done = AtomicBool::new(false);
+    let status = std::thread::scope(|s| {
+        s.spawn(|| {
+            let stop = until_locked(ctx, || done.load(Ordering::SeqCst));
+            if let Err(e) = proxy.serve(&stop) {
+                eprintln!("op-aws: {e}");
+            } else if !done.load(Ordering::SeqCst) {
+                eprintln!(
+                    "op-aws: locked: the keyless proxy stopped; {} runs on without it",
+                    program.to_string_lossy()
+                );
+            }
+            drop(proxy);
+        });
+        let status = child.wait();
+        done.store(true, Ordering::SeqCst);
+        status
+    })?;
+    exit_with(status)
+}
+
 /// Starts `cmd` tied to this process: with no signal blocked, a SIGTERM when op-aws dies
 /// (Linux), and the SIGTERM and SIGHUP op-aws gets passed on to it. The caller blocked
 /// [`forwarded_signals`] before starting any thread (this blocks them too, for one that has

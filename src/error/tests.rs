@@ -189,6 +189,10 @@ fn samples() -> Vec<Error> {
             why: h(),
         },
         Error::SandboxClosed(h()),
+        Error::Keyless {
+            why: h(),
+            hint: h(),
+        },
         Error::Sandbox {
             name: h(),
             why: h(),
@@ -262,6 +266,7 @@ fn samples() -> Vec<Error> {
             | Error::AgentRefused { .. }
             | Error::SandboxClosed(_)
             | Error::Sandbox { .. }
+            | Error::Keyless { .. }
             | Error::Rotation { .. } => {}
         }
     }
