@@ -250,7 +250,8 @@ fn a_read_only_run_refuses_writes_at_the_proxy() {
 
 /// boto3 through the proxy: a request signed with another secret, and one whose body was
 /// changed after signing, are refused by the proxy and never reach moto; the same put, unaltered,
-/// works.
+/// works. What cannot be re-signed (a presigned URL, a chunk-signed upload) is refused in one
+/// line.
 #[test]
 fn a_wrong_secret_or_an_altered_body_is_refused() {
     let w = world();
@@ -265,7 +266,14 @@ fn a_wrong_secret_or_an_altered_body_is_refused() {
          def alter(request, **kw):\n    request.body = b'HELLO'\n\
          s3.meta.events.register('before-send.s3.PutObject', alter)\n\
          try:\n    s3.put_object(Bucket='keyless-bucket', Key='altered.txt', Body=b'hello'); print('altered: accepted')\n\
-         except botocore.exceptions.ClientError as e:\n    print('altered:', e.response['Error']['Message'])\n",
+         except botocore.exceptions.ClientError as e:\n    print('altered:', e.response['Error']['Message'])\n\
+         import urllib.request, urllib.error\n\
+         def status(req):\n    try:\n        urllib.request.urlopen(req); return 'accepted'\n    except urllib.error.HTTPError as e:\n        return '%d %s' % (e.code, e.read().decode())\n\
+         url = s3.generate_presigned_url('get_object', Params={'Bucket': 'keyless-bucket', 'Key': 'ok.txt'})\n\
+         print('presigned:', status(url))\n\
+         auth = 'AWS4-HMAC-SHA256 Credential=%s/20261207/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00' % os.environ['AWS_ACCESS_KEY_ID']\n\
+         chunked = urllib.request.Request(os.environ['AWS_ENDPOINT_URL'] + '/keyless-bucket/chunked.txt', data=b'x', method='PUT', headers={'Authorization': auth, 'x-amz-security-token': os.environ['AWS_SESSION_TOKEN'], 'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD'})\n\
+         print('chunked:', status(chunked))\n",
     );
     let out = keyless(&w, &[], "python3 tamper.py");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -278,8 +286,17 @@ fn a_wrong_secret_or_an_altered_body_is_refused() {
         text.contains("altered: op-aws keyless: the request body does not match"),
         "{text}"
     );
+    assert!(
+        text.contains("presigned: 400") && text.contains("presigned URLs cannot be re-signed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("chunked: 400") && text.contains("chunk-signed uploads"),
+        "{text}"
+    );
     assert!(object_exists(&w, "ok.txt"));
     assert!(!object_exists(&w, "altered.txt"));
+    assert!(!object_exists(&w, "chunked.txt"));
 }
 
 /// The JS SDK v3 and Terraform's S3 backend (the Go SDK) find the proxy from AWS_ENDPOINT_URL
@@ -318,4 +335,75 @@ fn the_js_sdk_and_terraform_work_through_the_proxy() {
         stderr(&out)
     );
     assert!(object_exists(&w, "keyless.tfstate"));
+}
+
+/// The AWS SDK for Rust, given what a keyless command holds (read from one's environment while
+/// it runs): STS answers through the proxy.
+#[test]
+fn the_rust_sdk_works_through_the_proxy() {
+    let w = world();
+    let mut c = w.env.op_aws(&[
+        "run",
+        "--keyless",
+        "--profile",
+        "dev",
+        "--",
+        "sh",
+        "-c",
+        "env > env.tmp && mv env.tmp env.txt && exec sleep 60",
+    ]);
+    c.current_dir(&w.env.home)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _run = Killed(c.spawn().unwrap());
+    let file = w.env.home.join("env.txt");
+    let start = std::time::Instant::now();
+    while !file.exists() {
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "the keyless command never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let env = vars(&std::fs::read_to_string(&file).unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let arn = rt.block_on(async {
+        use aws_smithy_http_client::{Builder, tls};
+        let http = Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let creds = aws_sdk_sts::config::Credentials::new(
+            &env["AWS_ACCESS_KEY_ID"],
+            &env["AWS_SECRET_ACCESS_KEY"],
+            Some(env["AWS_SESSION_TOKEN"].clone()),
+            None,
+            "keyless-test",
+        );
+        let config = aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .http_client(http)
+            .region(aws_sdk_sts::config::Region::new("us-east-1"))
+            .endpoint_url(&env["AWS_ENDPOINT_URL"])
+            .credentials_provider(creds)
+            .build();
+        let sts = aws_sdk_sts::Client::from_conf(config);
+        sts.get_caller_identity()
+            .send()
+            .await
+            .map(|r| r.arn().unwrap_or_default().to_owned())
+    });
+    let arn = arn.unwrap_or_else(|e| panic!("{}", aws_sdk_sts::error::DisplayErrorContext(e)));
+    assert!(arn.contains("assumed-role/Dev"), "{arn}");
 }

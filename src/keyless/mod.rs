@@ -507,9 +507,17 @@ fn check(
     parts: &http::request::Parts,
     query: &str,
 ) -> std::result::Result<(Authorization, Payload), Refused> {
-    let presigned = query
-        .split('&')
-        .any(|p| p.starts_with("X-Amz-Signature=") || p.starts_with("X-Amz-Credential="));
+    // SigV4's query form, and SigV2's (which S3 presigns with by default in older SDKs).
+    let presigned = query.split('&').any(|p| {
+        [
+            "X-Amz-Signature=",
+            "X-Amz-Credential=",
+            "Signature=",
+            "AWSAccessKeyId=",
+        ]
+        .iter()
+        .any(|k| p.starts_with(k))
+    });
     if presigned {
         return Err(Refused::unsupported(
             "presigned URLs cannot be re-signed: make them outside the keyless run",
