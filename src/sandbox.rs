@@ -83,13 +83,22 @@ fn prepare(ctx: &Ctx, spec: &Spec, bwrap: Option<Isolator>, dir: PathBuf) -> Res
     let exe = crate::process::op_aws_exe().map_err(|e| Error::Agent(e.to_string()))?;
     let files = AwsFiles::load(&ctx.caller).ok();
     let config = dir.join("aws-config");
-    crate::fsutil::write_atomic(
-        &config,
-        aws_config(&exe, files.as_ref(), spec).as_bytes(),
-        0o600,
-    )?;
+    let text = aws_config(&exe, files.as_ref(), spec);
+    // Keyless: the program's tools sign with the placeholder in their environment; no profile
+    // asks op-aws (the capability is not in reach).
+    let text = if spec.keyless {
+        text.lines()
+            .filter(|l| !l.starts_with("credential_process"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    } else {
+        text
+    };
+    crate::fsutil::write_atomic(&config, text.as_bytes(), 0o600)?;
     let mut env = EnvChanges::default();
-    env.set("OP_AWS_RUNTIME_DIR", &dir.to_string_lossy());
+    if !spec.keyless {
+        env.set("OP_AWS_RUNTIME_DIR", &dir.to_string_lossy());
+    }
     env.set(crate::caller::SANDBOX_VAR, name);
     env.set("AWS_CONFIG_FILE", &config.to_string_lossy());
     env.set(
@@ -109,14 +118,14 @@ fn prepare(ctx: &Ctx, spec: &Spec, bwrap: Option<Isolator>, dir: PathBuf) -> Res
             // What hides a file (a device node cannot be opened in a user namespace's mount).
             crate::fsutil::write_atomic(&dir.join("empty"), b"", 0o600)?;
             let mut w = vec![bwrap.into_os_string()];
-            w.extend(bwrap_args(&hidden(ctx)?, &dir));
+            w.extend(bwrap_args(&hidden(ctx)?, &dir, !spec.keyless));
             w.push("--".into());
             w
         }
         Some(Isolator::Seatbelt(exec)) => vec![
             exec.into_os_string(),
             "-p".into(),
-            seatbelt_profile(&hidden(ctx)?, &dir, &ctx.dirs.runtime).into(),
+            seatbelt_profile(&hidden(ctx)?, &dir, &ctx.dirs.runtime, !spec.keyless).into(),
             "--".into(),
         ],
         None => Vec::new(),
@@ -218,7 +227,7 @@ fn isolation(ctx: &Ctx, name: &str) -> Result<Isolator> {
 /// what is blanked), no connecting to a socket in op-aws's runtime directory `runtime`, and the
 /// capability's directory `cap` allowed again. Later rules win. What Seatbelt has no
 /// counterpart for: the process table stays visible (the agent denies debuggers itself).
-pub fn seatbelt_profile(hidden: &Hidden, cap: &Path, runtime: &Path) -> String {
+pub fn seatbelt_profile(hidden: &Hidden, cap: &Path, runtime: &Path, reachable: bool) -> String {
     // SBPL strings are double-quoted with backslash escapes.
     let q = |p: &Path| {
         let s = p.to_string_lossy();
@@ -244,10 +253,18 @@ pub fn seatbelt_profile(hidden: &Hidden, cap: &Path, runtime: &Path) -> String {
         "(deny network-outbound (remote unix-socket (subpath {})))\n",
         q(runtime)
     ));
-    out.push_str(&format!(
-        "(allow file-read* file-write* (subpath {c}))\n(allow network-outbound (remote unix-socket (subpath {c})))\n",
-        c = q(cap)
-    ));
+    if reachable {
+        out.push_str(&format!(
+            "(allow file-read* file-write* (subpath {c}))\n(allow network-outbound (remote unix-socket (subpath {c})))\n",
+            c = q(cap)
+        ));
+    } else {
+        // Keyless: the AWS config only.
+        out.push_str(&format!(
+            "(allow file-read* (literal {}))\n",
+            q(&cap.join("aws-config"))
+        ));
+    }
     out
 }
 
@@ -311,8 +328,9 @@ pub fn hidden(ctx: &Ctx) -> Result<Hidden> {
 
 /// Bubblewrap's arguments: new user, pid and IPC namespaces over the whole file system as it
 /// is, then `hidden` hidden (a file by `cap`'s empty file `empty`), then the capability's
-/// directory `cap` put back (it lives in the runtime directory, which is emptied).
-pub fn bwrap_args(hidden: &Hidden, cap: &Path) -> Vec<OsString> {
+/// directory `cap` put back (it lives in the runtime directory, which is emptied) if it is to
+/// be `reachable`, else only its AWS config.
+pub fn bwrap_args(hidden: &Hidden, cap: &Path, reachable: bool) -> Vec<OsString> {
     let mut a: Vec<OsString> = [
         "--unshare-user",
         "--unshare-pid",
@@ -342,7 +360,17 @@ pub fn bwrap_args(hidden: &Hidden, cap: &Path) -> Vec<OsString> {
     for p in &hidden.blanked {
         push("--ro-bind", &cap.join("empty"), p);
     }
-    push("--bind", cap, cap);
+    if reachable {
+        push("--bind", cap, cap);
+    } else {
+        // Keyless: only the AWS config and the blank file are the program's to read.
+        push(
+            "--ro-bind",
+            &cap.join("aws-config"),
+            &cap.join("aws-config"),
+        );
+        push("--ro-bind", &cap.join("empty"), &cap.join("empty"));
+    }
     a
 }
 
@@ -573,7 +601,7 @@ mod tests {
             blanked: vec!["/Users/a/.aws/credentials".into()],
         };
         let cap = Path::new("/var/folders/x/T/op-aws/sandboxes/claude");
-        let p = seatbelt_profile(&h, cap, Path::new("/var/folders/x/T/op-aws"));
+        let p = seatbelt_profile(&h, cap, Path::new("/var/folders/x/T/op-aws"), true);
         let lines: Vec<&str> = p.lines().collect();
         assert_eq!(lines[..2], ["(version 1)", "(allow default)"]);
         assert!(p.contains(
@@ -590,7 +618,12 @@ mod tests {
             "(allow file-read* file-write* (subpath \"/var/folders/x/T/op-aws/sandboxes/claude\"))"
         ));
         assert!(lines[lines.len() - 1].starts_with("(allow network-outbound"));
-        let odd = seatbelt_profile(&Hidden::default(), Path::new("/a\"b\\c"), Path::new("/r"));
+        let odd = seatbelt_profile(
+            &Hidden::default(),
+            Path::new("/a\"b\\c"),
+            Path::new("/r"),
+            true,
+        );
         assert!(odd.contains("(subpath \"/a\\\"b\\\\c\")"), "{odd}");
     }
 
@@ -601,7 +634,7 @@ mod tests {
             read_only: vec!["/h/.aws".into()],
             blanked: vec!["/h/.aws/credentials".into()],
         };
-        let a: Vec<String> = bwrap_args(&h, Path::new("/run/user/1/op-aws/sandboxes/x"))
+        let a: Vec<String> = bwrap_args(&h, Path::new("/run/user/1/op-aws/sandboxes/x"), true)
             .into_iter()
             .map(|s| s.into_string().unwrap())
             .collect();

@@ -645,3 +645,69 @@ AWS_PROFILE=admin op-aws credential-process >/dev/null && echo "served: the defa
         "base's own session: {sent:?}"
     );
 }
+
+/// `--keyless`: the program holds a placeholder that works nowhere; its tools work through the
+/// launcher's proxy under the sandbox's policy (read-only refused at the proxy), the capability
+/// is out of its reach, and each request is an audit line of the sandbox's agent.
+#[test]
+fn a_keyless_sandbox_holds_no_credential_and_its_tools_work() {
+    let w = world("");
+    let out = sandbox(
+        &w,
+        &[
+            "--name",
+            "kl",
+            "--keyless",
+            "--profile",
+            "admin",
+            "--agents",
+            "read-only",
+        ],
+        "env | grep '^AWS_' | sed 's/^/env /'; \
+         aws sts get-caller-identity --query Arn --output text; \
+         aws iam create-user --user-name evil; echo iam=$?; \
+         op-aws credential-process --profile admin; echo cp=$?",
+    );
+    let text = lines_of(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("assumed-role/Admin/base-user+kl"), "{text}");
+    assert!(
+        text.contains("iam:CreateUser writes, and this run is read-only")
+            && !text.contains("iam=0"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("cp=0") && !text.contains("\"SecretAccessKey\""),
+        "{text}"
+    );
+    let key = text
+        .lines()
+        .find_map(|l| l.strip_prefix("env AWS_ACCESS_KEY_ID="))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(key.starts_with("ASIA") && key != w.keys.0, "{text}");
+    assert!(!text.contains(&w.keys.1), "{text}");
+    assert!(!text.contains("env AWS_ENDPOINT_URL_STS"), "{text}");
+    // The sessions came from the capability (the sandbox's agent), and so did the audit lines.
+    let roles = assume_roles(&w.proxy);
+    assert!(
+        roles
+            .iter()
+            .any(|r| param(r, "RoleSessionName").is_some_and(|n| n.ends_with("+kl"))),
+        "{roles:?}"
+    );
+    let audit: Vec<serde_json::Value> =
+        serde_json::from_str(&w.env.ok(&["audit", "--json"])).unwrap();
+    let keyless: Vec<_> = audit.iter().filter(|e| e["via"] == "keyless").collect();
+    assert!(
+        keyless.iter().any(|e| e["agent"] == "kl"
+            && e["action"] == "GetCallerIdentity"
+            && e["status"] == 200),
+        "{keyless:#?}"
+    );
+    assert!(
+        keyless
+            .iter()
+            .any(|e| e["action"] == "CreateUser" && e["outcome"] == "refused"),
+        "{keyless:#?}"
+    );
+}

@@ -41,6 +41,11 @@ pub struct Args {
     /// No namespaces: the capability only (the program can still read op-aws's files).
     #[arg(long)]
     no_isolation: bool,
+    /// No credential that works inside: the program gets a placeholder key and a loopback
+    /// proxy as its AWS endpoint, which re-signs each request it allows with the sandbox's
+    /// session; the capability stays with op-aws, outside.
+    #[arg(long)]
+    keyless: bool,
     /// The command and its arguments (after `--`).
     #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -98,6 +103,7 @@ impl Args {
             profiles: self.profile,
             policy_arns: self.policy_arn,
             isolated: !self.no_isolation,
+            keyless: self.keyless,
         };
         let ctx = Ctx::new(caller)?;
         let opened = op_aws::sandbox::open(&ctx, &spec).context("cannot open the sandbox")?;
@@ -124,9 +130,44 @@ impl Args {
             }
         };
         cmd.args(&self.command[1..]);
-        op_aws::inject::for_command(&ctx.caller, opened.env).apply_to(&mut cmd);
+        let mut env = opened.env;
+        let proxy = if spec.keyless {
+            let proxy = keyless_proxy(&ctx, &spec, &opened.dir)
+                .inspect_err(|_| {
+                    let _ = ctx.agent.sandbox_stop(&name);
+                })
+                .context("cannot open the sandbox")?;
+            let theirs = proxy.env(None);
+            for (k, v) in &theirs.set {
+                env.set(k, v);
+            }
+            for k in &theirs.unset {
+                env.unset(k);
+            }
+            Some(proxy)
+        } else {
+            None
+        };
+        op_aws::inject::for_command(&ctx.caller, env).apply_to(&mut cmd);
         let mut child = super::serve::spawn_tied(&mut cmd, &program)?;
-        let status = child.wait();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let socket = opened.dir.join("agent.sock");
+        let status = std::thread::scope(|s| {
+            if let Some(proxy) = &proxy {
+                s.spawn(|| {
+                    // Served while the program runs and its capability is open (`sandbox stop`
+                    // and `op-aws lock` close it).
+                    let stop =
+                        || done.load(std::sync::atomic::Ordering::SeqCst) || !socket.exists();
+                    if let Err(e) = proxy.serve(&stop) {
+                        eprintln!("op-aws: sandbox {name}: {e}");
+                    }
+                });
+            }
+            let status = child.wait();
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            status
+        });
         // The program is done: so is its capability (an agent already gone closed it).
         let _ = ctx.agent.sandbox_stop(&name);
         super::serve::exit_with(status.with_context(|| format!("cannot wait for {shown}"))?)
@@ -208,4 +249,32 @@ fn stop(ctx: &Ctx, name: &str, revoke: bool) -> anyhow::Result<()> {
         return Err(SilentExit(1).into());
     }
     Ok(())
+}
+
+/// `sandbox --keyless`: the proxy, asking the sandbox's capability for its sessions (so the
+/// sandbox's policy, items and profiles hold), its audit lines the sandbox's agent's.
+fn keyless_proxy(
+    ctx: &Ctx,
+    spec: &op_aws::model::sandbox::Spec,
+    dir: &std::path::Path,
+) -> anyhow::Result<op_aws::keyless::Proxy> {
+    let mut caller = ctx.caller.clone();
+    caller.terminal = false;
+    caller.set_var("OP_AWS_RUNTIME_DIR", Some(&dir.to_string_lossy()));
+    caller.set_var(op_aws::caller::SANDBOX_VAR, Some(&spec.name));
+    let mut source = op_aws::keyless::Source::new(
+        Ctx::new(caller)?,
+        spec.items.first().cloned(),
+        spec.profiles.first().cloned(),
+        op_aws::model::policy::Ask {
+            via: op_aws::model::policy::Via::Endpoint,
+            ..Default::default()
+        },
+    );
+    source.agent = Some(spec.name.clone());
+    let rules = op_aws::keyless::classify::Rules {
+        read_only: spec.agents == Some(AgentPolicy::ReadOnly),
+        ..Default::default()
+    };
+    Ok(op_aws::keyless::Proxy::start(source, rules)?)
 }

@@ -115,6 +115,8 @@ pub struct Source {
     pub item: Option<String>,
     pub profile: Option<String>,
     pub ask: Ask,
+    /// A sandbox's agent: the audit names it (the launcher itself is the person's process).
+    pub agent: Option<String>,
     held: Mutex<Option<(Credentials, SystemTime)>>,
 }
 
@@ -125,6 +127,7 @@ impl Source {
             item,
             profile,
             ask,
+            agent: None,
             held: Mutex::new(None),
         }
     }
@@ -198,12 +201,20 @@ impl Proxy {
             .map_err(|e| keyless_error(format!("cannot listen on 127.0.0.1: {e}")))?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let class = crate::agents::of(&source.ctx);
+        let (class, agent, why) = match &source.agent {
+            Some(a) => ("agent", Some(a.clone()), "sandbox".to_owned()),
+            None => (
+                class.name(),
+                class.agent().map(str::to_owned),
+                class.why().to_owned(),
+            ),
+        };
         let entry = audit::Entry {
             pid: source.ctx.caller.pid,
             command: audit::command_line(&source.ctx, &source.ask),
-            class: class.name().into(),
-            agent: class.agent().map(str::to_owned),
-            why: class.why().to_owned(),
+            class: class.into(),
+            agent,
+            why,
             via: "keyless".into(),
             item: source.item.clone(),
             profile: source.profile.clone(),

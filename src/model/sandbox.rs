@@ -28,6 +28,10 @@ pub struct Spec {
     /// Run under namespaces (false: `--no-isolation`, the capability only).
     #[serde(default)]
     pub isolated: bool,
+    /// `--keyless`: the program gets a placeholder and the launcher's re-signing proxy; the
+    /// capability stays outside, with the launcher (the program cannot reach it).
+    #[serde(default)]
+    pub keyless: bool,
 }
 
 impl Spec {
