@@ -1926,7 +1926,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__sandbox)
-            opts="-q -h -V --name --agents --item --profile --policy-arn --no-isolation --quiet --help --version list stop help"
+            opts="-q -h -V --name --agents --item --profile --policy-arn --no-isolation --keyless --quiet --help --version list stop help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

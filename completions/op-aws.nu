@@ -424,6 +424,7 @@ module completions {
     --profile: string         # A profile it may use (repeatable; the first is its default)
     --policy-arn: string      # A managed policy every session it gets is limited to (repeatable)
     --no-isolation            # No namespaces: the capability only (the program can still read op-aws's files)
+    --keyless                 # No credential that works inside: the program gets a placeholder key and a loopback proxy as its AWS endpoint, which re-signs each request it allows with the sandbox's session; the capability stays with op-aws, outside
     --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
     --version(-V)             # Print version
