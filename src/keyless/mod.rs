@@ -276,12 +276,17 @@ impl Proxy {
             .enable_all()
             .build()
             .map_err(|e| keyless_error(format!("cannot start the proxy: {e}")))?;
+        // Small requests and answers either way: without TCP_NODELAY, Nagle's algorithm and
+        // delayed ACKs add 40 ms to each.
+        let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+        http.set_nodelay(true);
+        http.enforce_http(false);
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|e| keyless_error(format!("cannot load the system's certificates: {e}")))?
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(http);
         let client: Client =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build(https);
@@ -300,6 +305,7 @@ impl Proxy {
                 else {
                     continue;
                 };
+                let _ = tcp.set_nodelay(true);
                 let shared = self.shared.clone();
                 let client = client.clone();
                 tokio::spawn(async move {
