@@ -27,13 +27,7 @@ pub struct KeyInfo {
 
 /// IAM is global; it signs in its partition's home region.
 pub fn region_for(sts_region: &str) -> &'static str {
-    if sts_region.starts_with("cn-") {
-        "cn-north-1"
-    } else if sts_region.starts_with("us-gov-") {
-        "us-gov-west-1"
-    } else {
-        "us-east-1"
-    }
+    crate::partition::of(sts_region).global_region
 }
 
 impl Iam {
@@ -77,7 +71,7 @@ impl Iam {
     fn host(&self) -> String {
         self.endpoint
             .clone()
-            .unwrap_or_else(|| "iam.amazonaws.com".to_owned())
+            .unwrap_or_else(|| crate::partition::iam_host(&self.region, Default::default()))
     }
 
     /// The user the keys belong to: (name, ARN).

@@ -36,6 +36,7 @@ pub mod notice;
 pub mod onepassword;
 pub mod opplugin;
 pub mod os;
+pub mod partition;
 pub mod pinentry;
 pub mod plaintext;
 pub mod policy;

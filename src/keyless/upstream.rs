@@ -54,29 +54,14 @@ fn env_name(signing_name: &str) -> String {
     id.to_ascii_uppercase().replace('-', "_")
 }
 
-/// The DNS suffix of `region`'s partition.
-fn dns_suffix(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else if region.starts_with("us-isob-") {
-        "sc2s.sgov.gov"
-    } else if region.starts_with("us-iso-") {
-        "c2s.ic.gov"
-    } else if region.starts_with("eusc-") {
-        "amazonaws.eu"
-    } else {
-        "amazonaws.com"
-    }
-}
-
 /// AWS's own host for a service (by its signing name) in `region`.
 fn aws_host(service: &str, region: &str, path: &str) -> String {
-    let suffix = dns_suffix(region);
-    let aws = suffix == "amazonaws.com" && !region.starts_with("us-gov-");
+    let partition = crate::partition::of(region);
+    let suffix = partition.dns_suffix;
+    let aws = partition.id == "aws";
     match service {
         // Global services: one endpoint per partition.
-        "iam" if region.starts_with("us-gov-") => "iam.us-gov.amazonaws.com".into(),
-        "iam" if aws => "iam.amazonaws.com".into(),
+        "iam" => crate::partition::iam_host(region, Default::default()),
         "route53" | "cloudfront" if aws => format!("{service}.amazonaws.com"),
         "organizations" if aws => "organizations.us-east-1.amazonaws.com".into(),
         // Signing names that are not the host's name.

@@ -121,13 +121,20 @@ impl Clients {
         }
         Self {
             oidc_base: oidc_endpoint.map_or_else(
-                || format!("https://oidc.{region}.amazonaws.com"),
+                || {
+                    format!(
+                        "https://{}",
+                        crate::partition::host("oidc", region, Default::default())
+                    )
+                },
                 |e| e.trim_end_matches('/').to_owned(),
             ),
-            oidc_at: oidc_endpoint
-                .map_or_else(|| format!("oidc.{region}.amazonaws.com"), str::to_owned),
+            oidc_at: oidc_endpoint.map_or_else(
+                || crate::partition::host("oidc", region, Default::default()),
+                str::to_owned,
+            ),
             portal_at: portal_endpoint.map_or_else(
-                || format!("portal.sso.{region}.amazonaws.com"),
+                || crate::partition::host("portal.sso", region, Default::default()),
                 str::to_owned,
             ),
             oidc: aws_sdk_ssooidc::Client::from_conf(o.build()),

@@ -26,6 +26,7 @@ pub struct Client {
     transport: Transport,
     region: String,
     endpoint: Option<String>,
+    variant: crate::partition::Variant,
     /// No call made through this client runs past it.
     deadline: Option<std::time::Instant>,
 }
@@ -124,8 +125,15 @@ impl Client {
             transport,
             region: region.to_owned(),
             endpoint: endpoint.map(str::to_owned),
+            variant: crate::partition::Variant::default(),
             deadline: None,
         }
+    }
+
+    /// FIPS and dual-stack endpoints (where no endpoint URL is set).
+    pub fn with_variant(mut self, v: crate::partition::Variant) -> Self {
+        self.variant = v;
+        self
     }
 
     /// Each call shows on `progress` while it runs.
@@ -156,8 +164,13 @@ impl Client {
             // One retry for a flaky network; AWS errors (bad code, denied) are not retried.
             .retry_config(RetryConfig::standard().with_max_attempts(attempts))
             .timeout_config(self.timeouts());
-        if let Some(ep) = &self.endpoint {
-            b = b.endpoint_url(ep);
+        match &self.endpoint {
+            Some(ep) => b = b.endpoint_url(ep),
+            None => {
+                b = b
+                    .use_fips(self.variant.fips)
+                    .use_dual_stack(self.variant.dual_stack);
+            }
         }
         aws_sdk_sts::Client::from_conf(b.build())
     }
@@ -179,7 +192,7 @@ impl Client {
     fn host(&self) -> String {
         self.endpoint
             .clone()
-            .unwrap_or_else(|| format!("sts.{}.amazonaws.com", self.region))
+            .unwrap_or_else(|| crate::partition::host("sts", &self.region, self.variant))
     }
 
     /// GetSessionToken; `mfa` is the device and its current code, when there is one.

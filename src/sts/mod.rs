@@ -77,6 +77,7 @@ fn make_profile_session(
     // Every STS flow starts with a request signed by the item's long-lived keys.
     plan::check_endpoint(plan.endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
     let client = Client::new(&plan.region, plan.endpoint.as_deref())?
+        .with_variant(plan.variant)
         .until(deadline)
         .showing(&ctx.caller.progress);
     let base = Credentials::from(keys);

@@ -23,6 +23,8 @@ pub struct Plan {
     pub roles: Vec<RoleStep>,
     pub region: String,
     pub endpoint: Option<String>,
+    /// FIPS and dual-stack endpoints, as the profile or the environment asks.
+    pub variant: crate::partition::Variant,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +102,7 @@ pub fn build(c: &Caller, files: &AwsFiles, item: &Item, profile: &str) -> Result
         profile: profile.to_owned(),
         region: region(c, files, &chain, Some(item)),
         endpoint: endpoint(c, Some(files), profile),
+        variant: variant(c, Some(files), profile),
         chain,
         mfa,
         roles,
@@ -351,6 +354,21 @@ pub fn region(c: &Caller, files: &AwsFiles, chain: &[String], item: Option<&Item
 /// global, then the profile's `endpoint_url`.
 pub fn endpoint(c: &Caller, files: Option<&AwsFiles>, profile: &str) -> Option<String> {
     service_endpoint(c, files, profile, "STS")
+}
+
+/// `use_fips_endpoint` and `use_dualstack_endpoint` as the SDKs read them: the environment's
+/// `AWS_USE_FIPS_ENDPOINT` and `AWS_USE_DUALSTACK_ENDPOINT` first, then the profile's.
+pub fn variant(c: &Caller, files: Option<&AwsFiles>, profile: &str) -> crate::partition::Variant {
+    let on = |var: &str, key: &str| {
+        c.var(var)
+            .map(str::to_owned)
+            .or_else(|| files?.get(profile, key).map(str::to_owned))
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    };
+    crate::partition::Variant {
+        fips: on("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint"),
+        dual_stack: on("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint"),
+    }
 }
 
 /// The endpoint for `service` (its `AWS_ENDPOINT_URL_<SERVICE>` name, e.g. `IAM`).
