@@ -165,7 +165,7 @@ pub fn login(ctx: &Ctx, req: &Request<'_>) -> Result<Login> {
     let endpoint = match configured {
         Some(u) => u,
         None => {
-            let (host, _) = partition(&region);
+            let (host, _) = partition(&region)?;
             url::Url::parse(&format!("https://{host}/federation"))
                 .map_err(|e| Error::Invalid(format!("region {region:?}: {e}")))?
         }
@@ -268,20 +268,23 @@ fn federation_name(title: &str) -> String {
     name
 }
 
-/// The partition a region belongs to: its sign-in host and its console host.
-fn partition(region: &str) -> (&'static str, String) {
-    if region.starts_with("cn-") {
-        ("signin.amazonaws.cn", "console.amazonaws.cn".to_owned())
-    } else if region.starts_with("us-gov-") {
-        (
+/// The partition a region belongs to: its sign-in host and its console host. The European
+/// Sovereign Cloud's and the ISO partitions' are not published where op-aws could check them:
+/// those need `federation_endpoint` (and land on its host's console).
+fn partition(region: &str) -> Result<(&'static str, String)> {
+    match crate::partition::of(region).id {
+        "aws-cn" => Ok(("signin.amazonaws.cn", "console.amazonaws.cn".to_owned())),
+        "aws-us-gov" => Ok((
             "signin.amazonaws-us-gov.com",
             "console.amazonaws-us-gov.com".to_owned(),
-        )
-    } else {
-        (
+        )),
+        "aws" => Ok((
             "signin.aws.amazon.com",
             format!("{region}.console.aws.amazon.com"),
-        )
+        )),
+        other => Err(Error::Invalid(format!(
+            "op-aws does not know the console sign-in host of the {other} partition (region {region}): set federation_endpoint in config.toml to its https://…/federation URL"
+        ))),
     }
 }
 
@@ -308,7 +311,7 @@ fn vet_endpoint(ep: &str, trusted: &[String]) -> Result<url::Url> {
 /// The console page to land on, in `region`: `path` (e.g. `s3/home`) on the partition's console
 /// host, never another host.
 pub fn destination(region: &str, path: Option<&str>) -> Result<url::Url> {
-    let (_, host) = partition(region);
+    let (_, host) = partition(region)?;
     let path = path.unwrap_or("console/home").trim_start_matches('/');
     let bad = || {
         Error::Invalid(format!(
@@ -499,9 +502,20 @@ mod tests {
 
     #[test]
     fn the_sign_in_host_follows_the_partition() {
-        assert_eq!(partition("us-east-1").0, "signin.aws.amazon.com");
-        assert_eq!(partition("cn-northwest-1").0, "signin.amazonaws.cn");
-        assert_eq!(partition("us-gov-east-1").0, "signin.amazonaws-us-gov.com");
+        assert_eq!(partition("us-east-1").unwrap().0, "signin.aws.amazon.com");
+        assert_eq!(
+            partition("cn-northwest-1").unwrap().0,
+            "signin.amazonaws.cn"
+        );
+        assert_eq!(
+            partition("us-gov-east-1").unwrap().0,
+            "signin.amazonaws-us-gov.com"
+        );
+        let eusc = partition("eusc-de-east-1").unwrap_err().to_string();
+        assert!(
+            eusc.contains("aws-eusc") && eusc.contains("federation_endpoint"),
+            "{eusc}"
+        );
     }
 
     #[test]
