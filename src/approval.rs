@@ -27,6 +27,8 @@ pub struct Question {
     pub role: Option<String>,
     pub policy: String,
     pub minutes: u32,
+    /// A keyless run's class of calls (`s3 writes`), asked for on its own.
+    pub calls: Option<String>,
 }
 
 impl Question {
@@ -41,6 +43,9 @@ impl Question {
         }
         if let Some(r) = &self.role {
             t.push_str(&format!("Role: {r}\n"));
+        }
+        if let Some(c) = &self.calls {
+            t.push_str(&format!("Calls: {c}, through its keyless proxy\n"));
         }
         t.push_str(&format!(
             "Session policy: {}\nSession: {} minutes\nAllow?",
@@ -68,8 +73,14 @@ static REMEMBERED: Mutex<BTreeMap<String, (String, u64)>> = Mutex::new(BTreeMap:
 /// One question at a time: twenty commands waiting for the same yes see one dialog.
 static ASKING: Mutex<()> = Mutex::new(());
 
-fn key(agent: &str, item: &str, profile: Option<&str>, policy: &str) -> String {
-    crate::digest::hash(&serde_json::json!([agent, item, profile, policy]))
+fn key(
+    agent: &str,
+    item: &str,
+    profile: Option<&str>,
+    policy: &str,
+    calls: Option<&str>,
+) -> String {
+    crate::digest::hash(&serde_json::json!([agent, item, profile, policy, calls]))
 }
 
 fn remembered(k: &str, now: u64) -> bool {
@@ -108,7 +119,7 @@ pub fn check(
     }
     let agent = decision.class.agent().unwrap_or("agent").to_owned();
     let policy = decision.scope.policy.describe();
-    let k = key(&agent, item, profile, &policy);
+    let k = key(&agent, item, profile, &policy, ask.calls.as_deref());
     if remembered(&k, crate::item::now_secs()) {
         decision.approved = Some("approved earlier (remembered)".into());
         return Ok(());
@@ -128,6 +139,7 @@ pub fn check(
         role: role.map(str::to_owned),
         policy,
         minutes: decision.scope.duration.unwrap_or(3600) / 60,
+        calls: ask.calls.clone(),
     };
     let in_agent = ctx.agent.is_in_process();
     let how = approver(

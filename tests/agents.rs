@@ -715,3 +715,65 @@ fn approval_comes_from_the_person_not_the_agents_stdin() {
         "a yes is kept in the agent's memory only"
     );
 }
+
+/// A keyless run under `approve`: the session is approved once, and each service's writes need
+/// a yes of their own, asked by the op-aws agent in its pinentry; a no refuses the write at the
+/// proxy (it never reaches moto), and reads go on.
+#[test]
+fn a_keyless_agent_under_approve_asks_for_each_services_writes() {
+    let pinentry =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake-pinentry");
+    let mut w = world(&format!(
+        "agents = \"approve\"\npinentry_program = {:?}\n",
+        pinentry.display().to_string()
+    ));
+    // The session: yes; s3 writes: no.
+    let answers = w.env.write("pinentry-answers", "yes\nno\n");
+    let log = w.env.home.join("pinentry.log");
+    w.env.set("PINENTRY_ANSWERS", answers.display().to_string());
+    w.env.set("PINENTRY_LOG", log.display().to_string());
+    w.env.ok(&["lock"]);
+    w.env.unlock();
+    w.env.write("f.txt", "x");
+    let mut c = agent_cmd(
+        &w.env,
+        &[
+            "run",
+            "--keyless",
+            "--profile",
+            "admin",
+            "--",
+            "sh",
+            "-c",
+            "aws sts get-caller-identity --query Arn --output text; \
+             aws s3api put-object --bucket agents-bucket --key k --body f.txt; echo put=$?; \
+             aws s3api put-object --bucket agents-bucket --key k2 --body f.txt; echo put2=$?; \
+             aws s3api list-objects-v2 --bucket agents-bucket >/dev/null; echo ls=$?",
+        ],
+    );
+    c.current_dir(&w.env.home);
+    let out = run_cmd(c, "");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(text.contains("assumed-role/Admin"), "{text}");
+    assert!(
+        text.contains("s3 writes") && text.contains("said no") && !text.contains("put=0"),
+        "{text}"
+    );
+    assert!(!text.contains("put2=0") && text.contains("ls=0"), "{text}");
+    let asked = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        asked.contains("Calls: s3 writes, through its keyless proxy"),
+        "{asked}"
+    );
+    let starts = asked.lines().filter(|l| l.starts_with("START")).count();
+    assert_eq!(starts, 2, "the session once, s3 writes once: {asked}");
+    let keys = w.moto.boto3(
+        "s3",
+        &format!(
+            "c=boto3.client('s3',endpoint_url=c.meta.endpoint_url,region_name='us-east-1',aws_access_key_id='{}',aws_secret_access_key='{}')\n\
+             print(len(c.list_objects_v2(Bucket='agents-bucket').get('Contents',[])))",
+            w.key, w.secret
+        ),
+    );
+    assert_eq!(keys.trim(), "0", "no write reached moto");
+}

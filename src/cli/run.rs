@@ -89,6 +89,7 @@ impl Args {
             only_items: Vec::new(),
             only_profiles: Vec::new(),
             model_calls: false,
+            calls: None,
         };
         // The credentials go to the command: an agent's, when the command is one
         // (`run --server -- claude`), whoever started it.
@@ -99,6 +100,7 @@ impl Args {
                 read_only: self.read_only,
                 allow: self.allow.clone(),
                 regions: self.allow_region.clone(),
+                approve: false,
             };
             return super::serve::run_keyless(
                 &ctx,

@@ -274,6 +274,7 @@ fn keyless_proxy(
     source.agent = Some(spec.name.clone());
     let rules = op_aws::keyless::classify::Rules {
         read_only: spec.agents == Some(AgentPolicy::ReadOnly),
+        approve: spec.agents == Some(AgentPolicy::Approve),
         ..Default::default()
     };
     Ok(op_aws::keyless::Proxy::start(source, rules)?)

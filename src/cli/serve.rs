@@ -168,12 +168,15 @@ pub fn run_keyless(
             r.profile.as_deref().unwrap_or("the profile")
         );
     }
-    // An agent's read-only policy holds at the proxy too, not only in the session policy.
-    rules.read_only |= r
+    // An agent's read-only policy holds at the proxy too, not only in the session policy; under
+    // approve, each service's writes need a yes of their own.
+    let mode = r
         .decision
         .as_ref()
         .and_then(|d| d.mode.as_ref())
-        .is_some_and(|(m, _)| *m == op_aws::config::AgentPolicy::ReadOnly);
+        .map(|(m, _)| *m);
+    rules.read_only |= mode == Some(op_aws::config::AgentPolicy::ReadOnly);
+    rules.approve |= mode == Some(op_aws::config::AgentPolicy::Approve);
     let profile = r.profile.clone().or(profile.map(str::to_owned));
     let region = r.region_name().map(str::to_owned);
     drop(r);

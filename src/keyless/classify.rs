@@ -58,6 +58,9 @@ pub struct Rules {
     pub allow: Vec<String>,
     /// `--allow-region R`; empty: any.
     pub regions: Vec<String>,
+    /// An agent under `approve`: each service's writes need the person's yes of their own
+    /// (asked through the op-aws agent, remembered as sessions' are).
+    pub approve: bool,
 }
 
 impl Rules {
@@ -82,6 +85,12 @@ impl Rules {
             return Err(format!("{name} writes, and this run is read-only"));
         }
         Ok(())
+    }
+
+    /// The class of calls the person approves at once under `approve` (`s3 writes`), if
+    /// `call` needs a yes of its own.
+    pub fn approval_class(&self, call: &Call) -> Option<String> {
+        (self.approve && call.write).then(|| format!("{} writes", call.service))
     }
 
     /// A bad `--allow` pattern, said before anything runs.

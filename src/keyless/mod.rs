@@ -42,6 +42,11 @@ type Client = hyper_util::client::legacy::Client<
 /// A request body with no `x-amz-content-sha256` (the query and JSON protocols) is read whole
 /// to check its hash; these are API calls, never objects.
 const MAX_BUFFERED: usize = 32 * 1024 * 1024;
+/// Connections served at once; more are closed at once (the command is the only client, and
+/// SDKs keep a pool of a few dozen at most).
+const MAX_CONNECTIONS: usize = 256;
+/// A request's head must arrive within this long (a connection that trickles is closed).
+const HEAD_DEADLINE: Duration = Duration::from_secs(30);
 /// A session is asked for again this long before it runs out.
 const REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
 /// Without an expiry (should not happen: keyless always asks for a session), at most this long.
@@ -108,6 +113,9 @@ fn keyless_error(why: String) -> Error {
     }
 }
 
+/// The person's answer for a class of calls, and until when it holds.
+type Answered = (std::result::Result<(), Refused>, SystemTime);
+
 /// Where the real session comes from: the resolver, asked again before the session runs out
 /// (one asker at a time; the others wait for its answer).
 pub struct Source {
@@ -118,6 +126,9 @@ pub struct Source {
     /// A sandbox's agent: the audit names it (the launcher itself is the person's process).
     pub agent: Option<String>,
     held: Mutex<Option<(Credentials, SystemTime)>>,
+    /// Classes of calls the person answered for (yes or no), until when: a no is not asked
+    /// again for every retry of the command's SDK.
+    approved: Mutex<std::collections::BTreeMap<String, Answered>>,
 }
 
 impl Source {
@@ -129,6 +140,7 @@ impl Source {
             ask,
             agent: None,
             held: Mutex::new(None),
+            approved: Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 
@@ -172,6 +184,43 @@ impl Source {
             .min(SystemTime::now() + Duration::from_secs(3600));
         *held = Some((creds.clone(), until));
         Ok(creds)
+    }
+}
+
+impl Source {
+    /// The person's yes for `class` (`s3 writes`): asked through the resolver with the class
+    /// in the request, so the op-aws agent asks and remembers it apart from the session's.
+    fn approve(&self, class: &str) -> std::result::Result<(), Refused> {
+        let mut approved = self.approved.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((answer, until)) = approved.get(class)
+            && SystemTime::now() < *until
+        {
+            return answer.clone();
+        }
+        let r = crate::resolve::resolve(
+            &self.ctx,
+            &Request {
+                item: self.item.as_deref(),
+                profile: self.profile.as_deref(),
+                want: Want::Temporary,
+                ask: Ask {
+                    calls: Some(class.to_owned()),
+                    ..self.ask.clone()
+                },
+            },
+        );
+        let answer = match r {
+            Ok(_) => Ok(()),
+            Err(e) => Err(Refused::forbidden(format!(
+                "op-aws keyless: {class}: {}",
+                crate::error::printable(&e.to_string())
+            ))),
+        };
+        approved.insert(
+            class.to_owned(),
+            (answer.clone(), SystemTime::now() + REUSE_AT_MOST),
+        );
+        answer
     }
 }
 
@@ -299,15 +348,22 @@ impl Proxy {
             let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) else {
                 return;
             };
+            let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             while !stop() {
                 let Ok(Ok((tcp, _))) =
                     tokio::time::timeout(Duration::from_millis(200), listener.accept()).await
                 else {
                     continue;
                 };
+                use std::sync::atomic::Ordering;
+                if open.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                    open.fetch_sub(1, Ordering::SeqCst);
+                    continue;
+                }
                 let _ = tcp.set_nodelay(true);
                 let shared = self.shared.clone();
                 let client = client.clone();
+                let open = open.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         let shared = shared.clone();
@@ -317,8 +373,11 @@ impl Proxy {
                         }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(HEAD_DEADLINE)
                         .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
                         .await;
+                    open.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
@@ -438,6 +497,19 @@ async fn forward(
             entry,
             Err(Refused::forbidden(format!("op-aws keyless: {why}"))),
         );
+    }
+    if let Some(class) = shared.rules.approval_class(&call) {
+        let asking = shared.clone();
+        match tokio::task::spawn_blocking(move || asking.source.approve(&class)).await {
+            Ok(Ok(())) => entry.approved = "approved by the person".into(),
+            Ok(Err(r)) => return (entry, Err(r)),
+            Err(_) => {
+                return (
+                    entry,
+                    Err(Refused::forbidden("op-aws keyless: nobody answered".into())),
+                );
+            }
+        }
     }
     // The resolver blocks (the agent's socket, STS): it runs beside the proxy's thread.
     let asking = shared.clone();

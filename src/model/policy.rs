@@ -58,6 +58,10 @@ pub struct Ask {
     /// op-aws's Bedrock-only one, whatever else is asked (`crate::policy::bedrock_policy`).
     #[serde(default)]
     pub model_calls: bool,
+    /// A keyless run's calls that need the person's yes of their own (`s3 writes`): asked and
+    /// remembered apart from the session's.
+    #[serde(default)]
+    pub calls: Option<String>,
 }
 
 /// A session policy: managed policy ARNs and an inline document.
