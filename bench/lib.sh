@@ -27,6 +27,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# moto on 127.0.0.1 until the script ends: sets moto_pid and moto_port.
+bench_moto() {
+  local moto_server
+  moto_server=$(PATH="$tools/venv/bin:$PATH" command -v moto_server) || {
+    echo "moto_server not found: run scripts/test-deps" >&2
+    exit 1
+  }
+  "$moto_server" -H 127.0.0.1 -p 0 2>"$bench_home/moto.log" &
+  moto_pid=$!
+  trap 'kill $moto_pid 2>/dev/null || true; cleanup' EXIT
+  moto_port=
+  for _ in $(seq 100); do
+    moto_port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' "$bench_home/moto.log" | head -n1)
+    [ -n "$moto_port" ] && break
+    sleep 0.1
+  done
+  [ -n "$moto_port" ] || {
+    echo "moto did not start" >&2
+    exit 1
+  }
+}
+
 # A vault with one item, unlocked, as the session default.
 bench_vault() {
   echo 'bench passphrase' | "$OP_AWS" vault create --passphrase-stdin --work-factor 10 2>/dev/null

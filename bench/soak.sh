@@ -15,23 +15,8 @@ set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-moto_server=$(PATH="$tools/venv/bin:$PATH" command -v moto_server) || {
-  echo "moto_server not found: run scripts/test-deps" >&2
-  exit 1
-}
-"$moto_server" -H 127.0.0.1 -p 0 2>"$bench_home/moto.log" &
-moto_pid=$!
-trap 'kill $moto_pid 2>/dev/null || true; cleanup' EXIT
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' "$bench_home/moto.log" | head -n1)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || {
-  echo "moto did not start" >&2
-  exit 1
-}
+bench_moto
+port=$moto_port
 export AWS_ENDPOINT_URL_STS=http://127.0.0.1:$port AWS_REGION=us-east-1
 
 echo 'soak passphrase' | "$OP_AWS" vault create --passphrase-stdin --work-factor 10 2>/dev/null

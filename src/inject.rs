@@ -190,6 +190,24 @@ pub const INTEGRATION_MARKERS: &[&str] = &[
     "__OP_AWS_UNTRUSTED_WARNED",
 ];
 
+/// Every variable through which an SDK finds credentials (keys, a container or web-identity
+/// source, an `aws login` cache): what a sandboxed or keyless program never inherits.
+pub const CREDENTIAL_VARS: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_LOGIN_CACHE_DIRECTORY",
+];
+
 /// What every command op-aws starts (`run`, with or without credentials, `run --server`, the
 /// wrappers, which go through `run`) has taken out of the caller's environment, whatever else
 /// it gets: the variables that sign op-aws in, and the shell integration's markers (they

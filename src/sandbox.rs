@@ -20,24 +20,6 @@ use crate::model::env::EnvChanges;
 use crate::model::sandbox::{Assumed, Spec};
 use crate::{Error, Result};
 
-/// The variables a sandboxed program never inherits: keys, other ways to get them, and what
-/// signs op-aws in to 1Password.
-const WITHHELD: &[&str] = &[
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_CREDENTIAL_EXPIRATION",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-    "AWS_ROLE_SESSION_NAME",
-    "AWS_LOGIN_CACHE_DIRECTORY",
-];
-
 /// A sandbox opened: its capability's directory, the program's environment, and the
 /// isolating command to run it under (empty with `--no-isolation`).
 pub struct Opened {
@@ -105,7 +87,7 @@ fn prepare(ctx: &Ctx, spec: &Spec, bwrap: Option<Isolator>, dir: PathBuf) -> Res
         "AWS_SHARED_CREDENTIALS_FILE",
         &dir.join("aws-credentials").to_string_lossy(),
     );
-    for k in WITHHELD {
+    for k in crate::inject::CREDENTIAL_VARS {
         env.unset(k);
     }
     for (k, _) in ctx.caller.vars() {

@@ -144,6 +144,19 @@ impl Source {
         }
     }
 
+    /// A session for this run, asked with `ask`.
+    fn resolve(&self, ask: Ask) -> Result<crate::model::resolution::Resolution> {
+        crate::resolve::resolve(
+            &self.ctx,
+            &Request {
+                item: self.item.as_deref(),
+                profile: self.profile.as_deref(),
+                want: Want::Temporary,
+                ask,
+            },
+        )
+    }
+
     fn credentials(&self) -> std::result::Result<Credentials, Refused> {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((c, until)) = held.as_ref()
@@ -151,15 +164,7 @@ impl Source {
         {
             return Ok(c.clone());
         }
-        let r = crate::resolve::resolve(
-            &self.ctx,
-            &Request {
-                item: self.item.as_deref(),
-                profile: self.profile.as_deref(),
-                want: Want::Temporary,
-                ask: self.ask.clone(),
-            },
-        );
+        let r = self.resolve(self.ask.clone());
         let creds = match r {
             Ok(r) => r.creds.ok_or_else(|| Refused {
                 status: 503,
@@ -197,18 +202,10 @@ impl Source {
         {
             return answer.clone();
         }
-        let r = crate::resolve::resolve(
-            &self.ctx,
-            &Request {
-                item: self.item.as_deref(),
-                profile: self.profile.as_deref(),
-                want: Want::Temporary,
-                ask: Ask {
-                    calls: Some(class.to_owned()),
-                    ..self.ask.clone()
-                },
-            },
-        );
+        let r = self.resolve(Ask {
+            calls: Some(class.to_owned()),
+            ..self.ask.clone()
+        });
         let answer = match r {
             Ok(_) => Ok(()),
             Err(e) => Err(Refused::forbidden(format!(
@@ -289,24 +286,16 @@ impl Proxy {
     pub fn env(&self, region: Option<&str>) -> EnvChanges {
         let p = &self.shared.placeholder;
         let mut c = EnvChanges::default();
+        for k in crate::inject::CREDENTIAL_VARS
+            .iter()
+            .chain(&["AWS_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"])
+        {
+            c.unset(k);
+        }
         c.set("AWS_ACCESS_KEY_ID", &p.key_id);
         c.set("AWS_SECRET_ACCESS_KEY", p.secret.expose_secret());
         c.set("AWS_SESSION_TOKEN", p.token.expose_secret());
         c.set("AWS_ENDPOINT_URL", &self.url);
-        for k in [
-            "AWS_SECURITY_TOKEN",
-            "AWS_CREDENTIAL_EXPIRATION",
-            "AWS_PROFILE",
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-            "AWS_WEB_IDENTITY_TOKEN_FILE",
-            "AWS_ROLE_ARN",
-            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-        ] {
-            c.unset(k);
-        }
         for (k, _) in self.shared.source.ctx.caller.vars() {
             if k.starts_with("AWS_ENDPOINT_URL_") {
                 c.unset(k);
