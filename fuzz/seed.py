@@ -199,4 +199,9 @@ put("agent", bytes([1]) + b'{"op":"unlock","identity":"IDENTITY","idle_secs":60}
 put("agent", bytes([1]) + b'{"op":"unlock","identity":"AGE-SECRET-KEY-1XYZ","idle_secs":60}')
 put("agent", bytes([0]) + b'{"op":"item","name":"one"')
 
+# keyless_request: the requests the AWS CLI, boto3 and the JS SDK send through the proxy.
+put("keyless_request", "PUT /keyless-bucket/big.bin?partNumber=1&uploadId=abc\nhost: 127.0.0.1:4000\nx-amz-date: 20261201T000000Z\nx-amz-content-sha256: UNSIGNED-PAYLOAD\nx-amz-security-token: IQoJtoken\nauthorization: AWS4-HMAC-SHA256 Credential=ASIAPLACEHOLDER00000/20261201/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n\nbody")
+put("keyless_request", "POST /\nhost: 127.0.0.1:4000\ncontent-type: application/x-www-form-urlencoded; charset=utf-8\nx-amz-date: 20261201T000000Z\nauthorization: AWS4-HMAC-SHA256 Credential=ASIAPLACEHOLDER00000/20261201/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=00\n\nAction=CreateUser&Version=2010-05-08&UserName=evil")
+put("keyless_request", "POST /\nhost: 127.0.0.1:4000\nx-amz-target: DynamoDB_20120810.PutItem\nx-amz-date: 20261201T000000Z\nauthorization: AWS4-HMAC-SHA256 Credential=A/20261201/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-target, Signature=ff\n\n{}")
+
 print(out_root)

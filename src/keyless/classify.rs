@@ -141,11 +141,16 @@ pub struct Seen<'a> {
 }
 
 pub fn classify(s: &Seen<'_>) -> Call {
-    let method = s.method.to_ascii_uppercase();
+    // hyper never hands over an empty method; the fuzzer does.
+    let method = match s.method.to_ascii_uppercase() {
+        m if m.is_empty() => "UNKNOWN".to_owned(),
+        m => m,
+    };
     let rest_write = !matches!(method.as_str(), "GET" | "HEAD");
     let named = s
         .target
         .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
+        .filter(|a| !a.is_empty())
         .or_else(|| param(s.query.as_bytes(), "Action"))
         .or_else(|| s.form.and_then(|f| param(f, "Action")));
     let (action, resource, write) = match named {
