@@ -45,7 +45,9 @@ impl Question {
             t.push_str(&format!("Role: {r}\n"));
         }
         if let Some(c) = &self.calls {
-            t.push_str(&format!("Calls: {c}, through its keyless proxy\n"));
+            t.push_str(&format!(
+                "Calls: {c}, through its keyless proxy (as the asking process says)\n"
+            ));
         }
         t.push_str(&format!(
             "Session policy: {}\nSession: {} minutes\nAllow?",

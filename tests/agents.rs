@@ -762,7 +762,7 @@ fn a_keyless_agent_under_approve_asks_for_each_services_writes() {
     assert!(!text.contains("put2=0") && text.contains("ls=0"), "{text}");
     let asked = std::fs::read_to_string(&log).unwrap();
     assert!(
-        asked.contains("Calls: s3 writes, through its keyless proxy"),
+        asked.contains("Calls: s3 writes, through its keyless proxy (as the asking process says)"),
         "{asked}"
     );
     let starts = asked.lines().filter(|l| l.starts_with("START")).count();

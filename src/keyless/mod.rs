@@ -123,6 +123,9 @@ pub struct Source {
     pub item: Option<String>,
     pub profile: Option<String>,
     pub ask: Ask,
+    /// The person's AWS files, read once: each request's endpoint may come from a profile's
+    /// `endpoint_url`.
+    files: Option<crate::awsfiles::AwsFiles>,
     /// A sandbox's agent: the audit names it (the launcher itself is the person's process).
     pub agent: Option<String>,
     held: Mutex<Option<(Credentials, SystemTime)>>,
@@ -133,8 +136,10 @@ pub struct Source {
 
 impl Source {
     pub fn new(ctx: Ctx, item: Option<String>, profile: Option<String>, ask: Ask) -> Self {
+        let files = crate::awsfiles::AwsFiles::load(&ctx.caller).ok();
         Self {
             ctx,
+            files,
             item,
             profile,
             ask,
@@ -518,11 +523,16 @@ async fn forward(
     };
     let source = &shared.source;
     entry.outcome = "released".into();
-    let target_url =
-        match upstream::endpoint(&source.ctx.caller, source.profile.as_deref(), &call, &path) {
-            Ok(u) => u,
-            Err(r) => return (entry, Err(r)),
-        };
+    let target_url = match upstream::endpoint(
+        &source.ctx.caller,
+        source.files.as_ref(),
+        source.profile.as_deref(),
+        &call,
+        &path,
+    ) {
+        Ok(u) => u,
+        Err(r) => return (entry, Err(r)),
+    };
     let out = match resign(
         &parts,
         &target_url,

@@ -3,6 +3,7 @@
 //! read them), else AWS's own for the service, region and partition. The child chooses the
 //! service and region (its signature's scope), never the host.
 
+use crate::awsfiles::AwsFiles;
 use crate::caller::Caller;
 
 use super::Refused;
@@ -11,14 +12,14 @@ use super::classify::Call;
 /// The URL for `call`, whose path as the child sent it is `path`.
 pub fn endpoint(
     person: &Caller,
+    files: Option<&AwsFiles>,
     profile: Option<&str>,
     call: &Call,
     path: &str,
 ) -> Result<url::Url, Refused> {
-    let files = crate::awsfiles::AwsFiles::load(person).ok();
     let base = crate::sts::plan::service_endpoint(
         person,
-        files.as_ref(),
+        files,
         profile.unwrap_or("default"),
         &env_name(&call.service),
     )

@@ -375,6 +375,12 @@ impl Asked {
             ask.policy_arns = spec.policy_arns.clone();
         }
         ask.agents = spec.agents;
+        // A class of keyless calls words the person's dialog: only the launcher of a keyless
+        // sandbox names one (its capability is out of the program's reach); from anything else
+        // on a capability it would be the agent's own words, making a session look narrow.
+        if !spec.keyless {
+            ask.calls = None;
+        }
         ask.only_items.clone_from(&spec.items);
         ask.only_profiles.clone_from(&spec.profiles);
         Self {
@@ -542,5 +548,31 @@ impl Answer {
             env,
             decision: self.decision,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A class of keyless calls words the person's dialog: on a sandbox's capability only the
+    /// launcher of a keyless sandbox may name one.
+    #[test]
+    fn a_capability_drops_a_class_of_calls_unless_the_sandbox_is_keyless() {
+        let asked: Asked = serde_json::from_value(serde_json::json!({
+            "vars": [], "cwd": "/", "item": null, "profile": null, "want": "temporary",
+            "tool": "", "ask": { "via": "endpoint", "calls": "s3 writes" }
+        }))
+        .unwrap();
+        let mut spec = crate::model::sandbox::Spec {
+            name: "a".into(),
+            ..Default::default()
+        };
+        assert_eq!(asked.confined(&spec, &[], None).ask.calls, None);
+        spec.keyless = true;
+        assert_eq!(
+            asked.confined(&spec, &[], None).ask.calls.as_deref(),
+            Some("s3 writes")
+        );
     }
 }
