@@ -104,6 +104,101 @@ pub fn lock(ctx: &crate::ctx::Ctx, path: &std::path::Path) -> Result<crate::fsut
     crate::fsutil::lock_exclusive(&ctx.dirs.runtime.join(format!("aws-file-{key}")))
 }
 
+/// Sets `values` in `[profile NAME]` (`[default]`) of the AWS config, as `aws configure set`
+/// would: a key the section has is rewritten in place, a new one goes after the section's last
+/// setting, a missing section is appended; every other byte stays. A symbolic link stays one
+/// (its target is rewritten), and the file keeps its mode.
+pub fn set_in_profile(ctx: &crate::ctx::Ctx, profile: &str, values: &[(&str, &str)]) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let link = config_path(&ctx.caller)?;
+    let _lock = lock(ctx, &link)?;
+    let path = match std::fs::symlink_metadata(&link) {
+        Ok(m) if m.file_type().is_symlink() => {
+            link.canonicalize().map_err(|e| Error::io(&link, e))?
+        }
+        _ => link,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.exists()) {
+        crate::fsutil::ensure_private_dir(dir)?;
+    }
+    let (old, mode) = match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let m = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+            (text, m.permissions().mode() & 0o7777)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), 0o600),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let new = with_values(&old, profile, values);
+    if new != old {
+        crate::fsutil::write_atomic(&path, new.as_bytes(), mode)?;
+    }
+    Ok(())
+}
+
+/// `text` with `values` set in `profile`'s section (see [`set_in_profile`]).
+fn with_values(text: &str, profile: &str, values: &[(&str, &str)]) -> String {
+    let header = if profile == "default" {
+        "default".to_owned()
+    } else {
+        format!("profile {profile}")
+    };
+    let section_of = |line: &str| {
+        let t = line.trim();
+        t.strip_prefix('[')
+            .and_then(|t| t.split_once(']'))
+            .map(|(name, _)| name.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let start = lines
+        .iter()
+        .position(|l| section_of(l).as_deref() == Some(header.as_str()));
+    let Some(start) = start else {
+        let mut out = text.to_owned();
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        if !out.is_empty() && !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+        out.push_str(&format!("[{header}]\n"));
+        for (k, v) in values {
+            out.push_str(&format!("{k} = {v}\n"));
+        }
+        return out;
+    };
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| section_of(l).is_some())
+        .map_or(lines.len(), |i| start + 1 + i);
+    let mut last_setting = start;
+    for (i, l) in lines.iter().enumerate().take(end).skip(start + 1) {
+        let t = l.trim();
+        if !t.is_empty() && !t.starts_with('#') && !t.starts_with(';') {
+            last_setting = i;
+        }
+    }
+    let mut added = Vec::new();
+    for (k, v) in values {
+        let at = (start + 1..end).find(|&i| {
+            !lines[i].starts_with([' ', '\t'])
+                && lines[i]
+                    .split_once('=')
+                    .is_some_and(|(key, _)| key.trim() == *k)
+        });
+        match at {
+            Some(i) => lines[i] = format!("{k} = {v}"),
+            None => added.push(format!("{k} = {v}")),
+        }
+    }
+    lines.splice(last_setting + 1..last_setting + 1, added);
+    let mut out = lines.join("\n");
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
 /// A value of the AWS config for a message: its first line only. The SDKs read indented lines
 /// after a property as part of its value, and an indented line may be a secret (found by the
 /// `aws_files` fuzz target: `aws_secret_access_key` indented under `source_profile`).
@@ -410,6 +505,30 @@ impl AwsFiles {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn values_are_set_in_their_section_and_nothing_else_changes() {
+        let text = "# mine\n[default]\nregion = eu-west-1\n\n[profile me]\n# who\nlogin_session = old\noutput = json\n\n[profile other]\nregion = x\n";
+        let out = super::with_values(
+            text,
+            "me",
+            &[("login_session", "arn:new"), ("region", "us-east-1")],
+        );
+        assert_eq!(
+            out,
+            "# mine\n[default]\nregion = eu-west-1\n\n[profile me]\n# who\nlogin_session = arn:new\noutput = json\nregion = us-east-1\n\n[profile other]\nregion = x\n"
+        );
+        let out = super::with_values(text, "new", &[("login_session", "arn:a")]);
+        assert_eq!(
+            out,
+            format!("{text}\n[profile new]\nlogin_session = arn:a\n")
+        );
+        assert_eq!(
+            super::with_values("", "default", &[("a", "b")]),
+            "[default]\na = b\n"
+        );
+        assert_eq!(super::with_values(text, "me", &[("output", "json")]), text);
+    }
+
     use super::*;
 
     #[test]

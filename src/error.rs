@@ -203,6 +203,22 @@ pub enum Error {
     },
     #[error("SSO session {session:?} needs a sign-in, and no one is here to approve it")]
     SsoSignInNeeded { session: String, flag: String },
+    /// An error answer from AWS Sign-In (`aws login` sessions), as `Code: message`.
+    #[error("{op}: {code}: {message}")]
+    SignInCall {
+        op: &'static str,
+        code: String,
+        message: String,
+    },
+    #[error("{op}: cannot reach AWS Sign-In at {endpoint}: {why}")]
+    SignInUnreachable {
+        op: &'static str,
+        endpoint: String,
+        why: String,
+    },
+    /// The `aws login` session of a profile has ended (or was never signed in here).
+    #[error("the aws login session of profile {profile:?} needs a sign-in: {why}")]
+    SignInNeeded { profile: String, why: String },
     /// In the agent: this needs the calling process itself (its terminal, `op`, a browser).
     #[error("{0} must do this itself")]
     NeedsCaller(&'static str),
@@ -460,6 +476,14 @@ impl Error {
                 "check the network, and AWS_ENDPOINT_URL_SSO / AWS_ENDPOINT_URL_SSO_OIDC if they are set".into()
             }
             Self::SsoSignInNeeded { flag, .. } => format!("run `op-aws sso login {flag}` in a terminal, or set BROWSER"),
+            Self::SignInCall { .. } => "that is AWS Sign-In's own message; `op-aws signin --profile PROFILE` signs in again".into(),
+            Self::SignInUnreachable { .. } => {
+                "check the network, and AWS_ENDPOINT_URL_SIGNIN if it is set".into()
+            }
+            Self::SignInNeeded { profile, .. } => format!(
+                "run `op-aws signin --profile {}` in a terminal (`--remote` over SSH)",
+                crate::shell::quote_posix(profile)
+            ),
             Self::MfaProcess { .. } => "check mfa_process (or op_aws_mfa) in the AWS config: the command must print the 6-digit code; try it in a terminal".into(),
             Self::MfaNoTerminal { item, .. } => format!(
                 "store the TOTP secret with `op-aws item edit {item} --set-secret 'One-Time Password'`, or run in a terminal, or install pinentry (or set pinentry_program in config.toml)"

@@ -129,9 +129,38 @@ pub fn iam_host(region: &str, v: Variant) -> String {
     }
 }
 
+/// AWS Sign-In's host in `region` (`aws login`'s authorize page and token call; its own names
+/// per partition, and no FIPS host for its OAuth calls).
+pub fn signin_host(region: &str) -> String {
+    let suffix = match of(region).id {
+        "aws-cn" => "signin.amazonaws.cn",
+        "aws-us-gov" => "signin.amazonaws-us-gov.com",
+        "aws-iso" => "signin.c2shome.ic.gov",
+        "aws-iso-b" => "signin.sc2shome.sgov.gov",
+        "aws-iso-f" => "signin.csphome.hci.ic.gov",
+        "aws-iso-e" => "signin.csphome.adc-e.uk",
+        "aws-eusc" => "signin.amazonaws-eusc.eu",
+        _ => "signin.aws.amazon.com",
+    };
+    format!("{region}.{suffix}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_has_a_host_per_partition() {
+        for (region, host) in [
+            ("us-east-1", "us-east-1.signin.aws.amazon.com"),
+            ("cn-north-1", "cn-north-1.signin.amazonaws.cn"),
+            ("us-gov-west-1", "us-gov-west-1.signin.amazonaws-us-gov.com"),
+            ("eusc-de-east-1", "eusc-de-east-1.signin.amazonaws-eusc.eu"),
+            ("us-iso-east-1", "us-iso-east-1.signin.c2shome.ic.gov"),
+        ] {
+            assert_eq!(signin_host(region), host);
+        }
+    }
 
     #[test]
     fn regions_find_their_partition_and_hosts() {

@@ -306,7 +306,7 @@ pub fn unscoped_only(d: &Decision, what: &str) -> Result<()> {
             "{what} cannot carry a session policy ({}): refused",
             d.scope.policy.describe()
         ),
-        hint: "use a profile with a role_arn above the SSO profile (source_profile) so op-aws can assume it with the policy".into(),
+        hint: "use a profile with a role_arn above the SSO or aws login profile (source_profile) so op-aws can assume it with the policy".into(),
     })
 }
 

@@ -116,10 +116,14 @@ fn resolve_in_process(ctx: &Ctx, req: &Request<'_>) -> Result<Resolution> {
             Ok(out)
         }
         Want::Env { .. } | Want::Credentials | Want::Temporary => {
-            let (creds, region) = match (&at.files, &at.chain, &at.sso) {
+            let (creds, region) = match (&at.files, &at.chain, &at.sso, &at.login) {
                 // Signed in with `op-aws sso login`: no item, the SSO session's role.
-                (Some(f), Some(r), Some(session)) => {
+                (Some(f), Some(r), Some(session), _) => {
                     release_sso(ctx, req, &mut out, f, r, session, at.trusted_agents())?
+                }
+                // An `aws login` session op-aws holds: no item, the session (and roles above).
+                (Some(f), Some(r), None, Some(arn)) => {
+                    release_login(ctx, req, &mut out, f, r, arn, at.trusted_agents())?
                 }
                 _ => release_item(ctx, req, &mut out, at.files.as_ref(), at.trusted_agents())?,
             };
@@ -149,6 +153,8 @@ struct Located {
     chain: Option<ProfileChain>,
     /// The IAM Identity Center session op-aws holds a token for, signing the chain.
     sso: Option<crate::model::sso::Session>,
+    /// The `aws login` session op-aws holds, signing the chain (its ARN).
+    login: Option<String>,
     handover: bool,
     /// The profile comes from the project file (the tools cannot be told its name).
     project_only: bool,
@@ -195,8 +201,15 @@ fn locate(ctx: &Ctx, req: &Request<'_>, here_only: bool) -> Result<Located> {
         (Some(f), Some(r)) => crate::sso::held_base(ctx, f, r),
         _ => None,
     };
+    // Likewise an `aws login` session op-aws signed in to or adopted (`op-aws signin`,
+    // `import --login`).
+    let login = match (&files, &chain) {
+        (Some(f), Some(r)) if sso.is_none() => crate::signin::held_base(ctx, f, r),
+        _ => None,
+    };
     let handover = !matches!(req.want, Want::Credentials)
         && sso.is_none()
+        && login.is_none()
         && chain.as_ref().is_some_and(ProfileChain::is_handover);
     // The tools know the AWS files' profiles only: one from the project file cannot be handed
     // over, nor named to them.
@@ -213,6 +226,7 @@ fn locate(ctx: &Ctx, req: &Request<'_>, here_only: bool) -> Result<Located> {
         files,
         chain,
         sso,
+        login,
         handover,
         project_only,
     })
@@ -334,6 +348,41 @@ fn release_sso(
         from: RegionFrom::Profile,
     };
     Ok((creds, Some(region)))
+}
+
+/// An `aws login` session's credentials (and the roles above it), once the policy and the
+/// approval allow them.
+fn release_login(
+    ctx: &Ctx,
+    req: &Request<'_>,
+    out: &mut Resolution,
+    files: &AwsFiles,
+    chain: &ProfileChain,
+    arn: &str,
+    trusted_agents: Option<crate::config::AgentPolicy>,
+) -> Result<(Credentials, Option<Region>)> {
+    let profile = out.profile.clone().unwrap_or_default();
+    let mut decision = crate::policy::decide(
+        ctx,
+        &req.ask,
+        None,
+        Some(files),
+        Some(&profile),
+        trusted_agents,
+        None,
+    )?;
+    crate::policy::unscoped_only(&decision, "aws login session credentials")?;
+    let label = format!("login:{arn}");
+    crate::approval::check(ctx, &mut decision, &req.ask, &label, Some(&profile), None)?;
+    out.decision = Some(decision);
+    let creds =
+        crate::signin::credentials(ctx, files, chain, &profile).map_err(|e| Error::Step {
+            what: format!(
+                "cannot get credentials for profile {profile:?} from its aws login session"
+            ),
+            source: Box::new(e),
+        })?;
+    Ok((creds, None))
 }
 
 /// The applied item's credentials (or a session made of them), once the policy and the

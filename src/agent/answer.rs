@@ -103,6 +103,16 @@ pub(super) fn answer(req: Request, state: &Mutex<State>) -> Response {
                 Err(e) => r = Response::fail(&e),
             },
         },
+        Request::SignInToken { dir, key } => match &s.identity {
+            None => r = Response::fail(&Error::Locked),
+            Some(id) => match crate::signin::decrypt_token(id, &dir, &key) {
+                Ok(v) => {
+                    r.value = v;
+                    s.last_used = now;
+                }
+                Err(e) => r = Response::fail(&e),
+            },
+        },
         Request::Session { dir, key } => match s.session(&dir, &key) {
             Ok(v) => {
                 r.value = v;

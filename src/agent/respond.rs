@@ -46,6 +46,7 @@ fn needs_identity(req: &Request) -> bool {
         | Request::Item { .. }
         | Request::Update { .. }
         | Request::SsoToken { .. }
+        | Request::SignInToken { .. }
         | Request::Session { .. }
         | Request::Recipient
         | Request::Resolve(_)

@@ -42,6 +42,14 @@ pub struct Args {
         conflicts_with_all = ["profile", "all", "from_env", "name", "remove_plaintext", "store"]
     )]
     from_1password_plugin: Option<Vec<PathBuf>>,
+    /// Adopt `aws login` sessions: each login_session profile's entry in the AWS CLI's cache
+    /// (~/.aws/login/cache, or AWS_LOGIN_CACHE_DIRECTORY) is kept encrypted by op-aws and the
+    /// plaintext file removed; with --profile, that profile's alone.
+    #[arg(
+        long,
+        conflicts_with_all = ["all", "from_env", "name", "remove_plaintext", "store", "from_1password_plugin"]
+    )]
+    login: bool,
     /// [hidden] Where to put the items: local or 1password (default: the configured store).
     #[arg(long, hide = true, value_parser = ["local", "1password"])]
     store: Option<String>,
@@ -52,6 +60,9 @@ impl Args {
         let ctx = Ctx::new(caller)?;
         if let Some(dirs) = &self.from_1password_plugin {
             return from_1password_plugin(&ctx, dirs, self.yes);
+        }
+        if self.login {
+            return from_login_cache(&ctx, &self.profile);
         }
         let items = if self.from_env {
             vec![import::from_env(
@@ -218,5 +229,32 @@ fn apply_removal(ctx: &Ctx, planned: Vec<import::Removal>, yes: bool) -> anyhow:
             .with_context(|| format!("cannot rewrite {}", path.display()))?;
     }
     eprintln!("op-aws: removed {what}");
+    Ok(())
+}
+
+/// `import --login`: the AWS CLI's `aws login` sessions, adopted.
+fn from_login_cache(ctx: &Ctx, profiles: &[String]) -> anyhow::Result<()> {
+    let files = AwsFiles::load_here(ctx).context("cannot read the AWS config")?;
+    let mut adopted = Vec::new();
+    if profiles.is_empty() {
+        adopted = op_aws::signin::adopt(ctx, &files, None)?;
+    } else {
+        for p in profiles {
+            adopted.extend(op_aws::signin::adopt(ctx, &files, Some(p))?);
+        }
+    }
+    if adopted.is_empty() {
+        eprintln!(
+            "op-aws: no aws login session to adopt (no login_session profile has an entry in the AWS CLI's cache)"
+        );
+    }
+    for a in &adopted {
+        eprintln!(
+            "op-aws: adopted the aws login session {} (profile {}); removed {}",
+            printable(&a.login_session),
+            printable(&a.profiles.join(", ")),
+            a.removed.display()
+        );
+    }
     Ok(())
 }

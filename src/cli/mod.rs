@@ -44,6 +44,7 @@ mod run;
 mod sandbox;
 mod serve;
 mod setup;
+mod signin;
 mod sso;
 mod status;
 mod trust;
@@ -91,6 +92,7 @@ pub enum Command {
     Import(import::Args),
     Rotate(rotate::Args),
     Sso(sso::Args),
+    Signin(signin::Args),
     Use(r#use::Args),
     Inspect(inspect::Args),
     Clear(clear::Args),
@@ -128,6 +130,7 @@ impl Command {
             Self::Import(_) => "import",
             Self::Rotate(_) => "rotate",
             Self::Sso(_) => "sso",
+            Self::Signin(_) => "signin",
             Self::Trust(_) => "trust",
             Self::Untrust(_) => "untrust",
             Self::Export(_) => "export",
@@ -203,6 +206,7 @@ impl Cli {
             Command::Import(a) => a.run(caller),
             Command::Rotate(a) => a.run(caller),
             Command::Sso(a) => a.run(caller),
+            Command::Signin(a) => a.run(caller),
             Command::Use(a) => a.run(caller),
             Command::Inspect(a) => a.run(caller),
             Command::Clear(a) => a.run(caller),

@@ -179,6 +179,20 @@ fn samples() -> Vec<Error> {
             session: h(),
             flag: h(),
         },
+        Error::SignInCall {
+            op: "CreateOAuth2Token",
+            code: h(),
+            message: h(),
+        },
+        Error::SignInUnreachable {
+            op: "CreateOAuth2Token",
+            endpoint: h(),
+            why: h(),
+        },
+        Error::SignInNeeded {
+            profile: h(),
+            why: h(),
+        },
         Error::NeedsCaller("the caller"),
         Error::AgentRefused {
             why: h(),
@@ -262,6 +276,9 @@ fn samples() -> Vec<Error> {
             | Error::SsoCall { .. }
             | Error::SsoUnreachable { .. }
             | Error::SsoSignInNeeded { .. }
+            | Error::SignInCall { .. }
+            | Error::SignInUnreachable { .. }
+            | Error::SignInNeeded { .. }
             | Error::NeedsCaller(_)
             | Error::AgentRefused { .. }
             | Error::SandboxClosed(_)

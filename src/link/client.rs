@@ -227,6 +227,18 @@ impl Link {
         }
     }
 
+    /// An `aws login` session's blob, decrypted; `Err(Locked)` when no agent holds the identity.
+    pub fn signin_token(&self, dir: &Path, key: &str) -> Result<Option<Zeroizing<String>>> {
+        let req = Request::SignInToken {
+            dir: dir.to_owned(),
+            key: key.to_owned(),
+        };
+        match self.ask(req)? {
+            Some(r) => Ok(r.value),
+            None => Err(Error::Locked),
+        }
+    }
+
     /// The public recipient of the identity the agent holds, if it holds one.
     pub fn recipient(&self) -> Result<Option<String>> {
         match self.ask(Request::Recipient) {

@@ -86,6 +86,12 @@ pub enum Request {
         dir: PathBuf,
         key: String,
     },
+    /// An `aws login` session (`signin-KEY.age` in `dir`), decrypted: only a blob whose
+    /// plaintext is one is answered.
+    SignInToken {
+        dir: PathBuf,
+        key: String,
+    },
     /// The identity's public recipient.
     Recipient,
     /// The environment (or credentials) for a caller and its request: the resolver runs in

@@ -157,18 +157,10 @@ pub fn decrypt_token(
     dir: &std::path::Path,
     key: &str,
 ) -> Result<Option<Zeroizing<String>>> {
-    let not_one = || Error::Invalid("not an SSO token".into());
-    if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(not_one());
-    }
-    let Some(ct) = fsutil::read_optional(&dir.join(format!("sso-{key}.age")))? else {
-        return Ok(None);
-    };
-    let plain = id.decrypt(&ct).map_err(|_| not_one())?;
-    let stored: Stored = serde_json::from_slice(&plain).map_err(|_| not_one())?;
-    serde_json::to_string(&stored)
-        .map(|s| Some(Zeroizing::new(s)))
-        .map_err(|_| not_one())
+    crate::sealed::decrypt(id, dir, "sso", key, |plain| {
+        let stored: Stored = serde_json::from_slice(plain).ok()?;
+        serde_json::to_string(&stored).ok().map(Zeroizing::new)
+    })
 }
 
 fn read_meta(ctx: &Ctx, key: &str) -> Option<TokenMeta> {
@@ -200,52 +192,22 @@ fn read_stored(ctx: &Ctx, key: &str) -> Result<Option<Stored>> {
     let Some(meta) = read_meta(ctx, key) else {
         return Ok(None);
     };
-    let json = if meta.store == "file" {
-        match ctx.agent.sso_token(&ctx.dirs.cache, key) {
-            Err(Error::Locked) => {
-                crate::store::unlocked(ctx)?;
-                ctx.agent.sso_token(&ctx.dirs.cache, key)?
-            }
-            other => other?,
-        }
-    } else {
-        ctx.agent.cache_get(&format!("{AGENT_PREFIX}{key}"))?
-    };
-    Ok(json
-        .filter(|j| !j.is_empty())
-        .and_then(|j| serde_json::from_str(&j).ok()))
+    let json = crate::sealed::get(ctx, &meta.store, &format!("{AGENT_PREFIX}{key}"), || {
+        ctx.agent.sso_token(&ctx.dirs.cache, key)
+    })?;
+    Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
 }
 
 fn write_stored(ctx: &Ctx, session: &Session, stored: &Stored) -> Result<()> {
-    fsutil::ensure_private_dir(&ctx.dirs.cache)?;
     let key = session.key();
     let json =
         Zeroizing::new(serde_json::to_string(stored).map_err(|e| Error::Invalid(e.to_string()))?);
-    // Encrypted to recipient.txt only once it is checked against the identity the agent holds
-    // (a swapped one is refused: the tokens would open with someone else's key).
-    let recipient = if vault::exists(&ctx.dirs) {
-        let held = ctx.agent.recipient().ok().flatten();
-        vault::checked_recipient(&ctx.dirs, held.as_deref())?
-    } else {
-        None
-    };
-    let store = if let Some(recipient) = recipient {
-        let ct = vault::encrypt(&recipient, json.as_bytes())?;
-        fsutil::write_atomic(&blob_path(ctx, &key), &ct, 0o600)?;
-        "file"
-    } else {
-        // No vault, or none unlocked, to check a recipient against: the agent alone holds it
-        // (gone on lock), never a file.
-        let _ = std::fs::remove_file(blob_path(ctx, &key));
-        if ctx.agent.status()?.is_none() {
-            ctx.agent.unlock(
-                None,
-                &crate::config::AgentTimes::forget_when_idle(ctx.config.agent_idle()),
-            )?;
-        }
-        ctx.agent.cache_put(&format!("{AGENT_PREFIX}{key}"), json)?;
-        "agent"
-    };
+    let store = crate::sealed::put(
+        ctx,
+        &blob_path(ctx, &key),
+        &format!("{AGENT_PREFIX}{key}"),
+        json,
+    )?;
     let now = client::now_secs();
     let meta = TokenMeta {
         key: key.clone(),
@@ -504,7 +466,7 @@ fn keep(
 
 /// `BROWSER` (the first of a `:`-separated list), else `xdg-open` or `open`, found as the
 /// caller's shell would find it.
-pub(crate) fn browser_command(ctx: &Ctx) -> Option<PathBuf> {
+pub fn browser_command(ctx: &Ctx) -> Option<PathBuf> {
     let c = &ctx.caller;
     let named = c
         .var("BROWSER")
@@ -519,7 +481,7 @@ pub(crate) fn browser_command(ctx: &Ctx) -> Option<PathBuf> {
     }
 }
 
-pub(crate) fn open_browser(ctx: &Ctx, url: &str) -> std::result::Result<(), String> {
+pub fn open_browser(ctx: &Ctx, url: &str) -> std::result::Result<(), String> {
     let exe = browser_command(ctx).ok_or("no BROWSER, xdg-open or open found")?;
     let mut child = std::process::Command::new(&exe)
         .env_clear()
@@ -560,12 +522,8 @@ pub fn logout(ctx: &Ctx, files: Option<&AwsFiles>, session: &Session) -> Result<
     {
         let _ = c.logout(&s.access_token);
     }
-    let _ = std::fs::remove_file(blob_path(ctx, &key));
+    crate::sealed::forget(ctx, &blob_path(ctx, &key), &format!("{AGENT_PREFIX}{key}"));
     let _ = std::fs::remove_file(meta_path(ctx, &key));
-    let _ = ctx.agent.cache_put(
-        &format!("{AGENT_PREFIX}{key}"),
-        Zeroizing::new(String::new()),
-    );
     let cache = Cache::open(ctx)?;
     for m in crate::sts::cache::list(ctx)? {
         if m.item == item_label(session) {
@@ -596,7 +554,7 @@ pub fn credentials(
     let base_key = crate::digest::hash(&serde_json::json!({
         "v": 1, "sso-role": session.key(), "account": account, "role": role,
     }));
-    let base = cached(&cache, &base_key, || {
+    let base = cache.fresh_or(&base_key, || {
         let token = access_token(ctx, Some(files), &session, SignIn::IfNeeded)?;
         let c = clients(ctx, Some(files), &session)?;
         let creds = c.role_credentials(token.expose_secret(), &account, &role)?;
@@ -610,64 +568,16 @@ pub fn credentials(
         };
         Ok((creds, meta))
     })?;
-    let roles = plan::role_steps_over_role(files, &chain.roles)?;
-    if roles.is_empty() {
-        return Ok(base);
-    }
-    let top_key = crate::digest::hash(&serde_json::json!({
-        "v": 1,
-        "sso-chain": base_key,
-        "roles": roles.iter().map(|r| (&r.role_arn, &r.session_name, &r.external_id, r.duration)).collect::<Vec<_>>(),
-    }));
-    cached(&cache, &top_key, || {
-        let region = plan::region(&ctx.caller, files, &chain.profiles(), None);
-        let endpoint = plan::endpoint(&ctx.caller, Some(files), profile);
-        plan::check_endpoint(endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
-        let client = crate::sts::client::Client::new(&region, endpoint.as_deref())?
-            .showing(&ctx.caller.progress);
-        let who = ctx
-            .caller
-            .var("USER")
-            .or_else(|| ctx.caller.var("LOGNAME"))
-            .and_then(plan::session_name_for)
-            .unwrap_or_else(|| plan::default_session_name(&session.name));
-        let mut signer = base;
-        for r in &roles {
-            signer = client.assume_role(&signer, r, r.session_name.as_deref().unwrap_or(&who))?;
-        }
-        let top = roles.last().map(|r| r.role_arn.clone());
-        let meta = Meta {
-            key: top_key.clone(),
-            kind: "role".into(),
-            profile: profile.to_owned(),
-            role_arn: top,
-            item: label.clone(),
-            session_name: roles
-                .last()
-                .and_then(|r| r.session_name.clone())
-                .or(Some(who)),
-            ..Meta::default()
-        };
-        Ok((signer, meta))
-    })
-}
-
-/// The cache's fresh entry for `key`, else `make`'s, under the entry's lock.
-fn cached(
-    cache: &Cache<'_>,
-    key: &str,
-    make: impl FnOnce() -> Result<(Credentials, Meta)>,
-) -> Result<Credentials> {
-    if let Some(c) = cache.get_fresh(key) {
-        return Ok(c);
-    }
-    let _lock = cache.lock(key)?;
-    if let Some(c) = cache.get_fresh(key) {
-        return Ok(c);
-    }
-    let (creds, meta) = make()?;
-    cache.put(meta, &creds)?;
-    Ok(creds)
+    crate::sts::roles_over(
+        ctx,
+        files,
+        chain,
+        profile,
+        base,
+        &base_key,
+        &label,
+        &plan::default_session_name(&session.name),
+    )
 }
 
 /// The session a command means: `--sso-session`, else `--profile`'s or, when neither is given,

@@ -145,6 +145,25 @@ impl<'a> Cache<'a> {
     }
 
     /// Serialises the STS calls for `key` across processes (released on drop).
+    /// The fresh entry for `key`, else `make`'s, made under the entry's lock (so that N
+    /// processes that find it missing make it once).
+    pub fn fresh_or(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> Result<(Credentials, Meta)>,
+    ) -> Result<Credentials> {
+        if let Some(c) = self.get_fresh(key) {
+            return Ok(c);
+        }
+        let _lock = self.lock(key)?;
+        if let Some(c) = self.get_fresh(key) {
+            return Ok(c);
+        }
+        let (creds, meta) = make()?;
+        self.put(meta, &creds)?;
+        Ok(creds)
+    }
+
     pub fn lock(&self, key: &str) -> Result<fsutil::LockGuard> {
         fsutil::ensure_private_dir(&self.ctx.dirs.cache)?;
         fsutil::lock_exclusive(&meta_path(self.ctx, key))

@@ -441,6 +441,60 @@ fn iam_user_name(arn: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The roles of `chain` above a base op-aws signed itself (an SSO role's credentials, an
+/// `aws login` session), each assumed in turn; the top session is cached under a key made of
+/// `base_key` and the roles, recorded as `label`'s. `base` itself when no role sits above.
+#[allow(clippy::too_many_arguments)]
+pub fn roles_over(
+    ctx: &Ctx,
+    files: &AwsFiles,
+    chain: &crate::awsfiles::ProfileChain,
+    profile: &str,
+    base: Credentials,
+    base_key: &str,
+    label: &str,
+    fallback_session_name: &str,
+) -> Result<Credentials> {
+    let roles = plan::role_steps_over_role(files, &chain.roles)?;
+    if roles.is_empty() {
+        return Ok(base);
+    }
+    let top_key = crate::digest::hash(&serde_json::json!({
+        "v": 1,
+        "over": base_key,
+        "roles": roles.iter().map(|r| (&r.role_arn, &r.session_name, &r.external_id, r.duration)).collect::<Vec<_>>(),
+    }));
+    Cache::open(ctx)?.fresh_or(&top_key, || {
+        let region = plan::region(&ctx.caller, files, &chain.profiles(), None);
+        let endpoint = plan::endpoint(&ctx.caller, Some(files), profile);
+        plan::check_endpoint(endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
+        let client = Client::new(&region, endpoint.as_deref())?.showing(&ctx.caller.progress);
+        let who = ctx
+            .caller
+            .var("USER")
+            .or_else(|| ctx.caller.var("LOGNAME"))
+            .and_then(plan::session_name_for)
+            .unwrap_or_else(|| fallback_session_name.to_owned());
+        let mut signer = base;
+        for r in &roles {
+            signer = client.assume_role(&signer, r, r.session_name.as_deref().unwrap_or(&who))?;
+        }
+        let meta = Meta {
+            key: top_key.clone(),
+            kind: "role".into(),
+            profile: profile.to_owned(),
+            role_arn: roles.last().map(|r| r.role_arn.clone()),
+            item: label.to_owned(),
+            session_name: roles
+                .last()
+                .and_then(|r| r.session_name.clone())
+                .or(Some(who)),
+            ..Meta::default()
+        };
+        Ok((signer, meta))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
