@@ -102,6 +102,10 @@ pub fn entry(ctx: &Ctx, req: &Request<'_>, r: &Result<Resolution>) -> Option<Ent
             e.outcome = "released".into();
             e.profile = res.profile.clone().or(e.profile);
             e.item = res.applied.as_ref().map(|a| a.item.clone()).or(e.item);
+            // An `aws login` session signs the chain, not an item: named in the item's place.
+            if let Some(arn) = &res.login_session {
+                e.item = Some(format!("login:{arn}"));
+            }
             e.expires = creds.expiration_rfc3339();
             if let Some(d) = &res.decision {
                 e.policy = d.scope.policy.describe();

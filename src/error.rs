@@ -482,7 +482,7 @@ impl Error {
             }
             Self::SignInNeeded { profile, .. } => format!(
                 "run `op-aws signin --profile {}` in a terminal (`--remote` over SSH)",
-                crate::shell::quote_posix(profile)
+                crate::shell::word_posix(profile)
             ),
             Self::MfaProcess { .. } => "check mfa_process (or op_aws_mfa) in the AWS config: the command must print the 6-digit code; try it in a terminal".into(),
             Self::MfaNoTerminal { item, .. } => format!(

@@ -305,6 +305,7 @@ fn what_applies(ctx: &Ctx, req: &Request<'_>, at: &Located) -> Result<Resolution
         project: at.found.clone(),
         bound_in,
         sso: at.sso.clone(),
+        login_session: at.login.clone(),
         told: None,
         creds: None,
         env: EnvChanges::default(),
@@ -332,17 +333,23 @@ fn release_sso(
         trusted_agents,
         Some(&session.region),
     )?;
-    crate::policy::unscoped_only(&decision, "IAM Identity Center role credentials")?;
+    // A session policy rides on a role above the SSO role; the SSO role's own credentials
+    // cannot carry one.
+    if chain.roles.is_empty() {
+        crate::policy::unscoped_only(&decision, "IAM Identity Center role credentials")?;
+    }
     let sso = format!("sso:{}", session.name);
     crate::approval::check(ctx, &mut decision, &req.ask, &sso, Some(&profile), None)?;
+    let scope = decision.scope.clone();
     out.decision = Some(decision);
-    let creds = crate::sso::credentials(ctx, files, chain, &profile).map_err(|e| Error::Step {
-        what: format!(
-            "cannot get credentials for profile {profile:?} from SSO session {:?}",
-            session.name
-        ),
-        source: Box::new(e),
-    })?;
+    let creds =
+        crate::sso::credentials(ctx, files, chain, &profile, &scope).map_err(|e| Error::Step {
+            what: format!(
+                "cannot get credentials for profile {profile:?} from SSO session {:?}",
+                session.name
+            ),
+            source: Box::new(e),
+        })?;
     let region = Region {
         name: session.region.clone(),
         from: RegionFrom::Profile,
@@ -371,18 +378,34 @@ fn release_login(
         trusted_agents,
         None,
     )?;
-    crate::policy::unscoped_only(&decision, "aws login session credentials")?;
+    // A session policy rides on a role above the session; its own credentials cannot carry one.
+    if chain.roles.is_empty() {
+        crate::policy::unscoped_only(&decision, "aws login session credentials")?;
+    }
     let label = format!("login:{arn}");
     crate::approval::check(ctx, &mut decision, &req.ask, &label, Some(&profile), None)?;
+    let scope = decision.scope.clone();
     out.decision = Some(decision);
-    let creds =
-        crate::signin::credentials(ctx, files, chain, &profile).map_err(|e| Error::Step {
+    let creds = crate::signin::credentials(ctx, files, chain, &profile, &scope).map_err(|e| {
+        Error::Step {
             what: format!(
                 "cannot get credentials for profile {profile:?} from its aws login session"
             ),
             source: Box::new(e),
-        })?;
-    Ok((creds, None))
+        }
+    })?;
+    // The chain's region, else the one the session was signed in to.
+    let region = chain
+        .profiles()
+        .iter()
+        .find_map(|p| files.region(p))
+        .map(str::to_owned)
+        .or_else(|| crate::signin::region_of(ctx, arn))
+        .map(|name| Region {
+            name,
+            from: RegionFrom::Profile,
+        });
+    Ok((creds, region))
 }
 
 /// The applied item's credentials (or a session made of them), once the policy and the

@@ -57,6 +57,15 @@ pub fn quote_posix(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// `s` as one POSIX word: as it is when nothing in it is special, else quoted.
+pub fn word_posix(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | ':' | '@' | '+' | '=')
+        });
+    if plain { s.to_owned() } else { quote_posix(s) }
+}
+
 /// fish: inside single quotes only `\` and `'` are special.
 pub fn quote_fish(s: &str) -> String {
     format!("'{}'", s.replace('\\', r"\\").replace('\'', r"\'"))
@@ -186,6 +195,10 @@ mod tests {
     #[test]
     fn quoting_survives_hostile_values() {
         assert_eq!(quote_posix("a'b c"), r"'a'\''b c'");
+        assert_eq!(word_posix("login-prof"), "login-prof");
+        assert_eq!(word_posix("a b"), "'a b'");
+        assert_eq!(word_posix(""), "''");
+        assert_eq!(word_posix("$(x)"), "'$(x)'");
         assert_eq!(quote_fish(r"a\'b"), r"'a\\\'b'");
         assert_eq!(quote_nu("x'#y"), "r##'x'#y'##");
         assert_eq!(quote_powershell("it's"), "'it''s'");

@@ -34,6 +34,7 @@ mod resolver;
 mod sandbox;
 mod sdks;
 mod shells;
+mod signin;
 mod sso;
 mod sts;
 mod teams;

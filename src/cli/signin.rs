@@ -70,7 +70,7 @@ impl Args {
             printable(&signed.login_session),
             signed.region,
             printable(&profile),
-            op_aws::shell::quote_posix(&profile)
+            op_aws::shell::word_posix(&profile)
         );
         Ok(())
     }

@@ -449,6 +449,8 @@ pub struct Answer {
     project: Option<Found>,
     bound_in: Option<PathBuf>,
     sso: Option<crate::model::sso::Session>,
+    #[serde(default)]
+    login_session: Option<String>,
     notice: Option<String>,
     region: Option<Region>,
     creds: Option<WireCreds>,
@@ -480,6 +482,7 @@ impl Answer {
             project: r.project.clone(),
             bound_in: r.bound_in.clone(),
             sso: r.sso.clone(),
+            login_session: r.login_session.clone(),
             notice,
             region: r.region.clone(),
             creds: r.creds.as_ref().map(|c| WireCreds {
@@ -548,6 +551,7 @@ impl Answer {
             project: self.project,
             bound_in: self.bound_in,
             sso: self.sso,
+            login_session: self.login_session,
             told: Some(self.notice),
             region: self.region,
             creds,

@@ -75,6 +75,8 @@ pub struct Resolution {
     pub bound_in: Option<PathBuf>,
     /// The IAM Identity Center session whose token signs the profile's chain (no item then).
     pub sso: Option<Session>,
+    /// The `aws login` session (its ARN) that signs the profile's chain (no item then).
+    pub login_session: Option<String>,
     /// The override notice, once decided ([`Self::override_notice`]): by the agent, for an
     /// answer it made.
     pub(crate) told: Option<Option<String>>,

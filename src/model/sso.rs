@@ -26,15 +26,7 @@ impl Session {
         if self.legacy {
             format!("--profile PROFILE (start URL {})", self.start_url)
         } else {
-            let plain = self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-            if plain {
-                format!("--sso-session {}", self.name)
-            } else {
-                format!("--sso-session {}", crate::shell::quote_posix(&self.name))
-            }
+            format!("--sso-session {}", crate::shell::word_posix(&self.name))
         }
     }
 }

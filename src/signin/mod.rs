@@ -124,6 +124,11 @@ fn read_meta(ctx: &Ctx, key: &str) -> Option<TokenMeta> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// The region `login_session` was signed in to, when op-aws holds it.
+pub fn region_of(ctx: &Ctx, login_session: &str) -> Option<String> {
+    read_meta(ctx, &key_of(login_session)).map(|m| m.region)
+}
+
 /// Every `aws login` session op-aws holds.
 pub fn list(ctx: &Ctx) -> Result<Vec<TokenMeta>> {
     let rd = match std::fs::read_dir(&ctx.dirs.cache) {
@@ -273,13 +278,14 @@ fn clone_stored(s: &Stored) -> Stored {
 }
 
 /// Credentials for a `chain` that rests on an `aws login` session: the session's own, then the
-/// roles above it (which the SDKs cannot do on a login profile), each cached like any STS
-/// session.
+/// roles above it (which the SDKs cannot do on a login profile), the top one under `scope`,
+/// each cached like any STS session.
 pub fn credentials(
     ctx: &Ctx,
     files: &AwsFiles,
     chain: &ProfileChain,
     profile: &str,
+    scope: &crate::model::policy::Scope,
 ) -> Result<Credentials> {
     let base_profile = chain.base_profile();
     let arn = files
@@ -297,6 +303,7 @@ pub fn credentials(
         &key_of(&arn),
         &format!("login:{arn}"),
         &plan::default_session_name("op-aws-login"),
+        scope,
     )
 }
 

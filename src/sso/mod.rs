@@ -545,6 +545,7 @@ pub fn credentials(
     files: &AwsFiles,
     chain: &ProfileChain,
     profile: &str,
+    scope: &crate::model::policy::Scope,
 ) -> Result<Credentials> {
     let base_profile = chain.base_profile();
     let (session, account, role) = of_profile(files, base_profile)?
@@ -577,6 +578,7 @@ pub fn credentials(
         &base_key,
         &label,
         &plan::default_session_name(&session.name),
+        scope,
     )
 }
 

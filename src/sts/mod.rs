@@ -443,7 +443,8 @@ fn iam_user_name(arn: &str) -> Option<String> {
 
 /// The roles of `chain` above a base op-aws signed itself (an SSO role's credentials, an
 /// `aws login` session), each assumed in turn; the top session is cached under a key made of
-/// `base_key` and the roles, recorded as `label`'s. `base` itself when no role sits above.
+/// `base_key`, the roles and `scope` (which the top role carries: an agent's session policy,
+/// duration and name), recorded as `label`'s. `base` itself when no role sits above.
 #[allow(clippy::too_many_arguments)]
 pub fn roles_over(
     ctx: &Ctx,
@@ -454,16 +455,20 @@ pub fn roles_over(
     base_key: &str,
     label: &str,
     fallback_session_name: &str,
+    scope: &Scope,
 ) -> Result<Credentials> {
     let roles = plan::role_steps_over_role(files, &chain.roles)?;
     if roles.is_empty() {
         return Ok(base);
     }
-    let top_key = crate::digest::hash(&serde_json::json!({
-        "v": 1,
-        "over": base_key,
-        "roles": roles.iter().map(|r| (&r.role_arn, &r.session_name, &r.external_id, r.duration)).collect::<Vec<_>>(),
-    }));
+    let top_key = scoped_key(
+        crate::digest::hash(&serde_json::json!({
+            "v": 1,
+            "over": base_key,
+            "roles": roles.iter().map(|r| (&r.role_arn, &r.session_name, &r.external_id, r.duration)).collect::<Vec<_>>(),
+        })),
+        scope,
+    );
     Cache::open(ctx)?.fresh_or(&top_key, || {
         let region = plan::region(&ctx.caller, files, &chain.profiles(), None);
         let endpoint = plan::endpoint(&ctx.caller, Some(files), profile);
@@ -476,8 +481,13 @@ pub fn roles_over(
             .and_then(plan::session_name_for)
             .unwrap_or_else(|| fallback_session_name.to_owned());
         let mut signer = base;
-        for r in &roles {
-            signer = client.assume_role(&signer, r, r.session_name.as_deref().unwrap_or(&who))?;
+        for (i, r) in roles.iter().enumerate() {
+            let name = r.session_name.as_deref().unwrap_or(&who);
+            signer = if i + 1 == roles.len() && !scope.is_plain() {
+                top_role(&client, &signer, r, name, scope)?
+            } else {
+                client.assume_role(&signer, r, name)?
+            };
         }
         let meta = Meta {
             key: top_key.clone(),

@@ -4,6 +4,7 @@
 
 pub mod federation_server;
 pub mod sdk;
+pub mod signin_server;
 pub mod sso_server;
 pub mod sts_server;
 pub mod tmux;
