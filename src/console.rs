@@ -141,8 +141,9 @@ pub fn login(ctx: &Ctx, req: &Request<'_>) -> Result<Login> {
             .or_else(|| here.region_name().map(str::to_owned))
             .or_else(|| keys.region.clone())
             .unwrap_or_else(|| "us-east-1".to_owned());
-        let client =
-            sts::client::Client::new(&region, endpoint.as_deref())?.showing(&ctx.caller.progress);
+        let client = sts::client::Client::new(&region, endpoint.as_deref())?
+            .with_variant(sts::plan::variant(&ctx.caller, files.as_ref(), profile))
+            .showing(&ctx.caller.progress);
         let duration = seconds(req.duration, MAX_FEDERATION_SECS)?;
         let creds = client.get_federation_token(
             &Credentials::from(&keys),

@@ -15,6 +15,7 @@ pub struct Iam {
     transport: Transport,
     region: String,
     endpoint: Option<String>,
+    variant: crate::partition::Variant,
 }
 
 /// One access key of a user, as ListAccessKeys says.
@@ -48,7 +49,20 @@ impl Iam {
             transport,
             region: region.to_owned(),
             endpoint: endpoint.map(str::to_owned),
+            variant: crate::partition::Variant::default(),
         }
+    }
+
+    /// FIPS and dual-stack endpoints (where no endpoint URL is set), for IAM and the STS calls
+    /// made beside it.
+    #[must_use]
+    pub fn with_variant(mut self, v: crate::partition::Variant) -> Self {
+        self.variant = v;
+        self
+    }
+
+    pub fn variant(&self) -> crate::partition::Variant {
+        self.variant
     }
 
     fn sdk(&self, signer: &Credentials) -> aws_sdk_iam::Client {
@@ -62,8 +76,13 @@ impl Iam {
                     .with_max_attempts(crate::sts::client::RETRIES),
             )
             .timeout_config(timeouts());
-        if let Some(ep) = &self.endpoint {
-            b = b.endpoint_url(ep);
+        match &self.endpoint {
+            Some(ep) => b = b.endpoint_url(ep),
+            None => {
+                b = b
+                    .use_fips(self.variant.fips)
+                    .use_dual_stack(self.variant.dual_stack);
+            }
         }
         aws_sdk_iam::Client::from_conf(b.build())
     }

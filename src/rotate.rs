@@ -100,15 +100,17 @@ fn quote(s: &str) -> String {
 
 /// Where IAM and STS are, for this caller: the endpoints the AWS CLI would use, checked like
 /// every request signed with long-lived keys.
-fn endpoints(ctx: &Ctx) -> Result<(Option<String>, Option<String>)> {
+/// IAM's and STS's endpoints for the caller's profile, and its FIPS and dual-stack settings.
+fn endpoints(ctx: &Ctx) -> Result<(Option<String>, Option<String>, crate::partition::Variant)> {
     let c = &ctx.caller;
     let files = AwsFiles::load(c).ok();
     let profile = c.profile().unwrap_or("default");
+    let variant = plan::variant(c, files.as_ref(), profile);
     let iam_ep = plan::service_endpoint(c, files.as_ref(), profile, "IAM");
     let sts_ep = plan::endpoint(c, files.as_ref(), profile);
     plan::check_endpoint(iam_ep.as_deref(), &ctx.config.trusted_endpoints)?;
     plan::check_endpoint(sts_ep.as_deref(), &ctx.config.trusted_endpoints)?;
-    Ok((iam_ep, sts_ep))
+    Ok((iam_ep, sts_ep, variant))
 }
 
 fn region(ctx: &Ctx, item: &Item) -> String {
@@ -135,9 +137,10 @@ impl Signed {
 
     fn from_item(ctx: &Ctx, item: Item) -> Result<Self> {
         let keys = Credentials::from(&item.access_keys()?);
-        let (iam_endpoint, sts_endpoint) = endpoints(ctx)?;
+        let (iam_endpoint, sts_endpoint, variant) = endpoints(ctx)?;
         let region = region(ctx, &item);
         let iam = Iam::new(iam::region_for(&region), iam_endpoint.as_deref())?
+            .with_variant(variant)
             .showing(&ctx.caller.progress);
         Ok(Self {
             item,
@@ -301,7 +304,8 @@ impl Prepared {
 
     /// GetCallerIdentity with the new key, until IAM has it everywhere (or the tries run out).
     fn check(&self, new: &Credentials) -> Result<()> {
-        let sts = Client::new(&self.region, self.sts_endpoint.as_deref())?;
+        let sts = Client::new(&self.region, self.sts_endpoint.as_deref())?
+            .with_variant(self.iam.variant());
         let mut tries = 0;
         loop {
             tries += 1;

@@ -77,16 +77,20 @@ impl Clients {
         self
     }
 
+    /// Clients for `region`'s Identity Center (FIPS and dual-stack hosts as `variant` says),
+    /// or the endpoints given.
     pub fn new(
         region: &str,
         oidc_endpoint: Option<&str>,
         portal_endpoint: Option<&str>,
+        variant: crate::partition::Variant,
     ) -> Result<Self> {
         Ok(Self::with_transport(
             Transport::new()?,
             region,
             oidc_endpoint,
             portal_endpoint,
+            variant,
         ))
     }
 
@@ -96,6 +100,7 @@ impl Clients {
         region: &str,
         oidc_endpoint: Option<&str>,
         portal_endpoint: Option<&str>,
+        variant: crate::partition::Variant,
     ) -> Self {
         let mut o = aws_sdk_ssooidc::Config::builder()
             .behavior_version(aws_sdk_ssooidc::config::BehaviorVersion::latest())
@@ -105,8 +110,9 @@ impl Clients {
                 aws_sdk_ssooidc::config::retry::RetryConfig::standard().with_max_attempts(RETRIES),
             )
             .timeout_config(timeouts());
-        if let Some(ep) = oidc_endpoint {
-            o = o.endpoint_url(ep);
+        match oidc_endpoint {
+            Some(ep) => o = o.endpoint_url(ep),
+            None => o = o.use_fips(variant.fips).use_dual_stack(variant.dual_stack),
         }
         let mut p = aws_sdk_sso::Config::builder()
             .behavior_version(aws_sdk_sso::config::BehaviorVersion::latest())
@@ -116,25 +122,26 @@ impl Clients {
                 aws_sdk_sso::config::retry::RetryConfig::standard().with_max_attempts(RETRIES),
             )
             .timeout_config(timeouts());
-        if let Some(ep) = portal_endpoint {
-            p = p.endpoint_url(ep);
+        match portal_endpoint {
+            Some(ep) => p = p.endpoint_url(ep),
+            None => p = p.use_fips(variant.fips).use_dual_stack(variant.dual_stack),
         }
         Self {
             oidc_base: oidc_endpoint.map_or_else(
                 || {
                     format!(
                         "https://{}",
-                        crate::partition::host("oidc", region, Default::default())
+                        crate::partition::host("oidc", region, variant)
                     )
                 },
                 |e| e.trim_end_matches('/').to_owned(),
             ),
             oidc_at: oidc_endpoint.map_or_else(
-                || crate::partition::host("oidc", region, Default::default()),
+                || crate::partition::host("oidc", region, variant),
                 str::to_owned,
             ),
             portal_at: portal_endpoint.map_or_else(
-                || crate::partition::host("portal.sso", region, Default::default()),
+                || crate::partition::host("portal.sso", region, variant),
                 str::to_owned,
             ),
             oidc: aws_sdk_ssooidc::Client::from_conf(o.build()),
@@ -436,3 +443,38 @@ fn token_answer(out: &aws_sdk_ssooidc::operation::create_token::CreateTokenOutpu
 }
 
 pub use crate::sts::cache::now_secs;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::partition::Variant;
+
+    #[test]
+    fn the_browser_goes_to_the_host_of_the_partition_and_variant() {
+        let at = |region: &str, v: Variant| {
+            let c = Clients::new(region, None, None, v).unwrap();
+            c.authorize_url("cid", "http://127.0.0.1:1/oauth/callback", "s", "c", &[])
+                .unwrap()
+        };
+        assert!(
+            at("us-east-1", Variant::default())
+                .starts_with("https://oidc.us-east-1.amazonaws.com/authorize?")
+        );
+        let fips = Variant {
+            fips: true,
+            dual_stack: false,
+        };
+        assert!(
+            at("us-gov-west-1", fips)
+                .starts_with("https://oidc-fips.us-gov-west-1.amazonaws.com/authorize?")
+        );
+        let dual = Variant {
+            fips: false,
+            dual_stack: true,
+        };
+        assert!(
+            at("cn-north-1", dual)
+                .starts_with("https://oidc.cn-north-1.api.amazonwebservices.com.cn/authorize?")
+        );
+    }
+}

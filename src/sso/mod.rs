@@ -242,10 +242,13 @@ fn clients(ctx: &Ctx, files: Option<&AwsFiles>, session: &Session) -> Result<Cli
     // The access token and client secret are bearer secrets: AWS, loopback or trusted only.
     plan::check_endpoint(oidc.as_deref(), &ctx.config.trusted_endpoints)?;
     plan::check_endpoint(portal.as_deref(), &ctx.config.trusted_endpoints)?;
-    Ok(
-        Clients::new(&session.region, oidc.as_deref(), portal.as_deref())?
-            .showing(&ctx.caller.progress),
-    )
+    Ok(Clients::new(
+        &session.region,
+        oidc.as_deref(),
+        portal.as_deref(),
+        plan::variant(&ctx.caller, files, profile),
+    )?
+    .showing(&ctx.caller.progress))
 }
 
 /// The session's access token: the held one while fresh, else refreshed, else (as `sign_in`

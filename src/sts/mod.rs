@@ -237,6 +237,11 @@ pub fn temporary_credentials(
     };
     plan::check_endpoint(endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
     let client = Client::new(&region, endpoint.as_deref())?
+        .with_variant(plan::variant(
+            &ctx.caller,
+            files,
+            profile.unwrap_or("default"),
+        ))
         .until(deadline)
         .showing(&ctx.caller.progress);
     let base = Credentials::from(&keys);
@@ -473,7 +478,9 @@ pub fn roles_over(
         let region = plan::region(&ctx.caller, files, &chain.profiles(), None);
         let endpoint = plan::endpoint(&ctx.caller, Some(files), profile);
         plan::check_endpoint(endpoint.as_deref(), &ctx.config.trusted_endpoints)?;
-        let client = Client::new(&region, endpoint.as_deref())?.showing(&ctx.caller.progress);
+        let client = Client::new(&region, endpoint.as_deref())?
+            .with_variant(plan::variant(&ctx.caller, Some(files), profile))
+            .showing(&ctx.caller.progress);
         let who = ctx
             .caller
             .var("USER")
