@@ -91,6 +91,9 @@ _op__aws() {
             op__aws,setup)
                 cmd="op__aws__subcmd__setup"
                 ;;
+            op__aws,signin)
+                cmd="op__aws__subcmd__signin"
+                ;;
             op__aws,sso)
                 cmd="op__aws__subcmd__sso"
                 ;;
@@ -204,6 +207,9 @@ _op__aws() {
                 ;;
             op__aws__subcmd__help,setup)
                 cmd="op__aws__subcmd__help__subcmd__setup"
+                ;;
+            op__aws__subcmd__help,signin)
+                cmd="op__aws__subcmd__help__subcmd__signin"
                 ;;
             op__aws__subcmd__help,sso)
                 cmd="op__aws__subcmd__help__subcmd__sso"
@@ -464,7 +470,7 @@ _op__aws() {
 
     case "${cmd}" in
         op__aws)
-            opts="-q -h -V --quiet --help --version init vault unlock lock status item import rotate sso use inspect clear trust untrust run sandbox serve login export credential-process activate completions profiles list cache audit doctor setup hook-env agent manpages help"
+            opts="-q -h -V --quiet --help --version init vault unlock lock status item import rotate sso signin use inspect clear trust untrust run sandbox serve login export credential-process activate completions profiles list cache audit doctor setup hook-env agent manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -720,7 +726,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__help)
-            opts="init vault unlock lock status item import rotate sso use inspect clear trust untrust run sandbox serve login export credential-process activate completions profiles list cache audit doctor setup hook-env agent manpages help"
+            opts="init vault unlock lock status item import rotate sso signin use inspect clear trust untrust run sandbox serve login export credential-process activate completions profiles list cache audit doctor setup hook-env agent manpages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1237,6 +1243,20 @@ _op__aws() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        op__subcmd__aws__subcmd__help__subcmd__signin)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         op__subcmd__aws__subcmd__help__subcmd__sso)
             opts="login logout status populate"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1508,7 +1528,7 @@ _op__aws() {
             return 0
             ;;
         op__subcmd__aws__subcmd__import)
-            opts="-y -q -h -V --profile --all --from-env --name --remove-plaintext --yes --from-1password-plugin --store --quiet --help --version"
+            opts="-y -q -h -V --profile --all --from-env --name --remove-plaintext --yes --from-1password-plugin --login --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2160,6 +2180,28 @@ _op__aws() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        op__subcmd__aws__subcmd__signin)
+            opts="-q -h -V --profile --region --remote --logout --list --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -267,6 +267,7 @@ module completions {
     --remove-plaintext        # Then delete exactly the imported key lines from the credentials file
     --yes(-y)                 # Do not ask before removing key lines or replacing a default
     --from-1password-plugin: path # Turn the 1Password shell plugin's defaults into op-aws defaults naming the same items: its global default, and each DIR/.op/plugins/aws.json at or below DIR (default: your home). 1Password's files are left as they are
+    --login                   # Adopt `aws login` sessions: each login_session profile's entry in the AWS CLI's cache (~/.aws/login/cache, or AWS_LOGIN_CACHE_DIRECTORY) is kept encrypted by op-aws and the plaintext file removed; with --profile, that profile's alone
     --store: string@"nu-complete op-aws import store" # [hidden] Where to put the items: local or 1password (default: the configured store)
     --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
     --help(-h)                # Print help
@@ -351,6 +352,18 @@ module completions {
 
   # Print this message or the help of the given subcommand(s)
   export extern "op-aws sso help help" [
+  ]
+
+  # Sign in with AWS Sign-In (`aws login`, console credentials): op-aws keeps the session encrypted, refreshes it for every process, and serves the profile (roles on top included)
+  export extern "op-aws signin" [
+    --profile: string         # The profile to sign in; written to the AWS config as its login_session (default: AWS_PROFILE, else default)
+    --region: string          # The region to sign in to (default: the profile's region, else us-east-1)
+    --remote                  # No browser on this machine (SSH): print the address to open on any device, then read the code the page shows
+    --logout                  # Forget the profile's session (its refresh token and key, and the role sessions made on it) instead of signing in
+    --list                    # The sessions op-aws holds: expiry, whether it can refresh. Never a token
+    --quiet(-q)               # Show nothing while unlocking, calling AWS or waiting for a sign-in (on a terminal, a one-line spinner on stderr says what op-aws is doing)
+    --help(-h)                # Print help
+    --version(-V)             # Print version
   ]
 
   # Make ITEM the default: for this terminal (default), a directory and below, or everywhere
@@ -783,6 +796,10 @@ module completions {
 
   # Write one profile per account and role into a marked block of the AWS config
   export extern "op-aws help sso populate" [
+  ]
+
+  # Sign in with AWS Sign-In (`aws login`, console credentials): op-aws keeps the session encrypted, refreshes it for every process, and serves the profile (roles on top included)
+  export extern "op-aws help signin" [
   ]
 
   # Make ITEM the default: for this terminal (default), a directory and below, or everywhere

@@ -204,4 +204,16 @@ put("keyless_request", "PUT /keyless-bucket/big.bin?partNumber=1&uploadId=abc\nh
 put("keyless_request", "POST /\nhost: 127.0.0.1:4000\ncontent-type: application/x-www-form-urlencoded; charset=utf-8\nx-amz-date: 20261201T000000Z\nauthorization: AWS4-HMAC-SHA256 Credential=ASIAPLACEHOLDER00000/20261201/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=00\n\nAction=CreateUser&Version=2010-05-08&UserName=evil")
 put("keyless_request", "POST /\nhost: 127.0.0.1:4000\nx-amz-target: DynamoDB_20120810.PutItem\nx-amz-date: 20261201T000000Z\nauthorization: AWS4-HMAC-SHA256 Credential=A/20261201/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-target, Signature=ff\n\n{}")
 
+# signin: an AWS CLI `aws login` cache entry (a throwaway P-256 key made for this seed), an
+# identity token, and a pasted confirmation code for the state "S1".
+put("signin", json.dumps({
+    "accessToken": {"accessKeyId": "ASIAEXAMPLE", "secretAccessKey": "s", "sessionToken": "t",
+                    "accountId": "123456789012", "expiresAt": "2026-12-01T00:15:00Z"},
+    "tokenType": "aws_sigv4", "refreshToken": "r", "idToken": "a.b.c",
+    "clientId": "arn:aws:signin:::devtools/same-device",
+    "dpopKey": "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIIyunct7N1avfbuIb9cJLWv7YCvOU17YAU5Yf6jOLxJ1oAoGCCqGSM49\nAwEHoUQDQgAEj54IaKYfXYDA2o4vuHB2YnP7Yt5PpY3yt9aGxRar2xO/uGyXbe7A\n+I6a1uWTBkRVwyiAgLnk2GvLTLHsyCHn6w==\n-----END EC PRIVATE KEY-----\n",
+}))
+put("signin", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhcm46YXdzOmlhbTo6MTIzNDU2Nzg5MDEyOnVzZXIvYWxpY2UifQ.sig")
+put("signin", "c3RhdGU9UzEmY29kZT1zaWduaW4tY29kZS0x")
+
 print(out_root)

@@ -45,6 +45,35 @@ pub fn op_item_cache_json(item: &Item) -> Option<Zeroizing<String>> {
     crate::onepassword::to_secret_json(item)
 }
 
+/// What [`signin`] read.
+pub struct SignInRead {
+    /// An AWS CLI cache entry: its refresh token, and whether its key loads.
+    pub entry: Option<(Zeroizing<String>, bool)>,
+    /// The session an identity token names.
+    pub session: Option<String>,
+    /// The code of a pasted confirmation.
+    pub code: Option<Zeroizing<String>>,
+}
+
+/// What `aws login` hands op-aws from outside, read as op-aws reads it: an AWS CLI cache entry
+/// (`import --login`), an identity token, a pasted confirmation for the sign-in whose state is
+/// `state`.
+pub fn signin(bytes: &[u8], state: &str) -> SignInRead {
+    let text = String::from_utf8_lossy(bytes);
+    let entry = crate::signin::cache::Entry::parse(bytes).ok().map(|e| {
+        let _ = e.expires_at();
+        (
+            Zeroizing::new(e.refresh_token.clone()),
+            crate::signin::dpop::Key::from_pem(&e.dpop_key).is_ok(),
+        )
+    });
+    SignInRead {
+        entry,
+        session: crate::signin::session_of_id_token(&text),
+        code: crate::signin::pasted_code(&text, state).ok(),
+    }
+}
+
 /// The agent's request handling in this process: its decoder and handler on a state that is
 /// locked or holds `identity` (a Resolve request is decoded, then refused unrun).
 pub struct Agent(crate::agent::respond::InProcess);

@@ -157,6 +157,29 @@ fn signin_keeps_the_session_encrypted_and_serves_the_profile() {
     // The audit names the session.
     let audit = w.env.ok(&["audit", "--json"]);
     assert!(audit.contains(&format!("login:{}", w.user_arn)), "{audit}");
+    let list = w.env.ok(&["signin", "--list"]);
+    assert!(
+        list.starts_with(&format!("{}\tus-east-1\tcredentials for ", w.user_arn)),
+        "{list}"
+    );
+    // Signed out: nothing of the session is left, and the profile goes back to the tool.
+    let o = w
+        .env
+        .run(&["signin", "--logout", "--profile", "login-prof"]);
+    assert!(stderr(&o).contains("signed out of"), "{}", stderr(&o));
+    let left: Vec<_> = std::fs::read_dir(w.env.cache_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        // The lock file stays (empty: removing it could split a waiting process's lock).
+        .filter(|n| n.starts_with("signin-") && !n.ends_with(".lock"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(w.env.ok(&["signin", "--list"]), "");
+    let o = w
+        .env
+        .run(&["credential-process", "--profile", "login-prof"]);
+    assert!(!o.status.success(), "op-aws no longer serves it");
 }
 
 #[test]
@@ -195,6 +218,21 @@ fn a_role_chain_on_a_login_profile_through_run_credential_process_and_the_endpoi
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.starts_with("endpoint nokey\n"), "{out}");
     assert!(out.contains("assumed-role/Dev/via-login"), "{out}");
+    // The nushell plugin's `op-aws export`.
+    let plugin = crate::support::bin().with_file_name("nu_plugin_op_aws");
+    let nu = w
+        .env
+        .command(require("nu"))
+        .args(["-n", "--no-std-lib", "--plugins"])
+        .arg(&plugin)
+        .args([
+            "-c",
+            "with-env (op-aws export --profile login-role) { ^aws sts get-caller-identity --output json } | from json | get Arn",
+        ])
+        .output()
+        .unwrap();
+    assert!(nu.status.success(), "{}", stderr(&nu));
+    assert!(String::from_utf8_lossy(&nu.stdout).contains("assumed-role/Dev/via-login"));
     // One sign-in, no refresh: the session and the role's are cached.
     assert_eq!(w.signin.count("CreateOAuth2Token(refresh)"), 0);
 }

@@ -19,8 +19,15 @@ pub struct Args {
     region: Option<String>,
     /// No browser on this machine (SSH): print the address to open on any device, then read
     /// the code the page shows.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["logout", "list"])]
     remote: bool,
+    /// Forget the profile's session (its refresh token and key, and the role sessions made on
+    /// it) instead of signing in.
+    #[arg(long, conflicts_with_all = ["list", "region"])]
+    logout: bool,
+    /// The sessions op-aws holds: expiry, whether it can refresh. Never a token.
+    #[arg(long, conflicts_with_all = ["profile", "region"])]
+    list: bool,
 }
 
 impl Args {
@@ -32,6 +39,23 @@ impl Args {
             .clone()
             .or_else(|| ctx.caller.profile().map(str::to_owned))
             .unwrap_or_else(|| "default".to_owned());
+        if self.list {
+            return list(&ctx);
+        }
+        if self.logout {
+            let arn = files.get(&profile, "login_session").ok_or_else(|| {
+                op_aws::Error::bad_profile(&profile, "has no login_session".into())
+            })?;
+            if signin::logout(&ctx, arn)? {
+                eprintln!("op-aws: signed out of {}", printable(arn.trim()));
+            } else {
+                eprintln!(
+                    "op-aws: op-aws holds no session for {}",
+                    printable(arn.trim())
+                );
+            }
+            return Ok(());
+        }
         let over_ssh = ["SSH_CONNECTION", "SSH_TTY"]
             .iter()
             .any(|v| ctx.caller.var(v).is_some());
@@ -74,4 +98,36 @@ impl Args {
         );
         Ok(())
     }
+}
+
+fn list(ctx: &Ctx) -> anyhow::Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let sessions = signin::list(ctx)?;
+    if sessions.is_empty() {
+        eprintln!(
+            "op-aws: no aws login session held (`op-aws signin --profile P`, or `op-aws import --login`)"
+        );
+    }
+    for m in sessions {
+        let left = m.expires_at.saturating_sub(now);
+        let state = match (left, m.can_refresh) {
+            (0, false) => "ended: sign in again".to_owned(),
+            (0, true) => "refreshed on next use".to_owned(),
+            (s, _) => format!("credentials for {}m", s / 60),
+        };
+        println!(
+            "{}\t{}\t{}\t{}",
+            printable(&m.login_session),
+            m.region,
+            state,
+            if m.can_refresh {
+                "can refresh"
+            } else {
+                "cannot refresh"
+            }
+        );
+    }
+    Ok(())
 }

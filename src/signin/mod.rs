@@ -307,6 +307,26 @@ pub fn credentials(
     )
 }
 
+/// `signin --logout`: the session is forgotten here (its refresh token and key, the agent's
+/// copy) and the role sessions made on it are dropped. False when op-aws did not hold it.
+pub fn logout(ctx: &Ctx, login_session: &str) -> Result<bool> {
+    let key = key_of(login_session);
+    if !meta_path(ctx, &key).is_file() {
+        return Ok(false);
+    }
+    let _lock = fsutil::lock_exclusive(&meta_path(ctx, &key))?;
+    crate::sealed::forget(ctx, &blob_path(ctx, &key), &format!("{AGENT_PREFIX}{key}"));
+    let _ = std::fs::remove_file(meta_path(ctx, &key));
+    let cache = crate::sts::cache::Cache::open(ctx)?;
+    let label = format!("login:{}", login_session.trim());
+    for m in crate::sts::cache::list(ctx)? {
+        if m.item == label {
+            cache.remove(&m.key);
+        }
+    }
+    Ok(true)
+}
+
 /// The keys a profile that `aws login` may sign in cannot have (they would win over it).
 const OTHER_CREDENTIALS: &[(&str, &str)] = &[
     ("aws_access_key_id", "access keys"),
@@ -457,7 +477,7 @@ pub fn sign_in(
 
 /// The code in what the confirmation page showed: base64 of `state=...&code=...`, checked
 /// against this sign-in's state.
-fn pasted_code(pasted: &str, state: &str) -> Result<Zeroizing<String>> {
+pub(crate) fn pasted_code(pasted: &str, state: &str) -> Result<Zeroizing<String>> {
     use base64::Engine;
     let bad = || {
         Error::Invalid(
@@ -485,7 +505,7 @@ fn pasted_code(pasted: &str, state: &str) -> Result<Zeroizing<String>> {
 }
 
 /// The `sub` of an identity token (a JWT): the session's ARN.
-fn session_of_id_token(jwt: &str) -> Option<String> {
+pub(crate) fn session_of_id_token(jwt: &str) -> Option<String> {
     use base64::Engine;
     let payload = jwt.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -493,7 +513,8 @@ fn session_of_id_token(jwt: &str) -> Option<String> {
         .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let sub = v["sub"].as_str()?.trim();
-    (sub.starts_with("arn:") && !sub.contains(char::is_whitespace)).then(|| sub.to_owned())
+    let clean = !sub.chars().any(|c| c.is_whitespace() || c.is_control());
+    (sub.starts_with("arn:") && clean).then(|| sub.to_owned())
 }
 
 /// One session `import --login` adopted.
