@@ -1,5 +1,5 @@
-//! `op-aws doctor`'s checks, in order: plaintext keys, the environment, the shell integration,
-//! 1Password's aliases, the vault, the agent, quick unlock, the platform's protections, the
+//! `op-aws doctor`'s checks, in order: plaintext keys (and `aws login` sessions), the
+//! environment, the shell integration, 1Password's aliases, the vault, the agent, quick unlock, the platform's protections, the
 //! session cache, key ages, `recipient.txt`, the clock against STS. Each is one line, ok or a
 //! warning with the next step; the front end shows them as they come (some wait on the network).
 
@@ -12,6 +12,29 @@ use crate::{opplugin, vault};
 
 /// Past this, a key is due for `op-aws rotate` (AWS's own advice is 90 days).
 const KEY_AGE_WARN_DAYS: u64 = 90;
+
+/// The AWS CLI's `aws login` sessions in plaintext (its cache entries), when there are any.
+fn plaintext_login_sessions(ctx: &Ctx) -> Option<String> {
+    let dir = crate::signin::cache::dir(&ctx.caller).ok()?;
+    let n = std::fs::read_dir(&dir)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            // `<sha256 hex>.json`: the AWS CLI's naming.
+            name.len() == 64 + 5
+                && name.ends_with(".json")
+                && name[..64].bytes().all(|b| b.is_ascii_hexdigit())
+        })
+        .count();
+    (n > 0).then(|| {
+        format!(
+            "{n} aws login session(s) in plaintext in {}: run `op-aws import --login`",
+            real_path(&dir).display()
+        )
+    })
+}
 
 /// Runs the checks, handing each to `report` (ok or not, and the line) as it is made.
 pub fn checks(ctx: &Ctx, report: &mut dyn FnMut(bool, String)) -> Result<()> {
@@ -46,6 +69,9 @@ pub fn checks(ctx: &Ctx, report: &mut dyn FnMut(bool, String)) -> Result<()> {
             }
         }
         Err(e) => report(false, format!("cannot read the AWS files: {e}")),
+    }
+    if let Some(line) = plaintext_login_sessions(ctx) {
+        report(false, line);
     }
     if let Err(e) = AwsFiles::load(c) {
         report(false, format!("the AWS config does not parse: {e}"));

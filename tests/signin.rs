@@ -445,6 +445,11 @@ fn import_login_adopts_the_cache_and_removes_only_its_file() {
             .output()
             .unwrap()
     };
+    let doctor = String::from_utf8_lossy(&run(&["doctor"]).stdout).into_owned();
+    assert!(
+        doctor.contains("1 aws login session(s) in plaintext"),
+        "{doctor}"
+    );
     let o = run(&["import", "--login", "--profile", "adopted"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
@@ -480,6 +485,8 @@ fn import_login_adopts_the_cache_and_removes_only_its_file() {
         "the adopted key and token were the session's"
     );
     no_plaintext(&w);
+    let doctor = String::from_utf8_lossy(&run(&["doctor"]).stdout).into_owned();
+    assert!(!doctor.contains("aws login session"), "{doctor}");
     // Nothing left to adopt: said, and nothing changes.
     let o = run(&["import", "--login", "--profile", "adopted"]);
     assert!(!o.status.success());
