@@ -1,7 +1,8 @@
 //! `op-aws doctor`'s checks, in order: plaintext keys (and `aws login` sessions), the
-//! environment, the shell integration, 1Password's aliases, the vault, the agent, quick unlock, the platform's protections, the
-//! session cache, key ages, `recipient.txt`, the clock against STS. Each is one line, ok or a
-//! warning with the next step; the front end shows them as they come (some wait on the network).
+//! environment, the shell integration, 1Password's aliases, the vault, the agent, quick unlock,
+//! the platform's protections, the session cache, key ages, `recipient.txt`, the clock against
+//! STS. Each is one line, ok or a warning with the next step; the front end shows them as they
+//! come (some wait on the network).
 
 use crate::Result;
 use crate::awsfiles::AwsFiles;
