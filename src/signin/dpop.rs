@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use p256::ecdsa::signature::Signer;
-use p256::elliptic_curve::sec1::ToEncodedPoint;
+use p256::elliptic_curve::sec1::ToSec1Point;
 use zeroize::Zeroizing;
 
 use crate::{Error, Result};
@@ -45,7 +45,7 @@ impl Key {
 
     /// The public key as a JWK's `x` and `y`.
     fn coordinates(&self) -> (String, String) {
-        let point = self.0.public_key().to_encoded_point(false);
+        let point = self.0.public_key().to_sec1_point(false);
         let (x, y) = (point.x(), point.y());
         (
             x.map(|x| b64(x)).unwrap_or_default(),

@@ -129,8 +129,8 @@ impl Drop for SigninServer {
 
 /// The JWK coordinates of a P-256 key, as a DPoP proof carries them.
 pub fn jwk_of(key: &p256::SecretKey) -> (String, String) {
-    use p256::elliptic_curve::sec1::ToEncodedPoint;
-    let p = key.public_key().to_encoded_point(false);
+    use p256::elliptic_curve::sec1::ToSec1Point;
+    let p = key.public_key().to_sec1_point(false);
     (b64(p.x().unwrap()), b64(p.y().unwrap()))
 }
 
