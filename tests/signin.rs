@@ -557,3 +557,36 @@ fn an_agent_gets_a_scoped_role_on_a_login_profile_and_never_the_session_itself()
         "{audit:?}"
     );
 }
+
+#[test]
+fn import_login_refuses_a_linked_entry_and_removes_nothing() {
+    let w = world();
+    let arn = "arn:aws:iam::123456789012:user/linked";
+    let config = format!("{CONFIG}\n[profile linked]\nlogin_session = {arn}\n");
+    w.env.write(".aws/config", &config);
+    let dir = w.env.home.join(".aws/login/cache");
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = w.env.write(
+        "elsewhere.json",
+        &cli_cache_entry(&w, "r-linked", "2020-01-01T00:00:00Z"),
+    );
+    use sha2::Digest;
+    let name: String = sha2::Sha256::digest(arn.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let link = dir.join(format!("{name}.json"));
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = w.env.run(&["import", "--login", "--profile", "linked"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("is a link to the plaintext"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        link.symlink_metadata().is_ok() && target.is_file(),
+        "nothing removed"
+    );
+    assert_eq!(w.env.ok(&["signin", "--list"]), "", "nothing adopted");
+}

@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use super::dpop::Key;
-use crate::creds::Credentials;
 use crate::sts::client::{RETRIES, Transport, timeouts};
 use crate::{Error, Result};
 
@@ -29,17 +28,6 @@ pub struct TokenAnswer {
     pub expires_in: u64,
     pub refresh_token: SecretString,
     pub id_token: Option<String>,
-}
-
-impl TokenAnswer {
-    pub fn credentials(&self) -> Credentials {
-        Credentials {
-            access_key_id: self.access_key_id.clone(),
-            secret_access_key: SecretString::from(self.secret_access_key.expose_secret()),
-            session_token: Some(SecretString::from(self.session_token.expose_secret())),
-            expiration: None,
-        }
-    }
 }
 
 /// The grant of a token call.

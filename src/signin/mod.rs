@@ -563,6 +563,17 @@ pub fn adopt(ctx: &Ctx, files: &AwsFiles, profile: Option<&str>) -> Result<Vec<A
     let mut out = Vec::new();
     for (arn, profiles) in sessions {
         let path = cache::path(&dir, &arn);
+        // Removing a link would leave the plaintext where it points (as `import` refuses for
+        // keys): the entry must be the file itself.
+        if let Ok(m) = std::fs::symlink_metadata(&path) {
+            use std::os::unix::fs::MetadataExt;
+            if m.file_type().is_symlink() || m.nlink() > 1 {
+                return Err(Error::Invalid(format!(
+                    "{} is a link to the plaintext, not the file itself; adopt it where it lives (AWS_LOGIN_CACHE_DIRECTORY) or remove the link",
+                    path.display()
+                )));
+            }
+        }
         let Some(bytes) = fsutil::read_optional(&path)?.map(Zeroizing::new) else {
             if profile.is_some() {
                 return Err(Error::SignInNeeded {
