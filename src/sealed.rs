@@ -10,6 +10,34 @@ use zeroize::Zeroizing;
 use crate::ctx::Ctx;
 use crate::{Error, Result, fsutil, vault};
 
+/// What is known of the token `PREFIX-KEY` without decrypting it (`PREFIX-KEY.json`).
+pub fn read_meta<T: serde::de::DeserializeOwned>(ctx: &Ctx, prefix: &str, key: &str) -> Option<T> {
+    let bytes =
+        fsutil::read_optional(&ctx.dirs.cache.join(format!("{prefix}-{key}.json"))).ok()??;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// What is known of every `PREFIX-*` token kept.
+pub fn metas<T: serde::de::DeserializeOwned>(ctx: &Ctx, prefix: &str) -> Result<Vec<T>> {
+    let rd = match std::fs::read_dir(&ctx.dirs.cache) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&ctx.dirs.cache, e)),
+    };
+    Ok(rd
+        .filter_map(std::result::Result::ok)
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let key = n
+                .strip_prefix(prefix)?
+                .strip_prefix('-')?
+                .strip_suffix(".json")?
+                .to_owned();
+            read_meta(ctx, prefix, &key)
+        })
+        .collect())
+}
+
 /// Where a token was kept: `"file"` (encrypted to the vault) or `"agent"` (memory only).
 pub type Store = &'static str;
 

@@ -164,25 +164,12 @@ pub fn decrypt_token(
 }
 
 fn read_meta(ctx: &Ctx, key: &str) -> Option<TokenMeta> {
-    let bytes = fsutil::read_optional(&meta_path(ctx, key)).ok()??;
-    serde_json::from_slice(&bytes).ok()
+    crate::sealed::read_meta(ctx, "sso", key)
 }
 
 /// Every session op-aws holds a token for.
 pub fn list(ctx: &Ctx) -> Result<Vec<TokenMeta>> {
-    let rd = match std::fs::read_dir(&ctx.dirs.cache) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(&ctx.dirs.cache, e)),
-    };
-    let mut out: Vec<TokenMeta> = rd
-        .filter_map(std::result::Result::ok)
-        .filter_map(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            let key = n.strip_prefix("sso-")?.strip_suffix(".json")?.to_owned();
-            read_meta(ctx, &key)
-        })
-        .collect();
+    let mut out: Vec<TokenMeta> = crate::sealed::metas(ctx, "sso")?;
     out.sort_by(|a, b| a.session.cmp(&b.session));
     Ok(out)
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod federation_server;
+pub mod json_http;
 pub mod sdk;
 pub mod signin_server;
 pub mod sso_server;

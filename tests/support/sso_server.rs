@@ -8,12 +8,12 @@
 //! Stopped on drop.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
@@ -115,45 +115,13 @@ impl Drop for SsoServer {
 }
 
 fn serve(conn: TcpStream, port: u16, state: &Mutex<State>) -> std::io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut r = BufReader::new(conn.try_clone()?);
-    let mut out = conn;
-    let mut head = Vec::new();
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        let line = line.trim_end_matches(['\r', '\n']).to_owned();
-        if line.is_empty() {
-            break;
-        }
-        head.push(line);
-    }
-    let header = |name: &str| {
-        head.iter().find_map(|h| {
-            let (k, v) = h.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_owned())
-        })
+    let Some((req, mut out)) = super::json_http::read(conn)? else {
+        return Ok(());
     };
-    let len: usize = header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    r.read_exact(&mut body)?;
-    let target = head
-        .first()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("/")
-        .to_owned();
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let q: BTreeMap<String, String> = form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
-    let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let s = |k: &str| input[k].as_str().unwrap_or_default().to_owned();
+    let (path, q) = (req.path.as_str(), &req.query);
+    let s = |k: &str| req.s(k);
+    let header = |name: &str| req.header(name);
+    let input = &req.input;
     let bearer = header("x-amz-sso_bearer_token").unwrap_or_default();
     let mut st = state.lock().unwrap();
     let mut count = |op: &str| *st.calls.entry(op.to_owned()).or_default() += 1;
@@ -407,16 +375,5 @@ fn serve(conn: TcpStream, port: u16, state: &Mutex<State>) -> std::io::Result<()
         ),
     };
     drop(st);
-    let body = answer.to_string();
-    let mut resp = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-        body.len()
-    );
-    if let Some(e) = err {
-        resp.push_str(&format!("x-amzn-errortype: {e}\r\n"));
-    }
-    resp.push_str("\r\n");
-    resp.push_str(&body);
-    out.write_all(resp.as_bytes())?;
-    out.flush()
+    super::json_http::answer(&mut out, status, err, &answer)
 }
