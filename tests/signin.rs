@@ -7,7 +7,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::{Output, Stdio};
 
 use crate::support::signin_server::{SigninServer, jwk_of};
@@ -84,29 +83,10 @@ fn arn_of(w: &World, profile: &str) -> Output {
     ])
 }
 
-/// Every file under `dir`, as bytes.
-fn all_files(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        let ft = e.file_type().unwrap();
-        if ft.is_dir() {
-            all_files(&p, out);
-        } else if ft.is_file() {
-            out.push((
-                p.display().to_string(),
-                std::fs::read(&p).unwrap_or_default(),
-            ));
-        }
-    }
-}
-
 /// No issued secret and no private key in any file of the test's world.
 fn no_plaintext(w: &World) {
     let mut files = Vec::new();
-    all_files(w.env.root.path(), &mut files);
+    crate::support::all_files(w.env.root.path(), &mut files);
     let issued = w.signin.with(|s| s.issued.clone());
     assert!(!issued.is_empty());
     for (path, bytes) in &files {

@@ -4,7 +4,6 @@
 //! and the real aws CLI (against moto) through the wrapper with op-aws's credentials.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::Output;
 
 use crate::support::sso_server::SsoServer;
@@ -82,25 +81,6 @@ fn login(w: &World) -> Output {
     w.env.run(&["sso", "login", "--sso-session", "corp"])
 }
 
-/// Every file under `dir`, as bytes.
-fn all_files(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        let ft = e.file_type().unwrap();
-        if ft.is_dir() {
-            all_files(&p, out);
-        } else if ft.is_file() {
-            out.push((
-                p.display().to_string(),
-                std::fs::read(&p).unwrap_or_default(),
-            ));
-        }
-    }
-}
-
 fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
@@ -138,7 +118,7 @@ fn login_keeps_the_tokens_encrypted_and_status_shows_none() {
     let tokens = w.sso.with(|s| s.issued.clone());
     assert_eq!(tokens.len(), 2, "one access and one refresh token");
     let mut files = Vec::new();
-    all_files(w.env.root.path(), &mut files);
+    crate::support::all_files(w.env.root.path(), &mut files);
     for (path, bytes) in &files {
         for t in &tokens {
             assert!(!contains(bytes, t), "{path} holds a token");
@@ -412,7 +392,7 @@ fn a_swapped_recipient_receives_no_sso_token() {
     assert_eq!(out.trim(), locked.arn);
     for w in [&w, &locked] {
         let mut files = Vec::new();
-        all_files(w.env.root.path(), &mut files);
+        crate::support::all_files(w.env.root.path(), &mut files);
         for (path, bytes) in &files {
             assert!(
                 age::decrypt(&attacker, bytes).is_err(),

@@ -97,3 +97,62 @@ pub fn answer(
     out.write_all(resp.as_bytes())?;
     out.flush()
 }
+
+/// A stub on 127.0.0.1 (a free port) in a thread, each connection answered by `serve` with the
+/// stub's state; stopped on drop.
+pub struct Server<S> {
+    pub port: u16,
+    pub state: std::sync::Arc<std::sync::Mutex<S>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+pub type Serve<S> = fn(TcpStream, u16, &std::sync::Mutex<S>) -> std::io::Result<()>;
+
+impl<S: Send + 'static> Server<S> {
+    pub fn spawn(state: S, serve: Serve<S>) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(state));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (state2, stop2) = (Arc::clone(&state), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let state = Arc::clone(&state2);
+                std::thread::spawn(move || {
+                    let _ = serve(conn, port, &state);
+                });
+            }
+        });
+        Self {
+            port,
+            state,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn with<T>(&self, f: impl FnOnce(&mut S) -> T) -> T {
+        f(&mut self.state.lock().unwrap())
+    }
+}
+
+impl<S> Drop for Server<S> {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

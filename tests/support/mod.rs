@@ -288,6 +288,25 @@ pub fn doctor(env: &TestEnv) -> Output {
     run_cmd(c, "")
 }
 
+/// Every file under `dir`, as bytes (to look for a secret that must not be in any).
+pub fn all_files(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let ft = e.file_type().unwrap();
+        if ft.is_dir() {
+            all_files(&p, out);
+        } else if ft.is_file() {
+            out.push((
+                p.display().to_string(),
+                std::fs::read(&p).unwrap_or_default(),
+            ));
+        }
+    }
+}
+
 /// A moto server on 127.0.0.1 (a free port), stopped on drop.
 pub struct Moto {
     child: Child,

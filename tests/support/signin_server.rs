@@ -8,10 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::net::TcpStream;
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -45,12 +43,7 @@ pub struct State {
     n: usize,
 }
 
-pub struct SigninServer {
-    pub port: u16,
-    pub state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
+pub type SigninServer = super::json_http::Server<State>;
 
 fn now() -> u64 {
     SystemTime::now()
@@ -65,46 +58,19 @@ fn b64(bytes: &[u8]) -> String {
 
 impl SigninServer {
     pub fn start(session_arn: &str, keys: (String, String)) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let state = Arc::new(Mutex::new(State {
-            session_arn: session_arn.to_owned(),
-            keys,
-            token_secs: 900,
-            ..State::default()
-        }));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (state2, stop2) = (Arc::clone(&state), Arc::clone(&stop));
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stop2.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let state = Arc::clone(&state2);
-                std::thread::spawn(move || {
-                    let _ = serve(conn, port, &state);
-                });
-            }
-        });
-        Self {
-            port,
-            state,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        Self::spawn(
+            State {
+                session_arn: session_arn.to_owned(),
+                keys,
+                token_secs: 900,
+                ..State::default()
+            },
+            serve,
+        )
     }
 
     pub fn count(&self, op: &str) -> usize {
         self.with(|s| s.calls.get(op).copied().unwrap_or(0))
-    }
-
-    pub fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        f(&mut self.state.lock().unwrap())
     }
 
     /// A session as `aws login` would have left it: `refresh` good once, bound to the key
@@ -114,16 +80,6 @@ impl SigninServer {
             s.refresh.insert(refresh.to_owned(), jwk);
             s.issued.push(refresh.to_owned());
         });
-    }
-}
-
-impl Drop for SigninServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -9,10 +9,8 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::net::TcpStream;
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -41,12 +39,7 @@ pub struct State {
     n: usize,
 }
 
-pub struct SsoServer {
-    pub port: u16,
-    pub state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
+pub type SsoServer = super::json_http::Server<State>;
 
 fn now() -> u64 {
     SystemTime::now()
@@ -57,60 +50,17 @@ fn now() -> u64 {
 
 impl SsoServer {
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let state = Arc::new(Mutex::new(State {
-            token_secs: 3600,
-            ..State::default()
-        }));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (state2, stop2) = (Arc::clone(&state), Arc::clone(&stop));
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stop2.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let state = Arc::clone(&state2);
-                std::thread::spawn(move || {
-                    let _ = serve(conn, port, &state);
-                });
-            }
-        });
-        Self {
-            port,
-            state,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        Self::spawn(
+            State {
+                token_secs: 3600,
+                ..State::default()
+            },
+            serve,
+        )
     }
 
     pub fn count(&self, op: &str) -> usize {
-        self.state
-            .lock()
-            .unwrap()
-            .calls
-            .get(op)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    pub fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        f(&mut self.state.lock().unwrap())
-    }
-}
-
-impl Drop for SsoServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.with(|s| s.calls.get(op).copied().unwrap_or(0))
     }
 }
 
