@@ -368,6 +368,21 @@ fn the_stub_refuses_a_wrong_verifier_and_a_forged_proof() {
     );
     let config = std::fs::read_to_string(w.env.home.join(".aws/config")).unwrap();
     assert_eq!(config, CONFIG, "a failed sign-in changes no file");
+    // A name that would break the config's sections is refused before anything happens.
+    let o = w.env.run(&["signin", "--profile", "evil]\n[profile x"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("is not a name a section"),
+        "{}",
+        stderr(&o)
+    );
+    let config = std::fs::read_to_string(w.env.home.join(".aws/config")).unwrap();
+    assert_eq!(config, CONFIG);
+    assert_eq!(
+        w.signin.count("Authorize"),
+        1,
+        "no second sign-in was started"
+    );
 }
 
 /// An AWS CLI cache entry for `arn` whose refresh token the stub knows, bound to a new key.

@@ -350,6 +350,18 @@ pub fn sign_in(
     region: Option<&str>,
     via: Via<'_>,
 ) -> Result<Signed> {
+    // The name goes into a section header of the AWS config.
+    if profile.is_empty()
+        || profile.trim() != profile
+        || profile
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '[' | ']' | '#' | ';'))
+    {
+        return Err(Error::bad_profile(
+            profile,
+            "is not a name a section of the AWS config can carry; choose letters, digits, `-`, `_` or `.`".into(),
+        ));
+    }
     if files.has_profile(profile) {
         for (k, what) in OTHER_CREDENTIALS {
             if files.get(profile, k).is_some() {
