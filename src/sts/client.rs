@@ -483,6 +483,31 @@ fn causes(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
 
+    /// Each partition's STS host, and an error from a call there names it.
+    #[test]
+    fn an_sts_error_names_the_host_of_the_regions_partition() {
+        for (region, host) in [
+            ("us-east-1", "sts.us-east-1.amazonaws.com"),
+            ("cn-north-1", "sts.cn-north-1.amazonaws.com.cn"),
+            ("us-gov-west-1", "sts.us-gov-west-1.amazonaws.com"),
+            ("us-iso-east-1", "sts.us-iso-east-1.c2s.ic.gov"),
+            ("us-isob-east-1", "sts.us-isob-east-1.sc2s.sgov.gov"),
+            ("us-isof-south-1", "sts.us-isof-south-1.csp.hci.ic.gov"),
+            ("eu-isoe-west-1", "sts.eu-isoe-west-1.cloud.adc-e.uk"),
+            ("eusc-de-east-1", "sts.eusc-de-east-1.amazonaws.eu"),
+        ] {
+            let c = Client::new(region, None).unwrap();
+            assert_eq!(c.host(), host);
+            let timed_out: SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError, ()> =
+                SdkError::timeout_error("slow");
+            let e = map_err("AssumeRole", &c.host(), &timed_out).to_string();
+            assert_eq!(
+                e,
+                format!("AssumeRole: cannot reach STS at {host}: timed out")
+            );
+        }
+    }
+
     /// Found by the `sdk_answers` fuzz target: a garbled AssumeRole answer parsed with an empty
     /// session token, and was cached and handed out.
     #[test]
