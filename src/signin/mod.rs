@@ -233,14 +233,11 @@ fn session_credentials(
             write_stored(ctx, &new, false)?;
             Ok(new.credentials())
         }
-        // The refresh token is spent, revoked or past the session's 12 hours: forgotten, so
-        // that no one waiting for this lock tries it again.
-        Err(Error::SignInCall { code, message, .. })
-            if matches!(
-                code.as_str(),
-                "AccessDeniedException" | "ValidationException" | "UnauthorizedException"
-            ) =>
-        {
+        // The refresh token is spent, revoked or past the session's 12 hours (AccessDenied,
+        // as the AWS CLI reads it): forgotten, so that no one waiting for this lock tries it
+        // again. Anything else (a malformed request, a proof refused for the clock's sake, the
+        // network) keeps it for the next try.
+        Err(Error::SignInCall { code, message, .. }) if code == "AccessDeniedException" => {
             let mut spent = clone_stored(&held);
             spent.refresh_token = None;
             write_stored(ctx, &spent, false)?;
