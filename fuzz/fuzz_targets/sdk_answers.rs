@@ -69,6 +69,7 @@ static WORLD: LazyLock<World> = LazyLock::new(|| World {
         "us-east-1",
         Some("http://127.0.0.1:1"),
         Some("http://127.0.0.1:1"),
+        op_aws::partition::Variant::default(),
     ),
 });
 
