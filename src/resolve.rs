@@ -369,6 +369,14 @@ fn release_login(
     trusted_agents: Option<crate::config::AgentPolicy>,
 ) -> Result<(Credentials, Option<Region>)> {
     let profile = out.profile.clone().unwrap_or_default();
+    // The chain's region, else the one the session was signed in to (an agent's read-only
+    // policy is named in its partition).
+    let region = chain
+        .profiles()
+        .iter()
+        .find_map(|p| files.region(p))
+        .map(str::to_owned)
+        .or_else(|| crate::signin::region_of(ctx, arn));
     let mut decision = crate::policy::decide(
         ctx,
         &req.ask,
@@ -376,7 +384,7 @@ fn release_login(
         Some(files),
         Some(&profile),
         trusted_agents,
-        None,
+        region.as_deref(),
     )?;
     // A session policy rides on a role above the session; its own credentials cannot carry one.
     if chain.roles.is_empty() {
@@ -394,17 +402,10 @@ fn release_login(
             source: Box::new(e),
         }
     })?;
-    // The chain's region, else the one the session was signed in to.
-    let region = chain
-        .profiles()
-        .iter()
-        .find_map(|p| files.region(p))
-        .map(str::to_owned)
-        .or_else(|| crate::signin::region_of(ctx, arn))
-        .map(|name| Region {
-            name,
-            from: RegionFrom::Profile,
-        });
+    let region = region.map(|name| Region {
+        name,
+        from: RegionFrom::Profile,
+    });
     Ok((creds, region))
 }
 
