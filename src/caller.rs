@@ -119,6 +119,12 @@ impl Caller {
         self.vars.iter()
     }
 
+    /// The variables a program op-aws starts may have: all but those that sign op-aws in
+    /// ([`is_sign_in_var`]): a browser, `mfa_process`, pinentry, a sandbox's person.
+    pub fn vars_for_children(&self) -> impl Iterator<Item = (&String, &OsString)> {
+        self.vars.iter().filter(|(k, _)| !is_sign_in_var(k))
+    }
+
     /// Sets or removes one variable (for tests and for a caller that changes its own context).
     pub fn set_var(&mut self, k: &str, v: Option<&str>) {
         match v {

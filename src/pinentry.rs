@@ -104,12 +104,8 @@ impl Pinentry {
         Self {
             program,
             env: caller
-                .vars()
-                .filter(|(k, _)| {
-                    !k.starts_with("OP_AWS_")
-                        && !k.starts_with("__OP_AWS")
-                        && !crate::caller::is_sign_in_var(k)
-                })
+                .vars_for_children()
+                .filter(|(k, _)| !k.starts_with("OP_AWS_") && !k.starts_with("__OP_AWS"))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             tty: caller.var("GPG_TTY").map(str::to_owned),

@@ -10,10 +10,19 @@ use zeroize::Zeroizing;
 use crate::ctx::Ctx;
 use crate::{Error, Result, fsutil, vault};
 
-/// What is known of the token `PREFIX-KEY` without decrypting it (`PREFIX-KEY.json`).
+/// `PREFIX-KEY.json`: what is known of a token without decrypting it (also its lock's name).
+pub fn meta_path(ctx: &Ctx, prefix: &str, key: &str) -> std::path::PathBuf {
+    ctx.dirs.cache.join(format!("{prefix}-{key}.json"))
+}
+
+/// `PREFIX-KEY.age`: the token, encrypted.
+pub fn blob_path(ctx: &Ctx, prefix: &str, key: &str) -> std::path::PathBuf {
+    ctx.dirs.cache.join(format!("{prefix}-{key}.age"))
+}
+
+/// What is known of the token `PREFIX-KEY` without decrypting it.
 pub fn read_meta<T: serde::de::DeserializeOwned>(ctx: &Ctx, prefix: &str, key: &str) -> Option<T> {
-    let bytes =
-        fsutil::read_optional(&ctx.dirs.cache.join(format!("{prefix}-{key}.json"))).ok()??;
+    let bytes = fsutil::read_optional(&meta_path(ctx, prefix, key)).ok()??;
     serde_json::from_slice(&bytes).ok()
 }
 

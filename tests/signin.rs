@@ -51,7 +51,7 @@ fn world() -> World {
     env.write(".aws/config", CONFIG);
     let browser = env.write(
         "bin/browser",
-        "#!/bin/sh\nexec python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1]).read()' \"$1\"\n",
+        "#!/bin/sh\nenv > \"$HOME/browser-env\"\nexec python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1]).read()' \"$1\"\n",
     );
     std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
     env.set("BROWSER", browser.display().to_string());
@@ -68,19 +68,7 @@ fn signin(w: &World) -> Output {
 }
 
 fn arn_of(w: &World, profile: &str) -> Output {
-    w.env.run(&[
-        "run",
-        "--profile",
-        profile,
-        "--",
-        "aws",
-        "sts",
-        "get-caller-identity",
-        "--query",
-        "Arn",
-        "--output",
-        "text",
-    ])
+    crate::support::run_cmd(w.env.arn_command(profile), "")
 }
 
 /// No issued secret and no private key in any file of the test's world.
@@ -101,9 +89,14 @@ fn no_plaintext(w: &World) {
 
 #[test]
 fn signin_keeps_the_session_encrypted_and_serves_the_profile() {
-    let w = world();
+    let mut w = world();
+    // A variable that signs op-aws in (to 1Password) never reaches the browser it opens.
+    w.env.set("OP_SESSION_team", "op-session-secret");
     let o = signin(&w);
     assert!(o.status.success(), "{}", stderr(&o));
+    let browser_env = std::fs::read_to_string(w.env.home.join("browser-env")).unwrap();
+    assert!(browser_env.contains("BROWSER="), "{browser_env}");
+    assert!(!browser_env.contains("op-session-secret"), "{browser_env}");
     assert!(stderr(&o).contains(&w.user_arn), "{}", stderr(&o));
     assert_eq!(w.signin.count("CreateOAuth2Token(code)"), 1);
     assert_eq!(w.signin.count("RefusedProof"), 0);
@@ -495,19 +488,7 @@ fn an_agent_gets_a_scoped_role_on_a_login_profile_and_never_the_session_itself()
     assert!(signin(&w).status.success());
     let agent = |profile: &str| {
         w.env
-            .op_aws(&[
-                "run",
-                "--profile",
-                profile,
-                "--",
-                "aws",
-                "sts",
-                "get-caller-identity",
-                "--query",
-                "Arn",
-                "--output",
-                "text",
-            ])
+            .arn_command(profile)
             .env("CLAUDECODE", "1")
             .output()
             .unwrap()

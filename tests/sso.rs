@@ -86,19 +86,7 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 }
 
 fn arn_of(w: &World, profile: &str) -> Output {
-    w.env.run(&[
-        "run",
-        "--profile",
-        profile,
-        "--",
-        "aws",
-        "sts",
-        "get-caller-identity",
-        "--query",
-        "Arn",
-        "--output",
-        "text",
-    ])
+    crate::support::run_cmd(w.env.arn_command(profile), "")
 }
 
 #[test]

@@ -318,8 +318,7 @@ impl Link {
         person: &Caller,
     ) -> Result<Option<PathBuf>> {
         let person = person
-            .vars()
-            .filter(|(k, _)| !crate::caller::is_sign_in_var(k))
+            .vars_for_children()
             .filter_map(|(k, v)| Some((k.clone(), Zeroizing::new(v.to_str()?.to_owned()))))
             .collect();
         let req = Request::SandboxOpen {

@@ -53,7 +53,7 @@ pub struct TokenMeta {
     pub store: String,
 }
 
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 struct Stored {
     login_session: String,
@@ -100,11 +100,11 @@ impl Stored {
 }
 
 fn meta_path(ctx: &Ctx, key: &str) -> PathBuf {
-    ctx.dirs.cache.join(format!("{PREFIX}-{key}.json"))
+    crate::sealed::meta_path(ctx, PREFIX, key)
 }
 
 fn blob_path(ctx: &Ctx, key: &str) -> PathBuf {
-    ctx.dirs.cache.join(format!("{PREFIX}-{key}.age"))
+    crate::sealed::blob_path(ctx, PREFIX, key)
 }
 
 /// Decrypts a `signin-KEY.age` blob in `dir` for the agent: only a Sign-In token is answered.
@@ -238,26 +238,12 @@ fn session_credentials(
         // again. Anything else (a malformed request, a proof refused for the clock's sake, the
         // network) keeps it for the next try.
         Err(Error::SignInCall { code, message, .. }) if code == "AccessDeniedException" => {
-            let mut spent = clone_stored(&held);
+            let mut spent = held.clone();
             spent.refresh_token = None;
             write_stored(ctx, &spent, false)?;
             Err(needed(&format!("AWS Sign-In ended it ({code}: {message})")))
         }
         Err(e) => Err(e),
-    }
-}
-
-fn clone_stored(s: &Stored) -> Stored {
-    Stored {
-        login_session: s.login_session.clone(),
-        region: s.region.clone(),
-        access_key_id: s.access_key_id.clone(),
-        secret_access_key: s.secret_access_key.clone(),
-        session_token: s.session_token.clone(),
-        expires_at: s.expires_at,
-        refresh_token: s.refresh_token.clone(),
-        client_id: s.client_id.clone(),
-        dpop_key: s.dpop_key.clone(),
     }
 }
 

@@ -143,11 +143,11 @@ struct Stored {
 }
 
 fn meta_path(ctx: &Ctx, key: &str) -> PathBuf {
-    ctx.dirs.cache.join(format!("sso-{key}.json"))
+    crate::sealed::meta_path(ctx, "sso", key)
 }
 
 fn blob_path(ctx: &Ctx, key: &str) -> PathBuf {
-    ctx.dirs.cache.join(format!("sso-{key}.age"))
+    crate::sealed::blob_path(ctx, "sso", key)
 }
 
 /// Decrypts an `sso-KEY.age` blob in `dir` for the agent: only a blob whose plaintext is an
@@ -475,7 +475,8 @@ pub fn open_browser(ctx: &Ctx, url: &str) -> std::result::Result<(), String> {
     let exe = browser_command(ctx).ok_or("no BROWSER, xdg-open or open found")?;
     let mut child = std::process::Command::new(&exe)
         .env_clear()
-        .envs(ctx.caller.vars())
+        // Like every program op-aws starts, it gets no variable that signs op-aws in.
+        .envs(ctx.caller.vars_for_children())
         .current_dir(&ctx.caller.cwd)
         .arg(url)
         .stdin(std::process::Stdio::null())

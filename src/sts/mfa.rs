@@ -227,11 +227,7 @@ fn from_process(ctx: &Ctx, p: &Process, serial: &str) -> Result<String> {
         .arg(&p.command)
         .env_clear()
         // Like every command op-aws starts, it gets no variable that signs op-aws in.
-        .envs(
-            ctx.caller
-                .vars()
-                .filter(|(k, _)| !crate::caller::is_sign_in_var(k)),
-        )
+        .envs(ctx.caller.vars_for_children())
         .current_dir(&ctx.caller.cwd)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())

@@ -162,6 +162,23 @@ impl TestEnv {
         c
     }
 
+    /// `op-aws run --profile P -- aws sts get-caller-identity`, printing the caller's ARN alone.
+    pub fn arn_command(&self, profile: &str) -> Command {
+        self.op_aws(&[
+            "run",
+            "--profile",
+            profile,
+            "--",
+            "aws",
+            "sts",
+            "get-caller-identity",
+            "--query",
+            "Arn",
+            "--output",
+            "text",
+        ])
+    }
+
     /// Runs op-aws with `stdin` fed in; returns the output.
     pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
         run_cmd(self.op_aws(args), stdin)
