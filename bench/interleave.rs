@@ -1,4 +1,5 @@
-//! Paired timing: runs the commands given (each one argument, split on spaces) round-robin,
+//! Paired timing: runs the commands given (each one argument, split on spaces; leading
+//! `VAR=value` words are set in that command's environment) round-robin,
 //! `ROUNDS` rounds (default 1000) after 30 warm-up rounds, and prints each one's median wall
 //! time and the median of its per-round difference to the first command. Interleaving keeps a
 //! slow spell of the machine from landing on one command only, as back-to-back series do.
@@ -18,8 +19,10 @@ fn main() {
         for k in 0..cmds.len() {
             let i = (k + round) % cmds.len();
             let t = Instant::now();
-            let status = Command::new(&cmds[i][0])
-                .args(&cmds[i][1..])
+            let (vars, argv) = split_vars(&cmds[i]);
+            let status = Command::new(&argv[0])
+                .args(&argv[1..])
+                .envs(vars.iter().filter_map(|v| v.split_once('=')))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .status()
@@ -40,12 +43,30 @@ fn main() {
         let m = median(&mut times[i].clone());
         // File names, not their directories: the floor's and op-aws's paths are temporary.
         let base = |a: &String| a.rsplit('/').next().unwrap_or_default().to_owned();
-        let label: Vec<String> = cmds[i].iter().map(base).collect();
+        let (vars, argv) = split_vars(&cmds[i]);
+        // A command in another world is told apart by its binary's directory.
+        let from = if vars.is_empty() {
+            String::new()
+        } else {
+            let dir = argv[0].rsplit('/').nth(1).unwrap_or_default();
+            format!("[{dir}] ")
+        };
+        let label: Vec<String> = argv.iter().map(base).collect();
         println!(
-            "{:>40}: {m:7.3} ms  {:+7.3} ms over {}",
-            label.join(" "),
+            "{:>52}: {m:7.3} ms  {:+7.3} ms over {}",
+            format!("{from}{}", label.join(" ")),
             median(&mut diffs),
             base(&cmds[0][0])
         );
     }
+}
+
+/// A command's leading `VAR=value` words (set for it alone, as `env` would, without its exec)
+/// and the command itself.
+fn split_vars(cmd: &[String]) -> (&[String], &[String]) {
+    let n = cmd
+        .iter()
+        .take_while(|w| w.split_once('=').is_some_and(|(k, _)| !k.is_empty() && !k.contains('/')))
+        .count();
+    cmd.split_at(n)
 }

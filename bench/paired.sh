@@ -7,7 +7,8 @@
 # scripts/install builds op-aws with: the smallest program that could do its job, built the
 # same way); `op-aws --version` (startup alone); `op-aws hook-env`; `op-aws run -- true` (the
 # agent answers the environment); `op-aws run --profile admin -- true` (a cached role
-# session); `op-aws credential-process --profile admin` (the same session as JSON).
+# session); `op-aws credential-process --profile admin` (the same session as JSON); with
+# OP_AWS_BEFORE, the same five for an older binary, in the same run.
 # Targets (issue 30): run within 1.3x the floor's overhead, the cached role 1.4x, hook-env
 # 0.3 ms over true.
 # Built before lib.sh points HOME elsewhere (rustup finds its toolchain through HOME).
@@ -30,6 +31,28 @@ trap 'cleanup; rm -rf "$build"' EXIT
 bench_vault >/dev/null
 bench_role >/dev/null
 t=$(command -v true)
-ROUNDS=${RUNS:-1000} "$build/interleave" "$t" "${floors[@]/%/ $t}" \
-  "$OP_AWS --version" "$OP_AWS hook-env --shell bash" "$OP_AWS run -- $t" \
-  "$OP_AWS run --profile admin -- $t" "$OP_AWS credential-process --profile admin"
+ops() { # the op-aws commands measured, for the binary $1 (with leading VAR=value words)
+  printf '%s\n' "$1 --version" "$1 hook-env --shell bash" "$1 run -- $t" \
+    "$1 run --profile admin -- $t" "$1 credential-process --profile admin"
+}
+mapfile -t measured < <(ops "$OP_AWS")
+# OP_AWS_BEFORE=/path/to/an/older/op-aws: the same commands in the same run, in a world of its
+# own (its own agent, vault and session cache), for a before-and-after in one interleaved run.
+if [ -n "${OP_AWS_BEFORE:-}" ]; then
+  before_dirs=()
+  for d in CONFIG DATA CACHE RUNTIME; do
+    before_dirs+=("OP_AWS_${d}_DIR=$bench_home/before/${d,,}")
+  done
+  # Its role session was cached against its own moto: the runs name the same endpoint.
+  before_sts=$(
+    export "${before_dirs[@]}"
+    OP_AWS=$OP_AWS_BEFORE
+    bench_vault >/dev/null
+    bench_role >/dev/null
+    echo "$AWS_ENDPOINT_URL_STS"
+  )
+  before_dirs+=("AWS_ENDPOINT_URL_STS=$before_sts")
+  trap 'env "${before_dirs[@]}" "$OP_AWS_BEFORE" lock >/dev/null 2>&1; cleanup; rm -rf "$build"' EXIT
+  mapfile -t -O "${#measured[@]}" measured < <(ops "${before_dirs[*]} OP_AWS_SESSION_ITEM=prod $OP_AWS_BEFORE")
+fi
+ROUNDS=${RUNS:-1000} "$build/interleave" "$t" "${floors[@]/%/ $t}" "${measured[@]}"

@@ -10,8 +10,10 @@ use aws_runtime::env_config::source;
 use aws_types::os_shim_internal::{Env, Fs};
 
 use crate::caller::Caller;
+use crate::memo::Memo;
 use crate::{Error, Result};
 
+#[derive(Clone)]
 pub struct AwsFiles {
     sections: EnvConfigSections,
     /// Profiles from a trusted project file (`.op-aws.toml`), keyed as in the AWS config.
@@ -225,8 +227,13 @@ impl AwsFiles {
     /// Loads both files as `c` names them; missing files are empty, a malformed one is an error
     /// naming it.
     pub fn load(c: &Caller) -> Result<Self> {
+        static PARSED: Memo<AwsFiles> = Memo::new();
         let config = config_path(c)?;
         let credentials = credentials_path(c)?;
+        PARSED.get(&[&config, &credentials], || Self::read(&config, &credentials))
+    }
+
+    fn read(config: &std::path::Path, credentials: &std::path::Path) -> Result<Self> {
         // The SDK's loader takes the paths from its Env (a missing file is then empty, not an
         // error): give it the resolved ones and nothing else of the caller's.
         let vars = [
@@ -244,11 +251,11 @@ impl AwsFiles {
         let src =
             ready(source::load(&env, &Fs::real(), &EnvConfigFiles::default())).map_err(|e| {
                 Error::BadConfig {
-                    path: config.clone(),
+                    path: config.to_owned(),
                     why: e.to_string(),
                 }
             })?;
-        Self::parse(src, &config)
+        Self::parse(src, config)
     }
 
     /// From file contents (tests).

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::dirs::Dirs;
+use crate::memo::Memo;
 use crate::{Error, Result, fsutil};
 
 /// The executables wrapped by default: the AWS tools that take credentials from the environment.
@@ -100,10 +101,11 @@ impl Config {
     }
 
     pub fn load_from(path: &Path) -> Result<Self> {
-        let Some(bytes) = fsutil::read_optional(path)? else {
-            return Ok(Self::default());
-        };
-        Self::parse(bytes, path)
+        static PARSED: Memo<Config> = Memo::new();
+        PARSED.get(&[path], || match fsutil::read_optional(path)? {
+            Some(bytes) => Self::parse(bytes, path),
+            None => Ok(Self::default()),
+        })
     }
 
     /// The settings in `bytes`, read from `path` (named in errors).

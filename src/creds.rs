@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::item::AccessKeys;
 
@@ -30,5 +30,21 @@ impl Credentials {
     pub fn expiration_rfc3339(&self) -> Option<String> {
         self.expiration
             .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+    }
+
+    /// The `credential_process` Version 1 shape (`credential-process`, `export --format json`).
+    pub fn process_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "Version": 1,
+            "AccessKeyId": self.access_key_id,
+            "SecretAccessKey": self.secret_access_key.expose_secret(),
+        });
+        if let Some(t) = &self.session_token {
+            v["SessionToken"] = t.expose_secret().into();
+        }
+        if let Some(e) = self.expiration_rfc3339() {
+            v["Expiration"] = e.into();
+        }
+        v
     }
 }

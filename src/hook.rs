@@ -15,7 +15,7 @@ use crate::config::StoreKind;
 use crate::ctx::Ctx;
 use crate::item::AccessKeys;
 use crate::model::env::EnvChanges;
-use crate::model::resolution::{Request, Want};
+use crate::model::resolution::{Request, Resolution, Want};
 use crate::model::scope::{Applied, Scope};
 use crate::resolve::resolve;
 use crate::{Result, store, sts};
@@ -48,16 +48,22 @@ pub struct HookEnv {
 }
 
 pub fn hook_env(ctx: &Ctx) -> Result<HookEnv> {
+    Ok(from_here(ctx, &resolve(ctx, &request())?))
+}
+
+/// What the hook asks the resolver: what applies here, nothing released.
+pub fn request() -> Request<'static> {
+    Request {
+        item: None,
+        profile: None,
+        want: Want::Here { peek: false },
+        ask: Default::default(),
+    }
+}
+
+/// [`hook_env`] once the resolver answered [`request`] (the front asks the agent itself).
+pub fn from_here(ctx: &Ctx, here: &Resolution) -> HookEnv {
     let c = &ctx.caller;
-    let here = resolve(
-        ctx,
-        &Request {
-            item: None,
-            profile: None,
-            want: Want::Here { peek: false },
-            ask: Default::default(),
-        },
-    )?;
     let applied = here.applied.as_ref();
     let mut out = EnvChanges::default();
     let mut warnings = Vec::new();
@@ -172,10 +178,10 @@ pub fn hook_env(ctx: &Ctx) -> Result<HookEnv> {
     } else {
         out.set(OWNED, &names.join(" "));
     }
-    Ok(HookEnv {
+    HookEnv {
         env: out.against(c),
         warnings,
-    })
+    }
 }
 
 fn is_ownable(k: &str) -> bool {

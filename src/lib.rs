@@ -31,6 +31,7 @@ pub mod install;
 pub mod item;
 pub mod keyless;
 pub mod link;
+pub mod memo;
 pub mod model;
 pub mod notice;
 pub mod onepassword;

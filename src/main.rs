@@ -18,8 +18,9 @@ fn main() -> ExitCode {
         .map(|mut caller| {
             use std::io::IsTerminal;
             if !cli.quiet && std::io::stderr().is_terminal() {
-                caller.progress =
-                    op_aws::progress::Progress::new(std::sync::Arc::new(cli::Spinner::default()));
+                caller.progress = op_aws::progress::Progress::new(std::sync::Arc::new(
+                    op_aws::progress::Spinner::default(),
+                ));
             }
             caller
         })

@@ -31,17 +31,63 @@ pub fn restore_core_limit() {
     }
 }
 
-/// The `op-aws` binary to start the agent with: this one, unless this is the nushell plugin
-/// (then the `op-aws` beside it).
+/// The file name of the full binary, installed beside the `op-aws` command (the front,
+/// `src/front/`), which hands it every command but the hot path.
+pub const FULL_EXE: &str = "op-aws-full";
+
+/// The `op-aws` command to start the agent with and to write into configs: this one, unless
+/// this is the nushell plugin or the full binary (then the `op-aws` beside it, when there is
+/// one: the command people type, the front).
 #[allow(clippy::disallowed_methods)] // the one place: which binary starts the agent
 pub fn op_aws_exe() -> std::io::Result<std::path::PathBuf> {
     let current = std::env::current_exe()?;
-    let is_plugin = current
+    let name = current
         .file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with("nu_plugin"));
-    Ok(if is_plugin {
-        current.with_file_name("op-aws")
+        .map(|n| n.to_string_lossy().into_owned());
+    let front = current.with_file_name("op-aws");
+    let is_plugin = name.as_deref().is_some_and(|n| n.starts_with("nu_plugin"));
+    let is_full = name.as_deref() == Some(FULL_EXE);
+    Ok(if is_plugin || (is_full && front.is_file()) {
+        front
     } else {
         current
     })
+}
+
+/// Why a command could not be exec'd: what to print (rendered, lines ending in `\n`) and the
+/// exit status, as a shell says it (127: not found, 126: not executable).
+#[derive(Debug)]
+pub struct ExecFailed {
+    pub code: u8,
+    pub message: String,
+}
+
+/// Execs `cmd` (`run`'s command) with the caller's core limit back and no signal blocked,
+/// whatever mask op-aws was started with (exec keeps it, and std does not reset it). Returns
+/// only if the exec failed; `program` is the name the message gives.
+pub fn exec(cmd: &mut std::process::Command, program: &std::ffi::OsStr) -> ExecFailed {
+    use std::os::unix::process::CommandExt;
+    restore_core_limit();
+    let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
+    let err = cmd.exec();
+    exec_failed(program, &err)
+}
+
+/// What [`exec`] says of `err`.
+pub fn exec_failed(program: &std::ffi::OsStr, err: &std::io::Error) -> ExecFailed {
+    let program = program.to_string_lossy();
+    match err.kind() {
+        std::io::ErrorKind::NotFound => ExecFailed {
+            code: 127,
+            message: format!("op-aws: {program}: command not found\n"),
+        },
+        std::io::ErrorKind::PermissionDenied => ExecFailed {
+            code: 126,
+            message: format!("op-aws: {program}: permission denied\n"),
+        },
+        _ => ExecFailed {
+            code: 1,
+            message: crate::error::render(&format!("cannot run {program}: {err}"), None),
+        },
+    }
 }

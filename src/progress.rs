@@ -62,6 +62,45 @@ impl Drop for Step<'_> {
     }
 }
 
+/// The steps as a spinner on stderr (the front ends' display of them); steps nest (an AWS call
+/// inside a wait), and the line goes when the last one ends.
+#[derive(Default)]
+pub struct Spinner(std::sync::Mutex<(Vec<String>, Option<indicatif::ProgressBar>)>);
+
+impl Show for Spinner {
+    fn begin(&self, what: &str) {
+        let Ok(mut s) = self.0.lock() else { return };
+        s.0.push(what.to_owned());
+        let bar = s.1.get_or_insert_with(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} op-aws: {msg}…")
+            {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(std::time::Duration::from_millis(100));
+            bar
+        });
+        bar.set_message(crate::error::printable(what));
+    }
+
+    fn end(&self) {
+        let Ok(mut s) = self.0.lock() else { return };
+        s.0.pop();
+        match s.0.last().cloned() {
+            Some(what) => {
+                if let Some(bar) = &s.1 {
+                    bar.set_message(crate::error::printable(&what));
+                }
+            }
+            None => {
+                if let Some(bar) = s.1.take() {
+                    bar.finish_and_clear();
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;

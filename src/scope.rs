@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::dirs::Dirs;
+use crate::memo::Memo;
 use crate::model::scope::{Applied, Ignored, Scope};
 use crate::{Error, Result, fsutil};
 
@@ -71,13 +72,16 @@ impl DirDefault {
 
 impl Defaults {
     pub fn load(dirs: &Dirs) -> Result<Self> {
+        static PARSED: Memo<Defaults> = Memo::new();
         let path = dirs.defaults_file();
-        let Some(bytes) = fsutil::read_optional(&path)? else {
-            return Ok(Self::default());
-        };
-        serde_json::from_slice(&bytes).map_err(|e| Error::BadConfig {
-            path,
-            why: e.to_string(),
+        PARSED.get(&[&path], || {
+            let Some(bytes) = fsutil::read_optional(&path)? else {
+                return Ok(Self::default());
+            };
+            serde_json::from_slice(&bytes).map_err(|e| Error::BadConfig {
+                path: path.clone(),
+                why: e.to_string(),
+            })
         })
     }
 

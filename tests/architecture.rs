@@ -11,7 +11,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The library's files (the binary's `main.rs` and `cli/` are front ends of another crate).
+/// The library's files (the binaries' `main.rs`, `cli/` and `front/` are front ends of other
+/// crates).
 fn library_files() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap() {
@@ -28,7 +29,10 @@ fn library_files() -> Vec<PathBuf> {
     // A unit-test module in a file of its own (`tests.rs`) is no more part of the structure than
     // one written inline.
     out.retain(|p| {
-        p != Path::new("src/main.rs") && !p.starts_with("src/cli") && !p.ends_with("tests.rs")
+        p != Path::new("src/main.rs")
+            && !p.starts_with("src/cli")
+            && !p.starts_with("src/front")
+            && !p.ends_with("tests.rs")
     });
     out.sort();
     out

@@ -13,6 +13,7 @@ mod console;
 mod crash;
 mod endpoint;
 mod foundation;
+mod front;
 mod hardening_agent;
 mod hardening_files;
 mod hardening_process;

@@ -205,9 +205,13 @@ impl Drop for System {
 /// A test environment owned by the test user, its op-aws a copy it can run.
 fn user_env(uid: u32, gid: u32, bus: &str) -> TestEnv {
     let mut env = TestEnv::new();
+    // The command and the full binary it hands over to, side by side as installed.
     let exe = env.root.path().join("op-aws");
-    std::fs::copy(&env.exe, &exe).unwrap();
-    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for name in ["op-aws", "op-aws-full"] {
+        let to = env.root.path().join(name);
+        std::fs::copy(env.exe.with_file_name(name), &to).unwrap();
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     env.exe = exe;
     env.set("DBUS_SYSTEM_BUS_ADDRESS", bus);
     std::fs::create_dir_all(env.config_dir()).unwrap();

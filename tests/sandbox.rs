@@ -332,11 +332,12 @@ op-aws credential-process --profile admin --bedrock --format claude-code > $HOME
     assert_eq!(trail[0]["class"], "person", "{trail:?}");
     let agent: Vec<_> = trail.iter().filter(|e| e["agent"] == "claude").collect();
     assert!(agent.len() >= 3, "{trail:?}");
-    // Who asked, as the kernel says (not a pid of the sandbox's own namespace).
+    // Who asked, as the kernel says (not a pid of the sandbox's own namespace): the op-aws
+    // command, or the full binary it handed the command to (`--bedrock`).
     assert!(
-        agent
-            .iter()
-            .all(|e| e["exe"].as_str().is_some_and(|x| x.ends_with("op-aws"))),
+        agent.iter().all(|e| e["exe"]
+            .as_str()
+            .is_some_and(|x| x.ends_with("/op-aws") || x.ends_with("/op-aws-full"))),
         "{trail:?}"
     );
     assert!(

@@ -58,6 +58,8 @@ fn read_nonce() -> Option<Zeroizing<String>> {
 /// for approvals.
 pub fn serve(dirs: &Dirs, person: Option<crate::caller::Caller>) -> Result<()> {
     harden();
+    // Every request reads config.toml, the AWS files and the defaults: parsed once per change.
+    crate::memo::keep_parsed();
     // Detach from the terminal's session, so closing the terminal or Ctrl-C there does not kill it.
     let _ = nix::unistd::setsid();
     fsutil::ensure_private_dir(&dirs.runtime)?;

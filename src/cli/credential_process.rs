@@ -40,7 +40,7 @@ impl Args {
             },
         )?;
         let creds = r.creds.as_ref().expect("credentials were asked for");
-        let json = super::export::credential_process_json(creds);
+        let json = creds.process_json();
         match self.format {
             Format::Aws => super::print_json(&json),
             Format::ClaudeCode => {

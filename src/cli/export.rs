@@ -1,9 +1,7 @@
 use op_aws::caller::Caller;
-use op_aws::creds::Credentials;
 use op_aws::ctx::Ctx;
 use op_aws::model::resolution::{Request, Want};
 use op_aws::shell::Format;
-use secrecy::ExposeSecret;
 
 /// Print the credentials for a shell (or a program) to load.
 #[derive(clap::Args)]
@@ -37,25 +35,9 @@ impl Args {
             Some(syntax) => print!("{}", r.env.render(syntax)),
             None => {
                 let creds = r.creds.as_ref().expect("credentials were asked for");
-                super::print_json(&credential_process_json(creds))?;
+                super::print_json(&creds.process_json())?;
             }
         }
         Ok(())
     }
-}
-
-/// The `credential_process` Version 1 shape.
-pub fn credential_process_json(c: &Credentials) -> serde_json::Value {
-    let mut v = serde_json::json!({
-        "Version": 1,
-        "AccessKeyId": c.access_key_id,
-        "SecretAccessKey": c.secret_access_key.expose_secret(),
-    });
-    if let Some(t) = &c.session_token {
-        v["SessionToken"] = t.expose_secret().into();
-    }
-    if let Some(e) = c.expiration_rfc3339() {
-        v["Expiration"] = e.into();
-    }
-    v
 }

@@ -156,22 +156,17 @@ impl Args {
 }
 
 fn exec(cmd: &mut Command, program: &OsString) -> anyhow::Result<()> {
-    op_aws::process::restore_core_limit();
-    // The command starts with no signal blocked, whatever mask op-aws was started with (exec
-    // keeps it, and std does not reset it).
-    let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
-    let err = cmd.exec();
-    match err.kind() {
-        std::io::ErrorKind::NotFound => not_found(program),
-        std::io::ErrorKind::PermissionDenied => {
-            eprintln!("op-aws: {}: permission denied", program.to_string_lossy());
-            Err(SilentExit(126).into())
-        }
-        _ => Err(err).with_context(|| format!("cannot run {}", program.to_string_lossy())),
-    }
+    failed(op_aws::process::exec(cmd, program))
 }
 
 fn not_found(program: &OsString) -> anyhow::Result<()> {
-    eprintln!("op-aws: {}: command not found", program.to_string_lossy());
-    Err(SilentExit(127).into())
+    failed(op_aws::process::exec_failed(
+        program,
+        &std::io::ErrorKind::NotFound.into(),
+    ))
+}
+
+fn failed(f: op_aws::process::ExecFailed) -> anyhow::Result<()> {
+    eprint!("{}", f.message);
+    Err(SilentExit(f.code).into())
 }
