@@ -230,7 +230,9 @@ impl AwsFiles {
         static PARSED: Memo<AwsFiles> = Memo::new();
         let config = config_path(c)?;
         let credentials = credentials_path(c)?;
-        PARSED.get(&[&config, &credentials], || Self::read(&config, &credentials))
+        PARSED.get(&[&config, &credentials], || {
+            Self::read(&config, &credentials)
+        })
     }
 
     fn read(config: &std::path::Path, credentials: &std::path::Path) -> Result<Self> {

@@ -108,16 +108,17 @@ impl<T: Clone> Memo<T> {
             return load();
         };
         if let Ok(kept) = self.kept.lock()
-            && let Some((_, _, v)) = kept
-                .iter()
-                .find(|(p, s, _)| *s == before && p.iter().map(PathBuf::as_path).eq(paths.iter().copied()))
+            && let Some((_, _, v)) = kept.iter().find(|(p, s, _)| {
+                *s == before && p.iter().map(PathBuf::as_path).eq(paths.iter().copied())
+            })
         {
             return Ok(v.clone());
         }
         let value = load()?;
         let now = SystemTime::now();
         let still = stamps(paths).is_ok_and(|after| after == before);
-        if still && before.iter().flatten().all(|s| s.settled(now, settle))
+        if still
+            && before.iter().flatten().all(|s| s.settled(now, settle))
             && let Ok(mut kept) = self.kept.lock()
         {
             kept.retain(|(p, _, _)| !p.iter().map(PathBuf::as_path).eq(paths.iter().copied()));
@@ -190,7 +191,11 @@ mod tests {
             });
             assert_eq!(v, Ok("v".to_owned()));
         }
-        assert_eq!(reads.get(), 2, "changed within the settling time: read each time");
+        assert_eq!(
+            reads.get(),
+            2,
+            "changed within the settling time: read each time"
+        );
         for _ in 0..2 {
             let e = memo.get_at(&[&path], Duration::ZERO, || {
                 reads.set(reads.get() + 1);

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{TestEnv, bin, stderr};
+use crate::support::{Moto, TestEnv, bin, stderr, use_moto};
 
 fn full() -> PathBuf {
     bin().with_file_name("op-aws-full")
@@ -57,7 +57,12 @@ fn world() -> (TestEnv, PathBuf, PathBuf) {
 
 /// `exe args` in `env`'s world, from `dir`: (status, stdout, stderr).
 fn out(env: &TestEnv, exe: &Path, dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let o = env.command(exe).args(args).current_dir(dir).output().unwrap();
+    let o = env
+        .command(exe)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
     (
         o.status.code(),
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -89,20 +94,46 @@ fn the_front_alone_answers_the_hot_path_as_the_full_binary_does() {
         assert_eq!(code, Some(0), "{args:?}: {err}");
         let (_, expected, _) = out(&env, &full(), dir, args);
         assert_eq!(aws_vars(&stdout), aws_vars(&expected), "{args:?}");
-        assert!(stdout.contains("AWS_ACCESS_KEY_ID=AKIAACMEACMEACME0001"), "{stdout}");
+        assert!(
+            stdout.contains("AWS_ACCESS_KEY_ID=AKIAACMEACMEACME0001"),
+            "{stdout}"
+        );
     }
-    let refused = out(&env, &alone, &home, &["run", "--item", "nope", "--", "true"]);
-    assert_eq!(refused, out(&env, &full(), &home, &["run", "--item", "nope", "--", "true"]));
+    // An error the agent hands back to its caller (here: no such item), through the front.
+    let args = ["run", "--item", "nope", "--", "true"];
+    let refused = out(&env, &bin(), &home, &args);
+    assert_eq!(refused, out(&env, &full(), &home, &args));
     assert_eq!(refused.0, Some(1));
-    assert!(refused.2.starts_with("op-aws: ") && refused.2.contains("nope"), "{}", refused.2);
+    assert!(
+        refused.2.starts_with("op-aws: ") && refused.2.contains("nope"),
+        "{}",
+        refused.2
+    );
     // A command that is not there: the shell's status and words.
     let missing = out(&env, &alone, &home, &["run", "--", "no-such-command-here"]);
     assert_eq!(missing.0, Some(127));
-    assert_eq!(missing, out(&env, &full(), &home, &["run", "--", "no-such-command-here"]));
+    assert_eq!(
+        missing,
+        out(&env, &full(), &home, &["run", "--", "no-such-command-here"])
+    );
     // credential-process: the same JSON, byte for byte.
-    let (code, json, err) = out(&env, &alone, &home, &["credential-process", "--profile", "dev"]);
+    let (code, json, err) = out(
+        &env,
+        &alone,
+        &home,
+        &["credential-process", "--profile", "dev"],
+    );
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(json, out(&env, &full(), &home, &["credential-process", "--profile", "dev"]).1);
+    assert_eq!(
+        json,
+        out(
+            &env,
+            &full(),
+            &home,
+            &["credential-process", "--profile", "dev"]
+        )
+        .1
+    );
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["AccessKeyId"], "AKIAACMEACMEACME0001");
     // hook-env, in each shell's syntax.
@@ -123,13 +154,21 @@ fn the_front_hands_over_what_it_does_not_do() {
     // Another command, another option, no agent: the full binary's (missing here: said so).
     for args in [
         &["--version"][..],
-        &["run", "--no-server", "--", "true"],
-        &["credential-process", "--profile", "dev", "--format", "claude-code"],
+        &["run", "--no-server", "--profile", "dev", "--", "true"],
+        &[
+            "credential-process",
+            "--profile",
+            "dev",
+            "--format",
+            "claude-code",
+        ],
     ] {
         let (code, _, err) = out(&env, &alone, &home, args);
         assert_eq!(code, Some(1), "{args:?}");
         assert!(
-            err.starts_with("op-aws: cannot run ") && err.contains("op-aws-full") && err.contains("\nhint: "),
+            err.starts_with("op-aws: cannot run ")
+                && err.contains("op-aws-full")
+                && err.contains("\nhint: "),
             "{args:?}: {err}"
         );
         // Installed, the full binary does them.
@@ -137,17 +176,33 @@ fn the_front_hands_over_what_it_does_not_do() {
         assert_eq!(code, Some(0), "{args:?} installed: {err}");
     }
     env.ok(&["lock"]);
-    let (code, _, err) = out(&env, &alone, &home, &["run", "--profile", "dev", "--", "true"]);
+    let (code, _, err) = out(
+        &env,
+        &alone,
+        &home,
+        &["run", "--profile", "dev", "--", "true"],
+    );
     assert_eq!(code, Some(1));
-    assert!(err.contains("op-aws-full"), "a locked vault is the full binary's: {err}");
+    assert!(
+        err.contains("op-aws-full"),
+        "a locked vault is the full binary's: {err}"
+    );
     // Installed, the full binary says what to do about the lock.
-    let (code, _, err) = out(&env, &installed, &home, &["run", "--profile", "dev", "--", "true"]);
+    let (code, _, err) = out(
+        &env,
+        &installed,
+        &home,
+        &["run", "--profile", "dev", "--", "true"],
+    );
     assert_eq!(code, Some(1));
     assert!(err.contains("unlock"), "{err}");
     // Usage messages name the command as typed, not the full binary.
     let (code, _, err) = out(&env, &installed, &home, &["run"]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("op-aws run") && !err.contains("op-aws-full"), "{err}");
+    assert!(
+        err.contains("op-aws run") && !err.contains("op-aws-full"),
+        "{err}"
+    );
 }
 
 /// The agent keeps config.toml, the AWS files and the defaults parsed while they are unchanged:
@@ -155,6 +210,9 @@ fn the_front_hands_over_what_it_does_not_do() {
 #[test]
 fn an_edit_of_each_file_the_agent_keeps_parsed_is_seen_by_the_next_run() {
     let (mut env, proj, _) = world();
+    // The profile's session comes from STS (its item is bound in the credentials file).
+    let moto = Moto::start();
+    use_moto(&mut env, &moto);
     let home = env.home.clone();
     // The profile's item from the credentials file (the SDKs merge both files' profiles).
     env.write(".aws/config", "[profile dev]\nregion = eu-west-1\n");
@@ -162,7 +220,11 @@ fn an_edit_of_each_file_the_agent_keeps_parsed_is_seen_by_the_next_run() {
     let config_toml = env.config_dir().join("config.toml");
     std::fs::write(&config_toml, "agents = \"allow\"\n").unwrap();
     let defaults = env.config_dir().join("defaults.json");
-    assert!(defaults.is_file(), "`op-aws use --directory` wrote {}", defaults.display());
+    assert!(
+        defaults.is_file(),
+        "`op-aws use --directory` wrote {}",
+        defaults.display()
+    );
     // Older than the agent's settling time: kept after the first read.
     std::thread::sleep(std::time::Duration::from_millis(1200));
     let vars = |env: &TestEnv, dir: &Path, args: &[&str]| {
@@ -171,13 +233,20 @@ fn an_edit_of_each_file_the_agent_keeps_parsed_is_seen_by_the_next_run() {
         stdout
     };
     let profile = ["run", "--profile", "dev", "--", "env"];
+    let key = |text: &str| {
+        let line = text.lines().find(|l| l.starts_with("AWS_ACCESS_KEY_ID="));
+        line.expect("a key").to_owned()
+    };
+    let mut acme_session = None;
     for _ in 0..2 {
         assert!(vars(&env, &proj, &["run", "--", "env"]).contains("=AKIAACMEACMEACME0001"));
         let p = vars(&env, &home, &profile);
-        assert!(p.contains("=AKIAACMEACMEACME0001") && p.contains("AWS_REGION=eu-west-1"), "{p}");
+        assert!(p.contains("AWS_REGION=eu-west-1"), "{p}");
+        // One session for the item, cached: the same key both times.
+        assert_eq!(acme_session.get_or_insert_with(|| key(&p)), &key(&p));
     }
     env.set("CLAUDECODE", "1");
-    assert!(vars(&env, &home, &profile).contains("=AKIAACMEACMEACME0001"));
+    vars(&env, &home, &profile);
     let edit = |path: &Path, from: &str, to: &str| {
         let text = std::fs::read_to_string(path).unwrap();
         assert!(text.contains(from), "{}: {text}", path.display());
@@ -193,5 +262,9 @@ fn an_edit_of_each_file_the_agent_keeps_parsed_is_seen_by_the_next_run() {
     assert!(vars(&env, &home, &profile).contains("AWS_REGION=us-east-2"));
     edit(&home.join(".aws/credentials"), "acme", "bbbb");
     let p = vars(&env, &home, &profile);
-    assert!(p.contains("=AKIABBBBBBBBBBBB0001"), "the credentials file's edit is seen: {p}");
+    assert_ne!(
+        acme_session.as_deref(),
+        Some(key(&p).as_str()),
+        "the credentials file's edit is seen: another item, another session"
+    );
 }

@@ -12,6 +12,7 @@ use crate::ctx::Ctx;
 use crate::dirs::Dirs;
 use crate::link::client::Link;
 use crate::link::protocol::{AgentStatus, Answer, Answerer, Asked, Request, Response};
+use crate::model::resolution::Want;
 // A clock that counts suspend, and the time spent suspended.
 use crate::os::clock;
 use crate::vault::{self, Identity};
@@ -260,7 +261,11 @@ fn resolve_unlogged(
             return Err(e);
         }
     };
-    let notice = r.override_notice(&ctx);
+    // Said once per caller, so worked out only for a release (what applies here says nothing).
+    let notice = match asked.request().want {
+        Want::Here { .. } => None,
+        Want::Env { .. } | Want::Credentials | Want::Temporary => r.override_notice(&ctx),
+    };
     Ok((Answer::new(&r, notice), line))
 }
 

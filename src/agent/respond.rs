@@ -49,8 +49,9 @@ fn needs_identity(req: &Request) -> bool {
         | Request::SignInToken { .. }
         | Request::Session { .. }
         | Request::Recipient
-        | Request::Resolve(_)
         | Request::Approve => true,
+        // What applies here (the front's hook-env) releases nothing: no approval, no unlock.
+        Request::Resolve(asked) => !asked.is_here(),
         Request::Status
         | Request::Unlock { .. }
         | Request::Lock

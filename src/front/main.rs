@@ -178,7 +178,7 @@ fn run(argv: &[OsString], caller: Caller, which: &Which, command: &[OsString]) -
             ..Default::default()
         },
     };
-    let mut r = match ask(&ctx, &req, true) {
+    let mut r = match ask(&ctx, &req, None) {
         Asked::Answered(r) => r,
         Asked::HandOver => return hand_over(argv),
         Asked::Failed => return ExitCode::FAILURE,
@@ -211,7 +211,7 @@ fn credential_process(argv: &[OsString], caller: Caller, which: &Which) -> ExitC
             ..Default::default()
         },
     };
-    let r = match ask(&ctx, &req, true) {
+    let r = match ask(&ctx, &req, None) {
         Asked::Answered(r) => r,
         Asked::HandOver => return hand_over(argv),
         Asked::Failed => return ExitCode::FAILURE,
@@ -231,7 +231,8 @@ fn hook_env(argv: &[OsString], caller: Caller, shell: Shell) -> ExitCode {
     let Ok(ctx) = Ctx::new(caller) else {
         return hand_over(argv);
     };
-    let here = match ask(&ctx, &op_aws::hook::request(), false) {
+    let req = op_aws::hook::request();
+    let here = match ask(&ctx, &req, Some(ctx.agent.applies_here(&ctx.caller, &req))) {
         Asked::Answered(r) => r,
         Asked::HandOver => return hand_over(argv),
         Asked::Failed => return ExitCode::FAILURE,
@@ -244,10 +245,11 @@ fn hook_env(argv: &[OsString], caller: Caller, shell: Shell) -> ExitCode {
     done(std::io::stdout().lock().write_all(text.as_bytes()))
 }
 
-/// The agent's answer to `req`, with the override notice said (`notice`) as the full binary's
-/// `resolve_or_pick` says it.
-fn ask(ctx: &Ctx, req: &Request<'_>, notice: bool) -> Asked {
-    match ctx.agent.resolve(&ctx.caller, req) {
+/// The agent's answer to `req` (or `here`, what it answered to what applies here), with the
+/// override notice of a release said as the full binary's `resolve_or_pick` says it.
+fn ask(ctx: &Ctx, req: &Request<'_>, here: Option<op_aws::Result<Option<Resolution>>>) -> Asked {
+    let notice = here.is_none();
+    match here.unwrap_or_else(|| ctx.agent.resolve(&ctx.caller, req)) {
         Ok(Some(r)) => {
             if notice && let Some(line) = r.override_notice(ctx) {
                 eprintln!("{}", op_aws::error::printable(&format!("op-aws: {line}")));

@@ -283,9 +283,23 @@ impl Link {
     /// agent, this process is the agent, or the request needs the caller: a terminal, op, a
     /// browser, a context too big to send).
     pub fn resolve(&self, caller: &Caller, req: &Resolve<'_>) -> Result<Option<Resolution>> {
-        let Some(asked) = Asked::new(caller, req) else {
-            return Ok(None);
-        };
+        match Asked::new(caller, req) {
+            Some(asked) => self.resolve_asked(caller, asked),
+            None => Ok(None),
+        }
+    }
+
+    /// What applies here (`req`: `Want::Here` without a peek), from the agent: for the front,
+    /// which cannot work it out itself (the full binary does, with [`Self::resolve`]'s `None`).
+    /// Never through a sandbox's capability, which answers releases only.
+    pub fn applies_here(&self, caller: &Caller, req: &Resolve<'_>) -> Result<Option<Resolution>> {
+        match Asked::here(caller, req) {
+            Some(asked) if !self.in_sandbox() => self.resolve_asked(caller, asked),
+            _ => Ok(None),
+        }
+    }
+
+    fn resolve_asked(&self, caller: &Caller, asked: Asked) -> Result<Option<Resolution>> {
         let Some(c) = self.connect()? else {
             return Ok(None);
         };

@@ -283,6 +283,8 @@ enum WireWant {
     Env,
     Credentials,
     Temporary,
+    /// What applies here, for the front's `hook-env` ([`Asked::here`]).
+    Here,
 }
 
 impl Asked {
@@ -296,6 +298,24 @@ impl Asked {
             Want::Credentials => (WireWant::Credentials, ""),
             Want::Temporary => (WireWant::Temporary, ""),
         };
+        Self::build(caller, req, want, tool)
+    }
+
+    /// What applies here (`req.want` is `Here`, without a peek at the item), asked of the agent
+    /// by the front, which has no resolver of its own; the full binary works it out itself.
+    pub fn here(caller: &Caller, req: &Resolve<'_>) -> Option<Self> {
+        match req.want {
+            Want::Here { peek: false } => Self::build(caller, req, WireWant::Here, ""),
+            _ => None,
+        }
+    }
+
+    /// Asked by [`Self::here`]: what applies here, which releases nothing.
+    pub fn is_here(&self) -> bool {
+        matches!(self.want, WireWant::Here)
+    }
+
+    fn build(caller: &Caller, req: &Resolve<'_>, want: WireWant, tool: &str) -> Option<Self> {
         let mut size = caller.cwd.as_os_str().len();
         let mut vars = Vec::new();
         for (k, v) in caller.vars() {
@@ -431,6 +451,7 @@ impl Asked {
                 WireWant::Env => Want::Env { tool: &self.tool },
                 WireWant::Credentials => Want::Credentials,
                 WireWant::Temporary => Want::Temporary,
+                WireWant::Here => Want::Here { peek: false },
             },
             ask: self.ask.clone(),
         }
