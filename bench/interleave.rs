@@ -48,7 +48,7 @@ fn main() {
         let from = if vars.is_empty() {
             String::new()
         } else {
-            let dir = argv[0].rsplit('/').nth(1).unwrap_or_default();
+            let dir = argv[0].rsplit('/').skip(1).find(|d| *d != "bin").unwrap_or_default();
             format!("[{dir}] ")
         };
         let label: Vec<String> = argv.iter().map(base).collect();

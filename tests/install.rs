@@ -3,7 +3,7 @@
 //! agent (started from that binary), and STS over HTTP to `localhost`, a name its libc resolves
 //! from `/etc/hosts` itself. `scripts/test` installs it and names it in `OP_AWS_INSTALLED`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::support::{Moto, TestEnv, ok};
 
@@ -103,8 +103,36 @@ impl Elf {
 #[test]
 fn the_installed_binary_is_static_and_does_sts_through_localhost() {
     let exe = installed();
+    // The command and the full binary it hands over to, installed side by side, built alike.
+    let full = exe.with_file_name("op-aws-full");
+    for file in [&exe, &full] {
+        static_musl_relr(file);
+    }
+    assert_eq!(
+        ok(
+            TestEnv::new()
+                .command(&exe)
+                .arg("--version")
+                .output()
+                .unwrap(),
+            &["--version"]
+        ),
+        ok(
+            TestEnv::new()
+                .command(crate::support::bin())
+                .arg("--version")
+                .output()
+                .unwrap(),
+            &["--version"]
+        ),
+        "built from these sources"
+    );
+    the_installed_binary_does_sts(&exe, &full);
+}
+
+fn static_musl_relr(exe: &Path) {
     if cfg!(all(target_os = "linux", target_env = "gnu")) {
-        let (elf, test_build) = (Elf::read(&exe), Elf::read(&crate::support::bin()));
+        let (elf, test_build) = (Elf::read(exe), Elf::read(&crate::support::bin()));
         const ET_DYN: usize = 3;
         assert_eq!(elf.kind(), ET_DYN, "position-independent (ASLR kept)");
         assert!(
@@ -131,30 +159,13 @@ fn the_installed_binary_is_static_and_does_sts_through_localhost() {
             "the check itself: the test build's are not packed"
         );
     }
-    assert_eq!(
-        ok(
-            TestEnv::new()
-                .command(&exe)
-                .arg("--version")
-                .output()
-                .unwrap(),
-            &["--version"]
-        ),
-        ok(
-            TestEnv::new()
-                .command(crate::support::bin())
-                .arg("--version")
-                .output()
-                .unwrap(),
-            &["--version"]
-        ),
-        "built from these sources"
-    );
+}
 
+fn the_installed_binary_does_sts(exe: &Path, full: &Path) {
     let moto = Moto::start();
     let (_, key, secret) = moto.iam_user("alice");
     let mut env = TestEnv::new();
-    env.exe = exe.clone();
+    env.exe = exe.to_owned();
     let url = format!("http://localhost:{}", moto.port);
     env.set("AWS_ENDPOINT_URL", &url);
     env.set("AWS_ENDPOINT_URL_STS", &url);
@@ -168,8 +179,8 @@ fn the_installed_binary_is_static_and_does_sts_through_localhost() {
     let pid = env.agent_pid().expect("the agent runs");
     assert_eq!(
         std::fs::read_link(format!("/proc/{pid}/exe")).unwrap(),
-        exe,
-        "the agent is the installed binary"
+        full,
+        "the agent is the installed full binary"
     );
     // The role's session comes from op-aws's own AssumeRole (in the agent, over the SDK's
     // resolver and HTTP client), then the real aws CLI calls moto with it.
