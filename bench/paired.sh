@@ -28,6 +28,16 @@ rustc --edition 2021 -O -o "$build/interleave" "$here/interleave.rs"
 # shellcheck source=bench/lib.sh
 source "$here/lib.sh"
 trap 'cleanup; rm -rf "$build"' EXIT
+# Each binary measured from a fresh copy (with the op-aws-full beside it): how much of a file
+# the page cache holds, and in what pieces, moves a start by up to 0.3 ms here (two copies of
+# one binary in one run differed by that much), which is more than a before and after differ.
+fresh() { # $1: an op-aws; $2: a name; prints the copy's path
+  mkdir -p "$build/$2"
+  cp "$1" "$build/$2/op-aws"
+  if [ -e "$(dirname "$1")/op-aws-full" ]; then cp "$(dirname "$1")/op-aws-full" "$build/$2/"; fi
+  echo "$build/$2/op-aws"
+}
+OP_AWS=$(fresh "$OP_AWS" after)
 bench_vault >/dev/null
 bench_role >/dev/null
 t=$(command -v true)
@@ -39,6 +49,7 @@ mapfile -t measured < <(ops "$OP_AWS")
 # OP_AWS_BEFORE=/path/to/an/older/op-aws: the same commands in the same run, in a world of its
 # own (its own agent, vault and session cache), for a before-and-after in one interleaved run.
 if [ -n "${OP_AWS_BEFORE:-}" ]; then
+  OP_AWS_BEFORE=$(fresh "$OP_AWS_BEFORE" before)
   before_dirs=()
   for d in CONFIG DATA CACHE RUNTIME; do
     before_dirs+=("OP_AWS_${d}_DIR=$bench_home/before/${d,,}")
