@@ -8,7 +8,7 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use crate::support::sts_server::{Mode, StsServer};
-use crate::support::{Moto, TestEnv, ok, require, run_cmd, sdk};
+use crate::support::{Moto, TestEnv, WHO_AM_I, ok, require, run_cmd, sdk};
 
 /// GET the endpoint with `token` (None: no Authorization header): status and body.
 fn get(url: &str, token: Option<&str>) -> (u16, serde_json::Value) {
@@ -135,15 +135,7 @@ fn every_sdk_gets_the_role_through_run_server() {
         v.extend(args);
         ok(env.run(&v), &v).trim().to_owned()
     };
-    let cli = run(&[
-        "aws",
-        "sts",
-        "get-caller-identity",
-        "--query",
-        "Arn",
-        "--output",
-        "text",
-    ]);
+    let cli = run(&WHO_AM_I);
     assert!(cli.contains(":assumed-role/Admin/"), "aws: {cli}");
     let py = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])";
     let boto = run(&["python3", "-c", py]);

@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::support::{Moto, TestEnv, bin, ok, require, run_cmd, stderr, use_moto};
+use crate::support::{Moto, TestEnv, WHO_AM_I, bin, ok, require, run_cmd, stderr, use_moto};
 
 struct World {
     env: TestEnv,
@@ -42,16 +42,8 @@ fn world() -> World {
 fn who(env: &TestEnv, dir: &std::path::Path, extra: &[&str]) -> String {
     let mut args = vec!["run"];
     args.extend(extra);
-    args.extend([
-        "--",
-        "aws",
-        "sts",
-        "get-caller-identity",
-        "--query",
-        "Arn",
-        "--output",
-        "text",
-    ]);
+    args.push("--");
+    args.extend(WHO_AM_I);
     let mut c = env.op_aws(&args);
     c.current_dir(dir);
     ok(run_cmd(c, ""), &args).trim().to_owned()

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::support::{Moto, TestEnv, stderr, tools_path, use_moto};
+use crate::support::{Moto, TestEnv, WHO_AM_I, stderr, tools_path, use_moto};
 
 const OP_FIELDS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKEFAKEKEY";
 
@@ -109,18 +109,10 @@ fn op_item_keys_reach_aws_and_the_agent_spares_later_op_calls() {
     );
     config(&env, "store = \"1password\"\n");
     let who = [
-        "run",
-        "--item",
-        "op://Work/AWS prod",
-        "--",
-        "aws",
-        "sts",
-        "get-caller-identity",
-        "--query",
-        "Arn",
-        "--output",
-        "text",
-    ];
+        &["run", "--item", "op://Work/AWS prod", "--"][..],
+        &WHO_AM_I,
+    ]
+    .concat();
 
     // No agent: every run asks op.
     assert_eq!(env.ok(&who).trim(), arn);

@@ -4,7 +4,7 @@
 //! must never see one beside them.
 
 use crate::support::sts_server::{Mode, StsServer};
-use crate::support::{Moto, TestEnv, ok, require, run_cmd, sdk, stderr};
+use crate::support::{Moto, TestEnv, WHO_AM_I, ok, require, run_cmd, sdk, stderr};
 
 struct World {
     env: TestEnv,
@@ -47,19 +47,7 @@ fn the_js_sdk_uses_the_injected_keys_with_a_profile_in_play() {
     let cli = arn_of(
         &w,
         None,
-        &[
-            "run",
-            "--profile",
-            "admin",
-            "--",
-            "aws",
-            "sts",
-            "get-caller-identity",
-            "--query",
-            "Arn",
-            "--output",
-            "text",
-        ],
+        &[&["run", "--profile", "admin", "--"][..], &WHO_AM_I].concat(),
     );
     assert!(cli.contains(":assumed-role/Admin/"), "{cli}");
     // And boto3.

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Output, Stdio};
 
 use crate::support::signin_server::{SigninServer, jwk_of};
-use crate::support::{Moto, TestEnv, require, stderr, use_moto};
+use crate::support::{Moto, TestEnv, WHO_AM_I, require, stderr, use_moto};
 
 const CONFIG: &str = "\
 # mine; keep this comment
@@ -451,19 +451,7 @@ fn import_login_adopts_the_cache_and_removes_only_its_file() {
         std::fs::read_to_string(w.env.home.join(".aws/config")).unwrap(),
         config
     );
-    let o = run(&[
-        "run",
-        "--profile",
-        "adopted",
-        "--",
-        "aws",
-        "sts",
-        "get-caller-identity",
-        "--query",
-        "Arn",
-        "--output",
-        "text",
-    ]);
+    let o = run(&[&["run", "--profile", "adopted", "--"][..], &WHO_AM_I].concat());
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), w.user_arn);
     assert_eq!(w.signin.count("CreateOAuth2Token(refresh)"), 1);

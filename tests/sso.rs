@@ -199,19 +199,7 @@ fn parallel_runs(w: &World, n: usize) {
     let children: Vec<_> = (0..n)
         .map(|_| {
             w.env
-                .op_aws(&[
-                    "run",
-                    "--profile",
-                    "dev",
-                    "--",
-                    "aws",
-                    "sts",
-                    "get-caller-identity",
-                    "--query",
-                    "Arn",
-                    "--output",
-                    "text",
-                ])
+                .arn_command("dev")
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::support::{Moto, TestEnv, ok, require, run_cmd, stderr, use_moto};
+use crate::support::{Moto, TestEnv, WHO_AM_I, ok, require, run_cmd, stderr, use_moto};
 
 /// The access key id `op-aws run` hands to a command started in `dir`.
 fn key_in(env: &TestEnv, dir: &Path, extra: &[&str]) -> Output {
@@ -410,17 +410,7 @@ mod ci {
             for _ in 0..4 {
                 s.spawn(|| {
                     for _ in 0..50 {
-                        let mut c = env.op_aws(&[
-                            "run",
-                            "--",
-                            "aws",
-                            "sts",
-                            "get-caller-identity",
-                            "--query",
-                            "Arn",
-                            "--output",
-                            "text",
-                        ]);
+                        let mut c = env.op_aws(&[&["run", "--"][..], &WHO_AM_I].concat());
                         c.current_dir(&repo);
                         let o = run_cmd(c, "");
                         let out = String::from_utf8_lossy(&o.stdout).trim().to_owned();

@@ -17,6 +17,17 @@ use std::process::{Child, Command, Output, Stdio};
 
 pub const PASS: &str = "correct horse battery staple";
 
+/// `aws sts get-caller-identity`, printing the caller's ARN alone.
+pub const WHO_AM_I: [&str; 7] = [
+    "aws",
+    "sts",
+    "get-caller-identity",
+    "--query",
+    "Arn",
+    "--output",
+    "text",
+];
+
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_op-aws"))
 }
@@ -164,19 +175,7 @@ impl TestEnv {
 
     /// `op-aws run --profile P -- aws sts get-caller-identity`, printing the caller's ARN alone.
     pub fn arn_command(&self, profile: &str) -> Command {
-        self.op_aws(&[
-            "run",
-            "--profile",
-            profile,
-            "--",
-            "aws",
-            "sts",
-            "get-caller-identity",
-            "--query",
-            "Arn",
-            "--output",
-            "text",
-        ])
+        self.op_aws(&[&["run", "--profile", profile, "--"][..], &WHO_AM_I].concat())
     }
 
     /// Runs op-aws with `stdin` fed in; returns the output.
