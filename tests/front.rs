@@ -175,6 +175,29 @@ fn the_front_hands_over_what_it_does_not_do() {
         let (code, _, err) = out(&env, &installed, &home, args);
         assert_eq!(code, Some(0), "{args:?} installed: {err}");
     }
+    // An op-aws-full that is the front itself (a symlink, a hard link, a copy) is refused,
+    // not handed over to forever.
+    let looped = env.home.join("looped");
+    std::fs::create_dir(&looped).unwrap();
+    let front = looped.join("op-aws");
+    std::fs::copy(&alone, &front).unwrap();
+    for how in ["symlink", "hard link", "copy"] {
+        let full = looped.join("op-aws-full");
+        let _ = std::fs::remove_file(&full);
+        match how {
+            "symlink" => std::os::unix::fs::symlink("op-aws", &full).unwrap(),
+            "hard link" => std::fs::hard_link(&front, &full).unwrap(),
+            _ => drop(std::fs::copy(&front, &full).unwrap()),
+        }
+        let (code, _, err) = out(&env, &front, &home, &["--version"]);
+        assert_eq!(code, Some(1), "{how}: {err}");
+        assert!(
+            err.starts_with("op-aws: cannot run ")
+                && err.contains("it is this program")
+                && err.contains("\nhint: "),
+            "{how}: {err}"
+        );
+    }
     env.ok(&["lock"]);
     let (code, _, err) = out(
         &env,

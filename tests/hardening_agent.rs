@@ -96,6 +96,82 @@ fn idle_connections_starve_nobody() {
     drop(idle);
 }
 
+/// More resolutions that wait on the network than the agent takes at once (each assumes a role
+/// from an STS endpoint that never answers; the agent resolves 16 at a time and tells the rest
+/// to resolve themselves): `status` and `lock` still get through, while every one of them is
+/// still waiting. (Workers answer on the thread that accepted: one must always be left
+/// accepting.)
+#[test]
+fn lock_gets_through_while_every_worker_waits_on_sts() {
+    let mut env = TestEnv::new();
+    env.vault();
+    env.add_keys("acme", "AKIABUSY000000000001", "busysecret", None);
+    // Accepts and holds every connection, answering nothing.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    env.set(
+        "AWS_ENDPOINT_URL_STS",
+        format!("http://{}", hole.local_addr().unwrap()),
+    );
+    env.set("AWS_DEFAULT_REGION", "us-east-1");
+    std::thread::spawn(move || {
+        let held: Vec<_> = hole.incoming().collect();
+        drop(held);
+    });
+    let mut config = String::from("[profile base]\nop_aws_item = acme\n");
+    for i in 0..24 {
+        config.push_str(&format!(
+            "[profile role{i}]\nrole_arn = arn:aws:iam::210987654321:role/Busy{i}\nsource_profile = base\n"
+        ));
+    }
+    env.write(".aws/config", &config);
+    let pid = env.agent_pid().unwrap();
+    let threads = || -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap()
+    };
+    let mut waiting: Vec<std::process::Child> = (0..24)
+        .map(|i| {
+            env.op_aws(&["run", "--profile", &format!("role{i}"), "--", "true"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // 16 workers resolving, besides the poller, the watchdog and the signal handler.
+    let full = (0..150).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        threads() >= 19
+    });
+    assert!(
+        full,
+        "{} threads: the resolutions never filled the workers",
+        threads()
+    );
+    env.ok(&["status"]);
+    let still = waiting
+        .iter_mut()
+        .map(|c| c.try_wait().unwrap())
+        .filter(Option::is_none)
+        .count();
+    // Answered while the resolutions were still waiting on STS (20 s each), not after.
+    assert_eq!(still, 24, "resolutions still waiting");
+    env.ok(&["lock"]);
+    let gone = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        env.agent_pid().is_none()
+    });
+    assert!(gone, "lock got through and the agent ended");
+    for mut c in waiting {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
 #[test]
 fn huge_requests_and_many_entries_stay_small_and_numbers_are_clamped() {
     let env = TestEnv::new();

@@ -3,8 +3,8 @@
 //! [`crate::link`].
 //!
 //! - [`process`]: the agent's main loop (`op-aws agent`) and the nonce its starter hands it.
-//! - `readers`: accepting connections and reading their requests (one thread for all).
-//! - `pool`: the workers that answer requests which may take long.
+//! - `pool`: the workers, which accept connections and answer what their clients ask.
+//! - `readers`: reading the requests that come slowly (one thread for all).
 //! - `respond`: one request to one response (the peer and nonce rules).
 //! - `answer`: the answers, and the resolver's way into the agent's state.
 //! - `state`: what the agent holds, its clocks and caches.

@@ -1,99 +1,278 @@
-//! The worker pool: each complete request that may take long gets a worker of its own.
+//! The workers: threads that wait in `accept()` on the agent's socket, read the request a
+//! client writes as it connects, and answer it themselves, so a request costs one wake-up and
+//! no hand-off. A connection whose request has not arrived goes to the one thread that polls
+//! them all (`readers`): an idle or slow client holds no worker.
+//!
+//! One thread always stays in `accept()`: a worker about to take a request that may take long
+//! (decrypting the vault, STS, an approval) first makes sure another is accepting, starting
+//! one if need be. With [`MAX_WORKERS`] busy, the last accepter answers only the quick
+//! requests (`lock` above all) and queues the rest for the first worker that is done.
 
-use std::os::unix::net::UnixStream;
-use std::sync::atomic::AtomicUsize;
+use std::collections::VecDeque;
+use std::io::Write;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::Ordering::SeqCst;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use crate::link::protocol::Request;
+use crate::link::protocol::{Request, Response, check_peer};
 // A clock that counts suspend, and the time spent suspended.
-use super::readers::reply;
+use super::answer::answer;
+use super::readers::{Reading, parse, reply};
 use super::respond::{AUDIT_PENDING, respond_to};
+use super::sandbox;
 use super::state::State;
-use super::watchdog::wake;
 
-/// Requests worked on at once; more wait for a worker.
+/// Threads at most, accepting or busy; more requests wait in the queue.
 const MAX_WORKERS: usize = 64;
-/// Threads kept waiting for the next connection.
+/// Threads kept waiting in `accept()` once a burst is over.
 const SPARE_THREADS: usize = 4;
-/// Workers for complete requests, which may take long (decrypting the vault, STS): a thread of
-/// its own for each at once, up to [`MAX_WORKERS`] (then they wait their turn); a thread that
-/// is done waits for the next request (up to [`SPARE_THREADS`] of them wait), so a request
-/// does not pay for creating a thread.
-pub(super) struct Pool {
-    pub(super) state: Arc<Mutex<State>>,
-    pub(super) sock: std::path::PathBuf,
-    pub(super) tx: mpsc::Sender<(UnixStream, Request)>,
-    pub(super) rx: Arc<Mutex<mpsc::Receiver<(UnixStream, Request)>>>,
-    /// Requests sent that no thread has taken yet.
-    pub(super) queued: Arc<AtomicUsize>,
-    /// Threads waiting on `rx`.
-    pub(super) idle: Arc<AtomicUsize>,
-    /// Threads alive, busy or waiting.
-    pub(super) open: Arc<AtomicUsize>,
+/// Threads accepting from the start.
+const FIRST_THREADS: usize = 2;
+/// How long an accepter waits for a request on its way (a client writes it right after
+/// connecting; on a busy machine the write may come a moment after the accept). Only while
+/// another thread accepts meanwhile; an idle client then goes to the poller.
+const ON_ITS_WAY: Duration = Duration::from_millis(2);
+
+pub(super) struct Pool(Arc<Shared>);
+
+struct Shared {
+    state: Arc<Mutex<State>>,
+    listener: UnixListener,
+    /// Threads alive, accepting or busy.
+    open: AtomicUsize,
+    /// Threads waiting in `accept()`.
+    accepting: AtomicUsize,
+    /// Complete requests that no thread could take yet (all [`MAX_WORKERS`] busy).
+    queued: Mutex<VecDeque<(UnixStream, Request)>>,
+    /// Connections whose request is not complete yet, for the poller.
+    unread: Mutex<Vec<Reading>>,
+    /// Written to wake the poller (a connection for it, or the stop flag).
+    poke: UnixStream,
+    stopping: AtomicBool,
 }
 
 impl Pool {
-    pub(super) fn new(state: Arc<Mutex<State>>, sock: std::path::PathBuf) -> Self {
-        let (tx, rx) = mpsc::channel();
-        Self {
+    /// Workers accepting on `listener` (blocking); `poke` is written to wake the poller.
+    pub(super) fn start(
+        state: Arc<Mutex<State>>,
+        listener: UnixListener,
+        poke: UnixStream,
+    ) -> Self {
+        let shared = Arc::new(Shared {
             state,
-            sock,
-            tx,
-            rx: Arc::new(Mutex::new(rx)),
-            queued: Arc::new(AtomicUsize::new(0)),
-            idle: Arc::new(AtomicUsize::new(0)),
-            open: Arc::new(AtomicUsize::new(0)),
+            listener,
+            open: AtomicUsize::new(0),
+            accepting: AtomicUsize::new(0),
+            queued: Mutex::new(VecDeque::new()),
+            unread: Mutex::new(Vec::new()),
+            poke,
+            stopping: AtomicBool::new(false),
+        });
+        for _ in 0..FIRST_THREADS {
+            if shared.reserve() {
+                spawn(Arc::clone(&shared), None);
+            }
+        }
+        Self(shared)
+    }
+
+    /// The connections accepted whose request has not arrived yet, for the poller.
+    pub(super) fn take_unread(&self) -> Vec<Reading> {
+        self.0
+            .unread
+            .lock()
+            .map(|mut u| std::mem::take(&mut *u))
+            .unwrap_or_default()
+    }
+
+    /// A request the poller read whole: quick ones answered on its thread, the rest on a
+    /// worker (a new thread, or the first one done).
+    pub(super) fn dispatch(&self, stream: UnixStream, req: std::result::Result<Request, String>) {
+        let Some((stream, req)) = answer_quick(&self.0.state, stream, req) else {
+            return;
+        };
+        if self.0.reserve() {
+            spawn(Arc::clone(&self.0), Some((stream, req)));
+        } else {
+            self.0.queue(stream, req);
         }
     }
 
-    pub(super) fn submit(&self, stream: UnixStream, req: Request) {
-        self.queued.fetch_add(1, SeqCst);
-        if self.tx.send((stream, req)).is_err() {
-            return;
-        }
-        if self.queued.load(SeqCst) <= self.idle.load(SeqCst)
-            || self.open.load(SeqCst) >= MAX_WORKERS
-        {
-            return;
-        }
-        self.open.fetch_add(1, SeqCst);
-        let (state, sock) = (Arc::clone(&self.state), self.sock.clone());
-        let (rx, queued, idle, open) = (
-            Arc::clone(&self.rx),
-            Arc::clone(&self.queued),
-            Arc::clone(&self.idle),
-            Arc::clone(&self.open),
-        );
-        std::thread::spawn(move || {
-            loop {
-                idle.fetch_add(1, SeqCst);
-                // Err: the accept loop has ended.
-                let job = rx.lock().ok().and_then(|rx| rx.recv().ok());
-                idle.fetch_sub(1, SeqCst);
-                let Some((stream, req)) = job else { break };
-                queued.fetch_sub(1, SeqCst);
-                let (resp, line) = respond_to(req, &state, true, Some(&stream));
-                // The audit line goes after the answer, off the caller's wait; a request to
-                // settle waits for it ([`AUDIT_PENDING`]).
-                if line.is_some() {
-                    AUDIT_PENDING.fetch_add(1, SeqCst);
-                }
-                reply(stream, &resp);
-                if let Some((path, entry)) = line {
-                    let _ = crate::audit::append(&path, &entry);
-                    AUDIT_PENDING.fetch_sub(1, SeqCst);
-                }
-                if state.lock().map(|s| s.stop).unwrap_or(true) {
-                    // Wake the accept loop so it sees the flag.
-                    wake(&sock);
-                    break;
-                }
-                if idle.load(SeqCst) >= SPARE_THREADS && queued.load(SeqCst) == 0 {
-                    break;
-                }
-            }
-            open.fetch_sub(1, SeqCst);
-        });
+    /// Workers stop taking requests; the ones busy finish theirs.
+    pub(super) fn stop(&self) {
+        self.0.stopping.store(true, SeqCst);
     }
+}
+
+/// A thread that works on `first`, then accepts (and works) until enough others accept.
+fn spawn(shared: Arc<Shared>, first: Option<(UnixStream, Request)>) {
+    let started = std::thread::Builder::new()
+        .name("op-aws-worker".into())
+        .spawn({
+            let shared = Arc::clone(&shared);
+            move || {
+                if let Some((stream, req)) = first {
+                    shared.work(stream, req);
+                }
+                shared.run();
+                shared.open.fetch_sub(1, SeqCst);
+            }
+        });
+    if started.is_err() {
+        // No thread (out of memory or a limit): the slot goes back; its request, if any, is
+        // dropped unanswered, as a busy agent always has.
+        shared.open.fetch_sub(1, SeqCst);
+    }
+}
+
+impl Shared {
+    /// One more thread's slot, under [`MAX_WORKERS`].
+    fn reserve(&self) -> bool {
+        self.open
+            .fetch_update(SeqCst, SeqCst, |n| (n < MAX_WORKERS).then_some(n + 1))
+            .is_ok()
+    }
+
+    fn stopped(&self) -> bool {
+        self.stopping.load(SeqCst) || self.state.lock().map(|s| s.stop).unwrap_or(true)
+    }
+
+    fn wake_poller(&self) {
+        // A byte waiting is enough: a full pipe (WouldBlock) wakes it as well.
+        let _ = (&self.poke).write(&[1]);
+    }
+
+    fn queue(&self, stream: UnixStream, req: Request) {
+        if let Ok(mut q) = self.queued.lock() {
+            q.push_back((stream, req));
+        }
+    }
+
+    /// Whether this thread may take a request that may take long: yes while another thread
+    /// accepts, starting one when none does; no when none can be started (this thread then
+    /// stays the accepter).
+    fn may_work(self: &Arc<Self>) -> bool {
+        if self.accepting.load(SeqCst) > 0 {
+            return true;
+        }
+        if self.reserve() {
+            spawn(Arc::clone(self), None);
+            return true;
+        }
+        false
+    }
+
+    /// Accepts and answers, working through the queue between connections, until enough
+    /// other threads accept.
+    fn run(self: &Arc<Self>) {
+        loop {
+            self.work_queued();
+            if self.stopped() {
+                self.wake_poller();
+                return;
+            }
+            if self.accepting.load(SeqCst) >= SPARE_THREADS {
+                return;
+            }
+            self.accepting.fetch_add(1, SeqCst);
+            let accepted = self.listener.accept();
+            let others = self.accepting.fetch_sub(1, SeqCst) > 1;
+            match accepted {
+                Ok((stream, _)) => self.take(stream, others),
+                // Out of descriptors, most likely: a moment for some to close.
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }
+
+    fn work_queued(self: &Arc<Self>) {
+        loop {
+            let job = self.queued.lock().ok().and_then(|mut q| q.pop_front());
+            let Some((stream, req)) = job else { return };
+            if !self.may_work() {
+                self.queue(stream, req);
+                return;
+            }
+            self.work(stream, req);
+        }
+    }
+
+    /// A connection just accepted: its request read (or handed to the poller) and answered.
+    fn take(self: &Arc<Self>, stream: UnixStream, others: bool) {
+        if let Err(e) = check_peer(&stream) {
+            reply(stream, &Response::refuse(e));
+            return;
+        }
+        if stream.set_nonblocking(true).is_err() {
+            return;
+        }
+        let mut r = Reading::new(stream);
+        let mut got = r.read_more();
+        if matches!(got, Ok(None)) && others && r.wait_readable(ON_ITS_WAY) {
+            got = r.read_more();
+        }
+        let req = match got {
+            Ok(Some(line)) => parse(&line),
+            Ok(None) => {
+                if let Ok(mut u) = self.unread.lock() {
+                    u.push(r);
+                }
+                self.wake_poller();
+                return;
+            }
+            // Gone before its request: nothing to answer.
+            Err(None) => return,
+            Err(Some(why)) => Err(why),
+        };
+        let Some((stream, req)) = answer_quick(&self.state, r.stream, req) else {
+            return;
+        };
+        if self.may_work() {
+            self.work(stream, req);
+        } else {
+            self.queue(stream, req);
+        }
+    }
+
+    /// A request that may take long, answered on this thread.
+    fn work(&self, stream: UnixStream, req: Request) {
+        if let Request::SandboxStop { name } = req {
+            // Forgetting its sessions may wait for a cache lock.
+            reply(stream, &sandbox::stop(&self.state, &name));
+            return;
+        }
+        let (resp, line) = respond_to(req, &self.state, true, Some(&stream));
+        // The audit line goes after the answer, off the caller's wait; a request to settle
+        // waits for it ([`AUDIT_PENDING`]).
+        if line.is_some() {
+            AUDIT_PENDING.fetch_add(1, SeqCst);
+        }
+        reply(stream, &resp);
+        if let Some((path, entry)) = line {
+            let _ = crate::audit::append(&path, &entry);
+            AUDIT_PENDING.fetch_sub(1, SeqCst);
+        }
+    }
+}
+
+/// Answers a refusal or a quick request (never waiting on anything but the state's lock, so
+/// they get through however busy the workers are); gives back any other.
+fn answer_quick(
+    state: &Arc<Mutex<State>>,
+    stream: UnixStream,
+    req: std::result::Result<Request, String>,
+) -> Option<(UnixStream, Request)> {
+    match req {
+        Ok(req @ (Request::Lock | Request::Status)) => reply(stream, &answer(req, state)),
+        // Quick too, and only here (never on a capability, nor in the fuzz targets).
+        Ok(Request::SandboxOpen { spec, person }) => {
+            reply(stream, &sandbox::open(state, spec, person));
+        }
+        Ok(Request::SandboxList) => reply(stream, &sandbox::list(state)),
+        Ok(req) => return Some((stream, req)),
+        Err(e) => reply(stream, &Response::refuse(e)),
+    }
+    None
 }

@@ -7,14 +7,14 @@
 //! It forgets everything and exits after the idle timeout, after the absolute limit, on
 //! `lock`, and on SIGTERM/SIGINT/SIGHUP. With quick unlock ([`super::hold`]) the idle timeout
 //! holds the identity instead: nothing that needs it is answered until system authentication
-//! approves (`approve`); a refusal forgets it. One thread reads every connection's request
-//! (`readers`: an idle client holds no thread); `lock` and `status` are answered there, the
-//! rest each on a worker of its own (`pool`); state is behind one mutex, never held across an
-//! STS call or an approval.
+//! approves (`approve`); a refusal forgets it. Workers wait in `accept()` and answer the
+//! request a client writes as it connects on the same thread (`pool`); one thread reads the
+//! requests that come slowly (`readers`: an idle client holds no thread); state is behind one
+//! mutex, never held across an STS call or an approval.
 
 use std::collections::HashMap;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::os::unix::net::UnixListener;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,12 +23,9 @@ use zeroize::Zeroizing;
 use super::hold::Phase;
 use crate::config::AgentTimes;
 use crate::dirs::Dirs;
-use crate::link::protocol::{Request, Response};
 // A clock that counts suspend, and the time spent suspended.
-use super::answer::answer;
 use super::pool::Pool;
-use super::readers::{Readers, reply};
-use super::sandbox;
+use super::readers::Readers;
 use super::state::State;
 use super::watchdog::{harden, spawn_signal_handler, spawn_watchdog};
 use crate::os::clock;
@@ -77,10 +74,6 @@ pub fn serve(dirs: &Dirs, person: Option<crate::caller::Caller>) -> Result<()> {
     }
     let _ = std::fs::remove_file(&sock);
     let listener = UnixListener::bind(&sock).map_err(|e| Error::io(&sock, e))?;
-    // Polled with the connections ([`Readers`]): accepting never blocks.
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| Error::io(&sock, e))?;
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io(&sock, e))?;
     let now = clock::now();
@@ -110,31 +103,21 @@ pub fn serve(dirs: &Dirs, person: Option<crate::caller::Caller>) -> Result<()> {
     spawn_signal_handler(Arc::clone(&state), sock.clone());
     spawn_watchdog(Arc::clone(&state), sock.clone());
     println!("ready");
-    let pool = Pool::new(Arc::clone(&state), sock.clone());
+    let (poke, wake) = UnixStream::pair().map_err(|e| Error::io(&dirs.runtime, e))?;
+    for end in [&poke, &wake] {
+        end.set_nonblocking(true)
+            .map_err(|e| Error::io(&dirs.runtime, e))?;
+    }
+    let pool = Pool::start(Arc::clone(&state), listener, poke);
+    // This thread reads the requests that had not arrived when their connection was accepted.
     let mut readers = Readers::default();
     while !state.lock().map(|s| s.stop).unwrap_or(true) {
-        for (stream, req) in readers.next_requests(&listener) {
-            match req {
-                // Cheap and never waiting on anything but the state's lock: answered here, so
-                // they get through however busy the workers are (`lock` above all).
-                Ok(req @ (Request::Lock | Request::Status)) => reply(stream, &answer(req, &state)),
-                // Quick too, and only here (never on a capability, nor in the fuzz targets).
-                Ok(Request::SandboxOpen { spec, person }) => {
-                    reply(stream, &sandbox::open(&state, spec, person));
-                }
-                Ok(Request::SandboxList) => reply(stream, &sandbox::list(&state)),
-                Ok(Request::SandboxStop { name }) => {
-                    // Forgetting its sessions may wait for a cache lock: off the reader.
-                    let state = Arc::clone(&state);
-                    std::thread::spawn(move || reply(stream, &sandbox::stop(&state, &name)));
-                }
-                Ok(req) => pool.submit(stream, req),
-                Err(e) => reply(stream, &Response::refuse(e)),
-            }
+        readers.adopt(pool.take_unread());
+        for (stream, req) in readers.next_requests(&wake) {
+            pool.dispatch(stream, req);
         }
     }
-    // Threads waiting for a request see the channel close and exit.
-    drop(pool);
+    pool.stop();
     if let Ok(mut s) = state.lock() {
         s.forget();
     }

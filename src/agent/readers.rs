@@ -1,20 +1,18 @@
-//! Accepting connections and reading their request lines: one thread polls them all, so
-//! an idle client holds no thread.
+//! Reading request lines that had not arrived when their connection was accepted: one thread
+//! polls them all, so an idle or slow client holds no thread.
 
 use std::io::Write;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-use crate::link::protocol::{
-    IO_TIMEOUT, MAX_REQUEST, REQUEST_DEADLINE, Request, Response, check_peer,
-};
+use crate::link::protocol::{IO_TIMEOUT, MAX_REQUEST, REQUEST_DEADLINE, Request, Response};
 // A clock that counts suspend, and the time spent suspended.
 use crate::vault::{self};
 
 /// Connections waiting for their request line, read by one thread polling them all: an idle or
-/// slow client holds a slot here, never a worker. When full, the oldest is closed to make room.
+/// slow client holds a slot here, never a worker.
 const MAX_PENDING: usize = 512;
 
 pub(super) struct Reading {
@@ -29,12 +27,24 @@ pub(super) struct Readers {
 }
 
 impl Readers {
-    /// Waits (at most a second, so the caller sees its stop flag) for connections and bytes,
-    /// and returns each request that is complete, or refused (another user's peer, too long,
+    /// Takes connections a worker accepted before their request arrived. When full, the
+    /// oldest is closed to make room.
+    pub(super) fn adopt(&mut self, fresh: Vec<Reading>) {
+        for r in fresh {
+            if self.pending.len() >= MAX_PENDING {
+                // Dropped: closed unread, as a busy agent always has.
+                self.pending.pop_front();
+            }
+            self.pending.push_back(r);
+        }
+    }
+
+    /// Waits (at most a second, so the caller sees its stop flag, and until `wake` is
+    /// written) for bytes, and returns each request that is complete, or refused (too long,
     /// too slow, not JSON).
     pub(super) fn next_requests(
         &mut self,
-        listener: &UnixListener,
+        wake: &UnixStream,
     ) -> Vec<(UnixStream, std::result::Result<Request, String>)> {
         use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
         use std::os::fd::AsFd;
@@ -48,7 +58,7 @@ impl Readers {
             .min(Duration::from_secs(1));
         let ready: Vec<bool> = {
             let mut fds = Vec::with_capacity(self.pending.len() + 1);
-            fds.push(PollFd::new(listener.as_fd(), PollFlags::POLLIN));
+            fds.push(PollFd::new(wake.as_fd(), PollFlags::POLLIN));
             for r in &self.pending {
                 fds.push(PollFd::new(r.stream.as_fd(), PollFlags::POLLIN));
             }
@@ -61,6 +71,11 @@ impl Readers {
                 .map(|f| f.revents().is_some_and(|e| !e.is_empty()))
                 .collect()
         };
+        if ready.first().copied().unwrap_or(false) {
+            use std::io::Read;
+            let mut drained = [0u8; 64];
+            while matches!((&*wake).read(&mut drained), Ok(n) if n > 0) {}
+        }
         let mut out = Vec::new();
         let now = std::time::Instant::now();
         let pending = std::mem::take(&mut self.pending);
@@ -75,46 +90,7 @@ impl Readers {
                 Err(Some(why)) => out.push((r.stream, Err(why))),
             }
         }
-        if ready.first().copied().unwrap_or(false) {
-            self.accept_one(listener, &mut out);
-        }
         out
-    }
-
-    fn accept_one(
-        &mut self,
-        listener: &UnixListener,
-        out: &mut Vec<(UnixStream, std::result::Result<Request, String>)>,
-    ) {
-        // One at a time: the usual wake has one connection, and another makes the next poll
-        // return at once (a loop until EAGAIN would cost a syscall on every request).
-        if let Ok((stream, _)) = listener.accept() {
-            if let Err(e) = check_peer(&stream) {
-                out.push((stream, Err(e)));
-                return;
-            }
-            if stream.set_nonblocking(true).is_err() {
-                return;
-            }
-            let mut r = Reading {
-                stream,
-                buf: Zeroizing::new(Vec::with_capacity(4096)),
-                deadline: std::time::Instant::now() + REQUEST_DEADLINE,
-            };
-            // A client writes its request as soon as it connects: often it is there already.
-            match r.read_more() {
-                Ok(Some(line)) => out.push((r.stream, parse(&line))),
-                Ok(None) => {
-                    if self.pending.len() >= MAX_PENDING {
-                        // Dropped: closed unread, as a busy agent always has.
-                        self.pending.pop_front();
-                    }
-                    self.pending.push_back(r);
-                }
-                Err(None) => {}
-                Err(Some(why)) => out.push((r.stream, Err(why))),
-            }
-        }
     }
 }
 
@@ -125,9 +101,29 @@ pub(super) fn parse(line: &[u8]) -> std::result::Result<Request, String> {
 }
 
 impl Reading {
+    /// A connection just accepted (non-blocking), given [`REQUEST_DEADLINE`] for its request.
+    pub(super) fn new(stream: UnixStream) -> Self {
+        Self {
+            stream,
+            buf: Zeroizing::new(Vec::with_capacity(4096)),
+            deadline: std::time::Instant::now() + REQUEST_DEADLINE,
+        }
+    }
+
+    /// Whether bytes (or the end) arrived within `wait`.
+    pub(super) fn wait_readable(&self, wait: Duration) -> bool {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        let mut fds = [PollFd::new(self.stream.as_fd(), PollFlags::POLLIN)];
+        let ms = u16::try_from(wait.as_millis()).unwrap_or(u16::MAX).max(1);
+        matches!(poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0)
+    }
+
     /// Reads what has arrived: `Ok(Some(line))` once the request line is whole; `Err(None)`
     /// when the client went away, `Err(Some(why))` when it is refused.
-    fn read_more(&mut self) -> std::result::Result<Option<Zeroizing<Vec<u8>>>, Option<String>> {
+    pub(super) fn read_more(
+        &mut self,
+    ) -> std::result::Result<Option<Zeroizing<Vec<u8>>>, Option<String>> {
         use std::io::Read;
         let mut chunk = Zeroizing::new([0u8; 4096]);
         loop {

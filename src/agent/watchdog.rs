@@ -20,7 +20,7 @@ pub(super) fn harden() {
     crate::os::deny_attach();
 }
 
-/// Wakes the accept loop so it sees the stop flag. When the socket is gone (its runtime
+/// Wakes a worker out of `accept()` so it sees the stop flag (and wakes the poller). When the socket is gone (its runtime
 /// directory deleted under it), nothing can wake it: the secrets are forgotten already, so the
 /// process ends here.
 pub(super) fn wake(sock: &Path) {

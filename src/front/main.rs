@@ -297,18 +297,38 @@ fn hand_over(argv: &[OsString]) -> ExitCode {
     let full = std::env::current_exe()
         .map(|p| p.with_file_name(op_aws::process::FULL_EXE))
         .unwrap_or_else(|_| op_aws::process::FULL_EXE.into());
-    let err = Command::new(&full)
-        .arg0(argv.first().map_or("op-aws".as_ref(), OsString::as_os_str))
-        .args(argv.iter().skip(1))
-        .exec();
+    // An op-aws-full that is this very file (a symlink or a link to it, a copy under the wrong
+    // name) would hand over to itself forever.
+    let why = if is_this_program(&full) {
+        "it is this program, not the full binary".to_owned()
+    } else {
+        Command::new(&full)
+            .arg0(argv.first().map_or("op-aws".as_ref(), OsString::as_os_str))
+            .args(argv.iter().skip(1))
+            .exec()
+            .to_string()
+    };
     let text = op_aws::error::render(
-        &format!("cannot run {}: {err}", full.display()),
+        &format!("cannot run {}: {why}", full.display()),
         Some(
             "install op-aws again (`scripts/install`): the op-aws command needs the op-aws-full beside it",
         ),
     );
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
     ExitCode::FAILURE
+}
+
+/// Whether `full` is the program running: the same file (a symlink or a hard link to it), or
+/// one of the same size (a copy of it under the full binary's name; the full binary is many
+/// times this one's size).
+fn is_this_program(full: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    #[allow(clippy::disallowed_methods)] // which file this is
+    let mine = std::env::current_exe().and_then(std::fs::metadata);
+    let (Ok(theirs), Ok(mine)) = (std::fs::metadata(full), mine) else {
+        return false;
+    };
+    (theirs.dev(), theirs.ino()) == (mine.dev(), mine.ino()) || theirs.len() == mine.len()
 }
 
 /// As the full binary does: die quietly of SIGPIPE, and exec'd commands get the default back.
