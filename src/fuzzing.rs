@@ -74,6 +74,14 @@ pub fn signin(bytes: &[u8], state: &str) -> SignInRead {
     }
 }
 
+/// Whether the agent's one-pass read of a request line ([`crate::link::protocol::Request::from_line`])
+/// gives what serde's tagged-enum read gives (both as JSON, or both an error).
+pub fn request_reads_agree(line: &[u8]) -> bool {
+    use crate::link::protocol::Request;
+    let show = |r: serde_json::Result<Request>| r.ok().map(|req| serde_json::to_vec(&req).ok());
+    show(Request::from_line(line)) == show(serde_json::from_slice(line))
+}
+
 /// The agent's request handling in this process: its decoder and handler on a state that is
 /// locked or holds `identity` (a Resolve request is decoded, then refused unrun).
 pub struct Agent(crate::agent::respond::InProcess);

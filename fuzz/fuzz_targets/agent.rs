@@ -4,7 +4,8 @@
 //! an unlock can succeed). Resolve requests are decoded and refused unrun (the resolver has its
 //! own tests; it would call STS).
 //!
-//! Holds: every answer is one line of JSON; no secret (the identity, an item's secret, a cached
+//! Holds: a request is read the same in one pass as through serde's tagged enum; every
+//! answer is one line of JSON; no secret (the identity, an item's secret, a cached
 //! value) appears in an error or hint; a rejected request leaves the state unchanged; a
 //! locked agent answers nothing from the vault; values come only for the requests that ask
 //! for one.
@@ -75,6 +76,10 @@ fuzz_target!(|data: &[u8]| {
 
     let rest = op_aws::fuzzing::substitute(rest, b"IDENTITY", w.identity.as_bytes());
     for line in rest.split(|b| *b == b'\n').take(8) {
+        assert!(
+            op_aws::fuzzing::request_reads_agree(line),
+            "the one-pass read of a resolve differs"
+        );
         let before = agent.state();
         let answer = agent.answer(line);
         let text = std::str::from_utf8(&answer).expect("UTF-8");

@@ -96,8 +96,7 @@ impl Readers {
 
 /// A request line as the agent takes it.
 pub(super) fn parse(line: &[u8]) -> std::result::Result<Request, String> {
-    serde_json::from_slice::<Request>(line)
-        .map_err(|e| format!("bad request: {}", vault::json_error(&e)))
+    Request::from_line(line).map_err(|e| format!("bad request: {}", vault::json_error(&e)))
 }
 
 impl Reading {
@@ -125,28 +124,35 @@ impl Reading {
         &mut self,
     ) -> std::result::Result<Option<Zeroizing<Vec<u8>>>, Option<String>> {
         use std::io::Read;
-        let mut chunk = Zeroizing::new([0u8; 4096]);
+        const CHUNK: usize = 4096;
         loop {
-            let n = match self.stream.read(&mut chunk[..]) {
+            let len = self.buf.len();
+            // Grown by hand: a reallocation would leave an unzeroed copy of a secret behind.
+            if self.buf.capacity() < len + CHUNK {
+                let mut bigger = Zeroizing::new(Vec::with_capacity((len + CHUNK) * 2));
+                bigger.extend_from_slice(&self.buf);
+                self.buf = bigger;
+            }
+            // Read straight into the buffer (its spare room zeroed first, then cut back to
+            // what arrived; dropping it zeroes all of its room).
+            self.buf.resize(len + CHUNK, 0);
+            let read = self.stream.read(&mut self.buf[len..]);
+            self.buf.truncate(len + read.as_ref().map_or(0, |n| *n));
+            let n = match read {
                 Ok(0) => return Err(None),
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(_) => return Err(None),
             };
-            let end = chunk[..n].iter().position(|b| *b == b'\n');
+            let end = self.buf[len..].iter().position(|b| *b == b'\n');
             let take = end.unwrap_or(n);
-            if self.buf.len() + take > usize::try_from(MAX_REQUEST).unwrap_or(usize::MAX) {
+            if len + take > usize::try_from(MAX_REQUEST).unwrap_or(usize::MAX) {
                 return Err(Some("request too long".into()));
             }
-            // Grown by hand: a reallocation would leave an unzeroed copy of a secret behind.
-            if self.buf.capacity() < self.buf.len() + take {
-                let mut bigger = Zeroizing::new(Vec::with_capacity((self.buf.len() + take) * 2));
-                bigger.extend_from_slice(&self.buf);
-                self.buf = bigger;
-            }
-            self.buf.extend_from_slice(&chunk[..take]);
             if end.is_some() {
+                // Whatever came after the line (a client sends one) is dropped.
+                self.buf.truncate(len + take);
                 return Ok(Some(std::mem::take(&mut self.buf)));
             }
         }
