@@ -212,9 +212,9 @@ static RESOLVING: AtomicUsize = AtomicUsize::new(0);
 pub(super) fn resolve_for(
     state: &Arc<Mutex<State>>,
     dirs: &Dirs,
-    asked: &Asked,
+    mut asked: Asked,
 ) -> (Result<Answer>, AuditLine) {
-    match resolve_unlogged(state, dirs, asked) {
+    match resolve_unlogged(state, dirs, &mut asked) {
         Ok((answer, line)) => (Ok(answer), line),
         Err(e) => (Err(e), None),
     }
@@ -223,7 +223,7 @@ pub(super) fn resolve_for(
 fn resolve_unlogged(
     state: &Arc<Mutex<State>>,
     dirs: &Dirs,
-    asked: &Asked,
+    asked: &mut Asked,
 ) -> Result<(Answer, AuditLine)> {
     struct Slot;
     impl Drop for Slot {
@@ -236,7 +236,7 @@ fn resolve_unlogged(
         return Err(Error::NeedsCaller("the agent is busy"));
     }
     let _slot = Slot;
-    let caller = asked.caller();
+    let caller = asked.take_caller();
     // A caller with other op-aws directories than ours (another config, vault or cache) is
     // not ours to answer for.
     let theirs = Dirs::new(&caller)?;

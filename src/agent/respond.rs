@@ -141,7 +141,7 @@ pub(super) fn respond_to(
             Ok(dirs) => {
                 let kernel = stream.and_then(peer).map(|(pid, _)| pid);
                 let asked = asked.with_peer(kernel);
-                let (r, line) = resolve_for(state, &dirs, &asked);
+                let (r, line) = resolve_for(state, &dirs, asked);
                 let resp = match r {
                     Ok(a) => Response {
                         resolved: Some(Box::new(a)),

@@ -408,15 +408,14 @@ impl Asked {
         })
     }
 
-    /// The caller as the agent resolves for it (never at a terminal: the agent has none).
-    pub fn caller(&self) -> Caller {
-        let mut c = Caller::new(
-            self.vars
-                .iter()
-                .map(|(k, v)| (k.clone(), std::ffi::OsString::from(v.as_str()))),
-            self.cwd.clone(),
-            false,
-        );
+    /// The caller as the agent resolves for it (never at a terminal: the agent has none), its
+    /// variables moved out of the request (read once per request; a copy would cost an
+    /// allocation per name and value).
+    pub fn take_caller(&mut self) -> Caller {
+        let vars = std::mem::take(&mut self.vars)
+            .into_iter()
+            .map(|(k, mut v)| (k, std::ffi::OsString::from(std::mem::take(&mut *v))));
+        let mut c = Caller::new(vars, self.cwd.clone(), false);
         c.pid = self.pid;
         c.peer = self.peer;
         match &self.class {
