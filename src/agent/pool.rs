@@ -39,6 +39,8 @@ pub(super) struct Pool(Arc<Shared>);
 
 struct Shared {
     state: Arc<Mutex<State>>,
+    /// Threads at most ([`MAX_WORKERS`]).
+    max: usize,
     listener: UnixListener,
     /// Threads alive, accepting or busy.
     open: AtomicUsize,
@@ -60,8 +62,18 @@ impl Pool {
         listener: UnixListener,
         poke: UnixStream,
     ) -> Self {
+        Self::start_capped(state, listener, poke, MAX_WORKERS)
+    }
+
+    fn start_capped(
+        state: Arc<Mutex<State>>,
+        listener: UnixListener,
+        poke: UnixStream,
+        max: usize,
+    ) -> Self {
         let shared = Arc::new(Shared {
             state,
+            max,
             listener,
             open: AtomicUsize::new(0),
             accepting: AtomicUsize::new(0),
@@ -128,10 +140,10 @@ fn spawn(shared: Arc<Shared>, first: Option<(UnixStream, Request)>) {
 }
 
 impl Shared {
-    /// One more thread's slot, under [`MAX_WORKERS`].
+    /// One more thread's slot, under the cap.
     fn reserve(&self) -> bool {
         self.open
-            .fetch_update(SeqCst, SeqCst, |n| (n < MAX_WORKERS).then_some(n + 1))
+            .fetch_update(SeqCst, SeqCst, |n| (n < self.max).then_some(n + 1))
             .is_ok()
     }
 
@@ -275,4 +287,71 @@ fn answer_quick(
         Err(e) => reply(stream, &Response::refuse(e)),
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader};
+    use std::os::fd::AsFd;
+
+    use super::*;
+
+    fn answer_within(stream: &UnixStream, wait: Duration) -> Option<String> {
+        stream.set_read_timeout(Some(wait)).unwrap();
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).ok()?;
+        (!line.is_empty()).then_some(line)
+    }
+
+    /// At the cap, the last thread accepting answers the quick requests itself and queues the
+    /// rest for the first worker done: `status` gets through while every worker is busy, and
+    /// the queued requests are answered once one is free.
+    #[test]
+    fn at_the_cap_the_last_accepter_answers_status_and_queues_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let vars = ["CONFIG", "DATA", "CACHE", "RUNTIME"].map(|d| {
+            let path = dir.path().join(d.to_lowercase());
+            (format!("OP_AWS_{d}_DIR"), path.into_os_string())
+        });
+        let caller = crate::caller::Caller::new(vars, dir.path().into(), false);
+        let dirs = crate::dirs::Dirs::new(&caller).unwrap();
+        let state = super::super::respond::InProcess::new(dirs, None).state();
+        let sock = dir.path().join("agent.sock");
+        let listener = UnixListener::bind(&sock).unwrap();
+        let (poke, _wake) = UnixStream::pair().unwrap();
+        poke.set_nonblocking(true).unwrap();
+        let _pool = Pool::start_capped(state, listener, poke, 2);
+        let ask = |line: &str| {
+            let mut s = UnixStream::connect(&sock).unwrap();
+            s.write_all(line.as_bytes()).unwrap();
+            s
+        };
+        // A settle waits while an answer's audit line is pending (10 s at most): a request
+        // that keeps its worker busy. Two threads: one takes the first, the other, the last
+        // accepting, queues the next two.
+        AUDIT_PENDING.fetch_add(1, SeqCst);
+        let settles: Vec<UnixStream> = (0..3).map(|_| ask("{\"op\":\"audit_settle\"}\n")).collect();
+        let status = ask("{\"op\":\"status\"}\n");
+        let answered = answer_within(&status, Duration::from_secs(5));
+        let busy = settles.iter().all(|s| {
+            let mut fds = [nix::poll::PollFd::new(
+                s.as_fd(),
+                nix::poll::PollFlags::POLLIN,
+            )];
+            nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO) == Ok(0)
+        });
+        AUDIT_PENDING.fetch_sub(1, SeqCst);
+        assert!(
+            answered.is_some_and(|a| a.contains("status")),
+            "status waited for a worker"
+        );
+        assert!(
+            busy,
+            "a settle was answered before the audit line was written"
+        );
+        for s in &settles {
+            let a = answer_within(s, Duration::from_secs(5));
+            assert!(a.is_some(), "a queued request was never answered");
+        }
+    }
 }

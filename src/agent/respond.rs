@@ -196,6 +196,12 @@ impl InProcess {
         })))
     }
 
+    /// The state, shared (for the pool's tests).
+    #[cfg(test)]
+    pub(super) fn state(&self) -> Arc<Mutex<State>> {
+        Arc::clone(&self.0)
+    }
+
     /// The line the agent writes back for `line` (a Resolve request is refused unrun).
     pub(crate) fn answer_line(&self, line: &[u8]) -> Zeroizing<Vec<u8>> {
         let resp = respond(line, &self.0, false);
