@@ -109,6 +109,8 @@ impl Pool {
             spawn(Arc::clone(&self.0), Some((stream, req)));
         } else {
             self.0.queue(stream, req);
+            // Threads busy to the cap; any that wait in accept() look at the queue once woken.
+            self.0.nudge();
         }
     }
 
@@ -162,6 +164,32 @@ impl Shared {
         }
     }
 
+    /// Wakes a thread out of `accept()` with a connection that sends nothing and closes, so it
+    /// looks at the queue. Never blocks (the poller calls it): with the backlog full, the
+    /// accepting threads are awake anyway.
+    fn nudge(&self) {
+        use nix::fcntl::{FcntlArg, OFlag, fcntl};
+        use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
+        use std::os::fd::AsRawFd;
+        let Ok(local) = self.listener.local_addr() else {
+            return;
+        };
+        let Some(Ok(addr)) = local.as_pathname().map(UnixAddr::new) else {
+            return;
+        };
+        let Ok(fd) = socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        ) else {
+            return;
+        };
+        if fcntl(&fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).is_ok() {
+            let _ = connect(fd.as_raw_fd(), &addr);
+        }
+    }
+
     /// Whether this thread may take a request that may take long: yes while another thread
     /// accepts, starting one when none does; no when none can be started (this thread then
     /// stays the accepter).
@@ -204,7 +232,9 @@ impl Shared {
             let job = self.queued.lock().ok().and_then(|mut q| q.pop_front());
             let Some((stream, req)) = job else { return };
             if !self.may_work() {
-                self.queue(stream, req);
+                if let Ok(mut q) = self.queued.lock() {
+                    q.push_front((stream, req));
+                }
                 return;
             }
             self.work(stream, req);
@@ -303,11 +333,7 @@ mod tests {
         (!line.is_empty()).then_some(line)
     }
 
-    /// At the cap, the last thread accepting answers the quick requests itself and queues the
-    /// rest for the first worker done: `status` gets through while every worker is busy, and
-    /// the queued requests are answered once one is free.
-    #[test]
-    fn at_the_cap_the_last_accepter_answers_status_and_queues_the_rest() {
+    fn pool(max: usize) -> (tempfile::TempDir, std::path::PathBuf, Pool) {
         let dir = tempfile::tempdir().unwrap();
         let vars = ["CONFIG", "DATA", "CACHE", "RUNTIME"].map(|d| {
             let path = dir.path().join(d.to_lowercase());
@@ -320,7 +346,33 @@ mod tests {
         let listener = UnixListener::bind(&sock).unwrap();
         let (poke, _wake) = UnixStream::pair().unwrap();
         poke.set_nonblocking(true).unwrap();
-        let _pool = Pool::start_capped(state, listener, poke, 2);
+        (dir, sock, Pool::start_capped(state, listener, poke, max))
+    }
+
+    /// A request the poller read whole while no thread can be started is queued, and a thread
+    /// waiting in accept() is woken to take it (nothing else would wake it).
+    #[test]
+    fn a_request_queued_at_the_cap_wakes_an_accepter() {
+        let (_dir, _sock, pool) = pool(FIRST_THREADS);
+        let waiting = (0..500).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            pool.0.accepting.load(SeqCst) == FIRST_THREADS
+        });
+        assert!(waiting, "the threads never reached accept()");
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        pool.dispatch(ours, Ok(Request::AuditSettle));
+        assert!(
+            answer_within(&theirs, Duration::from_secs(5)).is_some(),
+            "the queued request was never answered"
+        );
+    }
+
+    /// At the cap, the last thread accepting answers the quick requests itself and queues the
+    /// rest for the first worker done: `status` gets through while every worker is busy, and
+    /// the queued requests are answered once one is free.
+    #[test]
+    fn at_the_cap_the_last_accepter_answers_status_and_queues_the_rest() {
+        let (_dir, sock, _pool) = pool(2);
         let ask = |line: &str| {
             let mut s = UnixStream::connect(&sock).unwrap();
             s.write_all(line.as_bytes()).unwrap();
