@@ -254,7 +254,7 @@ impl Request {
     /// A request line as the agent reads it. A `resolve` whose `op` comes first (as every
     /// op-aws writes it) is read in one pass, its variables straight into their zeroizing
     /// strings; any other line goes through serde's tagged-enum path, which first copies the
-    /// whole line into a tree of plain strings (a quarter of the agent's time on a `run`).
+    /// whole line into a tree of plain strings (a sixth of the agent's time on `hook-env`).
     /// Both read a line the same way: the one pass refuses a second `op`, as the other does,
     /// and anything it does not take (another op, `op` not first, an error) is read again the
     /// other way, so errors are worded as they always were.
