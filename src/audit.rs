@@ -160,8 +160,8 @@ pub fn append(path: &Path, e: &Entry) -> Result<()> {
             .mode(0o600)
             .open(path)
     };
-    // Each release appends a line, so the usual case costs an open, one fstat, one pread and
-    // the write: the directory is made (private) only when the first open finds none, and a
+    // Each release appends a line, so the usual case costs an open, a lock, one fstat, one
+    // pread and the write: the directory is made (private) only when the first open finds none, and a
     // full log is rotated when the open file says so.
     let mut f = match open() {
         Ok(f) => f,
@@ -171,11 +171,16 @@ pub fn append(path: &Path, e: &Entry) -> Result<()> {
         }
         Err(err) => return Err(io(err)),
     };
+    // Held from the size read to the write: another writer's line may grow the file in steps
+    // (one per page), and a size read in between looks like a torn line (an empty line would
+    // follow). Best effort: where the file system has no locks, as before.
+    let _ = f.lock();
     let mut len = f.metadata().map_err(io)?.len();
     if len >= MAX_BYTES {
         drop(f);
         rotate_if_full(path)?;
         f = open().map_err(io)?;
+        let _ = f.lock();
         len = f.metadata().map_err(io)?.len();
     }
     let mut line = serde_json::to_vec(&e).map_err(|err| Error::Invalid(err.to_string()))?;
