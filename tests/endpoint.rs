@@ -230,14 +230,7 @@ fn serve_answers_only_with_the_token_and_stops_on_lock() {
     assert!(vars.get("AWS_ACCESS_KEY_ID").is_none(), "{vars}");
     // A client of its own: the variables alone, no op-aws in between.
     let mut c = env.command(require("aws"));
-    c.args([
-        "sts",
-        "get-caller-identity",
-        "--query",
-        "Arn",
-        "--output",
-        "text",
-    ]);
+    c.args(&WHO_AM_I[1..]);
     for (k, v) in vars.as_object().unwrap() {
         c.env(k, v.as_str().unwrap());
     }

@@ -156,19 +156,7 @@ fn an_agent_gets_an_attributed_session_in_every_sdk() {
     let w = world();
     require("node");
     let py = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])";
-    let tools: [&[&str]; 3] = [
-        &["node", "whoami.js"],
-        &["python3", "-c", py],
-        &[
-            "aws",
-            "sts",
-            "get-caller-identity",
-            "--query",
-            "Arn",
-            "--output",
-            "text",
-        ],
-    ];
+    let tools: [&[&str]; 3] = [&["node", "whoami.js"], &["python3", "-c", py], &WHO_AM_I];
     for server in [false, true] {
         for tool in tools {
             let mut args = vec!["run"];
