@@ -20,7 +20,7 @@ use crate::link::protocol::{Request, Response, check_peer};
 // A clock that counts suspend, and the time spent suspended.
 use super::answer::answer;
 use super::readers::{Reading, parse, reply};
-use super::respond::{AUDIT_PENDING, respond_to};
+use super::respond::{reply_then_audit, respond_to};
 use super::sandbox;
 use super::state::State;
 
@@ -286,16 +286,7 @@ impl Shared {
             return;
         }
         let (resp, line) = respond_to(req, &self.state, true, Some(&stream));
-        // The audit line goes after the answer, off the caller's wait; a request to settle
-        // waits for it ([`AUDIT_PENDING`]).
-        if line.is_some() {
-            AUDIT_PENDING.fetch_add(1, SeqCst);
-        }
-        reply(stream, &resp);
-        if let Some((path, entry)) = line {
-            let _ = crate::audit::append(&path, &entry);
-            AUDIT_PENDING.fetch_sub(1, SeqCst);
-        }
+        reply_then_audit(stream, &resp, line);
     }
 }
 
@@ -324,6 +315,7 @@ mod tests {
     use std::io::{BufRead, BufReader};
     use std::os::fd::AsFd;
 
+    use super::super::respond::AUDIT_PENDING;
     use super::*;
 
     fn answer_within(stream: &UnixStream, wait: Duration) -> Option<String> {

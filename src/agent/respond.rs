@@ -36,6 +36,19 @@ pub(super) fn respond(line: &[u8], state: &Arc<Mutex<State>>, resolve: bool) -> 
 /// Answers taken whose audit line is not written yet.
 pub(super) static AUDIT_PENDING: AtomicUsize = AtomicUsize::new(0);
 
+/// Sends `resp`, then appends its audit line: after the answer, off the caller's wait; a
+/// request to settle waits for it ([`AUDIT_PENDING`]).
+pub(super) fn reply_then_audit(stream: UnixStream, resp: &Response, line: AuditLine) {
+    if line.is_some() {
+        AUDIT_PENDING.fetch_add(1, SeqCst);
+    }
+    super::readers::reply(stream, resp);
+    if let Some((path, entry)) = line {
+        let _ = crate::audit::append(&path, &entry);
+        AUDIT_PENDING.fetch_sub(1, SeqCst);
+    }
+}
+
 /// Whether `req` needs the identity: while the agent holds it (quick unlock), such a request
 /// waits for the person's approval (a resolution or an approval asks for it; anything else is
 /// told to ask first).

@@ -13,8 +13,8 @@ use zeroize::Zeroizing;
 
 use super::answer::{answer, here_ctx};
 use super::capability::Capability;
-use super::readers::{parse, reply};
-use super::respond::{AUDIT_PENDING, respond_to};
+use super::readers::parse;
+use super::respond::{reply_then_audit, respond_to};
 use super::state::State;
 use crate::Error;
 use crate::link::protocol::{MAX_REQUEST, REQUEST_DEADLINE, Request, Response, check_peer};
@@ -210,14 +210,7 @@ fn handle(state: &Arc<Mutex<State>>, cap: &Capability, stream: UnixStream) {
     } else {
         cap.served.fetch_add(1, SeqCst);
     }
-    if audit.is_some() {
-        AUDIT_PENDING.fetch_add(1, SeqCst);
-    }
-    reply(stream, &resp);
-    if let Some((path, entry)) = audit {
-        let _ = crate::audit::append(&path, &entry);
-        AUDIT_PENDING.fetch_sub(1, SeqCst);
-    }
+    reply_then_audit(stream, &resp, audit);
 }
 
 /// The request line, in a buffer big enough for any (never reallocated: no unzeroed copy of
